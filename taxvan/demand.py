@@ -1,0 +1,220 @@
+"""Visit demand: how the week's service time is shared out over streets, stops and visits.
+
+1. Streets get a share of the week's service minutes proportional to their remote
+   taxpayers (exact-sum apportionment on the 15-minute grid, at least one shortest visit
+   each).
+2. Within a street the minutes go to its stops by catchment weight; a stop gets 0-3 visits
+   a week of a dwell within bounds on the grid, or one visit every other week when its share
+   is too small for a weekly one. Stops too small even for that give their time back.
+3. Repeated visits to one stop must lie at least `min_gap_days` working days apart.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from taxvan.apportion import apportion
+from taxvan.clock import GRID_MINUTES
+from taxvan.places import Stop, Street
+from taxvan.weights import Weights
+
+
+@dataclass(frozen=True, slots=True)
+class DemandRules:
+    """Bounds of the visit pattern; the defaults follow the brief."""
+
+    min_dwell: int = 45
+    max_dwell: int = 180
+    max_visits_per_week: int = 3
+    grid: int = GRID_MINUTES
+    allow_biweekly: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_dwell % self.grid or self.max_dwell % self.grid:
+            raise ValueError("dwell bounds must lie on the time grid")
+        if not 0 < self.min_dwell <= self.max_dwell:
+            raise ValueError("the shortest dwell must be positive and not above the longest")
+        if not 1 <= self.max_visits_per_week <= 7:
+            raise ValueError("visits per week must be between 1 and 7")
+
+
+@dataclass(frozen=True, slots=True)
+class VisitDemand:
+    """One visit the week asks for: the `index`-th of `count` visits to a stop."""
+
+    stop_id: str
+    street_code: str
+    index: int
+    count: int
+    dwell: int
+    remote_served: float
+    """Remote taxpayers this visit stands for (the stop's weight over its visits)."""
+    min_gap_days: int
+    biweekly: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.stop_id}#{self.index + 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class WeekDemand:
+    """All visits asked for in one week, and the targets they came from."""
+
+    visits: tuple[VisitDemand, ...]
+    street_target_minutes: dict[str, int]
+    street_target_share: dict[str, float]
+    budget_minutes: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def minutes_by_street(self) -> dict[str, int]:
+        out = dict.fromkeys(self.street_target_minutes, 0)
+        for v in self.visits:
+            out[v.street_code] = out.get(v.street_code, 0) + v.dwell
+        return out
+
+
+def biweekly_in_week(stop_id: str, iso_week_number: int) -> bool:
+    """Whether an every-other-week stop is due in this ISO week.
+
+    The parity comes from the stop id, so stops alternate and the pattern is stable from one
+    planning run to the next.
+    """
+    return iso_week_number % 2 == zlib.crc32(stop_id.encode()) % 2
+
+
+def min_gap_days(count: int, working_days: int) -> int:
+    """Spread `count` visits over `working_days` as evenly as the days allow."""
+    if count <= 1:
+        return 0
+    return max(1, (working_days - 1) // (count - 1))
+
+
+def _stop_pattern(minutes: int, rules: DemandRules) -> tuple[int, int, bool]:
+    """(visits, dwell, biweekly) for a stop's weekly minutes; (0, 0, False) if too small."""
+    if minutes >= rules.min_dwell:
+        count = min(rules.max_visits_per_week, -(-minutes // rules.max_dwell))
+        dwell = minutes / count
+        dwell = round(dwell / rules.grid) * rules.grid
+        dwell = max(rules.min_dwell, min(rules.max_dwell, dwell))
+        return count, int(dwell), False
+    if rules.allow_biweekly and 2 * minutes >= rules.min_dwell:
+        return 1, rules.min_dwell, True
+    return 0, 0, False
+
+
+def share_street(
+    minutes: int,
+    stops: Sequence[Stop],
+    weights: Weights,
+    rules: DemandRules,
+) -> dict[str, tuple[int, int, bool]]:
+    """Share one street's weekly minutes over its stops: stop id -> (visits, dwell, biweekly).
+
+    Stops whose share is too small even for a visit every other week drop out and their
+    minutes are shared again among the rest, so the street keeps its whole share.
+    """
+    candidates = [s for s in stops if weights.stop_remote.get(s.id, 0) > 0]
+    if not candidates and stops:
+        # No remote taxpayer is nearest to any stop here: serve the busiest stop anyway,
+        # since every served street gets at least one visit.
+        candidates = [max(stops, key=lambda s: (weights.stop_all.get(s.id, 0), s.id))]
+        stop_weight = {candidates[0].id: 1.0}
+    else:
+        stop_weight = {s.id: float(weights.stop_remote[s.id]) for s in candidates}
+    units = minutes // rules.grid
+    while candidates:
+        shares = apportion(units, {s.id: stop_weight[s.id] for s in candidates})
+        patterns = {sid: _stop_pattern(u * rules.grid, rules) for sid, u in shares.items()}
+        empty = [s for s in candidates if patterns[s.id][0] == 0]
+        if not empty:
+            return patterns
+        if len(empty) == len(candidates):
+            # Even the biggest stop gets too little on its own: give it one shortest visit.
+            best = max(candidates, key=lambda s: (stop_weight[s.id], s.id))
+            return {best.id: (1, rules.min_dwell, False)}
+        candidates = [s for s in candidates if patterns[s.id][0] > 0]
+    return {}
+
+
+def week_demand(
+    streets: Sequence[Street],
+    stops: Sequence[Stop],
+    weights: Weights,
+    budget_minutes: int,
+    working_days: int,
+    iso_week_number: int,
+    rules: DemandRules | None = None,
+) -> WeekDemand:
+    """The visits one week asks for, from the week's service-minute budget and the weights.
+
+    Only served streets take part; each gets at least one shortest visit a week.
+    """
+    rules = rules or DemandRules()
+    served = [s for s in streets if s.served]
+    if not served:
+        return WeekDemand((), {}, {}, budget_minutes, ("no street is marked as served",))
+    if working_days < 1:
+        return WeekDemand((), {}, {}, 0, ("no working day in this week",))
+    units = budget_minutes // rules.grid
+    floor_units = rules.min_dwell // rules.grid
+    notes: list[str] = []
+    if units < floor_units * len(served):
+        units = floor_units * len(served)
+        notes.append(
+            f"the budget of {budget_minutes} min is below one shortest visit per street; "
+            f"raised to {units * rules.grid} min"
+        )
+    street_weight = {s.code: float(weights.street_remote.get(s.code, 0)) for s in served}
+    street_units = apportion(units, street_weight, floor=floor_units)
+    total_w = sum(street_weight.values())
+    target_share = {
+        c: (w / total_w if total_w else 1 / len(served)) for c, w in street_weight.items()
+    }
+
+    max_visits = min(rules.max_visits_per_week, working_days)
+    week_rules = DemandRules(
+        rules.min_dwell, rules.max_dwell, max_visits, rules.grid, rules.allow_biweekly
+    )
+    by_street: Mapping[str, list[Stop]] = {s.code: [] for s in served}
+    for stop in stops:
+        if stop.street_code in by_street:
+            by_street[stop.street_code].append(stop)
+
+    visits: list[VisitDemand] = []
+    for street in served:
+        street_stops = by_street[street.code]
+        if not street_stops:
+            notes.append(f"{street.name} is served but has no stop")
+            continue
+        patterns = share_street(
+            street_units[street.code] * rules.grid, street_stops, weights, week_rules
+        )
+        for stop in street_stops:
+            count, dwell, biweekly = patterns.get(stop.id, (0, 0, False))
+            if count == 0 or (biweekly and not biweekly_in_week(stop.id, iso_week_number)):
+                continue
+            served_weight = weights.stop_remote.get(stop.id, 0)
+            gap = min_gap_days(count, working_days)
+            for i in range(count):
+                visits.append(
+                    VisitDemand(
+                        stop_id=stop.id,
+                        street_code=street.code,
+                        index=i,
+                        count=count,
+                        dwell=dwell,
+                        remote_served=served_weight / count,
+                        min_gap_days=gap,
+                        biweekly=biweekly,
+                    )
+                )
+    return WeekDemand(
+        visits=tuple(visits),
+        street_target_minutes={c: u * rules.grid for c, u in street_units.items()},
+        street_target_share=target_share,
+        budget_minutes=units * rules.grid,
+        notes=tuple(notes),
+    )
