@@ -32,8 +32,12 @@ OUT = ROOT / "fangzi"
 SEED = 20261125
 
 STREET_EN = {
-    "凤凰街道": "Fenghuang", "坊城街道": "Fangcheng", "坊安街道": "Fang'an",
-    "九龙街道": "Jiulong", "黄旗堡街道": "Huangqibao", "太保庄街道": "Taibaozhuang",
+    "凤凰街道": "Fenghuang",
+    "坊城街道": "Fangcheng",
+    "坊安街道": "Fang'an",
+    "九龙街道": "Jiulong",
+    "黄旗堡街道": "Huangqibao",
+    "太保庄街道": "Taibaozhuang",
     "王家庄街道": "Wangjiazhuang",
 }
 URBAN = {"凤凰街道", "坊城街道"}
@@ -85,7 +89,7 @@ def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
 
 def org_code(rng: random.Random) -> str:
     """A 9-character organisation code with its GB 11714 check character."""
-    body = "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY"[:10 + 20]) for _ in range(8))
+    body = "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY"[: 10 + 20]) for _ in range(8))
     weights = (3, 7, 9, 10, 5, 8, 4, 2)
     values = [int(c) if c.isdigit() else ord(c) - 55 for c in body]
     c = 11 - sum(v * w for v, w in zip(values, weights, strict=True)) % 11
@@ -117,7 +121,8 @@ def main() -> int:
     villages = read_csv(GEO / "villages.csv")
     places = {r["id"]: r for r in read_csv(GEO / "places.csv")}
     outline_feature = next(
-        f for f in json.loads((GEO / "boundaries.geojson").read_text())["features"]
+        f
+        for f in json.loads((GEO / "boundaries.geojson").read_text())["features"]
         if f["properties"].get("primary")
     )
     seat = places["district_gov_seat"]
@@ -126,8 +131,7 @@ def main() -> int:
     def project_geom(geom):
         def to_xy(coords: np.ndarray) -> np.ndarray:
             lon, lat = coords[:, 0], coords[:, 1]
-            return np.column_stack(
-                ((lon - proj.lon0) * proj.kx, (lat - proj.lat0) * proj.ky))
+            return np.column_stack(((lon - proj.lon0) * proj.kx, (lat - proj.lat0) * proj.ky))
 
         return shapely.transform(geom, to_xy)
 
@@ -161,17 +165,60 @@ def main() -> int:
             vpoints[v["code"]] = (round(lat, 6), round(lon, 6), "placed")
 
     OUT.mkdir(exist_ok=True)
+    (OUT / "outline.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": outline_feature["geometry"],
+                        "properties": {
+                            "name": "坊子区",
+                            "source": outline_feature["properties"]["source"],
+                        },
+                    }
+                ],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
 
     # Depot: near the government seat (the hall's address is not in any source).
-    depot_lat, depot_lon = proj.to_latlon(*(a + b for a, b in zip(proj.to_xy(
-        float(seat["lat_wgs84"]), float(seat["lon_wgs84"])), (250.0, -350.0), strict=True)))
-    write_csv(OUT / "depot.csv", [{
-        "id": "hall", "name": places["tax_service_hall"]["name"],
-        "lat": round(depot_lat, 6), "lon": round(depot_lon, 6), "coord_quality": "approximate",
-    }], ["id", "name", "lat", "lon", "coord_quality"])
+    depot_lat, depot_lon = proj.to_latlon(
+        *(
+            a + b
+            for a, b in zip(
+                proj.to_xy(float(seat["lat_wgs84"]), float(seat["lon_wgs84"])),
+                (250.0, -350.0),
+                strict=True,
+            )
+        )
+    )
+    write_csv(
+        OUT / "depot.csv",
+        [
+            {
+                "id": "hall",
+                "name": places["tax_service_hall"]["name"],
+                "lat": round(depot_lat, 6),
+                "lon": round(depot_lon, 6),
+                "coord_quality": "approximate",
+            }
+        ],
+        ["id", "name", "lat", "lon", "coord_quality"],
+    )
 
-    streets = [{"code": s["code_nbs"], "name": s["name"], "name_en": STREET_EN[s["name"]],
-                "served": "false" if s["name"] in URBAN else "true"} for s in subs]
+    streets = [
+        {
+            "code": s["code_nbs"],
+            "name": s["name"],
+            "name_en": STREET_EN[s["name"]],
+            "served": "false" if s["name"] in URBAN else "true",
+        }
+        for s in subs
+    ]
     write_csv(OUT / "streets.csv", streets, ["code", "name", "name_en", "served"])
     code_of = {s["name"]: s["code_nbs"] for s in subs}
 
@@ -187,21 +234,29 @@ def main() -> int:
         anchor = [proj.to_xy(float(s["lat_wgs84"]), float(s["lon_wgs84"]))]
         anchor += [proj.to_xy(*vpoints[v["code"]][:2]) for v in chosen]
         while len(chosen) < STOPS_PER_STREET and pool:
+
             def gap(v, anchor=anchor):
                 x, y = proj.to_xy(*vpoints[v["code"]][:2])
                 return min(math.hypot(x - ax, y - ay) for ax, ay in anchor)
+
             best = max(pool, key=lambda v: (gap(v), v["code"]))
             pool.remove(best)
             chosen.append(best)
             anchor.append(proj.to_xy(*vpoints[best["code"]][:2]))
         for v in sorted(chosen, key=lambda v: v["code"]):
             lat, lon, src = vpoints[v["code"]]
-            stops.append({
-                "stop_id": v["code"], "name": v["name"], "street_code": s["code_nbs"],
-                "kind": "community" if "居" in v["kind"] or "社区" in v["kind"] else "village",
-                "lat": lat, "lon": lon, "coord_source": src,
-                "source": "NBS 2023 village-level unit",
-            })
+            stops.append(
+                {
+                    "stop_id": v["code"],
+                    "name": v["name"],
+                    "street_code": s["code_nbs"],
+                    "kind": "community" if "居" in v["kind"] or "社区" in v["kind"] else "village",
+                    "lat": lat,
+                    "lon": lon,
+                    "coord_source": src,
+                    "source": "NBS 2023 village-level unit",
+                }
+            )
     site_points = {}
     for sid, name, sname, kind, frac in SITES:
         cx, cy = sub_pts[sname]
@@ -213,20 +268,42 @@ def main() -> int:
             x, y = place_in(sname, (cx, cy), 1500)
         lat, lon = proj.to_latlon(x, y)
         site_points[sid] = (lat, lon, sname)
-        stops.append({"stop_id": sid, "name": name, "street_code": code_of[sname],
-                      "kind": kind, "lat": round(lat, 6), "lon": round(lon, 6),
-                      "coord_source": "placed", "source": "synthetic demo site"})
-    write_csv(OUT / "stops.csv", stops,
-              ["stop_id", "name", "street_code", "kind", "lat", "lon", "coord_source", "source"])
+        stops.append(
+            {
+                "stop_id": sid,
+                "name": name,
+                "street_code": code_of[sname],
+                "kind": kind,
+                "lat": round(lat, 6),
+                "lon": round(lon, 6),
+                "coord_source": "placed",
+                "source": "synthetic demo site",
+            }
+        )
+    write_csv(
+        OUT / "stops.csv",
+        stops,
+        ["stop_id", "name", "street_code", "kind", "lat", "lon", "coord_source", "source"],
+    )
 
     # Taxpayers: urban streets hold most of them; in the outlying streets they sit in
     # villages (more in town cores) and in the parks.
-    anchors: list[tuple[float, float, str, float, str, bool]] = []  # lat, lon, street, w, place, park
+    anchors: list[
+        tuple[float, float, str, float, str, bool]
+    ] = []  # lat, lon, street, w, place, park
     for v in villages:
         cls = int(float(v["urban_rural_class"])) if v["urban_rural_class"] else 220
         lat, lon, _ = vpoints[v["code"]]
-        anchors.append((lat, lon, v["subdistrict_name"], CLASS_WEIGHT.get(cls, 1.0),
-                        short_name(v["name"]), False))
+        anchors.append(
+            (
+                lat,
+                lon,
+                v["subdistrict_name"],
+                CLASS_WEIGHT.get(cls, 1.0),
+                short_name(v["name"]),
+                False,
+            )
+        )
     for sid, name, sname, *_ in SITES:
         lat, lon, _ = site_points[sid]
         anchors.append((lat, lon, sname, 25.0, name.split("（")[0], True))
@@ -238,14 +315,45 @@ def main() -> int:
         counts.append(a[3] * share * TOTAL_TAXPAYERS)
     ints = [math.floor(c) for c in counts]
     for i in sorted(range(len(counts)), key=lambda i: ints[i] - counts[i])[
-            : TOTAL_TAXPAYERS - sum(ints)]:
+        : TOTAL_TAXPAYERS - sum(ints)
+    ]:
         ints[i] += 1
 
     surnames = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
-    shops = ["便利店", "超市", "五金店", "农资店", "饭店", "理发店", "汽修店", "建材店",
-             "水果店", "养殖场", "果蔬合作社", "电器维修部", "服装店", "早餐店", "快递点"]
-    trades = ["机械制造", "农业科技", "食品", "建材", "物流", "商贸", "纺织", "包装",
-              "化工", "电子", "家具", "生物科技", "环保科技", "汽车配件", "建筑工程"]
+    shops = [
+        "便利店",
+        "超市",
+        "五金店",
+        "农资店",
+        "饭店",
+        "理发店",
+        "汽修店",
+        "建材店",
+        "水果店",
+        "养殖场",
+        "果蔬合作社",
+        "电器维修部",
+        "服装店",
+        "早餐店",
+        "快递点",
+    ]
+    trades = [
+        "机械制造",
+        "农业科技",
+        "食品",
+        "建材",
+        "物流",
+        "商贸",
+        "纺织",
+        "包装",
+        "化工",
+        "电子",
+        "家具",
+        "生物科技",
+        "环保科技",
+        "汽车配件",
+        "建筑工程",
+    ]
     words = "鑫源宏泰华信金盛恒丰瑞达福润康宁东方永兴德嘉正通利民"
     seen: set[str] = set()
     taxpayers = []
@@ -256,45 +364,111 @@ def main() -> int:
         for _ in range(n):
             enterprise = rng.random() < (0.9 if park else 0.3 if sname in URBAN else 0.2)
             if enterprise:
-                name = (f"潍坊{rng.choice(words)}{rng.choice(words)}"
-                        f"{rng.choice(trades)}有限公司")
+                name = f"潍坊{rng.choice(words)}{rng.choice(words)}{rng.choice(trades)}有限公司"
             else:
                 name = f"坊子区{place}{rng.choice(surnames)}记{rng.choice(shops)}"
             x = x0 + np_rng.normal(0, spread)
             y = y0 + np_rng.normal(0, spread)
             lat, lon = proj.to_latlon(x, y)
-            taxpayers.append({
-                "taxpayer_id": make_uscc(rng, not enterprise, seen), "name": name,
-                "kind": "enterprise" if enterprise else "individual",
-                "street_code": code_of[sname], "lat": round(lat, 6), "lon": round(lon, 6),
-            })
-    write_csv(OUT / "taxpayers.csv", taxpayers,
-              ["taxpayer_id", "name", "kind", "street_code", "lat", "lon"])
+            taxpayers.append(
+                {
+                    "taxpayer_id": make_uscc(rng, not enterprise, seen),
+                    "name": name,
+                    "kind": "enterprise" if enterprise else "individual",
+                    "street_code": code_of[sname],
+                    "lat": round(lat, 6),
+                    "lon": round(lon, 6),
+                }
+            )
+    write_csv(
+        OUT / "taxpayers.csv",
+        taxpayers,
+        ["taxpayer_id", "name", "kind", "street_code", "lat", "lon"],
+    )
 
     services = [
-        ("invoice_sale", "发票领购", "Blank invoice purchase", 15,
-         "营业执照副本、经办人身份证、税控设备（税务UKey）", "Business licence copy, "
-         "agent's ID card, tax control device (tax UKey)"),
-        ("invoice_issue", "发票代开", "Invoice issued on your behalf", 20,
-         "经办人身份证、合同或协议、收款凭证", "Agent's ID card, contract or agreement, "
-         "proof of payment"),
-        ("tax_certificate", "完税证明打印", "Tax payment certificate", 10,
-         "纳税人身份证件或营业执照", "Taxpayer's ID card or business licence"),
-        ("appointment_any", "全事项预约", "Appointment for any other matter", 15,
-         "经办人身份证、与所办事项相关的资料", "Agent's ID card and the papers for the matter"),
-        ("consult", "咨询与辅导办理", "Consultation and guided handling", 15,
-         "与咨询事项相关的资料（如有）", "Papers about your question, if any"),
+        (
+            "invoice_sale",
+            "发票领购",
+            "Blank invoice purchase",
+            15,
+            "营业执照副本、经办人身份证、税控设备（税务UKey）",
+            "Business licence copy, agent's ID card, tax control device (tax UKey)",
+        ),
+        (
+            "invoice_issue",
+            "发票代开",
+            "Invoice issued on your behalf",
+            20,
+            "经办人身份证、合同或协议、收款凭证",
+            "Agent's ID card, contract or agreement, proof of payment",
+        ),
+        (
+            "tax_certificate",
+            "完税证明打印",
+            "Tax payment certificate",
+            10,
+            "纳税人身份证件或营业执照",
+            "Taxpayer's ID card or business licence",
+        ),
+        (
+            "appointment_any",
+            "全事项预约",
+            "Appointment for any other matter",
+            15,
+            "经办人身份证、与所办事项相关的资料",
+            "Agent's ID card and the papers for the matter",
+        ),
+        (
+            "consult",
+            "咨询与辅导办理",
+            "Consultation and guided handling",
+            15,
+            "与咨询事项相关的资料（如有）",
+            "Papers about your question, if any",
+        ),
     ]
-    write_csv(OUT / "services.csv", [dict(zip(
-        ["code", "name_zh", "name_en", "minutes", "materials_zh", "materials_en"], s,
-        strict=True)) for s in services],
-        ["code", "name_zh", "name_en", "minutes", "materials_zh", "materials_en"])
-    write_csv(OUT / "vans.csv", [{
-        "van_id": "V1", "name": "移动智能办税车1号", "counters": 2, "shift_start": "08:30",
-        "shift_end": "17:00", "lunch_minutes": 60, "lunch_earliest": "11:30",
-        "lunch_latest": "13:30", "weekdays": "Mon-Fri",
-    }], ["van_id", "name", "counters", "shift_start", "shift_end", "lunch_minutes",
-         "lunch_earliest", "lunch_latest", "weekdays"])
+    write_csv(
+        OUT / "services.csv",
+        [
+            dict(
+                zip(
+                    ["code", "name_zh", "name_en", "minutes", "materials_zh", "materials_en"],
+                    s,
+                    strict=True,
+                )
+            )
+            for s in services
+        ],
+        ["code", "name_zh", "name_en", "minutes", "materials_zh", "materials_en"],
+    )
+    write_csv(
+        OUT / "vans.csv",
+        [
+            {
+                "van_id": "V1",
+                "name": "移动智能办税车1号",
+                "counters": 2,
+                "shift_start": "08:30",
+                "shift_end": "17:00",
+                "lunch_minutes": 60,
+                "lunch_earliest": "11:30",
+                "lunch_latest": "13:30",
+                "weekdays": "Mon-Fri",
+            }
+        ],
+        [
+            "van_id",
+            "name",
+            "counters",
+            "shift_start",
+            "shift_end",
+            "lunch_minutes",
+            "lunch_earliest",
+            "lunch_latest",
+            "weekdays",
+        ],
+    )
     print(f"wrote {OUT}: {len(stops)} stops, {len(taxpayers)} taxpayers")
     return 0
 

@@ -102,8 +102,9 @@ class GeodesicProvider:
                     metres[i, j] = metres[j, i]
                 elif a != b:
                     metres[i, j] = geodesic(a, b).meters * self.circuity
-        return Matrix(np.rint(metres).astype(np.int64),
-                      np.rint(self.profile.seconds(metres)).astype(np.int64))
+        return Matrix(
+            np.rint(metres).astype(np.int64), np.rint(self.profile.seconds(metres)).astype(np.int64)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +124,10 @@ class OsrmProvider:
         n = len(origins)
         sources = ";".join(str(i) for i in range(n))
         dests = ";".join(str(n + j) for j in range(len(destinations)))
-        url = (f"{self.url.rstrip('/')}/table/v1/{self.profile}/{coords}"
-               f"?sources={sources}&destinations={dests}&annotations=duration,distance")
+        url = (
+            f"{self.url.rstrip('/')}/table/v1/{self.profile}/{coords}"
+            f"?sources={sources}&destinations={dests}&annotations=duration,distance"
+        )
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as resp:
                 body = json.load(resp)

@@ -30,9 +30,7 @@ def apportion(total: int, weights: Mapping[K, float], floor: int = 0) -> dict[K,
     if any(w < 0 or math.isnan(w) for w in weights.values()):
         raise ValueError("weights must not be negative")
     if floor * len(keys) > total:
-        raise ValueError(
-            f"{total} units cannot give each of {len(keys)} keys the floor of {floor}"
-        )
+        raise ValueError(f"{total} units cannot give each of {len(keys)} keys the floor of {floor}")
 
     fixed: dict[K, int] = {}
     free = list(keys)

@@ -86,10 +86,15 @@ def biweekly_in_week(stop_id: str, iso_week_number: int) -> bool:
 
 
 def min_gap_days(count: int, working_days: int) -> int:
-    """Spread `count` visits over `working_days` as evenly as the days allow."""
+    """Working days that must lie between repeated visits to one stop.
+
+    Even spreading would ask for `(days - 1) // (count - 1)`, which for two visits in five
+    days allows only Monday and Friday; `ceil(days / count)` leaves the planner a choice
+    (Mon/Thu, Tue/Fri, Mon/Fri) while keeping the visits well apart.
+    """
     if count <= 1:
         return 0
-    return max(1, (working_days - 1) // (count - 1))
+    return max(1, min((working_days - 1) // (count - 1), -(-working_days // count)))
 
 
 def _stop_pattern(minutes: int, rules: DemandRules) -> tuple[int, int, bool]:

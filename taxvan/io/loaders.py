@@ -170,10 +170,18 @@ def _lon_check(bounds: tuple[float, float, float, float]) -> Callable[[float], s
 
 def _coords(bounds: tuple[float, float, float, float]) -> list[Column]:
     return [
-        Column("lat", _as_float, expect="a WGS-84 latitude in decimal degrees",
-               check=_lat_check(bounds)),
-        Column("lon", _as_float, expect="a WGS-84 longitude in decimal degrees",
-               check=_lon_check(bounds)),
+        Column(
+            "lat",
+            _as_float,
+            expect="a WGS-84 latitude in decimal degrees",
+            check=_lat_check(bounds),
+        ),
+        Column(
+            "lon",
+            _as_float,
+            expect="a WGS-84 longitude in decimal degrees",
+            check=_lon_check(bounds),
+        ),
     ]
 
 
@@ -210,8 +218,12 @@ def _find(folder: Path, stem: str) -> Path:
 def load_depot(path: Path, bounds: tuple[float, float, float, float] = DEFAULT_BOUNDS) -> Depot:
     recs = read_records(
         path,
-        [Column("id"), Column("name"), *_coords(bounds),
-         Column("coord_quality", required=False, default="surveyed")],
+        [
+            Column("id"),
+            Column("name"),
+            *_coords(bounds),
+            Column("coord_quality", required=False, default="surveyed"),
+        ],
     )
     if len(recs) != 1:
         raise DataFileError(str(path), [DataProblem(f"expected one depot, found {len(recs)}")])
@@ -222,8 +234,12 @@ def load_depot(path: Path, bounds: tuple[float, float, float, float] = DEFAULT_B
 def load_streets(path: Path) -> list[Street]:
     recs = read_records(
         path,
-        [Column("code", unique=True), Column("name"), Column("name_en"),
-         Column("served", _as_bool, expect="true or false")],
+        [
+            Column("code", unique=True),
+            Column("name"),
+            Column("name_en"),
+            Column("served", _as_bool, expect="true or false"),
+        ],
     )
     return [Street(r["code"], r["name"], r["name_en"], r["served"]) for r in recs]
 
@@ -233,17 +249,32 @@ def load_stops(
 ) -> list[Stop]:
     recs = read_records(
         path,
-        [Column("stop_id", unique=True), Column("name"),
-         Column("street_code", check=lambda c: None if c in street_codes
-                else f"'{c}' is not a street in streets.csv"),
-         Column("kind", StopKind, choices=tuple(k.value for k in StopKind)),
-         *_coords(bounds),
-         Column("coord_source", required=False, default="surveyed",
-                choices=("surveyed", "placed"))],
+        [
+            Column("stop_id", unique=True),
+            Column("name"),
+            Column(
+                "street_code",
+                check=lambda c: (
+                    None if c in street_codes else f"'{c}' is not a street in streets.csv"
+                ),
+            ),
+            Column("kind", StopKind, choices=tuple(k.value for k in StopKind)),
+            *_coords(bounds),
+            Column(
+                "coord_source", required=False, default="surveyed", choices=("surveyed", "placed")
+            ),
+        ],
     )
     return [
-        Stop(r["stop_id"], r["name"], r["street_code"], r["kind"], r["lat"], r["lon"],
-             r["coord_source"])
+        Stop(
+            r["stop_id"],
+            r["name"],
+            r["street_code"],
+            r["kind"],
+            r["lat"],
+            r["lon"],
+            r["coord_source"],
+        )
         for r in recs
     ]
 
@@ -253,13 +284,24 @@ def load_taxpayers(
 ) -> list[Taxpayer]:
     recs = read_records(
         path,
-        [Column("taxpayer_id", str.upper, unique=True, check=taxpayer_id_problem,
-                expect="an 18-character taxpayer ID"),
-         Column("name"),
-         Column("kind", TaxpayerKind, choices=tuple(k.value for k in TaxpayerKind)),
-         Column("street_code", check=lambda c: None if c in street_codes
-                else f"'{c}' is not a street in streets.csv"),
-         *_coords(bounds)],
+        [
+            Column(
+                "taxpayer_id",
+                str.upper,
+                unique=True,
+                check=taxpayer_id_problem,
+                expect="an 18-character taxpayer ID",
+            ),
+            Column("name"),
+            Column("kind", TaxpayerKind, choices=tuple(k.value for k in TaxpayerKind)),
+            Column(
+                "street_code",
+                check=lambda c: (
+                    None if c in street_codes else f"'{c}' is not a street in streets.csv"
+                ),
+            ),
+            *_coords(bounds),
+        ],
     )
     return [
         Taxpayer(r["taxpayer_id"], r["name"], r["kind"], r["street_code"], r["lat"], r["lon"])
@@ -270,13 +312,24 @@ def load_taxpayers(
 def load_services(path: Path) -> list[Service]:
     recs = read_records(
         path,
-        [Column("code", unique=True), Column("name_zh"), Column("name_en"),
-         Column("minutes", _as_int, expect="a whole number of minutes", check=_positive),
-         Column("materials_zh"), Column("materials_en")],
+        [
+            Column("code", unique=True),
+            Column("name_zh"),
+            Column("name_en"),
+            Column("minutes", _as_int, expect="a whole number of minutes", check=_positive),
+            Column("materials_zh"),
+            Column("materials_en"),
+        ],
     )
     return [
-        Service(r["code"], r["name_zh"], r["name_en"], r["minutes"], r["materials_zh"],
-                r["materials_en"])
+        Service(
+            r["code"],
+            r["name_zh"],
+            r["name_en"],
+            r["minutes"],
+            r["materials_zh"],
+            r["materials_en"],
+        )
         for r in recs
     ]
 
@@ -285,21 +338,41 @@ def load_vans(path: Path) -> list[Van]:
     hhmm = {"parse": parse_hhmm, "expect": "a time as HH:MM"}
     recs = read_records(
         path,
-        [Column("van_id", unique=True), Column("name"),
-         Column("counters", _as_int, expect="a whole number", check=_positive),
-         Column("shift_start", **hhmm), Column("shift_end", **hhmm),
-         Column("lunch_minutes", _as_int, expect="a whole number of minutes", check=_positive),
-         Column("lunch_earliest", **hhmm), Column("lunch_latest", **hhmm),
-         Column("weekdays", _weekday_set, required=False, default=frozenset(range(5)),
-                expect="weekdays such as Mon-Fri or Mon,Wed,Fri")],
+        [
+            Column("van_id", unique=True),
+            Column("name"),
+            Column("counters", _as_int, expect="a whole number", check=_positive),
+            Column("shift_start", **hhmm),
+            Column("shift_end", **hhmm),
+            Column("lunch_minutes", _as_int, expect="a whole number of minutes", check=_positive),
+            Column("lunch_earliest", **hhmm),
+            Column("lunch_latest", **hhmm),
+            Column(
+                "weekdays",
+                _weekday_set,
+                required=False,
+                default=frozenset(range(5)),
+                expect="weekdays such as Mon-Fri or Mon,Wed,Fri",
+            ),
+        ],
     )
     vans = []
     problems = []
     for r in recs:
         try:
-            vans.append(Van(r["van_id"], r["name"], r["counters"], r["shift_start"],
-                            r["shift_end"], r["lunch_minutes"], r["lunch_earliest"],
-                            r["lunch_latest"], r["weekdays"]))
+            vans.append(
+                Van(
+                    r["van_id"],
+                    r["name"],
+                    r["counters"],
+                    r["shift_start"],
+                    r["shift_end"],
+                    r["lunch_minutes"],
+                    r["lunch_earliest"],
+                    r["lunch_latest"],
+                    r["weekdays"],
+                )
+            )
         except ValueError as exc:
             problems.append(DataProblem(str(exc), r["_row"]))
     if problems:
@@ -307,8 +380,9 @@ def load_vans(path: Path) -> list[Van]:
     return vans
 
 
-def load_dataset(folder: str | Path, bounds: tuple[float, float, float, float] = DEFAULT_BOUNDS
-                 ) -> Dataset:
+def load_dataset(
+    folder: str | Path, bounds: tuple[float, float, float, float] = DEFAULT_BOUNDS
+) -> Dataset:
     """Load and cross-check a district's data folder; raise DataFileError on the first bad file.
 
     Files: depot, streets, stops, taxpayers, services, vans (`.csv`, or `.xlsx`).
@@ -323,5 +397,12 @@ def load_dataset(folder: str | Path, bounds: tuple[float, float, float, float] =
     taxpayers = load_taxpayers(_find(folder, "taxpayers"), codes, bounds)
     services = load_services(_find(folder, "services"))
     vans = load_vans(_find(folder, "vans"))
-    return Dataset(folder.name, depot, tuple(streets), tuple(stops), tuple(taxpayers),
-                   tuple(services), tuple(vans))
+    return Dataset(
+        folder.name,
+        depot,
+        tuple(streets),
+        tuple(stops),
+        tuple(taxpayers),
+        tuple(services),
+        tuple(vans),
+    )

@@ -1,0 +1,111 @@
+"""An independent check of a plan against the matrix, the vans and the week's demand.
+
+Shares no code with the solver or the scheduler on purpose: it re-derives every rule a
+dispatcher relies on from the published times alone (travel fits between visits, dwell as
+asked, shift, lunch, the 15-minute grid, spacing of repeated visits, nothing lost).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from routes.plan import Plan
+from routes.problem import WeekProblem
+from taxvan.clock import GRID_MINUTES, hhmm
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def check_plan(plan: Plan, problem: WeekProblem) -> list[str]:
+    """Every broken rule as a sentence; an empty list means the plan can be kept."""
+    errors: list[str] = []
+    vans = {v.id: v for v in problem.dataset.vans}
+    demand = {v.key: v for v in problem.demand.visits}
+    node = {s.id: k for k, s in enumerate(problem.dataset.stops, start=1)}
+    sec = problem.seconds
+
+    seen: dict[str, str] = {}
+    for r in plan.routes:
+        van = vans[r.van_id]
+        where = f"{r.date} {r.van_id}"
+        if not r.visits:
+            continue
+        lunch = None
+        if r.lunch_start is None:
+            errors.append(f"{where}: no lunch break")
+        else:
+            lunch = (r.lunch_start * 60.0, (r.lunch_start + van.lunch_minutes) * 60.0)
+            if r.lunch_start < van.lunch_earliest or r.lunch_start + van.lunch_minutes > (
+                van.lunch_latest
+            ):
+                errors.append(
+                    f"{where}: lunch at {hhmm(r.lunch_start)} is outside "
+                    f"{hhmm(van.lunch_earliest)}-{hhmm(van.lunch_latest)}"
+                )
+        if r.depart < van.shift_start:
+            errors.append(f"{where}: leaves before the shift starts")
+        if r.back > van.shift_end:
+            errors.append(f"{where}: back at {hhmm(r.back)}, after the shift ends")
+        prev_node, prev_end = 0, r.depart * 60.0
+        legs = [*r.visits, None]
+        for v in legs:
+            if v is None:
+                to, start, label = 0, r.back * 60.0, "the hall"
+            else:
+                if v.key in seen:
+                    errors.append(f"{where}: visit {v.key} is also planned on {seen[v.key]}")
+                seen[v.key] = where
+                dv = demand.get(v.key)
+                if dv is None:
+                    errors.append(f"{where}: visit {v.key} was not asked for")
+                    continue
+                if v.stop_id != dv.stop_id:
+                    errors.append(f"{where}: visit {v.key} is at the wrong stop")
+                if v.start % GRID_MINUTES or v.end % GRID_MINUTES:
+                    errors.append(
+                        f"{where}: {v.key} {hhmm(v.start)}-{hhmm(v.end)} is off the "
+                        f"{GRID_MINUTES}-minute grid"
+                    )
+                if v.end - v.start != dv.dwell:
+                    errors.append(
+                        f"{where}: {v.key} lasts {v.end - v.start} min, asked for {dv.dwell}"
+                    )
+                if lunch and _overlap(v.start * 60.0, v.end * 60.0, *lunch) > 0:
+                    errors.append(f"{where}: {v.key} overlaps the lunch break")
+                to, start, label = node[v.stop_id], v.start * 60.0, v.key
+            gap = start - prev_end
+            if lunch:
+                gap -= _overlap(prev_end, start, *lunch)
+            need = float(sec[prev_node][to])
+            if gap + 1e-6 < need:
+                errors.append(
+                    f"{where}: {need / 60:.0f} min of driving to {label} do not fit "
+                    f"in the {gap / 60:.0f} min available"
+                )
+            if v is not None:
+                prev_node, prev_end = to, v.end * 60.0
+        if lunch and not (r.depart * 60.0 <= lunch[0] and lunch[1] <= r.back * 60.0 + 1e-6):
+            errors.append(f"{where}: lunch break is outside the working day")
+
+    days: dict[str, list[tuple[int, str]]] = {}
+    index_of = {d: i for i, d in enumerate(problem.week.dates)}
+    for v in plan.visits:
+        days.setdefault(v.stop_id, []).append((index_of[v.date], v.key))
+    for stop_id, items in days.items():
+        items.sort()
+        gap = max(demand[k].min_gap_days for _, k in items if k in demand)
+        for (d1, k1), (d2, k2) in itertools.pairwise(items):
+            if d2 - d1 < max(1, gap):
+                errors.append(
+                    f"{stop_id}: visits {k1} and {k2} are {d2 - d1} working days "
+                    f"apart, fewer than {max(1, gap)}"
+                )
+    dropped = {d.key for d in plan.dropped}
+    for key in demand:
+        if key not in seen and key not in dropped:
+            errors.append(f"visit {key} is neither planned nor listed as dropped")
+        if key in seen and key in dropped:
+            errors.append(f"visit {key} is both planned and dropped")
+    return errors

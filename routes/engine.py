@@ -1,0 +1,267 @@
+"""The routing engine: a vehicle-routing model with time windows on OR-Tools.
+
+The one module that imports OR-Tools. It knows nothing of taxpayers or streets: the weekly
+planner and the Solomon benchmark both describe their problem as an `Instance` (integer
+costs and times, optional nodes with penalties, breaks, spacing between nodes) and get a
+`Solution` back as plain lists.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from taxvan.errors import PlanningError
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """A break of `duration` that must start between `start_min` and `start_max`."""
+
+    start_min: int
+    start_max: int
+    duration: int
+
+
+@dataclass(frozen=True, slots=True)
+class Spacing:
+    """Node `later` may only be served if `earlier` is, and then `gap` or more after it."""
+
+    earlier: int
+    later: int
+    gap: int
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A routing problem in integers. Node `depot` is where every vehicle starts and ends.
+
+    `travel[i][j]` is the time dimension's transit (without service), `cost[i][j]` the arc
+    cost. `penalty[i]` is None for a node that must be served, else the cost of leaving it out.
+    """
+
+    cost: Sequence[Sequence[int]]
+    travel: Sequence[Sequence[int]]
+    service: Sequence[int]
+    windows: Sequence[tuple[int, int]]
+    vehicle_windows: Sequence[tuple[int, int]]
+    depot: int = 0
+    penalty: Sequence[int | None] | None = None
+    breaks: Sequence[Sequence[Break]] | None = None
+    spacing: Sequence[Spacing] = ()
+    demand: Sequence[int] | None = None
+    capacity: int | None = None
+    horizon: int | None = None
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.service)
+
+    @property
+    def num_vehicles(self) -> int:
+        return len(self.vehicle_windows)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchParams:
+    """How the engine searches. The defaults are the best measured here (see bench/README.md).
+
+    `first_solution` and `metaheuristic` take the names of OR-Tools' enums.
+    """
+
+    time_limit_s: float = 10.0
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    guided_local_search_lambda: float | None = None
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if self.time_limit_s <= 0:
+            raise ValueError("the time limit must be positive")
+        if not hasattr(routing_enums_pb2.FirstSolutionStrategy, self.first_solution):
+            raise ValueError(f"unknown first solution strategy {self.first_solution}")
+        if not hasattr(routing_enums_pb2.LocalSearchMetaheuristic, self.metaheuristic):
+            raise ValueError(f"unknown metaheuristic {self.metaheuristic}")
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """Routes as node lists (depot excluded) with the solver's service start times."""
+
+    routes: list[list[int]]
+    starts: list[list[int]]
+    vehicle_start: list[int]
+    vehicle_end: list[int]
+    break_starts: list[list[int]]
+    dropped: list[int]
+    objective: int
+    travel_cost: int
+    wall_time_s: float
+    improvements: list[tuple[float, int]] = field(default_factory=list)
+
+
+ProgressFn = Callable[[float, int], None]
+
+_STATUS = {
+    0: "not solved yet",
+    1: "solved",
+    2: "no solution found",
+    3: "time limit reached before any solution",
+    4: "the model is infeasible",
+}
+
+
+def solve(
+    instance: Instance, params: SearchParams | None = None, progress: ProgressFn | None = None
+) -> Solution:
+    """Solve `instance`; raise PlanningError with the solver's status if nothing is found."""
+    params = params or SearchParams()
+    n = instance.num_nodes
+    manager = pywrapcp.RoutingIndexManager(n, instance.num_vehicles, instance.depot)
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+
+    cost = instance.cost
+    travel = instance.travel
+    service = instance.service
+
+    def cost_cb(i: int, j: int) -> int:
+        return cost[manager.IndexToNode(i)][manager.IndexToNode(j)]
+
+    def time_cb(i: int, j: int) -> int:
+        a = manager.IndexToNode(i)
+        return service[a] + travel[a][manager.IndexToNode(j)]
+
+    cost_index = routing.RegisterTransitCallback(cost_cb)
+    routing.SetArcCostEvaluatorOfAllVehicles(cost_index)
+    time_index = routing.RegisterTransitCallback(time_cb)
+    horizon = instance.horizon or max(b for _, b in instance.vehicle_windows)
+    routing.AddDimension(time_index, horizon, horizon, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+
+    for node, (a, b) in enumerate(instance.windows):
+        if node == instance.depot:
+            continue
+        time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(a, b)
+    for v, (a, b) in enumerate(instance.vehicle_windows):
+        time_dim.CumulVar(routing.Start(v)).SetRange(a, b)
+        time_dim.CumulVar(routing.End(v)).SetRange(a, b)
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
+
+    if instance.demand is not None and instance.capacity is not None:
+        demand = instance.demand
+
+        def demand_cb(i: int) -> int:
+            return demand[manager.IndexToNode(i)]
+
+        d_index = routing.RegisterUnaryTransitCallback(demand_cb)
+        routing.AddDimensionWithVehicleCapacity(
+            d_index, 0, [instance.capacity] * instance.num_vehicles, True, "load"
+        )
+
+    if instance.penalty is not None:
+        for node, pen in enumerate(instance.penalty):
+            if node != instance.depot and pen is not None:
+                routing.AddDisjunction([manager.NodeToIndex(node)], int(pen))
+
+    break_vars: list[list[pywrapcp.IntervalVar]] = [[] for _ in range(instance.num_vehicles)]
+    if instance.breaks is not None:
+        node_visit_transit = [0] * routing.Size()
+        for idx in range(routing.Size()):
+            if not routing.IsStart(idx):
+                node_visit_transit[idx] = service[manager.IndexToNode(idx)]
+        for v, brs in enumerate(instance.breaks):
+            intervals = [
+                solver.FixedDurationIntervalVar(
+                    b.start_min, b.start_max, b.duration, False, f"break {v}.{k}"
+                )
+                for k, b in enumerate(brs)
+            ]
+            if intervals:
+                time_dim.SetBreakIntervalsOfVehicle(intervals, v, node_visit_transit)
+                for iv in intervals:
+                    routing.AddIntervalToAssignment(iv)
+            break_vars[v] = intervals
+
+    for sp in instance.spacing:
+        e = manager.NodeToIndex(sp.earlier)
+        later = manager.NodeToIndex(sp.later)
+        solver.Add(routing.ActiveVar(later) <= routing.ActiveVar(e))
+        solver.Add(
+            time_dim.CumulVar(later) - time_dim.CumulVar(e) >= sp.gap * routing.ActiveVar(later)
+        )
+
+    for node in range(n):
+        if node != instance.depot:
+            routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(manager.NodeToIndex(node)))
+
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, params.first_solution
+    )
+    search.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic
+    )
+    search.time_limit.FromMilliseconds(int(params.time_limit_s * 1000))
+    if params.guided_local_search_lambda is not None:
+        search.guided_local_search_lambda_coefficient = params.guided_local_search_lambda
+    search.log_search = params.log_search
+
+    improvements: list[tuple[float, int]] = []
+    t0 = time.monotonic()
+
+    def on_solution() -> None:
+        value = routing.CostVar().Value()
+        if not improvements or value < improvements[-1][1]:
+            elapsed = time.monotonic() - t0
+            improvements.append((elapsed, value))
+            if progress is not None:
+                progress(elapsed, value)
+
+    routing.AddAtSolutionCallback(on_solution)
+    assignment = routing.SolveWithParameters(search)
+    wall = time.monotonic() - t0
+    if assignment is None:
+        status = _STATUS.get(routing.status(), f"status {routing.status()}")
+        raise PlanningError(f"the routing solver found no plan: {status}")
+
+    routes: list[list[int]] = []
+    starts: list[list[int]] = []
+    v_start: list[int] = []
+    v_end: list[int] = []
+    travel_cost = 0
+    visited = set()
+    for v in range(instance.num_vehicles):
+        idx = routing.Start(v)
+        v_start.append(assignment.Value(time_dim.CumulVar(idx)))
+        route: list[int] = []
+        route_starts: list[int] = []
+        while not routing.IsEnd(idx):
+            nxt = assignment.Value(routing.NextVar(idx))
+            travel_cost += cost[manager.IndexToNode(idx)][manager.IndexToNode(nxt)]
+            idx = nxt
+            if not routing.IsEnd(idx):
+                node = manager.IndexToNode(idx)
+                route.append(node)
+                visited.add(node)
+                route_starts.append(assignment.Value(time_dim.CumulVar(idx)))
+        v_end.append(assignment.Value(time_dim.CumulVar(idx)))
+        routes.append(route)
+        starts.append(route_starts)
+    breaks_out = [[assignment.StartValue(iv) for iv in brs] for brs in break_vars]
+    dropped = [node for node in range(n) if node != instance.depot and node not in visited]
+    return Solution(
+        routes,
+        starts,
+        v_start,
+        v_end,
+        breaks_out,
+        dropped,
+        assignment.ObjectiveValue(),
+        travel_cost,
+        wall,
+        improvements,
+    )

@@ -1,0 +1,162 @@
+"""The plan report: the figures a dispatcher and the open-government office look at.
+
+Kilometres and hours driven, service hours per street against its target share, remote
+taxpayers reached and the travel time they save against a trip to the hall, and what was
+left out and why. A plain dict (it is written as JSON as is) and a text rendering of it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import numpy as np
+
+from routes.plan import Plan
+from routes.problem import WeekProblem
+from taxvan.clock import hhmm
+from taxvan.workdays import WEEKDAY_EN
+
+
+def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
+    """Figures of `plan`; every number is rounded for reading, never for further sums."""
+    ds = problem.dataset
+    street_name = {s.code: s.name for s in ds.streets}
+    stop_name = {s.id: s.name for s in ds.stops}
+    visits = plan.visits
+    service_min = sum(v.end - v.start for v in visits)
+    metres = sum(r.metres for r in plan.routes)
+    drive_s = sum(r.drive_seconds for r in plan.routes)
+
+    by_street: dict[str, int] = dict.fromkeys(problem.demand.street_target_minutes, 0)
+    for v in visits:
+        by_street[v.street_code] = by_street.get(v.street_code, 0) + (v.end - v.start)
+    streets = []
+    for code, target_min in problem.demand.street_target_minutes.items():
+        planned = by_street.get(code, 0)
+        streets.append(
+            {
+                "code": code,
+                "name": street_name.get(code, code),
+                "remote_taxpayers": problem.weights.street_remote.get(code, 0),
+                "target_share": round(problem.demand.street_target_share[code], 4),
+                "target_minutes": target_min,
+                "planned_minutes": planned,
+                "planned_share": round(planned / service_min, 4) if service_min else 0.0,
+            }
+        )
+
+    visited = {v.stop_id for v in visits}
+    reached_mask = np.array([s in visited for s in problem.remote.stop_ids], dtype=bool)
+    saved_s = (problem.remote.hall_round_trip_s - problem.remote.stop_round_trip_s)[reached_mask]
+    days = []
+    for r in plan.routes:
+        days.append(
+            {
+                "date": r.date.isoformat(),
+                "weekday": WEEKDAY_EN[r.date.weekday()],
+                "van": r.van_id,
+                "visits": len(r.visits),
+                "depart": hhmm(r.depart),
+                "back": hhmm(r.back),
+                "lunch": None
+                if r.lunch_start is None
+                else f"{hhmm(r.lunch_start)}-{hhmm(r.lunch_start + r.lunch_minutes)}",
+                "km": round(r.metres / 1000, 1),
+                "drive_hours": round(r.drive_seconds / 3600, 2),
+                "service_hours": round(sum(v.end - v.start for v in r.visits) / 60, 2),
+            }
+        )
+    return {
+        "week": plan.week,
+        "working_dates": [d.isoformat() for d in problem.week.dates],
+        "holidays": [{"date": h.date.isoformat(), "name": h.reason} for h in problem.week.holidays],
+        "makeup_days": [d.isoformat() for d in problem.week.makeup_days],
+        "calendar_known": problem.week.calendar_known,
+        "visits_planned": len(visits),
+        "visits_asked": len(problem.demand.visits),
+        "visits_dropped": len(plan.dropped),
+        "km_driven": round(metres / 1000, 1),
+        "hours_driven": round(drive_s / 3600, 2),
+        "service_hours": round(service_min / 60, 2),
+        "service_hours_target": round(problem.demand.budget_minutes / 60, 2),
+        "streets": streets,
+        "taxpayers": problem.weights.total_taxpayers,
+        "remote_taxpayers": problem.weights.total_remote,
+        "remote_share": round(problem.weights.remote_share, 4),
+        "remote_threshold_min": problem.settings.remote_threshold_min,
+        "remote_reached": int(reached_mask.sum()),
+        "travel_hours_saved": round(float(saved_s.sum()) / 3600, 1),
+        "travel_minutes_saved_each": round(float(saved_s.mean()) / 60, 1) if saved_s.size else 0.0,
+        "days": days,
+        "dropped": [
+            {
+                "visit": d.key,
+                "stop_id": d.stop_id,
+                "stop_name": stop_name.get(d.stop_id, ""),
+                "street": street_name.get(d.street_code, d.street_code),
+                "dwell_minutes": d.dwell,
+                "remote_taxpayers": round(d.remote_served, 1),
+                "reason": d.reason,
+            }
+            for d in plan.dropped
+        ],
+        "notes": list(plan.notes),
+        "search": {
+            "objective": plan.search.objective,
+            "seconds": round(plan.search.wall_time_s, 2),
+            "time_limit_seconds": plan.search.time_limit_s,
+            "improvements": len(plan.search.improvements),
+        },
+    }
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align `text` in `width` terminal columns; CJK characters take two."""
+    cols = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - cols)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as a dispatcher reads it on a terminal."""
+    lines = [
+        f"Plan for {report['week']}: {report['visits_planned']} visits on "
+        f"{len(report['working_dates'])} working days, {report['visits_dropped']} dropped",
+        f"  driving: {report['km_driven']:.1f} km, {report['hours_driven']:.1f} h;  "
+        f"service: {report['service_hours']:.1f} h of {report['service_hours_target']:.1f} h asked",
+        f"  remote taxpayers: {report['remote_taxpayers']} of {report['taxpayers']} "
+        f"({report['remote_share']:.1%}, round trip to the hall >= "
+        f"{report['remote_threshold_min']:g} min by car)",
+        f"  reached this week: {report['remote_reached']}; travel saved against the hall: "
+        f"{report['travel_hours_saved']:.0f} h "
+        f"({report['travel_minutes_saved_each']:.0f} min each)",
+        "",
+        "  day         van  visits  depart  back   lunch         km     drive h  service h",
+    ]
+    for d in report["days"]:
+        lines.append(
+            f"  {d['date']} {d['weekday']} {d['van']:<4} {d['visits']:>5}   {d['depart']}   "
+            f"{d['back']}  {d['lunch'] or '-':<12} {d['km']:>6.1f}  {d['drive_hours']:>6.1f}  "
+            f"{d['service_hours']:>8.1f}"
+        )
+    lines += [
+        "",
+        f"  {_pad('street', 12)} {'remote':>8}  {'target share':>11}  {'planned share':>12}  "
+        f"{'target h':>8}  {'planned h':>9}",
+    ]
+    for s in report["streets"]:
+        lines.append(
+            f"  {_pad(s['name'], 12)} {s['remote_taxpayers']:>8}  {s['target_share']:>11.1%}  "
+            f"{s['planned_share']:>12.1%}  {s['target_minutes'] / 60:>8.1f}  "
+            f"{s['planned_minutes'] / 60:>9.1f}"
+        )
+    if report["dropped"]:
+        lines += ["", "  dropped visits:"]
+        for d in report["dropped"]:
+            lines.append(
+                f"  - {d['visit']} {d['stop_name']} ({d['street']}, "
+                f"{d['dwell_minutes']} min): {d['reason']}"
+            )
+    for note in report["notes"]:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)

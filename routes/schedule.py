@@ -1,0 +1,98 @@
+"""Published times for a route whose order is known.
+
+Walks the route from the depot at the start of the shift: each visit starts at the first
+15-minute mark after the van can be there, and the lunch break is taken as late as the
+lunch window allows (during a drive if need be, as crews do). This gives the earliest times
+the van can keep, all on the grid; the engine's model has the same arithmetic, so an order
+the engine found feasible always gets a schedule here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from taxvan.clock import GRID_MINUTES
+from taxvan.errors import PlanningError
+from taxvan.fleet import Van
+
+
+@dataclass(frozen=True, slots=True)
+class Timed:
+    arrive: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class DaySchedule:
+    visits: tuple[Timed, ...]
+    depart: int
+    back: int
+    lunch_start: int | None
+
+
+def _ceil(seconds: int, step: int) -> int:
+    return -(-seconds // step) * step
+
+
+def _arrival_with_lunch(t: int, travel: int, earliest: int) -> tuple[int, int]:
+    """(lunch start, arrival) when lunch is taken on the drive that leaves at `t`."""
+    s = max(t, earliest)
+    driven = min(travel, s - t)
+    return s, s + (travel - driven)
+
+
+def schedule_day(
+    nodes: Sequence[int],
+    dwell_minutes: Sequence[int],
+    seconds: Sequence[Sequence[int]],
+    van: Van,
+    depot: int = 0,
+    grid_minutes: int = GRID_MINUTES,
+) -> DaySchedule:
+    """Times (minutes since midnight) for visiting `nodes` in order with one van.
+
+    Raises PlanningError when the order cannot be kept within the shift and lunch window.
+    """
+    step = grid_minutes * 60
+    lunch = van.lunch_minutes * 60
+    l_first = van.lunch_earliest * 60
+    l_last = (van.lunch_latest - van.lunch_minutes) * 60
+    t = van.shift_start * 60
+    depart = t
+    prev = depot
+    lunch_start: int | None = None
+    timed: list[Timed] = []
+    for node, dwell in zip(nodes, dwell_minutes, strict=True):
+        travel = int(seconds[prev][node])
+        arrive = t + travel
+        start = _ceil(arrive, step)
+        end = start + dwell * 60
+        if lunch_start is None and max(end, l_first) > l_last:
+            s, arrive_before_lunch = _arrival_with_lunch(t, travel, l_first)
+            if s > l_last:
+                raise PlanningError("the lunch break cannot be kept on this route")
+            lunch_start = s
+            arrive = arrive_before_lunch + lunch
+            start = _ceil(arrive, step)
+            end = start + dwell * 60
+        timed.append(Timed(arrive // 60 + (arrive % 60 > 0), start // 60, end // 60))
+        t = end
+        prev = node
+    travel = int(seconds[prev][depot])
+    back = t + travel
+    if lunch_start is None and nodes:
+        s, back_before = _arrival_with_lunch(t, travel, l_first)
+        if s > l_last:
+            raise PlanningError("the lunch break cannot be kept on this route")
+        lunch_start = s
+        back = back_before + lunch
+    if back > van.shift_end * 60:
+        raise PlanningError("the route does not end within the shift")
+    return DaySchedule(
+        tuple(timed),
+        depart // 60,
+        back // 60 + (back % 60 > 0),
+        None if lunch_start is None else lunch_start // 60,
+    )

@@ -1,0 +1,165 @@
+"""The `taxvan` command: plan a week from a data folder, or check the data files.
+
+Errors are one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from routes.report import format_report
+from taxvan.errors import DataFileError, TaxvanError
+from taxvan.io.loaders import load_dataset
+from taxvan.workdays import next_iso_week, parse_iso_week
+from web.config import Config
+from web.planning import run_plan
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def _err(msg: str) -> None:
+    print(f"taxvan: error: {msg}", file=sys.stderr)
+
+
+class Progress:
+    """Prints the solver's improving objective, at most every half second, plus the last."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.last_print = -1.0
+        self.first: int | None = None
+        self.best: int | None = None
+
+    def __call__(self, elapsed: float, objective: int) -> None:
+        self.first = self.first if self.first is not None else objective
+        self.best = objective
+        now = time.monotonic()
+        if not self.quiet and now - self.last_print >= 0.5:
+            self.last_print = now
+            print(f"  {elapsed:6.1f} s  objective {objective:>14,}", flush=True)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    overrides = {
+        k: v
+        for k, v in {
+            "data_dir": args.data,
+            "time_limit_s": args.time_limit,
+            "matrix": args.matrix,
+            "osrm_url": args.osrm_url,
+            "remote_threshold_min": args.remote_threshold,
+            "service_share": args.service_share,
+            "tiles": args.tiles,
+            "cache_dir": args.cache_dir,
+        }.items()
+        if v is not None
+    }
+    config = dataclasses.replace(Config(), **overrides)
+    today = dt.datetime.now(CHINA).date()
+    week = args.week or next_iso_week(today)
+    year, num = parse_iso_week(week)
+    week = f"{year}-W{num:02d}"
+    out = Path(args.out or f"out/{week}")
+    say = (lambda _m: None) if args.quiet else print
+    progress = Progress(args.quiet)
+    run = run_plan(config, week, out, say, progress)
+    if progress.best is not None and not args.quiet:
+        print(f"  done: objective {progress.best:,} after {run.plan.search.wall_time_s:.1f} s")
+    print()
+    print(format_report(run.report))
+    print()
+    for name, path in run.files.items():
+        print(
+            f"wrote {path}" + ("  (open in a browser; works offline)" if name == "map.html" else "")
+        )
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    folder = args.data or Config().data_dir
+    try:
+        ds = load_dataset(folder)
+    except DataFileError as exc:
+        for line in exc.report().splitlines()[:50]:
+            print(line, file=sys.stderr)
+        more = len(exc.problems) - 50
+        if more > 0:
+            print(f"... and {more} more problems", file=sys.stderr)
+        return 1
+    print(
+        f"{folder}: OK — {len(ds.streets)} streets, {len(ds.stops)} stops, "
+        f"{len(ds.taxpayers)} taxpayers, {len(ds.services)} services, {len(ds.vans)} van(s)"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="taxvan",
+        description="Plan fixed-time, fixed-point weekly routes for the mobile tax-service van.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    plan = sub.add_parser(
+        "plan",
+        help="plan a week and write timetable, open data, report and map",
+        description="Plan one ISO week and write timetable.csv, timetable.json, report.json "
+        "and map.html into the output folder. Defaults come from TAXVAN_* "
+        "environment variables.",
+    )
+    plan.add_argument("--data", help="data folder (default: data/fangzi)")
+    plan.add_argument("--week", help="ISO week such as 2026-W49 (default: next week, China time)")
+    plan.add_argument("--out", help="output folder (default: out/<week>)")
+    plan.add_argument("--time-limit", type=float, help="solver time limit in seconds (default 10)")
+    plan.add_argument(
+        "--remote-threshold",
+        type=float,
+        help="round-trip minutes to the hall from which a taxpayer is remote (60)",
+    )
+    plan.add_argument(
+        "--service-share",
+        type=float,
+        help="share of the van's working time asked for service (0.6)",
+    )
+    plan.add_argument("--matrix", choices=["geodesic", "osrm"], help="travel-time provider")
+    plan.add_argument("--osrm-url", help="base URL of an OSRM-compatible table service")
+    plan.add_argument("--tiles", help="map tiles: osm, tianditu, none (default osm)")
+    plan.add_argument("--cache-dir", help="where travel-time matrices are cached")
+    plan.add_argument("-q", "--quiet", action="store_true", help="print only the report")
+    plan.set_defaults(func=_plan)
+    check = sub.add_parser("check-data", help="validate a data folder and list every problem")
+    check.add_argument("--data", help="data folder (default: data/fangzi)")
+    check.set_defaults(func=_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DataFileError as exc:
+        _err(str(exc))
+        if len(exc.problems) > 1:
+            print("  run 'taxvan check-data' to list every problem", file=sys.stderr)
+        return 1
+    except TaxvanError as exc:
+        _err(str(exc))
+        return 1
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except OSError as exc:
+        _err(f"{exc.filename or ''}: {exc.strerror or exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Configuration in one place: defaults that work out of the box, overridable by environment.
+
+Only this module reads the environment; the domain and the planner take explicit arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_DATA = Path(__file__).resolve().parent.parent / "data" / "fangzi"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _default_data() -> str:
+    local = Path("data/fangzi")
+    return str(local if local.is_dir() else REPO_DATA)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of the CLI and the app. Each field names the variable that overrides it."""
+
+    data_dir: str = field(default_factory=lambda: _env("TAXVAN_DATA", _default_data()))
+    time_limit_s: float = field(default_factory=lambda: float(_env("TAXVAN_TIME_LIMIT", "10")))
+    matrix: str = field(default_factory=lambda: _env("TAXVAN_MATRIX", "geodesic"))
+    osrm_url: str = field(default_factory=lambda: _env("TAXVAN_OSRM_URL", ""))
+    circuity: float = field(default_factory=lambda: float(_env("TAXVAN_CIRCUITY", "1.35")))
+    speeds: str = field(default_factory=lambda: _env("TAXVAN_SPEEDS", "2:20,8:35,55"))
+    remote_threshold_min: float = field(
+        default_factory=lambda: float(_env("TAXVAN_REMOTE_THRESHOLD", "60"))
+    )
+    service_share: float = field(default_factory=lambda: float(_env("TAXVAN_SERVICE_SHARE", "0.6")))
+    tiles: str = field(default_factory=lambda: _env("TAXVAN_TILES", "osm"))
+    tile_url: str = field(default_factory=lambda: _env("TAXVAN_TILE_URL", ""))
+    tile_key: str = field(default_factory=lambda: _env("TAXVAN_TILE_KEY", ""))
+    cache_dir: str = field(
+        default_factory=lambda: _env(
+            "TAXVAN_CACHE_DIR",
+            str(Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "taxvan"),
+        )
+    )
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))

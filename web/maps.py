@@ -1,0 +1,333 @@
+"""The schedule map: a Folium map that works with no internet access.
+
+Folium loads Leaflet, jQuery and Bootstrap from CDNs, which an intranet or an offline laptop
+cannot reach (python-visualization/folium#1593). This map drops all of them, inlines the
+Leaflet files shipped in `web/static/vendor/leaflet/`, and binds popups and tooltips itself
+with JSON-encoded strings: a stop name with quotes, backticks or markup shows as text and
+can neither break nor script the page (folium#850, #1640).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import folium
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from routes.plan import Plan
+from taxvan.clock import hhmm
+from taxvan.dataset import Dataset
+from taxvan.places import STOP_KIND_ZH
+from taxvan.workdays import WEEKDAY_ZH
+
+VENDOR = Path(__file__).resolve().parent / "static" / "vendor" / "leaflet"
+
+STREET_COLOURS = (
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
+)
+DAY_COLOURS = ("#c0392b", "#2471a3", "#229954", "#7d3c98", "#d35400", "#17a589", "#34495e")
+
+
+@dataclass(frozen=True, slots=True)
+class TileSource:
+    """A tile layer: URL template, attribution, and the coordinate system of its tiles."""
+
+    name: str
+    url: str | None
+    attribution: str
+    subdomains: str = "abc"
+    crs: str = "WGS-84"
+
+
+TILE_SOURCES = {
+    "osm": TileSource(
+        "OpenStreetMap",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "&copy; OpenStreetMap contributors",
+    ),
+    "tianditu": TileSource(
+        "天地图",
+        "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+        "&TILECOL={x}&tk={key}",
+        "&copy; 天地图 Tianditu",
+        "01234567",
+        "CGCS2000",
+    ),
+    "none": TileSource("none", None, ""),
+}
+
+
+def tile_source(name: str, url: str | None = None, key: str | None = None) -> TileSource:
+    """The tile source called `name`, or a custom `url` template; raises ValueError if unknown."""
+    if url:
+        return TileSource("custom", url, "")
+    if name not in TILE_SOURCES:
+        raise ValueError(
+            f"unknown tile source '{name}'; use one of {', '.join(TILE_SOURCES)} "
+            "or give a URL template"
+        )
+    src = TILE_SOURCES[name]
+    if src.url and "{key}" in src.url:
+        if not key:
+            raise ValueError(f"the {src.name} tile source needs a key (TAXVAN_TILE_KEY)")
+        src = TileSource(
+            src.name, src.url.replace("{key}", key), src.attribution, src.subdomains, src.crs
+        )
+    return src
+
+
+def esc(text: object) -> str:
+    """HTML-escape data for a popup; backticks and `$` too, for any template literal."""
+    return html.escape(str(text), quote=True).replace("`", "&#96;").replace("$", "&#36;")
+
+
+class _Bind(MacroElement):
+    """Bind a popup or tooltip whose content is JSON-encoded, never pasted into JS source."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.{{ this.method }}({{ this.content|tojson }}, "
+        "{{ this.options|tojson }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, method: str, content: str, **options: Any) -> None:
+        super().__init__()
+        self._name = "Bind"
+        self.method = method
+        self.content = content
+        self.options = options
+
+
+def popup(content_html: str, max_width: int = 280) -> _Bind:
+    return _Bind("bindPopup", content_html, maxWidth=max_width)
+
+
+def tooltip(content_html: str) -> _Bind:
+    return _Bind("bindTooltip", content_html, sticky=True)
+
+
+def _offline_map(location: tuple[float, float], tiles: TileSource) -> folium.Map:
+    m = folium.Map(
+        location=location, zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False
+    )
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    root.header.add_child(
+        Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),
+        name="viewport",
+    )
+    css = (VENDOR / "leaflet.css").read_text(encoding="utf-8")
+    js = (VENDOR / "leaflet.js").read_text(encoding="utf-8")
+    root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(Element(_PAGE_CSS), name="taxvan_css")
+    if tiles.url:
+        folium.TileLayer(
+            tiles=tiles.url,
+            attr=tiles.attribution or tiles.name,
+            name=tiles.name,
+            subdomains=tiles.subdomains,
+            max_zoom=18,
+        ).add_to(m)
+    return m
+
+
+_PAGE_CSS = """<style>
+html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK SC",
+  "Microsoft YaHei", sans-serif; }
+.tv-num { background: #fff; border: 2px solid; border-radius: 50%; width: 22px; height: 22px;
+  line-height: 19px; text-align: center; font: bold 13px sans-serif; box-sizing: border-box; }
+.tv-hall { background: #222; color: #fff; border-radius: 4px; width: 26px; height: 26px;
+  line-height: 26px; text-align: center; font-size: 15px; font-weight: bold; }
+.tv-box { position: absolute; z-index: 1000; background: rgba(255,255,255,.93); padding: 6px 9px;
+  border-radius: 6px; box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 13px; line-height: 1.35; }
+.tv-title { top: 10px; left: 54px; right: 54px; max-width: 420px; }
+.tv-legend { bottom: 24px; left: 10px; max-width: 46%; }
+.tv-legend i { display: inline-block; width: 11px; height: 11px; border-radius: 50%;
+  margin-right: 5px; vertical-align: -1px; }
+.leaflet-popup-content { font-size: 14px; line-height: 1.45; }
+.leaflet-control-layers-expanded { font-size: 14px; }
+@media (max-width: 480px) { .tv-box { font-size: 12px; } .tv-title { left: 50px; right: 50px; } }
+</style>"""
+
+
+def schedule_map(
+    plan: Plan,
+    dataset: Dataset,
+    tiles: TileSource,
+    outline: dict[str, Any] | None = None,
+    title: str | None = None,
+) -> folium.Map:
+    """The week's map: hall, stops coloured by street, one layer per day with its route."""
+    depot = dataset.depot
+    m = _offline_map((depot.lat, depot.lon), tiles)
+    streets = {s.code: s for s in dataset.streets}
+    colour = {
+        s.code: STREET_COLOURS[i % len(STREET_COLOURS)] for i, s in enumerate(dataset.streets)
+    }
+    stops = {s.id: s for s in dataset.stops}
+    services = "、".join(esc(s.name_zh) for s in dataset.services)
+
+    if outline:
+        folium.GeoJson(
+            outline,
+            name="区界 District outline",
+            control=False,
+            style_function=lambda _f: {
+                "color": "#555",
+                "weight": 2,
+                "dashArray": "6 4",
+                "fill": False,
+            },
+        ).add_to(m)
+
+    times: dict[str, list[str]] = {}
+    for v in sorted(plan.visits, key=lambda v: (v.date, v.start)):
+        times.setdefault(v.stop_id, []).append(
+            f"{WEEKDAY_ZH[v.date.weekday()]} {v.date:%m-%d} {hhmm(v.start)}–{hhmm(v.end)}"
+        )
+
+    base = folium.FeatureGroup(name="服务点 Stops", control=True).add_to(m)
+    for s in dataset.stops:
+        if not streets.get(s.street_code) or not streets[s.street_code].served:
+            continue
+        visits = times.get(s.id)
+        body = (
+            f"<b>{esc(s.name)}</b><br>{esc(streets[s.street_code].name)} · "
+            f"{esc(STOP_KIND_ZH.get(s.kind, s.kind))}<br>"
+            + (
+                "本周服务 This week:<br>" + "<br>".join(visits)
+                if visits
+                else "本周无服务 No visit this week"
+            )
+            + f"<br><small>服务事项：{services}</small>"
+            + (
+                "<br><small>位置为估算 approximate location</small>"
+                if s.coord_source != "surveyed"
+                else ""
+            )
+        )
+        marker = folium.CircleMarker(
+            (s.lat, s.lon),
+            radius=7 if visits else 4,
+            color=colour[s.street_code],
+            weight=2,
+            fill=True,
+            fill_color=colour[s.street_code],
+            fill_opacity=0.85 if visits else 0.25,
+        )
+        marker.add_child(popup(body))
+        marker.add_child(tooltip(esc(s.name)))
+        marker.add_to(base)
+
+    hall = folium.Marker(
+        (depot.lat, depot.lon),
+        icon=folium.DivIcon(
+            html='<div class="tv-hall">税</div>', icon_size=(26, 26), icon_anchor=(13, 13)
+        ),
+    )
+    hall.add_child(
+        popup(
+            f"<b>{esc(depot.name)}</b><br>出发与返回 start and end of each day"
+            + (
+                "<br><small>位置为估算 approximate location</small>"
+                if depot.coord_quality != "surveyed"
+                else ""
+            )
+        )
+    )
+    hall.add_child(tooltip(esc(depot.name)))
+    hall.add_to(m)
+
+    for i, r in enumerate(sorted(plan.routes, key=lambda r: (r.date, r.van_id))):
+        if not r.visits:
+            continue
+        dc = DAY_COLOURS[i % len(DAY_COLOURS)]
+        label = f"{WEEKDAY_ZH[r.date.weekday()]} {r.date:%m-%d} {esc(r.van_id)} ({len(r.visits)})"
+        layer = folium.FeatureGroup(name=f'<span style="color:{dc}">■</span> {label}')
+        path = [(depot.lat, depot.lon)] + [stops[v.stop_id].point for v in r.visits]
+        path.append((depot.lat, depot.lon))
+        line = folium.PolyLine(path, color=dc, weight=4, opacity=0.8)
+        line.add_child(tooltip(label))
+        line.add_to(layer)
+        for v in r.visits:
+            s = stops[v.stop_id]
+            num = folium.Marker(
+                s.point,
+                icon=folium.DivIcon(
+                    html=(
+                        f'<div class="tv-num" style="border-color:{dc};color:{dc}">{v.order}</div>'
+                    ),
+                    icon_size=(22, 22),
+                    icon_anchor=(11, 11),
+                ),
+            )
+            num.add_child(tooltip(f"{v.order}. {hhmm(v.start)}–{hhmm(v.end)} {esc(s.name)}"))
+            num.add_child(
+                popup(
+                    f"<b>{v.order}. {esc(s.name)}</b><br>{WEEKDAY_ZH[r.date.weekday()]} "
+                    f"{r.date.isoformat()}<br>{hhmm(v.start)}–{hhmm(v.end)}<br>"
+                    f"{esc(streets[s.street_code].name)}<br><small>服务事项：{services}</small>"
+                )
+            )
+            num.add_to(layer)
+        layer.add_to(m)
+
+    folium.LayerControl(collapsed=True).add_to(m)
+    legend = "".join(
+        f'<div><i style="background:{colour[s.code]}"></i>{esc(s.name)}</div>'
+        for s in dataset.streets
+        if s.served
+    )
+    heading = esc(title or f"移动办税车服务路线 {plan.week}")
+    m.get_root().html.add_child(
+        Element(
+            f'<div class="tv-box tv-title"><b>{heading}</b><br><small>定时定点 · 点击服务点查看时间'
+            f" · Tap a stop for its times</small></div>"
+            f'<div class="tv-box tv-legend">{legend}</div>'
+        )
+    )
+    if plan.visits:
+        pts = [stops[v.stop_id].point for v in plan.visits] + [depot.point]
+        m.fit_bounds(
+            [
+                [min(p[0] for p in pts), min(p[1] for p in pts)],
+                [max(p[0] for p in pts), max(p[1] for p in pts)],
+            ]
+        )
+    return m
+
+
+def write_map(m: folium.Map, path: Path) -> None:
+    path.write_text(m.get_root().render(), encoding="utf-8")
+
+
+def load_outline(path: Path) -> dict[str, Any] | None:
+    """The district outline GeoJSON beside the data, if there is one."""
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return doc if isinstance(doc, dict) else None
+
+
+def external_references(page: str) -> Sequence[str]:
+    """Script and stylesheet URLs the page would fetch from another host."""
+    import re
+
+    return re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', page)
