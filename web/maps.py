@@ -9,8 +9,10 @@ can neither break nor script the page (folium#850, #1640).
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +123,16 @@ def tooltip(content_html: str) -> _Bind:
     return _Bind("bindTooltip", content_html, sticky=True)
 
 
+def _inline_images(css: str) -> str:
+    """Leaflet's CSS points at images/*.png beside it; a standalone page carries them inline."""
+
+    def data_uri(match: re.Match[str]) -> str:
+        png = (VENDOR / "images" / match.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(png).decode()})"
+
+    return re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
+
+
 def _offline_map(location: tuple[float, float], tiles: TileSource) -> folium.Map:
     m = folium.Map(
         location=location, zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False
@@ -132,7 +144,7 @@ def _offline_map(location: tuple[float, float], tiles: TileSource) -> folium.Map
         Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),
         name="viewport",
     )
-    css = (VENDOR / "leaflet.css").read_text(encoding="utf-8")
+    css = _inline_images((VENDOR / "leaflet.css").read_text(encoding="utf-8"))
     js = (VENDOR / "leaflet.js").read_text(encoding="utf-8")
     root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
     root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
@@ -158,7 +170,7 @@ html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK
 .tv-box { position: absolute; z-index: 1000; background: rgba(255,255,255,.93); padding: 6px 9px;
   border-radius: 6px; box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 13px; line-height: 1.35; }
 .tv-title { top: 10px; left: 54px; right: 54px; max-width: 420px; }
-.tv-legend { bottom: 24px; left: 10px; max-width: 46%; }
+.tv-legend { bottom: 26px; right: 8px; max-width: 46%; }
 .tv-legend i { display: inline-block; width: 11px; height: 11px; border-radius: 50%;
   margin-right: 5px; vertical-align: -1px; }
 .leaflet-popup-content { font-size: 14px; line-height: 1.45; }
@@ -327,7 +339,7 @@ def load_outline(path: Path) -> dict[str, Any] | None:
 
 
 def external_references(page: str) -> Sequence[str]:
-    """Script and stylesheet URLs the page would fetch from another host."""
-    import re
-
-    return re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', page)
+    """Script, stylesheet and image URLs the page would fetch from another host or file."""
+    css_urls = re.findall(r"url\((?!data:|#)([^)]+)\)", page)
+    tags = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="((?!data:)[^"]+)"', page)
+    return css_urls + tags

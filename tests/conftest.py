@@ -1,0 +1,122 @@
+"""Shared fixtures: the bundled Fangzi data, a solved demo week, and small named instances."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from routes.engine import SearchParams
+from routes.matrix import GeodesicProvider
+from routes.plan import Plan
+from routes.problem import PlanSettings, RemoteStats, WeekProblem, build_week_problem
+from routes.weekly import solve_week
+from taxvan.dataset import Dataset
+from taxvan.demand import VisitDemand, WeekDemand
+from taxvan.fleet import Van
+from taxvan.io.loaders import load_dataset
+from taxvan.places import Depot, Stop, StopKind, Street
+from taxvan.services import Service
+from taxvan.weights import Weights
+from taxvan.workdays import WorkWeek
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "fangzi"
+
+
+@pytest.fixture(scope="session")
+def demo_dataset() -> Dataset:
+    return load_dataset(DEMO)
+
+
+@pytest.fixture(scope="session")
+def matrix_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("matrices")
+
+
+@pytest.fixture(scope="session")
+def demo_problem(demo_dataset: Dataset, matrix_cache: Path) -> WeekProblem:
+    from routes.matrix import CachedProvider
+
+    return build_week_problem(
+        demo_dataset, "2026-W49", CachedProvider(GeodesicProvider(), matrix_cache)
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_plan(demo_problem: WeekProblem) -> Plan:
+    return solve_week(demo_problem, SearchParams(time_limit_s=3))
+
+
+def van(
+    van_id: str = "V1",
+    shift: tuple[int, int] = (8 * 60 + 30, 17 * 60),
+    lunch: tuple[int, int, int] = (60, 11 * 60 + 30, 13 * 60 + 30),
+) -> Van:
+    return Van(van_id, van_id, 2, shift[0], shift[1], lunch[0], lunch[1], lunch[2])
+
+
+HALL = (36.6509, 119.1634)
+
+
+def ring_stops(n: int, km: float, street: str = "S1", prefix: str = "T") -> list[Stop]:
+    """`n` stops on a circle of radius `km` around the hall (same travel time to each)."""
+    out = []
+    for i in range(n):
+        a = 2 * math.pi * i / n
+        lat = HALL[0] + km / 111.0 * math.sin(a)
+        lon = HALL[1] + km / (111.0 * math.cos(math.radians(HALL[0]))) * math.cos(a)
+        out.append(Stop(f"{prefix}{i + 1}", f"stop {i + 1}", street, StopKind.VILLAGE, lat, lon))
+    return out
+
+
+def make_problem(
+    stops: Sequence[Stop],
+    visits: Sequence[VisitDemand],
+    dates: Sequence[dt.date],
+    vans: Sequence[Van] = (),
+    settings: PlanSettings | None = None,
+) -> WeekProblem:
+    """A hand-made week: given stops, visits and dates, matrices from the default provider."""
+    vans = tuple(vans) or (van(),)
+    streets = tuple(Street(c, c, c, True) for c in sorted({s.street_code for s in stops}))
+    ds = Dataset(
+        "test",
+        Depot("hall", "hall", *HALL),
+        streets,
+        tuple(stops),
+        (),
+        (Service("consult", "咨询", "Consult", 15, "无", "none"),),
+        vans,
+    )
+    points = [ds.depot.point, *[s.point for s in stops]]
+    m = GeodesicProvider().matrix(points, points)
+    iso = dates[0].isocalendar()
+    week = WorkWeek(f"{iso[0]}-W{iso[1]:02d}", tuple(dates))
+    minutes = {}
+    for v in visits:
+        minutes[v.street_code] = minutes.get(v.street_code, 0) + v.dwell
+    demand = WeekDemand(
+        tuple(visits),
+        minutes,
+        {c: 1 / len(minutes) for c in minutes},
+        sum(minutes.values()),
+    )
+    weights = Weights({s.code: 0 for s in streets}, {s.id: 0 for s in stops}, {}, 0, 0)
+    remote = RemoteStats((), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    return WeekProblem(
+        ds, week, demand, weights, remote, m.metres, m.seconds, settings or PlanSettings()
+    )
+
+
+def visit(
+    stop: Stop, dwell: int, weight: float, index: int = 0, count: int = 1, gap: int = 0
+) -> VisitDemand:
+    return VisitDemand(stop.id, stop.street_code, index, count, dwell, weight, gap)
+
+
+WEEK49 = [dt.date(2026, 11, 30) + dt.timedelta(days=i) for i in range(5)]

@@ -1,0 +1,106 @@
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pytest
+
+from routes.matrix import CachedProvider, GeodesicProvider, OsrmProvider, SpeedProfile
+from taxvan.errors import TaxvanError
+
+HALL = (36.6509, 119.1634)
+JIULONG = (36.657, 119.348)
+
+
+def test_geodesic_matrix_is_road_metres_and_profile_seconds():
+    p = GeodesicProvider(circuity=1.35)
+    m = p.matrix([HALL, JIULONG], [HALL, JIULONG])
+    assert m.metres[0, 0] == 0 and m.metres[0, 1] == m.metres[1, 0]
+    # about 16.5 km as the crow flies, 22 km by road
+    assert 21_000 < m.metres[0, 1] < 23_500
+    # 2 km at 20 km/h + 8 km at 35 km/h + the rest at 55 km/h
+    rest = m.metres[0, 1] - 10_000
+    expected = 2000 / (20 / 3.6) + 8000 / (35 / 3.6) + rest / (55 / 3.6)
+    assert abs(m.seconds[0, 1] - expected) <= 1
+
+
+def test_speed_profile_parses_and_rejects():
+    prof = SpeedProfile.parse("1:10,50")
+    assert prof.seconds(np.array([1000.0, 2000.0])).round().tolist() == [360, 432]
+    with pytest.raises(TaxvanError, match="not like"):
+        SpeedProfile.parse("fast")
+
+
+def test_cache_answers_the_second_time_without_the_provider(tmp_path: Path):
+    calls = []
+
+    class Counting:
+        def key(self):
+            return "counting"
+
+        def matrix(self, origins, destinations):
+            calls.append(1)
+            return GeodesicProvider().matrix(origins, destinations)
+
+    cached = CachedProvider(Counting(), tmp_path)
+    a = cached.matrix([HALL], [JIULONG])
+    b = cached.matrix([HALL], [JIULONG])
+    assert len(calls) == 1
+    assert np.array_equal(a.seconds, b.seconds)
+    cached.matrix([JIULONG], [HALL])
+    assert len(calls) == 2
+
+
+class _Osrm(BaseHTTPRequestHandler):
+    """A small OSRM-compatible table service on loopback, answering from known numbers."""
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        parts = url.path.split("/")
+        coords = parts[-1].split(";")
+        q = parse_qs(url.query)
+        src = [int(i) for i in q["sources"][0].split(";")]
+        dst = [int(i) for i in q["destinations"][0].split(";")]
+        if "refuse" in url.path:
+            body = {"code": "InvalidQuery", "message": "Query string malformed"}
+        else:
+            body = {
+                "code": "Ok",
+                "durations": [[100.0 * i + j for j in dst] for i in src],
+                "distances": [[1000.0 * i + j for j in dst] for i in src],
+                "sources": [{"location": coords[i]} for i in src],
+            }
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def osrm_url():
+    server = HTTPServer(("127.0.0.1", 0), _Osrm)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_osrm_provider_reads_sources_and_destinations(osrm_url: str):
+    m = OsrmProvider(osrm_url).matrix([HALL, JIULONG], [JIULONG])
+    # sources are points 0 and 1, the destination is point 2 of the request
+    assert m.seconds.tolist() == [[2], [102]]
+    assert m.metres.tolist() == [[2], [1002]]
+
+
+def test_osrm_refusal_and_silence_are_clear_errors(osrm_url: str):
+    with pytest.raises(TaxvanError, match="refused: InvalidQuery"):
+        OsrmProvider(osrm_url + "/refuse").matrix([HALL], [JIULONG])
+    with pytest.raises(TaxvanError, match="did not answer"):
+        OsrmProvider("http://127.0.0.1:9", timeout=2).matrix([HALL], [JIULONG])

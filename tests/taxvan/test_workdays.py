@@ -1,0 +1,55 @@
+import datetime as dt
+
+import holidays
+import pytest
+
+from taxvan.errors import TaxvanError
+from taxvan.workdays import next_iso_week, parse_iso_week, work_week
+
+
+def test_national_day_week_drops_the_holidays_and_adds_the_makeup_saturday():
+    """2026-W41: 5-7 October off (National Day), Saturday 10 October is a working day."""
+    w = work_week("2026-W41")
+    assert w.dates == (dt.date(2026, 10, 8), dt.date(2026, 10, 9), dt.date(2026, 10, 10))
+    assert [h.date.day for h in w.holidays] == [5, 6, 7]
+    assert w.makeup_days == (dt.date(2026, 10, 10),)
+
+
+def test_ordinary_week_is_monday_to_friday():
+    w = work_week("2026-W49")
+    assert [d.weekday() for d in w.dates] == [0, 1, 2, 3, 4]
+    assert w.calendar_known and not w.notes
+
+
+def test_makeup_days_agree_with_a_second_calendar_library():
+    """Cross-check chinese_calendar against holidays.China for every week of 2026."""
+    cn = holidays.China(years=2026)
+    expected_makeup = {d for d in cn.weekend_workdays if d.year == 2026}
+    found = set()
+    for week in range(1, 54):
+        try:
+            w = work_week(f"2026-W{week:02d}")
+        except TaxvanError:
+            continue
+        found.update(d for d in w.makeup_days if d.year == 2026)
+        for h in w.holidays:
+            assert h.date in cn, f"{h.date} is off in one library only"
+    assert found == expected_makeup
+
+
+def test_unpublished_year_falls_back_to_weekdays_and_says_so():
+    w = work_week("2027-W10")
+    assert not w.calendar_known
+    assert len(w.dates) == 5
+    assert "not published" in w.notes[0]
+
+
+def test_bad_week_labels_are_refused_with_the_text():
+    for bad in ("2026-49", "next week", "2026-W54", "2026-W00"):
+        with pytest.raises(TaxvanError, match=bad.split("-")[0] if "W" in bad else bad):
+            parse_iso_week(bad)
+
+
+def test_next_week_crosses_the_year():
+    assert next_iso_week(dt.date(2026, 12, 30)) == "2027-W01"
+    assert next_iso_week(dt.date(2026, 11, 25)) == "2026-W49"

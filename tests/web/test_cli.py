@@ -1,0 +1,145 @@
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import DEMO
+from web.cli import main
+from web.maps import external_references
+
+COLUMNS = [
+    "date",
+    "weekday",
+    "van",
+    "order",
+    "stop_id",
+    "stop_name",
+    "street",
+    "start",
+    "end",
+    "lat",
+    "lon",
+]
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("plan")
+    cache = tmp_path_factory.mktemp("cache")
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(
+            [
+                "plan",
+                "--data",
+                str(DEMO),
+                "--week",
+                "2026-W49",
+                "--out",
+                str(out),
+                "--time-limit",
+                "2",
+                "--cache-dir",
+                str(cache),
+            ]
+        )
+    assert code == 0
+    return out, buf.getvalue()
+
+
+def test_plan_writes_the_four_files_with_the_open_data_columns(planned):
+    out, _ = planned
+    with (out / "timetable.csv").open(encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == COLUMNS
+        rows = list(reader)
+    assert rows
+    for r in rows:
+        assert r["date"].startswith("2026-1")
+        assert len(r["start"]) == 5 and r["start"][2] == ":" and r["start"] < r["end"]
+        assert int(r["start"][3:]) % 15 == 0
+    doc = json.loads((out / "timetable.json").read_text(encoding="utf-8"))
+    assert doc["columns"] == COLUMNS
+    assert [{k: str(v) for k, v in vv.items()} for vv in doc["visits"]] == rows
+    assert doc["week"] == "2026-W49" and doc["timezone"] == "Asia/Shanghai"
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    for key in (
+        "km_driven",
+        "hours_driven",
+        "streets",
+        "remote_reached",
+        "travel_hours_saved",
+        "dropped",
+    ):
+        assert key in report
+    assert sum(s["planned_minutes"] for s in report["streets"]) == round(
+        report["service_hours"] * 60
+    )
+
+
+def test_plan_prints_progress_and_a_readable_report(planned):
+    _, text = planned
+    assert "Searching for routes" in text and "objective" in text
+    assert "remote taxpayers: " in text and "travel saved against the hall" in text
+    assert "九龙街道" in text
+
+
+def test_map_needs_no_internet(planned):
+    out, _ = planned
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert external_references(page) == []
+    assert "L.map(" in page and "cdn.jsdelivr" not in page and "jquery" not in page.lower()
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path, capsys):
+    assert main(["plan", "--data", str(tmp_path / "nowhere"), "--week", "2026-W49"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("taxvan: error: ") and "data folder not found" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+    assert main(["plan", "--data", str(DEMO), "--week", "2026-53"]) == 1
+    assert "'2026-53' is not an ISO week" in capsys.readouterr().err
+
+
+def test_check_data_lists_every_problem(tmp_path: Path, capsys):
+    folder = tmp_path / "d"
+    shutil.copytree(DEMO, folder)
+    frame = pd.read_csv(folder / "taxpayers.csv", dtype=str)
+    frame.loc[0, "lat"] = "x"
+    frame.loc[1, "kind"] = "company"
+    frame.to_csv(folder / "taxpayers.csv", index=False)
+    assert main(["check-data", "--data", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "taxpayers.csv: row 2, column 'lat'" in err
+    assert "taxpayers.csv: row 3, column 'kind'" in err
+    assert main(["check-data", "--data", str(DEMO)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_flask_command_runs_the_same_planner(tmp_path: Path):
+    from web import create_app
+
+    app = create_app({"TESTING": True})
+    result = app.test_cli_runner().invoke(
+        args=[
+            "plan",
+            "--data",
+            str(DEMO),
+            "--week",
+            "2026-W50",
+            "--out",
+            str(tmp_path),
+            "--time-limit",
+            "1",
+            "--quiet",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "timetable.csv").exists()
+    assert "Plan for 2026-W50" in result.output
