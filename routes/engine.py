@@ -76,6 +76,9 @@ class SearchParams:
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     guided_local_search_lambda: float | None = None
+    iterated_local_search: bool = False
+    """Ruin-and-recreate around the local search (OR-Tools' ILS), with SISR ruin."""
+    sisr_removed: int = 10
     log_search: bool = False
 
     def __post_init__(self) -> None:
@@ -111,6 +114,7 @@ _STATUS = {
     2: "no solution found",
     3: "time limit reached before any solution",
     4: "the model is infeasible",
+    5: "the search parameters are invalid",
 }
 
 
@@ -209,6 +213,14 @@ def solve(
     if params.guided_local_search_lambda is not None:
         search.guided_local_search_lambda_coefficient = params.guided_local_search_lambda
     search.log_search = params.log_search
+    if params.iterated_local_search:
+        search.use_iterated_local_search = True
+        rr = search.iterated_local_search_parameters.ruin_recreate_parameters
+        del rr.ruin_strategies[:]
+        sisr = rr.ruin_strategies.add().sisr
+        sisr.max_removed_sequence_size = 10
+        sisr.avg_num_removed_visits = params.sisr_removed
+        sisr.bypass_factor = 0.01
 
     improvements: list[tuple[float, int]] = []
     t0 = time.monotonic()

@@ -30,17 +30,19 @@ from taxvan.workdays import WEEKDAY_ZH
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor" / "leaflet"
 
+# Stops are light dots (ColorBrewer Set2), routes dark lines: a day's line never looks like
+# a street's colour.
 STREET_COLOURS = (
-    "#1b9e77",
-    "#d95f02",
-    "#7570b3",
-    "#e7298a",
-    "#66a61e",
-    "#e6ab02",
-    "#a6761d",
-    "#666666",
+    "#66c2a5",
+    "#fc8d62",
+    "#8da0cb",
+    "#e78ac3",
+    "#a6d854",
+    "#e5b800",
+    "#e5c494",
+    "#b3b3b3",
 )
-DAY_COLOURS = ("#c0392b", "#2471a3", "#229954", "#7d3c98", "#d35400", "#17a589", "#34495e")
+DAY_COLOURS = ("#b2182b", "#2166ac", "#1b7837", "#762a83", "#8c510a", "#01665e", "#4d4d4d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +137,12 @@ def _inline_images(css: str) -> str:
 
 def _offline_map(location: tuple[float, float], tiles: TileSource) -> folium.Map:
     m = folium.Map(
-        location=location, zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False
+        location=location,
+        zoom_start=11,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+        zoom_snap=0.25,
     )
     m.default_js = []
     m.default_css = []
@@ -237,12 +244,12 @@ def schedule_map(
         )
         marker = folium.CircleMarker(
             (s.lat, s.lon),
-            radius=7 if visits else 4,
-            color=colour[s.street_code],
-            weight=2,
+            radius=7 if visits else 5,
+            color="#444",
+            weight=1,
             fill=True,
             fill_color=colour[s.street_code],
-            fill_opacity=0.85 if visits else 0.25,
+            fill_opacity=0.9 if visits else 0.35,
         )
         marker.add_child(popup(body))
         marker.add_child(tooltip(esc(s.name)))
@@ -321,7 +328,9 @@ def schedule_map(
             [
                 [min(p[0] for p in pts), min(p[1] for p in pts)],
                 [max(p[0] for p in pts), max(p[1] for p in pts)],
-            ]
+            ],
+            padding_top_left=(10, 60),
+            padding_bottom_right=(10, 10),
         )
     return m
 
