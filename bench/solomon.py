@@ -24,10 +24,9 @@ import numpy as np
 import vrplib
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from routes.engine import Instance, SearchParams, solve  # noqa: E402
-from taxvan.errors import PlanningError  # noqa: E402
+from routes.engine import Instance, SearchParams, solve
+from taxvan.errors import PlanningError
 
 DEFAULT_DIR = ROOT.parent / "shared" / "bench" / "vrptw"
 

@@ -76,6 +76,9 @@ class SearchParams:
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     guided_local_search_lambda: float | None = None
+    earliest_times: bool = False
+    """Ask the solver for the earliest service times (costs search speed; the weekly planner
+    computes its published times itself, see `routes.schedule`)."""
     iterated_local_search: bool = False
     """Ruin-and-recreate around the local search (OR-Tools' ILS), with SISR ruin."""
     sisr_removed: int = 10
@@ -128,20 +131,14 @@ def solve(
     routing = pywrapcp.RoutingModel(manager)
     solver = routing.solver()
 
-    cost = instance.cost
-    travel = instance.travel
-    service = instance.service
-
-    def cost_cb(i: int, j: int) -> int:
-        return cost[manager.IndexToNode(i)][manager.IndexToNode(j)]
-
-    def time_cb(i: int, j: int) -> int:
-        a = manager.IndexToNode(i)
-        return service[a] + travel[a][manager.IndexToNode(j)]
-
-    cost_index = routing.RegisterTransitCallback(cost_cb)
+    # Matrices registered as such are evaluated in C++; Python callbacks would be called
+    # millions of times during the search and make it several times slower.
+    cost = [list(map(int, row)) for row in instance.cost]
+    service = [int(x) for x in instance.service]
+    transit = [[service[i] + int(t) for t in row] for i, row in enumerate(instance.travel)]
+    cost_index = routing.RegisterTransitMatrix(cost)
     routing.SetArcCostEvaluatorOfAllVehicles(cost_index)
-    time_index = routing.RegisterTransitCallback(time_cb)
+    time_index = routing.RegisterTransitMatrix(transit)
     horizon = instance.horizon or max(b for _, b in instance.vehicle_windows)
     routing.AddDimension(time_index, horizon, horizon, False, "time")
     time_dim = routing.GetDimensionOrDie("time")
@@ -153,15 +150,9 @@ def solve(
     for v, (a, b) in enumerate(instance.vehicle_windows):
         time_dim.CumulVar(routing.Start(v)).SetRange(a, b)
         time_dim.CumulVar(routing.End(v)).SetRange(a, b)
-        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
 
     if instance.demand is not None and instance.capacity is not None:
-        demand = instance.demand
-
-        def demand_cb(i: int) -> int:
-            return demand[manager.IndexToNode(i)]
-
-        d_index = routing.RegisterUnaryTransitCallback(demand_cb)
+        d_index = routing.RegisterUnaryTransitVector([int(d) for d in instance.demand])
         routing.AddDimensionWithVehicleCapacity(
             d_index, 0, [instance.capacity] * instance.num_vehicles, True, "load"
         )
@@ -198,9 +189,12 @@ def solve(
             time_dim.CumulVar(later) - time_dim.CumulVar(e) >= sp.gap * routing.ActiveVar(later)
         )
 
-    for node in range(n):
-        if node != instance.depot:
-            routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(manager.NodeToIndex(node)))
+    if params.earliest_times:
+        for node in range(n):
+            if node != instance.depot:
+                routing.AddVariableMinimizedByFinalizer(
+                    time_dim.CumulVar(manager.NodeToIndex(node))
+                )
 
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = getattr(

@@ -1,0 +1,205 @@
+"""The weekly planner on the demo week and on a large week, against a baseline and a long run.
+
+For each instance it prints time, objective, km, service hours and the remote-taxpayer weight
+of the dropped visits for
+  - the planner at its normal time limit (10 s demo, 60 s large),
+  - the same model run much longer (the best known, default 600 s),
+  - a naive baseline: one street per van-day, stops in nearest-neighbour order, filled until
+    the shift is full.
+
+    python bench/week.py [--reference-seconds 600] [--only demo|large]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import os
+import platform
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from routes.check import check_plan
+from routes.engine import SearchParams
+from routes.matrix import CachedProvider, GeodesicProvider
+from routes.problem import WeekProblem, build_week_problem
+from routes.schedule import schedule_day
+from routes.weekly import solve_week, vehicles_of
+from taxvan.dataset import Dataset
+from taxvan.errors import PlanningError
+from taxvan.io.loaders import load_dataset
+from taxvan.places import Stop, StopKind
+
+WEEK = "2026-W49"
+CACHE = Path(tempfile.gettempdir()) / "taxvan-bench-matrices"
+
+
+def large_dataset(demo: Dataset, n_stops: int = 200, n_vans: int = 3) -> Dataset:
+    """The demo district with 200 stops (spread over the outlying taxpayers) and 3 vans."""
+    served = {s.code for s in demo.streets if s.served}
+    pool = [t for t in demo.taxpayers if t.street_code in served]
+    chosen = [pool[0]]
+    best = [((t.lat - pool[0].lat) ** 2 + (t.lon - pool[0].lon) ** 2) for t in pool]
+    while len(chosen) < n_stops:
+        i = max(range(len(pool)), key=best.__getitem__)
+        chosen.append(pool[i])
+        for k, t in enumerate(pool):
+            d = (t.lat - pool[i].lat) ** 2 + (t.lon - pool[i].lon) ** 2
+            if d < best[k]:
+                best[k] = d
+    stops = tuple(
+        Stop(f"L{k:03d}", f"stop {k:03d}", t.street_code, StopKind.VILLAGE, t.lat, t.lon)
+        for k, t in enumerate(chosen, start=1)
+    )
+    vans = tuple(
+        dataclasses.replace(demo.vans[0], id=f"V{k}", name=f"van {k}") for k in range(1, n_vans + 1)
+    )
+    return dataclasses.replace(demo, name="large", stops=stops, vans=vans)
+
+
+def problem_for(name: str) -> WeekProblem:
+    demo = load_dataset(ROOT / "data" / "fangzi")
+    ds = demo if name == "demo" else large_dataset(demo)
+    return build_week_problem(ds, WEEK, CachedProvider(GeodesicProvider(), CACHE))
+
+
+def baseline(problem: WeekProblem) -> dict:
+    """One street per van-day, nearest-neighbour order, greedy until the shift is full."""
+    sec, met = problem.seconds, problem.metres
+    slots = vehicles_of(problem)
+    by_street: dict[str, list] = {}
+    for v in problem.demand.visits:
+        by_street.setdefault(v.street_code, []).append(v)
+    # streets with the most asked minutes first, each taking the next free van-day
+    order = sorted(by_street, key=lambda c: -sum(v.dwell for v in by_street[c]))
+    queue = {c: list(by_street[c]) for c in order}
+    node = {s.id: k for k, s in enumerate(problem.dataset.stops, start=1)}
+    metres = 0
+    service = 0
+    served_keys = set()
+    si = 0
+    for _d, van in slots:
+        pending = [c for c in order if queue[c]]
+        if not pending:
+            break
+        street = pending[si % len(pending)]
+        si += 1
+        route: list = []
+        here = 0
+        left = list(queue[street])
+        used_stops = set()
+        while left:
+            cands = [v for v in left if v.stop_id not in used_stops]
+            if not cands:
+                break
+            nxt = min(cands, key=lambda v: sec[here][node[v.stop_id]])
+            trial = [*route, nxt]
+            try:
+                schedule_day([node[v.stop_id] for v in trial], [v.dwell for v in trial], sec, van)
+            except PlanningError:
+                left.remove(nxt)
+                continue
+            route = trial
+            used_stops.add(nxt.stop_id)
+            left.remove(nxt)
+            here = node[nxt.stop_id]
+        for v in route:
+            queue[street].remove(v)
+            served_keys.add(v.key)
+        path = [0, *(node[v.stop_id] for v in route), 0] if route else []
+        metres += sum(int(met[a][b]) for a, b in itertools.pairwise(path))
+        service += sum(v.dwell for v in route)
+    dropped = [v for v in problem.demand.visits if v.key not in served_keys]
+    return {
+        "km": metres / 1000,
+        "service_h": service / 60,
+        "dropped": len(dropped),
+        "dropped_weight": sum(v.remote_served for v in dropped),
+        "objective": metres
+        + sum(
+            problem.settings.penalty_per_remote_taxpayer * max(1, round(v.remote_served))
+            for v in dropped
+        ),
+    }
+
+
+def run(args: tuple[str, float]) -> dict:
+    name, seconds = args
+    problem = problem_for(name)
+    t0 = time.monotonic()
+    plan = solve_week(problem, SearchParams(time_limit_s=seconds))
+    wall = time.monotonic() - t0
+    errors = check_plan(plan, problem)
+    return {
+        "name": name,
+        "seconds": seconds,
+        "wall": wall,
+        "objective": plan.search.objective,
+        "km": sum(r.metres for r in plan.routes) / 1000,
+        "service_h": sum(v.end - v.start for v in plan.visits) / 60,
+        "dropped": len(plan.dropped),
+        "dropped_weight": sum(d.remote_served for d in plan.dropped),
+        "visits": len(problem.demand.visits),
+        "stops": len(problem.dataset.stops),
+        "vans": len(problem.dataset.vans),
+        "feasible": not errors,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--reference-seconds", type=float, default=600.0)
+    ap.add_argument("--only", choices=["demo", "large"])
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+    names = [args.only] if args.only else ["demo", "large"]
+    limits = {"demo": 10.0, "large": 60.0}
+    for n in names:  # build and cache the matrices once, outside the timed runs
+        problem_for(n)
+    jobs = [(n, s) for n in names for s in (limits[n], args.reference_seconds)]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; week {WEEK}; reference {args.reference_seconds:g} s"
+    )
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(run, jobs))
+    by = {(r["name"], r["seconds"]): r for r in results}
+    for n in names:
+        short, ref = by[(n, limits[n])], by[(n, args.reference_seconds)]
+        base = baseline(problem_for(n))
+        print(
+            f"\n{n}: {short['stops']} stops, {short['vans']} van(s), {short['visits']} visits asked"
+        )
+        print(
+            f"  {'run':<22}{'time s':>8}{'objective':>14}{'km':>9}{'service h':>11}"
+            f"{'dropped':>9}{'dropped wt':>12}"
+        )
+        for label, r in (
+            (f"planner {limits[n]:g} s", short),
+            (f"reference {args.reference_seconds:g} s", ref),
+            ("baseline", {**base, "wall": 0.0}),
+        ):
+            print(
+                f"  {label:<22}{r['wall']:>8.1f}{r['objective']:>14,}{r['km']:>9.1f}"
+                f"{r['service_h']:>11.1f}{r['dropped']:>9}{r['dropped_weight']:>12.1f}"
+            )
+        gap = (short["objective"] - ref["objective"]) / ref["objective"]
+        km_per_h = short["km"] / short["service_h"]
+        base_km_per_h = base["km"] / base["service_h"]
+        print(
+            f"  gap to reference: {gap:+.2%};  km per service hour: planner "
+            f"{km_per_h:.1f}, baseline {base_km_per_h:.1f} "
+            f"({1 - km_per_h / base_km_per_h:.0%} fewer);  feasible: "
+            f"{short['feasible'] and ref['feasible']}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
