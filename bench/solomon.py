@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import vrplib
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from routes.engine import Instance, SearchParams, solve
 from taxvan.errors import PlanningError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DIR = ROOT.parent / "shared" / "bench" / "vrptw"
 

@@ -23,8 +23,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from routes.check import check_plan
 from routes.engine import SearchParams
 from routes.matrix import CachedProvider, GeodesicProvider
@@ -35,6 +33,8 @@ from taxvan.dataset import Dataset
 from taxvan.errors import PlanningError
 from taxvan.io.loaders import load_dataset
 from taxvan.places import Stop, StopKind
+
+ROOT = Path(__file__).resolve().parent.parent
 
 WEEK = "2026-W49"
 CACHE = Path(tempfile.gettempdir()) / "taxvan-bench-matrices"
