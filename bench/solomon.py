@@ -4,7 +4,7 @@ Distances and times follow the DIMACS convention the best-known solutions use (E
 truncated to one decimal), so the engine works in tenths. Prints, per time limit, how many
 instances it solves (every customer served within the fleet) and the mean gap.
 
-    python bench/solomon.py --seconds 5 30 [--only R1] [--jobs 2] [--ils]
+    python bench/solomon.py --seconds 5 30 [--only R1] [--jobs 2] [--config default|plain|...]
 """
 
 from __future__ import annotations
@@ -62,10 +62,25 @@ def bks_table(folder: Path) -> dict[str, float]:
         return {r["instance"]: float(r["distance"]) for r in csv.DictReader(f)}
 
 
-def run_one(args: tuple[str, float, bool]) -> tuple[str, float, float | None, int]:
-    path, seconds, ils = args
+CONFIGS = {
+    "default": {},
+    "plain": {"bandit_operators": False, "reset_penalties": False},
+    "bandit": {"reset_penalties": False},
+    "reset": {"bandit_operators": False},
+    "cross": {"extra_operators": ("cross_exchange", "relocate_neighbors")},
+    "close": {
+        "extra_operators": (
+            "global_cheapest_insertion_close_nodes_lns",
+            "local_cheapest_insertion_close_nodes_lns",
+        )
+    },
+}
+
+
+def run_one(args: tuple[str, float, str]) -> tuple[str, float, float | None, int]:
+    path, seconds, config = args
     inst, customers = load(Path(path))
-    params = SearchParams(time_limit_s=seconds, iterated_local_search=ils)
+    params = SearchParams(time_limit_s=seconds, **CONFIGS[config])
     try:
         sol = solve(inst, params)
     except PlanningError:
@@ -82,7 +97,12 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--only", default="", help="instance name prefix, e.g. R1 or C101")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--ils", action="store_true", help="add OR-Tools' iterated local search")
+    ap.add_argument(
+        "--config",
+        choices=sorted(CONFIGS),
+        default="default",
+        help="search settings: default = the engine's defaults; plain = OR-Tools' PCI + GLS only",
+    )
     args = ap.parse_args()
     bks = bks_table(args.dir)
     files = sorted(p for p in (args.dir / "solomon").glob("*.vrp") if p.stem.startswith(args.only))
@@ -92,9 +112,9 @@ def main() -> int:
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; {len(files)} instances, jobs={args.jobs}, "
-        f"ils={args.ils}"
+        f"config={args.config}"
     )
-    jobs = [(str(p), s, args.ils) for s in args.seconds for p in files]
+    jobs = [(str(p), s, args.config) for s in args.seconds for p in files]
     t0 = time.time()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_one, jobs))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.util import optional_boolean_pb2
 
 from taxvan.errors import PlanningError
 
@@ -76,6 +77,12 @@ class SearchParams:
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     guided_local_search_lambda: float | None = None
+    bandit_operators: bool = True
+    """Let a multi-armed bandit pick the local-search operators (measured: bench/README.md)."""
+    reset_penalties: bool = True
+    """Reset the guided-local-search penalties at each new best solution (measured too)."""
+    extra_operators: tuple[str, ...] = ()
+    """Extra OR-Tools local-search operators to switch on, by field name without `use_`."""
     earliest_times: bool = False
     """Ask the solver for the earliest service times (costs search speed; the weekly planner
     computes its published times itself, see `routes.schedule`)."""
@@ -91,6 +98,10 @@ class SearchParams:
             raise ValueError(f"unknown first solution strategy {self.first_solution}")
         if not hasattr(routing_enums_pb2.LocalSearchMetaheuristic, self.metaheuristic):
             raise ValueError(f"unknown metaheuristic {self.metaheuristic}")
+        operators = pywrapcp.DefaultRoutingSearchParameters().local_search_operators
+        for name in self.extra_operators:
+            if not hasattr(operators, f"use_{name}"):
+                raise ValueError(f"unknown local-search operator {name}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +218,10 @@ def solve(
     if params.guided_local_search_lambda is not None:
         search.guided_local_search_lambda_coefficient = params.guided_local_search_lambda
     search.log_search = params.log_search
+    search.use_multi_armed_bandit_concatenate_operators = params.bandit_operators
+    search.guided_local_search_reset_penalties_on_new_best_solution = params.reset_penalties
+    for name in params.extra_operators:
+        setattr(search.local_search_operators, f"use_{name}", optional_boolean_pb2.BOOL_TRUE)
     if params.iterated_local_search:
         search.use_iterated_local_search = True
         rr = search.iterated_local_search_parameters.ruin_recreate_parameters
