@@ -120,3 +120,88 @@ def visit(
 
 
 WEEK49 = [dt.date(2026, 11, 30) + dt.timedelta(days=i) for i in range(5)]
+
+
+# --- the web app ------------------------------------------------------------------------
+
+CHINA_NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+"""Tests run as if it were Wednesday 25 November 2026, 10:00 in China; week 2026-W49 is next."""
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _web_config(db_url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "TAXVAN_CLOCK": lambda: CHINA_NOW,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "taxvan.test",
+    }
+
+
+def _reset_postgres() -> None:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+    engine.dispose()
+
+
+def build_app(db_url: str, tmp: Path, extra: dict | None = None, publish: bool = True):
+    """A fresh app on `db_url` with the demo data loaded and 2026-W49 published."""
+    from flask import Flask
+
+    from web import create_app
+    from web.commands import init_db, publish_week
+
+    app: Flask = create_app({**_web_config(db_url, tmp), **(extra or {})})
+    app.config["TAXVAN"] = dataclasses.replace(
+        app.config["TAXVAN"], cache_dir=str(tmp / "cache"), time_limit_s=1.0, data_dir=str(DEMO))
+    with app.app_context():
+        init_db()
+        if publish:
+            publish_week("2026-W49", say=lambda _m: None)
+    return app
+
+
+import dataclasses  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with the demo week published, planned once and copied for each test."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    build_app(f"sqlite:///{folder / 'taxvan.sqlite'}", folder)
+    return folder / "taxvan.sqlite"
+
+
+@pytest.fixture
+def app(sqlite_template: Path, tmp_path: Path):
+    import shutil
+
+    from web import create_app
+
+    db_file = tmp_path / "taxvan.sqlite"
+    shutil.copy(sqlite_template, db_file)
+    application = create_app(_web_config(f"sqlite:///{db_file}", tmp_path))
+    application.config["TAXVAN"] = dataclasses.replace(
+        application.config["TAXVAN"], cache_dir=str(tmp_path / "cache"), data_dir=str(DEMO))
+    yield application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def pg_app(tmp_path: Path):
+    """The app on the machine's PostgreSQL, schema rebuilt from the migrations."""
+    _reset_postgres()
+    return build_app(PG_URL, tmp_path)
+
+
+VALID_USCC = "91370704MA3C000007"
+OTHER_USCC = "92370704MA3C11111W"

@@ -2,19 +2,81 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+from web.config import Config
+
+
+def _secret_key(instance: Path) -> str:
+    """TAXVAN_SECRET_KEY, else a random key kept in the instance folder across restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Application factory. The public site and booking arrive with the next issue."""
+    """Application factory: configuration, extensions, blueprints, error pages, commands."""
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(SECRET_KEY="dev")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    cfg = Config()
+    app.config.from_mapping(
+        SECRET_KEY=cfg.secret_key or _secret_key(Path(app.instance_path)),
+        SQLALCHEMY_DATABASE_URI=cfg.database_url
+        or f"sqlite:///{Path(app.instance_path) / 'taxvan.sqlite'}",
+        SQLALCHEMY_ENGINE_OPTIONS={},
+        RATELIMIT_STORAGE_URI=cfg.redis_url or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        TAXVAN=cfg,
+        TAXVAN_SLOT_MINUTES=cfg.slot_minutes,
+        TAXVAN_WALKIN_SHARE=cfg.walkin_share,
+        TAXVAN_BOOKING_OPENS_DAYS=cfg.booking_opens_days,
+        TAXVAN_BOOKING_CLOSES_HOURS=cfg.booking_closes_hours,
+        TAXVAN_MAX_OPEN_BOOKINGS=cfg.max_open_bookings,
+        TAXVAN_BOOKING_RATE=cfg.booking_rate,
+        TAXVAN_HOTLINE=cfg.hotline,
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_AS_ASCII=False,
+    )
     if test_config:
         app.config.update(test_config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        # Writers wait for each other instead of failing at once with "database is locked".
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    elif uri.startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = uri.replace(
+            "postgresql://", "postgresql+psycopg://", 1)
+
+    from web import i18n
+    from web.extensions import babel, csrf, db, limiter, migrate, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(i18n.compiled_catalogs(app)))
+
+    from web.api.views import bp as api_bp
+    from web.booking.views import bp as booking_bp
+    from web.errors import register_errors
+    from web.public.views import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(booking_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+    register_errors(app)
 
     from web.commands import register
 

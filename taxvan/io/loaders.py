@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from stdnum.cn import ric, uscc
 
+from taxvan.booking import taxpayer_id_problem
 from taxvan.clock import parse_hhmm
 from taxvan.dataset import Dataset
 from taxvan.errors import DataFileError, DataProblem
@@ -52,19 +52,6 @@ def _as_bool(v: str) -> bool:
     if low in ("0", "false", "no", "n", "否"):
         return False
     raise ValueError
-
-
-def taxpayer_id_problem(value: str) -> str | None:
-    """Why `value` is not a valid taxpayer ID, or None when it is valid.
-
-    Enterprises and individual businesses use the 18-character unified social credit code;
-    a person may use the 18-digit resident ID number. Both carry a check character.
-    """
-    if len(value) != 18:
-        return f"'{value}' has {len(value)} characters; a taxpayer ID has 18"
-    if uscc.is_valid(value) or ric.is_valid(value):
-        return None
-    return f"'{value}' is neither a valid unified social credit code nor a resident ID number"
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from taxvan.booking import taxpayer_id_problem
 from taxvan.errors import DataFileError
-from taxvan.io.loaders import load_dataset, taxpayer_id_problem
+from taxvan.io.loaders import load_dataset
 from tests.conftest import DEMO
 
 

@@ -1,0 +1,85 @@
+import datetime as dt
+
+import icalendar
+import pytest
+from ics import Calendar
+
+from web.extensions import db
+from web.models import VisitRow
+
+
+def _first_visit(app) -> VisitRow:
+    with app.app_context():
+        return db.session.scalars(db.select(VisitRow).order_by(VisitRow.id)).first()
+
+
+def test_home_shows_the_week_map_timetable_and_open_data(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "本周办税车服务安排" in page and "2026-W49" in page
+    assert '<iframe class="map" src="/map/2026-W49"' in page
+    assert "按日期" in page and "按街道" in page
+    assert "/open-data/2026-W49.csv" in page
+
+
+def test_english_is_one_click_away_and_remembered(client):
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert "Where the van is this week" in page
+    assert "Where the van is this week" in client.get("/").get_data(as_text=True)
+
+
+def test_week_map_is_served_without_any_cdn(client):
+    resp = client.get("/map/2026-W49")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "L.map(" in html and "cdn.jsdelivr" not in html
+
+
+def test_stop_page_lists_visits_services_qr_and_links(app, client):
+    v = _first_visit(app)
+    page = client.get(f"/stops/{v.stop_id}").get_data(as_text=True)
+    assert "近期服务时间" in page
+    assert "发票领购" in page and "营业执照副本" in page
+    assert "<svg" in page  # the QR code, inline
+    assert f"/stops/{v.stop_id}.ics" in page and f"/stops/{v.stop_id}/poster" in page
+    assert "/static/vendor/leaflet/leaflet.js" in page
+
+
+def test_poster_has_weekly_times_qr_and_hotline(app, client):
+    v = _first_visit(app)
+    page = client.get(f"/stops/{v.stop_id}/poster").get_data(as_text=True)
+    assert f"{v.start // 60:02d}:{v.start % 60:02d}" in page
+    assert "<svg" in page and "12366" in page
+    with client.get("/static/css/poster.css") as css:
+        assert "@page { size: A4" in css.get_data(as_text=True)
+
+
+def test_ical_feed_parses_back_with_a_second_library(app, client):
+    v = _first_visit(app)
+    resp = client.get(f"/stops/{v.stop_id}.ics")
+    assert resp.mimetype == "text/calendar"
+    cal = Calendar(resp.get_data(as_text=True))
+    events = sorted(cal.events, key=lambda e: e.begin)
+    assert events
+    first = events[0]
+    assert first.begin.utcoffset() == dt.timedelta(hours=8)
+    assert (first.begin.hour * 60 + first.begin.minute) == v.start or any(
+        e.begin.date() == v.date for e in events)
+    parsed = icalendar.Calendar.from_ical(resp.get_data())
+    assert any(c.name == "VTIMEZONE" for c in parsed.walk())
+
+
+def test_open_data_has_the_planner_columns(client):
+    text = client.get("/open-data/2026-W49.csv").get_data(as_text=True)
+    header = text.lstrip("\ufeff").splitlines()[0]
+    assert header == "date,weekday,van,order,stop_id,stop_name,street,start,end,lat,lon"
+    doc = client.get("/open-data/2026-W49.json").get_json()
+    assert doc["week"] == "2026-W49" and doc["visits"]
+    assert set(doc["visits"][0]) == set(header.split(","))
+
+
+@pytest.mark.parametrize("path", ["/stops/nowhere", "/map/2030-W01", "/open-data/1999-W01.csv",
+                                  "/visits/999999/book"])
+def test_unknown_things_are_a_friendly_404(client, path):
+    resp = client.get(path)
+    assert resp.status_code == 404
+    assert "页面不存在" in resp.get_data(as_text=True)

@@ -1,0 +1,1 @@
+"""Booking: slots taxpayers book, with lookup, cancel and reschedule by code and phone."""

@@ -1,0 +1,166 @@
+"""Booking pages: choose a time, book, see the confirmation, look up, cancel, move."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from taxvan.booking import BookingError, PlaceTaken
+from web.booking import service as svc
+from web.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
+from web.extensions import db, limiter
+from web.models import Booking, ServiceRow, VisitRow
+from web.public.views import upcoming
+
+bp = Blueprint("booking", __name__)
+
+
+def _rate() -> str:
+    return current_app.config["TAXVAN_BOOKING_RATE"]
+
+
+def translate_booking_error(exc: BookingError) -> str:
+    """The domain's English message, in the page's language."""
+    text = str(exc)
+    known = {
+        "this time is no longer available": _("This time is no longer available."),
+        "this time is no longer available, and the visit is fully booked":
+            _("This time is no longer available, and this visit is fully booked."),
+        "booking for this time has closed": _("Booking for this time has closed."),
+        "you already have a booking at an overlapping time":
+            _("You already have a booking at an overlapping time."),
+        "no booking with this code and phone number":
+            _("No booking matches this code and phone number."),
+        "this booking is already cancelled": _("This booking is already cancelled."),
+    }
+    if text in known:
+        return known[text]
+    if text.startswith("booking for this visit opens on"):
+        return _("Booking for this visit opens on %(when)s.", when=text.rsplit(" on ", 1)[1])
+    if text.startswith("you already hold"):
+        return _("You already hold the most open bookings allowed.")
+    return text
+
+
+@bp.route("/visits/<int:visit_id>/book", methods=["GET", "POST"])
+@limiter.limit(_rate, methods=["POST"])
+def book(visit_id: int):  # type: ignore[no-untyped-def]
+    visit = db.session.get(VisitRow, visit_id)
+    if visit is None:
+        abort(404)
+    services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
+    form = BookingForm()
+    zh = str(request.args.get("lang") or session.get("lang", "zh")).startswith("zh")
+    form.service.choices = [(s.code, f"{s.name_zh if zh else s.name_en} ({s.minutes} min)")
+                            for s in services]
+    chosen = form.service.data or request.args.get("service") or services[0].code
+    service = db.session.get(ServiceRow, chosen) or services[0]
+    form.service.data = service.code
+    slots = svc.open_slots(visit, service)
+    form.start.choices = [(s.start, f"{s.start}–{s.end}") for s in slots]
+    problem = None
+    alternatives: list[str] = []
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            booking = svc.book(svc.BookingRequest(
+                visit.id, form.start.data, service.code, form.taxpayer_id.data, form.name.data,
+                form.phone.data))
+        except svc.FieldErrors as exc:
+            for name, msg in exc.errors.items():
+                getattr(form, name if name != "visit_id" else "start").errors.append(msg)
+        except PlaceTaken as exc:
+            problem = translate_booking_error(exc)
+            alternatives = exc.alternatives
+            form.start.choices = [(s.start, f"{s.start}–{s.end}")
+                                  for s in svc.open_slots(visit, service)]
+        except BookingError as exc:
+            problem = translate_booking_error(exc)
+        else:
+            session["confirmed"] = booking.code
+            return redirect(url_for("booking.confirmed", code=booking.code))
+    status = 409 if alternatives or (problem and request.method == "POST") else (
+        422 if request.method == "POST" else 200)
+    return render_template("book.html", visit=visit, form=form, service=service, slots=slots,
+                           problem=problem, alternatives=alternatives), status
+
+
+@bp.get("/booking/<code>/confirmed")
+def confirmed(code: str):  # type: ignore[no-untyped-def]
+    if session.get("confirmed") != code:
+        return redirect(url_for("booking.lookup"))
+    booking = db.session.scalar(select(Booking).where(Booking.code == code))
+    if booking is None:
+        abort(404)
+    return render_template("booking.html", booking=booking, just_booked=True,
+                           manage=None, move=None, moves=[])
+
+
+def _moves(booking: Booking) -> list[tuple[str, str]]:
+    """Other places the booking could move to: its stop's upcoming visits, same service."""
+    choices = []
+    for v in upcoming(booking.visit.stop, days=14):
+        for s in svc.open_slots(v, booking.service):
+            choices.append((f"{v.id}|{s.start}", f"{v.date:%m-%d} {s.start}–{s.end}"))
+    return choices[:40]
+
+
+@bp.route("/booking/lookup", methods=["GET", "POST"])
+@limiter.limit(_rate, methods=["POST"])
+def lookup():  # type: ignore[no-untyped-def]
+    form = LookupForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            booking = svc.find(form.code.data, form.phone.data)
+        except BookingError as exc:
+            problem = translate_booking_error(exc)
+        else:
+            return _manage_page(booking, form.phone.data)
+    return render_template("lookup.html", form=form, problem=problem), (
+        404 if problem else 422 if request.method == "POST" else 200)
+
+
+def _manage_page(booking: Booking, phone: str, problem: str | None = None, status: int = 200):
+    manage = ManageForm(formdata=None, code=booking.code, phone=phone)
+    move = RescheduleForm(formdata=None, code=booking.code, phone=phone)
+    moves = _moves(booking) if booking.status == "active" else []
+    move.target.choices = moves
+    return render_template("booking.html", booking=booking, just_booked=False, manage=manage,
+                           move=move, moves=moves, problem=problem), status
+
+
+@bp.post("/booking/cancel")
+@limiter.limit(_rate)
+def cancel():  # type: ignore[no-untyped-def]
+    form = ManageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        booking = svc.cancel(form.code.data, form.phone.data)
+    except BookingError as exc:
+        return render_template("lookup.html", form=LookupForm(formdata=None),
+                               problem=translate_booking_error(exc)), 404
+    return _manage_page(booking, form.phone.data)
+
+
+@bp.post("/booking/reschedule")
+@limiter.limit(_rate)
+def reschedule():  # type: ignore[no-untyped-def]
+    form = RescheduleForm()
+    form.target.choices = []
+    if not form.validate_on_submit() or "|" not in (form.target.data or ""):
+        abort(400)
+    visit_id, start = form.target.data.split("|", 1)
+    try:
+        new = svc.reschedule(form.code.data, form.phone.data, int(visit_id), start)
+    except BookingError as exc:
+        try:
+            booking = svc.find(form.code.data, form.phone.data)
+        except BookingError:
+            return render_template("lookup.html", form=LookupForm(formdata=None),
+                                   problem=translate_booking_error(exc)), 404
+        return _manage_page(booking, form.phone.data, translate_booking_error(exc), 409)
+    session["confirmed"] = new.code
+    return redirect(url_for("booking.confirmed", code=new.code))
+

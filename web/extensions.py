@@ -1,0 +1,36 @@
+"""Flask extensions, created unbound and attached in the application factory."""
+
+from __future__ import annotations
+
+from flask import request, session
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy.orm import DeclarativeBase
+
+LANGUAGES = ("zh", "en")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def select_locale() -> str:
+    """Chinese unless the visitor chose English (?lang=en, remembered in the session)."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        session["lang"] = asked
+        return asked
+    return session.get("lang", "zh")
+
+
+babel = Babel()

@@ -1,0 +1,107 @@
+"""Database tables (SQLAlchemy 2, typed). Converting to domain objects happens at the edges.
+
+Bookings hold places through `SlotClaim` rows with a unique (visit, counter, slot) key: two
+people racing for the last place both try to insert the same row and the database lets only
+one succeed, on SQLite and PostgreSQL alike, without locks held across requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from web.extensions import db
+
+
+class StreetRow(db.Model):
+    __tablename__ = "streets"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    served: Mapped[bool]
+
+
+class StopRow(db.Model):
+    __tablename__ = "stops"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
+    kind: Mapped[str] = mapped_column(String(30))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    coord_source: Mapped[str] = mapped_column(String(20), default="surveyed")
+    street: Mapped[StreetRow] = relationship()
+
+
+class ServiceRow(db.Model):
+    __tablename__ = "services"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    minutes: Mapped[int]
+    materials_zh: Mapped[str] = mapped_column(String(500))
+    materials_en: Mapped[str] = mapped_column(String(500))
+
+
+class PublishedWeek(db.Model):
+    """A published plan: the week's timetable as the public sees it."""
+
+    __tablename__ = "published_weeks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(10), unique=True)
+    published_at: Mapped[dt.datetime]
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    map_html: Mapped[str] = mapped_column(db.Text)
+    visits: Mapped[list[VisitRow]] = relationship(
+        back_populates="published", cascade="all, delete-orphan",
+        order_by="(VisitRow.date, VisitRow.van_id, VisitRow.order)")
+
+
+class VisitRow(db.Model):
+    __tablename__ = "visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    published_id: Mapped[int] = mapped_column(ForeignKey("published_weeks.id"))
+    date: Mapped[dt.date] = mapped_column(index=True)
+    van_id: Mapped[str] = mapped_column(String(20))
+    order: Mapped[int]
+    stop_id: Mapped[str] = mapped_column(ForeignKey("stops.id"), index=True)
+    start: Mapped[int]
+    """Minutes since midnight, China time."""
+    end: Mapped[int]
+    counters: Mapped[int]
+    published: Mapped[PublishedWeek] = relationship(back_populates="visits")
+    stop: Mapped[StopRow] = relationship()
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
+    start: Mapped[int]
+    end: Mapped[int]
+    counter: Mapped[int]
+    taxpayer_id: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    created_at: Mapped[dt.datetime]
+    visit: Mapped[VisitRow] = relationship()
+    service: Mapped[ServiceRow] = relationship()
+    claims: Mapped[list[SlotClaim]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan")
+
+
+class SlotClaim(db.Model):
+    __tablename__ = "slot_claims"
+    __table_args__ = (UniqueConstraint("visit_id", "counter", "slot", name="uq_claim_place"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    counter: Mapped[int]
+    slot: Mapped[int]
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
+    booking: Mapped[Booking] = relationship(back_populates="claims")
