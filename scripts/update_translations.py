@@ -24,15 +24,13 @@ ZH = {
     "Too many requests. Please wait a minute and try again.": "请求过于频繁，请稍候一分钟再试。",
     "Something went wrong.": "出现了问题。",
     "Something went wrong on our side. Please try again later.": "系统出现问题，请稍后再试。",
-    "Enter a valid 18-character unified social credit code or resident ID number.":
-        "请输入有效的18位统一社会信用代码或居民身份证号码。",
+    "Enter a valid 18-character unified social credit code or resident ID number.": "请输入有效的18位统一社会信用代码或居民身份证号码。",
     "Enter an 11-digit mainland mobile number.": "请输入11位大陆手机号码。",
     "Service": "服务事项",
     "Choose a service.": "请选择服务事项。",
     "Time": "时间",
     "Choose a time.": "请选择时间。",
-    "Taxpayer ID (unified social credit code or ID number)":
-        "纳税人识别号（统一社会信用代码或身份证号）",
+    "Taxpayer ID (unified social credit code or ID number)": "纳税人识别号（统一社会信用代码或身份证号）",
     "Enter the taxpayer ID.": "请输入纳税人识别号。",
     "Name": "姓名",
     "Enter your name.": "请输入姓名。",
@@ -45,8 +43,7 @@ ZH = {
     "New time": "新时间",
     "Choose a new time.": "请选择新的时间。",
     "This time is no longer available.": "该时段已被预约。",
-    "This time is no longer available, and this visit is fully booked.":
-        "该时段已被预约，本次服务已约满。",
+    "This time is no longer available, and this visit is fully booked.": "该时段已被预约，本次服务已约满。",
     "Booking for this time has closed.": "该时段的预约已截止。",
     "You already have a booking at an overlapping time.": "您在相同时间已有预约。",
     "No booking matches this code and phone number.": "没有与该预约码和手机号码相符的预约。",
@@ -71,16 +68,14 @@ ZH = {
     "Where": "地点",
     "When": "时间",
     "Bring": "请携带",
-    "Keep the code: with it and your phone number you can look up, move or cancel the booking.":
-        "请保存预约码：凭预约码和手机号码可以查询、改约或取消预约。",
+    "Keep the code: with it and your phone number you can look up, move or cancel the booking.": "请保存预约码：凭预约码和手机号码可以查询、改约或取消预约。",
     "Cancel this booking": "取消预约",
     "Move to another time": "改约到其他时间",
     "Move the booking": "确认改约",
     "Back to the schedule": "返回服务时间表",
     "No schedule is published yet.": "尚未发布服务时间表。",
     "Where the van is this week": "本周办税车服务安排",
-    "%(date)s is a public holiday (%(name)s): the van does not run.":
-        "%(date)s 为法定节假日（%(name)s），办税车暂停服务。",
+    "%(date)s is a public holiday (%(name)s): the van does not run.": "%(date)s 为法定节假日（%(name)s），办税车暂停服务。",
     "%(date)s is a make-up working day: the van runs.": "%(date)s 为调休工作日，办税车正常服务。",
     "Map of this week's routes": "本周路线地图",
     "Open the map full screen": "全屏查看地图",
@@ -94,10 +89,8 @@ ZH = {
     "Book a time": "预约办税时间",
     "Nearest free times:": "最近的可预约时间：",
     "Show times": "查看可约时间",
-    "No bookable time is left for this service. Walk-ins are welcome at the van.":
-        "该事项已无可预约时间，欢迎现场办理。",
-    "Your ID, name and phone are used only for this booking and are never shown in public.":
-        "您的证件号码、姓名和电话仅用于本次预约，不会公开显示。",
+    "No bookable time is left for this service. Walk-ins are welcome at the van.": "该事项已无可预约时间，欢迎现场办理。",
+    "Your ID, name and phone are used only for this booking and are never shown in public.": "您的证件号码、姓名和电话仅用于本次预约，不会公开显示。",
     "Look up a booking": "查询预约",
     "Look up": "查询",
     "Day": "星期",
@@ -120,9 +113,23 @@ ZH = {
 def main() -> int:
     pot = ROOT / "build" / "messages.pot"
     pot.parent.mkdir(exist_ok=True)
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
-                    str(ROOT / "babel.cfg"), "-k", "_l", "-o", str(pot), str(ROOT)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     with pot.open("rb") as f:
         template = read_po(f)
     old = {}

@@ -158,7 +158,8 @@ def build_app(db_url: str, tmp: Path, extra: dict | None = None, publish: bool =
 
     app: Flask = create_app({**_web_config(db_url, tmp), **(extra or {})})
     app.config["TAXVAN"] = dataclasses.replace(
-        app.config["TAXVAN"], cache_dir=str(tmp / "cache"), time_limit_s=1.0, data_dir=str(DEMO))
+        app.config["TAXVAN"], cache_dir=str(tmp / "cache"), time_limit_s=1.0, data_dir=str(DEMO)
+    )
     with app.app_context():
         init_db()
         if publish:
@@ -173,7 +174,7 @@ import dataclasses  # noqa: E402
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database with the demo week published, planned once and copied for each test."""
     folder = tmp_path_factory.mktemp("sqlite-template")
-    build_app(f"sqlite:///{folder / 'taxvan.sqlite'}", folder)
+    _dispose(build_app(f"sqlite:///{folder / 'taxvan.sqlite'}", folder))
     return folder / "taxvan.sqlite"
 
 
@@ -187,8 +188,18 @@ def app(sqlite_template: Path, tmp_path: Path):
     shutil.copy(sqlite_template, db_file)
     application = create_app(_web_config(f"sqlite:///{db_file}", tmp_path))
     application.config["TAXVAN"] = dataclasses.replace(
-        application.config["TAXVAN"], cache_dir=str(tmp_path / "cache"), data_dir=str(DEMO))
+        application.config["TAXVAN"], cache_dir=str(tmp_path / "cache"), data_dir=str(DEMO)
+    )
     yield application
+    _dispose(application)
+
+
+def _dispose(application) -> None:
+    from web.extensions import db
+
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture
@@ -200,7 +211,9 @@ def client(app):
 def pg_app(tmp_path: Path):
     """The app on the machine's PostgreSQL, schema rebuilt from the migrations."""
     _reset_postgres()
-    return build_app(PG_URL, tmp_path)
+    application = build_app(PG_URL, tmp_path)
+    yield application
+    _dispose(application)
 
 
 VALID_USCC = "91370704MA3C000007"

@@ -55,7 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     elif uri.startswith("postgresql://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = uri.replace(
-            "postgresql://", "postgresql+psycopg://", 1)
+            "postgresql://", "postgresql+psycopg://", 1
+        )
 
     from web import i18n
     from web.extensions import babel, csrf, db, limiter, migrate, select_locale
@@ -64,8 +65,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(i18n.compiled_catalogs(app)))
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(i18n.compiled_catalogs(app)),
+    )
 
     from web.api.views import bp as api_bp
     from web.booking.views import bp as booking_bp

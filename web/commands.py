@@ -27,12 +27,18 @@ def init_db() -> None:
     upgrade(directory=str(Path(__file__).parent / "migrations"))
 
 
-def publish_week(week: str, data_dir: str | None = None, time_limit: float | None = None,
-                 replace: bool = False, say=click.echo) -> str:  # noqa: ANN001
+def publish_week(
+    week: str,
+    data_dir: str | None = None,
+    time_limit: float | None = None,
+    replace: bool = False,
+    say=click.echo,
+) -> str:
     """Plan `week` from the data folder and publish it; returns the week label."""
     cfg = current_app.config["TAXVAN"]
-    overrides = {k: v for k, v in {"data_dir": data_dir, "time_limit_s": time_limit}.items()
-                 if v is not None}
+    overrides = {
+        k: v for k, v in {"data_dir": data_dir, "time_limit_s": time_limit}.items() if v is not None
+    }
     cfg = dataclasses.replace(cfg, **overrides)
     year, num = parse_iso_week(week)
     label = f"{year}-W{num:02d}"
@@ -44,8 +50,9 @@ def publish_week(week: str, data_dir: str | None = None, time_limit: float | Non
 
 
 def register(app: Flask) -> None:
-    @app.cli.command("plan", context_settings={"ignore_unknown_options": True,
-                                               "allow_extra_args": True})
+    @app.cli.command(
+        "plan", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+    )
     @click.pass_context
     def plan_command(ctx: click.Context) -> None:
         """Plan a week (same options as `taxvan plan`)."""
@@ -72,12 +79,14 @@ def register(app: Flask) -> None:
     @click.option("--data", default=None, help="data folder (default: data/fangzi)")
     @click.option("--time-limit", type=float, default=None, help="solver seconds")
     @click.option("--replace", is_flag=True, help="replace a published week without bookings")
-    def publish_command(week: str | None, data: str | None, time_limit: float | None,
-                        replace: bool) -> None:
+    def publish_command(
+        week: str | None, data: str | None, time_limit: float | None, replace: bool
+    ) -> None:
         """Plan a week and publish it on the public site."""
         try:
-            label = publish_week(week or next_iso_week(china_now().date()), data, time_limit,
-                                 replace)
+            label = publish_week(
+                week or next_iso_week(china_now().date()), data, time_limit, replace
+            )
         except TaxvanError as exc:
             _fail(exc)
         click.echo(f"published {label}")

@@ -49,14 +49,15 @@ class Config:
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
     secret_key: str = field(default_factory=lambda: _env("TAXVAN_SECRET_KEY", ""))
     slot_minutes: int = field(default_factory=lambda: int(_env("TAXVAN_SLOT_MINUTES", "15")))
-    walkin_share: float = field(
-        default_factory=lambda: float(_env("TAXVAN_WALKIN_SHARE", "0.3")))
+    walkin_share: float = field(default_factory=lambda: float(_env("TAXVAN_WALKIN_SHARE", "0.3")))
     booking_opens_days: int = field(
-        default_factory=lambda: int(_env("TAXVAN_BOOKING_OPENS_DAYS", "14")))
+        default_factory=lambda: int(_env("TAXVAN_BOOKING_OPENS_DAYS", "14"))
+    )
     booking_closes_hours: float = field(
-        default_factory=lambda: float(_env("TAXVAN_BOOKING_CLOSES_HOURS", "2")))
+        default_factory=lambda: float(_env("TAXVAN_BOOKING_CLOSES_HOURS", "2"))
+    )
     max_open_bookings: int = field(
-        default_factory=lambda: int(_env("TAXVAN_MAX_OPEN_BOOKINGS", "3")))
-    booking_rate: str = field(
-        default_factory=lambda: _env("TAXVAN_BOOKING_RATE", "20 per minute"))
+        default_factory=lambda: int(_env("TAXVAN_MAX_OPEN_BOOKINGS", "3"))
+    )
+    booking_rate: str = field(default_factory=lambda: _env("TAXVAN_BOOKING_RATE", "20 per minute"))
     hotline: str = field(default_factory=lambda: _env("TAXVAN_HOTLINE", "12366"))

@@ -56,8 +56,10 @@ class PublishedWeek(db.Model):
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     map_html: Mapped[str] = mapped_column(db.Text)
     visits: Mapped[list[VisitRow]] = relationship(
-        back_populates="published", cascade="all, delete-orphan",
-        order_by="(VisitRow.date, VisitRow.van_id, VisitRow.order)")
+        back_populates="published",
+        cascade="all, delete-orphan",
+        order_by="(VisitRow.date, VisitRow.van_id, VisitRow.order)",
+    )
 
 
 class VisitRow(db.Model):
@@ -93,7 +95,8 @@ class Booking(db.Model):
     visit: Mapped[VisitRow] = relationship()
     service: Mapped[ServiceRow] = relationship()
     claims: Mapped[list[SlotClaim]] = relationship(
-        back_populates="booking", cascade="all, delete-orphan")
+        back_populates="booking", cascade="all, delete-orphan"
+    )
 
 
 class SlotClaim(db.Model):

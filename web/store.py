@@ -38,15 +38,34 @@ def load_dataset_rows(dataset: Dataset) -> dict[str, int]:
     for s in dataset.streets:
         db.session.merge(StreetRow(code=s.code, name=s.name, name_en=s.name_en, served=s.served))
     for s in dataset.stops:
-        db.session.merge(StopRow(id=s.id, name=s.name, street_code=s.street_code, kind=s.kind,
-                                 lat=s.lat, lon=s.lon, coord_source=s.coord_source))
+        db.session.merge(
+            StopRow(
+                id=s.id,
+                name=s.name,
+                street_code=s.street_code,
+                kind=s.kind,
+                lat=s.lat,
+                lon=s.lon,
+                coord_source=s.coord_source,
+            )
+        )
     for s in dataset.services:
-        db.session.merge(ServiceRow(code=s.code, name_zh=s.name_zh, name_en=s.name_en,
-                                    minutes=s.minutes, materials_zh=s.materials_zh,
-                                    materials_en=s.materials_en))
+        db.session.merge(
+            ServiceRow(
+                code=s.code,
+                name_zh=s.name_zh,
+                name_en=s.name_en,
+                minutes=s.minutes,
+                materials_zh=s.materials_zh,
+                materials_en=s.materials_en,
+            )
+        )
     db.session.commit()
-    return {"streets": len(dataset.streets), "stops": len(dataset.stops),
-            "services": len(dataset.services)}
+    return {
+        "streets": len(dataset.streets),
+        "stops": len(dataset.stops),
+        "services": len(dataset.services),
+    }
 
 
 def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> PublishedWeek:
@@ -59,24 +78,45 @@ def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> Published
     existing = db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == run.plan.week))
     if existing is not None:
         active = db.session.scalar(
-            select(func.count(Booking.id)).join(VisitRow)
-            .where(VisitRow.published_id == existing.id, Booking.status == "active"))
+            select(func.count(Booking.id))
+            .join(VisitRow)
+            .where(VisitRow.published_id == existing.id, Booking.status == "active")
+        )
         if active:
-            raise TaxvanError(f"{run.plan.week} is published and has {active} active bookings; "
-                              "cancel or move them before publishing again")
+            raise TaxvanError(
+                f"{run.plan.week} is published and has {active} active bookings; "
+                "cancel or move them before publishing again"
+            )
         if not replace:
             raise TaxvanError(f"{run.plan.week} is already published (use --replace)")
-        db.session.execute(delete(Booking).where(Booking.visit_id.in_(
-            select(VisitRow.id).where(VisitRow.published_id == existing.id))))
+        db.session.execute(
+            delete(Booking).where(
+                Booking.visit_id.in_(
+                    select(VisitRow.id).where(VisitRow.published_id == existing.id)
+                )
+            )
+        )
         db.session.delete(existing)
         db.session.flush()
     counters = {v.id: v.counters for v in run.dataset.vans}
-    week = PublishedWeek(week=run.plan.week, published_at=china_now().replace(tzinfo=None),
-                         report=run.report, map_html=map_html)
+    week = PublishedWeek(
+        week=run.plan.week,
+        published_at=china_now().replace(tzinfo=None),
+        report=run.report,
+        map_html=map_html,
+    )
     for v in run.plan.visits:
-        week.visits.append(VisitRow(date=v.date, van_id=v.van_id, order=v.order,
-                                    stop_id=v.stop_id, start=v.start, end=v.end,
-                                    counters=counters[v.van_id]))
+        week.visits.append(
+            VisitRow(
+                date=v.date,
+                van_id=v.van_id,
+                order=v.order,
+                stop_id=v.stop_id,
+                start=v.start,
+                end=v.end,
+                counters=counters[v.van_id],
+            )
+        )
     db.session.add(week)
     db.session.commit()
     return week

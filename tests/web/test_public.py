@@ -63,7 +63,8 @@ def test_ical_feed_parses_back_with_a_second_library(app, client):
     first = events[0]
     assert first.begin.utcoffset() == dt.timedelta(hours=8)
     assert (first.begin.hour * 60 + first.begin.minute) == v.start or any(
-        e.begin.date() == v.date for e in events)
+        e.begin.date() == v.date for e in events
+    )
     parsed = icalendar.Calendar.from_ical(resp.get_data())
     assert any(c.name == "VTIMEZONE" for c in parsed.walk())
 
@@ -77,8 +78,9 @@ def test_open_data_has_the_planner_columns(client):
     assert set(doc["visits"][0]) == set(header.split(","))
 
 
-@pytest.mark.parametrize("path", ["/stops/nowhere", "/map/2030-W01", "/open-data/1999-W01.csv",
-                                  "/visits/999999/book"])
+@pytest.mark.parametrize(
+    "path", ["/stops/nowhere", "/map/2030-W01", "/open-data/1999-W01.csv", "/visits/999999/book"]
+)
 def test_unknown_things_are_a_friendly_404(client, path):
     resp = client.get(path)
     assert resp.status_code == 404

@@ -22,16 +22,33 @@ def _error(status: int, message: str, **extra: object):  # type: ignore[no-untyp
 
 
 def _visit_json(v: VisitRow) -> dict:
-    return {"id": v.id, "date": v.date.isoformat(), "van": v.van_id, "order": v.order,
-            "stop_id": v.stop_id, "stop_name": v.stop.name, "street": v.stop.street.name,
-            "start": hhmm(v.start), "end": hhmm(v.end), "lat": v.stop.lat, "lon": v.stop.lon}
+    return {
+        "id": v.id,
+        "date": v.date.isoformat(),
+        "van": v.van_id,
+        "order": v.order,
+        "stop_id": v.stop_id,
+        "stop_name": v.stop.name,
+        "street": v.stop.street.name,
+        "start": hhmm(v.start),
+        "end": hhmm(v.end),
+        "lat": v.stop.lat,
+        "lon": v.stop.lon,
+    }
 
 
 def _booking_json(b: Booking) -> dict:
     """What the holder of code and phone may see: no ID, the name only as given."""
-    return {"code": b.code, "status": b.status, "service": b.service_code,
-            "visit": _visit_json(b.visit), "start": hhmm(b.start), "end": hhmm(b.end),
-            "materials_zh": b.service.materials_zh, "materials_en": b.service.materials_en}
+    return {
+        "code": b.code,
+        "status": b.status,
+        "service": b.service_code,
+        "visit": _visit_json(b.visit),
+        "start": hhmm(b.start),
+        "end": hhmm(b.end),
+        "materials_zh": b.service.materials_zh,
+        "materials_en": b.service.materials_en,
+    }
 
 
 @bp.get("/openapi.json")
@@ -42,8 +59,20 @@ def openapi():  # type: ignore[no-untyped-def]
 @bp.get("/stops")
 def stops():  # type: ignore[no-untyped-def]
     rows = db.session.scalars(select(StopRow).order_by(StopRow.id)).all()
-    return jsonify([{"id": s.id, "name": s.name, "street": s.street.name, "kind": s.kind,
-                     "lat": s.lat, "lon": s.lon} for s in rows if s.street.served])
+    return jsonify(
+        [
+            {
+                "id": s.id,
+                "name": s.name,
+                "street": s.street.name,
+                "kind": s.kind,
+                "lat": s.lat,
+                "lon": s.lon,
+            }
+            for s in rows
+            if s.street.served
+        ]
+    )
 
 
 @bp.get("/visits")
@@ -52,12 +81,15 @@ def visits():  # type: ignore[no-untyped-def]
     try:
         year, num = parse_iso_week(week)
     except TaxvanError:
-        return _error(422, "week must be an ISO week such as 2026-W49",
-                      errors={"week": "expected YYYY-Www"})
+        return _error(
+            422, "week must be an ISO week such as 2026-W49", errors={"week": "expected YYYY-Www"}
+        )
     days = week_dates(year, num)
     rows = db.session.scalars(
-        select(VisitRow).where(VisitRow.date >= days[0], VisitRow.date <= days[-1])
-        .order_by(VisitRow.date, VisitRow.van_id, VisitRow.order)).all()
+        select(VisitRow)
+        .where(VisitRow.date >= days[0], VisitRow.date <= days[-1])
+        .order_by(VisitRow.date, VisitRow.van_id, VisitRow.order)
+    ).all()
     return jsonify([_visit_json(v) for v in rows])
 
 
@@ -74,8 +106,10 @@ def slots(visit_id: int):  # type: ignore[no-untyped-def]
     for s in services:
         if wanted and s.code != wanted:
             continue
-        out[s.code] = [{"start": x.start, "end": x.end, "free_counters": x.free}
-                       for x in svc.open_slots(visit, s)]
+        out[s.code] = [
+            {"start": x.start, "end": x.end, "free_counters": x.free}
+            for x in svc.open_slots(visit, s)
+        ]
     return jsonify({"visit": _visit_json(visit), "slots": out})
 
 
@@ -92,9 +126,12 @@ def create_booking():  # type: ignore[no-untyped-def]
     visit_id = body.get("visit_id")
     req = svc.BookingRequest(
         visit_id=visit_id if isinstance(visit_id, int) else -1,
-        start=str(body.get("start", "")), service=str(body.get("service", "")),
-        taxpayer_id=str(body.get("taxpayer_id", "")), name=str(body.get("name", "")),
-        phone=str(body.get("phone", "")))
+        start=str(body.get("start", "")),
+        service=str(body.get("service", "")),
+        taxpayer_id=str(body.get("taxpayer_id", "")),
+        name=str(body.get("name", "")),
+        phone=str(body.get("phone", "")),
+    )
     try:
         booking = svc.book(req)
     except svc.FieldErrors as exc:

@@ -14,8 +14,9 @@ def _taxpayer_id(form: FlaskForm, field: StringField) -> None:
     value = (field.data or "").strip().upper().replace(" ", "")
     field.data = value
     if taxpayer_id_problem(value):
-        raise ValidationError(_l("Enter a valid 18-character unified social credit code or "
-                                 "resident ID number."))
+        raise ValidationError(
+            _l("Enter a valid 18-character unified social credit code or resident ID number.")
+        )
 
 
 def _mobile(form: FlaskForm, field: StringField) -> None:
@@ -27,23 +28,38 @@ def _mobile(form: FlaskForm, field: StringField) -> None:
 
 class BookingForm(FlaskForm):
     service = SelectField(_l("Service"), validators=[DataRequired(_l("Choose a service."))])
-    start = RadioField(_l("Time"), validators=[DataRequired(_l("Choose a time."))],
-                       validate_choice=False)
+    start = RadioField(
+        _l("Time"), validators=[DataRequired(_l("Choose a time."))], validate_choice=False
+    )
     taxpayer_id = StringField(
         _l("Taxpayer ID (unified social credit code or ID number)"),
-        validators=[DataRequired(_l("Enter the taxpayer ID.")), _taxpayer_id])
-    name = StringField(_l("Name"), validators=[
-        DataRequired(_l("Enter your name.")), Length(max=100, message=_l("At most 100 characters."))])
-    phone = StringField(_l("Mobile phone"), validators=[
-        DataRequired(_l("Enter your mobile phone number.")), _mobile])
+        validators=[DataRequired(_l("Enter the taxpayer ID.")), _taxpayer_id],
+    )
+    name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(_l("Enter your name.")),
+            Length(max=100, message=_l("At most 100 characters.")),
+        ],
+    )
+    phone = StringField(
+        _l("Mobile phone"),
+        validators=[DataRequired(_l("Enter your mobile phone number.")), _mobile],
+    )
 
 
 class LookupForm(FlaskForm):
-    code = StringField(_l("Booking code"), validators=[
-        DataRequired(_l("Enter the booking code.")), Length(min=6, max=12,
-                                                           message=_l("Check the code."))])
-    phone = StringField(_l("Mobile phone"), validators=[
-        DataRequired(_l("Enter your mobile phone number.")), _mobile])
+    code = StringField(
+        _l("Booking code"),
+        validators=[
+            DataRequired(_l("Enter the booking code.")),
+            Length(min=6, max=12, message=_l("Check the code.")),
+        ],
+    )
+    phone = StringField(
+        _l("Mobile phone"),
+        validators=[DataRequired(_l("Enter your mobile phone number.")), _mobile],
+    )
 
 
 class ManageForm(FlaskForm):
@@ -52,5 +68,6 @@ class ManageForm(FlaskForm):
 
 
 class RescheduleForm(ManageForm):
-    target = RadioField(_l("New time"), validators=[DataRequired(_l("Choose a new time."))],
-                        validate_choice=False)
+    target = RadioField(
+        _l("New time"), validators=[DataRequired(_l("Choose a new time."))], validate_choice=False
+    )

@@ -56,12 +56,14 @@ class SlotView:
 
 def _taken(visit_id: int) -> set[tuple[int, int]]:
     rows = db.session.execute(
-        select(SlotClaim.counter, SlotClaim.slot).where(SlotClaim.visit_id == visit_id))
+        select(SlotClaim.counter, SlotClaim.slot).where(SlotClaim.visit_id == visit_id)
+    )
     return {(c, s) for c, s in rows}
 
 
-def open_slots(visit: VisitRow, service: ServiceRow, now: dt.datetime | None = None
-               ) -> list[SlotView]:
+def open_slots(
+    visit: VisitRow, service: ServiceRow, now: dt.datetime | None = None
+) -> list[SlotView]:
     """Start times still bookable for `service` at `visit` (window, walk-ins, claims)."""
     r = rules()
     now = now or china_now()
@@ -134,8 +136,7 @@ def validate(req: BookingRequest) -> tuple[VisitRow, ServiceRow, int, str, str]:
     return visit, service, start, tid, phone
 
 
-def nearest_alternatives(visit: VisitRow, service: ServiceRow, start: int, n: int = 3
-                         ) -> list[str]:
+def nearest_alternatives(visit: VisitRow, service: ServiceRow, start: int, n: int = 3) -> list[str]:
     slots = open_slots(visit, service)
     return [s.start for s in sorted(slots, key=lambda s: abs(parse_hhmm(s.start) - start))[:n]]
 
@@ -151,26 +152,41 @@ def book(req: BookingRequest, now: dt.datetime | None = None) -> Booking:
     if start + length * r.slot_minutes > visit.end:
         raise BookingError("the service does not fit before the van leaves; choose earlier")
     mine = db.session.scalars(
-        select(Booking).join(VisitRow)
-        .where(Booking.taxpayer_id == tid, Booking.status == "active",
-               VisitRow.date >= now.date())).all()
+        select(Booking)
+        .join(VisitRow)
+        .where(Booking.taxpayer_id == tid, Booking.status == "active", VisitRow.date >= now.date())
+    ).all()
     check_taxpayer_limits(
-        (begin, finish), [(at(b.visit.date, b.start), at(b.visit.date, b.end)) for b in mine], r)
+        (begin, finish), [(at(b.visit.date, b.start), at(b.visit.date, b.end)) for b in mine], r
+    )
     first = (start - visit.start) // r.slot_minutes
     n_slots = len(slot_starts(visit.start, visit.end, r.slot_minutes))
     for _attempt in range(visit.counters + 1):
-        places = [p for p in free_places(n_slots, visit.counters, length, _taken(visit.id),
-                                         r.walkin_share) if p.first == first]
+        places = [
+            p
+            for p in free_places(n_slots, visit.counters, length, _taken(visit.id), r.walkin_share)
+            if p.first == first
+        ]
         if not places:
             break
         place = places[0]
         booking = Booking(
-            code=_new_code(), visit_id=visit.id, service_code=service.code, start=start,
-            end=start + length * r.slot_minutes, counter=place.counter, taxpayer_id=tid,
-            name=(req.name or "").strip(), phone=phone, status="active",
-            created_at=now.replace(tzinfo=None))
-        booking.claims = [SlotClaim(visit_id=visit.id, counter=place.counter, slot=first + k)
-                          for k in range(length)]
+            code=_new_code(),
+            visit_id=visit.id,
+            service_code=service.code,
+            start=start,
+            end=start + length * r.slot_minutes,
+            counter=place.counter,
+            taxpayer_id=tid,
+            name=(req.name or "").strip(),
+            phone=phone,
+            status="active",
+            created_at=now.replace(tzinfo=None),
+        )
+        booking.claims = [
+            SlotClaim(visit_id=visit.id, counter=place.counter, slot=first + k)
+            for k in range(length)
+        ]
         db.session.add(booking)
         try:
             db.session.commit()
@@ -178,8 +194,11 @@ def book(req: BookingRequest, now: dt.datetime | None = None) -> Booking:
         except IntegrityError:
             db.session.rollback()  # someone took this counter first; try the next one
     alternatives = nearest_alternatives(visit, service, start)
-    raise PlaceTaken("this time is no longer available", alternatives) if alternatives else (
-        PlaceTaken("this time is no longer available, and the visit is fully booked", []))
+    raise (
+        PlaceTaken("this time is no longer available", alternatives)
+        if alternatives
+        else (PlaceTaken("this time is no longer available, and the visit is fully booked", []))
+    )
 
 
 def _new_code() -> str:
@@ -220,8 +239,9 @@ def reschedule(code: str, phone: str, visit_id: int, start: str) -> Booking:
     old.claims.clear()
     db.session.commit()
     try:
-        new = book(BookingRequest(visit_id, start, old.service_code, old.taxpayer_id, old.name,
-                                  old.phone))
+        new = book(
+            BookingRequest(visit_id, start, old.service_code, old.taxpayer_id, old.name, old.phone)
+        )
     except BookingError:
         restored = db.session.get(Booking, old.id)
         assert restored is not None
@@ -229,8 +249,10 @@ def reschedule(code: str, phone: str, visit_id: int, start: str) -> Booking:
         r = rules()
         visit = restored.visit
         first = (restored.start - visit.start) // r.slot_minutes
-        restored.claims = [SlotClaim(visit_id=visit.id, counter=restored.counter, slot=first + k)
-                           for k in range((restored.end - restored.start) // r.slot_minutes)]
+        restored.claims = [
+            SlotClaim(visit_id=visit.id, counter=restored.counter, slot=first + k)
+            for k in range((restored.end - restored.start) // r.slot_minutes)
+        ]
         db.session.commit()
         raise
     old = db.session.get(Booking, old.id)

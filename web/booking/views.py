@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -25,13 +34,16 @@ def translate_booking_error(exc: BookingError) -> str:
     text = str(exc)
     known = {
         "this time is no longer available": _("This time is no longer available."),
-        "this time is no longer available, and the visit is fully booked":
-            _("This time is no longer available, and this visit is fully booked."),
+        "this time is no longer available, and the visit is fully booked": _(
+            "This time is no longer available, and this visit is fully booked."
+        ),
         "booking for this time has closed": _("Booking for this time has closed."),
-        "you already have a booking at an overlapping time":
-            _("You already have a booking at an overlapping time."),
-        "no booking with this code and phone number":
-            _("No booking matches this code and phone number."),
+        "you already have a booking at an overlapping time": _(
+            "You already have a booking at an overlapping time."
+        ),
+        "no booking with this code and phone number": _(
+            "No booking matches this code and phone number."
+        ),
         "this booking is already cancelled": _("This booking is already cancelled."),
     }
     if text in known:
@@ -52,8 +64,9 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
     services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
     form = BookingForm()
     zh = str(request.args.get("lang") or session.get("lang", "zh")).startswith("zh")
-    form.service.choices = [(s.code, f"{s.name_zh if zh else s.name_en} ({s.minutes} min)")
-                            for s in services]
+    form.service.choices = [
+        (s.code, f"{s.name_zh if zh else s.name_en} ({s.minutes} min)") for s in services
+    ]
     chosen = form.service.data or request.args.get("service") or services[0].code
     service = db.session.get(ServiceRow, chosen) or services[0]
     form.service.data = service.code
@@ -63,26 +76,44 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
     alternatives: list[str] = []
     if request.method == "POST" and form.validate_on_submit():
         try:
-            booking = svc.book(svc.BookingRequest(
-                visit.id, form.start.data, service.code, form.taxpayer_id.data, form.name.data,
-                form.phone.data))
+            booking = svc.book(
+                svc.BookingRequest(
+                    visit.id,
+                    form.start.data,
+                    service.code,
+                    form.taxpayer_id.data,
+                    form.name.data,
+                    form.phone.data,
+                )
+            )
         except svc.FieldErrors as exc:
             for name, msg in exc.errors.items():
                 getattr(form, name if name != "visit_id" else "start").errors.append(msg)
         except PlaceTaken as exc:
             problem = translate_booking_error(exc)
             alternatives = exc.alternatives
-            form.start.choices = [(s.start, f"{s.start}–{s.end}")
-                                  for s in svc.open_slots(visit, service)]
+            form.start.choices = [
+                (s.start, f"{s.start}–{s.end}") for s in svc.open_slots(visit, service)
+            ]
         except BookingError as exc:
             problem = translate_booking_error(exc)
         else:
             session["confirmed"] = booking.code
             return redirect(url_for("booking.confirmed", code=booking.code))
-    status = 409 if alternatives or (problem and request.method == "POST") else (
-        422 if request.method == "POST" else 200)
-    return render_template("book.html", visit=visit, form=form, service=service, slots=slots,
-                           problem=problem, alternatives=alternatives), status
+    status = (
+        409
+        if alternatives or (problem and request.method == "POST")
+        else (422 if request.method == "POST" else 200)
+    )
+    return render_template(
+        "book.html",
+        visit=visit,
+        form=form,
+        service=service,
+        slots=slots,
+        problem=problem,
+        alternatives=alternatives,
+    ), status
 
 
 @bp.get("/booking/<code>/confirmed")
@@ -92,8 +123,9 @@ def confirmed(code: str):  # type: ignore[no-untyped-def]
     booking = db.session.scalar(select(Booking).where(Booking.code == code))
     if booking is None:
         abort(404)
-    return render_template("booking.html", booking=booking, just_booked=True,
-                           manage=None, move=None, moves=[])
+    return render_template(
+        "booking.html", booking=booking, just_booked=True, manage=None, move=None, moves=[]
+    )
 
 
 def _moves(booking: Booking) -> list[tuple[str, str]]:
@@ -118,7 +150,8 @@ def lookup():  # type: ignore[no-untyped-def]
         else:
             return _manage_page(booking, form.phone.data)
     return render_template("lookup.html", form=form, problem=problem), (
-        404 if problem else 422 if request.method == "POST" else 200)
+        404 if problem else 422 if request.method == "POST" else 200
+    )
 
 
 def _manage_page(booking: Booking, phone: str, problem: str | None = None, status: int = 200):
@@ -126,8 +159,15 @@ def _manage_page(booking: Booking, phone: str, problem: str | None = None, statu
     move = RescheduleForm(formdata=None, code=booking.code, phone=phone)
     moves = _moves(booking) if booking.status == "active" else []
     move.target.choices = moves
-    return render_template("booking.html", booking=booking, just_booked=False, manage=manage,
-                           move=move, moves=moves, problem=problem), status
+    return render_template(
+        "booking.html",
+        booking=booking,
+        just_booked=False,
+        manage=manage,
+        move=move,
+        moves=moves,
+        problem=problem,
+    ), status
 
 
 @bp.post("/booking/cancel")
@@ -139,8 +179,9 @@ def cancel():  # type: ignore[no-untyped-def]
     try:
         booking = svc.cancel(form.code.data, form.phone.data)
     except BookingError as exc:
-        return render_template("lookup.html", form=LookupForm(formdata=None),
-                               problem=translate_booking_error(exc)), 404
+        return render_template(
+            "lookup.html", form=LookupForm(formdata=None), problem=translate_booking_error(exc)
+        ), 404
     return _manage_page(booking, form.phone.data)
 
 
@@ -158,9 +199,9 @@ def reschedule():  # type: ignore[no-untyped-def]
         try:
             booking = svc.find(form.code.data, form.phone.data)
         except BookingError:
-            return render_template("lookup.html", form=LookupForm(formdata=None),
-                                   problem=translate_booking_error(exc)), 404
+            return render_template(
+                "lookup.html", form=LookupForm(formdata=None), problem=translate_booking_error(exc)
+            ), 404
         return _manage_page(booking, form.phone.data, translate_booking_error(exc), 409)
     session["confirmed"] = new.code
     return redirect(url_for("booking.confirmed", code=new.code))
-

@@ -9,7 +9,16 @@ from collections import defaultdict
 
 import icalendar
 import segno
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -35,8 +44,13 @@ def street_name(stop: StopRow) -> str:
 
 @bp.app_context_processor
 def helpers() -> dict:
-    return {"hhmm": hhmm, "weekday_name": weekday_name, "street_name": street_name,
-            "lang": str(get_locale()), "hotline": current_app.config["TAXVAN_HOTLINE"]}
+    return {
+        "hhmm": hhmm,
+        "weekday_name": weekday_name,
+        "street_name": street_name,
+        "lang": str(get_locale()),
+        "hotline": current_app.config["TAXVAN_HOTLINE"],
+    }
 
 
 def _week_or_404(label: str | None) -> PublishedWeek:
@@ -52,8 +66,11 @@ def _week_or_404(label: str | None) -> PublishedWeek:
 @bp.get("/")
 def home() -> str:
     label = request.args.get("week")
-    week = (db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == label))
-            if label else latest_week(china_now().date()))
+    week = (
+        db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == label))
+        if label
+        else latest_week(china_now().date())
+    )
     weeks = db.session.scalars(select(PublishedWeek.week).order_by(PublishedWeek.week)).all()
     by_day: dict[dt.date, list[VisitRow]] = defaultdict(list)
     by_street: dict[str, list[VisitRow]] = defaultdict(list)
@@ -61,8 +78,13 @@ def home() -> str:
         for v in week.visits:
             by_day[v.date].append(v)
             by_street[street_name(v.stop)].append(v)
-    return render_template("home.html", week=week, weeks=weeks, by_day=dict(sorted(by_day.items())),
-                           by_street=dict(sorted(by_street.items())))
+    return render_template(
+        "home.html",
+        week=week,
+        weeks=weeks,
+        by_day=dict(sorted(by_day.items())),
+        by_street=dict(sorted(by_street.items())),
+    )
 
 
 @bp.get("/map/<week>")
@@ -82,10 +104,17 @@ def _stop_or_404(stop_id: str) -> StopRow:
 
 def upcoming(stop: StopRow, days: int = 28) -> list[VisitRow]:
     today = china_now().date()
-    return list(db.session.scalars(
-        select(VisitRow).where(VisitRow.stop_id == stop.id, VisitRow.date >= today,
-                               VisitRow.date <= today + dt.timedelta(days=days))
-        .order_by(VisitRow.date, VisitRow.start)))
+    return list(
+        db.session.scalars(
+            select(VisitRow)
+            .where(
+                VisitRow.stop_id == stop.id,
+                VisitRow.date >= today,
+                VisitRow.date <= today + dt.timedelta(days=days),
+            )
+            .order_by(VisitRow.date, VisitRow.start)
+        )
+    )
 
 
 @bp.get("/stops/<stop_id>")
@@ -95,9 +124,14 @@ def stop_page(stop_id: str) -> str:
     shortest = services[0] if services else None
     visits = [(v, len(open_slots(v, shortest)) if shortest else 0) for v in upcoming(stop)]
     qr = segno.make(url_for("public.stop_page", stop_id=stop.id, _external=True), error="m")
-    return render_template("stop.html", stop=stop, visits=visits, services=services,
-                           qr_svg=qr.svg_inline(scale=4, title=_("Link to this page")),
-                           tiles=current_app.config["TAXVAN"].tiles)
+    return render_template(
+        "stop.html",
+        stop=stop,
+        visits=visits,
+        services=services,
+        qr_svg=qr.svg_inline(scale=4, title=_("Link to this page")),
+        tiles=current_app.config["TAXVAN"].tiles,
+    )
 
 
 @bp.get("/stops/<stop_id>/poster")
@@ -105,15 +139,20 @@ def poster(stop_id: str) -> str:
     stop = _stop_or_404(stop_id)
     weekly: dict[tuple[int, int, int], int] = {}
     for v in upcoming(stop, days=14):
-        weekly[(v.date.weekday(), v.start, v.end)] = weekly.get((v.date.weekday(), v.start,
-                                                                 v.end), 0) + 1
+        weekly[(v.date.weekday(), v.start, v.end)] = (
+            weekly.get((v.date.weekday(), v.start, v.end), 0) + 1
+        )
     rows = sorted(weekly)
     services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
     qr = segno.make(url_for("public.stop_page", stop_id=stop.id, _external=True), error="m")
-    return render_template("poster.html", stop=stop, rows=rows, services=services,
-                           qr_svg=qr.svg_inline(scale=6),
-                           weekdays=WEEKDAY_ZH if str(get_locale()).startswith("zh")
-                           else WEEKDAY_EN)
+    return render_template(
+        "poster.html",
+        stop=stop,
+        rows=rows,
+        services=services,
+        qr_svg=qr.svg_inline(scale=6),
+        weekdays=WEEKDAY_ZH if str(get_locale()).startswith("zh") else WEEKDAY_EN,
+    )
 
 
 @bp.get("/stops/<stop_id>.ics")
@@ -137,17 +176,30 @@ def stop_calendar(stop_id: str) -> Response:
         ev.add("url", url_for("public.stop_page", stop_id=stop.id, _external=True))
         cal.add_component(ev)
     cal.add_missing_timezones()
-    return Response(cal.to_ical(), mimetype="text/calendar",
-                    headers={"Content-Disposition": f'inline; filename="stop-{stop.id}.ics"'})
+    return Response(
+        cal.to_ical(),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'inline; filename="stop-{stop.id}.ics"'},
+    )
 
 
 def timetable_records(week: PublishedWeek) -> list[dict]:
-    return [{
-        "date": v.date.isoformat(), "weekday": WEEKDAY_EN[v.date.weekday()], "van": v.van_id,
-        "order": v.order, "stop_id": v.stop_id, "stop_name": v.stop.name,
-        "street": v.stop.street.name, "start": hhmm(v.start), "end": hhmm(v.end),
-        "lat": v.stop.lat, "lon": v.stop.lon,
-    } for v in week.visits]
+    return [
+        {
+            "date": v.date.isoformat(),
+            "weekday": WEEKDAY_EN[v.date.weekday()],
+            "van": v.van_id,
+            "order": v.order,
+            "stop_id": v.stop_id,
+            "stop_name": v.stop.name,
+            "street": v.stop.street.name,
+            "start": hhmm(v.start),
+            "end": hhmm(v.end),
+            "lat": v.stop.lat,
+            "lon": v.stop.lon,
+        }
+        for v in week.visits
+    ]
 
 
 @bp.get("/open-data/<week>.csv")
@@ -157,14 +209,23 @@ def open_data_csv(week: str) -> Response:
     writer = csv.DictWriter(buf, fieldnames=TIMETABLE_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(timetable_records(w))
-    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="timetable-{w.week}.csv"'})
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="timetable-{w.week}.csv"'},
+    )
 
 
 @bp.get("/open-data/<week>.json")
 def open_data_json(week: str) -> Response:
     w = _week_or_404(week)
-    return jsonify({"week": w.week, "timezone": "Asia/Shanghai",
-                    "published_at": w.published_at.replace(tzinfo=CHINA).isoformat(),
-                    "columns": list(TIMETABLE_COLUMNS), "visits": timetable_records(w),
-                    "holidays": w.report.get("holidays", [])})
+    return jsonify(
+        {
+            "week": w.week,
+            "timezone": "Asia/Shanghai",
+            "published_at": w.published_at.replace(tzinfo=CHINA).isoformat(),
+            "columns": list(TIMETABLE_COLUMNS),
+            "visits": timetable_records(w),
+            "holidays": w.report.get("holidays", []),
+        }
+    )
