@@ -107,6 +107,7 @@ ZH = {
     "Printable poster": "打印公告海报",
     "Services and what to bring": "服务事项及所需材料",
     "Scan to open this page": "扫码打开本页",
+    "past": "已结束",
 }
 
 

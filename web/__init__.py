@@ -45,10 +45,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         WTF_CSRF_TIME_LIMIT=None,
-        JSON_AS_ASCII=False,
     )
+    if cfg.frozen_now:
+        import datetime as dt
+
+        frozen = dt.datetime.fromisoformat(cfg.frozen_now).replace(
+            tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        app.config["TAXVAN_CLOCK"] = lambda: frozen
     if test_config:
         app.config.update(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
         # Writers wait for each other instead of failing at once with "database is locked".

@@ -61,3 +61,5 @@ class Config:
     )
     booking_rate: str = field(default_factory=lambda: _env("TAXVAN_BOOKING_RATE", "20 per minute"))
     hotline: str = field(default_factory=lambda: _env("TAXVAN_HOTLINE", "12366"))
+    frozen_now: str = field(default_factory=lambda: _env("TAXVAN_NOW", ""))
+    """An ISO date-time (China time) the app takes as now: for demos and benchmarks only."""

@@ -84,6 +84,7 @@ def home() -> str:
         weeks=weeks,
         by_day=dict(sorted(by_day.items())),
         by_street=dict(sorted(by_street.items())),
+        today=china_now().date(),
     )
 
 

@@ -1,0 +1,286 @@
+"""Booking throughput and latency on PostgreSQL, through the app and straight to the database.
+
+Starts the app under gunicorn on loopback against the machine's PostgreSQL, publishes the demo
+week, and lets C concurrent clients book (and cancel again, so places never run out) for S
+seconds. Then the same clients run the booking transaction directly on the database
+(read the visit's claims, insert the booking and its claim under the unique key, commit),
+and the figures are printed side by side with their ratio.
+
+    python bench/booking.py [--clients 16] [--seconds 15] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psycopg
+from stdnum.cn import uscc
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = "2026-11-25T10:00:00"
+
+
+def ids(n: int, tag: int) -> list[str]:
+    heads = [f"92370704B{tag:02d}{i:06d}" for i in range(n)]
+    return [h + uscc.calc_check_digit(h) for h in heads]
+
+
+def reset_and_publish(env: dict[str, str]) -> None:
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run([*flask, "init-db"], env=env, check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [*flask, "publish", "--week", "2026-W49", "--time-limit", "2"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+
+
+def places() -> list[tuple[int, str]]:
+    with psycopg.connect(PG) as conn:
+        rows = conn.execute('SELECT id, start, "end" FROM visits').fetchall()
+    return [
+        (vid, f"{m // 60:02d}:{m % 60:02d}") for vid, s, e in rows for m in range(s, e - 15 + 1, 15)
+    ]
+
+
+def summarise(label: str, lat: list[float], ok: int, refused: int, seconds: float) -> dict:
+    lat_ms = sorted(x * 1000 for x in lat)
+    q = statistics.quantiles(lat_ms, n=100) if len(lat_ms) > 1 else [lat_ms[0]] * 99
+    return {
+        "label": label,
+        "tx": len(lat),
+        "per_s": len(lat) / seconds,
+        "ok": ok,
+        "refused": refused,
+        "p50": q[49],
+        "p95": q[94],
+        "p99": q[98],
+    }
+
+
+def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, str]]) -> dict:
+    lat: list[float] = []
+    counts = {"ok": 0, "refused": 0, "other": 0}
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(k: int) -> None:
+        rnd = random.Random(k)
+        my_ids = ids(5000, k)
+        i = 0
+        while time.monotonic() < stop:
+            visit_id, start = rnd.choice(targets)
+            body = json.dumps(
+                {
+                    "visit_id": visit_id,
+                    "start": start,
+                    "service": "consult",
+                    "taxpayer_id": my_ids[i % len(my_ids)],
+                    "name": "bench",
+                    "phone": "13800138000",
+                }
+            ).encode()
+            i += 1
+            req = urllib.request.Request(
+                f"{base}/api/v1/bookings", body, {"Content-Type": "application/json"}
+            )
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    code = json.load(resp)["code"]
+                    status = resp.status
+            except urllib.error.HTTPError as err:
+                status = err.code
+                err.close()
+            dt = time.monotonic() - t0
+            with lock:
+                lat.append(dt)
+                counts["ok" if status == 201 else "refused" if status == 409 else "other"] += 1
+            if status == 201:
+                delete = urllib.request.Request(
+                    f"{base}/api/v1/bookings/{code}?phone=13800138000", method="DELETE"
+                )
+                urllib.request.urlopen(delete, timeout=30).close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result = summarise(
+        "app (gunicorn + Flask + SQLAlchemy)",
+        lat,
+        counts["ok"],
+        counts["refused"],
+        time.monotonic() - t0,
+    )
+    result["other"] = counts["other"]
+    return result
+
+
+def run_raw(clients: int, seconds: float, targets: list[tuple[int, str]]) -> dict:
+    """The same transaction in plain SQL: read claims, insert booking and claim, commit."""
+    lat: list[float] = []
+    counts = {"ok": 0, "refused": 0}
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    with psycopg.connect(PG) as conn:
+        meta = {
+            vid: (s, c)
+            for vid, s, c in conn.execute("SELECT id, start, counters FROM visits").fetchall()
+        }
+
+    def client(k: int) -> None:
+        rnd = random.Random(1000 + k)
+        n = 0
+        with psycopg.connect(PG) as conn:
+            while time.monotonic() < stop:
+                visit_id, start = rnd.choice(targets)
+                vstart, counters = meta[visit_id]
+                h, m = map(int, start.split(":"))
+                slot = (h * 60 + m - vstart) // 15
+                t0 = time.monotonic()
+                booked = None
+                with conn.transaction():
+                    taken = {
+                        c
+                        for (c,) in conn.execute(
+                            "SELECT counter FROM slot_claims WHERE visit_id = %s AND slot = %s",
+                            (visit_id, slot),
+                        )
+                    }
+                    free = [c for c in range(counters) if c not in taken]
+                    if free:
+                        try:
+                            with conn.transaction():
+                                bid = conn.execute(
+                                    "INSERT INTO bookings (code, visit_id, service_code, start, "
+                                    '"end", counter, taxpayer_id, name, phone, status, '
+                                    "created_at) VALUES (%s, %s, 'consult', %s, %s, %s, %s, "
+                                    "'bench', '13800138000', 'active', now()) RETURNING id",
+                                    (
+                                        f"R{k:02d}{n:07d}"[:12],
+                                        visit_id,
+                                        h * 60 + m,
+                                        h * 60 + m + 15,
+                                        free[0],
+                                        f"RAW{k:015d}"[:18],
+                                    ),
+                                ).fetchone()[0]
+                                conn.execute(
+                                    "INSERT INTO slot_claims (visit_id, counter, slot, "
+                                    "booking_id) VALUES (%s, %s, %s, %s)",
+                                    (visit_id, free[0], slot, bid),
+                                )
+                                booked = bid
+                        except psycopg.errors.UniqueViolation:
+                            booked = None
+                n += 1
+                dt = time.monotonic() - t0
+                with lock:
+                    lat.append(dt)
+                    counts["ok" if booked else "refused"] += 1
+                if booked:
+                    with conn.transaction():
+                        conn.execute("DELETE FROM slot_claims WHERE booking_id = %s", (booked,))
+                        conn.execute("DELETE FROM bookings WHERE id = %s", (booked,))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return summarise(
+        "raw SQL (psycopg)", lat, counts["ok"], counts["refused"], time.monotonic() - t0
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--port", type=int, default=5077)
+    args = ap.parse_args()
+    env = {
+        **os.environ,
+        "DATABASE_URL": PG,
+        "TAXVAN_NOW": NOW,
+        "TAXVAN_SECRET_KEY": "bench",
+        "TAXVAN_BOOKING_RATE": "1000000 per minute",
+        "TAXVAN_MAX_OPEN_BOOKINGS": "1000",
+        "TAXVAN_WALKIN_SHARE": "0",
+    }
+    env.pop("REDIS_URL", None)
+    print(
+        f"machine: {os.cpu_count()} cores; PostgreSQL at {PG}; {args.clients} clients, "
+        f"{args.seconds:g} s each, gunicorn {args.workers} workers x 4 threads"
+    )
+    reset_and_publish(env)
+    targets = places()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+            "app:app",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        app = run_http(base, args.clients, args.seconds, targets)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    raw = run_raw(args.clients, args.seconds, targets)
+    print(
+        f"\n{'':<38}{'tx/s':>8}{'booked':>8}{'refused':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+    )
+    for r in (app, raw):
+        print(
+            f"{r['label']:<38}{r['per_s']:>8.0f}{r['ok']:>8}{r['refused']:>9}{r['p50']:>9.1f}"
+            f"{r['p95']:>9.1f}{r['p99']:>9.1f}"
+        )
+    print(
+        f"\napp / raw throughput: {app['per_s'] / raw['per_s']:.2f}; "
+        f"other HTTP statuses: {app.get('other', 0)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
