@@ -17,14 +17,14 @@ from routes.engine import SearchParams
 from routes.weekly import solve_week
 
 CONFIGS = {
-    "PCI + GLS (plain)": {"bandit_operators": False, "reset_penalties": False},
-    "PCI + GLS + bandit": {"reset_penalties": False},
-    "PCI + GLS + reset": {"bandit_operators": False},
-    "PCI + GLS + bandit + reset (default)": {},
+    "PCI + GLS (default)": {},
+    "PCI + GLS + bandit": {"bandit_operators": True},
+    "PCI + GLS + reset": {"reset_penalties": True},
+    "PCI + GLS + bandit + reset": {"bandit_operators": True, "reset_penalties": True},
     "PCI + tabu": {"metaheuristic": "TABU_SEARCH"},
     "PCI + simulated annealing": {"metaheuristic": "SIMULATED_ANNEALING"},
-    "LCI + GLS + bandit + reset": {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
-    "savings + GLS + bandit + reset": {"first_solution": "SAVINGS"},
+    "LCI + GLS": {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
+    "savings + GLS": {"first_solution": "SAVINGS"},
 }
 
 

@@ -64,9 +64,9 @@ def bks_table(folder: Path) -> dict[str, float]:
 
 CONFIGS = {
     "default": {},
-    "plain": {"bandit_operators": False, "reset_penalties": False},
-    "bandit": {"reset_penalties": False},
-    "reset": {"bandit_operators": False},
+    "bandit+reset": {"bandit_operators": True, "reset_penalties": True},
+    "bandit": {"bandit_operators": True},
+    "reset": {"reset_penalties": True},
     "cross": {"extra_operators": ("cross_exchange", "relocate_neighbors")},
     "close": {
         "extra_operators": (
@@ -101,7 +101,7 @@ def main() -> int:
         "--config",
         choices=sorted(CONFIGS),
         default="default",
-        help="search settings: default = the engine's defaults; plain = OR-Tools' PCI + GLS only",
+        help="search settings: default = the engine's defaults (PCI + GLS)",
     )
     args = ap.parse_args()
     bks = bks_table(args.dir)

@@ -77,10 +77,11 @@ class SearchParams:
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     guided_local_search_lambda: float | None = None
-    bandit_operators: bool = True
-    """Let a multi-armed bandit pick the local-search operators (measured: bench/README.md)."""
-    reset_penalties: bool = True
-    """Reset the guided-local-search penalties at each new best solution (measured too)."""
+    bandit_operators: bool = False
+    """Let a multi-armed bandit pick the local-search operators. Helps at 5 s on some
+    instances, hurts at 30 s on Solomon (bench/README.md), so off by default."""
+    reset_penalties: bool = False
+    """Reset the guided-local-search penalties at each new best solution (off: measured)."""
     extra_operators: tuple[str, ...] = ()
     """Extra OR-Tools local-search operators to switch on, by field name without `use_`."""
     earliest_times: bool = False

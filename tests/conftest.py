@@ -214,7 +214,8 @@ def app(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path):
     shutil.copy(sqlite_template, db_file)
     application = create_app(_web_config(f"sqlite:///{db_file}", tmp_path))
     application.config["TAXVAN"] = dataclasses.replace(
-        application.config["TAXVAN"], cache_dir=str(tmp_path / "cache"), data_dir=str(DEMO))
+        application.config["TAXVAN"], cache_dir=str(tmp_path / "cache"), data_dir=str(DEMO)
+    )
     yield application
     _dispose(application)
 

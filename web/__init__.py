@@ -50,7 +50,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         import datetime as dt
 
         frozen = dt.datetime.fromisoformat(cfg.frozen_now).replace(
-            tzinfo=dt.timezone(dt.timedelta(hours=8)))
+            tzinfo=dt.timezone(dt.timedelta(hours=8))
+        )
         app.config["TAXVAN_CLOCK"] = lambda: frozen
     if test_config:
         app.config.update(test_config)
