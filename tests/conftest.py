@@ -190,9 +190,6 @@ def pg_session_app(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def app(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path):
     """The app with the demo week published and no bookings, on each database in turn."""
-    import shutil
-
-    from web import create_app
 
     if request.param == "postgresql":
         from sqlalchemy import delete
@@ -210,12 +207,29 @@ def app(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path):
         with application.app_context():
             db.session.remove()
         return
+    application = _sqlite_app(sqlite_template, tmp_path)
+    yield application
+    _dispose(application)
+
+
+def _sqlite_app(sqlite_template: Path, tmp_path: Path):
+    import shutil
+
+    from web import create_app
+
     db_file = tmp_path / "taxvan.sqlite"
     shutil.copy(sqlite_template, db_file)
     application = create_app(_web_config(f"sqlite:///{db_file}", tmp_path))
     application.config["TAXVAN"] = dataclasses.replace(
         application.config["TAXVAN"], cache_dir=str(tmp_path / "cache"), data_dir=str(DEMO)
     )
+    return application
+
+
+@pytest.fixture
+def sqlite_app(sqlite_template: Path, tmp_path: Path):
+    """The app on SQLite only, for tests where one database is enough (the browser)."""
+    application = _sqlite_app(sqlite_template, tmp_path)
     yield application
     _dispose(application)
 
