@@ -70,7 +70,10 @@ def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
     return {
         "week": plan.week,
         "working_dates": [d.isoformat() for d in problem.week.dates],
-        "holidays": [{"date": h.date.isoformat(), "name": h.reason} for h in problem.week.holidays],
+        "holidays": [
+            {"date": h.date.isoformat(), "name": h.reason, "name_zh": h.reason_zh}
+            for h in problem.week.holidays
+        ],
         "makeup_days": [d.isoformat() for d in problem.week.makeup_days],
         "calendar_known": problem.week.calendar_known,
         "visits_planned": len(visits),

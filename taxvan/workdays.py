@@ -52,6 +52,7 @@ def week_dates(year: int, week: int) -> list[dt.date]:
 class DayOff:
     date: dt.date
     reason: str
+    reason_zh: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +67,16 @@ class WorkWeek:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _holiday_name(day: dt.date) -> str:
+def _holiday_names(day: dt.date) -> tuple[str, str]:
+    """(English, Chinese) name of the holiday on `day`."""
     try:
         _, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
-        return "holiday"
-    return str(name) if name else "holiday"
+        return "holiday", "节假日"
+    if not name:
+        return "holiday", "节假日"
+    zh = next((h.chinese for h in chinese_calendar.Holiday if h.value == name), "节假日")
+    return str(name), str(zh)
 
 
 def work_week(label: str, weekdays: frozenset[int] = frozenset(range(5))) -> WorkWeek:
@@ -101,7 +106,7 @@ def work_week(label: str, weekdays: frozenset[int] = frozenset(range(5))) -> Wor
             if not ordinary:
                 makeups.append(day)
         elif ordinary and not workday:
-            offs.append(DayOff(day, _holiday_name(day)))
+            offs.append(DayOff(day, *_holiday_names(day)))
     if not known:
         notes.append(
             f"China's holiday schedule for {year} is not published in the calendar library yet: "

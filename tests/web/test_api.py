@@ -123,6 +123,7 @@ def _race(app, clients: int = 6) -> list[int]:
     url = f"http://127.0.0.1:{server.server_port}/api/v1/bookings"
     barrier = threading.Barrier(clients)
     codes: list[int] = []
+    refusals: list[dict] = []
 
     def attempt(i: int) -> None:
         body = json.dumps(
@@ -142,6 +143,7 @@ def _race(app, clients: int = 6) -> list[int]:
                 codes.append(resp.status)
         except urllib.error.HTTPError as err:
             codes.append(err.code)
+            refusals.append(json.load(err))
             err.close()
 
     workers = [threading.Thread(target=attempt, args=(i,)) for i in range(clients)]
@@ -151,6 +153,9 @@ def _race(app, clients: int = 6) -> list[int]:
         w.join()
     server.shutdown()
     server.server_close()
+    for body in refusals:
+        assert body["message"] == "this time is no longer available"
+        assert body["alternatives"] and start not in body["alternatives"]
     return sorted(codes)
 
 

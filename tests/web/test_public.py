@@ -85,3 +85,46 @@ def test_unknown_things_are_a_friendly_404(client, path):
     resp = client.get(path)
     assert resp.status_code == 404
     assert "页面不存在" in resp.get_data(as_text=True)
+
+
+def test_holiday_week_shows_a_notice_for_the_days_off(tmp_path):
+    """National Day week 2026-W41: the home page says which days the van does not run."""
+    from tests.conftest import _dispose, build_app
+    from web.commands import publish_week
+
+    app = build_app(f"sqlite:///{tmp_path / 'h.sqlite'}", tmp_path, publish=False)
+    with app.app_context():
+        publish_week("2026-W41", say=lambda _m: None)
+    page = app.test_client().get("/?week=2026-W41").get_data(as_text=True)
+    assert "2026-10-05 为法定节假日（国庆节），办税车暂停服务" in page
+    assert "2026-10-10 为调休工作日，办税车正常服务" in page
+    _dispose(app)
+
+
+def test_dispatcher_commands_create_load_and_publish(tmp_path):
+    """init-db, load-demo and publish from the command line, as a dispatcher runs them."""
+    import dataclasses
+
+    from tests.conftest import DEMO, _dispose, _web_config
+    from web import create_app
+
+    app = create_app(_web_config(f"sqlite:///{tmp_path / 'c.sqlite'}", tmp_path))
+    app.config["TAXVAN"] = dataclasses.replace(
+        app.config["TAXVAN"], cache_dir=str(tmp_path / "cache")
+    )
+    runner = app.test_cli_runner()
+    assert "database ready" in runner.invoke(args=["init-db"]).output
+    loaded = runner.invoke(args=["load-demo", "--data", str(DEMO)])
+    assert "49 stops" in loaded.output and loaded.exit_code == 0
+    published = runner.invoke(
+        args=["publish", "--week", "2026-W50", "--data", str(DEMO), "--time-limit", "1"]
+    )
+    assert published.exit_code == 0 and "published 2026-W50" in published.output
+    again = runner.invoke(
+        args=["publish", "--week", "2026-W50", "--data", str(DEMO), "--time-limit", "1"]
+    )
+    assert again.exit_code == 1 and "already published" in again.output
+    bad = runner.invoke(args=["load-demo", "--data", str(tmp_path / "none")])
+    assert bad.exit_code == 1 and "data folder not found" in bad.output
+    assert "Traceback" not in bad.output
+    _dispose(app)
