@@ -13,6 +13,7 @@ from web.api.openapi import openapi_document
 from web.booking import service as svc
 from web.extensions import db, limiter
 from web.models import Booking, ServiceRow, StopRow, VisitRow
+from web.public.views import visit_record
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -22,19 +23,7 @@ def _error(status: int, message: str, **extra: object):  # type: ignore[no-untyp
 
 
 def _visit_json(v: VisitRow) -> dict:
-    return {
-        "id": v.id,
-        "date": v.date.isoformat(),
-        "van": v.van_id,
-        "order": v.order,
-        "stop_id": v.stop_id,
-        "stop_name": v.stop.name,
-        "street": v.stop.street.name,
-        "start": hhmm(v.start),
-        "end": hhmm(v.end),
-        "lat": v.stop.lat,
-        "lon": v.stop.lon,
-    }
+    return {"id": v.id, **visit_record(v)}
 
 
 def _booking_json(b: Booking) -> dict:

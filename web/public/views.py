@@ -184,23 +184,25 @@ def stop_calendar(stop_id: str) -> Response:
     )
 
 
+def visit_record(v: VisitRow) -> dict:
+    """A published visit in the open-data columns (the planner's timetable.csv)."""
+    return {
+        "date": v.date.isoformat(),
+        "weekday": WEEKDAY_EN[v.date.weekday()],
+        "van": v.van_id,
+        "order": v.order,
+        "stop_id": v.stop_id,
+        "stop_name": v.stop.name,
+        "street": v.stop.street.name,
+        "start": hhmm(v.start),
+        "end": hhmm(v.end),
+        "lat": v.stop.lat,
+        "lon": v.stop.lon,
+    }
+
+
 def timetable_records(week: PublishedWeek) -> list[dict]:
-    return [
-        {
-            "date": v.date.isoformat(),
-            "weekday": WEEKDAY_EN[v.date.weekday()],
-            "van": v.van_id,
-            "order": v.order,
-            "stop_id": v.stop_id,
-            "stop_name": v.stop.name,
-            "street": v.stop.street.name,
-            "start": hhmm(v.start),
-            "end": hhmm(v.end),
-            "lat": v.stop.lat,
-            "lon": v.stop.lon,
-        }
-        for v in week.visits
-    ]
+    return [visit_record(v) for v in week.visits]
 
 
 @bp.get("/open-data/<week>.csv")
