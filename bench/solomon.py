@@ -66,6 +66,7 @@ CONFIGS = {
     "default": {},
     "bandit+reset": {"bandit_operators": True, "reset_penalties": True},
     "bandit": {"bandit_operators": True},
+    "lci": {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
     "reset": {"reset_penalties": True},
     "cross": {"extra_operators": ("cross_exchange", "relocate_neighbors")},
     "close": {

@@ -128,3 +128,16 @@ def test_dispatcher_commands_create_load_and_publish(tmp_path):
     assert bad.exit_code == 1 and "data folder not found" in bad.output
     assert "Traceback" not in bad.output
     _dispose(app)
+
+
+def test_qr_code_decodes_to_the_stop_page(app, client):
+    """Read the QR code back with OpenCV's detector, as a phone camera would."""
+    import cv2
+    import numpy as np
+
+    v = _first_visit(app)
+    resp = client.get(f"/stops/{v.stop_id}/qr.png")
+    assert resp.mimetype == "image/png"
+    image = cv2.imdecode(np.frombuffer(resp.get_data(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert text == f"http://taxvan.test/stops/{v.stop_id}"

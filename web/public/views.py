@@ -135,6 +135,17 @@ def stop_page(stop_id: str) -> str:
     )
 
 
+@bp.get("/stops/<stop_id>/qr.png")
+def stop_qr(stop_id: str) -> Response:
+    """The stop page's QR code as a PNG, for posters and WeChat posts."""
+    stop = _stop_or_404(stop_id)
+    buf = io.BytesIO()
+    segno.make(url_for("public.stop_page", stop_id=stop.id, _external=True), error="m").save(
+        buf, kind="png", scale=8, border=4
+    )
+    return Response(buf.getvalue(), mimetype="image/png")
+
+
 @bp.get("/stops/<stop_id>/poster")
 def poster(stop_id: str) -> str:
     stop = _stop_or_404(stop_id)
