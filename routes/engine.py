@@ -91,12 +91,16 @@ class SearchParams:
     """Ruin-and-recreate around the local search (OR-Tools' ILS), with SISR ruin."""
     sisr_removed: int = 10
     log_search: bool = False
+    workers: int = 1
+    """Searches run side by side on this many cores (see `solve_parallel`); the best wins."""
 
     def __post_init__(self) -> None:
         if self.time_limit_s <= 0:
             raise ValueError("the time limit must be positive")
         if not hasattr(routing_enums_pb2.FirstSolutionStrategy, self.first_solution):
             raise ValueError(f"unknown first solution strategy {self.first_solution}")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
         if not hasattr(routing_enums_pb2.LocalSearchMetaheuristic, self.metaheuristic):
             raise ValueError(f"unknown metaheuristic {self.metaheuristic}")
         operators = pywrapcp.DefaultRoutingSearchParameters().local_search_operators
@@ -287,3 +291,64 @@ def solve(
         wall,
         improvements,
     )
+
+
+def portfolio(params: SearchParams, workers: int) -> list[SearchParams]:
+    """`workers` different searches for the same time limit, `params` first.
+
+    The others change the first solution (local cheapest insertion, then savings), which
+    found better weekly plans where parallel cheapest insertion got stuck (bench/README.md).
+    """
+    import dataclasses
+
+    variants = ["LOCAL_CHEAPEST_INSERTION", "SAVINGS", "SEQUENTIAL_CHEAPEST_INSERTION"]
+    out = [params]
+    for name in variants:
+        if len(out) >= workers:
+            break
+        if name != params.first_solution:
+            out.append(dataclasses.replace(params, first_solution=name))
+    return out[:workers]
+
+
+def _solve_quietly(args: tuple[Instance, SearchParams]) -> Solution | None:
+    try:
+        return solve(*args)
+    except PlanningError:
+        return None
+
+
+def solve_parallel(
+    instance: Instance,
+    params: SearchParams | None = None,
+    progress: ProgressFn | None = None,
+    workers: int = 1,
+) -> Solution:
+    """Run a portfolio of searches on `workers` cores and keep the best solution.
+
+    The first search runs in this process and reports progress; the others run in worker
+    processes. With one worker this is `solve`.
+    """
+    params = params or SearchParams()
+    workers = max(workers, params.workers)
+    if workers <= 1:
+        return solve(instance, params, progress)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    searches = portfolio(params, workers)
+    # forkserver: no fork of a process that may hold threads (Flask, pytest, gunicorn)
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=len(searches) - 1, mp_context=ctx) as pool:
+        others = [pool.submit(_solve_quietly, (instance, p)) for p in searches[1:]]
+        try:
+            best: Solution | None = solve(instance, searches[0], progress)
+        except PlanningError:
+            best = None
+        for fut in others:
+            sol = fut.result()
+            if sol is not None and (best is None or sol.objective < best.objective):
+                best = sol
+    if best is None:
+        raise PlanningError("the routing solver found no plan with any of its searches")
+    return best

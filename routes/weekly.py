@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from routes.engine import Break, Instance, SearchParams, Spacing, solve
+from routes.engine import Break, Instance, SearchParams, Spacing, solve_parallel
 from routes.plan import DayRoute, DroppedVisit, Plan, PlannedVisit, SearchStats
 from routes.problem import WeekProblem
 from routes.schedule import schedule_day
@@ -108,7 +108,7 @@ def solve_week(
         spacing=spacing,
         horizon=len(problem.week.dates) * DAY,
     )
-    solution = solve(instance, params, progress)
+    solution = solve_parallel(instance, params, progress)
 
     routes: list[DayRoute] = []
     for vi, (d, van) in enumerate(vehicles):

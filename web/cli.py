@@ -57,6 +57,7 @@ def _plan(args: argparse.Namespace) -> int:
             "service_share": args.service_share,
             "tiles": args.tiles,
             "cache_dir": args.cache_dir,
+            "workers": args.workers,
         }.items()
         if v is not None
     }
@@ -70,7 +71,10 @@ def _plan(args: argparse.Namespace) -> int:
     progress = Progress(args.quiet)
     run = run_plan(config, week, out, say, progress)
     if progress.best is not None and not args.quiet:
-        print(f"  done: objective {progress.best:,} after {run.plan.search.wall_time_s:.1f} s")
+        print(
+            f"  done: objective {run.plan.search.objective:,} after "
+            f"{run.plan.search.wall_time_s:.1f} s"
+        )
     print()
     print(format_report(run.report))
     print()
@@ -125,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--service-share",
         type=float,
         help="share of the van's working time asked for service (0.6)",
+    )
+    plan.add_argument(
+        "--workers", type=int, help="searches side by side, one per core (default: up to 2)"
     )
     plan.add_argument("--matrix", choices=["geodesic", "osrm"], help="travel-time provider")
     plan.add_argument("--osrm-url", help="base URL of an OSRM-compatible table service")

@@ -28,6 +28,10 @@ class Config:
 
     data_dir: str = field(default_factory=lambda: _env("TAXVAN_DATA", _default_data()))
     time_limit_s: float = field(default_factory=lambda: float(_env("TAXVAN_TIME_LIMIT", "10")))
+    workers: int = field(
+        default_factory=lambda: int(_env("TAXVAN_WORKERS", str(min(2, os.cpu_count() or 1))))
+    )
+    """Solver searches run side by side (one per core); the best plan wins."""
     matrix: str = field(default_factory=lambda: _env("TAXVAN_MATRIX", "geodesic"))
     osrm_url: str = field(default_factory=lambda: _env("TAXVAN_OSRM_URL", ""))
     circuity: float = field(default_factory=lambda: float(_env("TAXVAN_CIRCUITY", "1.35")))

@@ -71,7 +71,7 @@ def run_plan(
         settings = PlanSettings(
             remote_threshold_min=config.remote_threshold_min, service_share=config.service_share
         )
-        params = SearchParams(time_limit_s=config.time_limit_s)
+        params = SearchParams(time_limit_s=config.time_limit_s, workers=config.workers)
     except ValueError as exc:
         raise TaxvanError(str(exc)) from None
     data = Path(config.data_dir)
@@ -87,7 +87,10 @@ def run_plan(
         f"  {problem.weights.total_remote} remote taxpayers; week {problem.week.label} has "
         f"{len(problem.week.dates)} working days and asks for {len(problem.demand.visits)} visits"
     )
-    say(f"Searching for routes (up to {params.time_limit_s:g} s) ...")
+    say(
+        f"Searching for routes (up to {params.time_limit_s:g} s, {params.workers} "
+        f"search{'es' if params.workers > 1 else ''} side by side) ..."
+    )
     plan = solve_week(problem, params, progress)
     problems = check_plan(plan, problem)
     if problems:

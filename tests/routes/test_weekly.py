@@ -119,3 +119,11 @@ def test_a_week_with_no_working_day_says_so(demo_dataset, matrix_cache):
     assert problem.week.dates == ()
     with pytest.raises(PlanningError, match="no van works"):
         solve_week(problem, FAST)
+
+
+def test_searches_side_by_side_keep_the_best_plan(demo_problem):
+    """Two searches on two cores: never worse than the first alone, and still feasible."""
+    single = solve_week(demo_problem, SearchParams(time_limit_s=2))
+    both = solve_week(demo_problem, SearchParams(time_limit_s=2, workers=2))
+    assert both.search.objective <= single.search.objective
+    assert check_plan(both, demo_problem) == []
