@@ -12,6 +12,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -63,7 +64,7 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
     form = BookingForm()
-    zh = str(request.args.get("lang") or session.get("lang", "zh")).startswith("zh")
+    zh = str(get_locale()).startswith("zh")
     form.service.choices = [
         (s.code, f"{s.name_zh if zh else s.name_en} ({s.minutes} min)") for s in services
     ]
