@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import vrplib
 
-from routes.engine import Instance, SearchParams, solve
+from routes.engine import Instance, SearchParams, solve_parallel
 from taxvan.errors import PlanningError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,12 +78,12 @@ CONFIGS = {
 }
 
 
-def run_one(args: tuple[str, float, str]) -> tuple[str, float, float | None, int]:
-    path, seconds, config = args
+def run_one(args: tuple[str, float, str, int]) -> tuple[str, float, float | None, int]:
+    path, seconds, config, workers = args
     inst, customers = load(Path(path))
-    params = SearchParams(time_limit_s=seconds, **CONFIGS[config])
+    params = SearchParams(time_limit_s=seconds, workers=workers, **CONFIGS[config])
     try:
-        sol = solve(inst, params)
+        sol = solve_parallel(inst, params)
     except PlanningError:
         return Path(path).stem, seconds, None, 0
     served = sum(len(r) for r in sol.routes)
@@ -97,7 +97,15 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, nargs="+", default=[5.0, 30.0])
     ap.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--only", default="", help="instance name prefix, e.g. R1 or C101")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="instances solved at the same time"
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="searches side by side per instance (the engine's portfolio)",
+    )
     ap.add_argument(
         "--config",
         choices=sorted(CONFIGS),
@@ -113,9 +121,9 @@ def main() -> int:
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; {len(files)} instances, jobs={args.jobs}, "
-        f"config={args.config}"
+        f"config={args.config}, workers={args.workers}"
     )
-    jobs = [(str(p), s, args.config) for s in args.seconds for p in files]
+    jobs = [(str(p), s, args.config, args.workers) for s in args.seconds for p in files]
     t0 = time.time()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_one, jobs))
