@@ -108,6 +108,7 @@ ZH = {
     "Services and what to bring": "服务事项及所需材料",
     "Scan to open this page": "扫码打开本页",
     "past": "已结束",
+    "This form has expired. Please go back, reload the page and try again.": "表单已过期，请返回并刷新页面后重试。",
 }
 
 

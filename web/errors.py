@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from web.extensions import db
@@ -24,6 +25,8 @@ def register_errors(app: Flask) -> None:
             429: _("Too many requests. Please wait a minute and try again."),
         }
         message = messages.get(code, exc.description or _("Something went wrong."))
+        if isinstance(exc, CSRFError):
+            message = _("This form has expired. Please go back, reload the page and try again.")
         if _wants_json():
             return jsonify({"error": exc.name, "message": message}), code
         return render_template("error.html", code=code, message=message), code

@@ -90,7 +90,8 @@ def test_post_without_csrf_token_is_refused(app, client):
     v = _visit(app)
     resp = client.post(f"/visits/{v.id}/book", data={"service": "consult"})
     assert resp.status_code == 400
-    assert "Traceback" not in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert "表单已过期" in page and "Traceback" not in page
 
 
 def test_lookup_needs_code_and_phone_and_cancel_frees_the_place(app, client):
