@@ -113,6 +113,8 @@ def test_lookup_needs_code_and_phone_and_cancel_frees_the_place(app, client):
         "/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
     )
     assert "已取消" in cancelled.get_data(as_text=True)
+    again = client.post("/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE})
+    assert again.status_code == 409 and "该预约已取消" in again.get_data(as_text=True)
     with app.app_context():
         b = db.session.scalar(db.select(Booking).where(Booking.code == code))
         assert b.status == "cancelled" and not b.claims

@@ -180,10 +180,19 @@ def cancel():  # type: ignore[no-untyped-def]
     try:
         booking = svc.cancel(form.code.data, form.phone.data)
     except BookingError as exc:
+        return _refused(form, exc)
+    return _manage_page(booking, form.phone.data)
+
+
+def _refused(form: ManageForm, exc: BookingError):  # type: ignore[no-untyped-def]
+    """The booking's page with the reason (409), or the lookup page if code and phone fail."""
+    try:
+        booking = svc.find(form.code.data, form.phone.data)
+    except BookingError:
         return render_template(
             "lookup.html", form=LookupForm(formdata=None), problem=translate_booking_error(exc)
         ), 404
-    return _manage_page(booking, form.phone.data)
+    return _manage_page(booking, form.phone.data, translate_booking_error(exc), 409)
 
 
 @bp.post("/booking/reschedule")
@@ -197,12 +206,6 @@ def reschedule():  # type: ignore[no-untyped-def]
     try:
         new = svc.reschedule(form.code.data, form.phone.data, int(visit_id), start)
     except BookingError as exc:
-        try:
-            booking = svc.find(form.code.data, form.phone.data)
-        except BookingError:
-            return render_template(
-                "lookup.html", form=LookupForm(formdata=None), problem=translate_booking_error(exc)
-            ), 404
-        return _manage_page(booking, form.phone.data, translate_booking_error(exc), 409)
+        return _refused(form, exc)
     session["confirmed"] = new.code
     return redirect(url_for("booking.confirmed", code=new.code))
