@@ -59,6 +59,17 @@ def places() -> list[tuple[int, str]]:
     ]
 
 
+def run_clients(client, clients: int) -> float:
+    """Run `client(k)` for k in range(clients) on threads; the wall time they took."""
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - t0
+
+
 def summarise(label: str, lat: list[float], ok: int, refused: int, seconds: float) -> dict:
     lat_ms = sorted(x * 1000 for x in lat)
     q = statistics.quantiles(lat_ms, n=100) if len(lat_ms) > 1 else [lat_ms[0]] * 99
@@ -118,18 +129,13 @@ def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, s
                 )
                 urllib.request.urlopen(delete, timeout=30).close()
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    elapsed = run_clients(client, clients)
     result = summarise(
         "app (gunicorn + Flask + SQLAlchemy)",
         lat,
         counts["ok"],
         counts["refused"],
-        time.monotonic() - t0,
+        elapsed,
     )
     result["other"] = counts["other"]
     return result
@@ -202,15 +208,8 @@ def run_raw(clients: int, seconds: float, targets: list[tuple[int, str]]) -> dic
                         conn.execute("DELETE FROM slot_claims WHERE booking_id = %s", (booked,))
                         conn.execute("DELETE FROM bookings WHERE id = %s", (booked,))
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return summarise(
-        "raw SQL (psycopg)", lat, counts["ok"], counts["refused"], time.monotonic() - t0
-    )
+    elapsed = run_clients(client, clients)
+    return summarise("raw SQL (psycopg)", lat, counts["ok"], counts["refused"], elapsed)
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ from routes.engine import Break, Instance, SearchParams, Spacing, solve_parallel
 from routes.plan import DayRoute, DroppedVisit, Plan, PlannedVisit, SearchStats
 from routes.problem import WeekProblem
 from routes.schedule import schedule_day
-from taxvan.clock import GRID_MINUTES, hhmm
+from taxvan.clock import GRID_MINUTES
 from taxvan.demand import VisitDemand
 from taxvan.errors import PlanningError
 from taxvan.fleet import Van
@@ -184,9 +184,3 @@ def solve_week(
         ),
         notes=tuple(notes),
     )
-
-
-def describe_route(route: DayRoute) -> str:
-    """One line for a log: date, van, stops and times."""
-    parts = [f"{v.stop_id} {hhmm(v.start)}-{hhmm(v.end)}" for v in route.visits]
-    return f"{route.date} {route.van_id}: " + ", ".join(parts)

@@ -33,11 +33,9 @@ class Progress:
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self.last_print = -1.0
-        self.first: int | None = None
         self.best: int | None = None
 
     def __call__(self, elapsed: float, objective: int) -> None:
-        self.first = self.first if self.first is not None else objective
         self.best = objective
         now = time.monotonic()
         if not self.quiet and now - self.last_print >= 0.5:

@@ -202,34 +202,24 @@ def test_booking_closes_before_the_visit(app):
     with app.app_context():
         visit = db.session.get(VisitRow, v.id)
         start = svc.at(visit.date, visit.start)
+        first_place = svc.BookingRequest(
+            v.id,
+            f"{visit.start // 60:02d}:{visit.start % 60:02d}",
+            "consult",
+            VALID_USCC,
+            "x",
+            PHONE,
+        )
         now = start - dt.timedelta(minutes=30)
         app.config["TAXVAN_CLOCK"] = lambda: now
         for s in svc.open_slots(visit, db.session.get(ServiceRow, "consult")):
             h, m = map(int, s.start.split(":"))
             assert svc.at(visit.date, h * 60 + m) - now >= dt.timedelta(hours=2)
         with pytest.raises(svc.BookingError, match="closed"):
-            svc.book(
-                svc.BookingRequest(
-                    v.id,
-                    f"{visit.start // 60:02d}:{visit.start % 60:02d}",
-                    "consult",
-                    VALID_USCC,
-                    "x",
-                    PHONE,
-                )
-            )
+            svc.book(first_place)
         app.config["TAXVAN_CLOCK"] = lambda: CHINA_NOW - dt.timedelta(days=30)
         with pytest.raises(svc.BookingError, match="opens on"):
-            svc.book(
-                svc.BookingRequest(
-                    v.id,
-                    f"{visit.start // 60:02d}:{visit.start % 60:02d}",
-                    "consult",
-                    VALID_USCC,
-                    "x",
-                    PHONE,
-                )
-            )
+            svc.book(first_place)
 
 
 def test_public_pages_never_show_names_ids_or_phones(app, client):
