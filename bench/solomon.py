@@ -64,6 +64,37 @@ def bks_table(folder: Path) -> dict[str, float]:
 
 CONFIGS = {
     "default": {},
+    "rr": {"ruin_recreate": True},
+    "rr-gd": {"ruin_recreate": True, "step_metaheuristic": "GREEDY_DESCENT", "step_s": 1.0},
+    "rr-gd-a1": {
+        "ruin_recreate": True,
+        "step_metaheuristic": "GREEDY_DESCENT",
+        "step_s": 1.0,
+        "accept_worse": 0.01,
+    },
+    "rr-gd-a03": {
+        "ruin_recreate": True,
+        "step_metaheuristic": "GREEDY_DESCENT",
+        "step_s": 1.0,
+        "accept_worse": 0.003,
+    },
+    "rr-gd-short": {
+        "ruin_recreate": True,
+        "step_metaheuristic": "GREEDY_DESCENT",
+        "step_s": 1.0,
+        "accept_worse": 0.003,
+        "first_phase_share": 0.15,
+    },
+    "rr-gd-5": {
+        "ruin_recreate": True,
+        "step_metaheuristic": "GREEDY_DESCENT",
+        "step_s": 1.0,
+        "accept_worse": 0.003,
+        "first_phase_share": 0.05,
+    },
+    "rr-10": {"ruin_recreate": True, "ruin_size": 10},
+    "rr-25": {"ruin_recreate": True, "ruin_size": 25},
+    "rr-short": {"ruin_recreate": True, "first_phase_share": 0.15},
     "bandit+reset": {"bandit_operators": True, "reset_penalties": True},
     "bandit": {"bandit_operators": True},
     "lci": {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
@@ -96,7 +127,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seconds", type=float, nargs="+", default=[5.0, 30.0])
     ap.add_argument("--dir", type=Path, default=DEFAULT_DIR)
-    ap.add_argument("--only", default="", help="instance name prefix, e.g. R1 or C101")
+    ap.add_argument(
+        "--only", default="", help="instance name prefixes, comma-separated, e.g. R1 or R105,RC2"
+    )
     ap.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="instances solved at the same time"
     )
@@ -114,7 +147,11 @@ def main() -> int:
     )
     args = ap.parse_args()
     bks = bks_table(args.dir)
-    files = sorted(p for p in (args.dir / "solomon").glob("*.vrp") if p.stem.startswith(args.only))
+    files = sorted(
+        p
+        for p in (args.dir / "solomon").glob("*.vrp")
+        if p.stem.startswith(tuple(args.only.split(",")))
+    )
     if not files:
         print(f"no instance matches '{args.only}' in {args.dir / 'solomon'}", file=sys.stderr)
         return 1
