@@ -18,7 +18,7 @@ from taxvan.errors import PlanningError
 from taxvan.places import LatLon
 from taxvan.taxpayers import DEFAULT_REMOTE_THRESHOLD_MIN, remote_flags
 from taxvan.weights import Weights, count_weights
-from taxvan.workdays import WorkWeek, parse_iso_week, work_week
+from taxvan.workdays import WorkWeek, parse_iso_week, week_dates, work_week
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,19 +72,32 @@ class WeekProblem:
         raise KeyError(stop_id)
 
 
+def standard_week(label: str, weekdays: frozenset[int]) -> WorkWeek:
+    """The vans' ordinary weekdays of ISO week `label`, as if no holiday fell in it: the
+    week the template is planned on (its dates only name the weekdays)."""
+    year, week = parse_iso_week(label)
+    dates = tuple(d for d in week_dates(year, week) if d.weekday() in weekdays)
+    return WorkWeek(label=f"template ({year}-W{week:02d})", dates=dates)
+
+
 def build_week_problem(
     dataset: Dataset,
     week_label: str,
     provider: MatrixProvider | None = None,
     settings: PlanSettings | None = None,
+    template: bool = False,
 ) -> WeekProblem:
-    """Weights, demand and matrices for ISO week `week_label` of `dataset`."""
+    """Weights, demand and matrices for ISO week `week_label` of `dataset`.
+
+    With `template`, the problem of the standard week instead: every ordinary weekday works
+    and every-other-week stops are all in (see `routes.template`).
+    """
     provider = provider or GeodesicProvider()
     settings = settings or PlanSettings()
     if not dataset.vans:
         raise PlanningError("there is no van in vans.csv")
     weekdays = frozenset().union(*(v.weekdays for v in dataset.vans))
-    week = work_week(week_label, weekdays)
+    week = standard_week(week_label, weekdays) if template else work_week(week_label, weekdays)
     _, week_number = parse_iso_week(week_label)
 
     stops = dataset.stops
@@ -129,7 +142,7 @@ def build_week_problem(
         weights,
         day_minutes * len(week.dates),
         len(week.dates),
-        week_number,
+        None if template else week_number,
         settings.rules,
     )
 

@@ -122,9 +122,13 @@ def _pad(text: str, width: int) -> str:
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as a dispatcher reads it on a terminal."""
+    not_held = sum(1 for d in report["dropped"] if d["reason"].startswith("not held"))
+    left_out = f"{report['visits_dropped'] - not_held} dropped"
+    if not_held:
+        left_out = f"{not_held} not held (calendar), " + left_out
     lines = [
         f"Plan for {report['week']}: {report['visits_planned']} visits on "
-        f"{len(report['working_dates'])} working days, {report['visits_dropped']} dropped",
+        f"{len(report['working_dates'])} working days, {left_out}",
         f"  driving: {report['km_driven']:.1f} km, {report['hours_driven']:.1f} h;  "
         f"service: {report['service_hours']:.1f} h of {report['service_hours_target']:.1f} h asked",
         f"  remote taxpayers: {report['remote_taxpayers']} of {report['taxpayers']} "
@@ -154,7 +158,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"{s['planned_minutes'] / 60:>9.1f}"
         )
     if report["dropped"]:
-        lines += ["", "  dropped visits:"]
+        lines += ["", "  visits left out:"]
         for d in report["dropped"]:
             lines.append(
                 f"  - {d['visit']} {d['stop_name']} ({d['street']}, "

@@ -150,12 +150,14 @@ def week_demand(
     weights: Weights,
     budget_minutes: int,
     working_days: int,
-    iso_week_number: int,
+    iso_week_number: int | None,
     rules: DemandRules | None = None,
 ) -> WeekDemand:
     """The visits one week asks for, from the week's service-minute budget and the weights.
 
-    Only served streets take part; each gets at least one shortest visit a week.
+    Only served streets take part; each gets at least one shortest visit a week. With no
+    week number (the weekly template) every-other-week stops are all included, flagged, so
+    the template holds a place for each and a calendar week keeps only those due in it.
     """
     rules = rules or DemandRules()
     served = [s for s in streets if s.served]
@@ -199,7 +201,13 @@ def week_demand(
         )
         for stop in street_stops:
             count, dwell, biweekly = patterns.get(stop.id, (0, 0, False))
-            if count == 0 or (biweekly and not biweekly_in_week(stop.id, iso_week_number)):
+            if count == 0:
+                continue
+            if (
+                biweekly
+                and iso_week_number is not None
+                and not biweekly_in_week(stop.id, iso_week_number)
+            ):
                 continue
             served_weight = weights.stop_remote.get(stop.id, 0)
             gap = min_gap_days(count, working_days)

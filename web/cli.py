@@ -67,7 +67,7 @@ def _plan(args: argparse.Namespace) -> int:
     out = Path(args.out or f"out/{week}")
     say = (lambda _m: None) if args.quiet else print
     progress = Progress(args.quiet)
-    run = run_plan(config, week, out, say, progress)
+    run = run_plan(config, week, out, say, progress, new_template=args.new_template)
     if progress.best is not None and not args.quiet:
         print(
             f"  done: objective {run.plan.search.objective:,} after "
@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         "plan",
         help="plan a week and write timetable, open data, report and map",
         description="Plan one ISO week and write timetable.csv, timetable.json, report.json "
-        "and map.html into the output folder. Defaults come from TAXVAN_* "
-        "environment variables.",
+        "and map.html into the output folder. The times come from the weekly template, "
+        "planned once and reused while the data and settings stay the same, so a stop keeps "
+        "its times from week to week. Defaults come from TAXVAN_* environment variables.",
     )
     plan.add_argument("--data", help="data folder (default: data/fangzi)")
     plan.add_argument("--week", help="ISO week such as 2026-W49 (default: next week, China time)")
@@ -134,7 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--matrix", choices=["geodesic", "osrm"], help="travel-time provider")
     plan.add_argument("--osrm-url", help="base URL of an OSRM-compatible table service")
     plan.add_argument("--tiles", help="map tiles: osm, tianditu, none (default osm)")
-    plan.add_argument("--cache-dir", help="where travel-time matrices are cached")
+    plan.add_argument(
+        "--cache-dir", help="where travel-time matrices and weekly templates are kept"
+    )
+    plan.add_argument(
+        "--new-template",
+        action="store_true",
+        help="plan a new weekly template even if the saved one still fits the data",
+    )
     plan.add_argument("-q", "--quiet", action="store_true", help="print only the report")
     plan.set_defaults(func=_plan)
     check = sub.add_parser("check-data", help="validate a data folder and list every problem")

@@ -33,6 +33,7 @@ def publish_week(
     time_limit: float | None = None,
     replace: bool = False,
     say=click.echo,
+    new_template: bool = False,
 ) -> str:
     """Plan `week` from the data folder and publish it; returns the week label."""
     cfg = current_app.config["TAXVAN"]
@@ -43,7 +44,7 @@ def publish_week(
     year, num = parse_iso_week(week)
     label = f"{year}-W{num:02d}"
     out = Path(current_app.instance_path) / "plans" / label
-    run = run_plan(cfg, label, out, say=say)
+    run = run_plan(cfg, label, out, say=say, new_template=new_template)
     map_html = run.files["map.html"].read_text(encoding="utf-8")
     publish_run(run, map_html, replace=replace)
     return label
@@ -79,13 +80,26 @@ def register(app: Flask) -> None:
     @click.option("--data", default=None, help="data folder (default: data/fangzi)")
     @click.option("--time-limit", type=float, default=None, help="solver seconds")
     @click.option("--replace", is_flag=True, help="replace a published week without bookings")
+    @click.option(
+        "--new-template",
+        is_flag=True,
+        help="plan a new weekly template even if the saved one still fits the data",
+    )
     def publish_command(
-        week: str | None, data: str | None, time_limit: float | None, replace: bool
+        week: str | None,
+        data: str | None,
+        time_limit: float | None,
+        replace: bool,
+        new_template: bool,
     ) -> None:
-        """Plan a week and publish it on the public site."""
+        """Plan a week from the weekly template and publish it on the public site."""
         try:
             label = publish_week(
-                week or next_iso_week(china_now().date()), data, time_limit, replace
+                week or next_iso_week(china_now().date()),
+                data,
+                time_limit,
+                replace,
+                new_template=new_template,
             )
         except TaxvanError as exc:
             _fail(exc)

@@ -6,6 +6,8 @@ The CLI and the Flask commands both call `run_plan`, so there is one way to make
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,12 @@ from routes.plan import Plan
 from routes.problem import PlanSettings, WeekProblem, build_week_problem
 from routes.publish import timetable_rows
 from routes.report import plan_report
+from routes.template import (
+    apply_template,
+    calendar_problem,
+    template_from_dict,
+    template_to_dict,
+)
 from routes.weekly import solve_week
 from taxvan.dataset import Dataset
 from taxvan.errors import PlanningError, TaxvanError
@@ -42,6 +50,30 @@ class PlanRun:
     plan: Plan
     report: dict[str, Any]
     files: dict[str, Path]
+    template: Path
+    template_reused: bool
+
+
+def template_fingerprint(config: Config, data: Path, settings: PlanSettings) -> str:
+    """What the weekly template depends on: the data files, the planning settings and the
+    travel model. Any change to them gives a new fingerprint, hence a new template."""
+    h = hashlib.sha256()
+    kinds = {".csv", ".xlsx", ".xls", ".geojson", ".json"}
+    for f in sorted(p for p in data.rglob("*") if p.is_file() and p.suffix.lower() in kinds):
+        h.update(f.relative_to(data).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    travel = (config.matrix, config.osrm_url, config.circuity, config.speeds)
+    h.update(repr((settings, travel)).encode())
+    return h.hexdigest()[:16]
+
+
+def _saved_template(path: Path, template_problem: WeekProblem, say: Say) -> Plan | None:
+    if not path.exists():
+        return None
+    try:
+        return template_from_dict(json.loads(path.read_text("utf-8")), template_problem)
+    except (ValueError, PlanningError) as exc:
+        say(f"  the saved template {path} cannot be used ({exc}); planning a new one")
+        return None
 
 
 def make_provider(config: Config) -> MatrixProvider:
@@ -64,8 +96,14 @@ def run_plan(
     out: Path,
     say: Say = print,
     progress: Callable[[float, int], None] | None = None,
+    new_template: bool = False,
 ) -> PlanRun:
-    """Load, plan, check and write timetable CSV/JSON, report JSON and the map into `out`."""
+    """Load, plan, check and write timetable CSV/JSON, report JSON and the map into `out`.
+
+    The week's times come from the weekly template (`routes.template`), planned once and kept
+    in the cache folder under a fingerprint of the data and settings; `new_template` plans a
+    fresh one even if a saved template fits.
+    """
     try:
         tiles = tile_source(config.tiles, config.tile_url or None, config.tile_key or None)
         settings = PlanSettings(
@@ -82,16 +120,37 @@ def run_plan(
         f"{len(dataset.vans)} van(s)"
     )
     say("Computing travel times and weights ...")
-    problem = build_week_problem(dataset, week, make_provider(config), settings)
-    say(
-        f"  {problem.weights.total_remote} remote taxpayers; week {problem.week.label} has "
-        f"{len(problem.week.dates)} working days and asks for {len(problem.demand.visits)} visits"
+    template_problem = build_week_problem(
+        dataset, week, make_provider(config), settings, template=True
     )
+    fingerprint = template_fingerprint(config, data, settings)
+    template_path = Path(config.cache_dir).expanduser() / "templates" / f"{fingerprint}.json"
+    template = None if new_template else _saved_template(template_path, template_problem, say)
+    reused = template is not None
+    if template is None:
+        say(
+            f"  {template_problem.weights.total_remote} remote taxpayers; the weekly template "
+            f"has {len(template_problem.week.dates)} working days and asks for "
+            f"{len(template_problem.demand.visits)} visits"
+        )
+        say(
+            f"Planning the weekly template (up to {params.time_limit_s:g} s, {params.workers} "
+            f"search{'es' if params.workers > 1 else ''} side by side) ..."
+        )
+        template = solve_week(template_problem, params, progress)
+        problems = check_plan(template, template_problem)
+        if problems:
+            raise PlanningError("the template failed its own check: " + "; ".join(problems[:3]))
+        template_path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(template_path, template_to_dict(template, fingerprint))
+    else:
+        say(f"Using the weekly template {template_path} (same data and settings)")
+    problem = calendar_problem(template_problem, week)
+    plan = apply_template(template, problem)
     say(
-        f"Searching for routes (up to {params.time_limit_s:g} s, {params.workers} "
-        f"search{'es' if params.workers > 1 else ''} side by side) ..."
+        f"  week {problem.week.label} has {len(problem.week.dates)} working days; "
+        f"{len(plan.visits)} of its {len(problem.demand.visits)} visits are held"
     )
-    plan = solve_week(problem, params, progress)
     problems = check_plan(plan, problem)
     if problems:
         raise PlanningError("the plan failed its own check: " + "; ".join(problems[:3]))
@@ -103,6 +162,7 @@ def run_plan(
         "timetable.json": out / "timetable.json",
         "report.json": out / "report.json",
         "map.html": out / "map.html",
+        "template.json": out / "template.json",
     }
     write_timetable_csv(files["timetable.csv"], rows)
     write_timetable_json(
@@ -130,4 +190,5 @@ def run_plan(
     write_json(files["report.json"], report)
     outline = load_outline(data / "outline.geojson")
     write_map(schedule_map(plan, dataset, tiles, outline), files["map.html"])
-    return PlanRun(dataset, problem, plan, report, files)
+    write_json(files["template.json"], template_to_dict(template, fingerprint))
+    return PlanRun(dataset, problem, plan, report, files, template_path, reused)

@@ -25,10 +25,7 @@ COLUMNS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("plan")
-    cache = tmp_path_factory.mktemp("cache")
+def run_cli(out: Path, cache: Path, week: str, *extra: str, data: Path = DEMO) -> str:
     import contextlib
     import io
 
@@ -38,23 +35,65 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
             [
                 "plan",
                 "--data",
-                str(DEMO),
+                str(data),
                 "--week",
-                "2026-W49",
+                week,
                 "--out",
                 str(out),
                 "--time-limit",
                 "2",
                 "--cache-dir",
                 str(cache),
+                *extra,
             ]
         )
     assert code == 0
-    return out, buf.getvalue()
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Path]:
+    out = tmp_path_factory.mktemp("plan")
+    cache = tmp_path_factory.mktemp("cache")
+    return out, run_cli(out, cache, "2026-W49"), cache
+
+
+def timetable(out: Path) -> dict[str, tuple[str, str, str]]:
+    """stop id -> (weekday, start, end) of its first visit in the week."""
+    with (out / "timetable.csv").open(encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    out_rows: dict[str, tuple[str, str, str]] = {}
+    for r in rows:
+        out_rows.setdefault(r["stop_id"], (r["weekday"], r["start"], r["end"]))
+    return out_rows
+
+
+def test_next_week_reuses_the_template_and_keeps_every_stop_s_times(planned, tmp_path):
+    out49, _, cache = planned
+    text = run_cli(tmp_path, cache, "2026-W50")
+    assert "Using the weekly template" in text
+    assert "objective" not in text, "no search: the saved template is applied"
+    w49, w50 = timetable(out49), timetable(tmp_path)
+    both = w49.keys() & w50.keys()
+    assert len(both) >= 10
+    for stop in both:
+        assert w49[stop] == w50[stop], f"stop {stop} moved between weeks"
+
+
+def test_new_template_flag_and_changed_data_plan_a_new_template(planned, tmp_path):
+    _, _, cache = planned
+    assert "Planning the weekly template" in run_cli(
+        tmp_path / "a", cache, "2026-W50", "--new-template"
+    )
+    data = tmp_path / "data"
+    shutil.copytree(DEMO, data)
+    vans = (data / "vans.csv").read_text(encoding="utf-8")
+    (data / "vans.csv").write_text(vans.replace("17:00", "16:30"), encoding="utf-8")
+    assert "Planning the weekly template" in run_cli(tmp_path / "b", cache, "2026-W50", data=data)
 
 
 def test_plan_writes_the_four_files_with_the_open_data_columns(planned):
-    out, _ = planned
+    out, _, _ = planned
     with (out / "timetable.csv").open(encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         assert reader.fieldnames == COLUMNS
@@ -84,14 +123,14 @@ def test_plan_writes_the_four_files_with_the_open_data_columns(planned):
 
 
 def test_plan_prints_progress_and_a_readable_report(planned):
-    _, text = planned
-    assert "Searching for routes" in text and "objective" in text
+    _, text, _ = planned
+    assert "Planning the weekly template" in text and "objective" in text
     assert "remote taxpayers: " in text and "travel saved against the hall" in text
     assert "九龙街道" in text
 
 
 def test_map_needs_no_internet(planned):
-    out, _ = planned
+    out, _, _ = planned
     page = (out / "map.html").read_text(encoding="utf-8")
     assert external_references(page) == []
     assert "L.map(" in page and "cdn.jsdelivr" not in page and "jquery" not in page.lower()
