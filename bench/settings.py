@@ -16,15 +16,17 @@ from bench.week import problem_for
 from routes.engine import SearchParams
 from routes.weekly import solve_week
 
+GLS = {"ruin_recreate": False}
 CONFIGS = {
-    "PCI + GLS (default)": {},
-    "PCI + GLS + bandit": {"bandit_operators": True},
-    "PCI + GLS + reset": {"reset_penalties": True},
-    "PCI + GLS + bandit + reset": {"bandit_operators": True, "reset_penalties": True},
-    "PCI + tabu": {"metaheuristic": "TABU_SEARCH"},
-    "PCI + simulated annealing": {"metaheuristic": "SIMULATED_ANNEALING"},
-    "LCI + GLS": {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
-    "savings + GLS": {"first_solution": "SAVINGS"},
+    "PCI + GLS + ruin & recreate (default)": {},
+    "LCI + GLS + ruin & recreate": {"first_solution": "LOCAL_CHEAPEST_INSERTION"},
+    "PCI + GLS only": GLS,
+    "PCI + GLS + bandit": {**GLS, "bandit_operators": True},
+    "PCI + GLS + reset": {**GLS, "reset_penalties": True},
+    "PCI + tabu": {**GLS, "metaheuristic": "TABU_SEARCH"},
+    "PCI + simulated annealing": {**GLS, "metaheuristic": "SIMULATED_ANNEALING"},
+    "LCI + GLS": {**GLS, "first_solution": "LOCAL_CHEAPEST_INSERTION"},
+    "savings + GLS": {**GLS, "first_solution": "SAVINGS"},
 }
 
 
