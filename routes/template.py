@@ -8,8 +8,11 @@ every-other-week stop in) and each calendar week applies it:
 - a statutory holiday cancels its weekday's template day, and a make-up working day (调休)
   runs the first template day its week cancelled, so the villages that lost their day to
   the holiday get it back (with none cancelled, it runs nothing: each day already ran);
-- an every-other-week stop is visited in the weeks its parity is due; in the others the van
-  skips it and every other time stays as published (skipping a stop never makes it late);
+- every-other-week stops of one street are paired across the two parities: a pair shares one
+  place in the template (one stop in odd weeks, the other in even weeks, at the same time),
+  planned with the slower of the two's travel times so either can keep it. An unpaired one
+  keeps its own place and the van skips it in its off weeks; every other time stays as
+  published (skipping a stop never makes the van late);
 - if the calendar brings two visits to one stop closer than their spacing, the later one is
   not held that week.
 
@@ -22,15 +25,111 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from routes.plan import DayRoute, DroppedVisit, Plan, PlannedVisit, SearchStats
 from routes.problem import WeekProblem
-from taxvan.demand import biweekly_in_week
+from taxvan.demand import VisitDemand, biweekly_in_week
 from taxvan.errors import PlanningError
+from taxvan.places import Stop
 from taxvan.workdays import WEEKDAY_EN, parse_iso_week, work_week
 
 FORMAT = 1
+
+Pairs = dict[str, tuple[VisitDemand, VisitDemand]]
+"""Pair stop id -> (visit due in even ISO weeks, visit due in odd ones)."""
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """The standard week twice over: `base` with the real stops (what calendar weeks are
+    checked against) and `paired`, what the planner solves, where each pair of alternating
+    every-other-week stops is one stop."""
+
+    base: WeekProblem
+    paired: WeekProblem
+    pairs: Pairs
+
+
+def pair_alternating(base: WeekProblem) -> TemplateProblem:
+    """Pair every-other-week stops of opposite parity within each street, nearest first.
+
+    A pair becomes one stop whose travel times to and from every place are the slower of its
+    two members', so a time the template gives it suits whichever member is due.
+    """
+    stops = {s.id: s for s in base.dataset.stops}
+    node = {s.id: k for k, s in enumerate(base.dataset.stops, start=1)}
+    sec = base.seconds
+    even: dict[str, list[VisitDemand]] = {}
+    odd: dict[str, list[VisitDemand]] = {}
+    for v in base.demand.visits:
+        if v.biweekly:
+            side = even if biweekly_in_week(v.stop_id, 0) else odd
+            side.setdefault(v.street_code, []).append(v)
+    pairs: Pairs = {}
+    for street, evens in even.items():
+        odds = list(odd.get(street, []))
+        for e in evens:
+            if not odds:
+                break
+            ne = node[e.stop_id]
+            o = min(odds, key=lambda v: (int(sec[ne][node[v.stop_id]]), v.stop_id))
+            odds.remove(o)
+            pairs[f"{e.stop_id}+{o.stop_id}"] = (e, o)
+    if not pairs:
+        return TemplateProblem(base, base, {})
+
+    k = len(node) + 1
+    size = k + len(pairs)
+    metres = np.zeros((size, size), dtype=base.metres.dtype)
+    seconds = np.zeros((size, size), dtype=base.seconds.dtype)
+    metres[:k, :k], seconds[:k, :k] = base.metres, base.seconds
+    extra: list[Stop] = []
+    for i, (pair_id, (e, o)) in enumerate(pairs.items()):
+        a, b, at = node[e.stop_id], node[o.stop_id], k + i
+        for m in (metres, seconds):
+            m[at, :] = np.maximum(m[a, :], m[b, :])
+            m[:, at] = np.maximum(m[:, a], m[:, b])
+            m[at, at] = 0
+        sa, sb = stops[e.stop_id], stops[o.stop_id]
+        extra.append(
+            Stop(
+                pair_id,
+                f"{sa.name} / {sb.name}",
+                sa.street_code,
+                sa.kind,
+                (sa.lat + sb.lat) / 2,
+                (sa.lon + sb.lon) / 2,
+                "pair",
+            )
+        )
+    paired_ids = {v.stop_id for pair in pairs.values() for v in pair}
+    visits = [v for v in base.demand.visits if v.stop_id not in paired_ids]
+    for pair_id, (e, o) in pairs.items():
+        visits.append(
+            dataclasses.replace(
+                e,
+                stop_id=pair_id,
+                dwell=max(e.dwell, o.dwell),
+                remote_served=(e.remote_served + o.remote_served) / 2,
+            )
+        )
+    paired = dataclasses.replace(
+        base,
+        dataset=dataclasses.replace(base.dataset, stops=(*base.dataset.stops, *extra)),
+        demand=dataclasses.replace(base.demand, visits=tuple(visits)),
+        metres=metres,
+        seconds=seconds,
+    )
+    return TemplateProblem(base, paired, pairs)
+
+
+def _member(pairs: Pairs, pair_id: str, week_number: int) -> VisitDemand:
+    e, o = pairs[pair_id]
+    return e if biweekly_in_week(e.stop_id, week_number) else o
 
 
 def calendar_problem(template_problem: WeekProblem, week_label: str) -> WeekProblem:
@@ -73,8 +172,15 @@ def _holiday_reason(problem: WeekProblem, weekday: int) -> str:
     return f"not held: no working {WEEKDAY_EN[weekday]} in {problem.week.label}"
 
 
-def apply_template(template: Plan, problem: WeekProblem) -> Plan:
-    """The plan of the calendar week `problem` (see `calendar_problem`) from `template`."""
+def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = None) -> Plan:
+    """The plan of the calendar week `problem` (see `calendar_problem`) from `template`.
+
+    `pairs` are the template's alternating pairs (`pair_alternating`): each pair's place goes
+    to the member due this week.
+    """
+    pairs = pairs or {}
+    _, number = parse_iso_week(problem.week.label)
+    template = _resolve_pairs(template, pairs, number)
     vans = {v.id: v for v in problem.dataset.vans}
     by_day = {(r.date.weekday(), r.van_id): r for r in template.routes}
     due = {v.key: v for v in problem.demand.visits}
@@ -161,6 +267,35 @@ def apply_template(template: Plan, problem: WeekProblem) -> Plan:
         dropped=tuple(dropped),
         search=template.search,
         notes=tuple(notes),
+    )
+
+
+def _resolve_pairs(template: Plan, pairs: Pairs, week_number: int) -> Plan:
+    """The template with each pair's place given to the member due in `week_number`."""
+    if not pairs:
+        return template
+
+    def visit(v: PlannedVisit) -> PlannedVisit:
+        if v.stop_id not in pairs:
+            return v
+        m = _member(pairs, v.stop_id, week_number)
+        return dataclasses.replace(v, key=m.key, stop_id=m.stop_id, remote_served=m.remote_served)
+
+    def dropped(d: DroppedVisit) -> DroppedVisit:
+        if d.stop_id not in pairs:
+            return d
+        m = _member(pairs, d.stop_id, week_number)
+        return dataclasses.replace(
+            d, key=m.key, stop_id=m.stop_id, dwell=m.dwell, remote_served=m.remote_served
+        )
+
+    return dataclasses.replace(
+        template,
+        routes=tuple(
+            dataclasses.replace(r, visits=tuple(visit(v) for v in r.visits))
+            for r in template.routes
+        ),
+        dropped=tuple(dropped(d) for d in template.dropped),
     )
 
 

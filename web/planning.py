@@ -29,6 +29,7 @@ from routes.report import plan_report
 from routes.template import (
     apply_template,
     calendar_problem,
+    pair_alternating,
     template_from_dict,
     template_to_dict,
 )
@@ -120,33 +121,33 @@ def run_plan(
         f"{len(dataset.vans)} van(s)"
     )
     say("Computing travel times and weights ...")
-    template_problem = build_week_problem(
-        dataset, week, make_provider(config), settings, template=True
-    )
+    base = build_week_problem(dataset, week, make_provider(config), settings, template=True)
+    standard = pair_alternating(base)
     fingerprint = template_fingerprint(config, data, settings)
     template_path = Path(config.cache_dir).expanduser() / "templates" / f"{fingerprint}.json"
-    template = None if new_template else _saved_template(template_path, template_problem, say)
+    template = None if new_template else _saved_template(template_path, standard.paired, say)
     reused = template is not None
     if template is None:
         say(
-            f"  {template_problem.weights.total_remote} remote taxpayers; the weekly template "
-            f"has {len(template_problem.week.dates)} working days and asks for "
-            f"{len(template_problem.demand.visits)} visits"
+            f"  {base.weights.total_remote} remote taxpayers; the weekly template has "
+            f"{len(base.week.dates)} working days and asks for "
+            f"{len(standard.paired.demand.visits)} visits ({len(standard.pairs)} of them shared "
+            "by two every-other-week stops)"
         )
         say(
             f"Planning the weekly template (up to {params.time_limit_s:g} s, {params.workers} "
             f"search{'es' if params.workers > 1 else ''} side by side) ..."
         )
-        template = solve_week(template_problem, params, progress)
-        problems = check_plan(template, template_problem)
+        template = solve_week(standard.paired, params, progress)
+        problems = check_plan(template, standard.paired)
         if problems:
             raise PlanningError("the template failed its own check: " + "; ".join(problems[:3]))
         template_path.parent.mkdir(parents=True, exist_ok=True)
         write_json(template_path, template_to_dict(template, fingerprint))
     else:
         say(f"Using the weekly template {template_path} (same data and settings)")
-    problem = calendar_problem(template_problem, week)
-    plan = apply_template(template, problem)
+    problem = calendar_problem(base, week)
+    plan = apply_template(template, problem, standard.pairs)
     say(
         f"  week {problem.week.label} has {len(problem.week.dates)} working days; "
         f"{len(plan.visits)} of its {len(problem.demand.visits)} visits are held"

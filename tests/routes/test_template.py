@@ -14,6 +14,7 @@ from routes.problem import build_week_problem
 from routes.template import (
     apply_template,
     calendar_problem,
+    pair_alternating,
     template_from_dict,
     template_to_dict,
 )
@@ -23,20 +24,32 @@ from taxvan.errors import PlanningError
 
 
 @pytest.fixture(scope="module")
-def template_problem(demo_dataset, matrix_cache):
-    return build_week_problem(
+def standard(demo_dataset, matrix_cache):
+    base = build_week_problem(
         demo_dataset, "2026-W49", CachedProvider(GeodesicProvider(), matrix_cache), template=True
     )
+    return pair_alternating(base)
 
 
 @pytest.fixture(scope="module")
-def template(template_problem):
-    return solve_week(template_problem, SearchParams(time_limit_s=3))
+def template_problem(standard):
+    return standard.base
 
 
-def week_plan(template, template_problem, label):
-    problem = calendar_problem(template_problem, label)
-    return apply_template(template, problem), problem
+@pytest.fixture(scope="module")
+def template(standard):
+    plan = solve_week(standard.paired, SearchParams(time_limit_s=3))
+    assert check_plan(plan, standard.paired) == []
+    return plan
+
+
+@pytest.fixture(scope="module")
+def week_plan(standard):
+    def plan_for(template, _template_problem, label):
+        problem = calendar_problem(standard.base, label)
+        return apply_template(template, problem, standard.pairs), problem
+
+    return plan_for
 
 
 def slots(plan):
@@ -51,7 +64,9 @@ def test_template_holds_a_place_for_every_stop_due_in_either_week(template_probl
     assert len(template_problem.week.dates) == 5
 
 
-def test_a_stop_keeps_its_weekday_and_times_from_week_to_week(template, template_problem):
+def test_a_stop_keeps_its_weekday_and_times_from_week_to_week(
+    template, template_problem, week_plan
+):
     w49, p49 = week_plan(template, template_problem, "2026-W49")
     w50, p50 = week_plan(template, template_problem, "2026-W50")
     assert check_plan(w49, p49) == []
@@ -63,13 +78,28 @@ def test_a_stop_keeps_its_weekday_and_times_from_week_to_week(template, template
     for key in held_both:
         assert s49[key] == s50[key], f"{key} moved between weeks"
     biweekly = {v.key for v in template_problem.demand.visits if v.biweekly}
-    in_template = biweekly & {v.key for v in template.visits}
-    for key in in_template:
-        assert (key in s49) != (key in s50), f"{key} is every other week"
+    assert biweekly & s49.keys() and biweekly & s50.keys()
+    for key in biweekly:
+        assert not (key in s49 and key in s50), f"{key} is every other week"
+
+
+def test_alternating_stops_share_one_place_at_the_same_time(standard, template, week_plan):
+    assert standard.pairs, "the demo data pairs some every-other-week stops"
+    w49, _ = week_plan(template, None, "2026-W49")
+    w50, _ = week_plan(template, None, "2026-W50")
+    s49, s50 = slots(w49), slots(w50)
+    placed = {v.stop_id: (v.date.weekday(), v.start, v.end) for v in template.visits}
+    for pair_id, (even, odd) in standard.pairs.items():
+        assert even.street_code == odd.street_code
+        if pair_id not in placed:
+            continue
+        # 2026-W50 is even, W49 odd: each week holds the member due, in the pair's place.
+        assert s50[even.key] == placed[pair_id] and even.key not in s49
+        assert s49[odd.key] == placed[pair_id] and odd.key not in s50
 
 
 def test_holiday_cancels_its_day_and_the_makeup_day_runs_a_cancelled_one(
-    template, template_problem
+    template, template_problem, week_plan
 ):
     # 2026-W41: Mon 5 - Wed 7 October are National Day holidays, Saturday 10 is worked.
     plan, problem = week_plan(template, template_problem, "2026-W41")
@@ -96,7 +126,9 @@ def test_holiday_cancels_its_day_and_the_makeup_day_runs_a_cancelled_one(
     assert any("on the Mon timetable" in n for n in plan.notes)
 
 
-def test_makeup_day_in_a_week_without_holiday_runs_no_timetable_twice(template, template_problem):
+def test_makeup_day_in_a_week_without_holiday_runs_no_timetable_twice(
+    template, template_problem, week_plan
+):
     # 2026-W38: Sunday 20 September is a make-up working day; nothing is off that week.
     plan, problem = week_plan(template, template_problem, "2026-W38")
     assert dt.date(2026, 9, 20) in problem.week.dates
@@ -105,7 +137,8 @@ def test_makeup_day_in_a_week_without_holiday_runs_no_timetable_twice(template, 
     assert any("2026-09-20 is a make-up working day, but" in n for n in plan.notes)
 
 
-def test_template_read_back_gives_the_same_week(template, template_problem):
+def test_template_read_back_gives_the_same_week(template, standard, week_plan):
+    template_problem = standard.paired
     data = json.loads(json.dumps(template_to_dict(template, "abc")))
     again = template_from_dict(data, template_problem)
     first, _ = week_plan(template, template_problem, "2026-W50")
@@ -114,7 +147,8 @@ def test_template_read_back_gives_the_same_week(template, template_problem):
     assert [r.metres for r in first.routes] == [r.metres for r in second.routes]
 
 
-def test_a_template_that_no_longer_fits_the_data_is_refused(template, template_problem):
+def test_a_template_that_no_longer_fits_the_data_is_refused(template, standard):
+    template_problem = standard.paired
     data = template_to_dict(template, "abc")
     data["routes"][0]["visits"].append(dict(data["routes"][0]["visits"][0], stop_id="GONE"))
     with pytest.raises(PlanningError, match="does not fit the data"):
