@@ -37,7 +37,8 @@ from taxvan.errors import PlanningError
 from taxvan.places import Stop
 from taxvan.workdays import WEEKDAY_EN, parse_iso_week, work_week
 
-FORMAT = 1
+FORMAT = 2
+"""Bumped whenever the template's meaning changes; part of the saved template's fingerprint."""
 
 Pairs = dict[str, tuple[VisitDemand, VisitDemand]]
 """Pair stop id -> (visit due in even ISO weeks, visit due in odd ones)."""

@@ -26,6 +26,7 @@ from routes.plan import Plan
 from routes.problem import PlanSettings, WeekProblem, build_week_problem
 from routes.publish import timetable_rows
 from routes.report import plan_report
+from routes.template import FORMAT as TEMPLATE_FORMAT
 from routes.template import (
     apply_template,
     calendar_problem,
@@ -63,7 +64,7 @@ def template_fingerprint(config: Config, data: Path, settings: PlanSettings) -> 
     for f in sorted(p for p in data.rglob("*") if p.is_file() and p.suffix.lower() in kinds):
         h.update(f.relative_to(data).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     travel = (config.matrix, config.osrm_url, config.circuity, config.speeds)
-    h.update(repr((settings, travel)).encode())
+    h.update(repr((settings, travel, TEMPLATE_FORMAT)).encode())
     return h.hexdigest()[:16]
 
 
