@@ -68,14 +68,25 @@ def template_fingerprint(config: Config, data: Path, settings: PlanSettings) -> 
     return h.hexdigest()[:16]
 
 
-def _saved_template(path: Path, template_problem: WeekProblem, say: Say) -> Plan | None:
+def _saved_template(
+    path: Path, template_problem: WeekProblem, params: SearchParams, say: Say
+) -> Plan | None:
+    """The saved template if it fits; one searched for less time than asked is planned anew,
+    so that a quick trial run never becomes the published timetable for good."""
     if not path.exists():
         return None
     try:
-        return template_from_dict(json.loads(path.read_text("utf-8")), template_problem)
+        template = template_from_dict(json.loads(path.read_text("utf-8")), template_problem)
     except (ValueError, PlanningError) as exc:
         say(f"  the saved template {path} cannot be used ({exc}); planning a new one")
         return None
+    if template.search.time_limit_s < params.time_limit_s:
+        say(
+            f"  the saved template was searched for {template.search.time_limit_s:g} s, less "
+            f"than the {params.time_limit_s:g} s asked; planning a new one"
+        )
+        return None
+    return template
 
 
 def make_provider(config: Config) -> MatrixProvider:
@@ -126,7 +137,9 @@ def run_plan(
     standard = pair_alternating(base)
     fingerprint = template_fingerprint(config, data, settings)
     template_path = Path(config.cache_dir).expanduser() / "templates" / f"{fingerprint}.json"
-    template = None if new_template else _saved_template(template_path, standard.paired, say)
+    template = (
+        None if new_template else _saved_template(template_path, standard.paired, params, say)
+    )
     reused = template is not None
     if template is None:
         say(

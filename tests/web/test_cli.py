@@ -80,8 +80,17 @@ def test_next_week_reuses_the_template_and_keeps_every_stop_s_times(planned, tmp
         assert w49[stop] == w50[stop], f"stop {stop} moved between weeks"
 
 
+def test_a_template_searched_for_less_time_than_asked_is_planned_again(planned, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(planned[2], cache)
+    text = run_cli(tmp_path / "out", cache, "2026-W50", "--time-limit", "3")
+    assert "the saved template was searched for 2 s, less than the 3 s asked" in text
+    assert "Planning the weekly template" in text
+
+
 def test_new_template_flag_and_changed_data_plan_a_new_template(planned, tmp_path):
-    _, _, cache = planned
+    cache = tmp_path / "cache"
+    shutil.copytree(planned[2], cache)
     assert "Planning the weekly template" in run_cli(
         tmp_path / "a", cache, "2026-W50", "--new-template"
     )
@@ -176,6 +185,8 @@ def test_flask_command_runs_the_same_planner(tmp_path: Path):
             str(tmp_path),
             "--time-limit",
             "1",
+            "--cache-dir",
+            str(tmp_path / "cache"),
             "--quiet",
         ]
     )
