@@ -14,6 +14,7 @@ import numpy as np
 
 from routes.plan import Plan
 from routes.problem import WeekProblem
+from routes.template import day_sources
 from taxvan.clock import hhmm
 from taxvan.workdays import WEEKDAY_EN
 
@@ -21,6 +22,7 @@ from taxvan.workdays import WEEKDAY_EN
 def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
     """Figures of `plan`; every number is rounded for reading, never for further sums."""
     ds = problem.dataset
+    sources = day_sources(problem)
     street_name = {s.code: s.name for s in ds.streets}
     stop_name = {s.id: s.name for s in ds.stops}
     visits = plan.visits
@@ -75,6 +77,9 @@ def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
             for h in problem.week.holidays
         ],
         "makeup_days": [d.isoformat() for d in problem.week.makeup_days],
+        "makeup_timetables": {
+            d.isoformat(): sources[d] for d in problem.week.makeup_days if d in sources
+        },
         "calendar_known": problem.week.calendar_known,
         "visits_planned": len(visits),
         "visits_asked": len(problem.demand.visits),

@@ -97,7 +97,9 @@ def test_holiday_week_shows_a_notice_for_the_days_off(tmp_path):
         publish_week("2026-W41", say=lambda _m: None)
     page = app.test_client().get("/?week=2026-W41").get_data(as_text=True)
     assert "2026-10-05 为法定节假日（国庆节），办税车暂停服务" in page
-    assert "2026-10-10 为调休工作日，办税车正常服务" in page
+    assert "2026-10-10 为调休工作日，办税车按周一的时间表服务" in page
+    english = app.test_client().get("/?week=2026-W41&lang=en").get_data(as_text=True)
+    assert "2026-10-10 is a make-up working day: the van runs the Mon timetable." in english
     _dispose(app)
 
 

@@ -38,6 +38,11 @@ def weekday_name(day: dt.date) -> str:
     return (WEEKDAY_ZH if str(get_locale()).startswith("zh") else WEEKDAY_EN)[day.weekday()]
 
 
+def weekday_label(index: int) -> str:
+    """Name of weekday `index` (Monday = 0) in the page's language."""
+    return (WEEKDAY_ZH if str(get_locale()).startswith("zh") else WEEKDAY_EN)[index]
+
+
 def street_name(stop: StopRow) -> str:
     return stop.street.name if str(get_locale()).startswith("zh") else stop.street.name_en
 
@@ -47,6 +52,7 @@ def helpers() -> dict:
     return {
         "hhmm": hhmm,
         "weekday_name": weekday_name,
+        "weekday_label": weekday_label,
         "street_name": street_name,
         "lang": str(get_locale()),
         "hotline": current_app.config["TAXVAN_HOTLINE"],
