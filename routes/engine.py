@@ -4,6 +4,10 @@ The one module that imports OR-Tools. It knows nothing of taxpayers or streets: 
 planner and the Solomon benchmark both describe their problem as an `Instance` (integer
 costs and times, optional nodes with penalties, breaks, spacing between nodes) and get a
 `Solution` back as plain lists.
+
+The search is OR-Tools' own (a first solution, then guided local search) followed by a ruin
+and recreate loop written here around it, which took the Solomon mean gap at 30 s from
+1.56 % to 0.85 % on one core (bench/README.md).
 """
 
 from __future__ import annotations
@@ -450,7 +454,8 @@ def portfolio(params: SearchParams, workers: int) -> list[SearchParams]:
     """`workers` different searches for the same time limit, `params` first.
 
     The others change the first solution (local cheapest insertion, then savings), which
-    found better weekly plans where parallel cheapest insertion got stuck (bench/README.md).
+    found better weekly plans where parallel cheapest insertion got stuck (bench/README.md),
+    and the seed of the ruin and recreate loop.
     """
     import dataclasses
 
