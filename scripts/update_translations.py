@@ -77,6 +77,7 @@ ZH = {
     "Where the van is this week": "本周办税车服务安排",
     "%(date)s is a public holiday (%(name)s): the van does not run.": "%(date)s 为法定节假日（%(name)s），办税车暂停服务。",
     "%(date)s is a make-up working day: the van runs.": "%(date)s 为调休工作日，办税车正常服务。",
+    "every other week": "隔周",
     "%(date)s is a make-up working day: the van runs the %(weekday)s timetable.": "%(date)s 为调休工作日，办税车按%(weekday)s的时间表服务。",
     "Map of this week's routes": "本周路线地图",
     "Open the map full screen": "全屏查看地图",

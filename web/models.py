@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.extensions import db
@@ -74,6 +75,8 @@ class VisitRow(db.Model):
     """Minutes since midnight, China time."""
     end: Mapped[int]
     counters: Mapped[int]
+    every_other_week: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    """The stop is visited every other week; this visit is one of its weeks."""
     published: Mapped[PublishedWeek] = relationship(back_populates="visits")
     stop: Mapped[StopRow] = relationship()
 

@@ -99,6 +99,7 @@ def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> Published
         db.session.delete(existing)
         db.session.flush()
     counters = {v.id: v.counters for v in run.dataset.vans}
+    alternate = {d.key for d in run.problem.demand.visits if d.biweekly}
     week = PublishedWeek(
         week=run.plan.week,
         published_at=china_now().replace(tzinfo=None),
@@ -115,6 +116,7 @@ def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> Published
                 start=v.start,
                 end=v.end,
                 counters=counters[v.van_id],
+                every_other_week=v.key in alternate,
             )
         )
     db.session.add(week)

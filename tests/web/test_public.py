@@ -53,6 +53,22 @@ def test_poster_has_weekly_times_qr_and_hotline(app, client):
         assert "@page { size: A4" in css.get_data(as_text=True)
 
 
+def test_every_other_week_stops_say_so_on_their_page_and_poster(app, client):
+    with app.app_context():
+        visits = db.session.scalars(db.select(VisitRow)).all()
+        alternate = {v.stop_id for v in visits if v.every_other_week}
+        weekly = {v.stop_id for v in visits} - alternate
+    assert alternate and weekly, "the demo week has both kinds of stop"
+    for stop_id in sorted(alternate)[:2]:
+        assert "隔周" in client.get(f"/stops/{stop_id}?lang=zh").get_data(as_text=True)
+        assert "隔周" in client.get(f"/stops/{stop_id}/poster").get_data(as_text=True)
+        english = client.get(f"/stops/{stop_id}?lang=en").get_data(as_text=True)
+        assert "every other week" in english
+    for stop_id in sorted(weekly)[:2]:
+        assert "隔周" not in client.get(f"/stops/{stop_id}?lang=zh").get_data(as_text=True)
+        assert "隔周" not in client.get(f"/stops/{stop_id}/poster").get_data(as_text=True)
+
+
 def test_ical_feed_parses_back_with_a_second_library(app, client):
     v = _first_visit(app)
     resp = client.get(f"/stops/{v.stop_id}.ics")

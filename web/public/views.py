@@ -155,12 +155,11 @@ def stop_qr(stop_id: str) -> Response:
 @bp.get("/stops/<stop_id>/poster")
 def poster(stop_id: str) -> str:
     stop = _stop_or_404(stop_id)
-    weekly: dict[tuple[int, int, int], int] = {}
+    weekly: dict[tuple[int, int, int], bool] = {}
     for v in upcoming(stop, days=14):
-        weekly[(v.date.weekday(), v.start, v.end)] = (
-            weekly.get((v.date.weekday(), v.start, v.end), 0) + 1
-        )
-    rows = sorted(weekly)
+        key = (v.date.weekday(), v.start, v.end)
+        weekly[key] = weekly.get(key, False) or v.every_other_week
+    rows = [(*key, alternate) for key, alternate in sorted(weekly.items())]
     services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
     qr = segno.make(url_for("public.stop_page", stop_id=stop.id, _external=True), error="m")
     return render_template(
