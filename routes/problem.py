@@ -15,6 +15,7 @@ from taxvan.clock import GRID_MINUTES, floor_to_grid
 from taxvan.dataset import Dataset
 from taxvan.demand import DemandRules, WeekDemand, week_demand
 from taxvan.errors import PlanningError
+from taxvan.fleet import fleet_weekdays
 from taxvan.places import LatLon
 from taxvan.taxpayers import DEFAULT_REMOTE_THRESHOLD_MIN, remote_flags
 from taxvan.weights import Weights, count_weights
@@ -96,7 +97,7 @@ def build_week_problem(
     settings = settings or PlanSettings()
     if not dataset.vans:
         raise PlanningError("there is no van in vans.csv")
-    weekdays = frozenset().union(*(v.weekdays for v in dataset.vans))
+    weekdays = fleet_weekdays(dataset.vans)
     week = standard_week(week_label, weekdays) if template else work_week(week_label, weekdays)
     _, week_number = parse_iso_week(week_label)
 

@@ -34,6 +34,7 @@ from routes.plan import DayRoute, DroppedVisit, Plan, PlannedVisit, SearchStats
 from routes.problem import WeekProblem
 from taxvan.demand import VisitDemand, biweekly_in_week
 from taxvan.errors import PlanningError
+from taxvan.fleet import fleet_weekdays
 from taxvan.places import Stop
 from taxvan.workdays import WEEKDAY_EN, parse_iso_week, work_week
 
@@ -139,7 +140,7 @@ def calendar_problem(template_problem: WeekProblem, week_label: str) -> WeekProb
     Weights, matrices and the visits themselves are the template's; only the every-other-
     week stops not due in this week leave the demand.
     """
-    weekdays = frozenset().union(*(v.weekdays for v in template_problem.dataset.vans))
+    weekdays = fleet_weekdays(template_problem.dataset.vans)
     week = work_week(week_label, weekdays)
     _, number = parse_iso_week(week_label)
     demand = template_problem.demand

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from taxvan.clock import hhmm
@@ -43,3 +44,8 @@ class Van:
     @property
     def working_minutes(self) -> int:
         return self.shift_end - self.shift_start - self.lunch_minutes
+
+
+def fleet_weekdays(vans: Iterable[Van]) -> frozenset[int]:
+    """The weekdays (Monday = 0) on which at least one van works."""
+    return frozenset().union(*(v.weekdays for v in vans))

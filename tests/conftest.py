@@ -28,6 +28,24 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "fangzi"
 
 
+@pytest.fixture
+def phone_page():
+    """A page in Debian's headless Chromium on a 360 x 740 phone screen (Playwright)."""
+    import shutil
+
+    if shutil.which("chromium") is None:
+        pytest.skip("needs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser.new_page(viewport={"width": 360, "height": 740})
+        browser.close()
+
+
 @pytest.fixture(scope="session")
 def demo_dataset() -> Dataset:
     return load_dataset(DEMO)

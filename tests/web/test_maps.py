@@ -1,5 +1,4 @@
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
@@ -38,34 +37,27 @@ def test_unknown_tile_source_and_missing_key_are_clear():
     assert tile_source("tianditu", key="k").url.endswith("tk=k")
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
-def test_map_renders_in_a_browser_and_shows_names_as_text(evil_map: Path, tmp_path: Path):
+def test_map_renders_in_a_browser_and_shows_names_as_text(
+    evil_map: Path, tmp_path: Path, phone_page
+):
     """Open the map offline in headless Chromium on a phone-sized screen."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 360, "height": 740})
-        errors: list[str] = []
-        dialogs: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(evil_map.as_uri())
-        page.wait_for_selector(".leaflet-interactive")
-        assert page.evaluate("typeof L") == "object"
-        assert page.evaluate("window.__pwned === undefined")
-        markers = page.locator("path.leaflet-interactive")
-        assert markers.count() >= 3
-        page.evaluate("""() => { for (const k in window) {
-            const o = window[k];
-            if (o && o.getPopup && o.getPopup() && o.getPopup().getContent()
-                && String(o.getPopup().getContent()).includes("Brien")) { o.openPopup(); } } }""")
-        popup = page.locator(".leaflet-popup-content").first
-        popup.wait_for()
-        assert EVIL in popup.inner_text()
-        page.screenshot(path=str(tmp_path / "map.png"))
-        browser.close()
+    page = phone_page
+    errors: list[str] = []
+    dialogs: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(evil_map.as_uri())
+    page.wait_for_selector(".leaflet-interactive")
+    assert page.evaluate("typeof L") == "object"
+    assert page.evaluate("window.__pwned === undefined")
+    markers = page.locator("path.leaflet-interactive")
+    assert markers.count() >= 3
+    page.evaluate("""() => { for (const k in window) {
+        const o = window[k];
+        if (o && o.getPopup && o.getPopup() && o.getPopup().getContent()
+            && String(o.getPopup().getContent()).includes("Brien")) { o.openPopup(); } } }""")
+    popup = page.locator(".leaflet-popup-content").first
+    popup.wait_for()
+    assert EVIL in popup.inner_text()
+    page.screenshot(path=str(tmp_path / "map.png"))
     assert errors == [] and dialogs == []

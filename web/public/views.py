@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from taxvan.clock import hhmm
-from taxvan.timetable import TIMETABLE_COLUMNS
+from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
 from web.booking.service import at, open_slots
 from web.extensions import db
@@ -35,7 +35,7 @@ bp = Blueprint("public", __name__)
 
 
 def weekday_name(day: dt.date) -> str:
-    return (WEEKDAY_ZH if str(get_locale()).startswith("zh") else WEEKDAY_EN)[day.weekday()]
+    return weekday_label(day.weekday())
 
 
 def weekday_label(index: int) -> str:
@@ -202,19 +202,18 @@ def stop_calendar(stop_id: str) -> Response:
 
 def visit_record(v: VisitRow) -> dict:
     """A published visit in the open-data columns (the planner's timetable.csv)."""
-    return {
-        "date": v.date.isoformat(),
-        "weekday": WEEKDAY_EN[v.date.weekday()],
-        "van": v.van_id,
-        "order": v.order,
-        "stop_id": v.stop_id,
-        "stop_name": v.stop.name,
-        "street": v.stop.street.name,
-        "start": hhmm(v.start),
-        "end": hhmm(v.end),
-        "lat": v.stop.lat,
-        "lon": v.stop.lon,
-    }
+    return TimetableRow(
+        v.date,
+        v.van_id,
+        v.order,
+        v.stop_id,
+        v.stop.name,
+        v.stop.street.name,
+        v.start,
+        v.end,
+        v.stop.lat,
+        v.stop.lon,
+    ).as_record()
 
 
 def timetable_records(week: PublishedWeek) -> list[dict]:
