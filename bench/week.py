@@ -7,7 +7,7 @@ of the dropped visits for
   - a naive baseline: one street per van-day, stops in nearest-neighbour order, filled until
     the shift is full.
 
-    python bench/week.py [--reference-seconds 600] [--only demo|large]
+    python -m bench.week [--reference-seconds 600] [--only demo|large]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench.bound import column_bound_km, round_trip_bound_km
 from routes.check import check_plan
 from routes.engine import SearchParams
 from routes.matrix import CachedProvider, GeodesicProvider
@@ -121,40 +122,6 @@ def baseline(problem: WeekProblem, keys: set[str]) -> dict:
     return {"km": metres / 1000, "service_h": service / 60, "days": days}
 
 
-def lower_bound_km(problem: WeekProblem, keys: set[str]) -> float:
-    """A bound no plan serving the visits in `keys` can beat, whatever the search.
-
-    Every van-day drives at least to its farthest stop and back (the matrix is symmetric and
-    obeys the triangle inequality). Relax the rest: forget travel between stops, spacing and
-    lunch placement, and let visits split across days. Then filling days farthest-first, each
-    up to the shift less lunch less its own round trip, is optimal for the relaxation, and the
-    sum of those round trips bounds the true optimum from below.
-    """
-    van = problem.dataset.vans[0]
-    node = {s.id: k for k, s in enumerate(problem.dataset.stops, start=1)}
-    visits = [v for v in problem.demand.visits if v.key in keys]
-    far = sorted(visits, key=lambda v: -int(problem.metres[0][node[v.stop_id]]))
-    metres = [
-        int(problem.metres[0][node[v.stop_id]] + problem.metres[node[v.stop_id]][0]) for v in far
-    ]
-    minutes = [
-        (problem.seconds[0][node[v.stop_id]] + problem.seconds[node[v.stop_id]][0]) / 60
-        for v in far
-    ]
-    left = [float(v.dwell) for v in far]
-    bound, k = 0, 0
-    while k < len(far):
-        bound += metres[k]
-        room = van.working_minutes - van.lunch_minutes - minutes[k]
-        while k < len(far) and room > 0:
-            take = min(room, left[k])
-            left[k] -= take
-            room -= take
-            if left[k] <= 1e-9:
-                k += 1
-    return bound / 1000
-
-
 def run(args: tuple[str, float]) -> dict:
     name, seconds = args
     problem = problem_for(name)
@@ -201,7 +168,8 @@ def main() -> int:
     for n in names:
         short, ref = by[(n, limits[n])], by[(n, args.reference_seconds)]
         base = baseline(problem_for(n), set(short["served"]))
-        bound = lower_bound_km(problem_for(n), set(short["served"]))
+        bound = round_trip_bound_km(problem_for(n), set(short["served"]))
+        exact = column_bound_km(problem_for(n), set(short["served"]))
         print(
             f"\n{n}: {short['stops']} stops, {short['vans']} van(s), {short['visits']} visits asked"
         )
@@ -222,7 +190,16 @@ def main() -> int:
             f"  {'baseline, same visits':<22}{'':>8}{'':>14}{base['km']:>9.1f}"
             f"{base['service_h']:>11.1f}{base['days']:>10}"
         )
-        print(f"  {'lower bound, same visits':<22}{'':>8}{'':>14}{bound:>9.1f}")
+        print(f"  {'round-trip bound':<22}{'':>8}{'':>14}{bound:>9.1f}")
+        if exact is not None:
+            print(
+                f"  {'column bound':<22}{exact.seconds:>8.1f}{'':>14}{exact.bound_km:>9.1f}"
+                f"  ({'proved optimal' if exact.optimal else 'not closed'}, "
+                f"{exact.day_routes:,} day stop sets)"
+            )
+            bound = max(bound, exact.bound_km)
+        else:
+            print("  column bound: too many day stop sets (python -m bench.bound --only large)")
         gap = (short["objective"] - ref["objective"]) / ref["objective"]
         print(
             f"  gap to reference: {gap:+.2%};  km against the baseline for the same service: "
