@@ -167,7 +167,7 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--only", choices=["demo", "large"])
-    ap.add_argument("--seconds", type=float, default=600.0, help="SCIP time limit")
+    ap.add_argument("--seconds", type=float, default=1500.0, help="SCIP time limit")
     ap.add_argument(
         "--max-sets", type=int, default=500_000, help="give up when more day stop sets fit"
     )

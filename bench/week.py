@@ -203,8 +203,8 @@ def main() -> int:
         gap = (short["objective"] - ref["objective"]) / ref["objective"]
         print(
             f"  gap to reference: {gap:+.2%};  km against the baseline for the same service: "
-            f"{short['km'] / base['km'] - 1:+.0%} (no plan can do better than "
-            f"{bound / base['km'] - 1:+.0%});  plans feasible: "
+            f"{short['km'] / base['km'] - 1:+.1%} (no plan can do better than "
+            f"{bound / base['km'] - 1:+.1%});  plans feasible: "
             f"{short['feasible'] and ref['feasible']}"
         )
     return 0
