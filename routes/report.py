@@ -135,7 +135,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"Plan for {report['week']}: {report['visits_planned']} visits on "
         f"{len(report['working_dates'])} working days, {left_out}",
         f"  driving: {report['km_driven']:.1f} km, {report['hours_driven']:.1f} h;  "
-        f"service: {report['service_hours']:.1f} h of {report['service_hours_target']:.1f} h asked",
+        f"service: {report['service_hours']:.1f} h (target {report['service_hours_target']:.1f} h)",
         f"  remote taxpayers: {report['remote_taxpayers']} of {report['taxpayers']} "
         f"({report['remote_share']:.1%}, round trip to the hall >= "
         f"{report['remote_threshold_min']:g} min by car)",
