@@ -33,16 +33,15 @@ from taxvan.clock import GRID_MINUTES
 STEP = GRID_MINUTES * 60
 
 
-def _served(problem: WeekProblem, keys: set[str]):
-    node = {s.id: k for k, s in enumerate(problem.dataset.stops, start=1)}
-    visits = [v for v in problem.demand.visits if v.key in keys]
-    return visits, [node[v.stop_id] for v in visits]
+def _served(problem: WeekProblem, keys: set[str]) -> list:
+    return [v for v in problem.demand.visits if v.key in keys]
 
 
 def round_trip_bound_km(problem: WeekProblem, keys: set[str]) -> float:
     """The instant bound (see the module docstring)."""
     cap = max(van.working_minutes for _, van in vehicles_of(problem))
-    visits, nodes = _served(problem, keys)
+    visits = _served(problem, keys)
+    nodes = [problem.stop_node(v.stop_id) for v in visits]
     order = sorted(range(len(visits)), key=lambda i: -int(problem.metres[0][nodes[i]]))
     sec, met = problem.seconds, problem.metres
     bound, k = 0, 0
@@ -80,7 +79,7 @@ def day_routes(problem: WeekProblem, keys: set[str], limit: int) -> dict[int, in
     only weakens the bound). Held-Karp over growing sets; a set that does not fit cannot grow
     into one that does. None when there are more than `limit` sets.
     """
-    visits, _ = _served(problem, keys)
+    visits = _served(problem, keys)
     stops = sorted({v.stop_id for v in visits})
     dwell = [min(v.dwell for v in visits if v.stop_id == s) * 60 for s in stops]
     node = [problem.stop_node(s) for s in stops]
@@ -133,7 +132,7 @@ def column_bound_km(
     routes = day_routes(problem, keys, limit)
     if routes is None:
         return None
-    visits, _ = _served(problem, keys)
+    visits = _served(problem, keys)
     stops = sorted({v.stop_id for v in visits})
     solver = pywraplp.Solver.CreateSolver("SCIP")
     rows = []
