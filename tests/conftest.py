@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+import os
+import secrets
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +147,9 @@ WEEK49 = [dt.date(2026, 11, 30) + dt.timedelta(days=i) for i in range(5)]
 CHINA_NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 """Tests run as if it were Wednesday 25 November 2026, 10:00 in China; week 2026-W49 is next."""
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_SERVER = os.environ.get("TAXVAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+"""The PostgreSQL server the tests use; each test session creates and drops a database of its own
+there (the machine's `test` database is never touched)."""
 
 
 def _web_config(db_url: str, instance: Path) -> dict:
@@ -158,13 +162,22 @@ def _web_config(db_url: str, instance: Path) -> dict:
     }
 
 
-def _reset_postgres() -> None:
-    import sqlalchemy
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database created for this test session and dropped after it."""
+    import psycopg
 
-    engine = sqlalchemy.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:
-        conn.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
-    engine.dispose()
+    name = f"taxvan_test_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True)
+    except psycopg.OperationalError as exc:  # pragma: no cover - CI starts PostgreSQL
+        pytest.fail(f"PostgreSQL at {PG_SERVER} is needed by the tests: {exc}")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 def build_app(db_url: str, tmp: Path, extra: dict | None = None, publish: bool = True):
@@ -197,10 +210,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_session_app(tmp_path_factory: pytest.TempPathFactory):
-    """The app on the machine's PostgreSQL: schema from the migrations, demo week published."""
-    _reset_postgres()
-    application = build_app(PG_URL, tmp_path_factory.mktemp("pg"))
+def pg_session_app(pg_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """The app on a database of its own: schema from the migrations, demo week published."""
+    application = build_app(pg_url, tmp_path_factory.mktemp("pg"))
     yield application
     _dispose(application)
 
