@@ -159,6 +159,24 @@ def test_new_year_and_the_calendar_file_are_not_planned_and_say_where_from(
     assert "2026-12-31 is off (County day): from calendar.csv row 2" in notes
 
 
+def test_entering_the_holiday_schedule_keeps_the_template(
+    county: Path, cache: Path, planned: Path, tmp_path: Path
+):
+    """The dispatcher enters 2027's schedule: the calendar changes, stops keep their times."""
+    data = tmp_path / "county"
+    shutil.copytree(county, data)
+    with (data / "calendar.csv").open("a", encoding="utf-8") as f:
+        f.write("2027-02-09,holiday,春节,Spring Festival\n2027-02-20,workday,春节调休,\n")
+    text = _plan(data, cache, tmp_path / "out", "2027-W06")
+    assert "Using the weekly template" in text
+    doc = json.loads((tmp_path / "out" / "timetable.json").read_text(encoding="utf-8"))
+    assert [(h["date"], h["source"]) for h in doc["holidays"]] == [
+        ("2027-02-08", STATUTORY),
+        ("2027-02-09", "calendar.csv row 3"),
+    ]
+    assert not any("not published" in n for n in doc["notes"])
+
+
 # --- the flask commands and the site ----------------------------------------------------
 
 
