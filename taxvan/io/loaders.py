@@ -23,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 import shapely
-from shapely.geometry import shape
-from shapely.ops import unary_union
+from shapely.geometry import Point, shape
+from shapely.ops import nearest_points, unary_union
 
 from taxvan.booking import taxpayer_id_problem
 from taxvan.clock import hhmm, parse_hhmm
@@ -207,14 +207,15 @@ class Outline:
 
     def check(self, rec: dict[str, Any]) -> list[DataProblem]:
         """A problem naming the row if the record's point lies outside the outline."""
-        if shapely.contains_xy(self.area, rec["lon"], rec["lat"]):
+        lat, lon = rec["lat"], rec["lon"]
+        if shapely.contains_xy(self.area, lon, lat):
             return []
+        near = nearest_points(self.area, Point(lon, lat))[0]
         return [
             DataProblem(
-                f"the point ({rec['lat']}, {rec['lon']}) is outside the district outline "
-                f"in {self.path.name}",
+                f"the point ({lat}, {lon}) is outside the district outline in {self.path.name}",
                 rec["_row"],
-                "lat",
+                _off_column(near.y, near.x, lat, lon),
             )
         ]
 
@@ -267,6 +268,13 @@ def load_outline(path: Path) -> Outline:
     return Outline(geometry, path)
 
 
+def _off_column(lat0: float, lon0: float, lat1: float, lon1: float) -> str:
+    """`lat` or `lon`: the coordinate that is farther off, so the error names the likelier typo."""
+    north = abs(lat1 - lat0)
+    east = abs(lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2))
+    return "lat" if north >= east else "lon"
+
+
 def _km(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
     """Distance in km, equirectangular: plenty for telling a typo from a street's spread."""
     x = math.radians(lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2))
@@ -305,7 +313,7 @@ def street_outliers(
                             f"street {street}, whose points lie typically {spread:.1f} km from "
                             "it: check the coordinates",
                             p[1],
-                            "lat",
+                            _off_column(mlat, mlon, p[3], p[4]),
                         ),
                     )
                 )

@@ -116,6 +116,17 @@ def test_check_data_lists_every_problem_of_every_file(county: Path, tmp_path: Pa
     assert "outside the district outline in outline.geojson" in lines[1]
 
 
+def test_check_data_prints_outliers_as_warnings_and_passes(tmp_path: Path):
+    data = make_county(tmp_path / "county", outline=False)
+    frame = pd.read_csv(data / "taxpayers.csv", dtype=str, keep_default_na=False)
+    frame.loc[8, "lon"] = str(round(float(frame.loc[8, "lon"]) - 1.0, 6))  # 87 km west
+    frame.to_csv(data / "taxpayers.csv", index=False)
+    code, out, err = _cli("check-data", "--data", str(data))
+    assert code == 0 and "; 1 warning(s) above" in out
+    assert err.startswith("warning: ") and err.count("\n") == 1
+    assert "taxpayers.csv: row 10, column 'lon': the point" in err
+
+
 def test_plan_writes_the_files_and_serves_the_far_streets(planned: Path):
     for name in ("timetable.csv", "timetable.json", "report.json", "map.html", "template.json"):
         assert (planned / name).is_file()
