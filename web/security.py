@@ -27,7 +27,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
 """Hosts served when neither TAXVAN_PUBLIC_URL nor TAXVAN_TRUSTED_HOSTS is set."""
 
 CSRF_HOURS = 4
