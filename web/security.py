@@ -18,6 +18,7 @@ http://127.0.0.1:5000; what we need is a few headers and two policies.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from urllib.parse import urlsplit
@@ -142,6 +143,7 @@ _SCRIPT = re.compile(r"<script(?:\s[^>]*)?>(.*?)</script>", re.DOTALL | re.IGNOR
 _TILE_URL = re.compile(r"L\.tileLayer\(\s*\"([^\"]+)\"")
 
 
+@functools.lru_cache(maxsize=8)  # the same published map is served again and again
 def map_policy(html: str) -> str:
     """The map page's own policy: its inline scripts allowed by their SHA-256 hashes (anything
     injected through a popup is not), inline styles (Leaflet and Folium set them), tiles from the
