@@ -23,6 +23,9 @@ accesslog = "-"
 # TAXVAN_PROXIES says (Werkzeug's ProxyFix), so gunicorn believes none.
 secure_scheme_headers: dict[str, str] = {}
 forwarded_allow_ips = ""
+# gunicorn 27's control socket is one path per user (~/.gunicorn): a second server on the machine
+# would take it over; the site does not use it.
+control_socket_disable = True
 
 
 def on_starting(server: Any) -> None:
