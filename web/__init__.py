@@ -46,6 +46,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=cfg.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_KEY_PREFIX=cfg.ratelimit_prefix,
+        # Redis down must not turn bookings into server errors: count in memory until it is back.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         TAXVAN=cfg,
         TAXVAN_SLOT_MINUTES=cfg.slot_minutes,
         TAXVAN_WALKIN_SHARE=cfg.walkin_share,

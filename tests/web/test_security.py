@@ -58,10 +58,12 @@ def limited(sqlite_template, tmp_path):
         app = _own_app(
             sqlite_template,
             tmp_path,
-            RATELIMIT_ENABLED=True,
-            RATELIMIT_STORAGE_URI="memory://",
-            TAXVAN_BOOKING_RATE=rate,
-            **config,
+            **{
+                "RATELIMIT_ENABLED": True,
+                "RATELIMIT_STORAGE_URI": "memory://",
+                "TAXVAN_BOOKING_RATE": rate,
+                **config,
+            },
         )
         made.append(app)
         return app
@@ -457,3 +459,12 @@ def test_pages_work_in_chromium_under_their_policies(live, phone_page, tmp_path)
     image = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
     text = cv2.QRCodeDetector().detectAndDecode(image)[0]
     assert text == f"{public}/stops/{stop}"
+
+
+def test_bookings_go_on_when_the_rate_limit_store_is_down(limited):
+    """A Redis that does not answer (nothing listens on port 1) must not turn bookings into server
+    errors: the limits are counted in memory until it is back."""
+    app = limited("3 per minute", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    codes = [client.post("/api/v1/bookings", json={}).status_code for _ in range(5)]
+    assert codes == [422, 422, 422, 429, 429]
