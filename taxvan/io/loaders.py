@@ -526,18 +526,21 @@ def _van_times(r: dict[str, Any]) -> list[DataProblem]:
 
 
 def load_vans(path: Path) -> list[Van]:
-    hhmm_col = {"parse": parse_hhmm, "expect": "a time as HH:MM"}
+
+    def hhmm_col(name: str) -> Column:
+        return Column(name, parse_hhmm, expect="a time as HH:MM")
+
     recs = read_records(
         path,
         [
             Column("van_id", unique=True),
             Column("name"),
             Column("counters", _as_int, expect="a whole number", check=_positive),
-            Column("shift_start", **hhmm_col),
-            Column("shift_end", **hhmm_col),
+            hhmm_col("shift_start"),
+            hhmm_col("shift_end"),
             Column("lunch_minutes", _as_int, expect="a whole number of minutes", check=_positive),
-            Column("lunch_earliest", **hhmm_col),
-            Column("lunch_latest", **hhmm_col),
+            hhmm_col("lunch_earliest"),
+            hhmm_col("lunch_latest"),
             Column(
                 "weekdays",
                 _weekday_set,
