@@ -64,6 +64,11 @@ class SpeedProfile:
             left = left - part
         return total
 
+    def text(self) -> str:
+        """The profile as `parse` reads it: `"2:20,8:35,55"`."""
+        parts = [f"{length / 1000:g}:{kmh:g}" for length, kmh in self.bands[:-1]]
+        return ",".join([*parts, f"{self.bands[-1][1]:g}"])
+
     @classmethod
     def parse(cls, text: str) -> SpeedProfile:
         """`"2:20,8:35,55"`: 2 km at 20 km/h, the next 8 km at 35 km/h, the rest at 55 km/h."""

@@ -65,12 +65,16 @@ class WeekProblem:
     metres: np.ndarray
     seconds: np.ndarray
     settings: PlanSettings
+    stop_index: dict[str, int] = field(init=False, repr=False, compare=False)
+    """Stop id -> its node, built once (every visit of the engine and the check asks)."""
+
+    def __post_init__(self) -> None:
+        index = {s.id: k for k, s in enumerate(self.dataset.stops, start=1)}
+        object.__setattr__(self, "stop_index", index)
 
     def stop_node(self, stop_id: str) -> int:
-        for k, s in enumerate(self.dataset.stops, start=1):
-            if s.id == stop_id:
-                return k
-        raise KeyError(stop_id)
+        """The node of stop `stop_id` in `metres` and `seconds`; KeyError if there is none."""
+        return self.stop_index[stop_id]
 
 
 def standard_week(label: str, weekdays: frozenset[int]) -> WorkWeek:
@@ -78,7 +82,7 @@ def standard_week(label: str, weekdays: frozenset[int]) -> WorkWeek:
     week the template is planned on (its dates only name the weekdays)."""
     year, week = parse_iso_week(label)
     dates = tuple(d for d in week_dates(year, week) if d.weekday() in weekdays)
-    return WorkWeek(label=f"template ({year}-W{week:02d})", dates=dates)
+    return WorkWeek(year, week, dates, standard=True)
 
 
 def build_week_problem(
@@ -99,7 +103,6 @@ def build_week_problem(
         raise PlanningError("there is no van in vans.csv")
     weekdays = fleet_weekdays(dataset.vans)
     week = standard_week(week_label, weekdays) if template else work_week(week_label, weekdays)
-    _, week_number = parse_iso_week(week_label)
 
     stops = dataset.stops
     stop_points: list[LatLon] = [s.point for s in stops]
@@ -143,7 +146,7 @@ def build_week_problem(
         weights,
         day_minutes * len(week.dates),
         len(week.dates),
-        None if template else week_number,
+        None if template else week.number,
         settings.rules,
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from taxvan.clock import CHINA
 from web.config import Config
 
 
@@ -43,15 +44,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TAXVAN_BOOKING_RATE=cfg.booking_rate,
         TAXVAN_HOTLINE=cfg.hotline,
         BABEL_DEFAULT_LOCALE="zh",
-        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_DEFAULT_TIMEZONE=CHINA.key,
         WTF_CSRF_TIME_LIMIT=None,
     )
     if cfg.frozen_now:
         import datetime as dt
 
-        frozen = dt.datetime.fromisoformat(cfg.frozen_now).replace(
-            tzinfo=dt.timezone(dt.timedelta(hours=8))
-        )
+        frozen = dt.datetime.fromisoformat(cfg.frozen_now).replace(tzinfo=CHINA)
         app.config["TAXVAN_CLOCK"] = lambda: frozen
     if test_config:
         app.config.update(test_config)
