@@ -196,12 +196,39 @@ class OsrmProvider:
     url: str
     profile: str = "driving"
     timeout: float = 30.0
+    max_points: int = 100
+    """Coordinates per `table` request: osrm-routed refuses more than its
+    `--max-table-size` (100 unless started with more). A larger matrix is asked in blocks,
+    each a batched table call of its own."""
+
+    def __post_init__(self) -> None:
+        if self.max_points < 2:
+            raise ValueError("an OSRM table request needs room for two points")
 
     def key(self) -> str:
         return f"osrm:{self.url}:{self.profile}"
 
     def matrix(self, origins: Sequence[LatLon], destinations: Sequence[LatLon]) -> Matrix:
-        points = list(origins) + list(destinations)
+        """The matrix in as few table requests as `max_points` allows."""
+        origins, destinations = list(origins), list(destinations)
+        out = Matrix(
+            np.zeros((len(origins), len(destinations)), dtype=np.int64),
+            np.zeros((len(origins), len(destinations)), dtype=np.int64),
+        )
+        if not origins or not destinations:
+            return out
+        cols = min(len(destinations), self.max_points - min(len(origins), self.max_points // 2))
+        rows = self.max_points - cols
+        for i in range(0, len(origins), rows):
+            for j in range(0, len(destinations), cols):
+                block = self._table(origins[i : i + rows], destinations[j : j + cols])
+                out.metres[i : i + rows, j : j + cols] = block.metres
+                out.seconds[i : i + rows, j : j + cols] = block.seconds
+        return out
+
+    def _table(self, origins: list[LatLon], destinations: list[LatLon]) -> Matrix:
+        """One batched table request: every origin to every destination."""
+        points = origins + destinations
         coords = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points)
         n = len(origins)
         sources = ";".join(str(i) for i in range(n))

@@ -2,6 +2,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -86,8 +87,15 @@ def test_cache_answers_the_second_time_without_the_provider(tmp_path: Path):
     assert len(calls) == 2
 
 
+def _fake_seconds(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return round(abs(a[0] - b[0]) * 1e4 + abs(a[1] - b[1]) * 2e4)
+
+
 class _Osrm(BaseHTTPRequestHandler):
     """A small OSRM-compatible table service on loopback, answering from known numbers."""
+
+    sizes: ClassVar[list[int]] = []
+    """Coordinates in each request received."""
 
     def do_GET(self):
         url = urlsplit(self.path)
@@ -96,8 +104,16 @@ class _Osrm(BaseHTTPRequestHandler):
         q = parse_qs(url.query)
         src = [int(i) for i in q["sources"][0].split(";")]
         dst = [int(i) for i in q["destinations"][0].split(";")]
+        _Osrm.sizes.append(len(coords))
         if "refuse" in url.path:
             body = {"code": "InvalidQuery", "message": "Query string malformed"}
+        elif "/geo/" in url.path:  # numbers from the coordinates themselves
+            xy = [tuple(float(v) for v in c.split(",")) for c in coords]
+            body = {
+                "code": "Ok",
+                "durations": [[_fake_seconds(xy[i], xy[j]) for j in dst] for i in src],
+                "distances": [[10.0 * _fake_seconds(xy[i], xy[j]) for j in dst] for i in src],
+            }
         else:
             body = {
                 "code": "Ok",
@@ -137,3 +153,19 @@ def test_osrm_refusal_and_silence_are_clear_errors(osrm_url: str):
         OsrmProvider(osrm_url + "/refuse").matrix([HALL], [JIULONG])
     with pytest.raises(TaxvanError, match="did not answer"):
         OsrmProvider("http://127.0.0.1:9", timeout=2).matrix([HALL], [JIULONG])
+
+
+def test_osrm_provider_asks_a_large_matrix_in_blocks_within_the_table_size(osrm_url: str):
+    rng = np.random.default_rng(5)
+    origins = [tuple(p) for p in rng.uniform((36.4, 119.0), (36.9, 119.5), (130, 2)).round(6)]
+    destinations = origins[:7]
+    _Osrm.sizes.clear()
+    m = OsrmProvider(osrm_url + "/geo", max_points=20).matrix(origins, destinations)
+    expected = [[_fake_seconds((a[1], a[0]), (b[1], b[0])) for b in destinations] for a in origins]
+    assert m.seconds.tolist() == expected
+    assert m.metres.tolist() == [[10 * x for x in row] for row in expected]
+    assert _Osrm.sizes and max(_Osrm.sizes) <= 20
+    assert len(_Osrm.sizes) == 10, "13 origins and the 7 destinations a request"
+    _Osrm.sizes.clear()
+    back = OsrmProvider(osrm_url + "/geo", max_points=20).matrix(destinations, origins)
+    assert np.array_equal(back.seconds, m.seconds.T) and max(_Osrm.sizes) <= 20
