@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -40,6 +40,12 @@ class MatrixProvider(Protocol):
         ...
 
     def matrix(self, origins: Sequence[LatLon], destinations: Sequence[LatLon]) -> Matrix: ...
+
+
+def is_symmetric(provider: MatrixProvider) -> bool:
+    """Whether `provider` answers B -> A exactly as A -> B (a provider says so with a true
+    `symmetric` attribute): then a matrix and its way back are one matrix, asked once."""
+    return bool(getattr(provider, "symmetric", False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +172,8 @@ class GeodesicProvider:
 
     circuity: float = 1.35
     profile: SpeedProfile = field(default_factory=SpeedProfile)
+    symmetric: ClassVar[bool] = True
+    """The same distance both ways, to the bit (`ellipsoid_metres` is symmetric)."""
 
     def __post_init__(self) -> None:
         if self.circuity < 1:
@@ -267,6 +275,10 @@ class CachedProvider:
 
     inner: MatrixProvider
     folder: Path
+
+    @property
+    def symmetric(self) -> bool:
+        return is_symmetric(self.inner)
 
     def key(self) -> str:
         return self.inner.key()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from routes.matrix import GeodesicProvider, MatrixProvider
+from routes.matrix import GeodesicProvider, MatrixProvider, is_symmetric
 from taxvan.clock import GRID_MINUTES, floor_to_grid
 from taxvan.dataset import Dataset
 from taxvan.demand import DemandRules, WeekDemand, week_demand
@@ -111,8 +111,9 @@ def build_week_problem(
         raise PlanningError("there is no stop in stops.csv")
     tp_points = [t.point for t in dataset.taxpayers]
 
+    symmetric = is_symmetric(provider)
     to_hall = provider.matrix(tp_points, [depot]).seconds[:, 0]
-    from_hall = provider.matrix([depot], tp_points).seconds[0, :]
+    from_hall = to_hall if symmetric else provider.matrix([depot], tp_points).seconds[0, :]
     hall_rt = to_hall + from_hall
     remote = remote_flags((hall_rt / 60).tolist(), settings.remote_threshold_min)
 
@@ -122,7 +123,7 @@ def build_week_problem(
     if remote_idx:
         pts = [tp_points[i] for i in remote_idx]
         there = provider.matrix(pts, stop_points).seconds
-        back = provider.matrix(stop_points, pts).seconds.T
+        back = there if symmetric else provider.matrix(stop_points, pts).seconds.T
         rt = there + back
         best = rt.argmin(axis=1)
         for k, i in enumerate(remote_idx):

@@ -10,7 +10,14 @@ import pytest
 from geopy.distance import geodesic
 
 import routes.matrix
-from routes.matrix import CachedProvider, GeodesicProvider, OsrmProvider, SpeedProfile
+from routes.matrix import (
+    CachedProvider,
+    GeodesicProvider,
+    OsrmProvider,
+    SpeedProfile,
+    is_symmetric,
+)
+from routes.problem import build_week_problem
 from taxvan.errors import TaxvanError
 
 HALL = (36.6509, 119.1634)
@@ -169,3 +176,30 @@ def test_osrm_provider_asks_a_large_matrix_in_blocks_within_the_table_size(osrm_
     _Osrm.sizes.clear()
     back = OsrmProvider(osrm_url + "/geo", max_points=20).matrix(destinations, origins)
     assert np.array_equal(back.seconds, m.seconds.T) and max(_Osrm.sizes) <= 20
+
+
+class _Asked:
+    """Geodesic numbers, counting the matrices asked; symmetric or not as told."""
+
+    def __init__(self, symmetric: bool) -> None:
+        self.symmetric = symmetric
+        self.calls = 0
+
+    def key(self) -> str:
+        return "asked"
+
+    def matrix(self, origins, destinations):
+        self.calls += 1
+        return GeodesicProvider().matrix(origins, destinations)
+
+
+def test_a_symmetric_provider_is_asked_each_matrix_once(demo_dataset, tmp_path: Path):
+    both_ways, once = _Asked(symmetric=False), _Asked(symmetric=True)
+    a = build_week_problem(demo_dataset, "2026-W49", both_ways)
+    b = build_week_problem(demo_dataset, "2026-W49", once)
+    assert once.calls == both_ways.calls - 2, "no way back asked to the hall or the stops"
+    assert np.array_equal(a.remote.hall_round_trip_s, b.remote.hall_round_trip_s)
+    assert np.array_equal(a.remote.stop_round_trip_s, b.remote.stop_round_trip_s)
+    assert a.remote.stop_ids == b.remote.stop_ids and a.weights == b.weights
+    assert is_symmetric(CachedProvider(GeodesicProvider(), tmp_path))
+    assert not is_symmetric(CachedProvider(OsrmProvider("http://127.0.0.1:9"), tmp_path))
