@@ -100,9 +100,14 @@ def _canonical(obj: Any) -> Any:
 def template_fingerprint(dataset: Dataset, provider: MatrixProvider, settings: PlanSettings) -> str:
     """What the weekly template depends on: the district's data, the planning settings, the
     travel model (`provider.key()`) and the template format. A change to any of them gives
-    a new fingerprint, hence a new template; a change to nothing reuses the saved one."""
+    a new fingerprint, hence a new template; a change to nothing reuses the saved one.
+
+    The calendar file is left out (and the loader's warnings, which only describe the
+    data): the template is a standard week, so entering next year's holiday schedule
+    changes which days run, never every stop's times."""
+    data = dataclasses.replace(dataset, calendar=(), warnings=())
     h = hashlib.sha256()
-    for part in (dataset, settings, provider.key(), TEMPLATE_FORMAT):
+    for part in (data, settings, provider.key(), TEMPLATE_FORMAT):
         h.update(json.dumps(part, default=_canonical, ensure_ascii=False).encode() + b"\0")
     return h.hexdigest()[:16]
 

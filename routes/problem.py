@@ -102,7 +102,11 @@ def build_week_problem(
     if not dataset.vans:
         raise PlanningError("there is no van in vans.csv")
     weekdays = fleet_weekdays(dataset.vans)
-    week = standard_week(week_label, weekdays) if template else work_week(week_label, weekdays)
+    week = (
+        standard_week(week_label, weekdays)
+        if template
+        else work_week(week_label, weekdays, dataset.calendar)
+    )
 
     stops = dataset.stops
     stop_points: list[LatLon] = [s.point for s in stops]

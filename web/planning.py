@@ -108,6 +108,8 @@ def run_plan(
     data = Path(config.data_dir)
     say(f"Loading {data} ...")
     dataset = load_dataset(data)
+    for warning in dataset.warnings:
+        say(f"  warning: {warning}")
     say(
         f"  {len(dataset.stops)} stops, {len(dataset.taxpayers)} taxpayers, "
         f"{len(dataset.vans)} van(s)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 
@@ -14,6 +15,7 @@ from routes.planner import plan_week, template_fingerprint
 from routes.problem import PlanSettings
 from routes.template import template_to_dict
 from taxvan.errors import TaxvanError
+from taxvan.workdays import CalendarDay
 
 
 def test_the_package_exports_the_entry_point():
@@ -71,6 +73,11 @@ def test_the_fingerprint_follows_data_settings_and_travel_model(demo_dataset):
     changed = dataclasses.replace(demo_dataset, taxpayers=(moved, *demo_dataset.taxpayers[1:]))
     assert template_fingerprint(changed, provider, PlanSettings()) != base
     assert template_fingerprint(demo_dataset, provider, PlanSettings(service_share=0.5)) != base
+    day = CalendarDay(dt.date(2027, 2, 9), False, "春节", "Spring Festival", "calendar.csv row 2")
+    with_calendar = dataclasses.replace(demo_dataset, calendar=(day,))
+    assert template_fingerprint(with_calendar, provider, PlanSettings()) == base, (
+        "a holiday schedule changes which days run, not the template"
+    )
     slow = GeodesicProvider(profile=dataclasses.replace(provider.profile, bands=((0, 30.0),)))
     assert template_fingerprint(demo_dataset, slow, PlanSettings()) != base
 
