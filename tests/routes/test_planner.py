@@ -113,3 +113,28 @@ def test_the_week_carries_its_year_and_number(demo_week):
     assert (demo_week.problem.week.year, demo_week.problem.week.number) == (2026, 49)
     assert demo_week.problem.week.label == "2026-W49"
     assert demo_week.standard.base.week.label == "template (2026-W49)"
+
+
+def test_the_fingerprint_is_the_same_in_every_process(demo_dataset):
+    """`taxvan plan` runs are separate processes: string hashing differs between them, the
+    fingerprint must not (else no template would ever be reused)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import DEMO, ROOT
+
+    code = (
+        "from routes.matrix import GeodesicProvider; from routes.planner import "
+        "template_fingerprint; from routes.problem import PlanSettings; from taxvan.io.loaders "
+        f"import load_dataset; print(template_fingerprint(load_dataset({str(DEMO)!r}), "
+        "GeodesicProvider(), PlanSettings()))"
+    )
+    here = template_fingerprint(demo_dataset, GeodesicProvider(), PlanSettings())
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == here
