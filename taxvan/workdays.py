@@ -15,6 +15,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import chinese_calendar
 import holidays
@@ -27,8 +28,24 @@ WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周�
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")
 
 
-def parse_iso_week(text: str) -> tuple[int, int]:
-    """`"2026-W49"` -> (2026, 49). Raises TaxvanError naming the bad text."""
+class IsoWeek(NamedTuple):
+    """An ISO week by its year and number; unpacks as `(year, number)`."""
+
+    year: int
+    number: int
+
+    @property
+    def label(self) -> str:
+        return week_label(self.year, self.number)
+
+
+def week_label(year: int, number: int) -> str:
+    """(2026, 49) -> `"2026-W49"`: the one way a week is written, in files, URLs and text."""
+    return f"{year}-W{number:02d}"
+
+
+def parse_iso_week(text: str) -> IsoWeek:
+    """`"2026-W49"` -> IsoWeek(2026, 49). Raises TaxvanError naming the bad text."""
     m = _ISO_WEEK.match(text.strip().upper())
     if not m:
         raise TaxvanError(f"'{text}' is not an ISO week like 2026-W49")
@@ -37,12 +54,13 @@ def parse_iso_week(text: str) -> tuple[int, int]:
         dt.date.fromisocalendar(year, week, 1)
     except ValueError:
         raise TaxvanError(f"{year} has no ISO week {week}") from None
-    return year, week
+    return IsoWeek(year, week)
 
 
 def iso_week_label(day: dt.date) -> str:
+    """The label of the ISO week `day` falls in."""
     year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
+    return week_label(year, week)
 
 
 def next_iso_week(today: dt.date) -> str:
@@ -105,14 +123,30 @@ def statutory_holiday(day: dt.date) -> tuple[str, str] | None:
 
 @dataclass(frozen=True, slots=True)
 class WorkWeek:
-    """The working dates of one ISO week, and why the others are not."""
+    """The working dates of ISO week `number` of `year`, and why the others are not.
 
-    label: str
+    It carries its year and number, so nothing parses its label back.
+    """
+
+    year: int
+    number: int
     dates: tuple[dt.date, ...]
     holidays: tuple[DayOff, ...] = ()
     makeup_days: tuple[dt.date, ...] = ()
     calendar_known: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
+    standard: bool = False
+    """The weekly template's standard week: the ordinary weekdays, whatever the calendar."""
+
+    @property
+    def iso(self) -> IsoWeek:
+        return IsoWeek(self.year, self.number)
+
+    @property
+    def label(self) -> str:
+        """`"2026-W49"`; the standard week is `"template (2026-W49)"`."""
+        label = week_label(self.year, self.number)
+        return f"template ({label})" if self.standard else label
 
 
 def _holiday_names(day: dt.date) -> tuple[str, str]:
@@ -179,7 +213,8 @@ def work_week(
         for y in sorted(unknown)
     ]
     return WorkWeek(
-        label=f"{year}-W{week:02d}",
+        year=year,
+        number=week,
         dates=tuple(dates),
         holidays=tuple(offs),
         makeup_days=tuple(makeups),

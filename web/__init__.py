@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 
+from taxvan.clock import CHINA
 from web.config import Config
 from web.security import CSRF_HOURS
 
@@ -57,7 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TAXVAN_BOOKING_RATE=cfg.booking_rate,
         TAXVAN_HOTLINE=cfg.hotline,
         BABEL_DEFAULT_LOCALE="zh",
-        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_DEFAULT_TIMEZONE=CHINA.key,
         WTF_CSRF_TIME_LIMIT=CSRF_HOURS * 3600,
         TAXVAN_PUBLIC_URL=cfg.public_url,
         TAXVAN_TRUSTED_HOSTS=cfg.trusted_hosts,
@@ -66,9 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if cfg.frozen_now:
         import datetime as dt
 
-        frozen = dt.datetime.fromisoformat(cfg.frozen_now).replace(
-            tzinfo=dt.timezone(dt.timedelta(hours=8))
-        )
+        frozen = dt.datetime.fromisoformat(cfg.frozen_now).replace(tzinfo=CHINA)
         app.config["TAXVAN_CLOCK"] = lambda: frozen
     if test_config:
         app.config.update(test_config)

@@ -55,6 +55,17 @@ def test_next_week_crosses_the_year():
     assert next_iso_week(dt.date(2026, 11, 25)) == "2026-W49"
 
 
+def test_a_work_week_carries_its_year_and_number():
+    from taxvan.workdays import IsoWeek, iso_week_label, week_label
+
+    w = work_week("2027-w01")
+    assert (w.year, w.number) == (2027, 1) and w.iso == IsoWeek(2027, 1)
+    assert w.label == week_label(2027, 1) == "2027-W01"
+    assert parse_iso_week("2026W49") == (2026, 49) and parse_iso_week("2026W49").label == "2026-W49"
+    # ISO weeks cross calendar years: 1 January 2027 is in 2026's week 53
+    assert iso_week_label(dt.date(2027, 1, 1)) == "2026-W53"
+
+
 # --- years the calendar library has not published -------------------------------------
 
 STATUTORY = "the statutory holidays fixed by law (holidays library)"

@@ -179,7 +179,7 @@ def stop_calendar(stop_id: str) -> Response:
     cal.add("prodid", "-//taxvan//mobile tax service van//ZH")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"移动办税车 {stop.name}")
-    cal.add("x-wr-timezone", "Asia/Shanghai")
+    cal.add("x-wr-timezone", CHINA.key)
     now = dt.datetime.now(dt.UTC)
     for v in upcoming(stop, days=60):
         ev = icalendar.Event()
@@ -240,7 +240,7 @@ def open_data_json(week: str) -> Response:
     return jsonify(
         {
             "week": w.week,
-            "timezone": "Asia/Shanghai",
+            "timezone": CHINA.key,
             "published_at": w.published_at.replace(tzinfo=CHINA).isoformat(),
             "columns": list(TIMETABLE_COLUMNS),
             "visits": timetable_records(w),
