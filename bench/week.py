@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench.bound import column_bound_km, round_trip_bound_km
 from routes.check import check_plan
-from routes.engine import SearchParams
+from routes.engine import SearchParams, default_workers
 from routes.matrix import CachedProvider, GeodesicProvider
 from routes.planner import plan_week
 from routes.problem import WeekProblem, build_week_problem
@@ -130,14 +130,14 @@ def baseline(problem: WeekProblem, keys: set[str]) -> dict:
     return {"km": metres / 1000, "service_h": service / 60, "days": days}
 
 
-def run(args: tuple[str, float]) -> dict:
-    name, seconds = args
+def run(args: tuple[str, float, int]) -> dict:
+    name, seconds, workers = args
     t0 = time.monotonic()
     week = plan_week(
         dataset_for(name),
         WEEK,
         CachedProvider(GeodesicProvider(), CACHE),
-        params=SearchParams(time_limit_s=seconds),
+        params=SearchParams(time_limit_s=seconds, workers=workers),
     )
     wall = time.monotonic() - t0
     plan, problem = week.plan, week.problem
@@ -165,7 +165,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--reference-seconds", type=float, default=600.0)
     ap.add_argument("--only", choices=["demo", "large"])
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs side by side (default 1: each run gets the cores `taxvan plan` would)",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="searches per run, as `taxvan plan --workers` (default: what it ships with)",
+    )
     ap.add_argument(
         "--bound-seconds", type=float, default=60.0, help="SCIP time for the column bound"
     )
@@ -180,7 +191,7 @@ def main() -> int:
     limits = {"demo": 10.0, "large": 60.0}
     for n in names:  # build and cache the matrices once, outside the timed runs
         problem_for(n)
-    jobs = [(n, s) for n in names for s in (limits[n], args.reference_seconds)]
+    jobs = [(n, s, args.workers) for n in names for s in (limits[n], args.reference_seconds)]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; week {WEEK}; reference {args.reference_seconds:g} s"

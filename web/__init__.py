@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +15,28 @@ from web.security import CSRF_HOURS
 
 
 def _secret_key(instance: Path) -> str:
-    """TAXVAN_SECRET_KEY, else a random key kept in the instance folder across restarts."""
+    """TAXVAN_SECRET_KEY, else a random key kept in the instance folder across restarts.
+
+    The key is written to a file of its own and then linked into place, so the file a process
+    finds is always complete: gunicorn workers starting together all read one key, and a crash
+    half-way leaves no empty key file behind."""
     path = instance / "secret_key"
-    try:
-        # Created exclusively: gunicorn workers starting together must all read one key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):  # another process may have created it and not written it yet
-            key = path.read_text().strip()
-            if key:
-                return key
-            time.sleep(0.02)
-        raise
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
+    if not path.exists():
+        tmp = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process linked its key first; use that one
+        finally:
+            tmp.unlink()
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(
+            f"the secret key file {path} is empty: delete it or set TAXVAN_SECRET_KEY"
+        )
     return key
 
 

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from routes.engine import SearchParams
+from routes.engine import SearchParams, default_workers
 from routes.matrix import GeodesicProvider
 from routes.problem import PlanSettings
 from taxvan.booking import BookingRules
@@ -44,7 +44,7 @@ class Config:
         default_factory=lambda: float(_env("TAXVAN_TIME_LIMIT", str(SEARCH.time_limit_s)))
     )
     workers: int = field(
-        default_factory=lambda: int(_env("TAXVAN_WORKERS", str(min(2, os.cpu_count() or 1))))
+        default_factory=lambda: int(_env("TAXVAN_WORKERS", str(default_workers())))
     )
     """Solver searches run side by side (one per core); the best plan wins."""
     matrix: str = field(default_factory=lambda: _env("TAXVAN_MATRIX", "geodesic"))
