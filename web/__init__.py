@@ -23,8 +23,13 @@ def _secret_key(instance: Path) -> str:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Application factory: configuration, extensions, blueprints, error pages, commands."""
-    app = Flask(__name__, instance_relative_config=True)
+    """Application factory: configuration, extensions, blueprints, error pages, commands.
+
+    `test_config["INSTANCE_PATH"]` moves the instance folder (secret key, compiled catalogues,
+    default SQLite file) out of the checkout, so tests leave no files behind.
+    """
+    instance = (test_config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_path=instance and str(instance), instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     cfg = Config()
     app.config.from_mapping(
