@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from web.compression import Compress
 from web.config import Config
 
 
@@ -77,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    Compress(app)  # Flask-Compress: zstd, brotli or gzip, as the client accepts
     babel.init_app(
         app,
         locale_selector=select_locale,
