@@ -117,6 +117,11 @@ class _Bind(MacroElement):
         self.options = options
 
 
+def en(text: str) -> str:
+    """English words inside the Chinese page, marked so a screen reader speaks them as English."""
+    return f'<span lang="en">{esc(text)}</span>'
+
+
 def popup(content_html: str, max_width: int = 280) -> _Bind:
     return _Bind("bindPopup", content_html, maxWidth=max_width)
 
@@ -330,13 +335,13 @@ def schedule_map(
             f"<b>{esc(s.name)}</b><br>{esc(streets[s.street_code].name)} · "
             f"{esc(STOP_KIND_ZH.get(s.kind, s.kind))}<br>"
             + (
-                "本周服务 This week:<br>" + "<br>".join(visits)
+                "本周服务 " + en("This week:") + "<br>" + "<br>".join(visits)
                 if visits
-                else "本周无服务 No visit this week"
+                else "本周无服务 " + en("No visit this week")
             )
             + f"<br><small>服务事项：{services}</small>"
             + (
-                "<br><small>位置为估算 approximate location</small>"
+                f"<br><small>位置为估算 {en('approximate location')}</small>"
                 if s.coord_source != "surveyed"
                 else ""
             )
@@ -367,9 +372,9 @@ def schedule_map(
     )
     hall.add_child(
         popup(
-            f"<b>{esc(depot.name)}</b><br>出发与返回 start and end of each day"
+            f"<b>{esc(depot.name)}</b><br>出发与返回 {en('start and end of each day')}"
             + (
-                "<br><small>位置为估算 approximate location</small>"
+                f"<br><small>位置为估算 {en('approximate location')}</small>"
                 if depot.coord_quality != "surveyed"
                 else ""
             )
@@ -428,7 +433,7 @@ def schedule_map(
     m.get_root().html.add_child(
         Element(
             f'<div class="tv-box tv-title"><b>{heading}</b><br><small>定时定点 · 点击服务点查看时间'
-            f" · Tap a stop for its times</small></div>"
+            f" · {en('Tap a stop for its times')}</small></div>"
             f'<div class="tv-box tv-legend">{legend}</div>'
         )
     )

@@ -7,6 +7,7 @@ map, focus after a failed form, the focus ring's contrast, compression, missing 
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -144,9 +145,12 @@ def test_every_public_page_has_language_title_description_and_zoom(app, client, 
     assert "user-scalable=no" not in viewports[0] and "maximum-scale" not in viewports[0]
 
 
-def test_the_week_map_says_what_it_is(client):
+def test_the_week_map_says_what_it_is_and_marks_its_english(client):
     page = client.get("/map/2026-W49").get_data(as_text=True)
     assert "<title>移动办税车服务路线 2026-W49</title>" in page
+    assert '<span lang="en">Tap a stop for its times</span>' in page
+    popups = [json.loads(p) for p in re.findall(r'bindPopup\(("(?:[^"\\]|\\.)*")', page)]
+    assert any('<span lang="en">This week:</span>' in p for p in popups)
 
 
 def test_favicon_is_served(client):
