@@ -170,8 +170,10 @@ there (the machine's `test` database is never touched)."""
 
 
 def _web_config(db_url: str, instance: Path) -> dict:
+    """Test settings; the app's instance folder is `instance`, never the checkout's."""
     return {
         "TESTING": True,
+        "INSTANCE_PATH": str(instance.resolve()),
         "SQLALCHEMY_DATABASE_URI": db_url,
         "TAXVAN_CLOCK": lambda: CHINA_NOW,
         "RATELIMIT_ENABLED": False,

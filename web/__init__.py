@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from taxvan.clock import CHINA
+from web.compression import Compress
 from web.config import Config
 from web.security import CSRF_HOURS
 
@@ -41,8 +42,13 @@ def _secret_key(instance: Path) -> str:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Application factory: configuration, extensions, blueprints, error pages, commands."""
-    app = Flask(__name__, instance_relative_config=True)
+    """Application factory: configuration, extensions, blueprints, error pages, commands.
+
+    `test_config["INSTANCE_PATH"]` moves the instance folder (secret key, compiled catalogues,
+    default SQLite file) out of the checkout, so tests leave no files behind.
+    """
+    instance = (test_config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_path=instance and str(instance), instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     cfg = Config()
     app.config.from_mapping(
@@ -94,6 +100,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    Compress(app)  # Flask-Compress: zstd, brotli or gzip, as the client accepts
     babel.init_app(
         app,
         locale_selector=select_locale,

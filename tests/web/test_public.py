@@ -74,13 +74,12 @@ def test_ical_feed_parses_back_with_a_second_library(app, client):
     resp = client.get(f"/stops/{v.stop_id}.ics")
     assert resp.mimetype == "text/calendar"
     cal = Calendar(resp.get_data(as_text=True))
-    events = sorted(cal.events, key=lambda e: e.begin)
-    assert events
-    first = events[0]
-    assert first.begin.utcoffset() == dt.timedelta(hours=8)
-    assert (first.begin.hour * 60 + first.begin.minute) == v.start or any(
-        e.begin.date() == v.date for e in events
-    )
+    events = {e.uid: e for e in cal.events}
+    event = events[f"visit-{v.id}@taxvan"]
+    assert event.begin.utcoffset() == dt.timedelta(hours=8)
+    assert event.begin.date() == v.date
+    assert event.begin.hour * 60 + event.begin.minute == v.start
+    assert event.end.hour * 60 + event.end.minute == v.end
     parsed = icalendar.Calendar.from_ical(resp.get_data())
     assert any(c.name == "VTIMEZONE" for c in parsed.walk())
 

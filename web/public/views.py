@@ -17,6 +17,7 @@ from flask import (
     jsonify,
     render_template,
     request,
+    send_from_directory,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -91,6 +92,14 @@ def home() -> str:
         by_day=dict(sorted(by_day.items())),
         by_street=dict(sorted(by_street.items())),
         today=china_now().date(),
+    )
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers and feed readers ask for /favicon.ico whatever the page says; a 404 is noise."""
+    return send_from_directory(
+        current_app.static_folder or "static", "favicon.ico", mimetype="image/vnd.microsoft.icon"
     )
 
 
