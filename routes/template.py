@@ -8,9 +8,10 @@ every-other-week stop in) and each calendar week applies it:
 - a statutory holiday cancels its weekday's template day, and a make-up working day (调休)
   runs the first template day its week cancelled, so the villages that lost their day to
   the holiday get it back (with none cancelled, it runs nothing: each day already ran);
-- every-other-week stops of one street are paired across the two parities: a pair shares one
-  place in the template (one stop in odd weeks, the other in even weeks, at the same time),
-  planned with the slower of the two's travel times so either can keep it. An unpaired one
+- every-other-week stops are paired across the two parities, within their street first and
+  then, for those left without a partner, across streets: a pair shares one place in the
+  template (one stop in odd weeks, the other in even weeks, at the same time), planned with
+  the slower of the two's travel times so either can keep it. One left without any partner
   keeps its own place and the van skips it in its off weeks; every other time stays as
   published (skipping a stop never makes the van late);
 - if the calendar brings two visits to one stop closer than their spacing, the later one is
@@ -72,15 +73,27 @@ def pair_alternating(base: WeekProblem) -> TemplateProblem:
             side = even if biweekly_in_week(v.stop_id, 0) else odd
             side.setdefault(v.street_code, []).append(v)
     pairs: Pairs = {}
-    for street, evens in even.items():
-        odds = list(odd.get(street, []))
-        for e in evens:
-            if not odds:
-                break
-            ne = node[e.stop_id]
-            o = min(odds, key=lambda v: (int(sec[ne][node[v.stop_id]]), v.stop_id))
+    left_even: list[VisitDemand] = []
+    left_odd: list[VisitDemand] = []
+    for street in sorted(even.keys() | odd.keys()):
+        evens, odds = list(even.get(street, [])), list(odd.get(street, []))
+        while evens and odds:
+            e = evens.pop(0)
+            o = _nearest(e, odds, node, sec)
             odds.remove(o)
             pairs[f"{e.stop_id}+{o.stop_id}"] = (e, o)
+        left_even += evens
+        left_odd += odds
+    # A stop with no partner in its own street pairs with the nearest one of the other
+    # parity left over in another street: alone, it would hold a place every week and use
+    # it only every other week, crowding out visits the week needs. One left without any
+    # partner keeps a place of its own.
+    for e in left_even:
+        if not left_odd:
+            break
+        o = _nearest(e, left_odd, node, sec)
+        left_odd.remove(o)
+        pairs[f"{e.stop_id}+{o.stop_id}"] = (e, o)
     if not pairs:
         return TemplateProblem(base, base, {})
 
@@ -127,6 +140,20 @@ def pair_alternating(base: WeekProblem) -> TemplateProblem:
         seconds=seconds,
     )
     return TemplateProblem(base, paired, pairs)
+
+
+def _nearest(
+    e: VisitDemand, candidates: list[VisitDemand], node: dict[str, int], sec: np.ndarray
+) -> VisitDemand:
+    """The candidate closest to `e` by the slower of the two directions."""
+    ne = node[e.stop_id]
+    return min(
+        candidates,
+        key=lambda v: (
+            max(int(sec[ne][node[v.stop_id]]), int(sec[node[v.stop_id]][ne])),
+            v.stop_id,
+        ),
+    )
 
 
 def _member(pairs: Pairs, pair_id: str, week_number: int) -> VisitDemand:
