@@ -308,14 +308,25 @@ def _resolve_pairs(template: Plan, pairs: Pairs, week_number: int) -> Plan:
         if v.stop_id not in pairs:
             return v
         m = _member(pairs, v.stop_id, week_number)
-        return dataclasses.replace(v, key=m.key, stop_id=m.stop_id, remote_served=m.remote_served)
+        return dataclasses.replace(
+            v,
+            key=m.key,
+            stop_id=m.stop_id,
+            street_code=m.street_code,
+            remote_served=m.remote_served,
+        )
 
     def dropped(d: DroppedVisit) -> DroppedVisit:
         if d.stop_id not in pairs:
             return d
         m = _member(pairs, d.stop_id, week_number)
         return dataclasses.replace(
-            d, key=m.key, stop_id=m.stop_id, dwell=m.dwell, remote_served=m.remote_served
+            d,
+            key=m.key,
+            stop_id=m.stop_id,
+            street_code=m.street_code,
+            dwell=m.dwell,
+            remote_served=m.remote_served,
         )
 
     return dataclasses.replace(

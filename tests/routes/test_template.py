@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -21,6 +22,7 @@ from routes.template import (
 from routes.weekly import solve_week
 from taxvan.demand import biweekly_in_week
 from taxvan.errors import PlanningError
+from tests.conftest import make_problem, ring_stops, visit
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +164,35 @@ def test_a_template_that_no_longer_fits_the_data_is_refused(template, standard):
         template_from_dict(data, template_problem)
     with pytest.raises(PlanningError, match="unknown format"):
         template_from_dict({"format": 99}, template_problem)
+
+
+def _with_parity(stop, even: bool):
+    """`stop` renamed so that as an every-other-week stop it is due in even (or odd) weeks."""
+    for k in range(100):
+        sid = f"{stop.id}-{k}"
+        if biweekly_in_week(sid, 0) == even:
+            return dataclasses.replace(stop, id=sid)
+    raise AssertionError("no id of that parity")
+
+
+def test_an_every_other_week_stop_without_a_partner_in_its_street_is_served_when_due():
+    """Issue 9.4: two every-other-week stops of opposite parity in different streets, and
+    room in the template day for one of them: they share one place, so each is served in
+    every week it is due (alone each held a place of its own and one was never served)."""
+    weekly = ring_stops(2, km=8, street="A", prefix="W")
+    near = ring_stops(8, km=10, street="A", prefix="E")
+    a = _with_parity(near[0], even=True)
+    b = _with_parity(dataclasses.replace(near[1], street_code="B"), even=False)
+    visits = [visit(s, d, 40) for s, d in zip(weekly, (90, 120), strict=True)]
+    visits += [dataclasses.replace(visit(s, 90, 8), biweekly=True) for s in (a, b)]
+    base = make_problem([*weekly, a, b], visits, [dt.date(2026, 11, 30)])
+    standard = pair_alternating(base)
+    template = solve_week(standard.paired, SearchParams(time_limit_s=1))
+    assert check_plan(template, standard.paired) == []
+    for label in ("2026-W49", "2026-W50"):
+        problem = calendar_problem(base, label)
+        plan = apply_template(template, problem, standard.pairs)
+        assert check_plan(plan, problem) == []
+        assert not plan.dropped, label
+        assert {v.key for v in plan.visits} == {v.key for v in problem.demand.visits}
+    assert list(standard.pairs) == [f"{a.id}+{b.id}"]
