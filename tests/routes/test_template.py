@@ -12,6 +12,7 @@ from routes.check import check_plan
 from routes.engine import SearchParams
 from routes.matrix import CachedProvider, GeodesicProvider
 from routes.problem import build_week_problem
+from routes.report import plan_report
 from routes.template import (
     apply_template,
     calendar_problem,
@@ -22,6 +23,7 @@ from routes.template import (
 from routes.weekly import solve_week
 from taxvan.demand import biweekly_in_week
 from taxvan.errors import PlanningError
+from taxvan.workdays import WEEKDAY_EN
 from tests.conftest import make_problem, ring_stops, visit
 
 
@@ -107,32 +109,61 @@ def test_alternating_stops_share_one_place_at_the_same_time(standard, template, 
         assert s49[odd.key] == placed[pair_id] and odd.key not in s50
 
 
-def test_holiday_cancels_its_day_and_the_makeup_day_runs_a_cancelled_one(
+def test_holiday_week_keeps_the_days_that_run_and_serves_every_street(
     template, template_problem, week_plan
 ):
-    # 2026-W41: Mon 5 - Wed 7 October are National Day holidays, Saturday 10 is worked.
+    """Issue 9.6. 2026-W41: Mon 5 - Wed 7 October are National Day holidays, Saturday 10 is
+    worked. Thursday and Friday keep their times; Saturday runs one cancelled day's
+    timetable; other cancelled visits go into free time; every served street is served."""
     plan, problem = week_plan(template, template_problem, "2026-W41")
     assert check_plan(plan, problem) == []
     saturday = dt.date(2026, 10, 10)
-    monday_keys = {v.key for v in template.visits if v.date.weekday() == 0}
-    held = {v.key: v for v in plan.visits}
-    due = {v.key for v in problem.demand.visits}
-    template_times = {v.key: (v.start, v.end) for v in template.visits}
-    dropped = {d.key: d.reason for d in plan.dropped}
-    on_saturday = [key for key in monday_keys & due if key in held]
-    assert on_saturday, "Monday's timetable runs on the make-up Saturday"
-    for key in monday_keys & due:
-        if key in held:
-            assert held[key].date == saturday
-            assert (held[key].start, held[key].end) == template_times[key]
-        else:  # its other visit this week is too close to Saturday
-            assert dropped[key].startswith("not held: too close to its visit on 2026-10-")
-    tuesday_keys = {v.key for v in template.visits if v.date.weekday() == 1} & due
-    for key in tuesday_keys:
-        assert key not in held
-        assert "2026-10-06 is a holiday (National Day)" in dropped[key]
+    holidays = {h.date for h in problem.week.holidays}
+    template_slot = {v.key: (v.date.weekday(), v.start, v.end) for v in template.visits}
+    streets = {v.street_code for v in problem.demand.visits}
+    assert {v.street_code for v in plan.visits} == streets
+    (run,) = [w for d, w in plan.makeup_runs if d == saturday]
+    assert run in {h.weekday() for h in holidays}
+    assert any(f"on the {WEEKDAY_EN[run]} timetable" in n for n in plan.notes)
+    assert plan_report(plan, problem)["makeup_timetables"] == {saturday.isoformat(): run}
+    for v in plan.visits:
+        if v.moved_from is None:  # a day that runs keeps its times
+            assert v.date not in holidays | {saturday}
+            assert template_slot.get(v.key, (v.date.weekday(), v.start, v.end)) == (
+                v.date.weekday(),
+                v.start,
+                v.end,
+            )
+        else:  # moved from a holiday, and says from when
+            assert v.moved_from.date in holidays
+            weekday, start, end = template_slot.get(v.key, (None, None, None))
+            if weekday is not None:
+                assert (v.moved_from.date.weekday(), v.moved_from.start, v.moved_from.end) == (
+                    weekday,
+                    start,
+                    end,
+                )
+            if v.date == saturday:
+                assert v.moved_from.date.weekday() == run
+                assert (v.start, v.end) == (v.moved_from.start, v.moved_from.end)
     assert {v.date for v in plan.visits} <= set(problem.week.dates)
-    assert any("on the Mon timetable" in n for n in plan.notes)
+    for d in plan.dropped:
+        assert d.reason.startswith("not held"), d.reason
+
+
+def test_every_street_is_served_in_every_week_with_three_working_days(standard, template):
+    """Issue 9.6: in any week of 2026 with three or more working days."""
+    streets = {v.street_code for v in standard.base.demand.visits}
+    weeks = 0
+    for number in range(1, 53):
+        problem = calendar_problem(standard.base, f"2026-W{number:02d}")
+        if len(problem.week.dates) < 3:
+            continue
+        weeks += 1
+        plan = apply_template(template, problem, standard.pairs)
+        assert check_plan(plan, problem) == [], number
+        assert {v.street_code for v in plan.visits} == streets, number
+    assert weeks >= 48
 
 
 def test_makeup_day_in_a_week_without_holiday_runs_no_timetable_twice(
