@@ -41,7 +41,7 @@ from taxvan.fleet import Van, fleet_weekdays
 from taxvan.places import Stop
 from taxvan.workdays import WEEKDAY_EN, parse_iso_week, work_week
 
-FORMAT = 2
+FORMAT = 3
 """Bumped whenever the template's meaning changes; part of the saved template's fingerprint."""
 
 Pairs = dict[str, tuple[VisitDemand, VisitDemand]]
