@@ -11,6 +11,7 @@ import pytest
 from routes.check import check_plan
 from routes.engine import SearchParams
 from routes.matrix import CachedProvider, GeodesicProvider
+from routes.plan import UsualTime
 from routes.problem import build_week_problem
 from routes.report import plan_report
 from routes.template import (
@@ -227,3 +228,89 @@ def test_an_every_other_week_stop_without_a_partner_in_its_street_is_served_when
         assert not plan.dropped, label
         assert {v.key for v in plan.visits} == {v.key for v in problem.demand.visits}
     assert list(standard.pairs) == [f"{a.id}+{b.id}"]
+
+
+W40 = [dt.date(2026, 9, 28) + dt.timedelta(days=i) for i in range(5)]
+"""2026-W40: Monday to Wednesday work, Thursday 1 and Friday 2 October are National Day."""
+
+
+def _hand_template(problem, by_date):
+    """A template with the given visits per date, timed as the planner times them."""
+    from routes.plan import DayRoute, Plan, PlannedVisit, SearchStats
+    from routes.schedule import schedule_day
+
+    (van,) = problem.dataset.vans
+    routes = []
+    for d, date in enumerate(problem.week.dates):
+        visits = by_date.get(date, [])
+        nodes = [problem.stop_node(v.stop_id) for v in visits]
+        s = schedule_day(nodes, [v.dwell for v in visits], problem.seconds, van)
+        planned = tuple(
+            PlannedVisit(
+                v.key, v.stop_id, v.street_code, date, van.id, k, t.arrive, t.start, t.end, 1.0
+            )
+            for k, (v, t) in enumerate(zip(visits, s.visits, strict=True), start=1)
+        )
+        routes.append(DayRoute(date, d, van.id, planned, s.depart, s.back, s.lunch_start, 60, 0, 0))
+    return Plan("template", tuple(routes), (), SearchStats(0, 0.0, 1.0))
+
+
+def test_a_cancelled_visit_goes_into_free_time_of_a_day_that_runs():
+    """Issue 9.6: street B is only visited on Thursday; with Thursday a holiday its visit
+    moves into Monday's free time, and Monday's own visit keeps its time."""
+    a = ring_stops(1, km=8, street="A", prefix="A")[0]
+    b = ring_stops(2, km=8, street="B", prefix="B")[1]
+    va, vb = visit(a, 90, 30), visit(b, 60, 5)
+    base = make_problem([a, b], [va, vb], W40)
+    template = _hand_template(base, {W40[0]: [va], W40[3]: [vb]})
+    problem = calendar_problem(base, "2026-W40")
+    assert problem.week.dates == tuple(W40[:3])
+    plan = apply_template(template, problem)
+    assert check_plan(plan, problem) == []
+    held = {v.key: v for v in plan.visits}
+    usual_a = next(v for v in template.visits if v.key == va.key)
+    assert (held[va.key].date, held[va.key].start) == (W40[0], usual_a.start)
+    assert held[va.key].moved_from is None
+    usual_b = next(v for v in template.visits if v.key == vb.key)
+    moved = held[vb.key]
+    assert moved.date in W40[:3]
+    assert moved.moved_from == UsualTime(W40[3], usual_b.start, usual_b.end)
+    assert any(f"({vb.key}) moved from Thu 2026-10-01" in n for n in plan.notes)
+    assert not plan.dropped
+
+
+def test_a_street_left_without_service_takes_the_place_of_a_street_served_anyway():
+    """Issue 9.6: the days that run are full; street B's only visit (Thursday, a holiday)
+    takes the place of the lightest visit of street A, which keeps its other visits."""
+    stops = ring_stops(6, km=8, street="A", prefix="A")
+    b = ring_stops(7, km=8, street="B", prefix="B")[6]
+    weights = (30, 40, 20, 50, 60, 35)
+    a_visits = [visit(s, 180, w) for s, w in zip(stops, weights, strict=True)]
+    vb = visit(b, 60, 5)
+    base = make_problem([*stops, b], [*a_visits, vb], W40)
+    template = _hand_template(
+        base,
+        {W40[d]: a_visits[2 * d : 2 * d + 2] for d in range(3)} | {W40[3]: [vb]},
+    )
+    # the hand template puts 1.0 remote taxpayers on every visit; give them their weights
+    weights = {v.key: v.remote_served for v in base.demand.visits}
+    template = dataclasses.replace(
+        template,
+        routes=tuple(
+            dataclasses.replace(
+                r,
+                visits=tuple(
+                    dataclasses.replace(v, remote_served=weights[v.key]) for v in r.visits
+                ),
+            )
+            for r in template.routes
+        ),
+    )
+    problem = calendar_problem(base, "2026-W40")
+    plan = apply_template(template, problem)
+    assert check_plan(plan, problem) == []
+    assert {v.street_code for v in plan.visits} == {"A", "B"}
+    assert vb.key in {v.key for v in plan.visits}
+    (gone,) = [d for d in plan.dropped if d.street_code == "A"]
+    assert gone.key == a_visits[2].key, "the visit serving the fewest gives way"
+    assert "so that B is served this week" in gone.reason
