@@ -98,7 +98,11 @@ def build_week_problem(
     if not dataset.vans:
         raise PlanningError("there is no van in vans.csv")
     weekdays = fleet_weekdays(dataset.vans)
-    week = standard_week(week_label, weekdays) if template else work_week(week_label, weekdays)
+    week = (
+        standard_week(week_label, weekdays)
+        if template
+        else work_week(week_label, weekdays, dataset.calendar)
+    )
     _, week_number = parse_iso_week(week_label)
 
     stops = dataset.stops

@@ -170,7 +170,7 @@ def calendar_problem(template_problem: WeekProblem, week_label: str) -> WeekProb
     week stops not due in this week leave the demand.
     """
     weekdays = fleet_weekdays(template_problem.dataset.vans)
-    week = work_week(week_label, weekdays)
+    week = work_week(week_label, weekdays, template_problem.dataset.calendar)
     _, number = parse_iso_week(week_label)
     demand = template_problem.demand
     due = tuple(v for v in demand.visits if not v.biweekly or biweekly_in_week(v.stop_id, number))

@@ -1,17 +1,23 @@
 """Which dates of an ISO week the van works, by China's official working calendar.
 
-Statutory holidays are off and the make-up working days (调休) are on. The calendar
-library only knows the years the State Council has published; for a later year we say so
-plainly and fall back to the van's ordinary weekdays.
+Statutory holidays are off and the make-up working days (调休) are on. Three sources, in
+order: the dispatcher's calendar file (the State Council's yearly schedule as entered, see
+`CalendarDay`), the `chinese_calendar` library (the schedules published so far), and for a
+later year the statutory holidays alone (fixed by law; computed by the `holidays` library),
+with a plain note that the bridge days and make-up working days are not known yet. Every
+non-ordinary day carries where it came from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import chinese_calendar
+import holidays
 
 from taxvan.errors import TaxvanError
 
@@ -53,6 +59,48 @@ class DayOff:
     date: dt.date
     reason: str
     reason_zh: str = ""
+    source: str = ""
+    """Where the day off comes from: a calendar file row, or which library."""
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarDay:
+    """One day of the dispatcher's calendar file: a holiday or a working day, by name.
+
+    It overrides the libraries, so a year's State Council schedule (bridge days, make-up
+    Saturdays) can be entered before any library publishes it.
+    """
+
+    date: dt.date
+    working: bool
+    name: str
+    name_en: str
+    source: str
+    """e.g. `calendar.csv row 4`."""
+
+
+SOURCE_LIBRARY = "the State Council's schedule in the chinese_calendar library"
+SOURCE_STATUTORY = "the statutory holidays fixed by law (holidays library)"
+
+
+@functools.lru_cache(maxsize=64)
+def _statutory(year: int) -> tuple[dict[dt.date, str], dict[dt.date, str]]:
+    kw = {"years": year, "observed": False}
+    return dict(holidays.China(**kw, language="en_US")), dict(
+        holidays.China(**kw, language="zh_CN")
+    )
+
+
+def statutory_holiday(day: dt.date) -> tuple[str, str] | None:
+    """(English, Chinese) name if `day` is a statutory holiday (全体公民放假的节日) by law.
+
+    The law fixes these days for every year, so they are known before the State Council
+    publishes the year's schedule; substitute days and make-up working days are not.
+    """
+    en, zh = _statutory(day.year)
+    if day not in en:
+        return None
+    return en[day], zh.get(day, en[day])
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,44 +127,62 @@ def _holiday_names(day: dt.date) -> tuple[str, str]:
     return str(name), str(zh)
 
 
-def work_week(label: str, weekdays: frozenset[int] = frozenset(range(5))) -> WorkWeek:
+def work_week(
+    label: str,
+    weekdays: frozenset[int] = frozenset(range(5)),
+    calendar: Sequence[CalendarDay] = (),
+) -> WorkWeek:
     """The dates of ISO week `label` the van works.
 
-    `weekdays` are the ordinary working weekdays (Monday = 0). A statutory holiday on one of
-    them is off; a make-up working day outside them is on.
+    `weekdays` are the ordinary working weekdays (Monday = 0). A holiday on one of them is
+    off; a make-up working day on a weekend is on. `calendar` (the dispatcher's file)
+    overrides the libraries day by day; a year neither it nor `chinese_calendar` knows keeps
+    only the statutory holidays off and says so in the notes.
     """
     year, week = parse_iso_week(label)
     days = week_dates(year, week)
+    entries = {c.date: c for c in calendar}
+    years_in_file = {c.date.year for c in calendar}
     dates: list[dt.date] = []
     offs: list[DayOff] = []
     makeups: list[dt.date] = []
-    notes: list[str] = []
-    known = True
+    unknown: set[int] = set()
+    sources: list[str] = []
     for day in days:
         ordinary = day.weekday() in weekdays
-        try:
-            workday = chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            known = False
-            if ordinary:
-                dates.append(day)
-            continue
+        entry = entries.get(day)
+        if entry is not None:
+            workday, names, source = entry.working, (entry.name_en, entry.name), entry.source
+        else:
+            try:
+                workday = chinese_calendar.is_workday(day)
+                names, source = _holiday_names(day), SOURCE_LIBRARY
+            except NotImplementedError:
+                if day.year not in years_in_file:
+                    unknown.add(day.year)
+                statutory = statutory_holiday(day)
+                workday = statutory is None and day.weekday() < 5
+                names, source = statutory or ("", ""), SOURCE_STATUTORY
         if workday and (ordinary or day.weekday() >= 5):
             dates.append(day)
             if not ordinary:
                 makeups.append(day)
+                sources.append(f"{day.isoformat()} is a make-up working day: from {source}")
         elif ordinary and not workday:
-            offs.append(DayOff(day, *_holiday_names(day)))
-    if not known:
-        notes.append(
-            f"China's holiday schedule for {year} is not published in the calendar library yet: "
-            "planned on ordinary weekdays; re-plan once the State Council's schedule is out"
-        )
+            offs.append(DayOff(day, *names, source=source))
+            sources.append(f"{day.isoformat()} is off ({names[0]}): from {source}")
+    notes = [
+        f"China's holiday schedule for {y} is not published in the calendar library yet: "
+        "the statutory holidays (fixed by law) are off and every other weekday is planned as "
+        "ordinary; enter the State Council's schedule (bridge days, make-up working days) in "
+        "the data folder's calendar.csv and re-plan once it is out"
+        for y in sorted(unknown)
+    ]
     return WorkWeek(
         label=f"{year}-W{week:02d}",
         dates=tuple(dates),
         holidays=tuple(offs),
         makeup_days=tuple(makeups),
-        calendar_known=known,
-        notes=tuple(notes),
+        calendar_known=not unknown,
+        notes=(*notes, *sources),
     )

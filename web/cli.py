@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from routes.report import format_report
-from taxvan.errors import DataFileError, TaxvanError
+from taxvan.errors import DataFileError, DataFolderError, TaxvanError
 from taxvan.io.loaders import load_dataset
 from taxvan.workdays import next_iso_week, parse_iso_week
 from web.config import Config
@@ -88,15 +88,17 @@ def _check(args: argparse.Namespace) -> int:
     try:
         ds = load_dataset(folder)
     except DataFileError as exc:
-        for line in exc.report().splitlines()[:50]:
-            print(line, file=sys.stderr)
-        more = len(exc.problems) - 50
-        if more > 0:
-            print(f"... and {more} more problems", file=sys.stderr)
+        print(exc.report(), file=sys.stderr)
+        files = len(exc.errors) if isinstance(exc, DataFolderError) else 1
+        print(f"{len(exc.problems)} problem(s) in {files} file(s)", file=sys.stderr)
         return 1
+    for warning in ds.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(
         f"{folder}: OK — {len(ds.streets)} streets, {len(ds.stops)} stops, "
         f"{len(ds.taxpayers)} taxpayers, {len(ds.services)} services, {len(ds.vans)} van(s)"
+        + (f", {len(ds.calendar)} calendar day(s)" if ds.calendar else "")
+        + (f"; {len(ds.warnings)} warning(s) above" if ds.warnings else "")
     )
     return 0
 

@@ -51,6 +51,8 @@ class Config:
     )
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
+    ratelimit_prefix: str = field(default_factory=lambda: _env("TAXVAN_RATELIMIT_PREFIX", "taxvan"))
+    """Prefix of the rate-limit keys in Redis, so several sites can share one Redis."""
     secret_key: str = field(default_factory=lambda: _env("TAXVAN_SECRET_KEY", ""))
     slot_minutes: int = field(default_factory=lambda: int(_env("TAXVAN_SLOT_MINUTES", "15")))
     walkin_share: float = field(default_factory=lambda: float(_env("TAXVAN_WALKIN_SHARE", "0.3")))
@@ -65,5 +67,13 @@ class Config:
     )
     booking_rate: str = field(default_factory=lambda: _env("TAXVAN_BOOKING_RATE", "20 per minute"))
     hotline: str = field(default_factory=lambda: _env("TAXVAN_HOTLINE", "12366"))
+    public_url: str = field(default_factory=lambda: _env("TAXVAN_PUBLIC_URL", ""))
+    """The address the public reaches the site at (e.g. https://van.example.gov.cn): every
+    absolute link (QR codes, posters, .ics feeds) is built from it, never from the Host header."""
+    trusted_hosts: str = field(default_factory=lambda: _env("TAXVAN_TRUSTED_HOSTS", ""))
+    """Comma-separated hosts served; other Host headers get 400 (local names by default when
+    TAXVAN_PUBLIC_URL is unset)."""
+    proxies: int = field(default_factory=lambda: int(_env("TAXVAN_PROXIES", "0")))
+    """Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed."""
     frozen_now: str = field(default_factory=lambda: _env("TAXVAN_NOW", ""))
     """An ISO date-time (China time) the app takes as now: for demos and benchmarks only."""

@@ -58,10 +58,17 @@ class PlanRun:
 
 def template_fingerprint(config: Config, data: Path, settings: PlanSettings) -> str:
     """What the weekly template depends on: the data files, the planning settings and the
-    travel model. Any change to them gives a new fingerprint, hence a new template."""
+    travel model. Any change to them gives a new fingerprint, hence a new template. The
+    calendar file is left out: the template is a standard week, so entering next year's
+    holiday schedule must not move every stop's times."""
     h = hashlib.sha256()
     kinds = {".csv", ".xlsx", ".xls", ".geojson", ".json"}
-    for f in sorted(p for p in data.rglob("*") if p.is_file() and p.suffix.lower() in kinds):
+    files = (
+        p
+        for p in data.rglob("*")
+        if p.is_file() and p.suffix.lower() in kinds and p.relative_to(data).stem != "calendar"
+    )
+    for f in sorted(files):
         h.update(f.relative_to(data).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     travel = (config.matrix, config.osrm_url, config.circuity, config.speeds)
     h.update(repr((settings, travel, TEMPLATE_FORMAT)).encode())
@@ -128,6 +135,8 @@ def run_plan(
     data = Path(config.data_dir)
     say(f"Loading {data} ...")
     dataset = load_dataset(data)
+    for warning in dataset.warnings:
+        say(f"  warning: {warning}")
     say(
         f"  {len(dataset.stops)} stops, {len(dataset.taxpayers)} taxpayers, "
         f"{len(dataset.vans)} van(s)"

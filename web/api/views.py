@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from taxvan.booking import BookingError, PlaceTaken
@@ -11,7 +11,7 @@ from taxvan.errors import TaxvanError
 from taxvan.workdays import parse_iso_week, week_dates
 from web.api.openapi import openapi_document
 from web.booking import service as svc
-from web.extensions import db, limiter
+from web.extensions import booking_limit, db
 from web.models import Booking, ServiceRow, StopRow, VisitRow
 from web.public.views import visit_record
 
@@ -102,12 +102,8 @@ def slots(visit_id: int):  # type: ignore[no-untyped-def]
     return jsonify({"visit": _visit_json(visit), "slots": out})
 
 
-def _rate() -> str:
-    return current_app.config["TAXVAN_BOOKING_RATE"]
-
-
 @bp.post("/bookings")
-@limiter.limit(_rate)
+@booking_limit
 def create_booking():  # type: ignore[no-untyped-def]
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -133,7 +129,7 @@ def create_booking():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/bookings/<code>")
-@limiter.limit(_rate)
+@booking_limit
 def get_booking(code: str):  # type: ignore[no-untyped-def]
     try:
         booking = svc.find(code, request.args.get("phone", ""))
@@ -143,7 +139,7 @@ def get_booking(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.delete("/bookings/<code>")
-@limiter.limit(_rate)
+@booking_limit
 def delete_booking(code: str):  # type: ignore[no-untyped-def]
     try:
         booking = svc.cancel(code, request.args.get("phone", ""))
