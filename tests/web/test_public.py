@@ -193,6 +193,17 @@ def test_a_holiday_week_shows_its_changed_times_as_changes(app, client):
         zh = client.get("/?week=2026-W41&lang=zh").get_data(as_text=True)
         en = client.get("/?week=2026-W41&lang=en").get_data(as_text=True)
         usual49 = client.get("/?week=2026-W49&lang=zh").get_data(as_text=True)
+        app.config["TAXVAN_CLOCK"] = lambda: dt.datetime(
+            2026, 10, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8))
+        )
+        stop_page = (
+            client.get(f"/stops/{first.stop_id}?lang=zh").get_data(as_text=True) if first else ""
+        )
+        poster = (
+            client.get(f"/stops/{first.stop_id}/poster?lang=zh").get_data(as_text=True)
+            if first
+            else ""
+        )
     finally:
         with app.app_context():
             for w in db.session.scalars(
@@ -211,3 +222,10 @@ def test_a_holiday_week_shows_its_changed_times_as_changes(app, client):
     assert f"本周有 {len(moved)} 次服务因节假日调整" in zh
     assert f"Changed: usually {('Mon', 'Tue', 'Wed')[first.usual_date.weekday()]} {usual}" in en
     assert "时间调整" not in usual49 and "因节假日调整" not in usual49
+    assert f"时间调整：原定 周{'一二三'[first.usual_date.weekday()]} {usual}" in stop_page
+    # the poster lists weekly times: a time moved by the holiday is not one of them
+    moved_row = (
+        f"<td>{'一二三四五六日'[first.date.weekday()]}</td><td>"
+        f"{first.start // 60:02d}:{first.start % 60:02d}–{first.end // 60:02d}:{first.end % 60:02d}"
+    )
+    assert moved_row.replace("<td>", "<td>周", 1) not in poster
