@@ -82,6 +82,12 @@ def test_a_stop_keeps_its_weekday_and_times_from_week_to_week(
     assert held_both, "weekly visits are held in both weeks"
     for key in held_both:
         assert s49[key] == s50[key], f"{key} moved between weeks"
+    # the day's departure is when the van leaves for its first visit of that week (issue 9.7)
+    for plan, problem in ((w49, p49), (w50, p50)):
+        for r in plan.routes:
+            if r.visits and (r.lunch_start is None or r.lunch_start >= r.visits[0].end):
+                travel = int(problem.seconds[0][problem.stop_node(r.visits[0].stop_id)])
+                assert r.depart == (r.visits[0].start * 60 - travel) // 60
     biweekly = {v.key for v in template_problem.demand.visits if v.biweekly}
     assert biweekly & s49.keys() and biweekly & s50.keys()
     for key in biweekly:
