@@ -22,7 +22,8 @@ from taxvan.workdays import WEEKDAY_EN
 def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
     """Figures of `plan`; every number is rounded for reading, never for further sums."""
     ds = problem.dataset
-    sources = day_sources(problem)
+    # what each make-up day really runs: the template's choice, else the calendar's default
+    sources = dict(plan.makeup_runs) or day_sources(problem)
     street_name = {s.code: s.name for s in ds.streets}
     stop_name = {s.id: s.name for s in ds.stops}
     visits = plan.visits

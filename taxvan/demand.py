@@ -5,7 +5,9 @@
    each).
 2. Within a street the minutes go to its stops by catchment weight; a stop gets 0-3 visits
    a week of a dwell within bounds on the grid, or one visit every other week when its share
-   is too small for a weekly one. Stops too small even for that give their time back.
+   is too small for a weekly one. Stops too small even for that give their time back. One
+   weekly visit per street is its minimum visit (`must_serve`), which the planner keeps
+   before any other, so every served street is visited every week.
 3. Repeated visits to one stop must lie at least `min_gap_days` working days apart.
 """
 
@@ -53,6 +55,9 @@ class VisitDemand:
     """Remote taxpayers this visit stands for (the stop's weight over its visits)."""
     min_gap_days: int
     biweekly: bool = False
+    must_serve: bool = False
+    """The street's minimum visit: every served street gets at least one visit a week, so
+    the planner holds this one before anything else (it is never the first to give way)."""
 
     @property
     def key(self) -> str:
@@ -115,11 +120,15 @@ def share_street(
     stops: Sequence[Stop],
     weights: Weights,
     rules: DemandRules,
+    need_weekly: bool = True,
 ) -> dict[str, tuple[int, int, bool]]:
     """Share one street's weekly minutes over its stops: stop id -> (visits, dwell, biweekly).
 
     Stops whose share is too small even for a visit every other week drop out and their
-    minutes are shared again among the rest, so the street keeps its whole share.
+    minutes are shared again among the rest, so the street keeps its whole share. With
+    `need_weekly`, at least one stop is visited every week (the street's minimum visit): if
+    the shares would make them all every-other-week stops, the heaviest gets one shortest
+    weekly visit and the rest share what is left.
     """
     candidates = [s for s in stops if weights.stop_remote.get(s.id, 0) > 0]
     if not candidates and stops:
@@ -134,9 +143,18 @@ def share_street(
         shares = apportion(units, {s.id: stop_weight[s.id] for s in candidates})
         patterns = {sid: _stop_pattern(u * rules.grid, rules) for sid, u in shares.items()}
         empty = [s for s in candidates if patterns[s.id][0] == 0]
+        if not empty and need_weekly and all(p[2] for p in patterns.values()):
+            best = max(candidates, key=lambda s: (stop_weight[s.id], s.id))
+            out = {best.id: (1, rules.min_dwell, False)}
+            others = [s for s in candidates if s.id != best.id]
+            if others and minutes > rules.min_dwell:
+                out.update(share_street(minutes - rules.min_dwell, others, weights, rules, False))
+            return out
         if not empty:
             return patterns
         if len(empty) == len(candidates):
+            if not need_weekly:
+                return {}
             # Even the biggest stop gets too little on its own: give it one shortest visit.
             best = max(candidates, key=lambda s: (stop_weight[s.id], s.id))
             return {best.id: (1, rules.min_dwell, False)}
@@ -176,10 +194,9 @@ def week_demand(
         )
     street_weight = {s.code: float(weights.street_remote.get(s.code, 0)) for s in served}
     street_units = apportion(units, street_weight, floor=floor_units)
-    total_w = sum(street_weight.values())
-    target_share = {
-        c: (w / total_w if total_w else 1 / len(served)) for c, w in street_weight.items()
-    }
+    # The share each street is asked for is what it gets after the floor, so a street with
+    # no remote taxpayer shows the share of its minimum visit, not 0 % next to its minutes.
+    target_share = {c: u / units for c, u in street_units.items()}
 
     max_visits = min(rules.max_visits_per_week, working_days)
     week_rules = DemandRules(
@@ -198,6 +215,12 @@ def week_demand(
             continue
         patterns = share_street(
             street_units[street.code] * rules.grid, street_stops, weights, week_rules
+        )
+        weekly = [sid for sid, p in patterns.items() if p[0] > 0 and not p[2]]
+        minimum = max(
+            weekly,
+            key=lambda sid: (weights.stop_remote.get(sid, 0), patterns[sid][1], sid),
+            default=None,
         )
         for stop in street_stops:
             count, dwell, biweekly = patterns.get(stop.id, (0, 0, False))
@@ -222,6 +245,7 @@ def week_demand(
                         remote_served=served_weight / count,
                         min_gap_days=gap,
                         biweekly=biweekly,
+                        must_serve=stop.id == minimum and i == 0,
                     )
                 )
     return WeekDemand(

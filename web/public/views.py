@@ -166,6 +166,8 @@ def poster(stop_id: str) -> str:
     stop = _stop_or_404(stop_id)
     weekly: dict[tuple[int, int, int], bool] = {}
     for v in upcoming(stop, days=14):
+        if v.usual_date is not None:  # moved by a holiday: not its weekly time
+            continue
         key = (v.date.weekday(), v.start, v.end)
         weekly[key] = weekly.get(key, False) or v.every_other_week
     rows = [(*key, alternate) for key, alternate in sorted(weekly.items())]
