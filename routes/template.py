@@ -205,8 +205,7 @@ def _holiday_reason(problem: WeekProblem, weekday: int) -> str:
 
 
 def _week_date(problem: WeekProblem, weekday: int) -> dt.date:
-    year, week = parse_iso_week(problem.week.label)
-    return dt.date.fromisocalendar(year, week, weekday + 1)
+    return dt.date.fromisocalendar(problem.week.year, problem.week.number, weekday + 1)
 
 
 def choose_makeup_runs(
@@ -231,7 +230,7 @@ def choose_makeup_runs(
     cancelled = sorted(
         w for w in by_weekday if w not in running and _week_date(problem, w) not in dates
     )
-    served = {v.street_code for w in running for v in by_weekday.get(w, [])}
+    served = {v.street_code for w in running if w is not None for v in by_weekday.get(w, [])}
     for date in sorted(makeup):
         if not cancelled:
             runs[date] = None
@@ -485,8 +484,8 @@ def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = N
                 f"{stop_name.get(v.stop_id, v.stop_id)} so that "
                 f"{street_name.get(street, street)} is served this week"
             )
-            usual = x.moved_from or UsualTime(x.date, x.start, x.end)
-            pending.append(dataclasses.replace(x, moved_from=usual))
+            usual_time = x.moved_from or UsualTime(x.date, x.start, x.end)
+            pending.append(dataclasses.replace(x, moved_from=usual_time))
     fill()
 
     for v in pending:
