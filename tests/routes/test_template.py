@@ -10,7 +10,7 @@ import pytest
 from routes.check import check_plan
 from routes.engine import SearchParams
 from routes.matrix import CachedProvider, GeodesicProvider
-from routes.problem import build_week_problem
+from routes.problem import PlanSettings, build_week_problem
 from routes.template import (
     apply_template,
     calendar_problem,
@@ -25,8 +25,14 @@ from taxvan.errors import PlanningError
 
 @pytest.fixture(scope="module")
 def standard(demo_dataset, matrix_cache):
+    # The catchment choice: it has every-other-week stops to pair (the covering one visits
+    # each stop it chooses every week).
     base = build_week_problem(
-        demo_dataset, "2026-W49", CachedProvider(GeodesicProvider(), matrix_cache), template=True
+        demo_dataset,
+        "2026-W49",
+        CachedProvider(GeodesicProvider(), matrix_cache),
+        PlanSettings(stop_choice="catchment"),
+        template=True,
     )
     return pair_alternating(base)
 
