@@ -16,8 +16,9 @@ from routes.plan import Plan
 from routes.problem import WeekProblem
 from routes.template import day_sources
 from taxvan.clock import hhmm
-from taxvan.coverage import Coverage, coverage
+from taxvan.coverage import Coverage, coverage, nearest_visited_seconds
 from taxvan.demand import biweekly_in_week
+from taxvan.places import LatLon
 from taxvan.workdays import WEEKDAY_EN, parse_iso_week
 
 
@@ -131,6 +132,19 @@ def fortnight_stops(plan: Plan, problem: WeekProblem) -> set[str]:
     except ValueError:  # the template itself: both parities are in it
         return visited | set(problem.biweekly_stops)
     return visited | {s for s in problem.biweekly_stops if not biweekly_in_week(s, number)}
+
+
+def uncovered_points(plan: Plan, problem: WeekProblem) -> dict[int, list[LatLon]]:
+    """Per trip length, where the remote taxpayers live that no stop visited this week is
+    that near: for the map's coverage layer, which counts them per square."""
+    r = problem.remote
+    if not r.stop_columns or len(r.points) != len(r.streets):
+        return {}
+    near = nearest_visited_seconds(r.to_stop_s, r.stop_columns, {v.stop_id for v in plan.visits})
+    return {
+        m: [p for p, s in zip(r.points, near, strict=True) if s > m * 60]
+        for m in problem.settings.cover_minutes
+    }
 
 
 def _counts(c: Coverage, street: str | None = None) -> dict[str, Any]:

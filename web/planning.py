@@ -25,7 +25,7 @@ from routes.matrix import (
 from routes.plan import Plan
 from routes.problem import PlanSettings, WeekProblem, build_week_problem
 from routes.publish import timetable_rows
-from routes.report import plan_report
+from routes.report import plan_report, uncovered_points
 from routes.template import FORMAT as TEMPLATE_FORMAT
 from routes.template import (
     apply_template,
@@ -40,7 +40,7 @@ from taxvan.errors import PlanningError, TaxvanError
 from taxvan.io.loaders import load_dataset
 from taxvan.io.timetable_files import write_json, write_timetable_csv, write_timetable_json
 from web.config import Config
-from web.maps import load_outline, schedule_map, tile_source, write_map
+from web.maps import add_coverage_layer, load_outline, schedule_map, tile_source, write_map
 
 Say = Callable[[str], None]
 
@@ -204,6 +204,8 @@ def run_plan(
     )
     write_json(files["report.json"], report)
     outline = load_outline(data / "outline.geojson")
-    write_map(schedule_map(plan, dataset, tiles, outline), files["map.html"])
+    week_map = schedule_map(plan, dataset, tiles, outline)
+    add_coverage_layer(week_map, uncovered_points(plan, problem))
+    write_map(week_map, files["map.html"])
     write_json(files["template.json"], template_to_dict(template, fingerprint))
     return PlanRun(dataset, problem, plan, report, files, template_path, reused)
