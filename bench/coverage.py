@@ -127,6 +127,8 @@ def run(args: tuple[str, str, str, float]) -> dict:
         "choice": choice,
         "wall": wall,
         "km": sum(x.metres for x in plan.routes) / 1000,
+        "service_h": sum(v.end - v.start for v in plan.visits) / 60,
+        "target_h": base.demand.budget_minutes / 60,
         "visits": len(plan.visits),
         "stops": len(this),
         "dropped": sum(1 for d in plan.dropped if not d.reason.startswith("not held")),
@@ -161,14 +163,15 @@ def main() -> int:
     print(f"\n  {'':<12}{'within, this week':>{width}}  {'within two weeks':>{width}}")
     print(
         f"  {'model':<12}{head}  {head}{'stops':>7}{'visits':>8}{'dropped':>9}{'km':>8}"
-        f"{'search s':>10}"
+        f"{'service h':>11}{'search s':>10}"
     )
     for r in results:
         week = "".join(f"{r['week'][m]:>8.1%}" for m in minutes)
         two = "".join(f"{r['two'][m]:>8.1%}" for m in minutes)
         print(
             f"  {r['choice']:<12}{week}  {two}{r['stops']:>7}{r['visits']:>8}"
-            f"{r['dropped']:>9}{r['km']:>8.1f}{r['wall']:>10.1f}"
+            f"{r['dropped']:>9}{r['km']:>8.1f}{r['service_h']:>6.1f}/{r['target_h']:<4.1f}"
+            f"{r['wall']:>10.1f}"
         )
     covering = next(r for r in results if r["choice"] == "covering")
     setup: CoverSetup = covering["cover"]
