@@ -70,3 +70,19 @@ def test_coverage_layer_can_be_switched_on_in_a_browser(coverage_map, phone_page
     shown = sum(int(t) for t in page.locator(".tv-count").all_inner_texts())
     assert shown == len(uncovered[10])
     assert errors == []
+
+
+def test_taxvan_plan_writes_coverage_to_report_terminal_and_map(tmp_path: Path):
+    from tests.web.test_cli import run_cli
+
+    out = tmp_path / "out"
+    printed = run_cli(out, tmp_path / "cache", "2026-W49")
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    cov = report["coverage"]
+    assert cov["stop_choice"] == "covering"
+    assert 0 < cov["this_week"]["share"]["10"] <= cov["this_week"]["share"]["15"]
+    assert [s["code"] for s in cov["streets"]] and all("two_weeks" in s for s in cov["streets"])
+    assert "within 10 / 15 / 20 min of a visited stop" in printed
+    page = (out / "map.html").read_text(encoding="utf-8")
+    uncovered = cov["remote_taxpayers"] - cov["this_week"]["within"]["10"]
+    assert f"more than 10 min from a stop ({uncovered})" in page
