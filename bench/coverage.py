@@ -20,6 +20,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from ortools.linear_solver import pywraplp
 from routes.check import check_plan
 from routes.engine import SearchParams
 from routes.matrix import CachedProvider, GeodesicProvider
-from routes.problem import CoverSetup, PlanSettings, WeekProblem, build_week_problem
+from routes.problem import CoverSetup, PlanSettings, build_week_problem
 from routes.template import apply_template, calendar_problem, pair_alternating
 from routes.weekly import solve_week
 from taxvan.coverage import coverage
@@ -54,24 +55,26 @@ class CoverBound:
 
 
 def covering_bound(
-    problem: WeekProblem, setup: CoverSetup, minutes: int, time_limit_s: float = 60.0
+    times: np.ndarray,
+    stop_streets: Sequence[str],
+    budgets: Mapping[str, int],
+    max_stops: int,
+    minutes: int,
+    time_limit_s: float = 60.0,
 ) -> CoverBound:
-    """Maximal covering, exact: choose stops (each street at most its budget, the week at
-    most `setup.max_stops`) so the most remote taxpayers are within `minutes` of one."""
+    """Maximal covering, exact: choose stops (street `c` at most `budgets[c]`, all of them at
+    most `max_stops`) so the most remote taxpayers are within `minutes` of one.
+    `times[i, j]`: seconds from remote taxpayer `i` to stop `j`."""
     t0 = time.monotonic()
-    r = problem.remote
-    reach = r.to_stop_s <= minutes * 60
-    streets = {s.id: s.street_code for s in problem.dataset.stops}
+    reach = times <= minutes * 60
     solver = pywraplp.Solver.CreateSolver("SCIP")
-    x = [solver.BoolVar(f"x{j}") for j in range(len(r.stop_columns))]
-    for j, sid in enumerate(r.stop_columns):
-        if setup.budgets.get(streets[sid], 0) == 0:
+    x = [solver.BoolVar(f"x{j}") for j in range(len(stop_streets))]
+    for j, code in enumerate(stop_streets):
+        if budgets.get(code, 0) == 0:
             x[j].SetUb(0)
-    for code, budget in setup.budgets.items():
-        solver.Add(
-            sum(x[j] for j, sid in enumerate(r.stop_columns) if streets[sid] == code) <= budget
-        )
-    solver.Add(sum(x) <= setup.max_stops)
+    for code, budget in budgets.items():
+        solver.Add(sum(x[j] for j, c in enumerate(stop_streets) if c == code) <= budget)
+    solver.Add(sum(x) <= max_stops)
     covered = []
     for i in range(reach.shape[0]):
         near = np.flatnonzero(reach[i])
@@ -182,12 +185,21 @@ def main() -> int:
         PlanSettings(stop_choice="covering"),
         template=True,
     )
+    street_of = {st.id: st.street_code for st in problem.dataset.stops}
+    stop_streets = [street_of[sid] for sid in problem.remote.stop_columns]
     print(
         f"\n  covering limits: at most {setup.max_stops} stops a week; per street "
         + ", ".join(f"{c} {b}" for c, b in setup.budgets.items())
     )
     for m in minutes:
-        b = covering_bound(problem, setup, m, args.bound_seconds)
+        b = covering_bound(
+            problem.remote.to_stop_s,
+            stop_streets,
+            setup.budgets,
+            setup.max_stops,
+            m,
+            args.bound_seconds,
+        )
         share = covering["week"][m]
         print(
             f"  best choice within {m:>2} min (SCIP): {b.best / b.total:.1%} "
