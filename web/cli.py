@@ -53,6 +53,7 @@ def _plan(args: argparse.Namespace) -> int:
             "osrm_url": args.osrm_url,
             "remote_threshold_min": args.remote_threshold,
             "service_share": args.service_share,
+            "stop_choice": args.stop_choice,
             "tiles": args.tiles,
             "cache_dir": args.cache_dir,
             "workers": args.workers,
@@ -128,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--service-share",
         type=float,
         help="share of the van's working time asked for service (0.6)",
+    )
+    plan.add_argument(
+        "--stop-choice",
+        choices=["covering", "catchment"],
+        help="which stops get visits: chosen for coverage (default) or each by its catchment",
     )
     plan.add_argument(
         "--workers", type=int, help="searches side by side, one per core (default: up to 2)"

@@ -40,6 +40,8 @@ class Config:
         default_factory=lambda: float(_env("TAXVAN_REMOTE_THRESHOLD", "60"))
     )
     service_share: float = field(default_factory=lambda: float(_env("TAXVAN_SERVICE_SHARE", "0.6")))
+    stop_choice: str = field(default_factory=lambda: _env("TAXVAN_STOP_CHOICE", "covering"))
+    """Which stops get visits: "covering" (for coverage) or "catchment" (each by its own)."""
     tiles: str = field(default_factory=lambda: _env("TAXVAN_TILES", "osm"))
     tile_url: str = field(default_factory=lambda: _env("TAXVAN_TILE_URL", ""))
     tile_key: str = field(default_factory=lambda: _env("TAXVAN_TILE_KEY", ""))

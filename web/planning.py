@@ -120,7 +120,9 @@ def run_plan(
     try:
         tiles = tile_source(config.tiles, config.tile_url or None, config.tile_key or None)
         settings = PlanSettings(
-            remote_threshold_min=config.remote_threshold_min, service_share=config.service_share
+            remote_threshold_min=config.remote_threshold_min,
+            service_share=config.service_share,
+            stop_choice=config.stop_choice,
         )
         params = SearchParams(time_limit_s=config.time_limit_s, workers=config.workers)
     except ValueError as exc:

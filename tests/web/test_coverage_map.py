@@ -86,3 +86,13 @@ def test_taxvan_plan_writes_coverage_to_report_terminal_and_map(tmp_path: Path):
     page = (out / "map.html").read_text(encoding="utf-8")
     uncovered = cov["remote_taxpayers"] - cov["this_week"]["within"]["10"]
     assert f"more than 10 min from a stop ({uncovered})" in page
+
+
+def test_the_catchment_choice_can_still_be_asked_for(tmp_path: Path):
+    from tests.web.test_cli import run_cli
+
+    out = tmp_path / "out"
+    printed = run_cli(out, tmp_path / "cache", "2026-W49", "--stop-choice", "catchment")
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["coverage"]["stop_choice"] == "catchment"
+    assert "coverage (catchment stop choice)" in printed
