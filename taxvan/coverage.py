@@ -156,7 +156,6 @@ def greedy_cover(
         raise CoverageInputError("street budgets", "numbers >= 0", dict(budgets))
     n = times.shape[0]
     reach = [times <= m * 60 for m in minutes]  # each taxpayers x stops, bool
-    scale = [(n + 1) ** (len(minutes) - 1 - k) for k in range(len(minutes))]
     covered = [np.zeros(n, dtype=bool) for _ in minutes]
     left = dict(budgets)
     cap = len(stop_ids) if max_stops is None else max_stops
@@ -167,11 +166,13 @@ def greedy_cover(
         ]
         if not open_cols:
             break
-        gain = np.zeros(len(open_cols), dtype=np.int64)
-        for r, c, w in zip(reach, covered, scale, strict=True):
-            gain += w * (r[:, open_cols] & ~c[:, None]).sum(axis=0)
-        best = int(np.argmax(gain))
-        if gain[best] <= 0:
+        gains = [
+            (r[:, open_cols] & ~c[:, None]).sum(axis=0) for r, c in zip(reach, covered, strict=True)
+        ]
+        # Best by the first trip length, then the next ones, then the stop listed first.
+        order = np.lexsort([-np.arange(len(open_cols)), *gains[::-1]])
+        best = int(order[-1])
+        if not any(g[best] > 0 for g in gains):
             break
         j = open_cols[best]
         chosen.append(j)

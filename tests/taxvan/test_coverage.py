@@ -80,9 +80,14 @@ def test_greedy_takes_the_stop_reaching_most_and_respects_budgets():
     assert pick.covered == 2
     # Street S may take no stop: only A.
     assert greedy_cover(TIMES, STOPS, ("N", "S", "S"), {"N": 1}).stops == ("A",)
-    # The week holds one stop: ties within 10 min go to the one reaching more within 15.
+    # The week holds one stop. A and B each reach 1 within 10 min and 2 within 15; within
+    # 20, B reaches 3 and A 2: B.
     one = greedy_cover(TIMES, STOPS, ("N", "S", "S"), {"N": 1, "S": 2}, max_stops=1)
-    assert len(one.stops) == 1
+    assert one.stops == ("B",)
+    # Only the first two trip lengths: a full tie, so the stop listed first.
+    assert greedy_cover(TIMES, STOPS, ("N", "S", "S"), {"N": 1, "S": 2}, (10, 15), 1).stops == (
+        "A",
+    )
 
 
 def test_greedy_stops_when_no_stop_reaches_anyone_new():
