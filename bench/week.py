@@ -28,7 +28,7 @@ from bench.bound import column_bound_km, round_trip_bound_km
 from routes.check import check_plan
 from routes.engine import SearchParams
 from routes.matrix import CachedProvider, GeodesicProvider
-from routes.problem import WeekProblem, build_week_problem
+from routes.problem import PlanSettings, WeekProblem, build_week_problem
 from routes.schedule import schedule_day
 from routes.weekly import solve_week
 from taxvan.dataset import Dataset
@@ -66,9 +66,13 @@ def large_dataset(demo: Dataset, n_stops: int = 200, n_vans: int = 3) -> Dataset
 
 
 def problem_for(name: str) -> WeekProblem:
+    """The week's problem with the catchment stop choice, as the figures in bench/README.md
+    were measured (the routing engine's benchmark; `bench/coverage.py` compares choices)."""
     demo = load_dataset(ROOT / "data" / "fangzi")
     ds = demo if name == "demo" else large_dataset(demo)
-    return build_week_problem(ds, WEEK, CachedProvider(GeodesicProvider(), CACHE))
+    return build_week_problem(
+        ds, WEEK, CachedProvider(GeodesicProvider(), CACHE), PlanSettings(stop_choice="catchment")
+    )
 
 
 def baseline(problem: WeekProblem, keys: set[str]) -> dict:
