@@ -406,11 +406,11 @@ def add_coverage_layer(
             circle = folium.CircleMarker(
                 (cell.lat, cell.lon),
                 radius=8 + 3 * math.sqrt(cell.count),
-                color="#54278f",
+                color="#636363",
                 weight=1,
                 fill=True,
-                fill_color="#9e9ac8",
-                fill_opacity=0.55,
+                fill_color="#d9d9d9",
+                fill_opacity=0.6,
             )
             circle.add_child(tooltip(text))
             circle.add_to(layer)
@@ -434,6 +434,6 @@ def add_coverage_layer(
 
 
 _COUNT_CSS = """<style>
-.tv-count { font: bold 12px sans-serif; color: #3f007d; text-align: center; line-height: 16px;
+.tv-count { font: bold 12px sans-serif; color: #252525; text-align: center; line-height: 16px;
   text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
 </style>"""
