@@ -9,12 +9,16 @@
    weekly visit per street is its minimum visit (`must_serve`), which the planner keeps
    before any other, so every served street is visited every week.
 3. Repeated visits to one stop must lie at least `min_gap_days` working days apart.
+
+Step 2 can instead start from a choice of stops made for coverage (`StopChoice`, see
+`taxvan.coverage`): a chooser picks which stops of each street get visits, given the
+street's minutes, and only then are the visits sized (`share_chosen`).
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from taxvan.apportion import apportion
@@ -162,6 +166,51 @@ def share_street(
     return {}
 
 
+@dataclass(frozen=True, slots=True)
+class StopChoice:
+    """Stops chosen to be visited every week, and the remote taxpayers each one stands for
+    (each taxpayer counted at its nearest chosen stop), which sizes their visits."""
+
+    stops: frozenset[str]
+    weights: Mapping[str, int]
+
+
+StopChooser = Callable[[Mapping[str, int]], StopChoice]
+"""Street code -> the street's weekly service minutes, to the stops chosen for the week."""
+
+
+def share_chosen(
+    minutes: int,
+    stops: Sequence[Stop],
+    choice: StopChoice,
+    weights: Weights,
+    rules: DemandRules,
+) -> dict[str, tuple[int, int, bool]]:
+    """Share one street's weekly minutes over the stops `choice` picked in it.
+
+    Each chosen stop gets at least one shortest visit every week (the choice was made so
+    that the van is near its taxpayers this week, so none becomes every-other-week); the
+    rest of the minutes follow the chosen stops' weights. A street where nothing was chosen
+    falls back to `share_street`.
+    """
+    chosen = [s for s in stops if s.id in choice.stops]
+    if not chosen:
+        return share_street(minutes, stops, weights, rules)
+    units = minutes // rules.grid
+    floor = min(rules.min_dwell // rules.grid, units // len(chosen))
+    shares = apportion(
+        units, {s.id: float(choice.weights.get(s.id, 0)) for s in chosen}, floor=floor
+    )
+    weekly = DemandRules(
+        rules.min_dwell, rules.max_dwell, rules.max_visits_per_week, rules.grid, False
+    )
+    out = {}
+    for sid, u in shares.items():
+        pattern = _stop_pattern(u * rules.grid, weekly)
+        out[sid] = pattern if pattern[0] else (1, rules.min_dwell, False)
+    return out
+
+
 def week_demand(
     streets: Sequence[Street],
     stops: Sequence[Stop],
@@ -170,12 +219,15 @@ def week_demand(
     working_days: int,
     iso_week_number: int | None,
     rules: DemandRules | None = None,
+    chooser: StopChooser | None = None,
 ) -> WeekDemand:
     """The visits one week asks for, from the week's service-minute budget and the weights.
 
     Only served streets take part; each gets at least one shortest visit a week. With no
     week number (the weekly template) every-other-week stops are all included, flagged, so
     the template holds a place for each and a calendar week keeps only those due in it.
+    With a `chooser`, the stops it picks (given each street's minutes) get the visits
+    instead of every stop by its own catchment (`share_chosen`).
     """
     rules = rules or DemandRules()
     served = [s for s in streets if s.served]
@@ -202,6 +254,7 @@ def week_demand(
     week_rules = DemandRules(
         rules.min_dwell, rules.max_dwell, max_visits, rules.grid, rules.allow_biweekly
     )
+    choice = chooser({c: u * rules.grid for c, u in street_units.items()}) if chooser else None
     by_street: Mapping[str, list[Stop]] = {s.code: [] for s in served}
     for stop in stops:
         if stop.street_code in by_street:
@@ -213,8 +266,11 @@ def week_demand(
         if not street_stops:
             notes.append(f"{street.name} is served but has no stop")
             continue
-        patterns = share_street(
-            street_units[street.code] * rules.grid, street_stops, weights, week_rules
+        street_minutes = street_units[street.code] * rules.grid
+        patterns = (
+            share_street(street_minutes, street_stops, weights, week_rules)
+            if choice is None
+            else share_chosen(street_minutes, street_stops, choice, weights, week_rules)
         )
         weekly = [sid for sid, p in patterns.items() if p[0] > 0 and not p[2]]
         minimum = max(
@@ -232,7 +288,11 @@ def week_demand(
                 and not biweekly_in_week(stop.id, iso_week_number)
             ):
                 continue
-            served_weight = weights.stop_remote.get(stop.id, 0)
+            served_weight = (
+                weights.stop_remote.get(stop.id, 0)
+                if choice is None or stop.id not in choice.stops
+                else choice.weights.get(stop.id, 0)
+            )
             gap = min_gap_days(count, working_days)
             for i in range(count):
                 visits.append(

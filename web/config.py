@@ -61,6 +61,8 @@ class Config:
     service_share: float = field(
         default_factory=lambda: float(_env("TAXVAN_SERVICE_SHARE", str(PLAN.service_share)))
     )
+    stop_choice: str = field(default_factory=lambda: _env("TAXVAN_STOP_CHOICE", PLAN.stop_choice))
+    """Which stops get visits: "covering" (for coverage) or "catchment" (each by its own)."""
     tiles: str = field(default_factory=lambda: _env("TAXVAN_TILES", "osm"))
     tile_url: str = field(default_factory=lambda: _env("TAXVAN_TILE_URL", ""))
     tile_key: str = field(default_factory=lambda: _env("TAXVAN_TILE_KEY", ""))

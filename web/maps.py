@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from jinja2 import Template
 from routes.plan import Plan
 from taxvan.clock import hhmm
 from taxvan.dataset import Dataset
-from taxvan.places import STOP_KIND_ZH
+from taxvan.places import STOP_KIND_ZH, LatLon
 from taxvan.workdays import WEEKDAY_ZH
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor" / "leaflet"
@@ -477,3 +478,87 @@ def external_references(page: str) -> Sequence[str]:
     css_urls = re.findall(r"url\((?!data:|#)([^)]+)\)", page)
     tags = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="((?!data:)[^"]+)"', page)
     return css_urls + tags
+
+
+@dataclass(frozen=True, slots=True)
+class CountCell:
+    """Remote taxpayers counted in one square of the map, placed at the square's centre."""
+
+    lat: float
+    lon: float
+    count: int
+
+
+def count_cells(points: Sequence[LatLon], cell_km: float = 2.0) -> list[CountCell]:
+    """Count points per square of about `cell_km` a side, at the squares' centres.
+
+    The registry is private: a map shows how many people a square holds, never where one
+    of them lives or who they are.
+    """
+    if cell_km <= 0:
+        raise ValueError("the cell size must be a positive number of km")
+    if not points:
+        return []
+    dlat = cell_km / 111.32
+    mid = math.radians(sum(p[0] for p in points) / len(points))
+    dlon = cell_km / (111.32 * max(math.cos(mid), 0.01))
+    cells: dict[tuple[int, int], int] = {}
+    for lat, lon in points:
+        key = (math.floor(lat / dlat), math.floor(lon / dlon))
+        cells[key] = cells.get(key, 0) + 1
+    return [CountCell((i + 0.5) * dlat, (j + 0.5) * dlon, n) for (i, j), n in sorted(cells.items())]
+
+
+def add_coverage_layer(
+    m: folium.Map, uncovered: Mapping[int, Sequence[LatLon]], cell_km: float = 2.0
+) -> None:
+    """Layers of the remote taxpayers farther than each trip length from this week's stops.
+
+    `uncovered` maps trip minutes to the points of the remote taxpayers with no visited stop
+    that near. Each becomes one layer (off until chosen in the layer control) of counts per
+    square: a circle sized by the count with the count written in it. Counts only, never
+    names or exact places (`count_cells`).
+    """
+    for minutes, points in sorted(uncovered.items()):
+        label = f"{minutes} 分钟内无服务点 more than {minutes} min from a stop ({len(points)})"
+        layer = folium.FeatureGroup(name=esc(label), show=False)
+        for cell in count_cells(points, cell_km):
+            text = (
+                f"{cell.count} 位偏远纳税人距本周服务点超过 {minutes} 分钟<br>"
+                f"{cell.count} remote taxpayer{'s' if cell.count != 1 else ''} more than "
+                f"{minutes} min from this week's stops"
+            )
+            circle = folium.CircleMarker(
+                (cell.lat, cell.lon),
+                radius=8 + 3 * math.sqrt(cell.count),
+                color="#636363",
+                weight=1,
+                fill=True,
+                fill_color="#d9d9d9",
+                fill_opacity=0.6,
+            )
+            circle.add_child(tooltip(text))
+            circle.add_to(layer)
+            count = folium.Marker(
+                (cell.lat, cell.lon),
+                icon=folium.DivIcon(
+                    html=f'<div class="tv-count">{cell.count}</div>',
+                    icon_size=(28, 16),
+                    icon_anchor=(14, 8),
+                ),
+            )
+            count.add_child(tooltip(text))
+            count.add_to(layer)
+        layer.add_to(m)
+    m.get_root().header.add_child(Element(_COUNT_CSS), name="taxvan_count_css")
+    # The layer control's script must come after every layer it lists: move it to the end.
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            m._children.pop(key)
+            m._children[key] = child
+
+
+_COUNT_CSS = """<style>
+.tv-count { font: bold 12px sans-serif; color: #252525; text-align: center; line-height: 16px;
+  text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
+</style>"""

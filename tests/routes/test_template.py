@@ -10,7 +10,10 @@ import pytest
 
 from routes.check import check_plan
 from routes.engine import SearchParams
+from routes.matrix import CachedProvider, GeodesicProvider
 from routes.plan import UsualTime
+from routes.planner import plan_week
+from routes.problem import PlanSettings
 from routes.report import plan_report
 from routes.template import (
     apply_template,
@@ -27,8 +30,23 @@ from tests.conftest import make_problem, ring_stops, visit
 
 
 @pytest.fixture(scope="module")
-def standard(demo_week):
-    return demo_week.standard
+def catchment_week(demo_dataset, matrix_cache, tmp_path_factory):
+    """The demo's 2026-W49 through `plan_week`, with the catchment stop choice: it has
+    every-other-week stops to pair (the covering choice visits each stop it chooses every
+    week)."""
+    return plan_week(
+        demo_dataset,
+        "2026-W49",
+        CachedProvider(GeodesicProvider(), matrix_cache),
+        PlanSettings(stop_choice="catchment"),
+        params=SearchParams(time_limit_s=3),
+        templates=tmp_path_factory.mktemp("catchment-templates"),
+    )
+
+
+@pytest.fixture(scope="module")
+def standard(catchment_week):
+    return catchment_week.standard
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +55,9 @@ def template_problem(standard):
 
 
 @pytest.fixture(scope="module")
-def template(demo_week, standard):
-    assert check_plan(demo_week.template, standard.paired) == []
-    return demo_week.template
+def template(catchment_week, standard):
+    assert check_plan(catchment_week.template, standard.paired) == []
+    return catchment_week.template
 
 
 @pytest.fixture(scope="module")

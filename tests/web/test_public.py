@@ -53,7 +53,37 @@ def test_poster_has_weekly_times_qr_and_hotline(app, client):
         assert "@page { size: A4" in css.get_data(as_text=True)
 
 
-def test_every_other_week_stops_say_so_on_their_page_and_poster(app, client):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catchment_app(request: pytest.FixtureRequest, tmp_path):
+    """The demo week planned with the catchment stop choice, which has every-other-week stops
+    (the covering choice visits each stop it chooses every week), on a database of its own."""
+    import os
+    import secrets
+
+    import psycopg
+
+    from tests.conftest import PG_SERVER, _dispose, build_app
+
+    taxvan = {"stop_choice": "catchment"}
+    if request.param == "sqlite":
+        application = build_app(f"sqlite:///{tmp_path / 'taxvan.sqlite'}", tmp_path, taxvan=taxvan)
+        yield application
+        _dispose(application)
+        return
+    name = f"taxvan_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            application = build_app(f"{PG_SERVER}/{name}", tmp_path, taxvan=taxvan)
+            yield application
+            _dispose(application)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_every_other_week_stops_say_so_on_their_page_and_poster(catchment_app):
+    app = catchment_app
+    client = app.test_client()
     with app.app_context():
         visits = db.session.scalars(db.select(VisitRow)).all()
         alternate = {v.stop_id for v in visits if v.every_other_week}
