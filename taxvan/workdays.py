@@ -4,8 +4,9 @@ Statutory holidays are off and the make-up working days (调休) are on. Three s
 order: the dispatcher's calendar file (the State Council's yearly schedule as entered, see
 `CalendarDay`), the `chinese_calendar` library (the schedules published so far), and for a
 later year the statutory holidays alone (fixed by law; computed by the `holidays` library),
-with a plain note that the bridge days and make-up working days are not known yet. Every
-non-ordinary day carries where it came from.
+with a plain note that the bridge days and make-up working days are not known yet (unless
+the file marks the year as entered whole, `PublishedYear`). Every non-ordinary day carries
+where it came from.
 """
 
 from __future__ import annotations
