@@ -9,7 +9,7 @@ from taxvan.fleet import Van
 from taxvan.places import Depot, Stop, Street
 from taxvan.services import Service
 from taxvan.taxpayers import Taxpayer
-from taxvan.workdays import CalendarDay
+from taxvan.workdays import CalendarDay, PublishedYear
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +34,9 @@ class Dataset:
     taxpayers: tuple[Taxpayer, ...]
     services: tuple[Service, ...]
     vans: tuple[Van, ...]
-    calendar: tuple[CalendarDay, ...] = ()
-    """The dispatcher's calendar file (State Council schedule), overriding the libraries."""
+    calendar: tuple[CalendarDay | PublishedYear, ...] = ()
+    """The dispatcher's calendar file (State Council schedule), overriding the libraries: its
+    days, and the years it says it holds whole (`PublishedYear`)."""
     warnings: tuple[DataWarning, ...] = ()
     """What loading found worth a look but not wrong (see `taxvan.io.loaders`)."""
 

@@ -4,8 +4,9 @@ Statutory holidays are off and the make-up working days (调休) are on. Three s
 order: the dispatcher's calendar file (the State Council's yearly schedule as entered, see
 `CalendarDay`), the `chinese_calendar` library (the schedules published so far), and for a
 later year the statutory holidays alone (fixed by law; computed by the `holidays` library),
-with a plain note that the bridge days and make-up working days are not known yet. Every
-non-ordinary day carries where it came from.
+with a plain note that the bridge days and make-up working days are not known yet (unless
+the file marks the year as entered whole, `PublishedYear`). Every non-ordinary day carries
+where it came from.
 """
 
 from __future__ import annotations
@@ -97,6 +98,22 @@ class CalendarDay:
     """e.g. `calendar.csv row 4`."""
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedYear:
+    """A `schedule` row of the dispatcher's calendar file: the file holds the State Council's
+    whole schedule for `year` (every bridge day and make-up working day is entered).
+
+    Only this mark makes a year the libraries do not know count as known: a few entries
+    for a year (a local holiday, say) do not tell whether its bridge days are in the file.
+    """
+
+    year: int
+    name: str
+    """e.g. the title of the State Council's notice."""
+    source: str
+    """e.g. `calendar.csv row 2`."""
+
+
 SOURCE_LIBRARY = "the State Council's schedule in the chinese_calendar library"
 SOURCE_STATUTORY = "the statutory holidays fixed by law (holidays library)"
 
@@ -149,34 +166,73 @@ class WorkWeek:
         return f"template ({label})" if self.standard else label
 
 
-def _holiday_names(day: dt.date) -> tuple[str, str]:
-    """(English, Chinese) name of the holiday on `day`."""
+class _Day(NamedTuple):
+    """What the calendar says of one date, whoever works it.
+
+    `kind` is `holiday` (a named day off: statutory, or in the library's or the file's
+    schedule), `workday` (declared working, e.g. a make-up Saturday) or `ordinary` (nothing
+    special: each van follows its own weekdays).
+    """
+
+    kind: str
+    names: tuple[str, str]
+    source: str
+
+
+def _library_day(day: dt.date) -> _Day | None:
+    """The day by `chinese_calendar`; None if it does not know the year.
+
+    A weekend day the library calls a holiday without a name is an ordinary weekend,
+    not a holiday: a van that works Saturdays runs on it.
+    """
     try:
-        _, name = chinese_calendar.get_holiday_detail(day)
+        off, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
-        return "holiday", "节假日"
-    if not name:
-        return "holiday", "节假日"
-    zh = next((h.chinese for h in chinese_calendar.Holiday if h.value == name), "节假日")
-    return str(name), str(zh)
+        return None
+    if off and name:
+        zh = next((h.chinese for h in chinese_calendar.Holiday if h.value == name), str(name))
+        return _Day("holiday", (str(name), str(zh)), SOURCE_LIBRARY)
+    if not off and day.weekday() >= 5:
+        return _Day("workday", ("", ""), SOURCE_LIBRARY)
+    if off and day.weekday() < 5:  # a weekday off without a name: keep it off, say so
+        return _Day("holiday", ("holiday", "节假日"), SOURCE_LIBRARY)
+    return _Day("ordinary", ("", ""), SOURCE_LIBRARY)
+
+
+def _unknown_note(year: int, entries: int) -> str:
+    in_file = (
+        f"; calendar.csv has {entries} {'entry' if entries == 1 else 'entries'} for {year} "
+        "but no `schedule` row saying it holds the whole year"
+        if entries
+        else ""
+    )
+    return (
+        f"China's holiday schedule for {year} is not published in the calendar library yet"
+        f"{in_file}: the statutory holidays (fixed by law) are off and every other weekday is "
+        "planned as ordinary; enter the State Council's schedule (bridge days, make-up working "
+        "days, and a `schedule` row for the year) in the data folder's calendar.csv and re-plan "
+        "once it is out"
+    )
 
 
 def work_week(
     label: str,
     weekdays: frozenset[int] = frozenset(range(5)),
-    calendar: Sequence[CalendarDay] = (),
+    calendar: Sequence[CalendarDay | PublishedYear] = (),
 ) -> WorkWeek:
     """The dates of ISO week `label` the van works.
 
-    `weekdays` are the ordinary working weekdays (Monday = 0). A holiday on one of them is
-    off; a make-up working day on a weekend is on. `calendar` (the dispatcher's file)
-    overrides the libraries day by day; a year neither it nor `chinese_calendar` knows keeps
-    only the statutory holidays off and says so in the notes.
+    `weekdays` are the ordinary working weekdays (Monday = 0), Saturday and Sunday
+    included if the van works them. A named holiday on one of them is off; a make-up
+    working day on a weekend is on. `calendar` (the dispatcher's file) overrides the
+    libraries day by day; a year neither `chinese_calendar` knows nor the file marks as
+    published (`PublishedYear`) keeps only the statutory holidays off and says so in the
+    notes.
     """
     year, week = parse_iso_week(label)
     days = week_dates(year, week)
-    entries = {c.date: c for c in calendar}
-    years_in_file = {c.date.year for c in calendar}
+    entries = {c.date: c for c in calendar if isinstance(c, CalendarDay)}
+    published = {c.year for c in calendar if isinstance(c, PublishedYear)}
     dates: list[dt.date] = []
     offs: list[DayOff] = []
     makeups: list[dt.date] = []
@@ -185,33 +241,36 @@ def work_week(
     for day in days:
         ordinary = day.weekday() in weekdays
         entry = entries.get(day)
+        said: _Day | None
         if entry is not None:
-            workday, names, source = entry.working, (entry.name_en, entry.name), entry.source
+            said = _Day(
+                "workday" if entry.working else "holiday",
+                (entry.name_en, entry.name),
+                entry.source,
+            )
         else:
-            try:
-                workday = chinese_calendar.is_workday(day)
-                names, source = _holiday_names(day), SOURCE_LIBRARY
-            except NotImplementedError:
-                if day.year not in years_in_file:
-                    unknown.add(day.year)
-                statutory = statutory_holiday(day)
-                workday = statutory is None and day.weekday() < 5
-                names, source = statutory or ("", ""), SOURCE_STATUTORY
-        if workday and (ordinary or day.weekday() >= 5):
+            said = _library_day(day)
+        if said is None:
+            if day.year not in published:
+                unknown.add(day.year)
+            statutory = statutory_holiday(day)
+            said = (
+                _Day("holiday", statutory, SOURCE_STATUTORY)
+                if statutory
+                else _Day("ordinary", ("", ""), SOURCE_STATUTORY)
+            )
+        if said.kind == "holiday":
+            if ordinary:
+                offs.append(DayOff(day, *said.names, source=said.source))
+                sources.append(f"{day.isoformat()} is off ({said.names[0]}): from {said.source}")
+        elif ordinary:
             dates.append(day)
-            if not ordinary:
-                makeups.append(day)
-                sources.append(f"{day.isoformat()} is a make-up working day: from {source}")
-        elif ordinary and not workday:
-            offs.append(DayOff(day, *names, source=source))
-            sources.append(f"{day.isoformat()} is off ({names[0]}): from {source}")
-    notes = [
-        f"China's holiday schedule for {y} is not published in the calendar library yet: "
-        "the statutory holidays (fixed by law) are off and every other weekday is planned as "
-        "ordinary; enter the State Council's schedule (bridge days, make-up working days) in "
-        "the data folder's calendar.csv and re-plan once it is out"
-        for y in sorted(unknown)
-    ]
+        elif said.kind == "workday" and day.weekday() >= 5:
+            dates.append(day)
+            makeups.append(day)
+            sources.append(f"{day.isoformat()} is a make-up working day: from {said.source}")
+    per_year = {y: sum(1 for d in entries if d.year == y) for y in unknown}
+    notes = [_unknown_note(y, per_year[y]) for y in sorted(unknown)]
     return WorkWeek(
         year=year,
         number=week,

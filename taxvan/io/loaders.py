@@ -34,7 +34,7 @@ from taxvan.fleet import Van
 from taxvan.places import Depot, Stop, StopKind, Street
 from taxvan.services import Service
 from taxvan.taxpayers import Taxpayer, TaxpayerKind
-from taxvan.workdays import CalendarDay, statutory_holiday
+from taxvan.workdays import CalendarDay, PublishedYear, statutory_holiday
 
 CHINA_EXTENT = (3.5, 54.0, 73.0, 135.5)
 """lat_min, lat_max, lon_min, lon_max of China with a small margin: the one fixed sanity check
@@ -49,9 +49,23 @@ OUTLIER_SPREADS = 6.0
 OUTLIER_MIN_KM = 10.0
 """A stop or taxpayer is reported as an outlier (a warning) when it lies more than
 `OUTLIER_SPREADS` times its street's robust spread (the median distance of the street's
-points from their median point) and more than `OUTLIER_MIN_KM` from that median point."""
+points from their median point) and more than `OUTLIER_MIN_KM` from that median point; the
+depot likewise against all the district's stops."""
 
-RowCheck = Callable[[dict[str, Any]], list[DataProblem]]
+OUTLIER_MIN_POINTS = 5
+"""Fewer points than this have no meaningful spread, so no outlier is reported among them."""
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule spanning several columns of one row (a shift's order, a point in the outline).
+
+    It runs whenever the columns it `needs` parsed, even if other columns of the same row
+    did not, so one typo in a row does not hide another problem of that row.
+    """
+
+    needs: tuple[str, ...]
+    check: Callable[[dict[str, Any]], list[DataProblem]]
 
 
 def _text(v: Any) -> str:
@@ -108,11 +122,27 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def read_records(
-    path: Path, columns: Sequence[Column], row_check: RowCheck | None = None
+    path: Path, columns: Sequence[Column], rules: Sequence[RowRule] = ()
 ) -> list[dict[str, Any]]:
     """Parse every row of `path` by `columns`; all problems at once, or no records at all.
 
-    `row_check` sees each record whose columns all parsed, for rules spanning columns.
+    Each of `rules` runs on every row whose columns it needs parsed (see `RowRule`).
+    """
+    records, problems = parse_records(path, columns, rules)
+    if problems:
+        raise DataFileError(str(path), problems)
+    return records
+
+
+def parse_records(
+    path: Path, columns: Sequence[Column], rules: Sequence[RowRule] = ()
+) -> tuple[list[dict[str, Any]], list[DataProblem]]:
+    """Every row of `path` as far as it parsed, and every problem found.
+
+    A record holds only the columns that parsed (a duplicate of a unique value included:
+    the value itself is fine), so what a bad file still says can be used to check the
+    other files. Raises DataFileError only when the file as a whole cannot be read (no
+    file, not a table, a missing column, no records).
     """
     frame = _read_table(path)
     problems: list[DataProblem] = []
@@ -131,13 +161,13 @@ def read_records(
     for i, row in enumerate(frame.to_dict("records")):
         rownum = i + 2
         rec: dict[str, Any] = {}
-        before = len(problems)
         for col in columns:
             raw = _text(row.get(col.name))
             if raw == "":
                 if col.required:
                     problems.append(DataProblem(f"empty; expected {col.expect}", rownum, col.name))
-                rec[col.name] = col.default
+                else:
+                    rec[col.name] = col.default
                 continue
             if col.choices is not None and raw not in col.choices:
                 problems.append(
@@ -154,21 +184,19 @@ def read_records(
             if col.check is not None and (msg := col.check(value)):
                 problems.append(DataProblem(msg, rownum, col.name))
                 continue
+            rec[col.name] = value
             if col.unique:
                 first = seen[col.name].setdefault(value, rownum)
                 if first != rownum:
                     problems.append(
                         DataProblem(f"'{raw}' already appears in row {first}", rownum, col.name)
                     )
-                    continue
-            rec[col.name] = value
         rec["_row"] = rownum
-        if row_check is not None and len(problems) == before:
-            problems.extend(row_check(rec))
+        for rule in rules:
+            if all(name in rec for name in rule.needs):
+                problems.extend(rule.check(rec))
         records.append(rec)
-    if problems:
-        raise DataFileError(str(path), problems)
-    return records
+    return records, problems
 
 
 def _lat_check(v: float) -> str | None:
@@ -196,6 +224,7 @@ class Outline:
     """The district's outline (`outline.geojson`): every point must lie inside it.
 
     Points within `OUTLINE_TOLERANCE_KM` outside still count, since outlines are simplified.
+    `rule` checks a file's `lat` and `lon` columns against it.
     """
 
     def __init__(self, geometry: Any, path: Path) -> None:
@@ -204,6 +233,7 @@ class Outline:
         tol_deg = OUTLINE_TOLERANCE_KM / (111.32 * max(0.2, math.cos(math.radians(lat))))
         self.area = geometry.buffer(tol_deg)
         shapely.prepare(self.area)
+        self.rule = RowRule(("lat", "lon"), self.check)
 
     def check(self, rec: dict[str, Any]) -> list[DataProblem]:
         """A problem naming the row if the record's point lies outside the outline."""
@@ -282,6 +312,29 @@ def _km(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
     return 6371.0 * math.hypot(x, y)
 
 
+@dataclass(frozen=True)
+class _Middle:
+    """The robust middle of some points: their median point and their typical distance
+    from it (the median), with the distance beyond which a point is an outlier."""
+
+    lat: float
+    lon: float
+    spread: float
+
+    @classmethod
+    def of(cls, points: Sequence[tuple[float, float]]) -> _Middle:
+        lat = median(p[0] for p in points)
+        lon = median(p[1] for p in points)
+        return cls(lat, lon, median(_km(lat, lon, *p) for p in points))
+
+    def km(self, lat: float, lon: float) -> float:
+        return _km(self.lat, self.lon, lat, lon)
+
+    @property
+    def limit(self) -> float:
+        return max(OUTLIER_SPREADS * self.spread, OUTLIER_MIN_KM)
+
+
 def street_outliers(
     points: Sequence[tuple[str, int, str, float, float]],
 ) -> list[DataWarning]:
@@ -296,15 +349,12 @@ def street_outliers(
         by_street.setdefault(p[2], []).append(p)
     out: list[DataWarning] = []
     for street, pts in by_street.items():
-        if len(pts) < 5:
+        if len(pts) < OUTLIER_MIN_POINTS:
             continue
-        mlat = median(p[3] for p in pts)
-        mlon = median(p[4] for p in pts)
-        dist = [_km(mlat, mlon, p[3], p[4]) for p in pts]
-        spread = median(dist)
-        limit = max(OUTLIER_SPREADS * spread, OUTLIER_MIN_KM)
-        for p, d in zip(pts, dist, strict=True):
-            if d > limit:
+        middle = _Middle.of([(p[3], p[4]) for p in pts])
+        mlat, mlon, spread = middle.lat, middle.lon, middle.spread
+        for p in pts:
+            if (d := middle.km(p[3], p[4])) > middle.limit:
                 out.append(
                     DataWarning(
                         p[0],
@@ -318,6 +368,34 @@ def street_outliers(
                     )
                 )
     return out
+
+
+def depot_outlier(path: str, depot: Depot, stops: Sequence[Stop]) -> list[DataWarning]:
+    """A warning if the hall lies far from the district's stops, by the same robust rule as
+    `street_outliers` (the depot file has one row: row 2).
+
+    Without an outline nothing else notices a hall placed in the wrong county by a typo;
+    with one, a hall outside it is already an error, and a hall inside it yet far from
+    every stop is still worth a look.
+    """
+    if len(stops) < OUTLIER_MIN_POINTS:
+        return []
+    middle = _Middle.of([(s.lat, s.lon) for s in stops])
+    d = middle.km(depot.lat, depot.lon)
+    if d <= middle.limit:
+        return []
+    return [
+        DataWarning(
+            path,
+            DataProblem(
+                f"the hall ({depot.lat}, {depot.lon}) is {d:.0f} km from the middle of the "
+                f"district's stops, which lie typically {middle.spread:.1f} km from it: check "
+                "the coordinates",
+                2,
+                _off_column(middle.lat, middle.lon, depot.lat, depot.lon),
+            ),
+        )
+    ]
 
 
 def _positive(v: int) -> str | None:
@@ -351,7 +429,8 @@ def _find(folder: Path, stem: str) -> Path:
 
 
 def _street_check(street_codes: set[str] | None) -> Callable[[str], str | None]:
-    """`street_codes` None: streets.csv could not be read, so the codes are not checked."""
+    """`street_codes` None: streets.csv could not be read at all, so there is nothing to
+    check the codes against (see `street_codes`)."""
 
     def check(code: str) -> str | None:
         if street_codes is None or code in street_codes:
@@ -375,7 +454,7 @@ def load_depot(path: Path, outline: Outline | None = None) -> Depot:
                 choices=("surveyed", "approximate"),
             ),
         ],
-        outline.check if outline else None,
+        [outline.rule] if outline else (),
     )
     if len(recs) != 1:
         raise DataFileError(
@@ -385,17 +464,28 @@ def load_depot(path: Path, outline: Outline | None = None) -> Depot:
     return Depot(r["id"], r["name"], r["lat"], r["lon"], r["coord_quality"])
 
 
+_STREET_COLUMNS = (
+    Column("code", unique=True),
+    Column("name"),
+    Column("name_en"),
+    Column("served", _as_bool, expect="true or false"),
+)
+
+
 def load_streets(path: Path) -> list[Street]:
-    recs = read_records(
-        path,
-        [
-            Column("code", unique=True),
-            Column("name"),
-            Column("name_en"),
-            Column("served", _as_bool, expect="true or false"),
-        ],
-    )
+    recs = read_records(path, _STREET_COLUMNS)
     return [Street(r["code"], r["name"], r["name_en"], r["served"]) for r in recs]
+
+
+def street_codes(path: Path) -> set[str] | None:
+    """The `code` of every row of the streets file whose code parsed, even when other rows
+    or columns are bad, so a bad street row does not stop the stops' and taxpayers' street
+    codes from being checked; None if the file cannot be read at all."""
+    try:
+        recs, _ = parse_records(path, _STREET_COLUMNS)
+    except DataFileError:
+        return None
+    return {r["code"] for r in recs if "code" in r}
 
 
 def load_stops(
@@ -414,7 +504,7 @@ def load_stops(
                 "coord_source", required=False, default="surveyed", choices=("surveyed", "placed")
             ),
         ],
-        outline.check if outline else None,
+        [outline.rule] if outline else (),
     )
     return [
         Stop(
@@ -449,7 +539,7 @@ def load_taxpayers(
             Column("street_code", check=_street_check(street_codes)),
             *_coords(),
         ],
-        outline.check if outline else None,
+        [outline.rule] if outline else (),
     )
     return [
         Taxpayer(r["taxpayer_id"], r["name"], r["kind"], r["street_code"], r["lat"], r["lon"])
@@ -482,47 +572,71 @@ def load_services(path: Path) -> list[Service]:
     ]
 
 
-def _van_times(r: dict[str, Any]) -> list[DataProblem]:
-    """The shift and lunch rules of `Van`, each naming the column to fix."""
-    row, start, end = r["_row"], r["shift_start"], r["shift_end"]
-    minutes, earliest, latest = r["lunch_minutes"], r["lunch_earliest"], r["lunch_latest"]
-    who = f"van {r['van_id']}"
+def _who(r: dict[str, Any]) -> str:
+    return f"van {r['van_id']}" if "van_id" in r else "this van"
+
+
+def _shift_order(r: dict[str, Any]) -> list[DataProblem]:
+    start, end = r["shift_start"], r["shift_end"]
+    if start < end:
+        return []
+    return [
+        DataProblem(
+            f"{_who(r)}: the shift ends at {hhmm(end)}, not after it starts at {hhmm(start)}",
+            r["_row"],
+            "shift_end",
+        )
+    ]
+
+
+def _lunch_in_shift(r: dict[str, Any]) -> list[DataProblem]:
+    """Skipped when the shift itself is wrong: `_shift_order` names that first."""
+    start, end = r["shift_start"], r["shift_end"]
+    earliest, latest = r["lunch_earliest"], r["lunch_latest"]
     if not start < end:
-        return [
-            DataProblem(
-                f"{who}: the shift ends at {hhmm(end)}, not after it starts at {hhmm(start)}",
-                row,
-                "shift_end",
-            )
-        ]
+        return []
     problems = []
     if earliest < start:
         problems.append(
             DataProblem(
-                f"{who}: lunch_earliest {hhmm(earliest)} is before the shift starts "
+                f"{_who(r)}: lunch_earliest {hhmm(earliest)} is before the shift starts "
                 f"at {hhmm(start)}",
-                row,
+                r["_row"],
                 "lunch_earliest",
             )
         )
     if latest > end:
         problems.append(
             DataProblem(
-                f"{who}: lunch_latest {hhmm(latest)} is after the shift ends at {hhmm(end)}",
-                row,
+                f"{_who(r)}: lunch_latest {hhmm(latest)} is after the shift ends at {hhmm(end)}",
+                r["_row"],
                 "lunch_latest",
             )
         )
-    if earliest + minutes > latest:
-        problems.append(
-            DataProblem(
-                f"{who}: a {minutes}-minute lunch does not fit between lunch_earliest "
-                f"{hhmm(earliest)} and lunch_latest {hhmm(latest)}",
-                row,
-                "lunch_minutes",
-            )
-        )
     return problems
+
+
+def _lunch_fits(r: dict[str, Any]) -> list[DataProblem]:
+    minutes, earliest, latest = r["lunch_minutes"], r["lunch_earliest"], r["lunch_latest"]
+    if earliest + minutes <= latest:
+        return []
+    return [
+        DataProblem(
+            f"{_who(r)}: a {minutes}-minute lunch does not fit between lunch_earliest "
+            f"{hhmm(earliest)} and lunch_latest {hhmm(latest)}",
+            r["_row"],
+            "lunch_minutes",
+        )
+    ]
+
+
+_VAN_RULES = (
+    RowRule(("shift_start", "shift_end"), _shift_order),
+    RowRule(("shift_start", "shift_end", "lunch_earliest", "lunch_latest"), _lunch_in_shift),
+    RowRule(("lunch_minutes", "lunch_earliest", "lunch_latest"), _lunch_fits),
+)
+"""The shift and lunch rules of `Van`, each naming the column to fix and each run on the
+columns it needs."""
 
 
 def load_vans(path: Path) -> list[Van]:
@@ -549,7 +663,7 @@ def load_vans(path: Path) -> list[Van]:
                 expect="weekdays such as Mon-Fri or Mon,Wed,Fri",
             ),
         ],
-        _van_times,
+        _VAN_RULES,
     )
     return [
         Van(
@@ -580,32 +694,58 @@ def _calendar_day_check(r: dict[str, Any]) -> list[DataProblem]:
     return []
 
 
-def load_calendar(path: Path) -> list[CalendarDay]:
+def _calendar_unique() -> RowRule:
+    """A day is entered once, and a year's `schedule` row appears once; a `schedule` row
+    may share its date with that day's own entry (e.g. 1 January, New Year's Day)."""
+    days: dict[dt.date, int] = {}
+    years: dict[int, int] = {}
+
+    def check(r: dict[str, Any]) -> list[DataProblem]:
+        date, row = r["date"], r["_row"]
+        if r["kind"] == "schedule":
+            first = years.setdefault(date.year, row)
+            what = f"a schedule row for {date.year}"
+        else:
+            first = days.setdefault(date, row)
+            what = f"'{date.isoformat()}'"
+        if first == row:
+            return []
+        return [DataProblem(f"{what} already appears in row {first}", row, "date")]
+
+    return RowRule(("date", "kind"), check)
+
+
+def load_calendar(path: Path) -> list[CalendarDay | PublishedYear]:
     """The dispatcher's calendar file: the State Council's schedule, overriding the libraries.
 
-    Columns `date` (YYYY-MM-DD), `kind` (`holiday` or `workday`), `name` (Chinese) and
-    optionally `name_en`. A statutory holiday cannot be entered as a working day.
+    Columns `date` (YYYY-MM-DD), `kind` (`holiday`, `workday`, or `schedule`: the file holds
+    the whole schedule of the date's year), `name` (Chinese) and optionally `name_en`. A
+    statutory holiday cannot be entered as a working day. Without a `schedule` row, a year
+    the libraries do not know stays noted as not published, however many of its days are
+    entered: a local holiday says nothing of the year's bridge days.
     """
     recs = read_records(
         path,
         [
-            Column("date", dt.date.fromisoformat, unique=True, expect="a date as YYYY-MM-DD"),
-            Column("kind", choices=("holiday", "workday")),
+            Column("date", dt.date.fromisoformat, expect="a date as YYYY-MM-DD"),
+            Column("kind", choices=("holiday", "workday", "schedule")),
             Column("name"),
             Column("name_en", required=False, default=""),
         ],
-        _calendar_day_check,
+        [RowRule(("date", "kind"), _calendar_day_check), _calendar_unique()],
     )
-    return [
-        CalendarDay(
-            r["date"],
-            r["kind"] == "workday",
-            r["name"],
-            r["name_en"] or r["name"],
-            f"{path.name} row {r['_row']}",
-        )
-        for r in recs
-    ]
+    out: list[CalendarDay | PublishedYear] = []
+    for r in recs:
+        source = f"{path.name} row {r['_row']}"
+        if r["kind"] == "schedule":
+            out.append(PublishedYear(r["date"].year, r["name"], source))
+        else:
+            out.append(
+                CalendarDay(
+                    r["date"], r["kind"] == "workday", r["name"], r["name_en"] or r["name"], source
+                )
+            )
+    return out
 
 
 def load_dataset(folder: str | Path) -> Dataset:
@@ -631,9 +771,10 @@ def load_dataset(folder: str | Path) -> Dataset:
 
     outline_path = folder / "outline.geojson"
     outline = attempt(lambda: load_outline(outline_path)) if outline_path.exists() else None
-    depot = attempt(lambda: load_depot(_find(folder, "depot"), outline))
-    streets = attempt(lambda: load_streets(_find(folder, "streets")))
-    codes = {s.code for s in streets} if streets is not None else None
+    depot_path, streets_path = _find(folder, "depot"), _find(folder, "streets")
+    depot = attempt(lambda: load_depot(depot_path, outline))
+    streets = attempt(lambda: load_streets(streets_path))
+    codes = {s.code for s in streets} if streets is not None else street_codes(streets_path)
     stops_path, tp_path = _find(folder, "stops"), _find(folder, "taxpayers")
     stops = attempt(lambda: load_stops(stops_path, codes, outline))
     taxpayers = attempt(lambda: load_taxpayers(tp_path, codes, outline))
@@ -656,5 +797,5 @@ def load_dataset(folder: str | Path) -> Dataset:
         tuple(services),
         tuple(vans),
         calendar=tuple(calendar),
-        warnings=tuple(street_outliers(points)),
+        warnings=(*depot_outlier(str(depot_path), depot, stops), *street_outliers(points)),
     )

@@ -7,8 +7,10 @@ import pytest
 from taxvan.booking import taxpayer_id_problem
 from taxvan.errors import DataFileError, DataFolderError
 from taxvan.io.loaders import load_dataset
+from taxvan.workdays import PublishedYear, work_week
 from tests.conftest import DEMO
 from tests.districts import make_county
+from web.cli import main
 
 
 @pytest.fixture
@@ -228,7 +230,7 @@ def test_calendar_file_is_checked_like_every_other_file(data: Path):
         load_dataset(data)
     assert [line.split("calendar.csv: ", 1)[1] for line in err.value.report().splitlines()] == [
         "row 4, column 'date': '2027-13-01' is not a date as YYYY-MM-DD",
-        "row 5, column 'kind': 'rest' is not one of: holiday, workday",
+        "row 5, column 'kind': 'rest' is not one of: holiday, workday, schedule",
         "row 6, column 'kind': 2027-01-01 is New Year's Day (元旦), a statutory holiday fixed by "
         "law: it cannot be a working day",
         "row 7, column 'date': '2027-02-09' already appears in row 2",
@@ -243,4 +245,137 @@ def test_calendar_file_is_checked_like_every_other_file(data: Path):
     assert [(d.date.isoformat(), d.working, d.name_en, d.source) for d in cal] == [
         ("2027-02-09", False, "Spring Festival", "calendar.csv row 2"),
         ("2027-02-20", True, "调休", "calendar.csv row 3"),
+    ]
+
+
+def test_check_data_lists_every_problem_of_every_file_in_one_run(data: Path, capsys):
+    """A bad street row must not hide unknown street codes, and a bad column must not hide
+    the rules that span the row's other columns (the shift, the outline)."""
+    _edit(data / "depot.csv", 2, "lat", "north")
+    _edit(data / "streets.csv", 3, "served", "maybe")
+    stops = pd.read_csv(data / "stops.csv", dtype=str, keep_default_na=False)
+    _edit(data / "stops.csv", 4, "street_code", "999999999")
+    _edit(data / "stops.csv", 5, "kind", "castle")
+    _edit(data / "stops.csv", 5, "lat", "26.6")
+    _edit(data / "stops.csv", 7, "stop_id", stops.loc[0, "stop_id"])
+    _edit(data / "taxpayers.csv", 3, "taxpayer_id", "123")
+    _edit(data / "taxpayers.csv", 4, "street_code", "999999999")
+    _edit(data / "taxpayers.csv", 5, "lon", "abc")
+    _edit(data / "vans.csv", 2, "shift_end", "08:00")
+    _edit(data / "vans.csv", 2, "weekdays", "Mon-Fry")
+    _edit(data / "services.csv", 2, "minutes", "0")
+    (data / "calendar.csv").write_text(
+        "date,kind,name,name_en\n"
+        "2027-02-09,holiday,春节,Spring Festival\n"
+        "2027-10-01,workday,国庆调休,\n"
+        "2027-13-01,holiday,春节,\n"
+        "2027-02-10,festival,春节,\n",
+        encoding="utf-8",
+    )
+    assert main(["check-data", "--data", str(data)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert [f"{Path(f).name}: {p}" for f, p in (line.split(": ", 1) for line in lines[:-1])] == [
+        "depot.csv: row 2, column 'lat': 'north' is not a WGS-84 latitude in decimal degrees",
+        "streets.csv: row 3, column 'served': 'maybe' is not true or false",
+        "stops.csv: row 4, column 'street_code': '999999999' is not a street in streets.csv",
+        "stops.csv: row 5, column 'kind': 'castle' is not one of: village, community, "
+        "industrial_park, key_project",
+        f"stops.csv: row 5, column 'lat': the point (26.6, {float(stops.loc[3, 'lon'])}) is "
+        "outside the district outline in outline.geojson",
+        f"stops.csv: row 7, column 'stop_id': '{stops.loc[0, 'stop_id']}' already appears in row 2",
+        "taxpayers.csv: row 3, column 'taxpayer_id': '123' has 3 characters; a taxpayer ID has 18",
+        "taxpayers.csv: row 4, column 'street_code': '999999999' is not a street in streets.csv",
+        "taxpayers.csv: row 5, column 'lon': 'abc' is not a WGS-84 longitude in decimal degrees",
+        "services.csv: row 2, column 'minutes': 0 must be greater than zero",
+        "vans.csv: row 2, column 'weekdays': 'Mon-Fry' is not weekdays such as Mon-Fri or "
+        "Mon,Wed,Fri",
+        "vans.csv: row 2, column 'shift_end': van V1: the shift ends at 08:00, not after it "
+        "starts at 08:30",
+        "calendar.csv: row 3, column 'kind': 2027-10-01 is National Day (国庆节), a statutory "
+        "holiday fixed by law: it cannot be a working day",
+        "calendar.csv: row 4, column 'date': '2027-13-01' is not a date as YYYY-MM-DD",
+        "calendar.csv: row 5, column 'kind': 'festival' is not one of: holiday, workday, schedule",
+    ]
+    assert lines[-1] == "15 problem(s) in 7 file(s)"
+
+
+def test_a_rule_spanning_columns_runs_on_the_columns_it_needs(data: Path):
+    """A bad counter does not hide a lunch that does not fit, nor the shift's order."""
+    _edit(data / "vans.csv", 2, "counters", "two")
+    _edit(data / "vans.csv", 2, "lunch_latest", "12:00")
+    _edit(data / "vans.csv", 2, "shift_start", "18:00")
+    with pytest.raises(DataFileError) as err:
+        load_dataset(data)
+    assert [str(p) for p in err.value.problems] == [
+        "row 2, column 'counters': 'two' is not a whole number",
+        "row 2, column 'shift_end': van V1: the shift ends at 17:00, not after it starts at 18:00",
+        "row 2, column 'lunch_minutes': van V1: a 60-minute lunch does not fit between "
+        "lunch_earliest 11:30 and lunch_latest 12:00",
+    ]
+
+
+# --- the hall far from the district --------------------------------------------------
+
+
+def test_without_an_outline_a_hall_far_from_the_stops_is_a_warning(data: Path, capsys):
+    (data / "outline.geojson").unlink()
+    assert load_dataset(data).warnings == ()
+    depot = pd.read_csv(data / "depot.csv", dtype=str)
+    lon = round(float(depot.loc[0, "lon"]) + 1.5, 6)  # about 135 km east
+    _edit(data / "depot.csv", 2, "lon", str(lon))
+    (warning,) = load_dataset(data).warnings
+    assert Path(warning.path).name == "depot.csv"
+    assert str(warning.problem).startswith(
+        f"row 2, column 'lon': the hall ({depot.loc[0, 'lat']}, {lon}) is "
+    )
+    assert "km from the middle of the district's stops" in str(warning.problem)
+    assert main(["check-data", "--data", str(data)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: " in captured.err and "depot.csv: row 2, column 'lon'" in captured.err
+    assert "1 warning(s) above" in captured.out
+
+
+def test_with_an_outline_a_hall_far_away_stays_an_error(data: Path):
+    depot = pd.read_csv(data / "depot.csv", dtype=str)
+    _edit(data / "depot.csv", 2, "lon", str(round(float(depot.loc[0, "lon"]) + 1.5, 6)))
+    with pytest.raises(DataFileError, match=r"depot.csv: row 2, column 'lon': .* outside the"):
+        load_dataset(data)
+
+
+# --- the calendar file can say a year's whole schedule is in it ------------------------
+
+
+def test_a_schedule_row_marks_the_year_as_published(data: Path):
+    (data / "calendar.csv").write_text(
+        "date,kind,name,name_en\n2027-03-01,holiday,县庆,County Day\n",
+        encoding="utf-8",
+    )
+    assert not work_week("2027-W40", calendar=load_dataset(data).calendar).calendar_known
+    notice = "国务院办公厅关于2027年部分节假日安排的通知"
+    (data / "calendar.csv").write_text(
+        "date,kind,name,name_en\n"
+        "2027-03-01,holiday,县庆,County Day\n"
+        f"2027-01-01,schedule,{notice},\n",
+        encoding="utf-8",
+    )
+    cal = load_dataset(data).calendar
+    assert PublishedYear(2027, notice, "calendar.csv row 3") in cal
+    week = work_week("2027-W40", calendar=cal)
+    assert week.calendar_known and not [n for n in week.notes if "not published" in n]
+
+
+def test_a_year_is_marked_once_and_days_stay_unique(data: Path):
+    (data / "calendar.csv").write_text(
+        "date,kind,name,name_en\n"
+        "2027-01-01,schedule,通知,\n"
+        "2027-01-01,holiday,元旦,\n"
+        "2027-06-30,schedule,通知,\n"
+        "2027-01-01,holiday,元旦,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError) as err:
+        load_dataset(data)
+    assert [line.split("calendar.csv: ", 1)[1] for line in err.value.report().splitlines()] == [
+        "row 4, column 'date': a schedule row for 2027 already appears in row 2",
+        "row 5, column 'date': '2027-01-01' already appears in row 3",
     ]

@@ -4,7 +4,13 @@ import holidays
 import pytest
 
 from taxvan.errors import TaxvanError
-from taxvan.workdays import CalendarDay, next_iso_week, parse_iso_week, work_week
+from taxvan.workdays import (
+    CalendarDay,
+    PublishedYear,
+    next_iso_week,
+    parse_iso_week,
+    work_week,
+)
 
 
 def test_national_day_week_drops_the_holidays_and_adds_the_makeup_saturday():
@@ -112,8 +118,74 @@ def test_calendar_file_overrides_the_libraries_and_is_named_as_the_source():
         (10, "calendar.csv row 3"),
         (11, "calendar.csv row 4"),
     ]
-    assert w.calendar_known, "the file covers 2027, so the year is no longer unknown"
+    assert not w.calendar_known, "day entries alone do not say the whole year is in the file"
+    assert "calendar.csv has 4 entries for 2027" in w.notes[0]
     assert "2027-02-13 is a make-up working day: from calendar.csv row 5" in w.notes
     known = work_week("2026-W49", calendar=calendar)
     assert dt.date(2026, 12, 3) not in known.dates
     assert known.holidays[0].source == "calendar.csv row 6"
+
+
+def test_one_local_day_in_the_file_does_not_publish_the_whole_year():
+    """A county holiday in March says nothing about 2027's National Day bridge days."""
+    local = [_day("2027-03-01", False, "县庆", 2)]
+    w = work_week("2027-W40", calendar=local)  # Mon 4 .. Sun 10 Oct 2027
+    assert not w.calendar_known
+    assert w.dates == tuple(dt.date(2027, 10, d) for d in range(4, 9))
+    (note,) = [n for n in w.notes if "not published" in n]
+    assert "calendar.csv has 1 entry for 2027" in note and "schedule" in note
+
+
+def test_a_schedule_row_marks_the_year_as_published_by_the_file():
+    marked = [
+        _day("2027-03-01", False, "县庆", 2),
+        PublishedYear(2027, "国务院办公厅关于2027年部分节假日安排的通知", "calendar.csv row 3"),
+    ]
+    w = work_week("2027-W40", calendar=marked)
+    assert w.calendar_known
+    assert not [n for n in w.notes if "not published" in n]
+    assert w.dates == tuple(dt.date(2027, 10, d) for d in range(4, 9))
+    # the mark covers its own year only: 2028 is still unknown
+    assert not work_week("2027-W52", calendar=marked).calendar_known  # 27 Dec .. 2 Jan 2028
+
+
+# --- vans that work on Saturdays -------------------------------------------------------
+
+MON_SAT = frozenset(range(6))
+
+
+def test_a_saturday_van_runs_its_ordinary_saturday_in_an_unpublished_year():
+    w = work_week("2027-W06", MON_SAT)  # Mon 8 .. Sun 14 Feb 2027; 8 Feb is Spring Festival
+    assert w.dates == tuple(dt.date(2027, 2, d) for d in range(9, 14))
+    assert [(h.date, h.reason, h.source) for h in w.holidays] == [
+        (dt.date(2027, 2, 8), "Chinese New Year (Spring Festival)", STATUTORY)
+    ]
+    assert w.makeup_days == ()
+
+
+def test_a_saturday_van_runs_its_ordinary_saturday_in_a_published_year():
+    w = work_week("2026-W49", MON_SAT)  # Mon 30 Nov .. Sun 6 Dec 2026, no holiday
+    assert w.dates == (*work_week("2026-W49").dates, dt.date(2026, 12, 5))
+    assert w.holidays == () and w.makeup_days == ()
+
+
+def test_a_saturday_van_still_has_named_holidays_off_on_saturday():
+    """2026-W40: National Day runs 1-7 October; Saturday 3 October is part of it."""
+    w = work_week("2026-W40", MON_SAT)
+    assert w.dates == (dt.date(2026, 9, 28), dt.date(2026, 9, 29), dt.date(2026, 9, 30))
+    assert [(h.date.day, h.reason) for h in w.holidays] == [
+        (1, "National Day"),
+        (2, "National Day"),
+        (3, "National Day"),
+    ]
+    # its Saturday 10 October is an ordinary working day for it, not a make-up day
+    after = work_week("2026-W41", MON_SAT)
+    assert after.dates[-1] == dt.date(2026, 10, 10) and after.makeup_days == ()
+    # a holiday entered in the file on a Saturday is off for it, by the file's name
+    cal = [_day("2027-02-13", False, "春节", 4)]
+    w = work_week("2027-W06", MON_SAT, cal)
+    assert dt.date(2027, 2, 13) not in w.dates
+    assert (w.holidays[-1].date, w.holidays[-1].source) == (
+        dt.date(2027, 2, 13),
+        "calendar.csv row 4",
+    )

@@ -178,6 +178,7 @@ def test_entering_the_holiday_schedule_keeps_the_template(
     shutil.copytree(county, data)
     with (data / "calendar.csv").open("a", encoding="utf-8") as f:
         f.write("2027-02-09,holiday,春节,Spring Festival\n2027-02-20,workday,春节调休,\n")
+        f.write("2027-01-01,schedule,国务院办公厅关于2027年部分节假日安排的通知,\n")
     text = _plan(data, cache, tmp_path / "out", "2027-W06")
     assert "Using the weekly template" in text
     doc = json.loads((tmp_path / "out" / "timetable.json").read_text(encoding="utf-8"))
