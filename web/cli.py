@@ -15,7 +15,7 @@ from routes.report import format_report
 from taxvan.clock import china_now
 from taxvan.errors import DataFileError, DataFolderError, TaxvanError
 from taxvan.io.loaders import load_dataset
-from taxvan.workdays import next_iso_week, parse_iso_week
+from taxvan.workdays import CalendarDay, next_iso_week, parse_iso_week
 from web.config import PLAN, SEARCH, Config
 from web.planning import run_plan
 
@@ -89,10 +89,13 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     for warning in ds.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    days = sum(isinstance(c, CalendarDay) for c in ds.calendar)
+    years = len(ds.calendar) - days
     print(
         f"{folder}: OK — {len(ds.streets)} streets, {len(ds.stops)} stops, "
         f"{len(ds.taxpayers)} taxpayers, {len(ds.services)} services, {len(ds.vans)} van(s)"
-        + (f", {len(ds.calendar)} calendar day(s)" if ds.calendar else "")
+        + (f", {days} calendar day(s)" if days else "")
+        + (f", the holiday schedule of {years} year(s)" if years else "")
         + (f"; {len(ds.warnings)} warning(s) above" if ds.warnings else "")
     )
     return 0

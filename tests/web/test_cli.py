@@ -247,3 +247,18 @@ def test_flask_publish_plans_through_routes_plan_week_and_reuses_its_template(
                 select(PublishedWeek).where(PublishedWeek.week == planned_week.plan.week)
             )
             assert row is not None and len(row.visits) == len(planned_week.plan.visits)
+
+
+def test_check_data_counts_calendar_days_apart_from_published_years(tmp_path: Path, capsys):
+    folder = tmp_path / "d"
+    shutil.copytree(DEMO, folder)
+    (folder / "calendar.csv").write_text(
+        "date,kind,name,name_en\n"
+        "2027-01-01,schedule,国务院办公厅关于2027年部分节假日安排的通知,\n"
+        "2027-02-08,holiday,春节,Spring Festival\n"
+        "2027-02-20,workday,春节调休,Spring Festival make-up day\n",
+        encoding="utf-8",
+    )
+    assert main(["check-data", "--data", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "2 calendar day(s), the holiday schedule of 1 year(s)" in out
