@@ -1,8 +1,10 @@
 """Booking throughput and latency on PostgreSQL, through the app and straight to the database.
 
-Starts the app under gunicorn on loopback against the machine's PostgreSQL, publishes the demo
-week, and lets C concurrent clients book (and cancel again, so places never run out) for S
-seconds. Then the same clients run the booking transaction directly on the database
+Creates a PostgreSQL database of its own (dropped again at the end; nothing else on the server
+is touched), publishes the demo week in it, starts the app under gunicorn on a free loopback
+port and lets C concurrent clients book (and cancel again, so places never run out) for S
+seconds, with the booking rules as configured by default (one taxpayer's limits included).
+Then the same clients run the booking transaction directly on the database
 (read the visit's claims, insert the booking and its claim under the unique key, commit),
 and the figures are printed side by side with their ratio.
 
@@ -12,15 +14,17 @@ and the figures are printed side by side with their ratio.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
+import secrets
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -28,7 +32,9 @@ import psycopg
 from stdnum.cn import uscc
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+"""The PostgreSQL server; the bench creates and drops its own database there."""
+PG = f"{PG_SERVER}/taxvan_bench_{os.getpid()}_{secrets.token_hex(4)}"
 NOW = "2026-11-25T10:00:00"
 
 
@@ -37,9 +43,17 @@ def ids(n: int, tag: int) -> list[str]:
     return [h + uscc.calc_check_digit(h) for h in heads]
 
 
-def reset_and_publish(env: dict[str, str]) -> None:
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+def own_database(action: str) -> None:
+    """CREATE or DROP the bench's own database (named in PG) through the server's `postgres`."""
+    name = PG.rsplit("/", 1)[1]
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        if action == "create":
+            admin.execute(f'CREATE DATABASE "{name}"')
+        else:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def publish(env: dict[str, str]) -> None:
     flask = [sys.executable, "-m", "flask", "--app", "app"]
     subprocess.run([*flask, "init-db"], env=env, check=True, capture_output=True, cwd=ROOT)
     subprocess.run(
@@ -86,14 +100,19 @@ def summarise(label: str, lat: list[float], ok: int, refused: int, seconds: floa
 
 
 def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, str]]) -> dict:
+    """Each client keeps one HTTP/1.1 connection (as a browser does) and books, then cancels
+    what it booked; only the booking requests are timed."""
     lat: list[float] = []
     counts = {"ok": 0, "refused": 0, "other": 0}
     lock = threading.Lock()
     stop = time.monotonic() + seconds
+    host, port = base.removeprefix("http://").split(":")
+    headers = {"Content-Type": "application/json"}
 
     def client(k: int) -> None:
         rnd = random.Random(k)
         my_ids = ids(5000, k)
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
         i = 0
         while time.monotonic() < stop:
             visit_id, start = rnd.choice(targets)
@@ -106,28 +125,21 @@ def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, s
                     "name": "bench",
                     "phone": "13800138000",
                 }
-            ).encode()
-            i += 1
-            req = urllib.request.Request(
-                f"{base}/api/v1/bookings", body, {"Content-Type": "application/json"}
             )
+            i += 1
             t0 = time.monotonic()
-            try:
-                with urllib.request.urlopen(req, timeout=30) as resp:
-                    code = json.load(resp)["code"]
-                    status = resp.status
-            except urllib.error.HTTPError as err:
-                status = err.code
-                err.close()
+            conn.request("POST", "/api/v1/bookings", body, headers)
+            resp = conn.getresponse()
+            answer = json.loads(resp.read())
             dt = time.monotonic() - t0
+            status = resp.status
             with lock:
                 lat.append(dt)
                 counts["ok" if status == 201 else "refused" if status == 409 else "other"] += 1
             if status == 201:
-                delete = urllib.request.Request(
-                    f"{base}/api/v1/bookings/{code}?phone=13800138000", method="DELETE"
-                )
-                urllib.request.urlopen(delete, timeout=30).close()
+                conn.request("DELETE", f"/api/v1/bookings/{answer['code']}?phone=13800138000")
+                conn.getresponse().read()
+        conn.close()
 
     elapsed = run_clients(client, clients)
     result = summarise(
@@ -217,7 +229,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--port", type=int, default=5077)
+    ap.add_argument("--port", type=int, default=0, help="default: a free port")
     args = ap.parse_args()
     env = {
         **os.environ,
@@ -225,7 +237,6 @@ def main() -> int:
         "TAXVAN_NOW": NOW,
         "TAXVAN_SECRET_KEY": "bench",
         "TAXVAN_BOOKING_RATE": "1000000 per minute",
-        "TAXVAN_MAX_OPEN_BOOKINGS": "1000",
         "TAXVAN_WALKIN_SHARE": "0",
     }
     env.pop("REDIS_URL", None)
@@ -233,7 +244,22 @@ def main() -> int:
         f"machine: {os.cpu_count()} cores; PostgreSQL at {PG}; {args.clients} clients, "
         f"{args.seconds:g} s each, gunicorn {args.workers} workers x 4 threads"
     )
-    reset_and_publish(env)
+    own_database("create")
+    try:
+        return bench(args, env)
+    finally:
+        own_database("drop")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
+    args.port = args.port or free_port()
+    publish(env)
     targets = places()
     server = subprocess.Popen(
         [

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -182,6 +182,17 @@ def _lock_key(taxpayer_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def _lock_writes() -> None:
+    """SQLite: take the database's write lock now (`BEGIN IMMEDIATE`) unless this transaction
+    has written already and so holds it. PostgreSQL needs nothing here (row locks do)."""
+    conn = db.session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:  # type: ignore[attr-defined]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _lock_taxpayer(taxpayer_id: str) -> None:
     """Hold the taxpayer's lock until this transaction ends (commit or rollback).
 
@@ -196,8 +207,7 @@ def _lock_taxpayer(taxpayer_id: str) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(taxpayer_id)})
     elif conn.dialect.name == "sqlite":
-        if not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _lock_writes()
     else:  # pragma: no cover - the app runs on these two only
         raise RuntimeError(f"no taxpayer lock for {conn.dialect.name}")
 
@@ -349,36 +359,52 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def find(code: str, phone: str) -> Booking:
-    """The booking with this code, if the phone matches; the same error either way."""
+def find(code: str, phone: str, for_update: bool = False) -> Booking:
+    """The booking with this code, if the phone matches; the same error either way.
+
+    Loads its visit, stop, street and service in the same query (the reply shows them).
+    `for_update` takes the booking's row lock (PostgreSQL) or the write lock (SQLite) and
+    reads it fresh: a concurrent move or cancel of the same booking has then either finished
+    or waits for this transaction.
+    """
     try:
         phone = normalise_mobile(phone)
     except ValueError:
         phone = ""
-    booking = db.session.scalar(select(Booking).where(Booking.code == (code or "").strip().upper()))
+    query = (
+        select(Booking)
+        .options(
+            joinedload(Booking.visit).joinedload(VisitRow.stop).joinedload(StopRow.street),
+            joinedload(Booking.service),
+        )
+        .where(Booking.code == (code or "").strip().upper())
+        .execution_options(populate_existing=True)
+    )
+    if for_update:
+        _lock_writes()
+        query = query.with_for_update(of=Booking)
+    booking = db.session.scalar(query)
     if booking is None or not phone or not secrets.compare_digest(booking.phone, phone):
         raise BookingNotFound()
     return booking
 
 
-def _find_locked(code: str, phone: str) -> Booking:
-    """`find`, then the taxpayer's lock and a fresh read: a concurrent move or cancel of the
-    same booking has either finished or waits for this one."""
-    booking = find(code, phone)
-    _lock_taxpayer(booking.taxpayer_id)
-    db.session.refresh(booking)
-    if booking.status != "active":
-        raise NotActive(booking.code, booking.status)
-    return booking
-
-
 def cancel(code: str, phone: str) -> Booking:
-    """Cancel an active booking and free its place, or raise BookingNotFound / NotActive."""
+    """Cancel an active booking and free its place, or raise BookingNotFound / NotActive.
+
+    Takes no taxpayer lock: a cancel only lowers the taxpayer's count, and the booking's own
+    row lock orders it against a move of the same booking."""
     try:
-        booking = _find_locked(code, phone)
+        booking = find(code, phone, for_update=True)
+        if booking.status != "active":
+            raise NotActive(booking.code, booking.status)
+        db.session.execute(
+            delete(SlotClaim).where(SlotClaim.booking_id == booking.id),
+            execution_options={"synchronize_session": False},
+        )
+        db.session.expire(booking, ["claims"])
         booking.status = "cancelled"
-        booking.claims.clear()
-        db.session.commit()
+        _commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
         raise
@@ -401,10 +427,10 @@ def reschedule(
     _check_time(visit, service, first, now)
 
     def move() -> Booking | None:
-        db.session.refresh(old)  # under the lock: a concurrent cancel or move has finished
-        if old.status != "active":
-            raise NotActive(old.code, old.status)
-        return _new_booking(visit, service, first, tid, old.name, phone, now, moving=old)
+        moving = find(code, phone, for_update=True)  # fresh, under the taxpayer's lock too
+        if moving.status != "active":
+            raise NotActive(moving.code, moving.status)
+        return _new_booking(visit, service, first, tid, moving.name, phone, now, moving=moving)
 
     new = _locked(tid, visit.counters + 1, move)
     if new is None:
