@@ -478,8 +478,8 @@ def test_a_service_running_past_the_visit_says_when_the_van_leaves(app, client):
 
 # --- the lean path ------------------------------------------------------------------------
 
-MAX_BOOKING_STATEMENTS = 7
-"""Visit (with stop and street), service, taxpayer lock, the taxpayer's open bookings, the
+MAX_BOOKING_STATEMENTS = 6
+"""Visit (with stop and street) and service, taxpayer lock, the taxpayer's open bookings, the
 visit's claims, the booking, its claims. The reply is built from what was written."""
 
 

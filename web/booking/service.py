@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from taxvan.booking import (
     BookingError,
@@ -71,9 +72,15 @@ class SlotView:
     free: int
 
 
+CLAIMS = SlotClaim.__table__
+BOOKINGS = Booking.__table__
+VISITS = VisitRow.__table__
+
+
 def _taken(visit_id: int) -> set[tuple[int, int]]:
-    rows = db.session.execute(
-        select(SlotClaim.counter, SlotClaim.slot).where(SlotClaim.visit_id == visit_id)
+    """(counter, slot) pairs of the visit that bookings hold."""
+    rows = db.session.connection().execute(
+        select(CLAIMS.c.counter, CLAIMS.c.slot).where(CLAIMS.c.visit_id == visit_id)
     )
     return {(c, s) for c, s in rows}
 
@@ -120,20 +127,32 @@ MAX_ID = 2**31 - 1
 """Largest id the databases store (32-bit integer keys): anything above is no visit at all."""
 
 
+def _visit_and_service(
+    visit_id: object, service_code: str
+) -> tuple[VisitRow | None, ServiceRow | None]:
+    """The visit (with its stop and street, which the reply shows) and the service, in one
+    query when both exist; ids outside the databases' integer range are no visit at all."""
+    good_id = isinstance(visit_id, int) and 0 < visit_id <= MAX_ID
+    if good_id and service_code:
+        row = db.session.execute(
+            select(VisitRow, ServiceRow)
+            .join_from(VisitRow, ServiceRow, ServiceRow.code == service_code)
+            .options(joinedload(VisitRow.stop).joinedload(StopRow.street))
+            .where(VisitRow.id == visit_id)
+        ).first()
+        if row is not None:
+            return row[0], row[1]
+    visit = db.session.get(VisitRow, visit_id) if good_id else None
+    return visit, (db.session.get(ServiceRow, service_code) if service_code else None)
+
+
 def validate(req: BookingRequest) -> tuple[VisitRow, ServiceRow, int, str, str]:
     """The visit, service, start minute, taxpayer ID and mobile of a request, or InvalidFields
     naming every bad field at once. Reads only; takes no lock."""
     errors: dict[str, str] = {}
-    visit = None
-    if isinstance(req.visit_id, int) and 0 < req.visit_id <= MAX_ID:
-        visit = db.session.get(
-            VisitRow,
-            req.visit_id,
-            options=[joinedload(VisitRow.stop).joinedload(StopRow.street)],
-        )
+    visit, service = _visit_and_service(req.visit_id, req.service)
     if visit is None:
         errors["visit_id"] = "no such visit"
-    service = db.session.get(ServiceRow, req.service) if req.service else None
     if service is None:
         errors["service"] = "no such service"
     start = -1
@@ -216,18 +235,15 @@ def _open_bookings(
     taxpayer_id: str, now: dt.datetime, but: int | None = None
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """(start, end) of the taxpayer's active bookings from today on, except booking `but`."""
+    b, v = BOOKINGS.c, VISITS.c
     query = (
-        select(VisitRow.date, Booking.start, Booking.end)
-        .join(VisitRow, Booking.visit_id == VisitRow.id)
-        .where(
-            Booking.taxpayer_id == taxpayer_id,
-            Booking.status == "active",
-            VisitRow.date >= now.date(),
-        )
+        select(v.date, b.start, b.end)
+        .join_from(BOOKINGS, VISITS, b.visit_id == v.id)
+        .where(b.taxpayer_id == taxpayer_id, b.status == "active", v.date >= now.date())
     )
     if but is not None:
-        query = query.where(Booking.id != but)
-    return [(at(d, s), at(d, e)) for d, s, e in db.session.execute(query)]
+        query = query.where(b.id != but)
+    return [(at(d, s), at(d, e)) for d, s, e in db.session.connection().execute(query)]
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -308,23 +324,30 @@ def _new_booking(
     if not places:
         return None
     counter = places[0].counter
-    booking = Booking(
-        code=_new_code(),
-        visit=visit,
-        service=service,
-        start=start,
-        end=end,
-        counter=counter,
-        taxpayer_id=taxpayer_id,
-        name=name,
-        phone=phone,
-        status="active",
-        created_at=now.replace(tzinfo=None),
-        claims=[
-            SlotClaim(visit_id=visit.id, counter=counter, slot=first + k) for k in range(length)
-        ],
-    )
-    db.session.add(booking)
+    values = {
+        "code": _new_code(),
+        "visit_id": visit.id,
+        "service_code": service.code,
+        "start": start,
+        "end": end,
+        "counter": counter,
+        "taxpayer_id": taxpayer_id,
+        "name": name,
+        "phone": phone,
+        "status": "active",
+        "created_at": now.replace(tzinfo=None),
+    }
+    # Core inserts: two statements, no unit-of-work bookkeeping on the hot path.
+    conn = db.session.connection()
+    booking_id = conn.execute(insert(BOOKINGS).values(values).returning(BOOKINGS.c.id)).scalar_one()
+    claims = [
+        {"visit_id": visit.id, "counter": counter, "slot": first + k, "booking_id": booking_id}
+        for k in range(length)
+    ]
+    conn.execute(insert(CLAIMS), claims)
+    booking = Booking(id=booking_id, **values, visit=visit, service=service)
+    booking.claims = [SlotClaim(**c) for c in claims]
+    make_transient_to_detached(booking)  # the row just written, outside the session
     return booking
 
 
@@ -398,12 +421,11 @@ def cancel(code: str, phone: str) -> Booking:
         booking = find(code, phone, for_update=True)
         if booking.status != "active":
             raise NotActive(booking.code, booking.status)
-        db.session.execute(
-            delete(SlotClaim).where(SlotClaim.booking_id == booking.id),
-            execution_options={"synchronize_session": False},
-        )
-        db.session.expire(booking, ["claims"])
-        booking.status = "cancelled"
+        conn = db.session.connection()
+        conn.execute(delete(CLAIMS).where(CLAIMS.c.booking_id == booking.id))
+        conn.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking.id).values(status="cancelled"))
+        set_committed_value(booking, "status", "cancelled")
+        set_committed_value(booking, "claims", [])
         _commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
