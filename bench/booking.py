@@ -99,13 +99,39 @@ def summarise(label: str, lat: list[float], ok: int, refused: int, seconds: floa
     }
 
 
-def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, str]]) -> dict:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(x) for x in text.split()]
+
+
+def run_http(
+    base: str,
+    clients: int,
+    seconds: float,
+    targets: list[tuple[int, str]],
+    warmup: float,
+    server_pids: list[int],
+) -> dict:
     """Each client keeps one HTTP/1.1 connection (as a browser does) and books, then cancels
-    what it booked; only the booking requests are timed."""
+    what it booked; only the booking requests are timed. The first `warmup` seconds are not
+    counted (every worker loads its lazy imports and fills its caches then)."""
     lat: list[float] = []
     counts = {"ok": 0, "refused": 0, "other": 0}
     lock = threading.Lock()
-    stop = time.monotonic() + seconds
+    counted_from = time.monotonic() + warmup
+    stop = counted_from + seconds
     host, port = base.removeprefix("http://").split(":")
     headers = {"Content-Type": "application/json"}
 
@@ -133,15 +159,28 @@ def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, s
             answer = json.loads(resp.read())
             dt = time.monotonic() - t0
             status = resp.status
-            with lock:
-                lat.append(dt)
-                counts["ok" if status == 201 else "refused" if status == 409 else "other"] += 1
+            if t0 >= counted_from:
+                with lock:
+                    lat.append(dt)
+                    kind = "ok" if status == 201 else "refused" if status == 409 else "other"
+                    counts[kind] += 1
             if status == 201:
                 conn.request("DELETE", f"/api/v1/bookings/{answer['code']}?phone=13800138000")
                 conn.getresponse().read()
         conn.close()
 
-    elapsed = run_clients(client, clients)
+    cpu: list[float] = []
+
+    def watch() -> None:
+        time.sleep(max(0.0, counted_from - time.monotonic()))
+        cpu.append(cpu_seconds(server_pids))
+        time.sleep(max(0.0, stop - time.monotonic()))
+        cpu.append(cpu_seconds(server_pids))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    elapsed = run_clients(client, clients) - warmup
+    watcher.join()
     result = summarise(
         "app (gunicorn + Flask + SQLAlchemy)",
         lat,
@@ -150,6 +189,7 @@ def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, s
         elapsed,
     )
     result["other"] = counts["other"]
+    result["server_cpu_ms"] = (cpu[1] - cpu[0]) * 1000 / max(1, len(lat))
     return result
 
 
@@ -229,6 +269,8 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds of the app not counted")
+    ap.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     ap.add_argument("--port", type=int, default=0, help="default: a free port")
     args = ap.parse_args()
     env = {
@@ -242,7 +284,7 @@ def main() -> int:
     env.pop("REDIS_URL", None)
     print(
         f"machine: {os.cpu_count()} cores; PostgreSQL at {PG}; {args.clients} clients, "
-        f"{args.seconds:g} s each, gunicorn {args.workers} workers x 4 threads"
+        f"{args.seconds:g} s each, gunicorn {args.workers} workers x {args.threads} threads"
     )
     own_database("create")
     try:
@@ -269,7 +311,7 @@ def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
             "--workers",
             str(args.workers),
             "--threads",
-            "4",
+            str(args.threads),
             "--bind",
             f"127.0.0.1:{args.port}",
             "--log-level",
@@ -287,7 +329,7 @@ def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
                 break
             except OSError:
                 time.sleep(0.2)
-        app = run_http(base, args.clients, args.seconds, targets)
+        app = run_http(base, args.clients, args.seconds, targets, args.warmup, children(server.pid))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -302,7 +344,9 @@ def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
         )
     print(
         f"\napp / raw throughput: {app['per_s'] / raw['per_s']:.2f}; "
-        f"other HTTP statuses: {app.get('other', 0)}"
+        f"other HTTP statuses: {app.get('other', 0)}; gunicorn workers' CPU per booking "
+        f"(with its cancel): {app['server_cpu_ms']:.1f} ms; load average at the end: "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     return 0
 
