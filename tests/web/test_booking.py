@@ -335,7 +335,7 @@ def test_a_move_to_a_closed_time_changes_nothing(app, client):
     code = _booked_code(app, client, late, _first_slot(app, late))
     before = _state(app, code)
     clock = app.config["TAXVAN_CLOCK"]
-    now = svc.at(early.date, early.start) + dt.timedelta(minutes=30)
+    now = svc.at(early.date, early.end) - dt.timedelta(minutes=15)  # every slot has closed
     app.config["TAXVAN_CLOCK"] = lambda: now
     try:
         last = f"{(early.end - 15) // 60:02d}:{(early.end - 15) % 60:02d}"
