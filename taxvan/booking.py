@@ -193,6 +193,7 @@ def booking_window(
 
 
 def check_window(slot_start: dt.datetime, now: dt.datetime, rules: BookingRules) -> None:
+    """Raise NotOpenYet or BookingClosed (with the moment) unless `now` is inside the window."""
     opens, closes = booking_window(slot_start, rules)
     if now < opens:
         raise NotOpenYet(opens)
@@ -209,7 +210,12 @@ def check_taxpayer_limits(
     open_bookings: Sequence[tuple[dt.datetime, dt.datetime]],
     rules: BookingRules,
 ) -> None:
-    """One taxpayer: no two bookings at overlapping times, at most N open bookings."""
+    """One taxpayer: no two bookings at overlapping times, at most N open bookings.
+
+    Raises OverlappingBooking (with the other booking's times) or LimitReached (held, limit).
+    The caller must hold the taxpayer's lock while `open_bookings` is read and the new booking
+    written, or two requests arriving together both pass.
+    """
     for b in open_bookings:
         if overlaps(new, b):
             raise OverlappingBooking(b)
