@@ -512,3 +512,39 @@ def test_a_booking_runs_few_sql_statements(app, client):
         event.remove(engine, "before_cursor_execute", count)
     assert resp.status_code == 201 and resp.get_json()["visit"]["stop_name"]
     assert len(statements) <= MAX_BOOKING_STATEMENTS, "\n".join(statements)
+
+
+MAX_CANCEL_STATEMENTS = 3
+"""The booking with its visit, stop, street and service under its row lock (on SQLite the
+write lock first, one more), the claims deleted, the status updated."""
+
+
+def test_a_cancel_runs_few_sql_statements(app, client):
+    from sqlalchemy import event
+
+    v = _long(app)
+    body = {
+        "visit_id": v.id,
+        "start": _first_slot(app, v),
+        "service": "consult",
+        "taxpayer_id": VALID_USCC,
+        "name": "张三",
+        "phone": PHONE,
+    }
+    code = client.post("/api/v1/bookings", json=body).get_json()["code"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+        sqlite = engine.dialect.name == "sqlite"
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        resp = client.delete(f"/api/v1/bookings/{code}?phone={PHONE}")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "cancelled"
+    assert resp.get_json()["visit"]["stop_name"]
+    assert len(statements) <= MAX_CANCEL_STATEMENTS + sqlite, "\n".join(statements)
