@@ -268,8 +268,9 @@ def _locked(taxpayer_id: str, attempts: int, work: Callable[[], Booking | None])
     """Run `work` in one transaction under the taxpayer's lock and commit it.
 
     `work` returns the booking it added, or None when no place is free. A unique-key
-    conflict at commit rolls everything back and runs `work` again (another counter may be
-    free), up to `attempts` times; any error rolls back, so nothing is ever half-saved.
+    conflict (at the insert or the commit) rolls everything back and runs `work` again
+    (another counter may be free), up to `attempts` times; any error rolls back, so nothing
+    is ever half-saved.
     """
     for _attempt in range(attempts):
         try:
