@@ -1,8 +1,10 @@
 """Booking throughput and latency on PostgreSQL, through the app and straight to the database.
 
-Starts the app under gunicorn on loopback against the machine's PostgreSQL, publishes the demo
-week, and lets C concurrent clients book (and cancel again, so places never run out) for S
-seconds. Then the same clients run the booking transaction directly on the database
+Creates a PostgreSQL database of its own (dropped again at the end; nothing else on the server
+is touched), publishes the demo week in it, starts the app under gunicorn on a free loopback
+port and lets C concurrent clients book (and cancel again, so places never run out) for S
+seconds, with the booking rules as configured by default (one taxpayer's limits included).
+Then the same clients run the booking transaction directly on the database
 (read the visit's claims, insert the booking and its claim under the unique key, commit),
 and the figures are printed side by side with their ratio.
 
@@ -12,15 +14,17 @@ and the figures are printed side by side with their ratio.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
+import secrets
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -28,7 +32,9 @@ import psycopg
 from stdnum.cn import uscc
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+"""The PostgreSQL server; the bench creates and drops its own database there."""
+PG = f"{PG_SERVER}/taxvan_bench_{os.getpid()}_{secrets.token_hex(4)}"
 NOW = "2026-11-25T10:00:00"
 
 
@@ -37,9 +43,17 @@ def ids(n: int, tag: int) -> list[str]:
     return [h + uscc.calc_check_digit(h) for h in heads]
 
 
-def reset_and_publish(env: dict[str, str]) -> None:
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+def own_database(action: str) -> None:
+    """CREATE or DROP the bench's own database (named in PG) through the server's `postgres`."""
+    name = PG.rsplit("/", 1)[1]
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        if action == "create":
+            admin.execute(f'CREATE DATABASE "{name}"')
+        else:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def publish(env: dict[str, str]) -> None:
     flask = [sys.executable, "-m", "flask", "--app", "app"]
     subprocess.run([*flask, "init-db"], env=env, check=True, capture_output=True, cwd=ROOT)
     subprocess.run(
@@ -85,15 +99,46 @@ def summarise(label: str, lat: list[float], ok: int, refused: int, seconds: floa
     }
 
 
-def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, str]]) -> dict:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(x) for x in text.split()]
+
+
+def run_http(
+    base: str,
+    clients: int,
+    seconds: float,
+    targets: list[tuple[int, str]],
+    warmup: float,
+    server_pids: list[int],
+) -> dict:
+    """Each client keeps one HTTP/1.1 connection (as a browser does) and books, then cancels
+    what it booked; only the booking requests are timed. The first `warmup` seconds are not
+    counted (every worker loads its lazy imports and fills its caches then)."""
     lat: list[float] = []
     counts = {"ok": 0, "refused": 0, "other": 0}
     lock = threading.Lock()
-    stop = time.monotonic() + seconds
+    counted_from = time.monotonic() + warmup
+    stop = counted_from + seconds
+    host, port = base.removeprefix("http://").split(":")
+    headers = {"Content-Type": "application/json"}
 
     def client(k: int) -> None:
         rnd = random.Random(k)
         my_ids = ids(5000, k)
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
         i = 0
         while time.monotonic() < stop:
             visit_id, start = rnd.choice(targets)
@@ -106,30 +151,36 @@ def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, s
                     "name": "bench",
                     "phone": "13800138000",
                 }
-            ).encode()
-            i += 1
-            req = urllib.request.Request(
-                f"{base}/api/v1/bookings", body, {"Content-Type": "application/json"}
             )
+            i += 1
             t0 = time.monotonic()
-            try:
-                with urllib.request.urlopen(req, timeout=30) as resp:
-                    code = json.load(resp)["code"]
-                    status = resp.status
-            except urllib.error.HTTPError as err:
-                status = err.code
-                err.close()
+            conn.request("POST", "/api/v1/bookings", body, headers)
+            resp = conn.getresponse()
+            answer = json.loads(resp.read())
             dt = time.monotonic() - t0
-            with lock:
-                lat.append(dt)
-                counts["ok" if status == 201 else "refused" if status == 409 else "other"] += 1
+            status = resp.status
+            if t0 >= counted_from:
+                with lock:
+                    lat.append(dt)
+                    kind = "ok" if status == 201 else "refused" if status == 409 else "other"
+                    counts[kind] += 1
             if status == 201:
-                delete = urllib.request.Request(
-                    f"{base}/api/v1/bookings/{code}?phone=13800138000", method="DELETE"
-                )
-                urllib.request.urlopen(delete, timeout=30).close()
+                conn.request("DELETE", f"/api/v1/bookings/{answer['code']}?phone=13800138000")
+                conn.getresponse().read()
+        conn.close()
 
-    elapsed = run_clients(client, clients)
+    cpu: list[float] = []
+
+    def watch() -> None:
+        time.sleep(max(0.0, counted_from - time.monotonic()))
+        cpu.append(cpu_seconds(server_pids))
+        time.sleep(max(0.0, stop - time.monotonic()))
+        cpu.append(cpu_seconds(server_pids))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    elapsed = run_clients(client, clients) - warmup
+    watcher.join()
     result = summarise(
         "app (gunicorn + Flask + SQLAlchemy)",
         lat,
@@ -138,6 +189,7 @@ def run_http(base: str, clients: int, seconds: float, targets: list[tuple[int, s
         elapsed,
     )
     result["other"] = counts["other"]
+    result["server_cpu_ms"] = (cpu[1] - cpu[0]) * 1000 / max(1, len(lat))
     return result
 
 
@@ -217,7 +269,9 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--port", type=int, default=5077)
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds of the app not counted")
+    ap.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    ap.add_argument("--port", type=int, default=0, help="default: a free port")
     args = ap.parse_args()
     env = {
         **os.environ,
@@ -225,15 +279,29 @@ def main() -> int:
         "TAXVAN_NOW": NOW,
         "TAXVAN_SECRET_KEY": "bench",
         "TAXVAN_BOOKING_RATE": "1000000 per minute",
-        "TAXVAN_MAX_OPEN_BOOKINGS": "1000",
         "TAXVAN_WALKIN_SHARE": "0",
     }
     env.pop("REDIS_URL", None)
     print(
         f"machine: {os.cpu_count()} cores; PostgreSQL at {PG}; {args.clients} clients, "
-        f"{args.seconds:g} s each, gunicorn {args.workers} workers x 4 threads"
+        f"{args.seconds:g} s each, gunicorn {args.workers} workers x {args.threads} threads"
     )
-    reset_and_publish(env)
+    own_database("create")
+    try:
+        return bench(args, env)
+    finally:
+        own_database("drop")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
+    args.port = args.port or free_port()
+    publish(env)
     targets = places()
     server = subprocess.Popen(
         [
@@ -243,7 +311,7 @@ def main() -> int:
             "--workers",
             str(args.workers),
             "--threads",
-            "4",
+            str(args.threads),
             "--bind",
             f"127.0.0.1:{args.port}",
             "--log-level",
@@ -261,7 +329,7 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.2)
-        app = run_http(base, args.clients, args.seconds, targets)
+        app = run_http(base, args.clients, args.seconds, targets, args.warmup, children(server.pid))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -276,7 +344,9 @@ def main() -> int:
         )
     print(
         f"\napp / raw throughput: {app['per_s'] / raw['per_s']:.2f}; "
-        f"other HTTP statuses: {app.get('other', 0)}"
+        f"other HTTP statuses: {app.get('other', 0)}; gunicorn workers' CPU per booking "
+        f"(with its cancel): {app['server_cpu_ms']:.1f} ms; load average at the end: "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     return 0
 

@@ -21,15 +21,98 @@ from taxvan.errors import TaxvanError
 
 
 class BookingError(TaxvanError):
-    """A booking cannot be made, moved or cancelled; the message says why."""
+    """A booking cannot be made, moved or cancelled. Subclasses carry the data of the reason,
+    so the web layer maps each to an HTTP status and a translated text without reading the
+    English message."""
+
+
+class InvalidFields(BookingError):
+    """The request itself is wrong: {field: English message} for every bad field at once."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
 class PlaceTaken(BookingError):
-    """The place was free when the page was shown but someone else took it first."""
+    """The place was free when the page was shown but someone else took it first.
 
-    def __init__(self, message: str, alternatives: Sequence[str] = ()) -> None:
-        super().__init__(message)
+    `alternatives` are the nearest start times still free (HH:MM); none means the visit is
+    fully booked for this service.
+    """
+
+    def __init__(self, alternatives: Sequence[str] = ()) -> None:
         self.alternatives = list(alternatives)
+        super().__init__(
+            "this time is no longer available"
+            if self.alternatives
+            else "this time is no longer available, and the visit is fully booked"
+        )
+
+    @property
+    def fully_booked(self) -> bool:
+        return not self.alternatives
+
+
+class NotOpenYet(BookingError):
+    """Booking for this time opens later (`opens`, aware, the visit's zone)."""
+
+    def __init__(self, opens: dt.datetime) -> None:
+        self.opens = opens
+        super().__init__(f"booking for this visit opens on {opens:%Y-%m-%d %H:%M}")
+
+
+class BookingClosed(BookingError):
+    """Booking for this time closed at `closes` (aware, the visit's zone)."""
+
+    def __init__(self, closes: dt.datetime) -> None:
+        self.closes = closes
+        super().__init__("booking for this time has closed")
+
+
+class DoesNotFit(BookingError):
+    """The service would run past the end of the visit (`visit_end`, minutes since midnight)."""
+
+    def __init__(self, visit_end: int) -> None:
+        self.visit_end = visit_end
+        super().__init__("the service does not fit before the van leaves; choose earlier")
+
+
+class OverlappingBooking(BookingError):
+    """The taxpayer already holds a booking at an overlapping time (`other`: its start, end)."""
+
+    def __init__(self, other: tuple[dt.datetime, dt.datetime]) -> None:
+        self.other = other
+        super().__init__("you already have a booking at an overlapping time")
+
+
+class LimitReached(BookingError):
+    """The taxpayer already holds `held` open bookings and `limit` are allowed."""
+
+    def __init__(self, held: int, limit: int) -> None:
+        self.held = held
+        self.limit = limit
+        super().__init__(f"you already hold {held} open bookings, the most allowed")
+
+
+class BookingNotFound(BookingError):
+    """No booking has this code and phone number; the same error for either, on purpose."""
+
+    def __init__(self) -> None:
+        super().__init__("no booking with this code and phone number")
+
+
+class NotActive(BookingError):
+    """The booking was cancelled or moved already (`status`), so it cannot change again."""
+
+    def __init__(self, code: str, status: str) -> None:
+        self.code = code
+        self.status = status
+        super().__init__(
+            "this booking is already cancelled"
+            if status == "cancelled"
+            else f"this booking was already {status}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +193,12 @@ def booking_window(
 
 
 def check_window(slot_start: dt.datetime, now: dt.datetime, rules: BookingRules) -> None:
+    """Raise NotOpenYet or BookingClosed (with the moment) unless `now` is inside the window."""
     opens, closes = booking_window(slot_start, rules)
     if now < opens:
-        raise BookingError(f"booking for this visit opens on {opens:%Y-%m-%d %H:%M}")
+        raise NotOpenYet(opens)
     if now > closes:
-        raise BookingError("booking for this time has closed")
+        raise BookingClosed(closes)
 
 
 def overlaps(a: tuple[dt.datetime, dt.datetime], b: tuple[dt.datetime, dt.datetime]) -> bool:
@@ -126,11 +210,17 @@ def check_taxpayer_limits(
     open_bookings: Sequence[tuple[dt.datetime, dt.datetime]],
     rules: BookingRules,
 ) -> None:
-    """One taxpayer: no two bookings at overlapping times, at most N open bookings."""
-    if any(overlaps(new, b) for b in open_bookings):
-        raise BookingError("you already have a booking at an overlapping time")
+    """One taxpayer: no two bookings at overlapping times, at most N open bookings.
+
+    Raises OverlappingBooking (with the other booking's times) or LimitReached (held, limit).
+    The caller must hold the taxpayer's lock while `open_bookings` is read and the new booking
+    written, or two requests arriving together both pass.
+    """
+    for b in open_bookings:
+        if overlaps(new, b):
+            raise OverlappingBooking(b)
     if len(open_bookings) >= rules.max_open_bookings:
-        raise BookingError(f"you already hold {len(open_bookings)} open bookings, the most allowed")
+        raise LimitReached(len(open_bookings), rules.max_open_bookings)
 
 
 def taxpayer_id_problem(value: str) -> str | None:

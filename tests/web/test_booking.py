@@ -237,3 +237,313 @@ def test_public_pages_never_show_names_ids_or_phones(app, client):
     ):
         text = client.get(path).get_data(as_text=True)
         assert "赵六隐私" not in text and VALID_USCC not in text and PHONE not in text, path
+
+
+# --- moving a booking is one transaction ---------------------------------------------------
+
+
+def _state(app, code: str) -> tuple[str, int, int, list[tuple[int, int]]]:
+    """What a booking is: status, visit, start and the places it holds."""
+    with app.app_context():
+        b = db.session.scalar(db.select(Booking).where(Booking.code == code))
+        return b.status, b.visit_id, b.start, sorted((c.counter, c.slot) for c in b.claims)
+
+
+def _booked_code(app, client, visit: VisitRow, start: str) -> str:
+    page = client.get(_book_form(client, visit, start).headers["Location"]).get_data(as_text=True)
+    return re.search(r'<dd class="code">(\w+)</dd>', page).group(1)
+
+
+def _move(client, code: str, target: str):
+    token = _csrf(client, "/booking/lookup")
+    return client.post(
+        "/booking/reschedule",
+        data={"csrf_token": token, "code": code, "phone": PHONE, "target": target},
+    )
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["abc|10:00", "99999999999999999999|10:00", "2147483648|10:00", "{visit}|25:61", "{visit}"],
+)
+def test_a_malformed_move_is_refused_and_changes_nothing(app, client, target):
+    """A move to a target no page offers answers a clear 4xx; the booking stays as it was
+    and can still be cancelled."""
+    v = _visit(app)
+    code = _booked_code(app, client, v, _first_slot(app, v))
+    before = _state(app, code)
+    resp = _move(client, code, target.format(visit=v.id))
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422, page
+    assert "新的时间不在可选范围内" in page and "Traceback" not in page
+    assert _state(app, code) == before
+    token = _csrf(client, "/booking/lookup")
+    cancelled = client.post(
+        "/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
+    )
+    assert cancelled.status_code == 200 and "已取消" in cancelled.get_data(as_text=True)
+
+
+def _fill(app, visit_id: int, start: str) -> None:
+    """Book `start` at the visit for other taxpayers until no place is left there."""
+    from stdnum.cn import uscc
+
+    heads = [f"9237070400001{i:04d}" for i in range(20)]
+    with app.app_context():
+        for head in heads:
+            try:
+                svc.book(
+                    svc.BookingRequest(
+                        visit_id, start, "consult", head + uscc.calc_check_digit(head), "x", PHONE
+                    )
+                )
+            except svc.PlaceTaken:
+                return
+    raise AssertionError("the place never filled")
+
+
+def test_a_move_to_a_taken_place_changes_nothing(app, client):
+    v = _long(app)
+    slots = [s.start for s in _slots(app, v)]
+    code = _booked_code(app, client, v, slots[0])
+    _fill(app, v.id, slots[4])
+    before = _state(app, code)
+    resp = _move(client, code, f"{v.id}|{slots[4]}")
+    assert resp.status_code == 409 and "该时段已被预约" in resp.get_data(as_text=True)
+    assert _state(app, code) == before
+
+
+def test_a_move_onto_an_overlapping_booking_changes_nothing(app, client):
+    v = _long(app)
+    slots = [s.start for s in _slots(app, v)]
+    code = _booked_code(app, client, v, slots[0])
+    _booked_code(app, client, v, slots[3])
+    before = _state(app, code)
+    resp = _move(client, code, f"{v.id}|{slots[3]}")
+    assert resp.status_code == 409 and "您在相同时间已有预约" in resp.get_data(as_text=True)
+    assert _state(app, code) == before
+
+
+def test_a_move_to_a_closed_time_changes_nothing(app, client):
+    import datetime as dt
+
+    with app.app_context():
+        visits = db.session.scalars(db.select(VisitRow).order_by(VisitRow.date)).all()
+        early, late = visits[0], visits[-1]
+        assert early.date < late.date
+    code = _booked_code(app, client, late, _first_slot(app, late))
+    before = _state(app, code)
+    clock = app.config["TAXVAN_CLOCK"]
+    now = svc.at(early.date, early.end) - dt.timedelta(minutes=15)  # every slot has closed
+    app.config["TAXVAN_CLOCK"] = lambda: now
+    try:
+        last = f"{(early.end - 15) // 60:02d}:{(early.end - 15) % 60:02d}"
+        resp = _move(client, code, f"{early.id}|{last}")
+    finally:
+        app.config["TAXVAN_CLOCK"] = clock
+    assert resp.status_code == 409 and "该时段的预约已截止" in resp.get_data(as_text=True)
+    assert _state(app, code) == before
+
+
+def test_a_good_move_frees_the_old_place_in_the_same_step(app, client):
+    v = _long(app)
+    slots = _slots(app, v)
+    old_start, new_start = slots[0].start, slots[5].start
+    code = _booked_code(app, client, v, old_start)
+    free_before = {s.start: s.free for s in _slots(app, v)}
+    resp = _move(client, code, f"{v.id}|{new_start}")
+    assert resp.status_code == 302
+    free_after = {s.start: s.free for s in _slots(app, v)}
+    assert free_after[old_start] == free_before.get(old_start, 0) + 1
+    assert free_after.get(new_start, 0) == free_before[new_start] - 1
+    assert _state(app, code)[0] == "moved" and not _state(app, code)[3]
+
+
+def test_a_move_by_one_slot_may_overlap_its_own_old_time(app, client):
+    """The booking being moved does not count against itself (limit or overlap)."""
+    v = _long(app)
+    slots = [s.start for s in _slots(app, v)]
+    with app.app_context():
+        service = db.session.get(ServiceRow, "invoice_issue")  # 20 minutes: two slots
+        assert service.minutes > 15
+    first = _first_slot(app, v, "invoice_issue")
+    resp = _book_form(client, v, first, service="invoice_issue")
+    code = re.search(r"/booking/(\w+)/confirmed", resp.headers["Location"]).group(1)
+    nxt = slots[slots.index(first) + 1]
+    assert _move(client, code, f"{v.id}|{nxt}").status_code == 302
+
+
+def _slots(app, visit: VisitRow, service: str = "consult") -> list[svc.SlotView]:
+    with app.app_context():
+        return svc.open_slots(
+            db.session.get(VisitRow, visit.id), db.session.get(ServiceRow, service)
+        )
+
+
+# --- the domain's errors are types carrying their data -------------------------------------
+
+
+def test_refusals_are_typed_and_carry_their_data(app):
+    import datetime as dt
+
+    from taxvan.booking import (
+        BookingClosed,
+        BookingNotFound,
+        LimitReached,
+        NotActive,
+        NotOpenYet,
+        OverlappingBooking,
+    )
+
+    v = _long(app)
+    with app.app_context():
+        visit = db.session.get(VisitRow, v.id)
+        slots = svc.open_slots(visit, db.session.get(ServiceRow, "consult"))
+        made = [
+            svc.book(svc.BookingRequest(v.id, s.start, "consult", OTHER_USCC, "李四", PHONE))
+            for s in slots[0:6:2]
+        ]
+        with pytest.raises(OverlappingBooking) as overlap:
+            svc.book(svc.BookingRequest(v.id, slots[0].start, "consult", OTHER_USCC, "李四", PHONE))
+        assert overlap.value.other[0] == svc.at(visit.date, made[0].start)
+        with pytest.raises(LimitReached) as limit:
+            svc.book(svc.BookingRequest(v.id, slots[8].start, "consult", OTHER_USCC, "李四", PHONE))
+        assert (limit.value.held, limit.value.limit) == (3, 3)
+        with pytest.raises(BookingNotFound):
+            svc.find(made[0].code, "13900139000")
+        svc.cancel(made[0].code, PHONE)
+        with pytest.raises(NotActive) as inactive:
+            svc.cancel(made[0].code, PHONE)
+        assert inactive.value.status == "cancelled"
+        start = svc.at(visit.date, visit.start)
+        request = svc.BookingRequest(v.id, slots[0].start, "consult", VALID_USCC, "x", PHONE)
+        with pytest.raises(BookingClosed) as closed:
+            svc.book(request, now=start)
+        assert closed.value.closes == svc.at(
+            visit.date, svc.parse_hhmm(slots[0].start)
+        ) - dt.timedelta(hours=2)
+        with pytest.raises(NotOpenYet) as not_yet:
+            svc.book(request, now=start - dt.timedelta(days=20))
+        assert not_yet.value.opens.date() == visit.date - dt.timedelta(days=14)
+
+
+def test_api_errors_name_their_kind_and_status_from_the_type(app, client):
+    v = _long(app)
+    slots = [s.start for s in _slots(app, v)]
+    body = {
+        "visit_id": v.id,
+        "service": "consult",
+        "taxpayer_id": VALID_USCC,
+        "name": "张三",
+        "phone": PHONE,
+    }
+    code = client.post("/api/v1/bookings", json={**body, "start": slots[0]}).get_json()["code"]
+    overlap = client.post("/api/v1/bookings", json={**body, "start": slots[0]})
+    assert overlap.status_code == 409 and overlap.get_json()["error"] == "overlapping_booking"
+    missing = client.delete(f"/api/v1/bookings/{code}?phone=13900139000")
+    assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
+    assert client.delete(f"/api/v1/bookings/{code}?phone={PHONE}").status_code == 200
+    again = client.delete(f"/api/v1/bookings/{code}?phone={PHONE}")
+    assert again.status_code == 409 and again.get_json()["error"] == "not_active"
+    bad = client.post("/api/v1/bookings", json={**body, "start": "noon"})
+    assert bad.status_code == 422 and bad.get_json()["errors"] == {
+        "start": "expected a time as HH:MM"
+    }
+
+
+def test_a_service_running_past_the_visit_says_when_the_van_leaves(app, client):
+    """A 20-minute service at a visit's last 15-minute slot: refused with the leaving time."""
+    from taxvan.booking import DoesNotFit
+    from web.booking.errors import user_message
+
+    v = _long(app)
+    last = v.end - 15
+    resp = client.post(
+        "/api/v1/bookings",
+        json={
+            "visit_id": v.id,
+            "start": f"{last // 60:02d}:{last % 60:02d}",
+            "service": "invoice_issue",
+            "taxpayer_id": VALID_USCC,
+            "name": "张三",
+            "phone": PHONE,
+        },
+    )
+    assert resp.status_code == 409 and resp.get_json()["error"] == "does_not_fit"
+    with app.test_request_context("/"):
+        text = user_message(DoesNotFit(v.end))
+    assert f"{v.end // 60:02d}:{v.end % 60:02d}" in text and "办税车离开" in text
+
+
+# --- the lean path ------------------------------------------------------------------------
+
+MAX_BOOKING_STATEMENTS = 6
+"""Visit (with stop and street) and service, taxpayer lock, the taxpayer's open bookings, the
+visit's claims, the booking, its claims. The reply is built from what was written."""
+
+
+def test_a_booking_runs_few_sql_statements(app, client):
+    from sqlalchemy import event
+
+    v = _long(app)
+    start = _first_slot(app, v)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        resp = client.post(
+            "/api/v1/bookings",
+            json={
+                "visit_id": v.id,
+                "start": start,
+                "service": "consult",
+                "taxpayer_id": VALID_USCC,
+                "name": "张三",
+                "phone": PHONE,
+            },
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert resp.status_code == 201 and resp.get_json()["visit"]["stop_name"]
+    assert len(statements) <= MAX_BOOKING_STATEMENTS, "\n".join(statements)
+
+
+MAX_CANCEL_STATEMENTS = 3
+"""The booking with its visit, stop, street and service under its row lock (on SQLite the
+write lock first, one more), the claims deleted, the status updated."""
+
+
+def test_a_cancel_runs_few_sql_statements(app, client):
+    from sqlalchemy import event
+
+    v = _long(app)
+    body = {
+        "visit_id": v.id,
+        "start": _first_slot(app, v),
+        "service": "consult",
+        "taxpayer_id": VALID_USCC,
+        "name": "张三",
+        "phone": PHONE,
+    }
+    code = client.post("/api/v1/bookings", json=body).get_json()["code"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+        sqlite = engine.dialect.name == "sqlite"
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        resp = client.delete(f"/api/v1/bookings/{code}?phone={PHONE}")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "cancelled"
+    assert resp.get_json()["visit"]["stop_name"]
+    assert len(statements) <= MAX_CANCEL_STATEMENTS + sqlite, "\n".join(statements)

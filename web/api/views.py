@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from taxvan.booking import BookingError, PlaceTaken
+from taxvan.booking import BookingError
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
 from taxvan.workdays import parse_iso_week, week_dates
 from web.api.openapi import openapi_document
 from web.booking import service as svc
+from web.booking.errors import error_json, http_status
 from web.extensions import booking_limit, db
 from web.models import Booking, ServiceRow, StopRow, VisitRow
 from web.public.views import visit_record
@@ -119,12 +120,8 @@ def create_booking():  # type: ignore[no-untyped-def]
     )
     try:
         booking = svc.book(req)
-    except svc.FieldErrors as exc:
-        return _error(422, "some fields are not valid", errors=exc.errors)
-    except PlaceTaken as exc:
-        return _error(409, str(exc), alternatives=exc.alternatives)
     except BookingError as exc:
-        return _error(409, str(exc))
+        return jsonify(error_json(exc)), http_status(exc)
     return jsonify(_booking_json(booking)), 201
 
 
@@ -134,7 +131,7 @@ def get_booking(code: str):  # type: ignore[no-untyped-def]
     try:
         booking = svc.find(code, request.args.get("phone", ""))
     except BookingError as exc:
-        return _error(404, str(exc))
+        return jsonify(error_json(exc)), http_status(exc)
     return jsonify(_booking_json(booking))
 
 
@@ -144,6 +141,5 @@ def delete_booking(code: str):  # type: ignore[no-untyped-def]
     try:
         booking = svc.cancel(code, request.args.get("phone", ""))
     except BookingError as exc:
-        status = 404 if "no booking" in str(exc) else 409
-        return _error(status, str(exc))
+        return jsonify(error_json(exc)), http_status(exc)
     return jsonify(_booking_json(booking))

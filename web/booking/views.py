@@ -12,43 +12,17 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 
-from taxvan.booking import BookingError, PlaceTaken
+from taxvan.booking import BookingError, InvalidFields, PlaceTaken
 from web.booking import service as svc
+from web.booking.errors import http_status, user_message
 from web.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
 from web.extensions import booking_limit, booking_post_limit, db
 from web.models import Booking, ServiceRow, VisitRow
 from web.public.views import upcoming
 
 bp = Blueprint("booking", __name__)
-
-
-def translate_booking_error(exc: BookingError) -> str:
-    """The domain's English message, in the page's language."""
-    text = str(exc)
-    known = {
-        "this time is no longer available": _("This time is no longer available."),
-        "this time is no longer available, and the visit is fully booked": _(
-            "This time is no longer available, and this visit is fully booked."
-        ),
-        "booking for this time has closed": _("Booking for this time has closed."),
-        "you already have a booking at an overlapping time": _(
-            "You already have a booking at an overlapping time."
-        ),
-        "no booking with this code and phone number": _(
-            "No booking matches this code and phone number."
-        ),
-        "this booking is already cancelled": _("This booking is already cancelled."),
-    }
-    if text in known:
-        return known[text]
-    if text.startswith("booking for this visit opens on"):
-        return _("Booking for this visit opens on %(when)s.", when=text.rsplit(" on ", 1)[1])
-    if text.startswith("you already hold"):
-        return _("You already hold the most open bookings allowed.")
-    return text
 
 
 @bp.route("/visits/<int:visit_id>/book", methods=["GET", "POST"])
@@ -70,6 +44,7 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
     form.start.choices = [(s.start, f"{s.start}–{s.end}") for s in slots]
     problem = None
     alternatives: list[str] = []
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.validate_on_submit():
         try:
             booking = svc.book(
@@ -82,25 +57,19 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
                     form.phone.data,
                 )
             )
-        except svc.FieldErrors as exc:
+        except InvalidFields as exc:
             for name, msg in exc.errors.items():
                 getattr(form, name if name != "visit_id" else "start").errors.append(msg)
-        except PlaceTaken as exc:
-            problem = translate_booking_error(exc)
-            alternatives = exc.alternatives
-            form.start.choices = [
-                (s.start, f"{s.start}–{s.end}") for s in svc.open_slots(visit, service)
-            ]
         except BookingError as exc:
-            problem = translate_booking_error(exc)
+            problem, status = user_message(exc), http_status(exc)
+            if isinstance(exc, PlaceTaken):
+                alternatives = exc.alternatives
+                form.start.choices = [
+                    (s.start, f"{s.start}–{s.end}") for s in svc.open_slots(visit, service)
+                ]
         else:
             session["confirmed"] = booking.code
             return redirect(url_for("booking.confirmed", code=booking.code))
-    status = (
-        409
-        if alternatives or (problem and request.method == "POST")
-        else (422 if request.method == "POST" else 200)
-    )
     return render_template(
         "book.html",
         visit=visit,
@@ -142,11 +111,12 @@ def lookup():  # type: ignore[no-untyped-def]
         try:
             booking = svc.find(form.code.data, form.phone.data)
         except BookingError as exc:
-            problem = translate_booking_error(exc)
+            problem = user_message(exc)
+            return render_template("lookup.html", form=form, problem=problem), http_status(exc)
         else:
             return _manage_page(booking, form.phone.data)
     return render_template("lookup.html", form=form, problem=problem), (
-        404 if problem else 422 if request.method == "POST" else 200
+        422 if request.method == "POST" else 200
     )
 
 
@@ -180,14 +150,14 @@ def cancel():  # type: ignore[no-untyped-def]
 
 
 def _refused(form: ManageForm, exc: BookingError):  # type: ignore[no-untyped-def]
-    """The booking's page with the reason (409), or the lookup page if code and phone fail."""
+    """The booking's page with the reason, or the lookup page if code and phone fail."""
     try:
         booking = svc.find(form.code.data, form.phone.data)
-    except BookingError:
+    except BookingError as not_found:
         return render_template(
-            "lookup.html", form=LookupForm(formdata=None), problem=translate_booking_error(exc)
-        ), 404
-    return _manage_page(booking, form.phone.data, translate_booking_error(exc), 409)
+            "lookup.html", form=LookupForm(formdata=None), problem=user_message(not_found)
+        ), http_status(not_found)
+    return _manage_page(booking, form.phone.data, user_message(exc), http_status(exc))
 
 
 @bp.post("/booking/reschedule")
@@ -195,11 +165,11 @@ def _refused(form: ManageForm, exc: BookingError):  # type: ignore[no-untyped-de
 def reschedule():  # type: ignore[no-untyped-def]
     form = RescheduleForm()
     form.target.choices = []
-    if not form.validate_on_submit() or "|" not in (form.target.data or ""):
+    if not form.validate_on_submit():
         abort(400)
-    visit_id, start = form.target.data.split("|", 1)
     try:
-        new = svc.reschedule(form.code.data, form.phone.data, int(visit_id), start)
+        visit_id, start = svc.parse_move_target(form.target.data)
+        new = svc.reschedule(form.code.data, form.phone.data, visit_id, start)
     except BookingError as exc:
         return _refused(form, exc)
     session["confirmed"] = new.code
