@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=cfg.max_request_bytes,
     )
     if cfg.frozen_now:
         import datetime as dt
@@ -77,6 +78,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         locale_selector=select_locale,
         default_translation_directories=str(i18n.compiled_catalogs(app)),
     )
+
+    from web.inputs import register_inputs
+
+    register_inputs(app)  # the `row_id` converter must exist before the blueprints' rules
 
     from web.api.views import bp as api_bp
     from web.booking.views import bp as booking_bp

@@ -65,5 +65,9 @@ class Config:
     )
     booking_rate: str = field(default_factory=lambda: _env("TAXVAN_BOOKING_RATE", "20 per minute"))
     hotline: str = field(default_factory=lambda: _env("TAXVAN_HOTLINE", "12366"))
+    max_request_bytes: int = field(
+        default_factory=lambda: int(_env("TAXVAN_MAX_REQUEST_BYTES", str(1024 * 1024)))
+    )
+    """Largest request body read at all; a larger one is refused (413) before it is parsed."""
     frozen_now: str = field(default_factory=lambda: _env("TAXVAN_NOW", ""))
     """An ISO date-time (China time) the app takes as now: for demos and benchmarks only."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     abort,
@@ -20,6 +22,7 @@ from taxvan.booking import BookingError, PlaceTaken
 from web.booking import service as svc
 from web.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
 from web.extensions import db, limiter
+from web.inputs import MAX_ROW_ID, BadInput
 from web.models import Booking, ServiceRow, VisitRow
 from web.public.views import upcoming
 
@@ -56,7 +59,7 @@ def translate_booking_error(exc: BookingError) -> str:
     return text
 
 
-@bp.route("/visits/<int:visit_id>/book", methods=["GET", "POST"])
+@bp.route("/visits/<row_id:visit_id>/book", methods=["GET", "POST"])
 @limiter.limit(_rate, methods=["POST"])
 def book(visit_id: int):  # type: ignore[no-untyped-def]
     visit = db.session.get(VisitRow, visit_id)
@@ -195,16 +198,27 @@ def _refused(form: ManageForm, exc: BookingError):  # type: ignore[no-untyped-de
     return _manage_page(booking, form.phone.data, translate_booking_error(exc), 409)
 
 
+_TARGET = re.compile(r"([0-9]{1,10})\|([0-9]{2}:[0-9]{2})")
+
+
+def _move_target(text: str) -> tuple[int, str]:
+    """`"<visit id>|HH:MM"` from the move form; anything else is a 400 naming `target`."""
+    m = _TARGET.fullmatch(text)
+    if m is None or not 1 <= int(m.group(1)) <= MAX_ROW_ID:
+        raise BadInput({"target": "expected a visit id and a time as <id>|HH:MM"})
+    return int(m.group(1)), m.group(2)
+
+
 @bp.post("/booking/reschedule")
 @limiter.limit(_rate)
 def reschedule():  # type: ignore[no-untyped-def]
     form = RescheduleForm()
     form.target.choices = []
-    if not form.validate_on_submit() or "|" not in (form.target.data or ""):
+    if not form.validate_on_submit():
         abort(400)
-    visit_id, start = form.target.data.split("|", 1)
+    visit_id, start = _move_target(form.target.data or "")
     try:
-        new = svc.reschedule(form.code.data, form.phone.data, int(visit_id), start)
+        new = svc.reschedule(form.code.data, form.phone.data, visit_id, start)
     except BookingError as exc:
         return _refused(form, exc)
     session["confirmed"] = new.code
