@@ -59,7 +59,7 @@ class BadInput(BadRequest):
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
-class InvalidFields(Exception):
+class SchemaErrors(Exception):
     """A JSON body or query that contradicts the API's schema (422), field by field."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
@@ -109,19 +109,19 @@ def reject_unstorable_text() -> None:
 def read_json(limit: int = MAX_JSON_BYTES) -> Any:
     """The request's JSON body, read only if it is at most `limit` bytes (else 413).
 
-    Raises InvalidFields naming `body` when it is not JSON, nests too deeply for the parser,
+    Raises SchemaErrors naming `body` when it is not JSON, nests too deeply for the parser,
     or is not UTF-8.
     """
     request.max_content_length = min(limit, request.max_content_length or limit)
     raw = request.get_data(cache=True)  # raises RequestEntityTooLarge past the limit
     if not request.is_json:
-        raise InvalidFields({"body": "send a JSON object with Content-Type application/json"})
+        raise SchemaErrors({"body": "send a JSON object with Content-Type application/json"})
     try:
         return json.loads(raw)
     except RecursionError:
-        raise InvalidFields({"body": "the JSON nests too deeply"}) from None
+        raise SchemaErrors({"body": "the JSON nests too deeply"}) from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise InvalidFields({"body": f"not valid JSON: {exc}"}) from None
+        raise SchemaErrors({"body": f"not valid JSON: {exc}"}) from None
 
 
 def _field_of(error: Any) -> str:

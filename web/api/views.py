@@ -15,7 +15,7 @@ from taxvan.workdays import parse_iso_week, week_dates
 from web.api import openapi as spec
 from web.booking import service as svc
 from web.extensions import db, limiter
-from web.inputs import InvalidFields, check_schema, read_json
+from web.inputs import SchemaErrors, check_schema, read_json
 from web.models import Booking, ServiceRow, StopRow, VisitRow
 from web.public.views import visit_record
 
@@ -26,8 +26,8 @@ def _error(status: int, message: str, **extra: object):  # type: ignore[no-untyp
     return jsonify({"message": message, **extra}), status
 
 
-@bp.errorhandler(InvalidFields)
-def invalid_fields(exc: InvalidFields):  # type: ignore[no-untyped-def]
+@bp.errorhandler(SchemaErrors)
+def invalid_fields(exc: SchemaErrors):  # type: ignore[no-untyped-def]
     return _error(422, "some fields are not valid", errors=exc.errors)
 
 
@@ -39,7 +39,7 @@ def _check_query(parameters: Sequence[dict[str, Any]]) -> dict[str, str]:
     """The query parameters, checked against the operation's published parameters (422)."""
     args = request.args.to_dict()
     if errors := check_schema(args, spec.query(parameters), spec.FIELD_MESSAGES):
-        raise InvalidFields(errors)
+        raise SchemaErrors(errors)
     return args
 
 
@@ -91,7 +91,7 @@ def visits():  # type: ignore[no-untyped-def]
     try:
         days = week_dates(*parse_iso_week(week))
     except (TaxvanError, OverflowError):  # 9999-W52 ends in year 10000, past what dates hold
-        raise InvalidFields({"week": f"{week} is not a week of the calendar"}) from None
+        raise SchemaErrors({"week": f"{week} is not a week of the calendar"}) from None
     rows = db.session.scalars(
         select(VisitRow)
         .where(VisitRow.date >= days[0], VisitRow.date <= days[-1])
@@ -127,10 +127,10 @@ def _rate() -> str:
 def create_booking():  # type: ignore[no-untyped-def]
     body = read_json()
     if not isinstance(body, dict):
-        raise InvalidFields({"body": "expected a JSON object"})
+        raise SchemaErrors({"body": "expected a JSON object"})
     schema = spec.booking_request(_service_codes())
     if errors := check_schema(body, schema, spec.FIELD_MESSAGES):
-        raise InvalidFields(errors)  # nothing the document forbids reaches the service
+        raise SchemaErrors(errors)  # nothing the document forbids reaches the service
     req = svc.BookingRequest(
         visit_id=body["visit_id"],
         start=body["start"],
