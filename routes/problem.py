@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from routes.matrix import GeodesicProvider, MatrixProvider
+from routes.matrix import GeodesicProvider, MatrixProvider, is_symmetric
 from taxvan.clock import GRID_MINUTES, floor_to_grid
 from taxvan.dataset import Dataset
 from taxvan.demand import DemandRules, WeekDemand, week_demand
@@ -65,12 +65,16 @@ class WeekProblem:
     metres: np.ndarray
     seconds: np.ndarray
     settings: PlanSettings
+    stop_index: dict[str, int] = field(init=False, repr=False, compare=False)
+    """Stop id -> its node, built once (every visit of the engine and the check asks)."""
+
+    def __post_init__(self) -> None:
+        index = {s.id: k for k, s in enumerate(self.dataset.stops, start=1)}
+        object.__setattr__(self, "stop_index", index)
 
     def stop_node(self, stop_id: str) -> int:
-        for k, s in enumerate(self.dataset.stops, start=1):
-            if s.id == stop_id:
-                return k
-        raise KeyError(stop_id)
+        """The node of stop `stop_id` in `metres` and `seconds`; KeyError if there is none."""
+        return self.stop_index[stop_id]
 
 
 def standard_week(label: str, weekdays: frozenset[int]) -> WorkWeek:
@@ -78,7 +82,7 @@ def standard_week(label: str, weekdays: frozenset[int]) -> WorkWeek:
     week the template is planned on (its dates only name the weekdays)."""
     year, week = parse_iso_week(label)
     dates = tuple(d for d in week_dates(year, week) if d.weekday() in weekdays)
-    return WorkWeek(label=f"template ({year}-W{week:02d})", dates=dates)
+    return WorkWeek(year, week, dates, standard=True)
 
 
 def build_week_problem(
@@ -98,8 +102,11 @@ def build_week_problem(
     if not dataset.vans:
         raise PlanningError("there is no van in vans.csv")
     weekdays = fleet_weekdays(dataset.vans)
-    week = standard_week(week_label, weekdays) if template else work_week(week_label, weekdays)
-    _, week_number = parse_iso_week(week_label)
+    week = (
+        standard_week(week_label, weekdays)
+        if template
+        else work_week(week_label, weekdays, dataset.calendar)
+    )
 
     stops = dataset.stops
     stop_points: list[LatLon] = [s.point for s in stops]
@@ -108,8 +115,9 @@ def build_week_problem(
         raise PlanningError("there is no stop in stops.csv")
     tp_points = [t.point for t in dataset.taxpayers]
 
+    symmetric = is_symmetric(provider)
     to_hall = provider.matrix(tp_points, [depot]).seconds[:, 0]
-    from_hall = provider.matrix([depot], tp_points).seconds[0, :]
+    from_hall = to_hall if symmetric else provider.matrix([depot], tp_points).seconds[0, :]
     hall_rt = to_hall + from_hall
     remote = remote_flags((hall_rt / 60).tolist(), settings.remote_threshold_min)
 
@@ -119,7 +127,7 @@ def build_week_problem(
     if remote_idx:
         pts = [tp_points[i] for i in remote_idx]
         there = provider.matrix(pts, stop_points).seconds
-        back = provider.matrix(stop_points, pts).seconds.T
+        back = there if symmetric else provider.matrix(stop_points, pts).seconds.T
         rt = there + back
         best = rt.argmin(axis=1)
         for k, i in enumerate(remote_idx):
@@ -143,7 +151,7 @@ def build_week_problem(
         weights,
         day_minutes * len(week.dates),
         len(week.dates),
-        None if template else week_number,
+        None if template else week.number,
         settings.rules,
     )
 

@@ -73,7 +73,12 @@ def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
         "week": plan.week,
         "working_dates": [d.isoformat() for d in problem.week.dates],
         "holidays": [
-            {"date": h.date.isoformat(), "name": h.reason, "name_zh": h.reason_zh}
+            {
+                "date": h.date.isoformat(),
+                "name": h.reason,
+                "name_zh": h.reason_zh,
+                "source": h.source,
+            }
             for h in problem.week.holidays
         ],
         "makeup_days": [d.isoformat() for d in problem.week.makeup_days],

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from taxvan.clock import GRID_MINUTES
 from taxvan.errors import PlanningError
 from taxvan.fleet import Van
@@ -46,7 +48,7 @@ def _arrival_with_lunch(t: int, travel: int, earliest: int) -> tuple[int, int]:
 def schedule_day(
     nodes: Sequence[int],
     dwell_minutes: Sequence[int],
-    seconds: Sequence[Sequence[int]],
+    seconds: Sequence[Sequence[int]] | np.ndarray,
     van: Van,
     depot: int = 0,
     grid_minutes: int = GRID_MINUTES,

@@ -36,7 +36,7 @@ from taxvan.demand import VisitDemand, biweekly_in_week
 from taxvan.errors import PlanningError
 from taxvan.fleet import fleet_weekdays
 from taxvan.places import Stop
-from taxvan.workdays import WEEKDAY_EN, parse_iso_week, work_week
+from taxvan.workdays import WEEKDAY_EN, work_week
 
 FORMAT = 2
 """Bumped whenever the template's meaning changes; part of the saved template's fingerprint."""
@@ -141,10 +141,11 @@ def calendar_problem(template_problem: WeekProblem, week_label: str) -> WeekProb
     week stops not due in this week leave the demand.
     """
     weekdays = fleet_weekdays(template_problem.dataset.vans)
-    week = work_week(week_label, weekdays)
-    _, number = parse_iso_week(week_label)
+    week = work_week(week_label, weekdays, template_problem.dataset.calendar)
     demand = template_problem.demand
-    due = tuple(v for v in demand.visits if not v.biweekly or biweekly_in_week(v.stop_id, number))
+    due = tuple(
+        v for v in demand.visits if not v.biweekly or biweekly_in_week(v.stop_id, week.number)
+    )
     return dataclasses.replace(
         template_problem, week=week, demand=dataclasses.replace(demand, visits=due)
     )
@@ -181,8 +182,7 @@ def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = N
     to the member due this week.
     """
     pairs = pairs or {}
-    _, number = parse_iso_week(problem.week.label)
-    template = _resolve_pairs(template, pairs, number)
+    template = _resolve_pairs(template, pairs, problem.week.number)
     vans = {v.id: v for v in problem.dataset.vans}
     by_day = {(r.date.weekday(), r.van_id): r for r in template.routes}
     due = {v.key: v for v in problem.demand.visits}

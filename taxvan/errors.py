@@ -48,6 +48,31 @@ class DataProblem:
         return f"DataProblem({self.message!r}, row={self.row!r}, column={self.column!r})"
 
 
+class DataFolderError(DataFileError):
+    """Several files of a data folder cannot be used; nothing was loaded.
+
+    `errors` holds one DataFileError per bad file, so a dispatcher sees every problem of
+    every file in one run; `problems` is all of them together.
+    """
+
+    def __init__(self, folder: str, errors: list[DataFileError]) -> None:
+        self.errors = errors
+        problems = [p for e in errors for p in e.problems]
+        super().__init__(errors[0].path, problems)
+        self.folder = folder
+        self.args = (
+            f"{errors[0].path}: {errors[0].problems[0]} (and {len(problems) - 1} more problems "
+            f"in {len(errors)} files)",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def report(self) -> str:
+        """All problems of all files, one per line, each starting with its file name."""
+        return "\n".join(e.report() for e in self.errors)
+
+
 class CalendarUnknownError(TaxvanError):
     """The State Council has not published the holiday schedule for this year yet."""
 

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from routes.engine import SearchParams
-from routes.matrix import GeodesicProvider
+from routes.matrix import CachedProvider, GeodesicProvider
 from routes.plan import Plan
-from routes.problem import PlanSettings, RemoteStats, WeekProblem, build_week_problem
-from routes.weekly import solve_week
+from routes.planner import WeekPlan, plan_week
+from routes.problem import PlanSettings, RemoteStats, WeekProblem
+from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
 from taxvan.demand import VisitDemand, WeekDemand
 from taxvan.fleet import Van
@@ -59,17 +60,33 @@ def matrix_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_problem(demo_dataset: Dataset, matrix_cache: Path) -> WeekProblem:
-    from routes.matrix import CachedProvider
+def demo_templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The templates folder of the session's demo plans."""
+    return tmp_path_factory.mktemp("templates")
 
-    return build_week_problem(
-        demo_dataset, "2026-W49", CachedProvider(GeodesicProvider(), matrix_cache)
+
+@pytest.fixture(scope="session")
+def demo_week(demo_dataset: Dataset, matrix_cache: Path, demo_templates: Path) -> WeekPlan:
+    """The demo's 2026-W49 as `taxvan plan` makes it: through `routes.plan_week`, the weekly
+    template planned (3 s), checked, saved and applied to the calendar week."""
+    return plan_week(
+        demo_dataset,
+        "2026-W49",
+        CachedProvider(GeodesicProvider(), matrix_cache),
+        params=SearchParams(time_limit_s=3),
+        templates=demo_templates,
     )
 
 
 @pytest.fixture(scope="session")
-def demo_plan(demo_problem: WeekProblem) -> Plan:
-    return solve_week(demo_problem, SearchParams(time_limit_s=3))
+def demo_problem(demo_week: WeekPlan) -> WeekProblem:
+    """The calendar week 2026-W49 of the demo: its working dates and the visits due."""
+    return demo_week.problem
+
+
+@pytest.fixture(scope="session")
+def demo_plan(demo_week: WeekPlan) -> Plan:
+    return demo_week.plan
 
 
 def van(
@@ -116,7 +133,7 @@ def make_problem(
     points = [ds.depot.point, *[s.point for s in stops]]
     m = GeodesicProvider().matrix(points, points)
     iso = dates[0].isocalendar()
-    week = WorkWeek(f"{iso[0]}-W{iso[1]:02d}", tuple(dates))
+    week = WorkWeek(iso.year, iso.week, tuple(dates))
     minutes = {}
     for v in visits:
         minutes[v.street_code] = minutes.get(v.street_code, 0) + v.dwell
@@ -144,7 +161,7 @@ WEEK49 = [dt.date(2026, 11, 30) + dt.timedelta(days=i) for i in range(5)]
 
 # --- the web app ------------------------------------------------------------------------
 
-CHINA_NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+CHINA_NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=CHINA)
 """Tests run as if it were Wednesday 25 November 2026, 10:00 in China; week 2026-W49 is next."""
 
 PG_SERVER = os.environ.get("TAXVAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+from taxvan.clock import CHINA
 from web.config import Config
+from web.security import CSRF_HOURS
 
 
 def _secret_key(instance: Path) -> str:
     """TAXVAN_SECRET_KEY, else a random key kept in the instance folder across restarts."""
     path = instance / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
+    try:
+        # Created exclusively: gunicorn workers starting together must all read one key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may have created it and not written it yet
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
     return key
 
 
@@ -34,6 +46,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS={},
         RATELIMIT_STORAGE_URI=cfg.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_KEY_PREFIX=cfg.ratelimit_prefix,
+        # Redis down must not turn bookings into server errors: count in memory until it is back.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         TAXVAN=cfg,
         TAXVAN_SLOT_MINUTES=cfg.slot_minutes,
         TAXVAN_WALKIN_SHARE=cfg.walkin_share,
@@ -43,16 +58,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TAXVAN_BOOKING_RATE=cfg.booking_rate,
         TAXVAN_HOTLINE=cfg.hotline,
         BABEL_DEFAULT_LOCALE="zh",
-        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
-        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_TIMEZONE=CHINA.key,
+        WTF_CSRF_TIME_LIMIT=CSRF_HOURS * 3600,
+        TAXVAN_PUBLIC_URL=cfg.public_url,
+        TAXVAN_TRUSTED_HOSTS=cfg.trusted_hosts,
+        TAXVAN_PROXIES=cfg.proxies,
         MAX_CONTENT_LENGTH=cfg.max_request_bytes,
     )
     if cfg.frozen_now:
         import datetime as dt
 
-        frozen = dt.datetime.fromisoformat(cfg.frozen_now).replace(
-            tzinfo=dt.timezone(dt.timedelta(hours=8))
-        )
+        frozen = dt.datetime.fromisoformat(cfg.frozen_now).replace(tzinfo=CHINA)
         app.config["TAXVAN_CLOCK"] = lambda: frozen
     if test_config:
         app.config.update(test_config)
@@ -66,7 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "postgresql://", "postgresql+psycopg://", 1
         )
 
-    from web import i18n
+    from web import i18n, security
     from web.extensions import babel, csrf, db, limiter, migrate, select_locale
 
     db.init_app(app)
@@ -93,6 +109,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_errors(app)
+    security.install(app)
 
     from web.commands import register
 

@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import sys
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from routes.report import format_report
-from taxvan.errors import DataFileError, TaxvanError
+from taxvan.clock import china_now
+from taxvan.errors import DataFileError, DataFolderError, TaxvanError
 from taxvan.io.loaders import load_dataset
 from taxvan.workdays import next_iso_week, parse_iso_week
-from web.config import Config
+from web.config import PLAN, SEARCH, Config
 from web.planning import run_plan
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def _err(msg: str) -> None:
@@ -60,10 +57,7 @@ def _plan(args: argparse.Namespace) -> int:
         if v is not None
     }
     config = dataclasses.replace(Config(), **overrides)
-    today = dt.datetime.now(CHINA).date()
-    week = args.week or next_iso_week(today)
-    year, num = parse_iso_week(week)
-    week = f"{year}-W{num:02d}"
+    week = parse_iso_week(args.week or next_iso_week(china_now().date())).label
     out = Path(args.out or f"out/{week}")
     say = (lambda _m: None) if args.quiet else print
     progress = Progress(args.quiet)
@@ -88,15 +82,17 @@ def _check(args: argparse.Namespace) -> int:
     try:
         ds = load_dataset(folder)
     except DataFileError as exc:
-        for line in exc.report().splitlines()[:50]:
-            print(line, file=sys.stderr)
-        more = len(exc.problems) - 50
-        if more > 0:
-            print(f"... and {more} more problems", file=sys.stderr)
+        print(exc.report(), file=sys.stderr)
+        files = len(exc.errors) if isinstance(exc, DataFolderError) else 1
+        print(f"{len(exc.problems)} problem(s) in {files} file(s)", file=sys.stderr)
         return 1
+    for warning in ds.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(
         f"{folder}: OK — {len(ds.streets)} streets, {len(ds.stops)} stops, "
         f"{len(ds.taxpayers)} taxpayers, {len(ds.services)} services, {len(ds.vans)} van(s)"
+        + (f", {len(ds.calendar)} calendar day(s)" if ds.calendar else "")
+        + (f"; {len(ds.warnings)} warning(s) above" if ds.warnings else "")
     )
     return 0
 
@@ -118,16 +114,21 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--data", help="data folder (default: data/fangzi)")
     plan.add_argument("--week", help="ISO week such as 2026-W49 (default: next week, China time)")
     plan.add_argument("--out", help="output folder (default: out/<week>)")
-    plan.add_argument("--time-limit", type=float, help="solver time limit in seconds (default 10)")
+    plan.add_argument(
+        "--time-limit",
+        type=float,
+        help=f"solver time limit in seconds (default {SEARCH.time_limit_s:g})",
+    )
     plan.add_argument(
         "--remote-threshold",
         type=float,
-        help="round-trip minutes to the hall from which a taxpayer is remote (60)",
+        help="round-trip minutes to the hall from which a taxpayer is remote "
+        f"({PLAN.remote_threshold_min:g})",
     )
     plan.add_argument(
         "--service-share",
         type=float,
-        help="share of the van's working time asked for service (0.6)",
+        help=f"share of the van's working time asked for service ({PLAN.service_share:g})",
     )
     plan.add_argument(
         "--workers", type=int, help="searches side by side, one per core (default: up to 2)"

@@ -12,7 +12,7 @@ from flask_migrate import upgrade
 
 from taxvan.errors import TaxvanError
 from taxvan.io.loaders import load_dataset
-from taxvan.workdays import next_iso_week, parse_iso_week
+from taxvan.workdays import iso_week_label, next_iso_week, parse_iso_week
 from web.cli import main as cli_main
 from web.planning import run_plan
 from web.store import china_now, latest_week, load_dataset_rows, publish_run
@@ -41,8 +41,7 @@ def publish_week(
         k: v for k, v in {"data_dir": data_dir, "time_limit_s": time_limit}.items() if v is not None
     }
     cfg = dataclasses.replace(cfg, **overrides)
-    year, num = parse_iso_week(week)
-    label = f"{year}-W{num:02d}"
+    label = parse_iso_week(week).label
     out = Path(current_app.instance_path) / "plans" / label
     run = run_plan(cfg, label, out, say=say, new_template=new_template)
     map_html = run.files["map.html"].read_text(encoding="utf-8")
@@ -114,7 +113,7 @@ def register(app: Flask) -> None:
             load_dataset_rows(load_dataset(current_app.config["TAXVAN"].data_dir))
             today = china_now().date()
             for day in (today, today + dt.timedelta(days=7)):
-                label = f"{day.isocalendar()[0]}-W{day.isocalendar()[1]:02d}"
+                label = iso_week_label(day)
                 existing = latest_week(day)
                 if existing is not None and existing.week == label:
                     click.echo(f"{label} is already published")

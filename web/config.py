@@ -1,6 +1,9 @@
 """Configuration in one place: defaults that work out of the box, overridable by environment.
 
 Only this module reads the environment; the domain and the planner take explicit arguments.
+Each default is the one of the planner's or the domain's own type (`PlanSettings`,
+`SearchParams`, `GeodesicProvider` and its `SpeedProfile`, `BookingRules`), read from it
+here, so a default is written down once.
 """
 
 from __future__ import annotations
@@ -8,6 +11,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from routes.engine import SearchParams
+from routes.matrix import GeodesicProvider
+from routes.problem import PlanSettings
+from taxvan.booking import BookingRules
+
+PLAN = PlanSettings()
+SEARCH = SearchParams()
+TRAVEL = GeodesicProvider()
+BOOKING = BookingRules()
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data" / "fangzi"
 
@@ -27,19 +40,27 @@ class Config:
     """Settings of the CLI and the app. Each field names the variable that overrides it."""
 
     data_dir: str = field(default_factory=lambda: _env("TAXVAN_DATA", _default_data()))
-    time_limit_s: float = field(default_factory=lambda: float(_env("TAXVAN_TIME_LIMIT", "10")))
+    time_limit_s: float = field(
+        default_factory=lambda: float(_env("TAXVAN_TIME_LIMIT", str(SEARCH.time_limit_s)))
+    )
     workers: int = field(
         default_factory=lambda: int(_env("TAXVAN_WORKERS", str(min(2, os.cpu_count() or 1))))
     )
     """Solver searches run side by side (one per core); the best plan wins."""
     matrix: str = field(default_factory=lambda: _env("TAXVAN_MATRIX", "geodesic"))
     osrm_url: str = field(default_factory=lambda: _env("TAXVAN_OSRM_URL", ""))
-    circuity: float = field(default_factory=lambda: float(_env("TAXVAN_CIRCUITY", "1.35")))
-    speeds: str = field(default_factory=lambda: _env("TAXVAN_SPEEDS", "2:20,8:35,55"))
-    remote_threshold_min: float = field(
-        default_factory=lambda: float(_env("TAXVAN_REMOTE_THRESHOLD", "60"))
+    circuity: float = field(
+        default_factory=lambda: float(_env("TAXVAN_CIRCUITY", str(TRAVEL.circuity)))
     )
-    service_share: float = field(default_factory=lambda: float(_env("TAXVAN_SERVICE_SHARE", "0.6")))
+    speeds: str = field(default_factory=lambda: _env("TAXVAN_SPEEDS", TRAVEL.profile.text()))
+    remote_threshold_min: float = field(
+        default_factory=lambda: float(
+            _env("TAXVAN_REMOTE_THRESHOLD", str(PLAN.remote_threshold_min))
+        )
+    )
+    service_share: float = field(
+        default_factory=lambda: float(_env("TAXVAN_SERVICE_SHARE", str(PLAN.service_share)))
+    )
     tiles: str = field(default_factory=lambda: _env("TAXVAN_TILES", "osm"))
     tile_url: str = field(default_factory=lambda: _env("TAXVAN_TILE_URL", ""))
     tile_key: str = field(default_factory=lambda: _env("TAXVAN_TILE_KEY", ""))
@@ -51,20 +72,40 @@ class Config:
     )
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
+    ratelimit_prefix: str = field(default_factory=lambda: _env("TAXVAN_RATELIMIT_PREFIX", "taxvan"))
+    """Prefix of the rate-limit keys in Redis, so several sites can share one Redis."""
     secret_key: str = field(default_factory=lambda: _env("TAXVAN_SECRET_KEY", ""))
-    slot_minutes: int = field(default_factory=lambda: int(_env("TAXVAN_SLOT_MINUTES", "15")))
-    walkin_share: float = field(default_factory=lambda: float(_env("TAXVAN_WALKIN_SHARE", "0.3")))
+    slot_minutes: int = field(
+        default_factory=lambda: int(_env("TAXVAN_SLOT_MINUTES", str(BOOKING.slot_minutes)))
+    )
+    walkin_share: float = field(
+        default_factory=lambda: float(_env("TAXVAN_WALKIN_SHARE", str(BOOKING.walkin_share)))
+    )
     booking_opens_days: int = field(
-        default_factory=lambda: int(_env("TAXVAN_BOOKING_OPENS_DAYS", "14"))
+        default_factory=lambda: int(
+            _env("TAXVAN_BOOKING_OPENS_DAYS", str(BOOKING.opens_days_before))
+        )
     )
     booking_closes_hours: float = field(
-        default_factory=lambda: float(_env("TAXVAN_BOOKING_CLOSES_HOURS", "2"))
+        default_factory=lambda: float(
+            _env("TAXVAN_BOOKING_CLOSES_HOURS", str(BOOKING.closes_hours_before))
+        )
     )
     max_open_bookings: int = field(
-        default_factory=lambda: int(_env("TAXVAN_MAX_OPEN_BOOKINGS", "3"))
+        default_factory=lambda: int(
+            _env("TAXVAN_MAX_OPEN_BOOKINGS", str(BOOKING.max_open_bookings))
+        )
     )
     booking_rate: str = field(default_factory=lambda: _env("TAXVAN_BOOKING_RATE", "20 per minute"))
     hotline: str = field(default_factory=lambda: _env("TAXVAN_HOTLINE", "12366"))
+    public_url: str = field(default_factory=lambda: _env("TAXVAN_PUBLIC_URL", ""))
+    """The address the public reaches the site at (e.g. https://van.example.gov.cn): every
+    absolute link (QR codes, posters, .ics feeds) is built from it, never from the Host header."""
+    trusted_hosts: str = field(default_factory=lambda: _env("TAXVAN_TRUSTED_HOSTS", ""))
+    """Comma-separated hosts served; other Host headers get 400 (local names by default when
+    TAXVAN_PUBLIC_URL is unset)."""
+    proxies: int = field(default_factory=lambda: int(_env("TAXVAN_PROXIES", "0")))
+    """Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed."""
     max_request_bytes: int = field(
         default_factory=lambda: int(_env("TAXVAN_MAX_REQUEST_BYTES", str(1024 * 1024)))
     )

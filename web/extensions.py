@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -22,6 +22,17 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def booking_rate() -> str:
+    return current_app.config["TAXVAN_BOOKING_RATE"]
+
+
+booking_limit = limiter.shared_limit(booking_rate, scope="booking")
+"""One budget per client address across every booking endpoint, pages and API alike: spreading
+requests over several endpoints must not multiply the allowance."""
+booking_post_limit = limiter.shared_limit(booking_rate, scope="booking", methods=["POST"])
+"""The same budget, for pages whose GET only shows a form."""
 
 
 def select_locale() -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
+from taxvan.workdays import iso_week_label
 from web.extensions import db
 from web.models import (
     Booking,
@@ -20,8 +21,6 @@ from web.models import (
     VisitRow,
 )
 from web.planning import PlanRun
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def china_now() -> dt.datetime:
@@ -127,7 +126,7 @@ def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> Published
 def latest_week(today: dt.date) -> PublishedWeek | None:
     """The published week that contains `today`, else the next one, else the latest."""
     weeks = db.session.scalars(select(PublishedWeek).order_by(PublishedWeek.week)).all()
-    label = f"{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"
+    label = iso_week_label(today)
     for w in weeks:
         if w.week >= label:
             return w

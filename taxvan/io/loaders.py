@@ -1,31 +1,57 @@
 """Reading and validating a district's data files (CSV, or Excel where people use it).
 
-Each file has a schema; every problem in a file is collected (file, row, column, what is
-wrong) and the file is rejected whole, so a dispatcher never works on half an import. Row
-numbers are the spreadsheet's: the header is row 1, the first record row 2.
+Each file has a schema; every problem in every file is collected (file, row, column, what is
+wrong) and the folder is rejected whole, so a dispatcher never works on half an import and
+fixes everything in one go. Row numbers are the spreadsheet's: the header is row 1, the first
+record row 2.
+
+Nothing here knows a particular district: a point's plausibility comes from the district's
+own data (its optional outline, and the other points of its street), with China's extent as
+the only fixed sanity check.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import pandas as pd
+import shapely
+from shapely.geometry import Point, shape
+from shapely.ops import nearest_points, unary_union
 
 from taxvan.booking import taxpayer_id_problem
-from taxvan.clock import parse_hhmm
-from taxvan.dataset import Dataset
-from taxvan.errors import DataFileError, DataProblem
+from taxvan.clock import hhmm, parse_hhmm
+from taxvan.dataset import Dataset, DataWarning
+from taxvan.errors import DataFileError, DataFolderError, DataProblem
 from taxvan.fleet import Van
 from taxvan.places import Depot, Stop, StopKind, Street
 from taxvan.services import Service
 from taxvan.taxpayers import Taxpayer, TaxpayerKind
+from taxvan.workdays import CalendarDay, statutory_holiday
 
-# Fangzi District's extent with a margin; a point outside is a typo or swapped lat/lon.
-# Callers may pass their own bounds for another district.
-DEFAULT_BOUNDS = (35.5, 37.5, 118.5, 120.5)  # lat_min, lat_max, lon_min, lon_max
+CHINA_EXTENT = (3.5, 54.0, 73.0, 135.5)
+"""lat_min, lat_max, lon_min, lon_max of China with a small margin: the one fixed sanity check
+(a point outside is a typo, swapped lat/lon or not WGS-84); the district's own extent comes
+from its outline file and its streets' points."""
+
+OUTLINE_TOLERANCE_KM = 1.5
+"""A point this close outside the outline still counts as inside: outlines are simplified
+and addresses near the border are geocoded roughly."""
+
+OUTLIER_SPREADS = 6.0
+OUTLIER_MIN_KM = 10.0
+"""A stop or taxpayer is reported as an outlier (a warning) when it lies more than
+`OUTLIER_SPREADS` times its street's robust spread (the median distance of the street's
+points from their median point) and more than `OUTLIER_MIN_KM` from that median point."""
+
+RowCheck = Callable[[dict[str, Any]], list[DataProblem]]
 
 
 def _text(v: Any) -> str:
@@ -81,8 +107,13 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise DataFileError(str(path), [DataProblem(f"cannot be read as a table: {exc}")]) from None
 
 
-def read_records(path: Path, columns: Sequence[Column]) -> list[dict[str, Any]]:
-    """Parse every row of `path` by `columns`; all problems at once, or no records at all."""
+def read_records(
+    path: Path, columns: Sequence[Column], row_check: RowCheck | None = None
+) -> list[dict[str, Any]]:
+    """Parse every row of `path` by `columns`; all problems at once, or no records at all.
+
+    `row_check` sees each record whose columns all parsed, for rules spanning columns.
+    """
     frame = _read_table(path)
     problems: list[DataProblem] = []
     present = [str(c).strip() for c in frame.columns]
@@ -100,6 +131,7 @@ def read_records(path: Path, columns: Sequence[Column]) -> list[dict[str, Any]]:
     for i, row in enumerate(frame.to_dict("records")):
         rownum = i + 2
         rec: dict[str, Any] = {}
+        before = len(problems)
         for col in columns:
             raw = _text(row.get(col.name))
             if raw == "":
@@ -131,45 +163,161 @@ def read_records(path: Path, columns: Sequence[Column]) -> list[dict[str, Any]]:
                     continue
             rec[col.name] = value
         rec["_row"] = rownum
+        if row_check is not None and len(problems) == before:
+            problems.extend(row_check(rec))
         records.append(rec)
     if problems:
         raise DataFileError(str(path), problems)
     return records
 
 
-def _lat_check(bounds: tuple[float, float, float, float]) -> Callable[[float], str | None]:
-    def check(v: float) -> str | None:
-        if not bounds[0] <= v <= bounds[1]:
-            return f"latitude {v} is outside the district ({bounds[0]}..{bounds[1]})"
-        return None
-
-    return check
+def _lat_check(v: float) -> str | None:
+    lo, hi = CHINA_EXTENT[0], CHINA_EXTENT[1]
+    if not lo <= v <= hi:
+        return f"latitude {v} is outside China ({lo}..{hi}); are lat and lon swapped?"
+    return None
 
 
-def _lon_check(bounds: tuple[float, float, float, float]) -> Callable[[float], str | None]:
-    def check(v: float) -> str | None:
-        if not bounds[2] <= v <= bounds[3]:
-            return f"longitude {v} is outside the district ({bounds[2]}..{bounds[3]})"
-        return None
-
-    return check
+def _lon_check(v: float) -> str | None:
+    lo, hi = CHINA_EXTENT[2], CHINA_EXTENT[3]
+    if not lo <= v <= hi:
+        return f"longitude {v} is outside China ({lo}..{hi}); are lat and lon swapped?"
+    return None
 
 
-def _coords(bounds: tuple[float, float, float, float]) -> list[Column]:
+def _coords() -> list[Column]:
     return [
-        Column(
-            "lat",
-            _as_float,
-            expect="a WGS-84 latitude in decimal degrees",
-            check=_lat_check(bounds),
-        ),
-        Column(
-            "lon",
-            _as_float,
-            expect="a WGS-84 longitude in decimal degrees",
-            check=_lon_check(bounds),
-        ),
+        Column("lat", _as_float, expect="a WGS-84 latitude in decimal degrees", check=_lat_check),
+        Column("lon", _as_float, expect="a WGS-84 longitude in decimal degrees", check=_lon_check),
     ]
+
+
+class Outline:
+    """The district's outline (`outline.geojson`): every point must lie inside it.
+
+    Points within `OUTLINE_TOLERANCE_KM` outside still count, since outlines are simplified.
+    """
+
+    def __init__(self, geometry: Any, path: Path) -> None:
+        self.path = path
+        lat = geometry.centroid.y
+        tol_deg = OUTLINE_TOLERANCE_KM / (111.32 * max(0.2, math.cos(math.radians(lat))))
+        self.area = geometry.buffer(tol_deg)
+        shapely.prepare(self.area)
+
+    def check(self, rec: dict[str, Any]) -> list[DataProblem]:
+        """A problem naming the row if the record's point lies outside the outline."""
+        lat, lon = rec["lat"], rec["lon"]
+        if shapely.contains_xy(self.area, lon, lat):
+            return []
+        near = nearest_points(self.area, Point(lon, lat))[0]
+        return [
+            DataProblem(
+                f"the point ({lat}, {lon}) is outside the district outline in {self.path.name}",
+                rec["_row"],
+                _off_column(near.y, near.x, lat, lon),
+            )
+        ]
+
+
+def load_outline(path: Path) -> Outline:
+    """Read a GeoJSON Polygon/MultiPolygon (bare, Feature or FeatureCollection), WGS-84."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataFileError(str(path), [DataProblem(f"not valid GeoJSON: {exc}")]) from None
+    if not isinstance(doc, dict):
+        raise DataFileError(str(path), [DataProblem("not a GeoJSON object")])
+    if doc.get("type") == "FeatureCollection":
+        geoms = [f.get("geometry") for f in doc.get("features") or [] if isinstance(f, dict)]
+    elif doc.get("type") == "Feature":
+        geoms = [doc.get("geometry")]
+    else:
+        geoms = [doc]
+    shapes = []
+    for i, g in enumerate(geoms, start=1):
+        if not isinstance(g, dict) or g.get("type") not in ("Polygon", "MultiPolygon"):
+            kind = g.get("type") if isinstance(g, dict) else g
+            raise DataFileError(
+                str(path),
+                [DataProblem(f"geometry {i} is {kind}, not a Polygon or MultiPolygon")],
+            )
+        try:
+            shapes.append(shape(g).buffer(0))
+        except (ValueError, TypeError, KeyError, shapely.errors.GEOSException) as exc:
+            raise DataFileError(
+                str(path), [DataProblem(f"geometry {i} cannot be read: {exc}")]
+            ) from None
+    if not shapes:
+        raise DataFileError(str(path), [DataProblem("no Polygon or MultiPolygon in the file")])
+    geometry = unary_union(shapes)
+    lon0, lat0, lon1, lat1 = geometry.bounds
+    if geometry.is_empty or not (
+        CHINA_EXTENT[0] <= lat0 <= lat1 <= CHINA_EXTENT[1]
+        and CHINA_EXTENT[2] <= lon0 <= lon1 <= CHINA_EXTENT[3]
+    ):
+        raise DataFileError(
+            str(path),
+            [
+                DataProblem(
+                    f"the outline ({lat0:.3f}..{lat1:.3f} N, {lon0:.3f}..{lon1:.3f} E) is not "
+                    "inside China: coordinates must be WGS-84 [longitude, latitude]"
+                )
+            ],
+        )
+    return Outline(geometry, path)
+
+
+def _off_column(lat0: float, lon0: float, lat1: float, lon1: float) -> str:
+    """`lat` or `lon`: the coordinate that is farther off, so the error names the likelier typo."""
+    north = abs(lat1 - lat0)
+    east = abs(lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2))
+    return "lat" if north >= east else "lon"
+
+
+def _km(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
+    """Distance in km, equirectangular: plenty for telling a typo from a street's spread."""
+    x = math.radians(lon1 - lon0) * math.cos(math.radians((lat0 + lat1) / 2))
+    y = math.radians(lat1 - lat0)
+    return 6371.0 * math.hypot(x, y)
+
+
+def street_outliers(
+    points: Sequence[tuple[str, int, str, float, float]],
+) -> list[DataWarning]:
+    """Points far from the rest of their street: (file name, row, street code, lat, lon) in,
+    one warning per outlier out (see `OUTLIER_SPREADS` and `OUTLIER_MIN_KM`).
+
+    A warning, not an error: a registered address may truly lie away from its street, and
+    the dispatcher is the one who knows; typos far outside the district are already errors.
+    """
+    by_street: dict[str, list[tuple[str, int, str, float, float]]] = {}
+    for p in points:
+        by_street.setdefault(p[2], []).append(p)
+    out: list[DataWarning] = []
+    for street, pts in by_street.items():
+        if len(pts) < 5:
+            continue
+        mlat = median(p[3] for p in pts)
+        mlon = median(p[4] for p in pts)
+        dist = [_km(mlat, mlon, p[3], p[4]) for p in pts]
+        spread = median(dist)
+        limit = max(OUTLIER_SPREADS * spread, OUTLIER_MIN_KM)
+        for p, d in zip(pts, dist, strict=True):
+            if d > limit:
+                out.append(
+                    DataWarning(
+                        p[0],
+                        DataProblem(
+                            f"the point ({p[3]}, {p[4]}) is {d:.0f} km from the middle of "
+                            f"street {street}, whose points lie typically {spread:.1f} km from "
+                            "it: check the coordinates",
+                            p[1],
+                            _off_column(mlat, mlon, p[3], p[4]),
+                        ),
+                    )
+                )
+    return out
 
 
 def _positive(v: int) -> str | None:
@@ -202,18 +350,37 @@ def _find(folder: Path, stem: str) -> Path:
     return folder / f"{stem}.csv"
 
 
-def load_depot(path: Path, bounds: tuple[float, float, float, float] = DEFAULT_BOUNDS) -> Depot:
+def _street_check(street_codes: set[str] | None) -> Callable[[str], str | None]:
+    """`street_codes` None: streets.csv could not be read, so the codes are not checked."""
+
+    def check(code: str) -> str | None:
+        if street_codes is None or code in street_codes:
+            return None
+        return f"'{code}' is not a street in streets.csv"
+
+    return check
+
+
+def load_depot(path: Path, outline: Outline | None = None) -> Depot:
     recs = read_records(
         path,
         [
             Column("id"),
             Column("name"),
-            *_coords(bounds),
-            Column("coord_quality", required=False, default="surveyed"),
+            *_coords(),
+            Column(
+                "coord_quality",
+                required=False,
+                default="surveyed",
+                choices=("surveyed", "approximate"),
+            ),
         ],
+        outline.check if outline else None,
     )
     if len(recs) != 1:
-        raise DataFileError(str(path), [DataProblem(f"expected one depot, found {len(recs)}")])
+        raise DataFileError(
+            str(path), [DataProblem(f"expected one depot, found {len(recs)}", recs[1]["_row"])]
+        )
     r = recs[0]
     return Depot(r["id"], r["name"], r["lat"], r["lon"], r["coord_quality"])
 
@@ -232,25 +399,22 @@ def load_streets(path: Path) -> list[Street]:
 
 
 def load_stops(
-    path: Path, street_codes: set[str], bounds: tuple[float, float, float, float] = DEFAULT_BOUNDS
+    path: Path, street_codes: set[str] | None, outline: Outline | None = None
 ) -> list[Stop]:
+    """Stops in file order (stop i is row i + 2)."""
     recs = read_records(
         path,
         [
             Column("stop_id", unique=True),
             Column("name"),
-            Column(
-                "street_code",
-                check=lambda c: (
-                    None if c in street_codes else f"'{c}' is not a street in streets.csv"
-                ),
-            ),
+            Column("street_code", check=_street_check(street_codes)),
             Column("kind", StopKind, choices=tuple(k.value for k in StopKind)),
-            *_coords(bounds),
+            *_coords(),
             Column(
                 "coord_source", required=False, default="surveyed", choices=("surveyed", "placed")
             ),
         ],
+        outline.check if outline else None,
     )
     return [
         Stop(
@@ -267,8 +431,9 @@ def load_stops(
 
 
 def load_taxpayers(
-    path: Path, street_codes: set[str], bounds: tuple[float, float, float, float] = DEFAULT_BOUNDS
+    path: Path, street_codes: set[str] | None, outline: Outline | None = None
 ) -> list[Taxpayer]:
+    """Taxpayers in file order (taxpayer i is row i + 2)."""
     recs = read_records(
         path,
         [
@@ -281,14 +446,10 @@ def load_taxpayers(
             ),
             Column("name"),
             Column("kind", TaxpayerKind, choices=tuple(k.value for k in TaxpayerKind)),
-            Column(
-                "street_code",
-                check=lambda c: (
-                    None if c in street_codes else f"'{c}' is not a street in streets.csv"
-                ),
-            ),
-            *_coords(bounds),
+            Column("street_code", check=_street_check(street_codes)),
+            *_coords(),
         ],
+        outline.check if outline else None,
     )
     return [
         Taxpayer(r["taxpayer_id"], r["name"], r["kind"], r["street_code"], r["lat"], r["lon"])
@@ -321,19 +482,65 @@ def load_services(path: Path) -> list[Service]:
     ]
 
 
+def _van_times(r: dict[str, Any]) -> list[DataProblem]:
+    """The shift and lunch rules of `Van`, each naming the column to fix."""
+    row, start, end = r["_row"], r["shift_start"], r["shift_end"]
+    minutes, earliest, latest = r["lunch_minutes"], r["lunch_earliest"], r["lunch_latest"]
+    who = f"van {r['van_id']}"
+    if not start < end:
+        return [
+            DataProblem(
+                f"{who}: the shift ends at {hhmm(end)}, not after it starts at {hhmm(start)}",
+                row,
+                "shift_end",
+            )
+        ]
+    problems = []
+    if earliest < start:
+        problems.append(
+            DataProblem(
+                f"{who}: lunch_earliest {hhmm(earliest)} is before the shift starts "
+                f"at {hhmm(start)}",
+                row,
+                "lunch_earliest",
+            )
+        )
+    if latest > end:
+        problems.append(
+            DataProblem(
+                f"{who}: lunch_latest {hhmm(latest)} is after the shift ends at {hhmm(end)}",
+                row,
+                "lunch_latest",
+            )
+        )
+    if earliest + minutes > latest:
+        problems.append(
+            DataProblem(
+                f"{who}: a {minutes}-minute lunch does not fit between lunch_earliest "
+                f"{hhmm(earliest)} and lunch_latest {hhmm(latest)}",
+                row,
+                "lunch_minutes",
+            )
+        )
+    return problems
+
+
 def load_vans(path: Path) -> list[Van]:
-    hhmm = {"parse": parse_hhmm, "expect": "a time as HH:MM"}
+
+    def hhmm_col(name: str) -> Column:
+        return Column(name, parse_hhmm, expect="a time as HH:MM")
+
     recs = read_records(
         path,
         [
             Column("van_id", unique=True),
             Column("name"),
             Column("counters", _as_int, expect="a whole number", check=_positive),
-            Column("shift_start", **hhmm),
-            Column("shift_end", **hhmm),
+            hhmm_col("shift_start"),
+            hhmm_col("shift_end"),
             Column("lunch_minutes", _as_int, expect="a whole number of minutes", check=_positive),
-            Column("lunch_earliest", **hhmm),
-            Column("lunch_latest", **hhmm),
+            hhmm_col("lunch_earliest"),
+            hhmm_col("lunch_latest"),
             Column(
                 "weekdays",
                 _weekday_set,
@@ -342,48 +549,104 @@ def load_vans(path: Path) -> list[Van]:
                 expect="weekdays such as Mon-Fri or Mon,Wed,Fri",
             ),
         ],
+        _van_times,
     )
-    vans = []
-    problems = []
-    for r in recs:
-        try:
-            vans.append(
-                Van(
-                    r["van_id"],
-                    r["name"],
-                    r["counters"],
-                    r["shift_start"],
-                    r["shift_end"],
-                    r["lunch_minutes"],
-                    r["lunch_earliest"],
-                    r["lunch_latest"],
-                    r["weekdays"],
-                )
+    return [
+        Van(
+            r["van_id"],
+            r["name"],
+            r["counters"],
+            r["shift_start"],
+            r["shift_end"],
+            r["lunch_minutes"],
+            r["lunch_earliest"],
+            r["lunch_latest"],
+            r["weekdays"],
+        )
+        for r in recs
+    ]
+
+
+def _calendar_day_check(r: dict[str, Any]) -> list[DataProblem]:
+    if r["kind"] == "workday" and (names := statutory_holiday(r["date"])):
+        return [
+            DataProblem(
+                f"{r['date'].isoformat()} is {names[0]} ({names[1]}), a statutory holiday fixed "
+                "by law: it cannot be a working day",
+                r["_row"],
+                "kind",
             )
-        except ValueError as exc:
-            problems.append(DataProblem(str(exc), r["_row"]))
-    if problems:
-        raise DataFileError(str(path), problems)
-    return vans
+        ]
+    return []
 
 
-def load_dataset(
-    folder: str | Path, bounds: tuple[float, float, float, float] = DEFAULT_BOUNDS
-) -> Dataset:
-    """Load and cross-check a district's data folder; raise DataFileError on the first bad file.
+def load_calendar(path: Path) -> list[CalendarDay]:
+    """The dispatcher's calendar file: the State Council's schedule, overriding the libraries.
 
-    Files: depot, streets, stops, taxpayers, services, vans (`.csv`, or `.xlsx`).
+    Columns `date` (YYYY-MM-DD), `kind` (`holiday` or `workday`), `name` (Chinese) and
+    optionally `name_en`. A statutory holiday cannot be entered as a working day.
+    """
+    recs = read_records(
+        path,
+        [
+            Column("date", dt.date.fromisoformat, unique=True, expect="a date as YYYY-MM-DD"),
+            Column("kind", choices=("holiday", "workday")),
+            Column("name"),
+            Column("name_en", required=False, default=""),
+        ],
+        _calendar_day_check,
+    )
+    return [
+        CalendarDay(
+            r["date"],
+            r["kind"] == "workday",
+            r["name"],
+            r["name_en"] or r["name"],
+            f"{path.name} row {r['_row']}",
+        )
+        for r in recs
+    ]
+
+
+def load_dataset(folder: str | Path) -> Dataset:
+    """Load and cross-check a district's data folder.
+
+    Every file is checked even when an earlier one is bad, so the error (a DataFileError;
+    a DataFolderError when several files are bad) lists every problem of every file. Files:
+    depot, streets, stops, taxpayers, services, vans (`.csv`, or `.xlsx`), and optionally
+    `outline.geojson` and `calendar` (see data/README.md). Outliers within a street are
+    warnings on the dataset, not errors.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataFileError(str(folder), [DataProblem("data folder not found")])
-    depot = load_depot(_find(folder, "depot"), bounds)
-    streets = load_streets(_find(folder, "streets"))
-    codes = {s.code for s in streets}
-    stops = load_stops(_find(folder, "stops"), codes, bounds)
-    taxpayers = load_taxpayers(_find(folder, "taxpayers"), codes, bounds)
-    services = load_services(_find(folder, "services"))
-    vans = load_vans(_find(folder, "vans"))
+    errors: list[DataFileError] = []
+
+    def attempt(load: Callable[[], Any]) -> Any:
+        try:
+            return load()
+        except DataFileError as exc:
+            errors.append(exc)
+            return None
+
+    outline_path = folder / "outline.geojson"
+    outline = attempt(lambda: load_outline(outline_path)) if outline_path.exists() else None
+    depot = attempt(lambda: load_depot(_find(folder, "depot"), outline))
+    streets = attempt(lambda: load_streets(_find(folder, "streets")))
+    codes = {s.code for s in streets} if streets is not None else None
+    stops_path, tp_path = _find(folder, "stops"), _find(folder, "taxpayers")
+    stops = attempt(lambda: load_stops(stops_path, codes, outline))
+    taxpayers = attempt(lambda: load_taxpayers(tp_path, codes, outline))
+    services = attempt(lambda: load_services(_find(folder, "services")))
+    vans = attempt(lambda: load_vans(_find(folder, "vans")))
+    calendar_path = _find(folder, "calendar")
+    calendar = attempt(lambda: load_calendar(calendar_path)) if calendar_path.exists() else []
+    if errors:
+        raise errors[0] if len(errors) == 1 else DataFolderError(str(folder), errors)
+    points = [
+        *((str(stops_path), i + 2, s.street_code, s.lat, s.lon) for i, s in enumerate(stops)),
+        *((str(tp_path), i + 2, t.street_code, t.lat, t.lon) for i, t in enumerate(taxpayers)),
+    ]
     return Dataset(
         folder.name,
         depot,
@@ -392,4 +655,6 @@ def load_dataset(
         tuple(taxpayers),
         tuple(services),
         tuple(vans),
+        calendar=tuple(calendar),
+        warnings=tuple(street_outliers(points)),
     )

@@ -8,27 +8,19 @@ import json
 import pytest
 
 from routes.check import check_plan
-from routes.engine import SearchParams
-from routes.matrix import CachedProvider, GeodesicProvider
-from routes.problem import build_week_problem
 from routes.template import (
     apply_template,
     calendar_problem,
-    pair_alternating,
     template_from_dict,
     template_to_dict,
 )
-from routes.weekly import solve_week
 from taxvan.demand import biweekly_in_week
 from taxvan.errors import PlanningError
 
 
 @pytest.fixture(scope="module")
-def standard(demo_dataset, matrix_cache):
-    base = build_week_problem(
-        demo_dataset, "2026-W49", CachedProvider(GeodesicProvider(), matrix_cache), template=True
-    )
-    return pair_alternating(base)
+def standard(demo_week):
+    return demo_week.standard
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +29,9 @@ def template_problem(standard):
 
 
 @pytest.fixture(scope="module")
-def template(standard):
-    plan = solve_week(standard.paired, SearchParams(time_limit_s=3))
-    assert check_plan(plan, standard.paired) == []
-    return plan
+def template(demo_week, standard):
+    assert check_plan(demo_week.template, standard.paired) == []
+    return demo_week.template
 
 
 @pytest.fixture(scope="module")

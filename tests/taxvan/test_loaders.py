@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 
 from taxvan.booking import taxpayer_id_problem
-from taxvan.errors import DataFileError
+from taxvan.errors import DataFileError, DataFolderError
 from taxvan.io.loaders import load_dataset
 from tests.conftest import DEMO
+from tests.districts import make_county
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_swapped_coordinates_are_caught(data: Path):
     frame = pd.read_csv(data / "taxpayers.csv", dtype=str)
     frame.loc[0, ["lat", "lon"]] = frame.loc[0, ["lon", "lat"]].to_numpy()
     frame.to_csv(data / "taxpayers.csv", index=False)
-    with pytest.raises(DataFileError, match=r"row 2, column 'lat': latitude 119"):
+    with pytest.raises(DataFileError, match=r"row 2, column 'lat': latitude 119.* outside China"):
         load_dataset(data)
 
 
@@ -85,10 +86,22 @@ def test_missing_column_and_missing_file(data: Path):
         load_dataset(data)
 
 
-def test_lunch_that_does_not_fit_the_shift_is_refused(data: Path):
+def test_lunch_that_does_not_fit_the_shift_is_refused_naming_the_column(data: Path):
     _edit(data / "vans.csv", 2, "lunch_latest", "12:00")
-    with pytest.raises(DataFileError, match="row 2: van V1: a 60-minute lunch does not fit"):
+    with pytest.raises(
+        DataFileError,
+        match="row 2, column 'lunch_minutes': van V1: a 60-minute lunch does not fit",
+    ):
         load_dataset(data)
+
+
+def test_shift_ending_before_it_starts_names_the_column(data: Path):
+    _edit(data / "vans.csv", 2, "shift_end", "08:00")
+    with pytest.raises(DataFileError) as err:
+        load_dataset(data)
+    assert "row 2, column 'shift_end': van V1: the shift ends at 08:00, not after it starts" in (
+        err.value.report()
+    )
 
 
 def test_bad_time_is_named(data: Path):
@@ -117,3 +130,117 @@ def test_taxpayer_ids_use_library_checksums():
     assert taxpayer_id_problem("11010519491231002X") is None  # resident ID example
     assert "neither" in taxpayer_id_problem("91110108551385082A")
     assert "18" in taxpayer_id_problem("9111010855")
+
+
+# --- any district: extent from the district's own data --------------------------------
+
+
+@pytest.fixture
+def county(tmp_path: Path) -> Path:
+    return make_county(tmp_path / "county")
+
+
+def test_a_district_far_from_the_demo_loads_without_warnings(county: Path):
+    """The generated Gansu county lies around longitude 99-100.5, far west of the demo."""
+    ds = load_dataset(county)
+    assert ds.depot.lon < 101 and min(s.lon for s in ds.stops) < 100
+    assert len(ds.streets) >= 6 and len(ds.taxpayers) >= 300
+    assert ds.warnings == ()
+
+
+def test_a_point_outside_the_outline_is_an_error_naming_file_and_row(county: Path):
+    frame = pd.read_csv(county / "taxpayers.csv", dtype=str)
+    frame.loc[3, "lat"] = str(round(float(frame.loc[3, "lat"]) + 0.3, 6))  # 33 km north
+    frame.to_csv(county / "taxpayers.csv", index=False)
+    with pytest.raises(DataFileError) as err:
+        load_dataset(county)
+    assert err.value.report().endswith(
+        "taxpayers.csv: row 5, column 'lat': the point "
+        f"({frame.loc[3, 'lat']}, {frame.loc[3, 'lon']}) is outside the district outline "
+        "in outline.geojson"
+    )
+
+
+def test_without_an_outline_a_point_far_from_its_street_is_a_warning_by_row(tmp_path: Path):
+    county = make_county(tmp_path / "county", outline=False)
+    frame = pd.read_csv(county / "stops.csv", dtype=str)
+    frame.loc[2, "lat"] = str(round(float(frame.loc[2, "lat"]) + 0.5, 6))  # 55 km north
+    frame.to_csv(county / "stops.csv", index=False)
+    ds = load_dataset(county)
+    assert [str(w).split(": ", 1)[1][:25] for w in ds.warnings] == ["row 4, column 'lat': the "]
+    assert str(ds.warnings[0].path).endswith("stops.csv")
+    assert "km from the middle of street" in str(ds.warnings[0])
+
+
+def test_outline_must_be_polygons_in_china(county: Path):
+    (county / "outline.geojson").write_text(
+        '{"type": "Point", "coordinates": [100.0, 38.9]}', encoding="utf-8"
+    )
+    with pytest.raises(DataFileError, match=r"outline.geojson: geometry 1 is Point, not a Polygon"):
+        load_dataset(county)
+    (county / "outline.geojson").write_text(
+        '{"type": "Polygon", "coordinates": [[[38, 100], [39, 100], [39, 101], [38, 100]]]}',
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError, match=r"outline.geojson: the outline .* is not inside China"):
+        load_dataset(county)
+    (county / "outline.geojson").write_text("{not json", encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"outline.geojson: not valid GeoJSON"):
+        load_dataset(county)
+
+
+def test_every_problem_of_every_file_is_listed_in_one_run(data: Path):
+    _edit(data / "streets.csv", 3, "served", "maybe")
+    _edit(data / "stops.csv", 4, "kind", "market")
+    _edit(data / "taxpayers.csv", 6, "lon", "east")
+    _edit(data / "vans.csv", 2, "shift_end", "07:00")
+    with pytest.raises(DataFolderError) as err:
+        load_dataset(data)
+    lines = err.value.report().splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "row 3, column 'served': 'maybe' is not true or false",
+        "row 4, column 'kind': 'market' is not one of: village, community, industrial_park, "
+        "key_project",
+        "row 6, column 'lon': 'east' is not a WGS-84 longitude in decimal degrees",
+        "row 2, column 'shift_end': van V1: the shift ends at 07:00, not after it starts at 08:30",
+    ]
+    assert [Path(line.split(": ", 1)[0]).name for line in lines] == [
+        "streets.csv",
+        "stops.csv",
+        "taxpayers.csv",
+        "vans.csv",
+    ]
+    assert "(and 3 more problems in 4 files)" in str(err.value)
+
+
+def test_calendar_file_is_checked_like_every_other_file(data: Path):
+    (data / "calendar.csv").write_text(
+        "date,kind,name,name_en\n"
+        "2027-02-09,holiday,春节,Spring Festival\n"
+        "2027-02-20,workday,春节调休,\n"
+        "2027-13-01,holiday,春节,\n"
+        "2027-02-10,rest,春节,\n"
+        "2027-01-01,workday,元旦调休,\n"
+        "2027-02-09,holiday,春节,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError) as err:
+        load_dataset(data)
+    assert [line.split("calendar.csv: ", 1)[1] for line in err.value.report().splitlines()] == [
+        "row 4, column 'date': '2027-13-01' is not a date as YYYY-MM-DD",
+        "row 5, column 'kind': 'rest' is not one of: holiday, workday",
+        "row 6, column 'kind': 2027-01-01 is New Year's Day (元旦), a statutory holiday fixed by "
+        "law: it cannot be a working day",
+        "row 7, column 'date': '2027-02-09' already appears in row 2",
+    ]
+    (data / "calendar.csv").write_text(
+        "date,kind,name,name_en\n"
+        "2027-02-09,holiday,春节,Spring Festival\n"
+        "2027-02-20,workday,调休,\n",
+        encoding="utf-8",
+    )
+    cal = load_dataset(data).calendar
+    assert [(d.date.isoformat(), d.working, d.name_en, d.source) for d in cal] == [
+        ("2027-02-09", False, "Spring Festival", "calendar.csv row 2"),
+        ("2027-02-20", True, "调休", "calendar.csv row 3"),
+    ]

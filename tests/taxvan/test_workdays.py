@@ -4,7 +4,7 @@ import holidays
 import pytest
 
 from taxvan.errors import TaxvanError
-from taxvan.workdays import next_iso_week, parse_iso_week, work_week
+from taxvan.workdays import CalendarDay, next_iso_week, parse_iso_week, work_week
 
 
 def test_national_day_week_drops_the_holidays_and_adds_the_makeup_saturday():
@@ -53,3 +53,67 @@ def test_bad_week_labels_are_refused_with_the_text():
 def test_next_week_crosses_the_year():
     assert next_iso_week(dt.date(2026, 12, 30)) == "2027-W01"
     assert next_iso_week(dt.date(2026, 11, 25)) == "2026-W49"
+
+
+def test_a_work_week_carries_its_year_and_number():
+    from taxvan.workdays import IsoWeek, iso_week_label, week_label
+
+    w = work_week("2027-w01")
+    assert (w.year, w.number) == (2027, 1) and w.iso == IsoWeek(2027, 1)
+    assert w.label == week_label(2027, 1) == "2027-W01"
+    assert parse_iso_week("2026W49") == (2026, 49) and parse_iso_week("2026W49").label == "2026-W49"
+    # ISO weeks cross calendar years: 1 January 2027 is in 2026's week 53
+    assert iso_week_label(dt.date(2027, 1, 1)) == "2026-W53"
+
+
+# --- years the calendar library has not published -------------------------------------
+
+STATUTORY = "the statutory holidays fixed by law (holidays library)"
+
+
+def test_unpublished_year_still_keeps_the_statutory_holidays_off():
+    """2027 is not in chinese_calendar: New Year's Day and the Spring Festival are off anyway."""
+    new_year = work_week("2026-W53")  # Mon 28 Dec 2026 .. Sun 3 Jan 2027
+    assert dt.date(2027, 1, 1) not in new_year.dates
+    assert new_year.dates[-1] == dt.date(2026, 12, 31)
+    (off,) = new_year.holidays
+    assert (off.date, off.reason, off.reason_zh, off.source) == (
+        dt.date(2027, 1, 1),
+        "New Year's Day",
+        "元旦",
+        STATUTORY,
+    )
+    spring = work_week("2027-W05")  # Chinese New Year's Eve is Fri 5 Feb 2027
+    assert dt.date(2027, 2, 5) not in spring.dates
+    assert dt.date(2027, 2, 8) not in work_week("2027-W06").dates
+    assert "not published" in spring.notes[0] and "calendar.csv" in spring.notes[0]
+    assert f"2027-02-05 is off (Chinese New Year's Eve): from {STATUTORY}" in spring.notes
+
+
+def _day(date: str, working: bool, name: str, row: int) -> CalendarDay:
+    return CalendarDay(dt.date.fromisoformat(date), working, name, name, f"calendar.csv row {row}")
+
+
+def test_calendar_file_overrides_the_libraries_and_is_named_as_the_source():
+    """The dispatcher enters 2027's schedule: bridge days off, a make-up Saturday on."""
+    calendar = [
+        _day("2027-02-09", False, "春节", 2),
+        _day("2027-02-10", False, "春节", 3),
+        _day("2027-02-11", False, "春节", 4),
+        _day("2027-02-13", True, "春节调休", 5),
+        _day("2026-12-03", False, "区级活动", 6),  # overrides a library-known working day
+    ]
+    w = work_week("2027-W06", calendar=calendar)  # Mon 8 .. Sun 14 Feb 2027
+    assert w.dates == (dt.date(2027, 2, 12), dt.date(2027, 2, 13))
+    assert w.makeup_days == (dt.date(2027, 2, 13),)
+    assert [(h.date.day, h.source) for h in w.holidays] == [
+        (8, STATUTORY),
+        (9, "calendar.csv row 2"),
+        (10, "calendar.csv row 3"),
+        (11, "calendar.csv row 4"),
+    ]
+    assert w.calendar_known, "the file covers 2027, so the year is no longer unknown"
+    assert "2027-02-13 is a make-up working day: from calendar.csv row 5" in w.notes
+    known = work_week("2026-W49", calendar=calendar)
+    assert dt.date(2026, 12, 3) not in known.dates
+    assert known.holidays[0].source == "calendar.csv row 6"

@@ -173,22 +173,35 @@ def test_booking_requests_are_rate_limited_per_address(sqlite_template, tmp_path
 
     from tests.conftest import _dispose, _web_config
     from web import create_app
+    from web.extensions import limiter
 
+    prefix = uuid.uuid4().hex
     shutil.copy(sqlite_template, tmp_path / "db.sqlite")
     app = create_app(
         {
             **_web_config(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path),
             "RATELIMIT_ENABLED": True,
             "RATELIMIT_STORAGE_URI": storage,
-            "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
+            "RATELIMIT_KEY_PREFIX": prefix,
             "TAXVAN_BOOKING_RATE": "3 per minute",
         }
     )
-    client = app.test_client()
-    codes = [client.post("/api/v1/bookings", json={}).status_code for _ in range(5)]
-    assert codes == [422, 422, 422, 429, 429]
-    page = client.post("/api/v1/bookings", json={})
-    assert page.is_json and "请求过于频繁" in page.get_json()["message"]
-    other = client.post("/api/v1/bookings", json={}, environ_base={"REMOTE_ADDR": "10.9.9.9"})
-    assert other.status_code == 422
-    _dispose(app)
+    try:
+        client = app.test_client()
+        codes = [client.post("/api/v1/bookings", json={}).status_code for _ in range(5)]
+        assert codes == [422, 422, 422, 429, 429]
+        page = client.post("/api/v1/bookings", json={})
+        assert page.is_json and "请求过于频繁" in page.get_json()["message"]
+        other = client.post("/api/v1/bookings", json={}, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+        assert other.status_code == 422
+    finally:
+        # The limiter is one object shared by every app: switch it off again for later tests,
+        # and leave nothing behind in the machine's Redis.
+        limiter.enabled = False
+        if storage.startswith("redis"):
+            import redis
+
+            r = redis.Redis.from_url(storage)
+            for key in r.scan_iter(f"{prefix}*"):
+                r.delete(key)
+        _dispose(app)

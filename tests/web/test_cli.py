@@ -170,7 +170,7 @@ def test_check_data_lists_every_problem(tmp_path: Path, capsys):
     assert "OK" in capsys.readouterr().out
 
 
-def test_flask_command_runs_the_same_planner(tmp_path: Path):
+def test_flask_command_runs_the_same_planner(tmp_path: Path, plan_week_calls):
     from web import create_app
 
     app = create_app({"TESTING": True})
@@ -193,3 +193,56 @@ def test_flask_command_runs_the_same_planner(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "timetable.csv").exists()
     assert "Plan for 2026-W50" in result.output
+    assert [w.plan.week for w in plan_week_calls] == ["2026-W50"]
+
+
+@pytest.fixture
+def plan_week_calls(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Every `routes.plan_week` result the web layer asks for, in order (the real planner
+    runs; this only watches it)."""
+    import web.planning
+    from routes import planner
+
+    calls: list = []
+
+    def watched(*args, **kwargs):
+        result = planner.plan_week(*args, **kwargs)
+        calls.append(result)
+        return result
+
+    monkeypatch.setattr(web.planning, "plan_week", watched)
+    return calls
+
+
+def test_the_cli_plans_through_routes_plan_week(planned, tmp_path, plan_week_calls):
+    run_cli(tmp_path, planned[2], "2026-W50")
+    [week] = plan_week_calls
+    assert week.plan.week == "2026-W50" and week.template_reused
+    with (tmp_path / "timetable.csv").open(encoding="utf-8-sig") as f:
+        assert len(list(csv.DictReader(f))) == len(week.plan.visits)
+    doc = json.loads((tmp_path / "timetable.json").read_text(encoding="utf-8"))
+    assert doc["generated"].endswith("+08:00"), "China time"
+
+
+def test_flask_publish_plans_through_routes_plan_week_and_reuses_its_template(
+    sqlite_app, plan_week_calls
+):
+    from sqlalchemy import select
+
+    from web.extensions import db
+    from web.models import PublishedWeek
+
+    runner = sqlite_app.test_cli_runner()
+    for week in ("2026-W50", "2026-W51"):
+        result = runner.invoke(args=["publish", "--week", week, "--time-limit", "1"])
+        assert result.exit_code == 0, result.output
+        assert f"published {week}" in result.output
+    first, second = plan_week_calls
+    assert not first.template_reused and second.template_reused
+    assert second.template_path == first.template_path
+    with sqlite_app.app_context():
+        for planned_week in (first, second):
+            row = db.session.scalar(
+                select(PublishedWeek).where(PublishedWeek.week == planned_week.plan.week)
+            )
+            assert row is not None and len(row.visits) == len(planned_week.plan.visits)

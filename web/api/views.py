@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from taxvan.booking import BookingError, PlaceTaken
@@ -14,7 +14,7 @@ from taxvan.errors import TaxvanError
 from taxvan.workdays import parse_iso_week, week_dates
 from web.api import openapi as spec
 from web.booking import service as svc
-from web.extensions import db, limiter
+from web.extensions import booking_limit, db
 from web.inputs import SchemaErrors, check_schema, read_json
 from web.models import Booking, ServiceRow, StopRow, VisitRow
 from web.public.views import visit_record
@@ -118,12 +118,8 @@ def slots(visit_id: int):  # type: ignore[no-untyped-def]
     return jsonify({"visit": _visit_json(visit), "slots": out})
 
 
-def _rate() -> str:
-    return current_app.config["TAXVAN_BOOKING_RATE"]
-
-
 @bp.post("/bookings")
-@limiter.limit(_rate)
+@booking_limit
 def create_booking():  # type: ignore[no-untyped-def]
     body = read_json()
     if not isinstance(body, dict):
@@ -162,7 +158,7 @@ def _code_and_phone(code: str) -> tuple[str, str]:
 
 
 @bp.get("/bookings/<code>")
-@limiter.limit(_rate)
+@booking_limit
 def get_booking(code: str):  # type: ignore[no-untyped-def]
     try:
         booking = svc.find(*_code_and_phone(code))
@@ -172,7 +168,7 @@ def get_booking(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.delete("/bookings/<code>")
-@limiter.limit(_rate)
+@booking_limit
 def delete_booking(code: str):  # type: ignore[no-untyped-def]
     try:
         booking = svc.cancel(*_code_and_phone(code))

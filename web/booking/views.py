@@ -7,7 +7,6 @@ import re
 from flask import (
     Blueprint,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -21,16 +20,12 @@ from sqlalchemy import select
 from taxvan.booking import BookingError, PlaceTaken
 from web.booking import service as svc
 from web.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
-from web.extensions import db, limiter
+from web.extensions import booking_limit, booking_post_limit, db
 from web.inputs import MAX_ROW_ID, BadInput
 from web.models import Booking, ServiceRow, VisitRow
 from web.public.views import upcoming
 
 bp = Blueprint("booking", __name__)
-
-
-def _rate() -> str:
-    return current_app.config["TAXVAN_BOOKING_RATE"]
 
 
 def translate_booking_error(exc: BookingError) -> str:
@@ -60,7 +55,7 @@ def translate_booking_error(exc: BookingError) -> str:
 
 
 @bp.route("/visits/<row_id:visit_id>/book", methods=["GET", "POST"])
-@limiter.limit(_rate, methods=["POST"])
+@booking_post_limit
 def book(visit_id: int):  # type: ignore[no-untyped-def]
     visit = db.session.get(VisitRow, visit_id)
     if visit is None:
@@ -142,7 +137,7 @@ def _moves(booking: Booking) -> list[tuple[str, str]]:
 
 
 @bp.route("/booking/lookup", methods=["GET", "POST"])
-@limiter.limit(_rate, methods=["POST"])
+@booking_post_limit
 def lookup():  # type: ignore[no-untyped-def]
     form = LookupForm()
     problem = None
@@ -175,7 +170,7 @@ def _manage_page(booking: Booking, phone: str, problem: str | None = None, statu
 
 
 @bp.post("/booking/cancel")
-@limiter.limit(_rate)
+@booking_limit
 def cancel():  # type: ignore[no-untyped-def]
     form = ManageForm()
     if not form.validate_on_submit():
@@ -210,7 +205,7 @@ def _move_target(text: str) -> tuple[int, str]:
 
 
 @bp.post("/booking/reschedule")
-@limiter.limit(_rate)
+@booking_limit
 def reschedule():  # type: ignore[no-untyped-def]
     form = RescheduleForm()
     form.target.choices = []

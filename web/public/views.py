@@ -17,7 +17,6 @@ from flask import (
     jsonify,
     render_template,
     request,
-    url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -29,6 +28,7 @@ from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
 from web.booking.service import at, open_slots
 from web.extensions import db
 from web.models import PublishedWeek, ServiceRow, StopRow, VisitRow
+from web.security import map_policy, public_url_for
 from web.store import CHINA, china_now, latest_week
 
 bp = Blueprint("public", __name__)
@@ -98,7 +98,7 @@ def home() -> str:
 def week_map(week: str) -> Response:
     w = _week_or_404(week)
     resp = Response(w.map_html, mimetype="text/html")
-    resp.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    resp.headers["Content-Security-Policy"] = map_policy(w.map_html)
     return resp
 
 
@@ -130,7 +130,7 @@ def stop_page(stop_id: str) -> str:
     services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
     shortest = services[0] if services else None
     visits = [(v, len(open_slots(v, shortest)) if shortest else 0) for v in upcoming(stop)]
-    qr = segno.make(url_for("public.stop_page", stop_id=stop.id, _external=True), error="m")
+    qr = segno.make(public_url_for("public.stop_page", stop_id=stop.id), error="m")
     return render_template(
         "stop.html",
         stop=stop,
@@ -146,7 +146,7 @@ def stop_qr(stop_id: str) -> Response:
     """The stop page's QR code as a PNG, for posters and WeChat posts."""
     stop = _stop_or_404(stop_id)
     buf = io.BytesIO()
-    segno.make(url_for("public.stop_page", stop_id=stop.id, _external=True), error="m").save(
+    segno.make(public_url_for("public.stop_page", stop_id=stop.id), error="m").save(
         buf, kind="png", scale=8, border=4
     )
     return Response(buf.getvalue(), mimetype="image/png")
@@ -161,13 +161,13 @@ def poster(stop_id: str) -> str:
         weekly[key] = weekly.get(key, False) or v.every_other_week
     rows = [(*key, alternate) for key, alternate in sorted(weekly.items())]
     services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
-    qr = segno.make(url_for("public.stop_page", stop_id=stop.id, _external=True), error="m")
+    qr = segno.make(public_url_for("public.stop_page", stop_id=stop.id), error="m")
     return render_template(
         "poster.html",
         stop=stop,
         rows=rows,
         services=services,
-        qr_svg=qr.svg_inline(scale=6),
+        qr_svg=qr.svg_inline(scale=6, omitsize=True),  # a viewBox: the CSS size scales it
         weekdays=WEEKDAY_ZH if str(get_locale()).startswith("zh") else WEEKDAY_EN,
     )
 
@@ -179,7 +179,7 @@ def stop_calendar(stop_id: str) -> Response:
     cal.add("prodid", "-//taxvan//mobile tax service van//ZH")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"移动办税车 {stop.name}")
-    cal.add("x-wr-timezone", "Asia/Shanghai")
+    cal.add("x-wr-timezone", CHINA.key)
     now = dt.datetime.now(dt.UTC)
     for v in upcoming(stop, days=60):
         ev = icalendar.Event()
@@ -190,7 +190,7 @@ def stop_calendar(stop_id: str) -> Response:
         ev.add("summary", f"移动办税车 Mobile tax van · {stop.name}")
         ev.add("location", f"{stop.name}, {stop.street.name}")
         ev.add("geo", (stop.lat, stop.lon))
-        ev.add("url", url_for("public.stop_page", stop_id=stop.id, _external=True))
+        ev.add("url", public_url_for("public.stop_page", stop_id=stop.id))
         cal.add_component(ev)
     cal.add_missing_timezones()
     return Response(
@@ -240,7 +240,7 @@ def open_data_json(week: str) -> Response:
     return jsonify(
         {
             "week": w.week,
-            "timezone": "Asia/Shanghai",
+            "timezone": CHINA.key,
             "published_at": w.published_at.replace(tzinfo=CHINA).isoformat(),
             "columns": list(TIMETABLE_COLUMNS),
             "visits": timetable_records(w),

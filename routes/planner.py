@@ -1,0 +1,211 @@
+"""The planner's one entry point: `plan_week(dataset, week, ...) -> WeekPlan`.
+
+The real workflow, in one place, for the `taxvan plan` command, the Flask `plan` and
+`publish` commands, the test fixtures and `bench/week.py` alike (so the benchmark measures
+what the command ships):
+
+1. the standard week's problem (`build_week_problem(..., template=True)`) and its
+   alternating pairs (`routes.template.pair_alternating`);
+2. the weekly template: read back from the templates folder when one was saved under the
+   same fingerprint (the data, the settings and the travel model's `MatrixProvider.key()`)
+   and searched for at least as long as asked; otherwise planned and checked, then saved;
+3. the template applied to the calendar week (`calendar_problem`, `apply_template`), checked
+   independently (`routes.check`) and reported.
+
+Writing files and maps is the caller's business (`web.planning`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from routes.check import check_plan
+from routes.engine import SearchParams
+from routes.matrix import GeodesicProvider, MatrixProvider
+from routes.plan import Plan
+from routes.problem import PlanSettings, WeekProblem, build_week_problem
+from routes.report import plan_report
+from routes.template import FORMAT as TEMPLATE_FORMAT
+from routes.template import (
+    TemplateProblem,
+    apply_template,
+    calendar_problem,
+    pair_alternating,
+    template_from_dict,
+    template_to_dict,
+)
+from routes.weekly import ProgressFn, solve_week
+from taxvan.dataset import Dataset
+from taxvan.errors import PlanningError
+from taxvan.io.timetable_files import write_json
+from taxvan.workdays import parse_iso_week
+
+Say = Callable[[str], None]
+
+
+def _silent(_message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class WeekPlan:
+    """One calendar week planned from the weekly template, and what it was made from."""
+
+    dataset: Dataset
+    problem: WeekProblem
+    """The calendar week's problem: its working dates and the visits due (the plan is
+    checked against it)."""
+    plan: Plan
+    report: dict[str, Any]
+    template: Plan
+    standard: TemplateProblem
+    """The standard week the template was planned on (`standard.paired`) and its pairs."""
+    fingerprint: str
+    template_path: Path | None
+    """Where the template is kept (None: no templates folder was given)."""
+    template_reused: bool
+
+
+class PlanCheckFailed(PlanningError):
+    """A plan failed the independent check; `problems` lists what is wrong."""
+
+    def __init__(self, what: str, problems: list[str]) -> None:
+        super().__init__(f"{what} failed its own check: " + "; ".join(problems[:3]))
+        self.problems = problems
+
+
+def _canonical(obj: Any) -> Any:
+    """JSON for what `json` does not know, the same in every process (sets sorted, so that
+    hash randomisation never changes a fingerprint)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return [type(obj).__name__, *(getattr(obj, f.name) for f in dataclasses.fields(obj))]
+    if isinstance(obj, set | frozenset):
+        return sorted(obj, key=repr)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, dt.date | dt.time):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    # Anything else by its text: a type whose text changes from run to run would only cost a
+    # new template each time (tests/routes/test_planner.py would see it), never a wrong one.
+    return [type(obj).__name__, repr(obj)]
+
+
+def template_fingerprint(dataset: Dataset, provider: MatrixProvider, settings: PlanSettings) -> str:
+    """What the weekly template depends on: the district's data, the planning settings, the
+    travel model (`provider.key()`) and the template format. A change to any of them gives
+    a new fingerprint, hence a new template; a change to nothing reuses the saved one.
+
+    The calendar file is left out (and the loader's warnings, which only describe the
+    data): the template is a standard week, so entering next year's holiday schedule
+    changes which days run, never every stop's times."""
+    data = dataclasses.replace(dataset, calendar=(), warnings=())
+    h = hashlib.sha256()
+    for part in (data, settings, provider.key(), TEMPLATE_FORMAT):
+        h.update(json.dumps(part, default=_canonical, ensure_ascii=False).encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _saved_template(
+    path: Path, template_problem: WeekProblem, params: SearchParams, say: Say
+) -> Plan | None:
+    """The saved template if it fits; one searched for less time than asked is planned anew,
+    so that a quick trial run never becomes the published timetable for good."""
+    if not path.exists():
+        return None
+    try:
+        template = template_from_dict(json.loads(path.read_text("utf-8")), template_problem)
+    except (ValueError, PlanningError) as exc:
+        say(f"  the saved template {path} cannot be used ({exc}); planning a new one")
+        return None
+    if template.search.time_limit_s < params.time_limit_s:
+        say(
+            f"  the saved template was searched for {template.search.time_limit_s:g} s, less "
+            f"than the {params.time_limit_s:g} s asked; planning a new one"
+        )
+        return None
+    return template
+
+
+def plan_week(
+    dataset: Dataset,
+    week: str,
+    provider: MatrixProvider | None = None,
+    settings: PlanSettings | None = None,
+    params: SearchParams | None = None,
+    templates: Path | None = None,
+    *,
+    new_template: bool = False,
+    say: Say = _silent,
+    progress: ProgressFn | None = None,
+) -> WeekPlan:
+    """Plan ISO week `week` ("2026-W49") of `dataset` from the weekly template.
+
+    `templates` is the folder the templates are kept in, by fingerprint: a saved template
+    that fits is reused (no search), so a stop keeps its times from week to week;
+    `new_template` plans a fresh one all the same. Without a folder, the template is planned
+    every time and not kept. Raises `PlanningError` (or `TaxvanError` for a bad week) with
+    a message for people.
+    """
+    provider = provider or GeodesicProvider()
+    settings = settings or PlanSettings()
+    params = params or SearchParams()
+    label = parse_iso_week(week).label
+    say("Computing travel times and weights ...")
+    base = build_week_problem(dataset, label, provider, settings, template=True)
+    standard = pair_alternating(base)
+    fingerprint = template_fingerprint(dataset, provider, settings)
+    path = None if templates is None else templates / f"{fingerprint}.json"
+    template = None
+    if path is not None and not new_template:
+        template = _saved_template(path, standard.paired, params, say)
+    reused = template is not None
+    if template is None:
+        say(
+            f"  {base.weights.total_remote} remote taxpayers; the weekly template has "
+            f"{len(base.week.dates)} working days and asks for "
+            f"{len(standard.paired.demand.visits)} visits ({len(standard.pairs)} of them shared "
+            "by two every-other-week stops)"
+        )
+        say(
+            f"Planning the weekly template (up to {params.time_limit_s:g} s, {params.workers} "
+            f"search{'es' if params.workers > 1 else ''} side by side) ..."
+        )
+        template = solve_week(standard.paired, params, progress)
+        problems = check_plan(template, standard.paired)
+        if problems:
+            raise PlanCheckFailed("the template", problems)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_json(path, template_to_dict(template, fingerprint))
+    else:
+        say(f"Using the weekly template {path} (same data and settings)")
+    problem = calendar_problem(base, label)
+    plan = apply_template(template, problem, standard.pairs)
+    say(
+        f"  week {problem.week.label} has {len(problem.week.dates)} working days; "
+        f"{len(plan.visits)} of its {len(problem.demand.visits)} visits are held"
+    )
+    problems = check_plan(plan, problem)
+    if problems:
+        raise PlanCheckFailed("the plan", problems)
+    return WeekPlan(
+        dataset=dataset,
+        problem=problem,
+        plan=plan,
+        report=plan_report(plan, problem),
+        template=template,
+        standard=standard,
+        fingerprint=fingerprint,
+        template_path=path,
+        template_reused=reused,
+    )
