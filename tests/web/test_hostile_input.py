@@ -202,6 +202,15 @@ def test_json_values_must_have_their_type(app, client, field, value):
     assert _bookings(app) == 0
 
 
+@pytest.mark.parametrize("service", ["tea", "", "x" * 41])
+def test_an_unknown_service_is_named_alone_or_with_others(app, client, service):
+    alone = client.post("/api/v1/bookings", json=_body(app, service=service))
+    assert alone.status_code == 422 and set(alone.get_json()["errors"]) == {"service"}
+    both = client.post("/api/v1/bookings", json=_body(app, service=service, name=None))
+    assert both.status_code == 422 and set(both.get_json()["errors"]) == {"service", "name"}
+    assert _bookings(app) == 0
+
+
 def test_missing_json_fields_are_each_named(app, client):
     resp = client.post("/api/v1/bookings", json={"name": "张三"})
     assert resp.status_code == 422
