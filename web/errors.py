@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -24,7 +24,7 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         code = exc.code or 500
-        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        limit = request.max_content_length or 0  # this request's own limit (API: smaller)
         messages = {
             400: _("The request was not understood."),
             404: _("This page does not exist."),

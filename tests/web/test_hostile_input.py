@@ -283,7 +283,7 @@ def test_a_20_mb_json_body_is_refused_unread(app, client):
         content_type="application/json",
     )
     assert resp.status_code == 413 and resp.is_json
-    assert "message" in resp.get_json()
+    assert resp.get_json()["message"] == "请求过大（最多 16 KB）。"
     assert stream.read_bytes == 0
 
 
@@ -293,7 +293,7 @@ def test_a_form_larger_than_the_request_limit_is_refused(app, client):
     assert limit and limit <= 1024 * 1024
     resp = _book_form(client, visit_id, start, name="王" * limit)
     assert resp.status_code == 413
-    assert "请求过大" in resp.get_data(as_text=True)
+    assert f"请求过大（最多 {limit // 1024} KB）。" in resp.get_data(as_text=True)
     assert _bookings(app) == 0
 
 
