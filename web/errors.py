@@ -39,13 +39,10 @@ def register_errors(app: Flask) -> None:
         elif isinstance(exc, BadInput):
             errors = exc.errors
             fields = ", ".join(errors)
-            message = _(
-                "Some fields contain characters that cannot be accepted: %(fields)s.",
-                fields=fields,
-            )
+            message = _("These fields cannot be accepted as sent: %(fields)s.", fields=fields)
         headers = _kept_headers(exc)
         if _wants_json():
-            body = {"error": exc.name, "message": message}
+            body: dict[str, object] = {"error": exc.name, "message": message}
             if errors:
                 body["errors"] = errors
             return jsonify(body), code, headers

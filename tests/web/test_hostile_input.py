@@ -54,8 +54,8 @@ def _csrf(client, path: str) -> str:
 
 
 def _names_fields(resp, *fields: str) -> bool:
-    """The error page says, in the page's language, which fields hold what cannot be taken."""
-    return f"以下字段含有无法接受的字符：{', '.join(fields)}。" in resp.get_data(as_text=True)
+    """The error page says, in the page's language, which fields cannot be taken."""
+    return f"以下字段的内容无法接受：{', '.join(fields)}。" in resp.get_data(as_text=True)
 
 
 def _book_form(client, visit_id: int, start: str, **fields):
