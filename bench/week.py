@@ -28,10 +28,10 @@ from pathlib import Path
 
 from bench.bound import column_bound_km, round_trip_bound_km
 from routes.check import check_plan
-from routes.engine import SearchParams
+from routes.engine import SearchParams, default_workers
 from routes.matrix import CachedProvider, GeodesicProvider
 from routes.planner import plan_week
-from routes.problem import WeekProblem, build_week_problem
+from routes.problem import STOP_CHOICES, PlanSettings, WeekProblem, build_week_problem
 from routes.schedule import schedule_day
 from taxvan.dataset import Dataset
 from taxvan.errors import PlanningError
@@ -72,10 +72,17 @@ def dataset_for(name: str) -> Dataset:
     return demo if name == "demo" else large_dataset(demo)
 
 
+CATCHMENT = PlanSettings(stop_choice="catchment")
+"""The catchment stop choice, as the figures in bench/README.md were measured (the routing
+engine's benchmark; `bench/coverage.py` compares the choices)."""
+
+
 def problem_for(name: str) -> WeekProblem:
     """The calendar week planned directly (no template): the engine's own benchmark, for
     `bench.settings` and `bench.bound`; it asks the same matrices as `plan_week`."""
-    return build_week_problem(dataset_for(name), WEEK, CachedProvider(GeodesicProvider(), CACHE))
+    return build_week_problem(
+        dataset_for(name), WEEK, CachedProvider(GeodesicProvider(), CACHE), CATCHMENT
+    )
 
 
 def baseline(problem: WeekProblem, keys: set[str]) -> dict:
@@ -130,14 +137,15 @@ def baseline(problem: WeekProblem, keys: set[str]) -> dict:
     return {"km": metres / 1000, "service_h": service / 60, "days": days}
 
 
-def run(args: tuple[str, float]) -> dict:
-    name, seconds = args
+def run(args: tuple[str, float, int, str]) -> dict:
+    name, seconds, workers, stop_choice = args
     t0 = time.monotonic()
     week = plan_week(
         dataset_for(name),
         WEEK,
         CachedProvider(GeodesicProvider(), CACHE),
-        params=SearchParams(time_limit_s=seconds),
+        PlanSettings(stop_choice=stop_choice),
+        params=SearchParams(time_limit_s=seconds, workers=workers),
     )
     wall = time.monotonic() - t0
     plan, problem = week.plan, week.problem
@@ -165,7 +173,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--reference-seconds", type=float, default=600.0)
     ap.add_argument("--only", choices=["demo", "large"])
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs side by side (default 1: each run gets the cores `taxvan plan` would)",
+    )
+    ap.add_argument(
+        "--stop-choice",
+        choices=STOP_CHOICES,
+        default=PlanSettings().stop_choice,
+        help="which stops get visits (default: what `taxvan plan` ships with)",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="searches per run, as `taxvan plan --workers` (default: what it ships with)",
+    )
     ap.add_argument(
         "--bound-seconds", type=float, default=60.0, help="SCIP time for the column bound"
     )
@@ -180,7 +205,11 @@ def main() -> int:
     limits = {"demo": 10.0, "large": 60.0}
     for n in names:  # build and cache the matrices once, outside the timed runs
         problem_for(n)
-    jobs = [(n, s) for n in names for s in (limits[n], args.reference_seconds)]
+    jobs = [
+        (n, s, args.workers, args.stop_choice)
+        for n in names
+        for s in (limits[n], args.reference_seconds)
+    ]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; week {WEEK}; reference {args.reference_seconds:g} s"

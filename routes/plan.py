@@ -7,6 +7,16 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
+class UsualTime:
+    """When a visit the calendar moved is normally held: its template day's date in this
+    week and its published times (minutes), so the public can be told what changed."""
+
+    date: dt.date
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedVisit:
     """One visit as published: a stop served on a date from `start` to `end` (minutes)."""
 
@@ -20,6 +30,8 @@ class PlannedVisit:
     start: int
     end: int
     remote_served: float
+    moved_from: UsualTime | None = None
+    """Set when this week holds the visit on another day or at other times than usual."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +79,8 @@ class Plan:
     dropped: tuple[DroppedVisit, ...]
     search: SearchStats
     notes: tuple[str, ...] = field(default_factory=tuple)
+    makeup_runs: tuple[tuple[dt.date, int | None], ...] = ()
+    """Make-up working day -> weekday (Monday = 0) of the template day it runs, if any."""
 
     @property
     def visits(self) -> list[PlannedVisit]:

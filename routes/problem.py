@@ -6,20 +6,32 @@ Builds, from a `Dataset`, the remote flags, the weights, the visit demand and th
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from routes.matrix import GeodesicProvider, MatrixProvider, is_symmetric
 from taxvan.clock import GRID_MINUTES, floor_to_grid
+from taxvan.coverage import DEFAULT_COVER_MINUTES, greedy_cover, nearest_stop_counts
 from taxvan.dataset import Dataset
-from taxvan.demand import DemandRules, WeekDemand, week_demand
+from taxvan.demand import (
+    DemandRules,
+    StopChoice,
+    StopChooser,
+    WeekDemand,
+    biweekly_in_week,
+    week_demand,
+)
 from taxvan.errors import PlanningError
 from taxvan.fleet import fleet_weekdays
 from taxvan.places import LatLon
 from taxvan.taxpayers import DEFAULT_REMOTE_THRESHOLD_MIN, remote_flags
 from taxvan.weights import Weights, count_weights
 from taxvan.workdays import WorkWeek, parse_iso_week, week_dates, work_week
+
+STOP_CHOICES = ("covering", "catchment")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +45,20 @@ class PlanSettings:
     rules: DemandRules = field(default_factory=DemandRules)
     penalty_per_remote_taxpayer: int = 100_000
     """Cost of leaving out a visit, per remote taxpayer it serves, in metres of driving."""
+    stop_choice: str = "covering"
+    """Which stops get visits: "covering" chooses them so the most remote taxpayers are
+    within `cover_minutes[0]` of a stop visited every week (`taxvan.coverage`);
+    "catchment" gives every stop visits by its own catchment, as before."""
+    cover_minutes: tuple[int, ...] = DEFAULT_COVER_MINUTES
+    """Trip lengths (minutes, taxpayer to stop) coverage is chosen for and reported at."""
 
     def __post_init__(self) -> None:
+        if self.stop_choice not in STOP_CHOICES:
+            raise ValueError(
+                f"unknown stop choice '{self.stop_choice}'; use one of {', '.join(STOP_CHOICES)}"
+            )
+        if not self.cover_minutes or any(m <= 0 for m in self.cover_minutes):
+            raise ValueError("coverage trip lengths must be positive minutes")
         if not 0 < self.service_share <= 1:
             raise ValueError("the service share must be between 0 and 1")
         if self.remote_threshold_min <= 0:
@@ -43,11 +67,40 @@ class PlanSettings:
 
 @dataclass(frozen=True, slots=True)
 class RemoteStats:
-    """Per remote taxpayer: its catchment stop and round trips (s) to the hall and the stop."""
+    """Per remote taxpayer: its catchment stop and round trips (s) to the hall and the stop.
+
+    With the covering stop choice the catchment stop is the nearest *chosen* stop. For
+    coverage: each one's street and its travel time (s) to every stop (`to_stop_s[i, j]`,
+    stop `stop_columns[j]`).
+    """
 
     stop_ids: tuple[str, ...]
     hall_round_trip_s: np.ndarray
     stop_round_trip_s: np.ndarray
+    streets: tuple[str, ...] = ()
+    stop_columns: tuple[str, ...] = ()
+    to_stop_s: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    points: tuple[LatLon, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CoverSetup:
+    """The covering choice's limits and result, so a bound can be computed for the same
+    limits (`bench/coverage.py`)."""
+
+    budgets: dict[str, int]
+    """Street code -> most stops it may take: visits its minutes buy at the shortest dwell."""
+    max_stops: int
+    """Most stops the week may take: as many as the catchment model visits a week."""
+    chosen: tuple[str, ...]
+
+
+def weekly_places(demand: WeekDemand) -> int:
+    """Stops a week's demand visits, an every-other-week stop counting half (two of them
+    share one place in the weekly template): what the van's week is known to hold."""
+    weekly = {v.stop_id for v in demand.visits if not v.biweekly}
+    biweekly = {v.stop_id for v in demand.visits if v.biweekly}
+    return len(weekly) + -(-len(biweekly) // 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +118,11 @@ class WeekProblem:
     metres: np.ndarray
     seconds: np.ndarray
     settings: PlanSettings
+    cover: CoverSetup | None = None
+    """How the covering choice was made; None with the catchment choice."""
+    biweekly_stops: frozenset[str] = frozenset()
+    """Every every-other-week stop of the standard week, due in this week or not: the
+    stops a fortnight adds to a week's (coverage within two weeks)."""
     stop_index: dict[str, int] = field(init=False, repr=False, compare=False)
     """Stop id -> its node, built once (every visit of the engine and the check asks)."""
 
@@ -122,37 +180,85 @@ def build_week_problem(
     remote = remote_flags((hall_rt / 60).tolist(), settings.remote_threshold_min)
 
     remote_idx = [i for i, r in enumerate(remote) if r]
-    nearest: list[str] = [""] * len(tp_points)
-    stop_rt = np.zeros(len(remote_idx), dtype=np.int64)
+    stop_ids = [s.id for s in stops]
+    there = np.zeros((len(remote_idx), len(stops)), dtype=np.int64)
+    rt = np.zeros((len(remote_idx), len(stops)), dtype=np.int64)
     if remote_idx:
         pts = [tp_points[i] for i in remote_idx]
         there = provider.matrix(pts, stop_points).seconds
         back = there if symmetric else provider.matrix(stop_points, pts).seconds.T
         rt = there + back
-        best = rt.argmin(axis=1)
-        for k, i in enumerate(remote_idx):
-            nearest[i] = stops[best[k]].id
-        stop_rt = rt[np.arange(len(remote_idx)), best]
-    weights = count_weights(
-        dataset.taxpayers,
-        remote,
-        nearest,
-        [s.code for s in dataset.streets],
-        [s.id for s in stops],
-    )
+
+    def catchment(columns: list[int]) -> tuple[list[str], np.ndarray, Weights]:
+        """Each remote taxpayer's nearest stop among `columns` (by round trip), and weights."""
+        nearest: list[str] = [""] * len(tp_points)
+        stop_rt = np.zeros(len(remote_idx), dtype=np.int64)
+        if remote_idx:
+            best = np.asarray(columns)[rt[:, columns].argmin(axis=1)]
+            for k, i in enumerate(remote_idx):
+                nearest[i] = stop_ids[best[k]]
+            stop_rt = rt[np.arange(len(remote_idx)), best]
+        w = count_weights(
+            dataset.taxpayers, remote, nearest, [s.code for s in dataset.streets], stop_ids
+        )
+        return nearest, stop_rt, w
+
+    nearest, stop_rt, weights = catchment(list(range(len(stops))))
 
     day_minutes = sum(
         floor_to_grid(int(v.working_minutes * settings.service_share), GRID_MINUTES)
         for v in dataset.vans
     )
-    demand = week_demand(
-        dataset.streets,
-        stops,
-        weights,
-        day_minutes * len(week.dates),
-        len(week.dates),
-        None if template else week.number,
-        settings.rules,
+    budget = day_minutes * len(week.dates)
+
+    def standard_demand(chooser: StopChooser | None = None) -> WeekDemand:
+        """The standard week's demand: every every-other-week stop in, whatever the parity."""
+        return week_demand(
+            dataset.streets, stops, weights, budget, len(week.dates), None, settings.rules, chooser
+        )
+
+    standard = standard_demand()
+    cover: CoverSetup | None = None
+    if settings.stop_choice == "covering" and remote_idx:
+        max_stops = weekly_places(standard)  # the same in every week and the template
+        setups: list[CoverSetup] = []
+
+        def choose(street_minutes: Mapping[str, int]) -> StopChoice:
+            """Each street takes at most as many stops as its minutes buy visits of the
+            shortest dwell, the week at most as many as the catchment model visits; each
+            chosen stop is sized by the remote taxpayers nearest to it."""
+            budgets = {c: m // settings.rules.min_dwell for c, m in street_minutes.items()}
+            pick = greedy_cover(
+                there,
+                stop_ids,
+                [s.street_code for s in stops],
+                budgets,
+                settings.cover_minutes,
+                max_stops,
+            )
+            setups.append(CoverSetup(budgets, max_stops, pick.stops))
+            return StopChoice(
+                frozenset(pick.stops), nearest_stop_counts(rt, stop_ids, frozenset(pick.stops))
+            )
+
+        standard = standard_demand(choose)
+        cover = setups[0] if setups else None  # no chooser call: no working day
+        if cover and cover.chosen:
+            # A remote taxpayer belongs to the nearest stop that is visited, for the drop
+            # penalties and the report alike; the streets' weights do not change.
+            nearest, stop_rt, catch = catchment([stop_ids.index(s) for s in cover.chosen])
+            weights = dataclasses.replace(weights, stop_remote=catch.stop_remote)
+    demand = (
+        standard
+        if template
+        else dataclasses.replace(
+            standard,
+            visits=tuple(
+                v
+                for v in standard.visits
+                if not v.biweekly or biweekly_in_week(v.stop_id, week.number)
+            ),
+        )
     )
 
     nodes = [depot, *stop_points]
@@ -162,8 +268,18 @@ def build_week_problem(
         week=week,
         demand=demand,
         weights=weights,
-        remote=RemoteStats(tuple(nearest[i] for i in remote_idx), hall_rt[remote_idx], stop_rt),
+        remote=RemoteStats(
+            tuple(nearest[i] for i in remote_idx),
+            hall_rt[remote_idx],
+            stop_rt,
+            tuple(dataset.taxpayers[i].street_code for i in remote_idx),
+            tuple(stop_ids),
+            there,
+            tuple(tp_points[i] for i in remote_idx),
+        ),
         metres=m.metres,
         seconds=m.seconds,
         settings=settings,
+        cover=cover,
+        biweekly_stops=frozenset(v.stop_id for v in standard.visits if v.biweekly),
     )

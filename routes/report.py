@@ -16,13 +16,17 @@ from routes.plan import Plan
 from routes.problem import WeekProblem
 from routes.template import day_sources
 from taxvan.clock import hhmm
-from taxvan.workdays import WEEKDAY_EN
+from taxvan.coverage import Coverage, coverage, nearest_visited_seconds
+from taxvan.demand import biweekly_in_week
+from taxvan.places import LatLon
+from taxvan.workdays import WEEKDAY_EN, parse_iso_week
 
 
 def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
     """Figures of `plan`; every number is rounded for reading, never for further sums."""
     ds = problem.dataset
-    sources = day_sources(problem)
+    # what each make-up day really runs: the template's choice, else the calendar's default
+    sources = dict(plan.makeup_runs) or day_sources(problem)
     street_name = {s.code: s.name for s in ds.streets}
     stop_name = {s.id: s.name for s in ds.stops}
     visits = plan.visits
@@ -102,6 +106,7 @@ def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
         "travel_hours_saved": round(float(saved_s.sum()) / 3600, 1),
         "travel_minutes_saved_each": round(float(saved_s.mean()) / 60, 1) if saved_s.size else 0.0,
         "days": days,
+        "coverage": coverage_section(plan, problem),
         "dropped": [
             {
                 "visit": d.key,
@@ -122,6 +127,99 @@ def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
             "improvements": len(plan.search.improvements),
         },
     }
+
+
+def fortnight_stops(plan: Plan, problem: WeekProblem) -> set[str]:
+    """Stops visited this week, and the every-other-week stops due in the other week of the
+    fortnight (the template gives them their place there)."""
+    visited = {v.stop_id for v in plan.visits}
+    try:
+        _, number = parse_iso_week(problem.week.label)
+    except ValueError:  # the template itself: both parities are in it
+        return visited | set(problem.biweekly_stops)
+    return visited | {s for s in problem.biweekly_stops if not biweekly_in_week(s, number)}
+
+
+def uncovered_points(plan: Plan, problem: WeekProblem) -> dict[int, list[LatLon]]:
+    """Per trip length, where the remote taxpayers live that no stop visited this week is
+    that near: for the map's coverage layer, which counts them per square."""
+    r = problem.remote
+    if not r.stop_columns or len(r.points) != len(r.streets):
+        return {}
+    near = nearest_visited_seconds(r.to_stop_s, r.stop_columns, {v.stop_id for v in plan.visits})
+    return {
+        m: [p for p, s in zip(r.points, near, strict=True) if s > m * 60]
+        for m in problem.settings.cover_minutes
+    }
+
+
+def _counts(c: Coverage, street: str | None = None) -> dict[str, Any]:
+    total = c.total if street is None else c.street_total.get(street, 0)
+    within = c.within if street is None else c.street_within.get(street, {})
+    return {
+        "within": {str(m): within.get(m, 0) for m in c.minutes},
+        "share": {str(m): round(within.get(m, 0) / total, 4) if total else 0.0 for m in c.minutes},
+    }
+
+
+def coverage_section(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
+    """Remote taxpayers within each trip length (one way, taxpayer to stop, by the plan's
+    travel times) of a stop the plan visits this week, and within two weeks; overall and
+    per street of registration. Counts only: never who."""
+    r = problem.remote
+    minutes = problem.settings.cover_minutes
+    if not r.stop_columns:  # a hand-made problem without travel times to the stops
+        return {"minutes": list(minutes), "remote_taxpayers": 0, "streets": []}
+    week = coverage(
+        r.to_stop_s, r.stop_columns, r.streets, {v.stop_id for v in plan.visits}, minutes
+    )
+    two = coverage(r.to_stop_s, r.stop_columns, r.streets, fortnight_stops(plan, problem), minutes)
+    names = {s.code: s.name for s in problem.dataset.streets}
+    return {
+        "stop_choice": problem.settings.stop_choice,
+        "minutes": list(minutes),
+        "remote_taxpayers": week.total,
+        "this_week": _counts(week),
+        "two_weeks": _counts(two),
+        "streets": [
+            {
+                "code": code,
+                "name": names.get(code, code),
+                "remote_taxpayers": week.street_total[code],
+                "this_week": _counts(week, code),
+                "two_weeks": _counts(two, code),
+            }
+            for code in week.street_total
+        ],
+    }
+
+
+def _format_coverage(cov: dict[str, Any]) -> list[str]:
+    minutes = cov["minutes"]
+    if not cov.get("streets"):
+        return []
+    head = " / ".join(str(m) for m in minutes)
+
+    def shares(part: dict[str, Any]) -> str:
+        return " ".join(f"{part['share'][str(m)]:>6.1%}" for m in minutes)
+
+    lines = [
+        "",
+        f"  coverage ({cov['stop_choice']} stop choice): remote taxpayers within {head} min "
+        "of a visited stop",
+        f"  {_pad('street', 12)} {'remote':>7}  {'this week':^{7 * len(minutes)}}  "
+        f"{'within two weeks':^{7 * len(minutes)}}",
+    ]
+    for s in cov["streets"]:
+        lines.append(
+            f"  {_pad(s['name'], 12)} {s['remote_taxpayers']:>7}  {shares(s['this_week'])}  "
+            f"{shares(s['two_weeks'])}"
+        )
+    lines.append(
+        f"  {_pad('all', 12)} {cov['remote_taxpayers']:>7}  {shares(cov['this_week'])}  "
+        f"{shares(cov['two_weeks'])}"
+    )
+    return lines
 
 
 def _pad(text: str, width: int) -> str:
@@ -167,6 +265,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"{s['planned_share']:>12.1%}  {s['target_minutes'] / 60:>8.1f}  "
             f"{s['planned_minutes'] / 60:>9.1f}"
         )
+    lines += _format_coverage(report.get("coverage", {"minutes": []}))
     if report["dropped"]:
         lines += ["", "  visits left out:"]
         for d in report["dropped"]:

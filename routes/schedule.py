@@ -4,7 +4,9 @@ Walks the route from the depot at the start of the shift: each visit starts at t
 15-minute mark after the van can be there, and the lunch break is taken as late as the
 lunch window allows (during a drive if need be, as crews do). This gives the earliest times
 the van can keep, all on the grid; the engine's model has the same arithmetic, so an order
-the engine found feasible always gets a schedule here.
+the engine found feasible always gets a schedule here. The published departure is then the
+latest moment the van can leave the hall and still open its first visit on time, since
+that is when the crew really sets off (and what the day sheet tells them).
 """
 
 from __future__ import annotations
@@ -43,6 +45,34 @@ def _arrival_with_lunch(t: int, travel: int, earliest: int) -> tuple[int, int]:
     s = max(t, earliest)
     driven = min(travel, s - t)
     return s, s + (travel - driven)
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+def latest_departure(
+    first_start: int, travel: int, lunch_start: int | None, lunch_minutes: int
+) -> int:
+    """Latest time (seconds) the van can leave the hall to open its first visit at
+    `first_start` (seconds), `travel` seconds away, when lunch from `lunch_start`
+    (seconds, or None) is taken on that drive if it falls before the visit."""
+    leave = first_start - travel
+    if lunch_start is None:
+        return leave
+    lunch_end = lunch_start + lunch_minutes * 60
+    if _overlap(leave, first_start, lunch_start, lunch_end) == 0:
+        return leave
+    return min(lunch_start, leave - lunch_minutes * 60)
+
+
+def earliest_return(last_end: int, travel: int, lunch_start: int | None, lunch_minutes: int) -> int:
+    """Earliest time (seconds) the van is back at the hall after its last visit ends at
+    `last_end`, `travel` seconds away; lunch starting after that visit is taken on the way."""
+    if lunch_start is None or lunch_start < last_end:
+        return last_end + travel
+    driven = min(travel, lunch_start - last_end)
+    return lunch_start + lunch_minutes * 60 + travel - driven
 
 
 def schedule_day(
@@ -92,6 +122,13 @@ def schedule_day(
         back = back_before + lunch
     if back > van.shift_end * 60:
         raise PlanningError("the route does not end within the shift")
+    if timed:
+        depart = latest_departure(
+            timed[0].start * 60,
+            int(seconds[depot][nodes[0]]),
+            lunch_start,
+            van.lunch_minutes,
+        )
     return DaySchedule(
         tuple(timed),
         depart // 60,

@@ -8,9 +8,10 @@ every-other-week stop in) and each calendar week applies it:
 - a statutory holiday cancels its weekday's template day, and a make-up working day (调休)
   runs the first template day its week cancelled, so the villages that lost their day to
   the holiday get it back (with none cancelled, it runs nothing: each day already ran);
-- every-other-week stops of one street are paired across the two parities: a pair shares one
-  place in the template (one stop in odd weeks, the other in even weeks, at the same time),
-  planned with the slower of the two's travel times so either can keep it. An unpaired one
+- every-other-week stops are paired across the two parities, within their street first and
+  then, for those left without a partner, across streets: a pair shares one place in the
+  template (one stop in odd weeks, the other in even weeks, at the same time), planned with
+  the slower of the two's travel times so either can keep it. One left without any partner
   keeps its own place and the van skips it in its off weeks; every other time stays as
   published (skipping a stop never makes the van late);
 - if the calendar brings two visits to one stop closer than their spacing, the later one is
@@ -30,15 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from routes.plan import DayRoute, DroppedVisit, Plan, PlannedVisit, SearchStats
+from routes.plan import DayRoute, DroppedVisit, Plan, PlannedVisit, SearchStats, UsualTime
 from routes.problem import WeekProblem
+from routes.schedule import earliest_return, latest_departure
+from taxvan.clock import GRID_MINUTES, hhmm
 from taxvan.demand import VisitDemand, biweekly_in_week
 from taxvan.errors import PlanningError
-from taxvan.fleet import fleet_weekdays
+from taxvan.fleet import Van, fleet_weekdays
 from taxvan.places import Stop
 from taxvan.workdays import WEEKDAY_EN, work_week
 
-FORMAT = 2
+FORMAT = 3
 """Bumped whenever the template's meaning changes; part of the saved template's fingerprint."""
 
 Pairs = dict[str, tuple[VisitDemand, VisitDemand]]
@@ -72,15 +75,27 @@ def pair_alternating(base: WeekProblem) -> TemplateProblem:
             side = even if biweekly_in_week(v.stop_id, 0) else odd
             side.setdefault(v.street_code, []).append(v)
     pairs: Pairs = {}
-    for street, evens in even.items():
-        odds = list(odd.get(street, []))
-        for e in evens:
-            if not odds:
-                break
-            ne = node[e.stop_id]
-            o = min(odds, key=lambda v: (int(sec[ne][node[v.stop_id]]), v.stop_id))
+    left_even: list[VisitDemand] = []
+    left_odd: list[VisitDemand] = []
+    for street in sorted(even.keys() | odd.keys()):
+        evens, odds = list(even.get(street, [])), list(odd.get(street, []))
+        while evens and odds:
+            e = evens.pop(0)
+            o = _nearest(e, odds, node, sec)
             odds.remove(o)
             pairs[f"{e.stop_id}+{o.stop_id}"] = (e, o)
+        left_even += evens
+        left_odd += odds
+    # A stop with no partner in its own street pairs with the nearest one of the other
+    # parity left over in another street: alone, it would hold a place every week and use
+    # it only every other week, crowding out visits the week needs. One left without any
+    # partner keeps a place of its own.
+    for e in left_even:
+        if not left_odd:
+            break
+        o = _nearest(e, left_odd, node, sec)
+        left_odd.remove(o)
+        pairs[f"{e.stop_id}+{o.stop_id}"] = (e, o)
     if not pairs:
         return TemplateProblem(base, base, {})
 
@@ -129,6 +144,20 @@ def pair_alternating(base: WeekProblem) -> TemplateProblem:
     return TemplateProblem(base, paired, pairs)
 
 
+def _nearest(
+    e: VisitDemand, candidates: list[VisitDemand], node: dict[str, int], sec: np.ndarray
+) -> VisitDemand:
+    """The candidate closest to `e` by the slower of the two directions."""
+    ne = node[e.stop_id]
+    return min(
+        candidates,
+        key=lambda v: (
+            max(int(sec[ne][node[v.stop_id]]), int(sec[node[v.stop_id]][ne])),
+            v.stop_id,
+        ),
+    )
+
+
 def _member(pairs: Pairs, pair_id: str, week_number: int) -> VisitDemand:
     e, o = pairs[pair_id]
     return e if biweekly_in_week(e.stop_id, week_number) else o
@@ -175,31 +204,169 @@ def _holiday_reason(problem: WeekProblem, weekday: int) -> str:
     return f"not held: no working {WEEKDAY_EN[weekday]} in {problem.week.label}"
 
 
+def _week_date(problem: WeekProblem, weekday: int) -> dt.date:
+    return dt.date.fromisocalendar(problem.week.year, problem.week.number, weekday + 1)
+
+
+def choose_makeup_runs(
+    problem: WeekProblem, template: Plan, due: set[str]
+) -> dict[dt.date, int | None]:
+    """Working date -> weekday of the template day it runs (None: none is left to run).
+
+    An ordinary working date runs its own weekday. A make-up day runs one of the template
+    days its week cancelled: the one that brings service to the most streets the running
+    days leave without any, then the one serving the most remote taxpayers (the earliest
+    weekday on a tie). With none cancelled it runs nothing: each day already ran.
+    """
+    makeup = set(problem.week.makeup_days)
+    runs: dict[dt.date, int | None] = {
+        date: date.weekday() for date in problem.week.dates if date not in makeup
+    }
+    dates = set(problem.week.dates)
+    by_weekday: dict[int, list[PlannedVisit]] = {}
+    for r in template.routes:
+        by_weekday.setdefault(r.date.weekday(), []).extend(v for v in r.visits if v.key in due)
+    running = set(runs.values())
+    cancelled = sorted(
+        w for w in by_weekday if w not in running and _week_date(problem, w) not in dates
+    )
+    served = {v.street_code for w in running if w is not None for v in by_weekday.get(w, [])}
+    for date in sorted(makeup):
+        if not cancelled:
+            runs[date] = None
+            continue
+
+        def score(w: int, served: set[str] = served) -> tuple[int, float, int]:
+            visits = by_weekday[w]
+            new = {v.street_code for v in visits} - served
+            return (len(new), sum(v.remote_served for v in visits), -w)
+
+        best = max(cancelled, key=score)
+        cancelled.remove(best)
+        runs[date] = best
+        served |= {v.street_code for v in by_weekday[best]}
+    return runs
+
+
+@dataclass
+class _Day:
+    """One van's working date in a calendar week while its visits are being settled."""
+
+    d: int
+    date: dt.date
+    van: Van
+    route: DayRoute | None
+    visits: list[PlannedVisit]
+    lunch_start: int | None
+
+    @property
+    def lunch(self) -> tuple[int, int]:
+        start = self.van.lunch_earliest if self.lunch_start is None else self.lunch_start
+        return start * 60, (start + self.van.lunch_minutes) * 60
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+class _Week:
+    """The calendar week's days and the arithmetic of fitting a visit into their free time
+    without moving any visit already there (fixed times stay fixed)."""
+
+    def __init__(self, problem: WeekProblem, days: list[_Day]) -> None:
+        self.problem = problem
+        self.days = days
+        self.node = {s.id: k for k, s in enumerate(problem.dataset.stops, start=1)}
+
+    def too_close(
+        self, stop_id: str, gap: int, d: int, ignore: frozenset[str] | set[str] = frozenset()
+    ) -> bool:
+        """Whether a visit to `stop_id` on day `d` would lie too close to another one."""
+        return any(
+            v.stop_id == stop_id and v.key not in ignore and abs(day.d - d) < max(1, gap)
+            for day in self.days
+            for v in day.visits
+        )
+
+    def slot(
+        self, day: _Day, stop_id: str, dwell: int, visits: list[PlannedVisit], pos: int
+    ) -> tuple[int, int] | None:
+        """(added metres, start minute) of the earliest time `stop_id` fits between
+        `visits[pos - 1]` and `visits[pos]` (the hall at either end of the shift)."""
+        sec, met, n = self.problem.seconds, self.problem.metres, self.node[stop_id]
+        step = GRID_MINUTES * 60
+        l0, l1 = day.lunch
+        if pos:
+            a, a_end = self.node[visits[pos - 1].stop_id], visits[pos - 1].end * 60
+        else:
+            a, a_end = 0, day.van.shift_start * 60
+        if pos < len(visits):
+            b, b_start = self.node[visits[pos].stop_id], visits[pos].start * 60
+        else:
+            b, b_start = 0, day.van.shift_end * 60
+        t_in, t_out = int(sec[a][n]), int(sec[n][b])
+        start = -(-(a_end + t_in) // step) * step
+        while start + dwell * 60 <= b_start:
+            end = start + dwell * 60
+            if (
+                _overlap(start, end, l0, l1) == 0
+                and start - a_end - _overlap(a_end, start, l0, l1) >= t_in
+                and b_start - end - _overlap(end, b_start, l0, l1) >= t_out
+            ):
+                added = int(met[a][n]) + int(met[n][b]) - int(met[a][b])
+                return added, start // 60
+            start += step
+        return None
+
+    def best_place(self, stop_id: str, dwell: int, gap: int) -> tuple[int, _Day, int, int] | None:
+        """(added metres, day, position, start) of the cheapest free place for a visit."""
+        best = None
+        for day in self.days:
+            if self.too_close(stop_id, gap, day.d):
+                continue
+            for pos in range(len(day.visits) + 1):
+                fit = self.slot(day, stop_id, dwell, day.visits, pos)
+                if fit is not None and (best is None or fit[0] < best[0]):
+                    best = (fit[0], day, pos, fit[1])
+        return best
+
+
 def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = None) -> Plan:
     """The plan of the calendar week `problem` (see `calendar_problem`) from `template`.
 
     `pairs` are the template's alternating pairs (`pair_alternating`): each pair's place goes
-    to the member due this week.
+    to the member due this week. The days that run keep their template times; a make-up day
+    runs the cancelled template day chosen by `choose_makeup_runs`; the other cancelled
+    visits go into free time of the days that run, a street with no service yet first. A
+    street still without service gets its visit in place of visits of streets served anyway
+    (fewest remote taxpayers first), so every street is served whenever a day has the room.
+    A visit held on another day or at other times than usual carries `moved_from`.
     """
     pairs = pairs or {}
     template = _resolve_pairs(template, pairs, problem.week.number)
     vans = {v.id: v for v in problem.dataset.vans}
     by_day = {(r.date.weekday(), r.van_id): r for r in template.routes}
     due = {v.key: v for v in problem.demand.visits}
-    sources = day_sources(problem)
+    runs = choose_makeup_runs(problem, template, set(due))
     makeup = set(problem.week.makeup_days)
-    node = {s.id: k for k, s in enumerate(problem.dataset.stops, start=1)}
+    stop_name = {s.id: s.name for s in problem.dataset.stops}
+    street_name = {s.code: s.name for s in problem.dataset.streets}
 
-    held: list[tuple[int, dt.date, DayRoute, list[PlannedVisit]]] = []
+    days: list[_Day] = []
     for d, date in enumerate(problem.week.dates):
         for van_id, van in vans.items():
             if date.weekday() not in van.weekdays and date not in makeup:
                 continue
-            source = sources[date]
+            source = runs[date]
             route = None if source is None else by_day.get((source, van_id))
-            if route is not None:
-                kept = [v for v in route.visits if v.key in due]
-                held.append((d, date, route, kept))
+            kept: list[PlannedVisit] = []
+            if route is not None and source is not None:
+                usual = _week_date(problem, source)
+                for v in route.visits:
+                    if v.key in due:
+                        moved = None if usual == date else UsualTime(usual, v.start, v.end)
+                        kept.append(dataclasses.replace(v, date=date, moved_from=moved))
+            days.append(_Day(d, date, van, route, kept, route.lunch_start if route else None))
 
     dropped: list[DroppedVisit] = []
 
@@ -212,47 +379,135 @@ def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = N
     # Spacing: the calendar may bring two visits to one stop too close; keep the earlier.
     gap = {v.stop_id: max(1, v.min_gap_days) for v in problem.demand.visits}
     last_day: dict[str, tuple[int, dt.date]] = {}
-    for d, date, _, kept in held:
-        for v in list(kept):
+    for day in days:
+        for v in list(day.visits):
             before = last_day.get(v.stop_id)
-            if before is not None and d - before[0] < gap[v.stop_id]:
-                kept.remove(v)
+            if before is not None and day.d - before[0] < gap[v.stop_id]:
+                day.visits.remove(v)
                 drop(v, f"not held: too close to its visit on {before[1].isoformat()}")
             else:
-                last_day[v.stop_id] = (d, date)
+                last_day[v.stop_id] = (day.d, day.date)
 
-    routes: list[DayRoute] = []
-    for d, date, route, kept in held:
-        path = [0, *(node[v.stop_id] for v in kept), 0] if kept else []
-        routes.append(
-            dataclasses.replace(
-                route,
-                date=date,
-                day_index=d,
-                visits=tuple(
-                    dataclasses.replace(v, date=date, order=k) for k, v in enumerate(kept, start=1)
-                ),
-                metres=sum(int(problem.metres[a][b]) for a, b in itertools.pairwise(path)),
-                drive_seconds=sum(int(problem.seconds[a][b]) for a, b in itertools.pairwise(path)),
-            )
-        )
-
-    run_days = {(sources[date], route.van_id) for _, date, route, _ in held}
+    # Visits of cancelled template days that no make-up day runs wait for free time.
+    run_days = {(runs[day.date], day.van.id) for day in days}
+    pending: list[PlannedVisit] = []
     for (weekday, van_id), route in sorted(by_day.items(), key=lambda kv: kv[0]):
         if (weekday, van_id) not in run_days:
-            for v in route.visits:
-                if v.key in due:
-                    drop(v, _holiday_reason(problem, weekday))
+            usual = _week_date(problem, weekday)
+            pending += [
+                dataclasses.replace(v, moved_from=UsualTime(usual, v.start, v.end))
+                for v in route.visits
+                if v.key in due
+            ]
+    week = _Week(problem, days)
+    needed = sorted({v.street_code for v in problem.demand.visits})
+    moved_notes: list[str] = []
+
+    def served() -> set[str]:
+        return {v.street_code for day in days for v in day.visits}
+
+    def place(v: PlannedVisit, day: _Day, pos: int, start: int) -> None:
+        dwell = v.end - v.start
+        day.visits.insert(
+            pos, dataclasses.replace(v, date=day.date, start=start, end=start + dwell)
+        )
+        if day.lunch_start is None:
+            day.lunch_start = day.van.lunch_earliest
+        assert v.moved_from is not None
+        u = v.moved_from
+        moved_notes.append(
+            f"{stop_name.get(v.stop_id, v.stop_id)} ({v.key}) moved from "
+            f"{WEEKDAY_EN[u.date.weekday()]} {u.date.isoformat()} {hhmm(u.start)}-{hhmm(u.end)} "
+            f"to {WEEKDAY_EN[day.date.weekday()]} {day.date.isoformat()} "
+            f"{hhmm(start)}-{hhmm(start + dwell)}"
+        )
+
+    def fill() -> None:
+        while pending:
+            have = served()
+            pending.sort(
+                key=lambda v: (
+                    v.street_code in have,
+                    not due[v.key].must_serve,
+                    -v.remote_served,
+                    v.key,
+                )
+            )
+            for v in pending:
+                spot = week.best_place(v.stop_id, v.end - v.start, gap[v.stop_id])
+                if spot is not None:
+                    pending.remove(v)
+                    place(v, spot[1], spot[2], spot[3])
+                    break
+            else:
+                return
+
+    fill()
+    bumped: dict[str, str] = {}
+    for street in needed:
+        if street in served():
+            continue
+        candidates = sorted(
+            (v for v in pending if v.street_code == street),
+            key=lambda v: (not due[v.key].must_serve, -v.remote_served, v.key),
+        )
+        best = None
+        for v in candidates:
+            for day in days:
+                held = {x.street_code for other in days if other is not day for x in other.visits}
+                for i in range(len(day.visits) + 1):
+                    for j in range(i, min(len(day.visits), i + 3) + 1):
+                        out = day.visits[i:j]
+                        rest = day.visits[:i] + day.visits[j:]
+                        if not {x.street_code for x in out} <= held | {x.street_code for x in rest}:
+                            continue
+                        if week.too_close(v.stop_id, gap[v.stop_id], day.d, {x.key for x in out}):
+                            continue
+                        fit = week.slot(day, v.stop_id, v.end - v.start, rest, i)
+                        if fit is None:
+                            continue
+                        cost = (sum(x.remote_served for x in out), fit[0])
+                        if best is None or cost < best[0]:
+                            best = (cost, v, day, i, j, fit[1])
+            if best is not None:
+                break
+        if best is None:
+            continue
+        _, v, day, i, j, start = best
+        out = day.visits[i:j]
+        del day.visits[i:j]
+        pending.remove(v)
+        place(v, day, i, start)
+        for x in out:
+            bumped[x.key] = (
+                f"not held: its time on {day.date.isoformat()} went to "
+                f"{stop_name.get(v.stop_id, v.stop_id)} so that "
+                f"{street_name.get(street, street)} is served this week"
+            )
+            usual_time = x.moved_from or UsualTime(x.date, x.start, x.end)
+            pending.append(dataclasses.replace(x, moved_from=usual_time))
+    fill()
+
+    for v in pending:
+        reason = bumped.get(v.key)
+        if reason is None:
+            assert v.moved_from is not None
+            reason = (
+                _holiday_reason(problem, v.moved_from.date.weekday())
+                + "; no day that runs has room for it"
+            )
+        drop(v, reason)
     for dv in template.dropped:
         if dv.key in due:
             dropped.append(dv)
 
+    routes = [_route(day, problem, week.node) for day in days if day.route or day.visits]
     notes = list(problem.week.notes) + list(problem.demand.notes)
     notes.append("times follow the weekly template; only the calendar changes which days run")
     for h in problem.week.holidays:
         notes.append(f"{h.date.isoformat()} is a holiday ({h.reason}): no visits")
     for m in problem.week.makeup_days:
-        source = sources[m]
+        source = runs[m]
         if source is None:
             notes.append(
                 f"{m.isoformat()} is a make-up working day, but no weekday of this week was "
@@ -263,12 +518,47 @@ def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = N
                 f"{m.isoformat()} is a make-up working day: the van works, "
                 f"on the {WEEKDAY_EN[source]} timetable"
             )
+    notes += moved_notes
     return Plan(
         week=problem.week.label,
         routes=tuple(routes),
         dropped=tuple(dropped),
         search=template.search,
         notes=tuple(notes),
+        makeup_runs=tuple((m, runs[m]) for m in problem.week.makeup_days),
+    )
+
+
+def _route(day: _Day, problem: WeekProblem, node: dict[str, int]) -> DayRoute:
+    """The day's route with its visits in time order; departure and return re-derived from
+    the visits it holds this week (a visit skipped this week lets the van leave later)."""
+    visits = sorted(day.visits, key=lambda v: v.start)
+    visits = [dataclasses.replace(v, order=k) for k, v in enumerate(visits, start=1)]
+    path = [0, *(node[v.stop_id] for v in visits), 0] if visits else []
+    sec = problem.seconds
+    base = day.route
+    depart = base.depart if base else day.van.shift_start
+    back = base.back if base else day.van.shift_start
+    if visits:
+        lm = day.van.lunch_minutes
+        ls = None if day.lunch_start is None else day.lunch_start * 60
+        leave = latest_departure(visits[0].start * 60, int(sec[0][path[1]]), ls, lm)
+        ret = earliest_return(visits[-1].end * 60, int(sec[path[-2]][0]), ls, lm)
+        if ls is not None:
+            leave, ret = min(leave, ls), max(ret, ls + lm * 60)
+        depart = max(day.van.shift_start, leave // 60)
+        back = -(-ret // 60)
+    return DayRoute(
+        day.date,
+        day.d,
+        day.van.id,
+        tuple(visits),
+        depart,
+        back,
+        day.lunch_start,
+        day.van.lunch_minutes,
+        sum(int(problem.metres[a][b]) for a, b in itertools.pairwise(path)),
+        sum(int(sec[a][b]) for a, b in itertools.pairwise(path)),
     )
 
 
@@ -281,14 +571,25 @@ def _resolve_pairs(template: Plan, pairs: Pairs, week_number: int) -> Plan:
         if v.stop_id not in pairs:
             return v
         m = _member(pairs, v.stop_id, week_number)
-        return dataclasses.replace(v, key=m.key, stop_id=m.stop_id, remote_served=m.remote_served)
+        return dataclasses.replace(
+            v,
+            key=m.key,
+            stop_id=m.stop_id,
+            street_code=m.street_code,
+            remote_served=m.remote_served,
+        )
 
     def dropped(d: DroppedVisit) -> DroppedVisit:
         if d.stop_id not in pairs:
             return d
         m = _member(pairs, d.stop_id, week_number)
         return dataclasses.replace(
-            d, key=m.key, stop_id=m.stop_id, dwell=m.dwell, remote_served=m.remote_served
+            d,
+            key=m.key,
+            stop_id=m.stop_id,
+            street_code=m.street_code,
+            dwell=m.dwell,
+            remote_served=m.remote_served,
         )
 
     return dataclasses.replace(

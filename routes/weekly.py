@@ -8,6 +8,8 @@ days with a plain constraint on their times. Travel into a stop is rounded up to
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import itertools
 from collections.abc import Callable
 
@@ -38,19 +40,126 @@ def vehicles_of(problem: WeekProblem) -> list[tuple[int, Van]]:
     return out
 
 
-def _drop_reason(visit: VisitDemand, problem: WeekProblem, vans: list[Van]) -> str:
+Day = list[VisitDemand]
+"""One vehicle-day's visits in route order."""
+
+
+def _too_close(
+    visit: VisitDemand, d: int, days: list[Day], vehicles: list[tuple[int, Van]]
+) -> bool:
+    """Whether another visit to the stop lies fewer working days from day `d` than its gap."""
+    gap = max(1, visit.min_gap_days)
+    return any(
+        other.stop_id == visit.stop_id and other.key != visit.key and abs(d - d2) < gap
+        for (d2, _), day in zip(vehicles, days, strict=True)
+        for other in day
+    )
+
+
+def _fit(visit: VisitDemand, day: Day, van: Van, problem: WeekProblem) -> tuple[int, int] | None:
+    """(added metres, position) of the cheapest place in `day` where `visit` can be timed."""
+    best = None
+    node = problem.stop_node(visit.stop_id)
+    nodes = [problem.stop_node(v.stop_id) for v in day]
+    dwells = [v.dwell for v in day]
+    met = problem.metres
+    for pos in range(len(day) + 1):
+        try:
+            schedule_day(
+                [*nodes[:pos], node, *nodes[pos:]],
+                [*dwells[:pos], visit.dwell, *dwells[pos:]],
+                problem.seconds,
+                van,
+            )
+        except PlanningError:
+            continue
+        a = nodes[pos - 1] if pos else 0
+        b = nodes[pos] if pos < len(nodes) else 0
+        added = int(met[a][node]) + int(met[node][b]) - int(met[a][b])
+        if best is None or added < best[0]:
+            best = (added, pos)
+    return best
+
+
+def _fill_free_time(
+    dropped: list[VisitDemand],
+    days: list[Day],
+    vehicles: list[tuple[int, Van]],
+    problem: WeekProblem,
+) -> list[VisitDemand]:
+    """Put left-out visits, heaviest first, where a day still has room for them.
+
+    The search may end with a visit left out while a day could still take it (a short time
+    limit, a local optimum); a visit the week asks for is never left out for that.
+    Returns the visits still left out.
+    """
+    left = []
+    for visit in sorted(dropped, key=lambda v: (not v.must_serve, -v.remote_served, v.key)):
+        best = None
+        for vi, (d, van) in enumerate(vehicles):
+            if _too_close(visit, d, days, vehicles):
+                continue
+            fit = _fit(visit, days[vi], van, problem)
+            if fit is not None and (best is None or fit[0] < best[0]):
+                best = (fit[0], vi, fit[1])
+        if best is None:
+            left.append(visit)
+        else:
+            days[best[1]].insert(best[2], visit)
+    return left
+
+
+def _drop_reason(
+    visit: VisitDemand, problem: WeekProblem, days: list[Day], vehicles: list[tuple[int, Van]]
+) -> str:
+    """Why `visit` is left out: the constraint that binds, found by trying it on every day."""
     node = problem.stop_node(visit.stop_id)
     out, back = int(problem.seconds[0][node]), int(problem.seconds[node][0])
-    longest = max(v.working_minutes for v in vans) * 60
+    longest = max(v.working_minutes for _, v in vehicles) * 60
     need = out + back + visit.dwell * 60
     if need > longest:
         return (
             f"cannot be reached, served for {visit.dwell} min and left within one shift "
             f"(needs {need // 60} min of the {longest // 60} available)"
         )
+    dates = problem.week.dates
+    spaced = [d for vi, (d, _) in enumerate(vehicles) if _too_close(visit, d, days, vehicles)]
+    if len(spaced) == len(vehicles):
+        return (
+            f"no day is {max(1, visit.min_gap_days)} working days away from the stop's other "
+            "visits this week"
+        )
+    # How late would the van be back on the day where the visit fits best?
+    overrun: tuple[int, dt.date] | None = None
+    for vi, (d, van) in enumerate(vehicles):
+        if d in spaced:
+            continue
+        late = dataclasses.replace(van, shift_end=24 * 60 - 1)
+        nodes = [problem.stop_node(v.stop_id) for v in days[vi]]
+        dwells = [v.dwell for v in days[vi]]
+        for pos in range(len(nodes) + 1):
+            try:
+                sched = schedule_day(
+                    [*nodes[:pos], node, *nodes[pos:]],
+                    [*dwells[:pos], visit.dwell, *dwells[pos:]],
+                    problem.seconds,
+                    late,
+                )
+            except PlanningError:
+                continue
+            over = sched.back - van.shift_end
+            if overrun is None or over < overrun[0]:
+                overrun = (over, dates[d])
+    if overrun is None:
+        return (
+            "no day can take it and still keep the lunch break "
+            f"({visit.dwell} min of service and {(out + back) // 60} min of driving)"
+        )
     return (
-        f"no room left in the week: the van's days are full with visits serving more "
-        f"remote taxpayers (this one serves {visit.remote_served:.0f})"
+        f"no room on any day: the van's days are full; where it fits best, on "
+        f"{overrun[1].isoformat()}, the van would be back {overrun[0]} min after the shift "
+        f"ends (it serves {visit.remote_served:.0f} remote taxpayers, fewer than the "
+        "visits kept)"
     )
 
 
@@ -86,6 +195,13 @@ def solve_week(
             spacing.append(Spacing(a, b, max(1, gap_days) * DAY - span))
 
     k_pen = problem.settings.penalty_per_remote_taxpayer
+    penalty = [k_pen * max(1, round(v.remote_served)) for v in visits]
+    # A street's minimum visit outweighs every other visit and all the driving together, so
+    # the search gives up anything else first (it stays optional only so that a stop no
+    # shift can reach is reported instead of making the week unsolvable).
+    longest_arc = int(met.max()) if met.size else 0
+    must = 10 * (longest_arc * n + sum(penalty)) + 1
+    penalty = [must if v.must_serve else p for v, p in zip(visits, penalty, strict=True)]
     instance = Instance(
         cost=met.tolist(),
         travel=travel.tolist(),
@@ -94,7 +210,7 @@ def solve_week(
         vehicle_windows=[
             (d * DAY + v.shift_start * 60, d * DAY + v.shift_end * 60) for d, v in vehicles
         ],
-        penalty=[None] + [k_pen * max(1, round(v.remote_served)) for v in visits],
+        penalty=[None, *penalty],
         breaks=[
             [
                 Break(
@@ -109,12 +225,13 @@ def solve_week(
         horizon=len(problem.week.dates) * DAY,
     )
     solution = solve_parallel(instance, params, progress)
+    days = [[visits[k - 1] for k in nodes] for nodes in solution.routes]
+    left_out = _fill_free_time([visits[k - 1] for k in solution.dropped], days, vehicles, problem)
 
     routes: list[DayRoute] = []
     for vi, (d, van) in enumerate(vehicles):
-        nodes = solution.routes[vi]
-        day_visits = [visits[k - 1] for k in nodes]
-        stops = [stop_nodes[k] for k in nodes]
+        day_visits = days[vi]
+        stops = [problem.stop_node(v.stop_id) for v in day_visits]
         try:
             sched = schedule_day(stops, [v.dwell for v in day_visits], problem.seconds, van)
         except PlanningError as exc:
@@ -156,17 +273,16 @@ def solve_week(
             )
         )
 
-    vans = [v for _, v in vehicles]
     dropped = tuple(
         DroppedVisit(
-            visits[k - 1].key,
-            visits[k - 1].stop_id,
-            visits[k - 1].street_code,
-            visits[k - 1].dwell,
-            visits[k - 1].remote_served,
-            _drop_reason(visits[k - 1], problem, vans),
+            v.key,
+            v.stop_id,
+            v.street_code,
+            v.dwell,
+            v.remote_served,
+            _drop_reason(v, problem, days, vehicles),
         )
-        for k in solution.dropped
+        for v in left_out
     )
     for h in problem.week.holidays:
         notes.append(f"{h.date.isoformat()} is a holiday ({h.reason}): no visits")

@@ -5,14 +5,20 @@
    each).
 2. Within a street the minutes go to its stops by catchment weight; a stop gets 0-3 visits
    a week of a dwell within bounds on the grid, or one visit every other week when its share
-   is too small for a weekly one. Stops too small even for that give their time back.
+   is too small for a weekly one. Stops too small even for that give their time back. One
+   weekly visit per street is its minimum visit (`must_serve`), which the planner keeps
+   before any other, so every served street is visited every week.
 3. Repeated visits to one stop must lie at least `min_gap_days` working days apart.
+
+Step 2 can instead start from a choice of stops made for coverage (`StopChoice`, see
+`taxvan.coverage`): a chooser picks which stops of each street get visits, given the
+street's minutes, and only then are the visits sized (`share_chosen`).
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from taxvan.apportion import apportion
@@ -53,6 +59,9 @@ class VisitDemand:
     """Remote taxpayers this visit stands for (the stop's weight over its visits)."""
     min_gap_days: int
     biweekly: bool = False
+    must_serve: bool = False
+    """The street's minimum visit: every served street gets at least one visit a week, so
+    the planner holds this one before anything else (it is never the first to give way)."""
 
     @property
     def key(self) -> str:
@@ -115,11 +124,15 @@ def share_street(
     stops: Sequence[Stop],
     weights: Weights,
     rules: DemandRules,
+    need_weekly: bool = True,
 ) -> dict[str, tuple[int, int, bool]]:
     """Share one street's weekly minutes over its stops: stop id -> (visits, dwell, biweekly).
 
     Stops whose share is too small even for a visit every other week drop out and their
-    minutes are shared again among the rest, so the street keeps its whole share.
+    minutes are shared again among the rest, so the street keeps its whole share. With
+    `need_weekly`, at least one stop is visited every week (the street's minimum visit): if
+    the shares would make them all every-other-week stops, the heaviest gets one shortest
+    weekly visit and the rest share what is left.
     """
     candidates = [s for s in stops if weights.stop_remote.get(s.id, 0) > 0]
     if not candidates and stops:
@@ -134,14 +147,68 @@ def share_street(
         shares = apportion(units, {s.id: stop_weight[s.id] for s in candidates})
         patterns = {sid: _stop_pattern(u * rules.grid, rules) for sid, u in shares.items()}
         empty = [s for s in candidates if patterns[s.id][0] == 0]
+        if not empty and need_weekly and all(p[2] for p in patterns.values()):
+            best = max(candidates, key=lambda s: (stop_weight[s.id], s.id))
+            out = {best.id: (1, rules.min_dwell, False)}
+            others = [s for s in candidates if s.id != best.id]
+            if others and minutes > rules.min_dwell:
+                out.update(share_street(minutes - rules.min_dwell, others, weights, rules, False))
+            return out
         if not empty:
             return patterns
         if len(empty) == len(candidates):
+            if not need_weekly:
+                return {}
             # Even the biggest stop gets too little on its own: give it one shortest visit.
             best = max(candidates, key=lambda s: (stop_weight[s.id], s.id))
             return {best.id: (1, rules.min_dwell, False)}
         candidates = [s for s in candidates if patterns[s.id][0] > 0]
     return {}
+
+
+@dataclass(frozen=True, slots=True)
+class StopChoice:
+    """Stops chosen to be visited every week, and the remote taxpayers each one stands for
+    (each taxpayer counted at its nearest chosen stop), which sizes their visits."""
+
+    stops: frozenset[str]
+    weights: Mapping[str, int]
+
+
+StopChooser = Callable[[Mapping[str, int]], StopChoice]
+"""Street code -> the street's weekly service minutes, to the stops chosen for the week."""
+
+
+def share_chosen(
+    minutes: int,
+    stops: Sequence[Stop],
+    choice: StopChoice,
+    weights: Weights,
+    rules: DemandRules,
+) -> dict[str, tuple[int, int, bool]]:
+    """Share one street's weekly minutes over the stops `choice` picked in it.
+
+    Each chosen stop gets at least one shortest visit every week (the choice was made so
+    that the van is near its taxpayers this week, so none becomes every-other-week); the
+    rest of the minutes follow the chosen stops' weights. A street where nothing was chosen
+    falls back to `share_street`.
+    """
+    chosen = [s for s in stops if s.id in choice.stops]
+    if not chosen:
+        return share_street(minutes, stops, weights, rules)
+    units = minutes // rules.grid
+    floor = min(rules.min_dwell // rules.grid, units // len(chosen))
+    shares = apportion(
+        units, {s.id: float(choice.weights.get(s.id, 0)) for s in chosen}, floor=floor
+    )
+    weekly = DemandRules(
+        rules.min_dwell, rules.max_dwell, rules.max_visits_per_week, rules.grid, False
+    )
+    out = {}
+    for sid, u in shares.items():
+        pattern = _stop_pattern(u * rules.grid, weekly)
+        out[sid] = pattern if pattern[0] else (1, rules.min_dwell, False)
+    return out
 
 
 def week_demand(
@@ -152,12 +219,15 @@ def week_demand(
     working_days: int,
     iso_week_number: int | None,
     rules: DemandRules | None = None,
+    chooser: StopChooser | None = None,
 ) -> WeekDemand:
     """The visits one week asks for, from the week's service-minute budget and the weights.
 
     Only served streets take part; each gets at least one shortest visit a week. With no
     week number (the weekly template) every-other-week stops are all included, flagged, so
     the template holds a place for each and a calendar week keeps only those due in it.
+    With a `chooser`, the stops it picks (given each street's minutes) get the visits
+    instead of every stop by its own catchment (`share_chosen`).
     """
     rules = rules or DemandRules()
     served = [s for s in streets if s.served]
@@ -176,15 +246,15 @@ def week_demand(
         )
     street_weight = {s.code: float(weights.street_remote.get(s.code, 0)) for s in served}
     street_units = apportion(units, street_weight, floor=floor_units)
-    total_w = sum(street_weight.values())
-    target_share = {
-        c: (w / total_w if total_w else 1 / len(served)) for c, w in street_weight.items()
-    }
+    # The share each street is asked for is what it gets after the floor, so a street with
+    # no remote taxpayer shows the share of its minimum visit, not 0 % next to its minutes.
+    target_share = {c: u / units for c, u in street_units.items()}
 
     max_visits = min(rules.max_visits_per_week, working_days)
     week_rules = DemandRules(
         rules.min_dwell, rules.max_dwell, max_visits, rules.grid, rules.allow_biweekly
     )
+    choice = chooser({c: u * rules.grid for c, u in street_units.items()}) if chooser else None
     by_street: Mapping[str, list[Stop]] = {s.code: [] for s in served}
     for stop in stops:
         if stop.street_code in by_street:
@@ -196,8 +266,17 @@ def week_demand(
         if not street_stops:
             notes.append(f"{street.name} is served but has no stop")
             continue
-        patterns = share_street(
-            street_units[street.code] * rules.grid, street_stops, weights, week_rules
+        street_minutes = street_units[street.code] * rules.grid
+        patterns = (
+            share_street(street_minutes, street_stops, weights, week_rules)
+            if choice is None
+            else share_chosen(street_minutes, street_stops, choice, weights, week_rules)
+        )
+        weekly = [sid for sid, p in patterns.items() if p[0] > 0 and not p[2]]
+        minimum = max(
+            weekly,
+            key=lambda sid: (weights.stop_remote.get(sid, 0), patterns[sid][1], sid),
+            default=None,
         )
         for stop in street_stops:
             count, dwell, biweekly = patterns.get(stop.id, (0, 0, False))
@@ -209,7 +288,11 @@ def week_demand(
                 and not biweekly_in_week(stop.id, iso_week_number)
             ):
                 continue
-            served_weight = weights.stop_remote.get(stop.id, 0)
+            served_weight = (
+                weights.stop_remote.get(stop.id, 0)
+                if choice is None or stop.id not in choice.stops
+                else choice.weights.get(stop.id, 0)
+            )
             gap = min_gap_days(count, working_days)
             for i in range(count):
                 visits.append(
@@ -222,6 +305,7 @@ def week_demand(
                         remote_served=served_weight / count,
                         min_gap_days=gap,
                         biweekly=biweekly,
+                        must_serve=stop.id == minimum and i == 0,
                     )
                 )
     return WeekDemand(

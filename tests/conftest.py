@@ -170,8 +170,10 @@ there (the machine's `test` database is never touched)."""
 
 
 def _web_config(db_url: str, instance: Path) -> dict:
+    """Test settings; the app's instance folder is `instance`, never the checkout's."""
     return {
         "TESTING": True,
+        "INSTANCE_PATH": str(instance.resolve()),
         "SQLALCHEMY_DATABASE_URI": db_url,
         "TAXVAN_CLOCK": lambda: CHINA_NOW,
         "RATELIMIT_ENABLED": False,
@@ -197,8 +199,16 @@ def pg_url() -> Iterator[str]:
         admin.close()
 
 
-def build_app(db_url: str, tmp: Path, extra: dict | None = None, publish: bool = True):
-    """A fresh app on `db_url` with the demo data loaded and 2026-W49 published."""
+def build_app(
+    db_url: str,
+    tmp: Path,
+    extra: dict | None = None,
+    publish: bool = True,
+    taxvan: dict | None = None,
+):
+    """A fresh app on `db_url` with the demo data loaded and 2026-W49 published.
+
+    `taxvan` overrides fields of the app's `Config` (e.g. the stop choice)."""
     from flask import Flask
 
     from web import create_app
@@ -206,7 +216,11 @@ def build_app(db_url: str, tmp: Path, extra: dict | None = None, publish: bool =
 
     app: Flask = create_app({**_web_config(db_url, tmp), **(extra or {})})
     app.config["TAXVAN"] = dataclasses.replace(
-        app.config["TAXVAN"], cache_dir=str(tmp / "cache"), time_limit_s=1.0, data_dir=str(DEMO)
+        app.config["TAXVAN"],
+        cache_dir=str(tmp / "cache"),
+        time_limit_s=1.0,
+        data_dir=str(DEMO),
+        **(taxvan or {}),
     )
     with app.app_context():
         init_db()

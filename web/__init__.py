@@ -4,39 +4,51 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from taxvan.clock import CHINA
+from web.compression import Compress
 from web.config import Config
 from web.security import CSRF_HOURS
 
 
 def _secret_key(instance: Path) -> str:
-    """TAXVAN_SECRET_KEY, else a random key kept in the instance folder across restarts."""
+    """TAXVAN_SECRET_KEY, else a random key kept in the instance folder across restarts.
+
+    The key is written to a file of its own and then linked into place, so the file a process
+    finds is always complete: gunicorn workers starting together all read one key, and a crash
+    half-way leaves no empty key file behind."""
     path = instance / "secret_key"
-    try:
-        # Created exclusively: gunicorn workers starting together must all read one key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):  # another process may have created it and not written it yet
-            key = path.read_text().strip()
-            if key:
-                return key
-            time.sleep(0.02)
-        raise
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
+    if not path.exists():
+        tmp = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process linked its key first; use that one
+        finally:
+            tmp.unlink()
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(
+            f"the secret key file {path} is empty: delete it or set TAXVAN_SECRET_KEY"
+        )
     return key
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Application factory: configuration, extensions, blueprints, error pages, commands."""
-    app = Flask(__name__, instance_relative_config=True)
+    """Application factory: configuration, extensions, blueprints, error pages, commands.
+
+    `test_config["INSTANCE_PATH"]` moves the instance folder (secret key, compiled catalogues,
+    default SQLite file) out of the checkout, so tests leave no files behind.
+    """
+    instance = (test_config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_path=instance and str(instance), instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     cfg = Config()
     app.config.from_mapping(
@@ -89,6 +101,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    Compress(app)  # Flask-Compress: zstd, brotli or gzip, as the client accepts
     babel.init_app(
         app,
         locale_selector=select_locale,

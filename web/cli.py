@@ -50,6 +50,7 @@ def _plan(args: argparse.Namespace) -> int:
             "osrm_url": args.osrm_url,
             "remote_threshold_min": args.remote_threshold,
             "service_share": args.service_share,
+            "stop_choice": args.stop_choice,
             "tiles": args.tiles,
             "cache_dir": args.cache_dir,
             "workers": args.workers,
@@ -129,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--service-share",
         type=float,
         help=f"share of the van's working time asked for service ({PLAN.service_share:g})",
+    )
+    plan.add_argument(
+        "--stop-choice",
+        choices=["covering", "catchment"],
+        help="which stops get visits: chosen for coverage (default) or each by its catchment",
     )
     plan.add_argument(
         "--workers", type=int, help="searches side by side, one per core (default: up to 2)"

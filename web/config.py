@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from routes.engine import SearchParams
+from routes.engine import SearchParams, default_workers
 from routes.matrix import GeodesicProvider
 from routes.problem import PlanSettings
 from taxvan.booking import BookingRules
@@ -44,7 +44,7 @@ class Config:
         default_factory=lambda: float(_env("TAXVAN_TIME_LIMIT", str(SEARCH.time_limit_s)))
     )
     workers: int = field(
-        default_factory=lambda: int(_env("TAXVAN_WORKERS", str(min(2, os.cpu_count() or 1))))
+        default_factory=lambda: int(_env("TAXVAN_WORKERS", str(default_workers())))
     )
     """Solver searches run side by side (one per core); the best plan wins."""
     matrix: str = field(default_factory=lambda: _env("TAXVAN_MATRIX", "geodesic"))
@@ -61,6 +61,8 @@ class Config:
     service_share: float = field(
         default_factory=lambda: float(_env("TAXVAN_SERVICE_SHARE", str(PLAN.service_share)))
     )
+    stop_choice: str = field(default_factory=lambda: _env("TAXVAN_STOP_CHOICE", PLAN.stop_choice))
+    """Which stops get visits: "covering" (for coverage) or "catchment" (each by its own)."""
     tiles: str = field(default_factory=lambda: _env("TAXVAN_TILES", "osm"))
     tile_url: str = field(default_factory=lambda: _env("TAXVAN_TILE_URL", ""))
     tile_key: str = field(default_factory=lambda: _env("TAXVAN_TILE_KEY", ""))

@@ -12,20 +12,21 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from routes.plan import Plan
 from taxvan.clock import hhmm
 from taxvan.dataset import Dataset
-from taxvan.places import STOP_KIND_ZH
+from taxvan.places import STOP_KIND_ZH, LatLon
 from taxvan.workdays import WEEKDAY_ZH
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor" / "leaflet"
@@ -117,6 +118,11 @@ class _Bind(MacroElement):
         self.options = options
 
 
+def en(text: str) -> str:
+    """English words inside the Chinese page, marked so a screen reader speaks them as English."""
+    return f'<span lang="en">{esc(text)}</span>'
+
+
 def popup(content_html: str, max_width: int = 280) -> _Bind:
     return _Bind("bindPopup", content_html, maxWidth=max_width)
 
@@ -135,7 +141,88 @@ def _inline_images(css: str) -> str:
     return re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
 
 
-def _offline_map(location: tuple[float, float], tiles: TileSource) -> folium.Map:
+class _Region(MacroElement):
+    """Name the map's box: the keyboard can focus it to pan and zoom, so it needs a name."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.getContainer().setAttribute('role', 'region');"
+        "{{ this._parent.get_name() }}.getContainer().setAttribute('aria-label', "
+        "{{ this.label|tojson }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self._name = "Region"
+        self.label = label
+
+
+class _Page(Figure):
+    """branca's page with a language and a title, which every web page needs (WCAG 3.1.1, 2.4.2).
+
+    `title` must already be HTML-escaped.
+    """
+
+    _template = Template(
+        "<!DOCTYPE html>\n"
+        '<html lang="{{ this.lang }}">\n'
+        "<head>\n"
+        "<title>{{ this.title }}</title>\n"
+        "    {{ this.header.render(**kwargs) }}\n"
+        "</head>\n"
+        "<body>\n"
+        "    {{ this.html.render(**kwargs) }}\n"
+        "</body>\n"
+        "<script>\n"
+        "    {{ this.script.render(**kwargs) }}\n"
+        "</script>\n"
+        "</html>\n"
+    )
+
+    def __init__(self, title: str, lang: str = "zh-CN") -> None:
+        super().__init__(title=title)
+        self.lang = lang
+
+
+# Favicon of the standalone map, inline so the page fetches nothing (same as static/favicon.svg).
+FAVICON_SVG = (VENDOR.parent.parent / "favicon.svg").read_text(encoding="utf-8")
+
+# Leaflet 1.9 SVG paths get a focus listener when a tooltip is bound, which makes Chromium put
+# every stop dot and route line into the Tab order, unnamed (54 stops on the demo week). They
+# leave the Tab order; the numbered stops of each route stay there, each named in full.
+# Folium creates each marker with Leaflet's default image icon before setting ours, so the
+# default icon's images are requested relative to the page (404); they are given inline here.
+_MAP_JS = """<script>
+(function () {
+  var initPath = L.SVG.prototype._initPath;
+  L.SVG.prototype._initPath = function (layer) {
+    initPath.call(this, layer);
+    layer._path.setAttribute("tabindex", "-1");
+  };
+  L.Icon.Default.imagePath = "";
+  L.Icon.Default.mergeOptions(%s);
+})();
+</script>"""
+
+
+def _default_icon_options() -> str:
+    def uri(name: str) -> str:
+        png = (VENDOR / "images" / name).read_bytes()
+        return f"data:image/png;base64,{base64.b64encode(png).decode()}"
+
+    return json.dumps(
+        {
+            "iconUrl": uri("marker-icon.png"),
+            "iconRetinaUrl": uri("marker-icon-2x.png"),
+            "shadowUrl": uri("marker-shadow.png"),
+        }
+    )
+
+
+def _offline_map(
+    location: tuple[float, float], tiles: TileSource, title: str, description: str
+) -> folium.Map:
     m = folium.Map(
         location=location,
         zoom_start=11,
@@ -146,16 +233,24 @@ def _offline_map(location: tuple[float, float], tiles: TileSource) -> folium.Map
     )
     m.default_js = []
     m.default_css = []
-    root = m.get_root()
+    root = _Page(esc(title))
+    root.add_child(m)
     root.header.add_child(
         Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),
         name="viewport",
     )
+    root.header.add_child(
+        Element(f'<meta name="description" content="{esc(description)}">'), name="description"
+    )
+    icon = "data:image/svg+xml;base64," + base64.b64encode(FAVICON_SVG.encode()).decode()
+    root.header.add_child(Element(f'<link rel="icon" href="{icon}">'), name="favicon")
     css = _inline_images((VENDOR / "leaflet.css").read_text(encoding="utf-8"))
     js = (VENDOR / "leaflet.js").read_text(encoding="utf-8")
     root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
     root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(Element(_MAP_JS % _default_icon_options()), name="taxvan_js")
     root.header.add_child(Element(_PAGE_CSS), name="taxvan_css")
+    m.add_child(_Region("地图：方向键移动，加减号缩放 Map: arrow keys move, + and - zoom"))
     if tiles.url:
         folium.TileLayer(
             tiles=tiles.url,
@@ -181,6 +276,9 @@ html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK
 .tv-legend i { display: inline-block; width: 11px; height: 11px; border-radius: 50%;
   margin-right: 5px; vertical-align: -1px; }
 .leaflet-popup-content { font-size: 14px; line-height: 1.45; }
+.tv-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
+.leaflet-container :focus-visible { outline: 3px solid #1d1d1f; outline-offset: 1px; }
 .leaflet-control-layers-expanded { font-size: 14px; }
 @media (max-width: 480px) { .tv-box { font-size: 12px; } .tv-title { left: 50px; right: 50px; } }
 </style>"""
@@ -195,7 +293,14 @@ def schedule_map(
 ) -> folium.Map:
     """The week's map: hall, stops coloured by street, one layer per day with its route."""
     depot = dataset.depot
-    m = _offline_map((depot.lat, depot.lon), tiles)
+    heading = title or f"移动办税车服务路线 {plan.week}"
+    m = _offline_map(
+        (depot.lat, depot.lon),
+        tiles,
+        title=heading,
+        description=f"{heading}：各服务点本周的服务时间与每天的行车路线 "
+        "Where and when the mobile tax service van stops this week",
+    )
     streets = {s.code: s for s in dataset.streets}
     colour = {
         s.code: STREET_COLOURS[i % len(STREET_COLOURS)] for i, s in enumerate(dataset.streets)
@@ -231,13 +336,13 @@ def schedule_map(
             f"<b>{esc(s.name)}</b><br>{esc(streets[s.street_code].name)} · "
             f"{esc(STOP_KIND_ZH.get(s.kind, s.kind))}<br>"
             + (
-                "本周服务 This week:<br>" + "<br>".join(visits)
+                "本周服务 " + en("This week:") + "<br>" + "<br>".join(visits)
                 if visits
-                else "本周无服务 No visit this week"
+                else "本周无服务 " + en("No visit this week")
             )
             + f"<br><small>服务事项：{services}</small>"
             + (
-                "<br><small>位置为估算 approximate location</small>"
+                f"<br><small>位置为估算 {en('approximate location')}</small>"
                 if s.coord_source != "surveyed"
                 else ""
             )
@@ -258,14 +363,19 @@ def schedule_map(
     hall = folium.Marker(
         (depot.lat, depot.lon),
         icon=folium.DivIcon(
-            html='<div class="tv-hall">税</div>', icon_size=(26, 26), icon_anchor=(13, 13)
+            html=(
+                '<div class="tv-hall" aria-hidden="true">税</div>'
+                f'<span class="tv-sr">{esc(depot.name)}</span>'
+            ),
+            icon_size=(26, 26),
+            icon_anchor=(13, 13),
         ),
     )
     hall.add_child(
         popup(
-            f"<b>{esc(depot.name)}</b><br>出发与返回 start and end of each day"
+            f"<b>{esc(depot.name)}</b><br>出发与返回 {en('start and end of each day')}"
             + (
-                "<br><small>位置为估算 approximate location</small>"
+                f"<br><small>位置为估算 {en('approximate location')}</small>"
                 if depot.coord_quality != "surveyed"
                 else ""
             )
@@ -287,11 +397,17 @@ def schedule_map(
         line.add_to(layer)
         for v in r.visits:
             s = stops[v.stop_id]
+            # what a screen reader says when the keyboard reaches the number
+            name = (
+                f"{WEEKDAY_ZH[r.date.weekday()]} {r.date:%m-%d} 第{v.order}站 "
+                f"{hhmm(v.start)}–{hhmm(v.end)} {esc(s.name)}"
+            )
             num = folium.Marker(
                 s.point,
                 icon=folium.DivIcon(
                     html=(
-                        f'<div class="tv-num" style="border-color:{dc};color:{dc}">{v.order}</div>'
+                        f'<div class="tv-num" style="border-color:{dc};color:{dc}" '
+                        f'aria-hidden="true">{v.order}</div><span class="tv-sr">{name}</span>'
                     ),
                     icon_size=(22, 22),
                     icon_anchor=(11, 11),
@@ -314,11 +430,11 @@ def schedule_map(
         for s in dataset.streets
         if s.served
     )
-    heading = esc(title or f"移动办税车服务路线 {plan.week}")
+    heading = esc(heading)
     m.get_root().html.add_child(
         Element(
             f'<div class="tv-box tv-title"><b>{heading}</b><br><small>定时定点 · 点击服务点查看时间'
-            f" · Tap a stop for its times</small></div>"
+            f" · {en('Tap a stop for its times')}</small></div>"
             f'<div class="tv-box tv-legend">{legend}</div>'
         )
     )
@@ -335,8 +451,18 @@ def schedule_map(
     return m
 
 
+# Folium's own viewport tag forbids zooming (maximum-scale=1, user-scalable=no): a WCAG 1.4.4
+# failure. The page keeps only the viewport tag `_offline_map` adds.
+_FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*user-scalable=no[^>]*>\s*')
+
+
+def render_map(m: folium.Map) -> str:
+    """The map as one standalone HTML page."""
+    return _FOLIUM_VIEWPORT.sub("", m.get_root().render())
+
+
 def write_map(m: folium.Map, path: Path) -> None:
-    path.write_text(m.get_root().render(), encoding="utf-8")
+    path.write_text(render_map(m), encoding="utf-8")
 
 
 def load_outline(path: Path) -> dict[str, Any] | None:
@@ -352,3 +478,87 @@ def external_references(page: str) -> Sequence[str]:
     css_urls = re.findall(r"url\((?!data:|#)([^)]+)\)", page)
     tags = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="((?!data:)[^"]+)"', page)
     return css_urls + tags
+
+
+@dataclass(frozen=True, slots=True)
+class CountCell:
+    """Remote taxpayers counted in one square of the map, placed at the square's centre."""
+
+    lat: float
+    lon: float
+    count: int
+
+
+def count_cells(points: Sequence[LatLon], cell_km: float = 2.0) -> list[CountCell]:
+    """Count points per square of about `cell_km` a side, at the squares' centres.
+
+    The registry is private: a map shows how many people a square holds, never where one
+    of them lives or who they are.
+    """
+    if cell_km <= 0:
+        raise ValueError("the cell size must be a positive number of km")
+    if not points:
+        return []
+    dlat = cell_km / 111.32
+    mid = math.radians(sum(p[0] for p in points) / len(points))
+    dlon = cell_km / (111.32 * max(math.cos(mid), 0.01))
+    cells: dict[tuple[int, int], int] = {}
+    for lat, lon in points:
+        key = (math.floor(lat / dlat), math.floor(lon / dlon))
+        cells[key] = cells.get(key, 0) + 1
+    return [CountCell((i + 0.5) * dlat, (j + 0.5) * dlon, n) for (i, j), n in sorted(cells.items())]
+
+
+def add_coverage_layer(
+    m: folium.Map, uncovered: Mapping[int, Sequence[LatLon]], cell_km: float = 2.0
+) -> None:
+    """Layers of the remote taxpayers farther than each trip length from this week's stops.
+
+    `uncovered` maps trip minutes to the points of the remote taxpayers with no visited stop
+    that near. Each becomes one layer (off until chosen in the layer control) of counts per
+    square: a circle sized by the count with the count written in it. Counts only, never
+    names or exact places (`count_cells`).
+    """
+    for minutes, points in sorted(uncovered.items()):
+        label = f"{minutes} 分钟内无服务点 more than {minutes} min from a stop ({len(points)})"
+        layer = folium.FeatureGroup(name=esc(label), show=False)
+        for cell in count_cells(points, cell_km):
+            text = (
+                f"{cell.count} 位偏远纳税人距本周服务点超过 {minutes} 分钟<br>"
+                f"{cell.count} remote taxpayer{'s' if cell.count != 1 else ''} more than "
+                f"{minutes} min from this week's stops"
+            )
+            circle = folium.CircleMarker(
+                (cell.lat, cell.lon),
+                radius=8 + 3 * math.sqrt(cell.count),
+                color="#636363",
+                weight=1,
+                fill=True,
+                fill_color="#d9d9d9",
+                fill_opacity=0.6,
+            )
+            circle.add_child(tooltip(text))
+            circle.add_to(layer)
+            count = folium.Marker(
+                (cell.lat, cell.lon),
+                icon=folium.DivIcon(
+                    html=f'<div class="tv-count">{cell.count}</div>',
+                    icon_size=(28, 16),
+                    icon_anchor=(14, 8),
+                ),
+            )
+            count.add_child(tooltip(text))
+            count.add_to(layer)
+        layer.add_to(m)
+    m.get_root().header.add_child(Element(_COUNT_CSS), name="taxvan_count_css")
+    # The layer control's script must come after every layer it lists: move it to the end.
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            m._children.pop(key)
+            m._children[key] = child
+
+
+_COUNT_CSS = """<style>
+.tv-count { font: bold 12px sans-serif; color: #252525; text-align: center; line-height: 16px;
+  text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
+</style>"""

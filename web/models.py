@@ -77,6 +77,11 @@ class VisitRow(db.Model):
     counters: Mapped[int]
     every_other_week: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     """The stop is visited every other week; this visit is one of its weeks."""
+    usual_date: Mapped[dt.date | None] = mapped_column(default=None)
+    """Set when the calendar moved this visit (a holiday): the date it is usually held this
+    week, with its usual times below, so the public site shows the change."""
+    usual_start: Mapped[int | None] = mapped_column(default=None)
+    usual_end: Mapped[int | None] = mapped_column(default=None)
     published: Mapped[PublishedWeek] = relationship(back_populates="visits")
     stop: Mapped[StopRow] = relationship()
 

@@ -25,6 +25,7 @@ from routes.plan import Plan
 from routes.planner import WeekPlan, plan_week
 from routes.problem import PlanSettings, WeekProblem
 from routes.publish import timetable_rows
+from routes.report import uncovered_points
 from routes.template import template_to_dict
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
@@ -32,7 +33,7 @@ from taxvan.errors import TaxvanError
 from taxvan.io.loaders import load_dataset
 from taxvan.io.timetable_files import write_json, write_timetable_csv, write_timetable_json
 from web.config import Config
-from web.maps import load_outline, schedule_map, tile_source, write_map
+from web.maps import add_coverage_layer, load_outline, schedule_map, tile_source, write_map
 
 Say = Callable[[str], None]
 
@@ -100,7 +101,9 @@ def run_plan(
     try:
         tiles = tile_source(config.tiles, config.tile_url or None, config.tile_key or None)
         settings = PlanSettings(
-            remote_threshold_min=config.remote_threshold_min, service_share=config.service_share
+            remote_threshold_min=config.remote_threshold_min,
+            service_share=config.service_share,
+            stop_choice=config.stop_choice,
         )
         params = SearchParams(time_limit_s=config.time_limit_s, workers=config.workers)
     except ValueError as exc:
@@ -158,6 +161,8 @@ def run_plan(
     )
     write_json(files["report.json"], report)
     outline = load_outline(data / "outline.geojson")
-    write_map(schedule_map(plan, dataset, tiles, outline), files["map.html"])
+    week_map = schedule_map(plan, dataset, tiles, outline)
+    add_coverage_layer(week_map, uncovered_points(plan, planned.problem))
+    write_map(week_map, files["map.html"])
     write_json(files["template.json"], template_to_dict(planned.template, planned.fingerprint))
     return PlanRun(planned, files)

@@ -106,8 +106,12 @@ def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> Published
         map_html=map_html,
     )
     for v in run.plan.visits:
+        usual = v.moved_from
         week.visits.append(
             VisitRow(
+                usual_date=usual.date if usual else None,
+                usual_start=usual.start if usual else None,
+                usual_end=usual.end if usual else None,
                 date=v.date,
                 van_id=v.van_id,
                 order=v.order,

@@ -33,3 +33,21 @@ def test_route_that_overruns_the_shift_is_refused():
     sec = _matrix([[0, 60], [60, 0]])
     with pytest.raises(PlanningError, match="shift"):
         schedule_day([1], [180 + 180], sec, van())
+
+
+def test_the_van_leaves_the_hall_when_it_must_not_at_the_start_of_the_shift():
+    """Issue 9.7: 20 minutes from the hall to a 09:00 visit is a 08:40 departure."""
+    sec = _matrix([[0, 20, 50], [20, 0, 7], [50, 7, 0]])
+    s = schedule_day([1, 2], [45, 60], sec, van())
+    assert s.visits[0].start == 9 * 60
+    assert s.depart == 8 * 60 + 40
+
+
+def test_a_first_visit_after_lunch_leaves_later_and_lunches_on_the_way():
+    # 200 minutes away: lunch 11:30-12:30 on the drive, the visit at 13:00; leaving at
+    # 08:40 still makes it (200 min of driving plus the hour of lunch)
+    sec = _matrix([[0, 200], [200, 0]])
+    s = schedule_day([1], [60], sec, van(shift=(8 * 60 + 30, 18 * 60)))
+    assert s.visits[0].start == 13 * 60
+    assert s.lunch_start == 11 * 60 + 30
+    assert s.depart == 8 * 60 + 40

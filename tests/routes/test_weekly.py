@@ -1,10 +1,12 @@
 import dataclasses
 import datetime as dt
+import re
 
 import pytest
 
 from routes.check import check_plan
 from routes.engine import SearchParams
+from routes.report import plan_report
 from routes.weekly import solve_week
 from taxvan.clock import GRID_MINUTES
 from taxvan.errors import PlanningError
@@ -59,7 +61,38 @@ def test_when_capacity_is_short_only_lower_weight_visits_are_dropped():
     dropped = [d.remote_served for d in plan.dropped]
     assert dropped, "the day cannot hold 12 hours of service"
     assert min(kept) > max(dropped)
-    assert all("no room left" in d.reason for d in plan.dropped)
+    for d in plan.dropped:
+        # the reason names the binding constraint: the shift, by how much it would overrun
+        assert d.reason.startswith("no room on any day"), d.reason
+        assert re.search(r"back \d+ min after the shift ends", d.reason), d.reason
+
+
+def test_a_streets_minimum_visit_is_kept_though_it_serves_no_remote_taxpayer():
+    """Issue 9.5: a street with no remote taxpayer (an industrial park near the hall) keeps
+    its minimum visit; a heavier visit of a street served anyway gives way."""
+    stops = ring_stops(10, km=8)
+    park = ring_stops(1, km=12, street="S2", prefix="P")[0]
+    visits = [visit(s, 60, 10 + 10 * k) for k, s in enumerate(stops)]
+    visits.append(dataclasses.replace(visit(park, 45, 0), must_serve=True))
+    problem = make_problem([*stops, park], visits, WEEK49[:1])
+    plan = solve_week(problem, FAST)
+    assert check_plan(plan, problem) == []
+    assert park.id in {v.stop_id for v in plan.visits}
+    assert plan.dropped and all(d.street_code == "S1" for d in plan.dropped)
+
+
+def test_the_report_departs_when_the_van_leaves_not_at_the_start_of_the_shift():
+    """Issue 9.7: the van leaves the hall just in time for its first visit."""
+    stops = ring_stops(2, km=15)
+    problem = make_problem(stops, [visit(s, 60, 10) for s in stops], WEEK49[:1])
+    plan = solve_week(problem, FAST)
+    (route,) = plan.routes
+    first = route.visits[0]
+    travel = int(problem.seconds[0][problem.stop_node(first.stop_id)])
+    assert route.depart == (first.start * 60 - travel) // 60
+    assert route.depart > 8 * 60 + 30
+    day = plan_report(plan, problem)["days"][0]
+    assert day["depart"] == f"{route.depart // 60:02d}:{route.depart % 60:02d}"
 
 
 def test_repeated_visits_fall_on_well_spaced_days():

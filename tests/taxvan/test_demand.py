@@ -1,3 +1,5 @@
+import pytest
+
 from taxvan.demand import DemandRules, biweekly_in_week, min_gap_days, week_demand
 from taxvan.places import Stop, StopKind, Street
 from taxvan.weights import Weights
@@ -67,3 +69,27 @@ def test_small_stops_are_visited_every_other_week_in_alternating_weeks():
         seen.append(bool(small))
     assert seen in ([True, False, True, False], [False, True, False, True])
     assert biweekly_in_week("A-2", 48) != biweekly_in_week("A-2", 49)
+
+
+def test_a_street_without_remote_taxpayers_has_a_minimum_visit_and_its_share_of_time():
+    """Issue 9.5: the street's floor visit is the one the planner must keep, and its target
+    share is the share of the week it is given, not 0 % next to 45 minutes."""
+    streets, stops, weights = _setup({"A-1": 500, "A-2": 300, "Z-1": 0}, {"A": 800, "Z": 0})
+    d = week_demand(streets, stops, weights, 1500, 5, 49)
+    z = [v for v in d.visits if v.street_code == "Z"]
+    assert [(v.stop_id, v.dwell, v.biweekly, v.must_serve) for v in z] == [("Z-1", 45, False, True)]
+    assert d.street_target_share["Z"] == pytest.approx(45 / 1500)
+    assert sum(d.street_target_share.values()) == pytest.approx(1.0)
+    must = [v for v in d.visits if v.must_serve]
+    assert sorted(v.street_code for v in must) == ["A", "Z"], "one minimum visit per street"
+
+
+def test_a_street_of_small_stops_still_has_a_visit_every_week():
+    """Two equal small stops would both be every-other-week stops, and in a week where
+    neither is due the street would get nothing: the heavier gets a weekly visit."""
+    streets, stops, weights = _setup({"A-1": 900, "B-1": 13, "B-2": 12}, {"A": 900, "B": 25})
+    for week in (48, 49):
+        d = week_demand(streets, stops, weights, 2400, 5, week)
+        weekly = [v for v in d.visits if v.street_code == "B" and not v.biweekly]
+        assert [(v.stop_id, v.dwell) for v in weekly] == [("B-1", 45)], week
+        assert weekly[0].must_serve

@@ -171,9 +171,10 @@ def test_check_data_lists_every_problem(tmp_path: Path, capsys):
 
 
 def test_flask_command_runs_the_same_planner(tmp_path: Path, plan_week_calls):
+    from tests.conftest import _web_config
     from web import create_app
 
-    app = create_app({"TESTING": True})
+    app = create_app(_web_config(f"sqlite:///{tmp_path / 'cli.sqlite'}", tmp_path / "instance"))
     result = app.test_cli_runner().invoke(
         args=[
             "plan",

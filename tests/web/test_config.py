@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from routes.engine import SearchParams
+from routes.engine import SearchParams, default_workers
 from routes.matrix import GeodesicProvider, SpeedProfile
 from routes.problem import PlanSettings
 from taxvan.booking import BookingRules
@@ -29,6 +29,7 @@ def test_config_defaults_are_the_planner_s_own_defaults():
     assert config.remote_threshold_min == plan.remote_threshold_min
     assert config.service_share == plan.service_share
     assert config.time_limit_s == search.time_limit_s
+    assert config.workers == default_workers()
     assert config.circuity == travel.circuity
     assert SpeedProfile.parse(config.speeds) == travel.profile
     assert config.slot_minutes == booking.slot_minutes

@@ -53,7 +53,37 @@ def test_poster_has_weekly_times_qr_and_hotline(app, client):
         assert "@page { size: A4" in css.get_data(as_text=True)
 
 
-def test_every_other_week_stops_say_so_on_their_page_and_poster(app, client):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catchment_app(request: pytest.FixtureRequest, tmp_path):
+    """The demo week planned with the catchment stop choice, which has every-other-week stops
+    (the covering choice visits each stop it chooses every week), on a database of its own."""
+    import os
+    import secrets
+
+    import psycopg
+
+    from tests.conftest import PG_SERVER, _dispose, build_app
+
+    taxvan = {"stop_choice": "catchment"}
+    if request.param == "sqlite":
+        application = build_app(f"sqlite:///{tmp_path / 'taxvan.sqlite'}", tmp_path, taxvan=taxvan)
+        yield application
+        _dispose(application)
+        return
+    name = f"taxvan_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            application = build_app(f"{PG_SERVER}/{name}", tmp_path, taxvan=taxvan)
+            yield application
+            _dispose(application)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_every_other_week_stops_say_so_on_their_page_and_poster(catchment_app):
+    app = catchment_app
+    client = app.test_client()
     with app.app_context():
         visits = db.session.scalars(db.select(VisitRow)).all()
         alternate = {v.stop_id for v in visits if v.every_other_week}
@@ -74,13 +104,12 @@ def test_ical_feed_parses_back_with_a_second_library(app, client):
     resp = client.get(f"/stops/{v.stop_id}.ics")
     assert resp.mimetype == "text/calendar"
     cal = Calendar(resp.get_data(as_text=True))
-    events = sorted(cal.events, key=lambda e: e.begin)
-    assert events
-    first = events[0]
-    assert first.begin.utcoffset() == dt.timedelta(hours=8)
-    assert (first.begin.hour * 60 + first.begin.minute) == v.start or any(
-        e.begin.date() == v.date for e in events
-    )
+    events = {e.uid: e for e in cal.events}
+    event = events[f"visit-{v.id}@taxvan"]
+    assert event.begin.utcoffset() == dt.timedelta(hours=8)
+    assert event.begin.date() == v.date
+    assert event.begin.hour * 60 + event.begin.minute == v.start
+    assert event.end.hour * 60 + event.end.minute == v.end
     parsed = icalendar.Calendar.from_ical(resp.get_data())
     assert any(c.name == "VTIMEZONE" for c in parsed.walk())
 
@@ -109,13 +138,22 @@ def test_holiday_week_shows_a_notice_for_the_days_off(tmp_path):
     from web.commands import publish_week
 
     app = build_app(f"sqlite:///{tmp_path / 'h.sqlite'}", tmp_path, publish=False)
+    from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
+    from web.models import PublishedWeek
+
     with app.app_context():
         publish_week("2026-W41", say=lambda _m: None)
+        week = db.session.scalar(db.select(PublishedWeek).where(PublishedWeek.week == "2026-W41"))
+        runs = week.report["makeup_timetables"]["2026-10-10"]
+    assert runs in (0, 1, 2), "Saturday runs one of the timetables the holidays cancelled"
     page = app.test_client().get("/?week=2026-W41").get_data(as_text=True)
     assert "2026-10-05 为法定节假日（国庆节），办税车暂停服务" in page
-    assert "2026-10-10 为调休工作日，办税车按周一的时间表服务" in page
+    assert f"2026-10-10 为调休工作日，办税车按{WEEKDAY_ZH[runs]}的时间表服务" in page
     english = app.test_client().get("/?week=2026-W41&lang=en").get_data(as_text=True)
-    assert "2026-10-10 is a make-up working day: the van runs the Mon timetable." in english
+    assert (
+        f"2026-10-10 is a make-up working day: the van runs the {WEEKDAY_EN[runs]} timetable."
+        in english
+    )
     _dispose(app)
 
 
@@ -159,3 +197,64 @@ def test_qr_code_decodes_to_the_stop_page(app, client):
     image = cv2.imdecode(np.frombuffer(resp.get_data(), np.uint8), cv2.IMREAD_GRAYSCALE)
     text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
     assert text == f"http://taxvan.test/stops/{v.stop_id}"
+
+
+def test_a_holiday_week_shows_its_changed_times_as_changes(app, client):
+    """Issue 9.6: in 2026-W41 (National Day Mon-Wed, make-up Saturday) every street is
+    served, and the visits not at their usual time say when they usually are."""
+    import dataclasses
+
+    from web.commands import publish_week
+    from web.models import PublishedWeek, StreetRow
+
+    app.config["TAXVAN"] = dataclasses.replace(app.config["TAXVAN"], time_limit_s=1.0)
+    try:
+        with app.app_context():
+            publish_week("2026-W41", say=lambda _m: None)
+            week = db.session.scalar(
+                db.select(PublishedWeek).where(PublishedWeek.week == "2026-W41")
+            )
+            moved = [v for v in week.visits if v.usual_date is not None]
+            served = {s.code for s in db.session.scalars(db.select(StreetRow)) if s.served}
+            streets = {v.stop.street_code for v in week.visits}
+            first = moved[0] if moved else None
+        # each request in its own app context, as in production (the locale is kept in g)
+        zh = client.get("/?week=2026-W41&lang=zh").get_data(as_text=True)
+        en = client.get("/?week=2026-W41&lang=en").get_data(as_text=True)
+        usual49 = client.get("/?week=2026-W49&lang=zh").get_data(as_text=True)
+        app.config["TAXVAN_CLOCK"] = lambda: dt.datetime(
+            2026, 10, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8))
+        )
+        stop_page = (
+            client.get(f"/stops/{first.stop_id}?lang=zh").get_data(as_text=True) if first else ""
+        )
+        poster = (
+            client.get(f"/stops/{first.stop_id}/poster?lang=zh").get_data(as_text=True)
+            if first
+            else ""
+        )
+    finally:
+        with app.app_context():
+            for w in db.session.scalars(
+                db.select(PublishedWeek).where(PublishedWeek.week == "2026-W41")
+            ):
+                db.session.delete(w)  # its visits go with it
+            db.session.commit()
+    assert streets == served, "every served street has a visit in the holiday week"
+    assert first is not None, "the make-up Saturday holds visits usually held on a holiday"
+    holidays = {dt.date(2026, 10, 5), dt.date(2026, 10, 6), dt.date(2026, 10, 7)}
+    assert {v.usual_date for v in moved} <= holidays
+    usual = (
+        f"{first.usual_date.isoformat()} {first.usual_start // 60:02d}:{first.usual_start % 60:02d}"
+    )
+    assert f"时间调整：原定 周{'一二三'[first.usual_date.weekday()]} {usual}" in zh
+    assert f"本周有 {len(moved)} 次服务因节假日调整" in zh
+    assert f"Changed: usually {('Mon', 'Tue', 'Wed')[first.usual_date.weekday()]} {usual}" in en
+    assert "时间调整" not in usual49 and "因节假日调整" not in usual49
+    assert f"时间调整：原定 周{'一二三'[first.usual_date.weekday()]} {usual}" in stop_page
+    # the poster lists weekly times: a time moved by the holiday is not one of them
+    moved_row = (
+        f"<td>{'一二三四五六日'[first.date.weekday()]}</td><td>"
+        f"{first.start // 60:02d}:{first.start % 60:02d}–{first.end // 60:02d}:{first.end % 60:02d}"
+    )
+    assert moved_row.replace("<td>", "<td>周", 1) not in poster

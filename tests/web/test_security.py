@@ -468,3 +468,16 @@ def test_bookings_go_on_when_the_rate_limit_store_is_down(limited):
     client = app.test_client()
     codes = [client.post("/api/v1/bookings", json={}).status_code for _ in range(5)]
     assert codes == [422, 422, 422, 429, 429]
+
+
+def test_workers_starting_together_share_one_complete_secret_key(tmp_path):
+    """Sixteen processes' worth of starts at once: one key for all, no empty or stray files."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from web import _secret_key
+
+    with ThreadPoolExecutor(16) as pool:
+        keys = set(pool.map(lambda _: _secret_key(tmp_path), range(16)))
+    assert len(keys) == 1 and len(next(iter(keys))) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+    assert _secret_key(tmp_path) in keys  # a restart keeps it

@@ -17,6 +17,7 @@ from flask import (
     jsonify,
     render_template,
     request,
+    send_from_directory,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -94,6 +95,14 @@ def home() -> str:
     )
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers and feed readers ask for /favicon.ico whatever the page says; a 404 is noise."""
+    return send_from_directory(
+        current_app.static_folder or "static", "favicon.ico", mimetype="image/vnd.microsoft.icon"
+    )
+
+
 @bp.get("/map/<week>")
 def week_map(week: str) -> Response:
     w = _week_or_404(week)
@@ -157,6 +166,8 @@ def poster(stop_id: str) -> str:
     stop = _stop_or_404(stop_id)
     weekly: dict[tuple[int, int, int], bool] = {}
     for v in upcoming(stop, days=14):
+        if v.usual_date is not None:  # moved by a holiday: not its weekly time
+            continue
         key = (v.date.weekday(), v.start, v.end)
         weekly[key] = weekly.get(key, False) or v.every_other_week
     rows = [(*key, alternate) for key, alternate in sorted(weekly.items())]
