@@ -310,3 +310,22 @@ def client(app):
 
 VALID_USCC = "91370704MA3C000007"
 OTHER_USCC = "92370704MA3C11111W"
+
+
+def read_qr(png: bytes, border: int = 0) -> str:
+    """The text of the QR code in an image, read with OpenCV's detector as a phone camera would:
+    from a few distances (scales), since the detector misses some codes at one particular size."""
+    import cv2
+
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if border:
+        image = cv2.copyMakeBorder(
+            image, border, border, border, border, cv2.BORDER_CONSTANT, value=255
+        )
+    detector = cv2.QRCodeDetector()
+    for scale in (1.0, 0.75, 1.25, 0.5, 1.5):
+        seen = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale)
+        text = detector.detectAndDecode(seen)[0]
+        if text:
+            return text
+    return ""

@@ -98,15 +98,24 @@ def test_a_bad_week_is_a_clear_error(demo_dataset):
         plan_week(demo_dataset, "2026-W60")
 
 
-def test_the_problem_keeps_a_stop_index(demo_week):
+def test_the_problem_keeps_a_stop_index(demo_week, demo_dataset, matrix_cache, tmp_path):
     for problem in (demo_week.problem, demo_week.standard.paired):
         stops = problem.dataset.stops
         assert [problem.stop_node(s.id) for s in stops] == list(range(1, len(stops) + 1))
         with pytest.raises(KeyError):
             problem.stop_node("no such stop")
-    pairs = set(demo_week.standard.pairs)
-    assert pairs and pairs <= demo_week.standard.paired.stop_index.keys()
-    assert not pairs & demo_week.problem.stop_index.keys()
+    # the catchment choice has every-other-week stops, paired into shared places of the template
+    catchment = plan_week(
+        demo_dataset,
+        "2026-W49",
+        CachedProvider(GeodesicProvider(), matrix_cache),
+        PlanSettings(stop_choice="catchment"),
+        params=SearchParams(time_limit_s=1),
+        templates=tmp_path,
+    )
+    pairs = set(catchment.standard.pairs)
+    assert pairs and pairs <= catchment.standard.paired.stop_index.keys()
+    assert not pairs & catchment.problem.stop_index.keys()
 
 
 def test_the_week_carries_its_year_and_number(demo_week):

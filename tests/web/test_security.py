@@ -20,13 +20,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import cv2
 import icalendar
-import numpy as np
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from tests.conftest import _dispose, _web_config
+from tests.conftest import _dispose, _web_config, read_qr
 from web.extensions import db, limiter
 from web.models import VisitRow
 from web.security import CSRF_HOURS
@@ -354,9 +352,7 @@ def test_a_forged_host_is_refused_out_of_the_box(app, client, monkeypatch):
 
 
 def _qr_text(png: bytes) -> str:
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    return text
+    return read_qr(png)
 
 
 def test_with_a_public_url_every_link_uses_it_whatever_the_host(app, client, monkeypatch):
@@ -455,10 +451,7 @@ def test_pages_work_in_chromium_under_their_policies(live, phone_page, tmp_path)
 
     violations = [m for m in console if "Content Security Policy" in m or "pageerror" in m]
     assert violations == []
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    image = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
-    text = cv2.QRCodeDetector().detectAndDecode(image)[0]
-    assert text == f"{public}/stops/{stop}"
+    assert read_qr(png, border=40) == f"{public}/stops/{stop}"
 
 
 def test_bookings_go_on_when_the_rate_limit_store_is_down(limited):
