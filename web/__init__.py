@@ -75,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TAXVAN_PUBLIC_URL=cfg.public_url,
         TAXVAN_TRUSTED_HOSTS=cfg.trusted_hosts,
         TAXVAN_PROXIES=cfg.proxies,
+        MAX_CONTENT_LENGTH=cfg.max_request_bytes,
     )
     if cfg.frozen_now:
         import datetime as dt
@@ -106,6 +107,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         locale_selector=select_locale,
         default_translation_directories=str(i18n.compiled_catalogs(app)),
     )
+
+    from web.inputs import register_inputs
+
+    register_inputs(app)  # the `row_id` converter must exist before the blueprints' rules
 
     from web.api.views import bp as api_bp
     from web.booking.views import bp as booking_bp

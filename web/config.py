@@ -108,5 +108,9 @@ class Config:
     TAXVAN_PUBLIC_URL is unset)."""
     proxies: int = field(default_factory=lambda: int(_env("TAXVAN_PROXIES", "0")))
     """Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed."""
+    max_request_bytes: int = field(
+        default_factory=lambda: int(_env("TAXVAN_MAX_REQUEST_BYTES", str(1024 * 1024)))
+    )
+    """Largest request body read at all; a larger one is refused (413) before it is parsed."""
     frozen_now: str = field(default_factory=lambda: _env("TAXVAN_NOW", ""))
     """An ISO date-time (China time) the app takes as now: for demos and benchmarks only."""

@@ -1,111 +1,285 @@
-"""The OpenAPI 3.1 document of `/api/v1`."""
+"""The OpenAPI 3.1 document of `/api/v1`, and the schemas the API checks its input against.
+
+The views validate every query parameter and JSON body against the very schemas published
+here (`web.inputs.check_schema`), so the document says exactly what the API accepts: a value
+the document forbids is refused with a 4xx naming the field, never passed on.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from taxvan.workdays import WEEKDAY_EN
+from web.inputs import MAX_JSON_BYTES, MAX_ROW_ID
+
+BOOKING_STATUSES = ("active", "moving", "moved", "cancelled")
+
+ROW_ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
+HHMM: dict[str, Any] = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "maxLength": 5}
+ISO_WEEK: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^[0-9]{4}-W[0-5][0-9]$",
+    "maxLength": 8,
+    "examples": ["2026-W49"],
+}
+BOOKING_CODE: dict[str, Any] = {"type": "string", "pattern": "^[A-Za-z0-9]{6,12}$"}
+PHONE: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^[+0-9][0-9 -]{10,19}$",
+    "maxLength": 20,
+    "description": "Chinese mainland mobile number, 11 digits; +86, spaces and dashes allowed",
+    "examples": ["13800138000"],
+}
+TAXPAYER_ID: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^[0-9A-Za-z]{18}$",
+    "maxLength": 18,
+    "description": "18-character unified social credit code or resident ID number",
+}
+NAME: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 100,
+    # one line of printable text with at least one character that is not a space
+    "pattern": "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$",
+}
+
+FIELD_MESSAGES = {
+    "visit_id": f"expected the id of a visit (1 to {MAX_ROW_ID})",
+    "start": "expected a time as HH:MM",
+    "service": "no such service",
+    "taxpayer_id": "expected an 18-character unified social credit code or resident ID number",
+    "name": "enter the name: one line of at most 100 characters",
+    "phone": "expected an 11-digit mainland mobile number",
+    "week": "expected an ISO week such as 2026-W49",
+    "code": "expected a booking code of 6 to 12 letters and digits",
+}
+"""Plainer messages than the schema validator's, per field."""
+
+
+def service_code(codes: Sequence[str] | None) -> dict[str, Any]:
+    """A service code: one of the services in the database (`codes`).
+
+    With `codes` None, only its shape (the column's 40 characters): the booking service looks
+    the code up anyway, so checking a booking needs no extra query for the list."""
+    if codes is None:
+        return {"type": "string", "minLength": 1, "maxLength": 40}
+    return {"type": "string", "enum": list(codes)}
+
+
+def booking_request(codes: Sequence[str] | None) -> dict[str, Any]:
+    """The body of `POST /api/v1/bookings` (see `service_code` for `codes`)."""
+    return {
+        "type": "object",
+        "required": ["visit_id", "start", "service", "taxpayer_id", "name", "phone"],
+        "properties": {
+            "visit_id": ROW_ID,
+            "start": HHMM,
+            "service": service_code(codes),
+            "taxpayer_id": TAXPAYER_ID,
+            "name": NAME,
+            "phone": PHONE,
+        },
+    }
+
+
+def query(parameters: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The query parameters of an operation as one object schema, to check `request.args`."""
+    wanted = [p for p in parameters if p["in"] == "query"]
+    return {
+        "type": "object",
+        "properties": {p["name"]: p["schema"] for p in wanted},
+        "required": [p["name"] for p in wanted if p.get("required")],
+    }
+
+
+def week_parameters() -> list[dict[str, Any]]:
+    return [{"name": "week", "in": "query", "required": True, "schema": ISO_WEEK}]
+
+
+def slot_parameters(codes: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        {"name": "visit_id", "in": "path", "required": True, "schema": ROW_ID},
+        {"name": "service", "in": "query", "required": False, "schema": service_code(codes)},
+    ]
+
+
+def booking_parameters() -> list[dict[str, Any]]:
+    return [
+        {"name": "code", "in": "path", "required": True, "schema": BOOKING_CODE},
+        {"name": "phone", "in": "query", "required": True, "schema": PHONE},
+    ]
+
+
+_STR = {"type": "string"}
 _ERROR = {
     "type": "object",
-    "properties": {"message": {"type": "string"}, "errors": {"type": "object"}},
+    "properties": {
+        "message": _STR,
+        "error": _STR,
+        "errors": {
+            "type": "object",
+            "description": "what is wrong with each field, by field name",
+            "additionalProperties": _STR,
+        },
+        "alternatives": {"type": "array", "items": HHMM},
+    },
     "required": ["message"],
+}
+_STOP = {
+    "type": "object",
+    "properties": {
+        "id": _STR,
+        "name": _STR,
+        "street": _STR,
+        "kind": _STR,
+        "lat": {"type": "number"},
+        "lon": {"type": "number"},
+    },
+    "required": ["id", "name", "street", "kind", "lat", "lon"],
 }
 _VISIT = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer"},
+        "id": ROW_ID,
         "date": {"type": "string", "format": "date"},
-        "van": {"type": "string"},
+        "weekday": {"type": "string", "enum": list(WEEKDAY_EN)},
+        "van": _STR,
         "order": {"type": "integer"},
-        "stop_id": {"type": "string"},
-        "stop_name": {"type": "string"},
-        "street": {"type": "string"},
-        "start": {"type": "string", "pattern": "^\\d{2}:\\d{2}$"},
-        "end": {"type": "string", "pattern": "^\\d{2}:\\d{2}$"},
+        "stop_id": _STR,
+        "stop_name": _STR,
+        "street": _STR,
+        "start": HHMM,
+        "end": HHMM,
         "lat": {"type": "number"},
         "lon": {"type": "number"},
     },
+    "required": [
+        "id",
+        "date",
+        "weekday",
+        "van",
+        "order",
+        "stop_id",
+        "stop_name",
+        "street",
+        "start",
+        "end",
+        "lat",
+        "lon",
+    ],
 }
-_BOOKING = {
+_SLOT = {
     "type": "object",
-    "properties": {
-        "code": {"type": "string"},
-        "status": {"type": "string"},
-        "service": {"type": "string"},
-        "visit": {"$ref": "#/components/schemas/Visit"},
-        "start": {"type": "string"},
-        "end": {"type": "string"},
-        "materials_zh": {"type": "string"},
-        "materials_en": {"type": "string"},
-    },
+    "properties": {"start": HHMM, "end": HHMM, "free_counters": {"type": "integer", "minimum": 1}},
+    "required": ["start", "end", "free_counters"],
 }
+
+
+def _booking(codes: Sequence[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "code": BOOKING_CODE,
+            "status": {"type": "string", "enum": list(BOOKING_STATUSES)},
+            "service": service_code(codes),
+            "visit": {"$ref": "#/components/schemas/Visit"},
+            "start": HHMM,
+            "end": HHMM,
+            "materials_zh": _STR,
+            "materials_en": _STR,
+        },
+        "required": ["code", "status", "service", "visit", "start", "end"],
+    }
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def openapi_document() -> dict[str, Any]:
+def _errors(*codes: int) -> dict[str, Any]:
     err = {"$ref": "#/components/schemas/Error"}
-    phone = {"name": "phone", "in": "query", "required": True, "schema": {"type": "string"}}
-    code = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+    why = {
+        400: "a parameter holds a character no database can store (NUL); `errors` names it",
+        404: "no such resource",
+        409: "refused by the booking rules; `message` says why",
+        413: f"the body is larger than {MAX_JSON_BYTES} bytes; it is not read",
+        422: "fields that contradict this document; `errors` names each",
+        429: "too many requests from this address; wait and retry",
+    }
+    return {str(c): _json(err, why[c]) for c in codes}
+
+
+def openapi_document(service_codes: Sequence[str]) -> dict[str, Any]:
+    """The document, with the services of this installation as the enum of service codes."""
+    codes = list(service_codes)
+    booking = {"$ref": "#/components/schemas/Booking"}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "taxvan API",
             "version": "1.0.0",
             "description": "Published visits of the mobile tax-service van and bookings. "
-            "All times are China time (Asia/Shanghai).",
+            "All times are China time (Asia/Shanghai). Booking requests are rate-limited "
+            "per address (429).",
         },
         "paths": {
+            "/api/v1/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": _json({"type": "object"}, "the OpenAPI document")},
+                }
+            },
             "/api/v1/stops": {
                 "get": {
                     "summary": "Stops the van serves",
                     "responses": {
-                        "200": _json({"type": "array", "items": {"type": "object"}}, "stops")
+                        "200": _json(
+                            {"type": "array", "items": {"$ref": "#/components/schemas/Stop"}},
+                            "stops",
+                        )
                     },
                 }
             },
             "/api/v1/visits": {
                 "get": {
                     "summary": "Published visits of an ISO week",
-                    "parameters": [
-                        {
-                            "name": "week",
-                            "in": "query",
-                            "required": True,
-                            "schema": {"type": "string", "example": "2026-W49"},
-                        }
-                    ],
+                    "parameters": week_parameters(),
                     "responses": {
                         "200": _json(
                             {"type": "array", "items": {"$ref": "#/components/schemas/Visit"}},
                             "visits",
                         ),
-                        "422": _json(err, "bad week"),
+                        **_errors(400, 422),
                     },
                 }
             },
             "/api/v1/visits/{visit_id}/slots": {
                 "get": {
                     "summary": "Bookable start times of a visit per service",
-                    "parameters": [
-                        {
-                            "name": "visit_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer"},
-                        },
-                        {
-                            "name": "service",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string"},
-                        },
-                    ],
+                    "parameters": slot_parameters(codes),
                     "responses": {
-                        "200": _json({"type": "object"}, "slots"),
-                        "404": _json(err, "no such visit"),
-                        "422": _json(err, "unknown service"),
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "visit": {"$ref": "#/components/schemas/Visit"},
+                                    "slots": {
+                                        "type": "object",
+                                        "description": "start times by service code",
+                                        "propertyNames": service_code(codes),
+                                        "additionalProperties": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/Slot"},
+                                        },
+                                    },
+                                },
+                                "required": ["visit", "slots"],
+                            },
+                            "slots",
+                        ),
+                        **_errors(400, 404, 422),
                     },
                 }
             },
@@ -114,57 +288,40 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Book a place",
                     "requestBody": {
                         "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": [
-                                        "visit_id",
-                                        "start",
-                                        "service",
-                                        "taxpayer_id",
-                                        "name",
-                                        "phone",
-                                    ],
-                                    "properties": {
-                                        "visit_id": {"type": "integer"},
-                                        "start": {"type": "string"},
-                                        "service": {"type": "string"},
-                                        "taxpayer_id": {"type": "string"},
-                                        "name": {"type": "string"},
-                                        "phone": {"type": "string"},
-                                    },
-                                }
-                            }
-                        },
+                        "content": {"application/json": {"schema": booking_request(codes)}},
                     },
                     "responses": {
-                        "201": _json({"$ref": "#/components/schemas/Booking"}, "booked"),
-                        "409": _json(err, "the place is gone; alternatives listed"),
-                        "422": _json(err, "per-field errors"),
-                        "429": _json(err, "too many requests"),
+                        "201": _json(booking, "booked"),
+                        **_errors(400, 409, 413, 422, 429),
                     },
                 }
             },
             "/api/v1/bookings/{code}": {
                 "get": {
                     "summary": "Look up a booking",
-                    "parameters": [code, phone],
+                    "parameters": booking_parameters(),
                     "responses": {
-                        "200": _json({"$ref": "#/components/schemas/Booking"}, "the booking"),
-                        "404": _json(err, "no booking with code and phone"),
+                        "200": _json(booking, "the booking"),
+                        **_errors(400, 404, 422, 429),
                     },
                 },
                 "delete": {
                     "summary": "Cancel a booking",
-                    "parameters": [code, phone],
+                    "parameters": booking_parameters(),
                     "responses": {
-                        "200": _json({"$ref": "#/components/schemas/Booking"}, "cancelled"),
-                        "404": _json(err, "no booking with code and phone"),
-                        "409": _json(err, "already cancelled"),
+                        "200": _json(booking, "cancelled"),
+                        **_errors(400, 404, 409, 422, 429),
                     },
                 },
             },
         },
-        "components": {"schemas": {"Error": _ERROR, "Visit": _VISIT, "Booking": _BOOKING}},
+        "components": {
+            "schemas": {
+                "Error": _ERROR,
+                "Stop": _STOP,
+                "Visit": _VISIT,
+                "Slot": _SLOT,
+                "Booking": _booking(codes),
+            }
+        },
     }

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from taxvan.booking import BookingError
+from taxvan.booking import BookingError, BookingNotFound
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
 from taxvan.workdays import parse_iso_week, week_dates
-from web.api.openapi import openapi_document
+from web.api import openapi as spec
 from web.booking import service as svc
 from web.booking.errors import error_json, http_status
 from web.extensions import booking_limit, db
+from web.inputs import SchemaErrors, check_schema, read_json
 from web.models import Booking, ServiceRow, StopRow, VisitRow
 from web.public.views import visit_record
 
@@ -21,6 +25,23 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def _error(status: int, message: str, **extra: object):  # type: ignore[no-untyped-def]
     return jsonify({"message": message, **extra}), status
+
+
+@bp.errorhandler(SchemaErrors)
+def invalid_fields(exc: SchemaErrors):  # type: ignore[no-untyped-def]
+    return _error(422, "some fields are not valid", errors=exc.errors)
+
+
+def _service_codes() -> list[str]:
+    return list(db.session.scalars(select(ServiceRow.code).order_by(ServiceRow.code)))
+
+
+def _check_query(parameters: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The query parameters, checked against the operation's published parameters (422)."""
+    args = request.args.to_dict()
+    if errors := check_schema(args, spec.query(parameters), spec.FIELD_MESSAGES):
+        raise SchemaErrors(errors)
+    return args
 
 
 def _visit_json(v: VisitRow) -> dict:
@@ -43,7 +64,7 @@ def _booking_json(b: Booking) -> dict:
 
 @bp.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
-    return jsonify(openapi_document())
+    return jsonify(spec.openapi_document(_service_codes()))
 
 
 @bp.get("/stops")
@@ -67,14 +88,11 @@ def stops():  # type: ignore[no-untyped-def]
 
 @bp.get("/visits")
 def visits():  # type: ignore[no-untyped-def]
-    week = request.args.get("week", "")
+    week = _check_query(spec.week_parameters())["week"]
     try:
-        year, num = parse_iso_week(week)
-    except TaxvanError:
-        return _error(
-            422, "week must be an ISO week such as 2026-W49", errors={"week": "expected YYYY-Www"}
-        )
-    days = week_dates(year, num)
+        days = week_dates(*parse_iso_week(week))
+    except (TaxvanError, OverflowError):  # 9999-W52 ends in year 10000, past what dates hold
+        raise SchemaErrors({"week": f"{week} is not a week of the calendar"}) from None
     rows = db.session.scalars(
         select(VisitRow)
         .where(VisitRow.date >= days[0], VisitRow.date <= days[-1])
@@ -83,15 +101,13 @@ def visits():  # type: ignore[no-untyped-def]
     return jsonify([_visit_json(v) for v in rows])
 
 
-@bp.get("/visits/<int:visit_id>/slots")
+@bp.get("/visits/<row_id:visit_id>/slots")
 def slots(visit_id: int):  # type: ignore[no-untyped-def]
+    services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
+    wanted = _check_query(spec.slot_parameters([s.code for s in services])).get("service")
     visit = db.session.get(VisitRow, visit_id)
     if visit is None:
-        return _error(404, "no such visit")
-    services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
-    wanted = request.args.get("service")
-    if wanted and wanted not in {s.code for s in services}:
-        return _error(422, "unknown service", errors={"service": "no such service"})
+        return _error(404, "no such visit", errors={"visit_id": "no such visit"})
     out = {}
     for s in services:
         if wanted and s.code != wanted:
@@ -106,17 +122,24 @@ def slots(visit_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/bookings")
 @booking_limit
 def create_booking():  # type: ignore[no-untyped-def]
-    body = request.get_json(silent=True)
+    body = read_json()
     if not isinstance(body, dict):
-        return _error(422, "send a JSON object", errors={"body": "expected JSON"})
-    visit_id = body.get("visit_id")
+        raise SchemaErrors({"body": "expected a JSON object"})
+    # Nothing the document forbids reaches the service. An unknown service code is left to
+    # the service's own lookup (no extra query on the way to a booking) unless other fields
+    # fail here, so that one answer names every bad field.
+    if errors := check_schema(body, spec.booking_request(None), spec.FIELD_MESSAGES):
+        code = body.get("service")
+        if "service" not in errors and db.session.get(ServiceRow, code) is None:
+            errors["service"] = spec.FIELD_MESSAGES["service"]
+        raise SchemaErrors(errors)
     req = svc.BookingRequest(
-        visit_id=visit_id if isinstance(visit_id, int) else -1,
-        start=str(body.get("start", "")),
-        service=str(body.get("service", "")),
-        taxpayer_id=str(body.get("taxpayer_id", "")),
-        name=str(body.get("name", "")),
-        phone=str(body.get("phone", "")),
+        visit_id=body["visit_id"],
+        start=body["start"],
+        service=body["service"],
+        taxpayer_id=body["taxpayer_id"],
+        name=body["name"],
+        phone=body["phone"],
     )
     try:
         booking = svc.book(req)
@@ -125,11 +148,22 @@ def create_booking():  # type: ignore[no-untyped-def]
     return jsonify(_booking_json(booking)), 201
 
 
+def _code_and_phone(code: str) -> tuple[str, str]:
+    """The path's booking code and the query's phone, as the document describes them.
+
+    A phone that is not one is a 422 naming it; a code that cannot be one is "no booking".
+    """
+    phone = _check_query(spec.booking_parameters())["phone"]
+    if check_schema({"code": code}, {"properties": {"code": spec.BOOKING_CODE}}):
+        raise BookingNotFound()
+    return code, phone
+
+
 @bp.get("/bookings/<code>")
 @booking_limit
 def get_booking(code: str):  # type: ignore[no-untyped-def]
     try:
-        booking = svc.find(code, request.args.get("phone", ""))
+        booking = svc.find(*_code_and_phone(code))
     except BookingError as exc:
         return jsonify(error_json(exc)), http_status(exc)
     return jsonify(_booking_json(booking))
@@ -139,7 +173,7 @@ def get_booking(code: str):  # type: ignore[no-untyped-def]
 @booking_limit
 def delete_booking(code: str):  # type: ignore[no-untyped-def]
     try:
-        booking = svc.cancel(code, request.args.get("phone", ""))
+        booking = svc.cancel(*_code_and_phone(code))
     except BookingError as exc:
         return jsonify(error_json(exc)), http_status(exc)
     return jsonify(_booking_json(booking))

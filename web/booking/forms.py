@@ -8,6 +8,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from taxvan.booking import normalise_mobile, taxpayer_id_problem
+from web.inputs import line_problem
 
 
 def _taxpayer_id(form: FlaskForm, field: StringField) -> None:
@@ -17,6 +18,13 @@ def _taxpayer_id(form: FlaskForm, field: StringField) -> None:
         raise ValidationError(
             _l("Enter a valid 18-character unified social credit code or resident ID number.")
         )
+
+
+def _one_line(form: FlaskForm, field: StringField) -> None:
+    """A name is one line of printable text: no control characters that would garble the
+    crew's day sheet (NUL is already refused for every field before the form is read)."""
+    if line_problem(field.data or ""):
+        raise ValidationError(_l("Use letters, digits and punctuation only."))
 
 
 def _mobile(form: FlaskForm, field: StringField) -> None:
@@ -40,6 +48,7 @@ class BookingForm(FlaskForm):
         validators=[
             DataRequired(_l("Enter your name.")),
             Length(max=100, message=_l("At most 100 characters.")),
+            _one_line,
         ],
     )
     phone = StringField(

@@ -181,14 +181,6 @@ def validate(req: BookingRequest) -> tuple[VisitRow, ServiceRow, int, str, str]:
     return visit, service, start, tid, phone
 
 
-def parse_move_target(target: str) -> tuple[int, str]:
-    """`"<visit id>|HH:MM"` as offered on the booking's page, or InvalidFields for `target`."""
-    visit_id, sep, start = (target or "").partition("|")
-    if not sep or not visit_id.isascii() or not visit_id.isdigit():
-        raise InvalidFields({"target": "expected a visit and a time as <visit id>|HH:MM"})
-    return int(visit_id), start
-
-
 def nearest_alternatives(visit: VisitRow, service: ServiceRow, start: int, n: int = 3) -> list[str]:
     """Up to `n` still-bookable start times of `visit`, nearest to `start` first."""
     slots = open_slots(visit, service)

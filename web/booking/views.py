@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     abort,
@@ -19,13 +21,14 @@ from web.booking import service as svc
 from web.booking.errors import http_status, user_message
 from web.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
 from web.extensions import booking_limit, booking_post_limit, db
+from web.inputs import MAX_ROW_ID
 from web.models import Booking, ServiceRow, VisitRow
 from web.public.views import upcoming
 
 bp = Blueprint("booking", __name__)
 
 
-@bp.route("/visits/<int:visit_id>/book", methods=["GET", "POST"])
+@bp.route("/visits/<row_id:visit_id>/book", methods=["GET", "POST"])
 @booking_post_limit
 def book(visit_id: int):  # type: ignore[no-untyped-def]
     visit = db.session.get(VisitRow, visit_id)
@@ -160,6 +163,18 @@ def _refused(form: ManageForm, exc: BookingError):  # type: ignore[no-untyped-de
     return _manage_page(booking, form.phone.data, user_message(exc), http_status(exc))
 
 
+_TARGET = re.compile(r"([0-9]{1,10})\|([0-9]{2}:[0-9]{2})")
+
+
+def _move_target(text: str) -> tuple[int, str]:
+    """`"<visit id>|HH:MM"` from the move form, with an id the database can hold; anything
+    else is refused on the booking's own page, naming `target`, and changes nothing."""
+    m = _TARGET.fullmatch(text)
+    if m is None or not 1 <= int(m.group(1)) <= MAX_ROW_ID:
+        raise svc.InvalidFields({"target": "expected a visit and a time as <visit id>|HH:MM"})
+    return int(m.group(1)), m.group(2)
+
+
 @bp.post("/booking/reschedule")
 @booking_limit
 def reschedule():  # type: ignore[no-untyped-def]
@@ -168,7 +183,7 @@ def reschedule():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         abort(400)
     try:
-        visit_id, start = svc.parse_move_target(form.target.data)
+        visit_id, start = _move_target(form.target.data or "")
         new = svc.reschedule(form.code.data, form.phone.data, visit_id, start)
     except BookingError as exc:
         return _refused(form, exc)

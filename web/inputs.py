@@ -1,0 +1,174 @@
+"""Input at the edge: ids in URLs, text in query strings, forms and JSON bodies.
+
+Everything a request carries is checked here before a view or the booking service sees it, so
+that bad input is answered with a 4xx that names the field instead of reaching the database
+and failing there (PostgreSQL refuses NUL characters in text and ids beyond its `integer`;
+neither driver can encode a lone UTF-16 surrogate). Both databases then answer alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Flask, request
+from jsonschema import Draft202012Validator, validators
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter, Map
+
+MAX_ROW_ID = 2**31 - 1
+"""The largest id a URL or a JSON body may name: PostgreSQL's `integer`. SQLite would take up
+to 2**63 - 1; bounding both alike makes an impossible id a plain "not found" on either."""
+
+MAX_JSON_BYTES = 16 * 1024
+"""Largest JSON body the API reads: a booking is a few hundred bytes."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _is_strict_int(_checker: object, value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_Validator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_strict_int),
+)
+"""JSON Schema 2020-12, except that an integer is written as one: `1.0` is not an id."""
+
+
+class RowIdConverter(IntegerConverter):
+    """`<row_id:name>`: a positive id that fits PostgreSQL's `integer`; anything else is a 404.
+
+    Werkzeug's `int` converter accepts any number of digits; the database then fails on the
+    ones it cannot hold (PostgreSQL beyond 2**31 - 1, SQLite beyond 2**63 - 1).
+    """
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ROW_ID)
+
+
+class BadInput(BadRequest):
+    """A request whose fields cannot be taken at all (400): `errors` maps field to problem."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class SchemaErrors(Exception):
+    """A JSON body or query that contradicts the API's schema (422), field by field."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as text by either database, or None if it can."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate; send valid UTF-8 text"
+    return None
+
+
+def line_problem(value: str) -> str | None:
+    """Why `value` is not one line of printable text (a name, a code), or None if it is."""
+    if problem := text_problem(value):
+        return problem
+    if _CONTROL.search(value):
+        return "contains a control character"
+    return None
+
+
+def _first_problems(fields: Iterable[tuple[str, Any]]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name, value in fields:
+        if isinstance(value, str) and name not in errors and (problem := text_problem(value)):
+            errors[name] = problem
+    return errors
+
+
+def reject_unstorable_text() -> None:
+    """`before_request`: a path part, query parameter or form field no database can store is
+    refused (400) before any view runs, naming the field."""
+    errors = _first_problems((request.view_args or {}).items())
+    errors |= _first_problems(request.args.items(multi=True))
+    if request.mimetype in _FORM_TYPES:
+        errors |= _first_problems(request.form.items(multi=True))
+    if errors:
+        raise BadInput(errors)
+
+
+def read_json(limit: int = MAX_JSON_BYTES) -> Any:
+    """The request's JSON body, read only if it is at most `limit` bytes (else 413).
+
+    Raises SchemaErrors naming `body` when it is not JSON, nests too deeply for the parser,
+    or is not UTF-8.
+    """
+    request.max_content_length = min(limit, request.max_content_length or limit)
+    raw = request.get_data(cache=True)  # raises RequestEntityTooLarge past the limit
+    if not request.is_json:
+        raise SchemaErrors({"body": "send a JSON object with Content-Type application/json"})
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise SchemaErrors({"body": "the JSON nests too deeply"}) from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise SchemaErrors({"body": f"not valid JSON: {exc}"}) from None
+
+
+def _field_of(error: Any) -> str:
+    if error.validator == "required":
+        return str(error.message).split("'")[1]
+    return ".".join(str(p) for p in error.absolute_path) or "body"
+
+
+def check_schema(
+    instance: Any, schema: Mapping[str, Any], messages: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Every field of `instance` that `schema` (JSON Schema 2020-12) refuses, with why.
+
+    The schema is the one the OpenAPI document publishes, so the API accepts exactly what its
+    document says. `messages` gives a plainer message per field than the validator's.
+    Strings are also checked for what no database can store (NUL, lone surrogates).
+    """
+    messages = messages or {}
+    errors: dict[str, str] = {}
+    for error in _Validator(schema).iter_errors(instance):
+        field = _field_of(error)
+        if field in errors:
+            continue
+        if error.validator == "required":
+            errors[field] = "required"
+        elif error.validator == "type":
+            errors[field] = f"expected {_type_name(error.validator_value)}"
+        else:
+            errors[field] = messages.get(field, str(error.message))
+    if isinstance(instance, dict):
+        for field, value in instance.items():
+            if isinstance(value, str) and field not in errors and (p := line_problem(value)):
+                errors[str(field)] = p
+    return errors
+
+
+def _type_name(value: Any) -> str:
+    names = {"string": "a string", "integer": "an integer", "object": "a JSON object"}
+    if isinstance(value, list):
+        return " or ".join(names.get(v, v) for v in value)
+    return names.get(value, str(value))
+
+
+def register_inputs(app: Flask) -> None:
+    """The `row_id` URL converter and the text guard (the body limit is MAX_CONTENT_LENGTH).
+
+    Call before registering blueprints: their URL rules use the converter.
+    """
+    app.url_map.converters["row_id"] = RowIdConverter
+    app.before_request(reject_unstorable_text)
