@@ -164,9 +164,14 @@ def test_holiday_week_keeps_the_days_that_run_and_serves_every_street(
                     start,
                     end,
                 )
-            if v.date == saturday:
-                assert v.moved_from.date.weekday() == run
+            if v.date == saturday and v.moved_from.date.weekday() == run:
+                # the make-up day runs that timetable at its own times; other cancelled
+                # visits may also go into Saturday's free time, at other times
                 assert (v.start, v.end) == (v.moved_from.start, v.moved_from.end)
+    assert any(
+        v.date == saturday and v.moved_from and v.moved_from.date.weekday() == run
+        for v in plan.visits
+    ), "the make-up day runs the chosen timetable"
     assert {v.date for v in plan.visits} <= set(problem.week.dates)
     for d in plan.dropped:
         assert d.reason.startswith("not held"), d.reason

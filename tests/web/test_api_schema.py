@@ -146,3 +146,14 @@ def test_document_describes_what_is_accepted(client):
     weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     assert visit["properties"]["weekday"]["enum"] == weekdays
     assert "weekday" in visit["required"]
+
+
+def test_document_names_every_refusal_and_the_data_it_carries(client):
+    """A program reading the document learns each refusal's name and what comes with it."""
+    from web.booking.errors import ERROR_KINDS
+
+    error = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Error"]
+    props = error["properties"]
+    assert all(f"`{kind}`" in props["error"]["description"] for kind in ERROR_KINDS.values())
+    assert {"alternatives", "opens", "held", "limit", "errors"} <= props.keys()
+    assert props["held"]["type"] == props["limit"]["type"] == "integer"

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from taxvan.workdays import WEEKDAY_EN
+from web.booking.errors import ERROR_KINDS, OTHER_KIND
 from web.inputs import MAX_JSON_BYTES, MAX_ROW_ID
 
 BOOKING_STATUSES = ("active", "moving", "moved", "cancelled")
@@ -117,13 +118,31 @@ _ERROR = {
     "type": "object",
     "properties": {
         "message": _STR,
-        "error": _STR,
+        "error": {
+            "type": "string",
+            "description": (
+                "why the request was refused, for programs: a booking refusal is one of "
+                + ", ".join(f"`{k}`" for k in [*ERROR_KINDS.values(), OTHER_KIND])
+                + "; other errors give the HTTP status's name"
+            ),
+        },
         "errors": {
             "type": "object",
             "description": "what is wrong with each field, by field name",
             "additionalProperties": _STR,
         },
-        "alternatives": {"type": "array", "items": HHMM},
+        "alternatives": {
+            "type": "array",
+            "items": HHMM,
+            "description": "place_taken: the nearest start times still free",
+        },
+        "opens": {
+            "type": "string",
+            "format": "date-time",
+            "description": "not_open_yet: when booking opens (China time)",
+        },
+        "held": {"type": "integer", "description": "limit_reached: open bookings held"},
+        "limit": {"type": "integer", "description": "limit_reached: open bookings allowed"},
     },
     "required": ["message"],
 }

@@ -36,20 +36,24 @@ def http_status(exc: BookingError) -> int:
     return 409
 
 
+ERROR_KINDS: dict[type[BookingError], str] = {
+    PlaceTaken: "place_taken",
+    NotOpenYet: "not_open_yet",
+    BookingClosed: "booking_closed",
+    DoesNotFit: "does_not_fit",
+    OverlappingBooking: "overlapping_booking",
+    LimitReached: "limit_reached",
+    BookingNotFound: "not_found",
+    NotActive: "not_active",
+    InvalidFields: "invalid_fields",
+}
+"""A stable machine-readable name of each reason, for API clients (the OpenAPI document lists
+these)."""
+OTHER_KIND = "booking_error"
+
+
 def error_kind(exc: BookingError) -> str:
-    """A stable machine-readable name of the reason, for API clients."""
-    kinds: dict[type[BookingError], str] = {
-        PlaceTaken: "place_taken",
-        NotOpenYet: "not_open_yet",
-        BookingClosed: "booking_closed",
-        DoesNotFit: "does_not_fit",
-        OverlappingBooking: "overlapping_booking",
-        LimitReached: "limit_reached",
-        BookingNotFound: "not_found",
-        NotActive: "not_active",
-        InvalidFields: "invalid_fields",
-    }
-    return kinds.get(type(exc), "booking_error")
+    return ERROR_KINDS.get(type(exc), OTHER_KIND)
 
 
 def user_message(exc: BookingError) -> str:
