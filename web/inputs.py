@@ -8,6 +8,7 @@ neither driver can encode a lone UTF-16 surrogate). Both databases then answer a
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -165,10 +166,38 @@ def _type_name(value: Any) -> str:
     return names.get(value, str(value))
 
 
+class KnownLengthBodies:
+    """WSGI middleware: a body sent without Content-Length (chunked) is read here up to one
+    byte past the app's MAX_CONTENT_LENGTH and handed on with the length read, so that Flask
+    refuses it with 413 (through the app's own error page) when it is too large.
+
+    Without this a chunked body is cut off at the limit instead of refused, so a 20 MB body
+    would be read as its first bytes (a JSON prefix taken for the whole, a generic 400 on
+    forms). With a known length every limit of Flask and `read_json` applies as usual.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.flask = app
+        self.wsgi_app = app.wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not environ.get("CONTENT_LENGTH"):
+            limit = self.flask.config.get("MAX_CONTENT_LENGTH") or MAX_JSON_BYTES
+            body = environ["wsgi.input"].read(limit + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+            environ["wsgi.input_terminated"] = False
+        return self.wsgi_app(environ, start_response)
+
+
 def register_inputs(app: Flask) -> None:
-    """The `row_id` URL converter and the text guard (the body limit is MAX_CONTENT_LENGTH).
+    """The `row_id` URL converter, the text guard and bodies of known length (the body limit is
+    MAX_CONTENT_LENGTH).
 
     Call before registering blueprints: their URL rules use the converter.
     """
     app.url_map.converters["row_id"] = RowIdConverter
     app.before_request(reject_unstorable_text)
+    app.wsgi_app = KnownLengthBodies(app)  # type: ignore[method-assign]

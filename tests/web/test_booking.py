@@ -547,3 +547,13 @@ def test_a_cancel_runs_few_sql_statements(app, client):
     assert resp.status_code == 200 and resp.get_json()["status"] == "cancelled"
     assert resp.get_json()["visit"]["stop_name"]
     assert len(statements) <= MAX_CANCEL_STATEMENTS + sqlite, "\n".join(statements)
+
+
+def test_service_lengths_read_in_the_page_language(app, client):
+    """The form names each service with its length: 分钟 on the Chinese page, min in English."""
+    v = _visit(app)
+    page = client.get(f"/visits/{v.id}/book?service=consult").get_data(as_text=True)
+    assert "咨询" in page and "分钟)" in page and " min)" not in page
+    client.get("/?lang=en")
+    english = client.get(f"/visits/{v.id}/book?service=consult").get_data(as_text=True)
+    assert " min)" in english and "分钟" not in english

@@ -320,3 +320,57 @@ def test_a_well_formed_booking_still_succeeds(app, client):
     resp = client.post("/api/v1/bookings", json=_body(app, name="  Zhang San, 张三  "))
     assert resp.status_code == 201, resp.get_json()
     assert _bookings(app) == 1
+
+
+# --- bodies sent without a length (chunked) ---------------------------------------------
+
+
+def _send_chunked(base: str, path: str, content_type: str, chunks) -> tuple[int, str]:
+    """POST a body in chunks, with no Content-Length, as a streaming client does."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    try:
+        conn.request(
+            "POST", path, body=chunks, headers={"Content-Type": content_type}, encode_chunked=True
+        )
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode("utf-8", "replace")
+    except (BrokenPipeError, ConnectionResetError):  # refused before all of it was sent
+        return 413, ""
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/api/v1/bookings", "application/json"),
+        ("/booking/lookup", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_large_chunked_body_is_refused_not_cut_short(app, path, content_type):
+    """20 MB sent in chunks with no Content-Length: a 413, not the first bytes taken for the
+    whole body (a JSON prefix read as the request, a generic 400 on a form)."""
+    from tests.web.test_booking_concurrency import serving
+
+    prefix = b'{"name": "' if content_type == "application/json" else b"code="
+    chunks = iter([prefix, *(b"x" * 2**20 for _ in range(20))])
+    with serving(app) as base:
+        status, _body_text = _send_chunked(base, path, content_type, chunks)
+    assert status == 413
+    assert _bookings(app) == 0
+
+
+def test_a_small_chunked_json_body_is_read_whole(app):
+    """A streaming client that sends a valid booking in chunks is served like any other."""
+    from tests.web.test_booking_concurrency import serving
+
+    raw = json.dumps(_body(app)).encode()
+    chunks = iter([raw[:10], raw[10:]])
+    with serving(app) as base:
+        status, text = _send_chunked(base, "/api/v1/bookings", "application/json", chunks)
+    assert status == 201, text
+    assert _bookings(app) == 1

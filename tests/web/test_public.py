@@ -115,7 +115,9 @@ def test_ical_feed_parses_back_with_a_second_library(app, client):
 
 
 def test_open_data_has_the_planner_columns(client):
-    text = client.get("/open-data/2026-W49.csv").get_data(as_text=True)
+    resp = client.get("/open-data/2026-W49.csv")
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+    text = resp.get_data(as_text=True)
     header = text.lstrip("\ufeff").splitlines()[0]
     assert header == "date,weekday,van,order,stop_id,stop_name,street,start,end,lat,lon"
     doc = client.get("/open-data/2026-W49.json").get_json()

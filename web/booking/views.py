@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from taxvan.booking import BookingError, InvalidFields, PlaceTaken
@@ -38,7 +39,8 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
     form = BookingForm()
     zh = str(get_locale()).startswith("zh")
     form.service.choices = [
-        (s.code, f"{s.name_zh if zh else s.name_en} ({s.minutes} min)") for s in services
+        (s.code, f"{s.name_zh if zh else s.name_en} ({_('%(minutes)d min', minutes=s.minutes)})")
+        for s in services
     ]
     chosen = form.service.data or request.args.get("service") or services[0].code
     service = db.session.get(ServiceRow, chosen) or services[0]

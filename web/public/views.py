@@ -240,7 +240,7 @@ def open_data_csv(week: str) -> Response:
     writer.writerows(timetable_records(w))
     return Response(
         "\ufeff" + buf.getvalue(),
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="timetable-{w.week}.csv"'},
     )
 
