@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -31,7 +32,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from web import audit
-from web.auth import authenticate, normalise_name
+from web.auth import authenticate, find_user, normalise_name
 from web.dispatch.forms import SignInForm, SignOutForm
 from web.extensions import db, limiter
 from web.models import District, PublishedWeek, StopRow, User, VisitRow
@@ -114,7 +115,8 @@ def _signin_name() -> str:
 
 
 def _failed(response: Response) -> bool:
-    return response.status_code == 401
+    """Only failed attempts use up the budget: a dispatcher signing in and out is not held up."""
+    return bool(g.get("signin_failed"))
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -139,13 +141,19 @@ def sign_in() -> Any:
     if form.validate_on_submit():
         user = authenticate(form.name.data or "", form.password.data or "")
         if user is None:
+            # Attempts on an existing account go to its district's log too, so its
+            # dispatcher sees them; the page itself never says whether the name exists.
+            tried = find_user(form.name.data or "")
             audit.record(
                 "sign_in_failed",
                 actor=normalise_name(form.name.data or "")[:100],
+                user=tried,
+                district=tried.district if tried is not None else None,
                 details={"address": request.remote_addr},
                 commit=True,
             )
             failed = True
+            g.signin_failed = True
         else:
             # A new session: nothing from before signing in carries over (session fixation,
             # an old CSRF token), except the language chosen.
@@ -164,7 +172,7 @@ def sign_in() -> Any:
             )
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or url_for("dispatch.index"))
-    status = 401 if failed else 400 if form.errors else 200
+    status = 400 if form.errors else 200
     return render_template("dispatch/sign_in.html", form=form, failed=failed), status
 
 
