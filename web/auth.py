@@ -37,7 +37,10 @@ password and the timing does not tell which names exist."""
 
 login_manager = LoginManager()
 login_manager.login_view = "dispatch.sign_in"
-login_manager.session_protection = "strong"
+login_manager.session_protection = None
+"""Flask-Login's "strong"/"basic" protection rewrites the session of every visitor whose session
+holds anything (a chosen language) on every public page; the session token in the user id
+already ends stolen or stale sessions when a user is disabled."""
 
 
 class UserError(TaxvanError):
