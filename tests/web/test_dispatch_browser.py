@@ -9,6 +9,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import DEMO
+from tests.web.test_accessibility import axe_violations
 
 PASSWORD = "correct horse battery"
 
@@ -40,6 +41,10 @@ def console_url(sqlite_app):
         args=["user", "create", "ann", "--district", "demo", "--password-stdin"], input=PASSWORD
     )
     assert created.exit_code == 0, created.output
+    admin = runner.invoke(
+        args=["user", "create", "root", "--role", "admin", "--password-stdin"], input=PASSWORD
+    )
+    assert admin.exit_code == 0, admin.output
     app.config["SERVER_NAME"] = None
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -61,6 +66,7 @@ def test_a_dispatcher_signs_in_and_sees_the_district(console_url, laptop_page, t
     page.get_by_label("密码").press("Enter")
     page.wait_for_selector(".error-summary")
     assert "用户名或密码错误" in page.locator(".error-summary").inner_text()
+    assert axe_violations(page) == [], "the sign-in page with its error"
     page.get_by_label("用户名").fill("ann")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
@@ -73,6 +79,25 @@ def test_a_dispatcher_signs_in_and_sees_the_district(console_url, laptop_page, t
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 1366, "the dashboard scrolls sideways on a laptop"
     page.screenshot(path=str(tmp_path / "dashboard.png"))
+    assert axe_violations(page) == [], "the dashboard"
     page.get_by_role("button", name="退出登录").click()
     page.wait_for_selector("form.sign-in")
     assert errors == []
+
+
+def test_an_admin_sees_every_district_and_the_users(console_url, laptop_page, tmp_path):
+    page = laptop_page
+    page.goto(console_url + "/dispatch/sign-in")
+    page.get_by_label("用户名").fill("root")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_label("密码").press("Enter")
+    page.wait_for_selector("table.districts")
+    assert page.locator("h1").inner_text() == "辖区"
+    assert "示范区" in page.locator("table.districts").inner_text()
+    assert axe_violations(page) == [], "the admin overview"
+    page.screenshot(path=str(tmp_path / "admin.png"))
+    page.get_by_role("link", name="用户").click()
+    page.wait_for_selector("table.users")
+    users = page.locator("table.users").inner_text()
+    assert "ann" in users and "root" in users and "管理员" in users
+    assert axe_violations(page) == [], "the users page"
