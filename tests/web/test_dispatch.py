@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -301,25 +302,43 @@ def test_the_next_page_after_signing_in_stays_on_the_site(app, console):
 # --- rate limits ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def limited_console(sqlite_template: Path, tmp_path: Path):
-    """An app with the sign-in limits on (3 failures a minute per name, 5 per address)."""
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited_console(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path):
+    """An app with the sign-in limits on (3 failures a minute per name, 5 per address),
+    counting in memory or in the machine's Redis under a key prefix of this test, deleted after."""
     from web import create_app
 
+    prefix = f"taxvan-test-{uuid.uuid4().hex}"
+    storage = REDIS if request.param == "redis" else "memory://"
     shutil.copy(sqlite_template, tmp_path / "db.sqlite")
     app = create_app(
         {
             **_web_config(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path),
             "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_STORAGE_URI": storage,
+            "RATELIMIT_KEY_PREFIX": prefix,
             "TAXVAN_SIGNIN_RATE": "3 per minute",
             "TAXVAN_SIGNIN_ADDRESS_RATE": "5 per minute",
         }
     )
+    # Flask-Limiter keeps the key prefix of the first app it was bound to in this process.
+    old_prefix, limiter._key_prefix = limiter._key_prefix, prefix
     _make_console(app, tmp_path)
     yield app
     limiter.enabled = False
+    limiter._key_prefix = old_prefix
     _dispose(app)
+    if request.param == "redis":
+        import redis
+
+        r = redis.Redis.from_url(REDIS)
+        keys = list(r.scan_iter(f"*{prefix}*"))
+        if keys:
+            r.delete(*keys)
+        assert any(b"signin-name" in k for k in keys), "the sign-in counts were kept in Redis"
 
 
 def _from(app, address: str):
