@@ -543,3 +543,46 @@ def test_a_stop_with_published_visits_is_left_in_place(app, console, tmp_path: P
         assert db.session.get(StopRow, used) is not None, "the published visit keeps its stop"
         home = db.session.scalar(select(District).where(District.code == "home"))
         assert used not in home.rows["stops"]
+
+
+def test_the_dashboard_shows_the_latest_50_entries(app, console):
+    from web import audit
+
+    with app.app_context():
+        home = db.session.scalar(select(District).where(District.code == "home"))
+        for i in range(60):
+            audit.record("sign_in_failed", actor=f"probe{i:02d}", district=home)
+        db.session.commit()
+    client = app.test_client()
+    sign_in(client, "ann")
+    log = client.get("/dispatch/districts/home").get_data(as_text=True).split("审计日志", 1)[1]
+    rows = re.findall(r"<td>(probe\d\d|ann|command line[^<]*)</td>", log)
+    assert len(rows) == 50
+    assert rows[0] == "ann", "the newest first: this sign-in"
+    assert rows[1] == "probe59" and "probe10" not in rows and "probe11" in rows
+
+
+def test_the_console_tables_match_their_migration(app):
+    """The migration creates the console's tables as the models describe them."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with app.app_context(), db.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    ours = {"districts", "users", "audit_log"}
+
+    def tables(diff) -> set[str]:
+        """The tables a diff touches: ('add_index', Index), ('add_column', schema, table, ...),
+        a list of ('modify_type', schema, table, ...) tuples..."""
+        if isinstance(diff, list):
+            return set().union(*(tables(d) for d in diff))
+        found = set()
+        for item in diff[1:]:
+            if isinstance(item, str):
+                found.add(item)
+            table = getattr(item, "table", item)
+            found.add(getattr(table, "name", None))
+        return found
+
+    mine = [d for d in diffs if ours & tables(d)]
+    assert mine == []
