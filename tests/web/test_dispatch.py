@@ -209,8 +209,14 @@ def test_a_dispatcher_lands_on_their_own_district(app, console):
     page = client.get("/dispatch/districts/county").get_data(as_text=True)
     assert "示例县" in page
     assert client.get("/dispatch/districts/home").status_code == 403
-    assert client.get("/dispatch/api/districts/home").status_code == 403
+    refused = client.get("/dispatch/api/districts/home")
+    assert refused.status_code == 403 and refused.get_json()["error"] == "Forbidden"
     assert client.get("/dispatch/api/districts/county").get_json()["code"] == "county"
+    root = app.test_client()
+    sign_in(root, "root")
+    missing = root.get("/dispatch/api/districts/nowhere")
+    assert missing.status_code == 404 and missing.get_json()["error"] == "Not Found"
+    assert "页面不存在" in root.get("/dispatch/districts/nowhere").get_data(as_text=True)
 
 
 # --- signing in -----------------------------------------------------------------------------

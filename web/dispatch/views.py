@@ -61,6 +61,14 @@ def _wants_json() -> bool:
     )
 
 
+def _refuse(code: int, message: str) -> Any:
+    """A refusal as JSON for the console's JSON URLs, else the site's error page."""
+    if _wants_json():
+        names = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+        return jsonify({"error": names[code], "message": message}), code
+    abort(code, message)
+
+
 @bp.before_request
 def guard() -> Any:
     """The console's access rule (see the module docstring)."""
@@ -69,16 +77,15 @@ def guard() -> Any:
         return None
     if not current_user.is_authenticated:
         if _wants_json():
-            message = _("Sign in to use the dispatcher console.")
-            return jsonify({"error": "Unauthorized", "message": message}), 401
+            return _refuse(401, _("Sign in to use the dispatcher console."))
         return redirect(url_for("dispatch.sign_in", next=request.full_path.rstrip("?")))
     if getattr(view, "admin_only", False) and not current_user.is_admin:
-        abort(403, _("Only administrators may see this page."))
+        return _refuse(403, _("Only administrators may see this page."))
     code = (request.view_args or {}).get("code")
     if code is not None and not current_user.is_admin:
         own = current_user.district
         if own is None or own.code != code:
-            abort(403, _("This district is not yours."))
+            return _refuse(403, _("This district is not yours."))
     return None
 
 
@@ -221,6 +228,14 @@ def _district_or_404(code: str) -> District:
     if district is None:
         abort(404)
     return district
+
+
+@bp.errorhandler(404)
+def _not_found(exc: Exception) -> Any:
+    """The JSON URLs answer JSON; pages get the site's error page."""
+    if _wants_json():
+        return _refuse(404, _("This page does not exist."))
+    return render_template("error.html", code=404, message=_("This page does not exist.")), 404
 
 
 @bp.get("/")
