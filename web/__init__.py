@@ -121,6 +121,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(booking_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
+    from web import dispatch
+
+    dispatch.init_app(app)  # the dispatcher console: Flask-Login and /dispatch/
     register_errors(app)
     security.install(app)
 

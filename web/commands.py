@@ -50,6 +50,10 @@ def publish_week(
 
 
 def register(app: Flask) -> None:
+    from web.dispatch.commands import register as register_console
+
+    register_console(app)
+
     @app.cli.command(
         "plan", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
     )
@@ -110,7 +114,10 @@ def register(app: Flask) -> None:
         """Create the database, load the demo data and publish this and next week if needed."""
         init_db()
         try:
-            load_dataset_rows(load_dataset(current_app.config["TAXVAN"].data_dir))
+            from web.districts import import_district
+
+            imported = import_district(current_app.config["TAXVAN"].data_dir)
+            click.echo(imported.lines()[0])
             today = china_now().date()
             for day in (today, today + dt.timedelta(days=7)):
                 label = iso_week_label(day)

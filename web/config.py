@@ -114,3 +114,11 @@ class Config:
     """Largest request body read at all; a larger one is refused (413) before it is parsed."""
     frozen_now: str = field(default_factory=lambda: _env("TAXVAN_NOW", ""))
     """An ISO date-time (China time) the app takes as now: for demos and benchmarks only."""
+    signin_rate: str = field(
+        default_factory=lambda: _env("TAXVAN_SIGNIN_RATE", "5 per minute; 20 per hour")
+    )
+    """Failed console sign-ins allowed per user name."""
+    signin_address_rate: str = field(
+        default_factory=lambda: _env("TAXVAN_SIGNIN_ADDRESS_RATE", "20 per minute; 100 per hour")
+    )
+    """Failed console sign-ins allowed per client address (an office may share one)."""

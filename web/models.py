@@ -116,3 +116,85 @@ class SlotClaim(db.Model):
     slot: Mapped[int]
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
     booking: Mapped[Booking] = relationship(back_populates="claims")
+
+
+# --- the dispatcher console: districts, dispatchers, audit log ------------------------------
+
+
+class District(db.Model):
+    """A district as imported from its data folder.
+
+    Streets, stops and published weeks carry no district column yet; `rows` records which
+    street codes, stop ids and service codes the district's last import brought, so a re-import
+    can say what it removes and two districts cannot claim the same stop.
+    """
+
+    __tablename__ = "districts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    hall: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The depot: id, name, lat, lon, coord_quality."""
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """What the folder holds beyond the rows: vans, taxpayer count, calendar days."""
+    rows: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    """Ids per kind ("streets", "stops", "services") from the last import."""
+    data_dir: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class User(db.Model):
+    """A console user: a dispatcher of one district or an admin of all (Flask-Login user)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), default=None)
+    active: Mapped[bool] = mapped_column(default=True)
+    session_token: Mapped[str] = mapped_column(String(64))
+    """Part of the session's user id: changing it (disable, new password) ends every session."""
+    created_at: Mapped[dt.datetime]
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    district: Mapped[District | None] = relationship()
+
+    # Flask-Login's user interface
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class AuditEntry(db.Model):
+    """Who did what, when, in which district: kept for the dispatcher and the admins."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    """China time, like every other time the app stores."""
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    actor: Mapped[str] = mapped_column(String(100))
+    """The user's name, the name tried at a failed sign-in, or `command line (<os user>)`."""
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    district_id: Mapped[int | None] = mapped_column(
+        ForeignKey("districts.id"), default=None, index=True
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    district: Mapped[District | None] = relationship()

@@ -32,8 +32,11 @@ def china_now() -> dt.datetime:
     return clock() if clock else dt.datetime.now(CHINA)
 
 
-def load_dataset_rows(dataset: Dataset) -> dict[str, int]:
-    """Insert or update streets, stops and services; taxpayers stay in the registry files."""
+def load_dataset_rows(dataset: Dataset, commit: bool = True) -> dict[str, int]:
+    """Insert or update streets, stops and services; taxpayers stay in the registry files.
+
+    `commit=False` leaves the transaction open for a caller that saves more with it (a district
+    import saves its record and audit entry in the same transaction)."""
     for s in dataset.streets:
         db.session.merge(StreetRow(code=s.code, name=s.name, name_en=s.name_en, served=s.served))
     for s in dataset.stops:
@@ -59,7 +62,8 @@ def load_dataset_rows(dataset: Dataset) -> dict[str, int]:
                 materials_en=s.materials_en,
             )
         )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return {
         "streets": len(dataset.streets),
         "stops": len(dataset.stops),

@@ -231,6 +231,7 @@ def test_flask_commands_and_public_site_on_the_county(
         setup = runner.invoke(args=["setup-demo", "--time-limit", "2"])
         assert setup.exit_code == 0, setup.output
         assert "published 2026-W48" in setup.output and "published 2026-W49" in setup.output
+        assert f"district {county.name} ({county.name}): created" in setup.output
         published = runner.invoke(args=["publish", "--week", "2026-W50", "--time-limit", "2"])
         assert published.exit_code == 0 and "published 2026-W50" in published.output
 

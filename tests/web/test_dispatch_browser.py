@@ -1,0 +1,103 @@
+"""The console in headless Chromium on a 1366 x 768 laptop screen: sign in, see the dashboard."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import DEMO
+from tests.web.test_accessibility import axe_violations
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def laptop_page():
+    if shutil.which("chromium") is None:
+        pytest.skip("needs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser.new_page(viewport={"width": 1366, "height": 768})
+        browser.close()
+
+
+@pytest.fixture
+def console_url(sqlite_app):
+    app = sqlite_app
+    runner = app.test_cli_runner()
+    imported = runner.invoke(
+        args=["district", "import", "--data", str(DEMO), "--code", "demo", "--name", "示范区"]
+    )
+    assert imported.exit_code == 0, imported.output
+    created = runner.invoke(
+        args=["user", "create", "ann", "--district", "demo", "--password-stdin"], input=PASSWORD
+    )
+    assert created.exit_code == 0, created.output
+    admin = runner.invoke(
+        args=["user", "create", "root", "--role", "admin", "--password-stdin"], input=PASSWORD
+    )
+    assert admin.exit_code == 0, admin.output
+    app.config["SERVER_NAME"] = None
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dispatcher_signs_in_and_sees_the_district(console_url, laptop_page, tmp_path):
+    page = laptop_page
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(console_url + "/dispatch/")
+    assert page.locator("h1").inner_text() == "调度员登录"
+    page.get_by_label("用户名").fill("ann")
+    page.get_by_label("密码").fill("wrong password")
+    page.get_by_label("密码").press("Enter")
+    page.wait_for_selector(".error-summary")
+    assert "用户名或密码错误" in page.locator(".error-summary").inner_text()
+    assert axe_violations(page) == [], "the sign-in page with its error"
+    page.get_by_label("用户名").fill("ann")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector(".stops-count")
+    assert page.locator("h1").inner_text() == "示范区"
+    assert int(page.locator(".stops-count").inner_text()) > 0
+    assert page.get_by_role("link", name="2026-W49").count() == 1
+    log = page.locator("table.console").inner_text()
+    assert "登录失败" in log and "登录" in log and "导入辖区数据" in log
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1366, "the dashboard scrolls sideways on a laptop"
+    page.screenshot(path=str(tmp_path / "dashboard.png"))
+    assert axe_violations(page) == [], "the dashboard"
+    page.get_by_role("button", name="退出登录").click()
+    page.wait_for_selector("form.sign-in")
+    assert errors == []
+
+
+def test_an_admin_sees_every_district_and_the_users(console_url, laptop_page, tmp_path):
+    page = laptop_page
+    page.goto(console_url + "/dispatch/sign-in")
+    page.get_by_label("用户名").fill("root")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_label("密码").press("Enter")
+    page.wait_for_selector("table.districts")
+    assert page.locator("h1").inner_text() == "辖区"
+    assert "示范区" in page.locator("table.districts").inner_text()
+    assert axe_violations(page) == [], "the admin overview"
+    page.screenshot(path=str(tmp_path / "admin.png"))
+    page.get_by_role("link", name="用户").click()
+    page.wait_for_selector("table.users")
+    users = page.locator("table.users").inner_text()
+    assert "ann" in users and "root" in users and "管理员" in users
+    assert axe_violations(page) == [], "the users page"

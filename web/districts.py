@@ -1,0 +1,368 @@
+"""Districts as records: import a data folder, say what it adds, changes and removes.
+
+Streets, stops and published weeks have no district column yet, so a district owns its rows
+through the ids its last import brought (`District.rows`). That is enough to report a
+re-import's removals and to refuse a folder whose stop or street ids another district already
+owns; services are a catalogue the districts share (the same service codes everywhere).
+
+Nothing is saved unless the whole folder loads (the loaders' file/row/column errors) and no id
+clashes with another district: the rows, the district record and its audit entry are one
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from taxvan.dataset import Dataset
+from taxvan.errors import TaxvanError
+from taxvan.io.loaders import load_dataset
+from web import audit
+from web.extensions import db
+from web.models import Booking, District, ServiceRow, StopRow, StreetRow, User, VisitRow
+from web.store import china_now, load_dataset_rows
+
+KINDS = ("streets", "stops", "services")
+
+
+class DistrictConflictError(TaxvanError):
+    """The folder brings street codes or stop ids that another district already owns."""
+
+    def __init__(self, kind: str, ids: list[str], owner: str) -> None:
+        self.kind = kind
+        self.ids = ids
+        self.owner = owner
+        super().__init__(
+            f"{kind} {', '.join(ids)} already belong to district {owner}; "
+            "give them ids of their own or import into that district"
+        )
+
+
+class ServiceConflictError(TaxvanError):
+    """The folder defines a service differently from another district that lists it.
+
+    Services are one catalogue until they are district-scoped: changing one would change it
+    under the other district's visits and bookings, so the import is refused instead."""
+
+    def __init__(self, code: str, owner: str, fields: list[str]) -> None:
+        self.code = code
+        self.owner = owner
+        self.fields = fields
+        super().__init__(
+            f"services.csv: service {code!r} differs from district {owner}'s "
+            f"(column {', '.join(fields)}); services are shared between districts, so use "
+            "the same definition or another code"
+        )
+
+
+class DistrictNotFoundError(TaxvanError):
+    """No district has this code."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"no district with code {code!r} (flask --app app district import)")
+
+
+@dataclass
+class KindChanges:
+    """What an import did to one kind of row (ids sorted)."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """Gone from the folder but still referenced (published visits, bookings, other stops):
+    left in the database and no longer the district's."""
+    unchanged: int = 0
+
+
+@dataclass
+class ImportResult:
+    district: District
+    created: bool
+    district_changed: list[str]
+    """Fields of the district record itself that changed (name, hall, settings...)."""
+    changes: dict[str, KindChanges]
+
+    def lines(self) -> list[str]:
+        """The report `district import` prints: per kind, counts and ids."""
+        d = self.district
+        state = "created" if self.created else "updated"
+        out = [f"district {d.code} ({d.name}): {state}"]
+        if self.district_changed:
+            out.append("  district fields changed: " + ", ".join(self.district_changed))
+        for kind, c in self.changes.items():
+            parts = [
+                f"{len(c.added)} added",
+                f"{len(c.changed)} changed",
+                f"{len(c.removed)} removed",
+                f"{c.unchanged} unchanged",
+            ]
+            if c.kept:
+                parts.append(f"{len(c.kept)} left in place (still referenced)")
+            out.append(f"{kind}: " + ", ".join(parts))
+            for label, ids in (
+                ("added", c.added),
+                ("changed", c.changed),
+                ("removed", c.removed),
+                ("left in place", c.kept),
+            ):
+                if ids:
+                    out.append(f"  {label}: {', '.join(ids)}")
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and ids per kind, for the audit log."""
+        return {
+            kind: {
+                "added": c.added,
+                "changed": c.changed,
+                "removed": c.removed,
+                "kept": c.kept,
+                "unchanged": c.unchanged,
+            }
+            for kind, c in self.changes.items()
+        }
+
+
+def _street_fields(s: Any) -> dict[str, Any]:
+    return {"name": s.name, "name_en": s.name_en, "served": bool(s.served)}
+
+
+def _stop_fields(s: Any) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "street_code": s.street_code,
+        "kind": str(getattr(s.kind, "value", s.kind)),
+        "lat": float(s.lat),
+        "lon": float(s.lon),
+        "coord_source": s.coord_source,
+    }
+
+
+def _service_fields(s: Any) -> dict[str, Any]:
+    return {
+        "name_zh": s.name_zh,
+        "name_en": s.name_en,
+        "minutes": int(s.minutes),
+        "materials_zh": s.materials_zh,
+        "materials_en": s.materials_en,
+    }
+
+
+_MODEL: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]], Callable[[Any], str]]] = {
+    "streets": (StreetRow, _street_fields, lambda s: s.code),
+    "stops": (StopRow, _stop_fields, lambda s: s.id),
+    "services": (ServiceRow, _service_fields, lambda s: s.code),
+}
+
+
+def _dataset_items(dataset: Dataset, kind: str) -> list[Any]:
+    return list(getattr(dataset, kind))
+
+
+def _hall(dataset: Dataset) -> dict[str, Any]:
+    d = dataset.depot
+    return {
+        "id": d.id,
+        "name": d.name,
+        "lat": d.lat,
+        "lon": d.lon,
+        "coord_quality": d.coord_quality,
+    }
+
+
+def _settings(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "vans": [
+            {
+                "id": v.id,
+                "name": v.name,
+                "counters": v.counters,
+                "shift": [v.shift_start, v.shift_end],
+            }
+            for v in dataset.vans
+        ],
+        "taxpayers": len(dataset.taxpayers),
+        "calendar_days": len(dataset.calendar),
+    }
+
+
+def _owners(kind: str, ids: Iterable[str], exclude: District | None) -> dict[str, str]:
+    """Which other district owns each of `ids` (services are shared, never owned)."""
+    wanted = set(ids)
+    owners: dict[str, str] = {}
+    for other in db.session.scalars(select(District)):
+        if exclude is not None and other.id == exclude.id:
+            continue
+        for i in wanted.intersection(other.rows.get(kind, [])):
+            owners[i] = other.code
+    return owners
+
+
+def _referenced(kind: str, ident: str) -> bool:
+    """Whether deleting this row would break a published visit, a booking or a stop."""
+    if kind == "stops":
+        query = select(func.count(VisitRow.id)).where(VisitRow.stop_id == ident)
+    elif kind == "streets":
+        query = select(func.count()).select_from(StopRow).where(StopRow.street_code == ident)
+    else:
+        query = select(func.count(Booking.id)).where(Booking.service_code == ident)
+    return bool(db.session.scalar(query))
+
+
+def import_district(
+    folder: str | Path,
+    code: str | None = None,
+    name: str | None = None,
+    name_en: str | None = None,
+    actor: str = "",
+    user: User | None = None,
+) -> ImportResult:
+    """Load `folder` (all or nothing) into the district `code` (default: the folder's name).
+
+    Raises the loaders' DataFileError / DataFolderError (every problem by file, row and
+    column) or DistrictConflictError; in either case nothing is saved.
+    """
+    try:
+        return _import(folder, code, name, name_en, actor, user)
+    except Exception:
+        db.session.rollback()  # nothing half-saved, whatever failed
+        raise
+
+
+def _import(
+    folder: str | Path,
+    code: str | None,
+    name: str | None,
+    name_en: str | None,
+    actor: str,
+    user: User | None,
+) -> ImportResult:
+    path = Path(folder)
+    dataset = load_dataset(path)
+    code = (code or path.resolve().name).strip()
+    if not code:
+        raise TaxvanError("the district code is empty")
+    district = db.session.scalar(select(District).where(District.code == code))
+    for kind in ("streets", "stops"):
+        _, _, key = _MODEL[kind]
+        owners = _owners(kind, (key(x) for x in _dataset_items(dataset, kind)), district)
+        if owners:
+            first_owner = sorted(set(owners.values()))[0]
+            ids = sorted(i for i, o in owners.items() if o == first_owner)
+            raise DistrictConflictError(kind, ids, first_owner)
+
+    _check_services(dataset, district)
+    previous = district.rows if district is not None else {k: [] for k in KINDS}
+    changes: dict[str, KindChanges] = {}
+    for kind in KINDS:
+        model, fields, key = _MODEL[kind]
+        items = {key(x): x for x in _dataset_items(dataset, kind)}
+        existing = {
+            key(r): fields(r)
+            for r in db.session.scalars(
+                select(model).where(
+                    getattr(model, "code" if kind != "stops" else "id").in_(list(items))
+                )
+            )
+        }
+        c = KindChanges()
+        for ident, item in sorted(items.items()):
+            if ident not in existing:
+                c.added.append(ident)
+            elif existing[ident] != fields(item):
+                c.changed.append(ident)
+            else:
+                c.unchanged += 1
+        gone = sorted(set(previous.get(kind, [])) - set(items))
+        if kind == "services":
+            shared = set().union(*[set(o.rows.get("services", [])) for o in _others(district)])
+            gone = [g for g in gone if g not in shared]
+        changes[kind] = c
+        changes[kind].removed = gone  # filtered below for rows still referenced
+
+    now = china_now().replace(tzinfo=None)
+    created = district is None
+    record = {
+        "name": name or (district.name if district else code),
+        "name_en": name_en or (district.name_en if district else code),
+        "hall": _hall(dataset),
+        "settings": _settings(dataset),
+        "data_dir": str(path.resolve()),
+    }
+    if district is None:
+        district = District(code=code, created_at=now, rows={}, **record)
+        db.session.add(district)
+        district_changed: list[str] = []
+    else:
+        district_changed = [k for k, v in record.items() if getattr(district, k) != v]
+        for k, v in record.items():
+            setattr(district, k, v)
+    district.updated_at = now
+    district.rows = {
+        kind: sorted(_MODEL[kind][2](x) for x in _dataset_items(dataset, kind)) for kind in KINDS
+    }
+
+    # Upsert first (a stop may move to a new street), then remove what the folder dropped:
+    # stops before streets, and nothing that a published visit, a booking or a stop still uses.
+    load_dataset_rows(dataset, commit=False)
+    db.session.flush()
+    for kind in ("stops", "streets", "services"):
+        model = _MODEL[kind][0]
+        c = changes[kind]
+        removed, kept = [], []
+        for ident in c.removed:
+            if _referenced(kind, ident):
+                kept.append(ident)
+                continue
+            row = db.session.get(model, ident)
+            if row is not None:
+                db.session.delete(row)
+            removed.append(ident)
+            db.session.flush()
+        c.removed, c.kept = removed, kept
+
+    result = ImportResult(district, created, district_changed, changes)
+    audit.record(
+        "district_import",
+        actor=actor or audit.command_line_actor(),
+        user=user,
+        district=district,
+        details={"data_dir": str(path.resolve()), "created": created, **result.summary()},
+    )
+    db.session.commit()
+    return result
+
+
+def _check_services(dataset: Dataset, district: District | None) -> None:
+    """Refuse a service definition that differs from one another district relies on."""
+    others = _others(district)
+    for service in dataset.services:
+        row = db.session.get(ServiceRow, service.code)
+        if row is None:
+            continue
+        old, new = _service_fields(row), _service_fields(service)
+        differ = [k for k in new if old[k] != new[k]]
+        owner = next((o.code for o in others if service.code in o.rows.get("services", [])), None)
+        if differ and owner is not None:
+            raise ServiceConflictError(service.code, owner, differ)
+
+
+def _others(district: District | None) -> list[District]:
+    return [
+        d for d in db.session.scalars(select(District)) if district is None or d.id != district.id
+    ]
+
+
+def district_by_code(code: str) -> District:
+    """The district `code`, or DistrictNotFoundError."""
+    district = db.session.scalar(select(District).where(District.code == code))
+    if district is None:
+        raise DistrictNotFoundError(code)
+    return district
