@@ -477,9 +477,10 @@ def test_a_service_running_past_the_visit_says_when_the_van_leaves(app, client):
 
 # --- the lean path ------------------------------------------------------------------------
 
-MAX_BOOKING_STATEMENTS = 6
-"""Visit (with stop and street) and service, taxpayer lock, the taxpayer's open bookings, the
-visit's claims, the booking, its claims. The reply is built from what was written."""
+MAX_BOOKING_STATEMENTS = {"postgresql": 4, "sqlite": 5}
+"""Visit (with stop and street) and service; the taxpayer's lock; the taxpayer's open bookings
+with the visit's claims; the booking with its claims (one statement on PostgreSQL, two on
+SQLite). The reply is built from what was written."""
 
 
 def test_a_booking_runs_few_sql_statements(app, client):
@@ -494,6 +495,7 @@ def test_a_booking_runs_few_sql_statements(app, client):
 
     with app.app_context():
         engine = db.engine
+        dialect = engine.dialect.name
     event.listen(engine, "before_cursor_execute", count)
     try:
         resp = client.post(
@@ -510,12 +512,12 @@ def test_a_booking_runs_few_sql_statements(app, client):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert resp.status_code == 201 and resp.get_json()["visit"]["stop_name"]
-    assert len(statements) <= MAX_BOOKING_STATEMENTS, "\n".join(statements)
+    assert len(statements) <= MAX_BOOKING_STATEMENTS[dialect], "\n".join(statements)
 
 
-MAX_CANCEL_STATEMENTS = 3
+MAX_CANCEL_STATEMENTS = {"postgresql": 2, "sqlite": 4}
 """The booking with its visit, stop, street and service under its row lock (on SQLite the
-write lock first, one more), the claims deleted, the status updated."""
+write lock first), then the claims deleted and the status set (one statement on PostgreSQL)."""
 
 
 def test_a_cancel_runs_few_sql_statements(app, client):
@@ -538,7 +540,7 @@ def test_a_cancel_runs_few_sql_statements(app, client):
 
     with app.app_context():
         engine = db.engine
-        sqlite = engine.dialect.name == "sqlite"
+        dialect = engine.dialect.name
     event.listen(engine, "before_cursor_execute", count)
     try:
         resp = client.delete(f"/api/v1/bookings/{code}?phone={PHONE}")
@@ -546,4 +548,4 @@ def test_a_cancel_runs_few_sql_statements(app, client):
         event.remove(engine, "before_cursor_execute", count)
     assert resp.status_code == 200 and resp.get_json()["status"] == "cancelled"
     assert resp.get_json()["visit"]["stop_name"]
-    assert len(statements) <= MAX_CANCEL_STATEMENTS + sqlite, "\n".join(statements)
+    assert len(statements) <= MAX_CANCEL_STATEMENTS[dialect], "\n".join(statements)
