@@ -255,6 +255,11 @@ MAX_ID = 2**31 - 1
 """Largest id the databases store (32-bit integer keys): anything above is no visit at all."""
 
 
+_mobile = functools.lru_cache(maxsize=4096)(normalise_mobile)
+"""`normalise_mobile`, remembered: parsing a number with phonenumbers costs more than the rest
+of validating a booking, and the same few numbers come back (a booking, then its cancel)."""
+
+
 def _visit_and_service(
     visit_id: object, service_code: str
 ) -> tuple[VisitRow | None, ServiceRow | None]:
@@ -296,7 +301,7 @@ def validate(req: BookingRequest) -> tuple[VisitRow, ServiceRow, int, str, str]:
         errors["name"] = "enter the name (at most 100 characters)"
     phone = ""
     try:
-        phone = normalise_mobile(req.phone)
+        phone = _mobile(req.phone)
     except ValueError as exc:
         errors["phone"] = f"{exc}; enter an 11-digit mobile number"
     if visit is not None and start >= 0 and not errors.get("start"):
@@ -329,10 +334,9 @@ def _lock_key(taxpayer_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _lock_writes() -> None:
+def _lock_writes(conn: Connection) -> None:
     """SQLite: take the database's write lock now (`BEGIN IMMEDIATE`) unless this transaction
     has written already and so holds it. PostgreSQL needs nothing here (row locks do)."""
-    conn = db.session.connection()
     if conn.dialect.name != "sqlite":
         return
     raw = conn.connection.dbapi_connection
@@ -340,7 +344,7 @@ def _lock_writes() -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _lock_taxpayer(taxpayer_id: str) -> None:
+def _lock_taxpayer(conn: Connection, taxpayer_id: str) -> None:
     """Hold the taxpayer's lock until this transaction ends (commit or rollback).
 
     PostgreSQL: a transaction-level advisory lock on a hash of the ID (READ COMMITTED alone
@@ -350,24 +354,23 @@ def _lock_taxpayer(taxpayer_id: str) -> None:
     other writers wait for it up to the busy timeout. A SQLite transaction that has written
     already holds that lock.
     """
-    conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(_PG_LOCK, {"key": _lock_key(taxpayer_id)})
     elif conn.dialect.name == "sqlite":
-        _lock_writes()
+        _lock_writes(conn)
     else:  # pragma: no cover - the app runs on these two only
         raise RuntimeError(f"no taxpayer lock for {conn.dialect.name}")
 
 
 def _held(
-    taxpayer_id: str, visit_id: int, now: dt.datetime, but: int | None = None
+    conn: Connection, taxpayer_id: str, visit_id: int, now: dt.datetime, but: int | None = None
 ) -> tuple[list[tuple[dt.datetime, dt.datetime]], set[tuple[int, int]]]:
     """(start, end) of the taxpayer's active bookings from today on, except booking `but`,
     and the (counter, slot) places of the visit that bookings other than `but` hold: one
     statement."""
     mine: list[tuple[dt.datetime, dt.datetime]] = []
     taken: set[tuple[int, int]] = set()
-    rows = db.session.connection().execute(
+    rows = conn.execute(
         _HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id}
     )
     for own, booking_id, date, a, b in rows:
@@ -398,7 +401,9 @@ def _commit_keeping_loaded() -> None:
         session.expire_on_commit = before
 
 
-def _locked(taxpayer_id: str, attempts: int, work: Callable[[], Booking | None]) -> Booking | None:
+def _locked(
+    taxpayer_id: str, attempts: int, work: Callable[[Connection], Booking | None]
+) -> Booking | None:
     """Run `work` in one transaction under the taxpayer's lock and commit it.
 
     `work` returns the booking it added, or None when no place is free. A unique-key
@@ -408,8 +413,9 @@ def _locked(taxpayer_id: str, attempts: int, work: Callable[[], Booking | None])
     """
     for _attempt in range(attempts):
         try:
-            _lock_taxpayer(taxpayer_id)
-            booking = work()
+            conn = db.session.connection()
+            _lock_taxpayer(conn, taxpayer_id)
+            booking = work(conn)
             if booking is None:
                 db.session.rollback()
                 return None
@@ -426,6 +432,7 @@ def _locked(taxpayer_id: str, attempts: int, work: Callable[[], Booking | None])
 
 
 def _new_booking(
+    conn: Connection,
     visit: VisitRow,
     service: ServiceRow,
     start: int,
@@ -440,9 +447,8 @@ def _new_booking(
     r = rules()
     length = slots_needed(service.minutes, r.slot_minutes)
     end = start + length * r.slot_minutes
-    mine, taken = _held(taxpayer_id, visit.id, now, but=moving.id if moving else None)
+    mine, taken = _held(conn, taxpayer_id, visit.id, now, but=moving.id if moving else None)
     check_taxpayer_limits((at(visit.date, start), at(visit.date, end)), mine, r)
-    conn = db.session.connection()
     if moving is not None:
         # The old place is free before the new one is chosen (both in this transaction).
         _release(conn, moving.id, "moved")
@@ -529,7 +535,7 @@ def book(req: BookingRequest, now: dt.datetime | None = None) -> Booking:
     booking = _locked(
         tid,
         visit.counters + 1,
-        lambda: _new_booking(visit, service, start, tid, name, phone, now),
+        lambda conn: _new_booking(conn, visit, service, start, tid, name, phone, now),
     )
     if booking is None:
         raise PlaceTaken(nearest_alternatives(visit, service, start))
@@ -551,19 +557,16 @@ def find(code: str, phone: str, for_update: bool = False) -> Booking:
     this transaction.
     """
     try:
-        phone = normalise_mobile(phone)
+        phone = _mobile(phone)
     except ValueError:
         phone = ""
+    conn = db.session.connection()
     if for_update:
-        _lock_writes()
-    row = (
-        db.session.connection()
-        .execute(
-            _BOOKING_BY_CODE_FOR_UPDATE if for_update else _BOOKING_BY_CODE,
-            {"code": (code or "").strip().upper()},
-        )
-        .first()
-    )
+        _lock_writes(conn)
+    row = conn.execute(
+        _BOOKING_BY_CODE_FOR_UPDATE if for_update else _BOOKING_BY_CODE,
+        {"code": (code or "").strip().upper()},
+    ).first()
     if row is None:
         raise BookingNotFound()
     b, v, stop, street, service = _split(row, BOOKINGS, VISITS, STOPS, STREETS, SERVICES)
@@ -612,11 +615,13 @@ def reschedule(
     )
     _check_time(visit, service, first, now)
 
-    def move() -> Booking | None:
+    def move(conn: Connection) -> Booking | None:
         moving = find(code, phone, for_update=True)  # fresh, under the taxpayer's lock too
         if moving.status != "active":
             raise NotActive(moving.code, moving.status)
-        return _new_booking(visit, service, first, tid, moving.name, phone, now, moving=moving)
+        return _new_booking(
+            conn, visit, service, first, tid, moving.name, phone, now, moving=moving
+        )
 
     new = _locked(tid, visit.counters + 1, move)
     if new is None:
