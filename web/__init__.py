@@ -57,7 +57,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         or f"sqlite:///{Path(app.instance_path) / 'taxvan.sqlite'}",
         SQLALCHEMY_ENGINE_OPTIONS={},
         RATELIMIT_STORAGE_URI=cfg.redis_url or "memory://",
-        RATELIMIT_HEADERS_ENABLED=True,
+        # X-RateLimit-* on every response cost two more storage round trips a request (GET and
+        # TTL in Redis); a 429 still says when to come back (`retry_after`).
+        RATELIMIT_HEADERS_ENABLED=False,
         RATELIMIT_KEY_PREFIX=cfg.ratelimit_prefix,
         # Redis down must not turn bookings into server errors: count in memory until it is back.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
@@ -93,14 +95,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = uri.replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
+    if uri.startswith("postgresql"):
+        # One kept connection per serving thread: with fewer, the busiest moments open and
+        # close connections (a new PostgreSQL backend each) on every request above the pool.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": cfg.db_pool_size}
 
     from web import i18n, security
-    from web.extensions import babel, csrf, db, limiter, migrate, select_locale
+    from web.extensions import babel, csrf, db, limiter, migrate, retry_after, select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    app.after_request(retry_after)
     Compress(app)  # Flask-Compress: zstd, brotli or gzip, as the client accepts
     babel.init_app(
         app,

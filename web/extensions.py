@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+import time
+
+from flask import Response, current_app, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -33,6 +35,16 @@ booking_limit = limiter.shared_limit(booking_rate, scope="booking")
 requests over several endpoints must not multiply the allowance."""
 booking_post_limit = limiter.shared_limit(booking_rate, scope="booking", methods=["POST"])
 """The same budget, for pages whose GET only shows a form."""
+
+
+def retry_after(response: Response) -> Response:
+    """A 429 says when the client's budget comes back (`Retry-After`, seconds).
+
+    Flask-Limiter's own headers are off: they cost two storage round trips on every response,
+    where only a refused request needs the time; this asks the storage only then."""
+    if response.status_code == 429 and (limit := limiter.current_limit) is not None:
+        response.headers["Retry-After"] = str(max(1, int(limit.reset_at - time.time())))
+    return response
 
 
 def select_locale() -> str:

@@ -11,16 +11,31 @@ insert the same row and the database lets one win; the loser retries on the next
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    literal_column,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import joinedload, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import ClassManager, configure_mappers, make_transient_to_detached
+from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
 
 from taxvan.booking import (
     BookingError,
@@ -40,7 +55,7 @@ from taxvan.booking import (
 )
 from taxvan.clock import hhmm, parse_hhmm
 from web.extensions import db
-from web.models import Booking, ServiceRow, SlotClaim, StopRow, VisitRow
+from web.models import Booking, ServiceRow, SlotClaim, StopRow, StreetRow, VisitRow
 from web.store import CHINA, china_now
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -72,9 +87,122 @@ class SlotView:
     free: int
 
 
-CLAIMS = SlotClaim.__table__
-BOOKINGS = Booking.__table__
-VISITS = VisitRow.__table__
+CLAIMS: Table = SlotClaim.__table__  # type: ignore[assignment]
+BOOKINGS: Table = Booking.__table__  # type: ignore[assignment]
+VISITS: Table = VisitRow.__table__  # type: ignore[assignment]
+STOPS: Table = StopRow.__table__  # type: ignore[assignment]
+STREETS: Table = StreetRow.__table__  # type: ignore[assignment]
+SERVICES: Table = ServiceRow.__table__  # type: ignore[assignment]
+
+# The hot path's statements, built once: SQLAlchemy Core over the tables, so a booking pays
+# neither for building the statement nor for the ORM's row loading and identity map; the
+# rows become detached model objects (`_detached`) for the views and templates.
+
+_VISIT_WITH_SERVICE = (
+    select(*VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
+    .join_from(VISITS, STOPS, VISITS.c.stop_id == STOPS.c.id)
+    .join(STREETS, STOPS.c.street_code == STREETS.c.code)
+    .outerjoin(SERVICES, SERVICES.c.code == bindparam("service"))
+    .where(VISITS.c.id == bindparam("visit_id"))
+)
+"""A visit with its stop and street (the reply shows them) and the service, when it exists."""
+
+_BOOKING_BY_CODE = (
+    select(*BOOKINGS.c, *VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
+    .join_from(BOOKINGS, VISITS, BOOKINGS.c.visit_id == VISITS.c.id)
+    .join(STOPS, VISITS.c.stop_id == STOPS.c.id)
+    .join(STREETS, STOPS.c.street_code == STREETS.c.code)
+    .join(SERVICES, BOOKINGS.c.service_code == SERVICES.c.code)
+    .where(BOOKINGS.c.code == bindparam("code"))
+)
+_BOOKING_BY_CODE_FOR_UPDATE = _BOOKING_BY_CODE.with_for_update(of=BOOKINGS)
+
+_HELD = union_all(
+    select(literal_column("1"), BOOKINGS.c.id, VISITS.c.date, BOOKINGS.c.start, BOOKINGS.c.end)
+    .join_from(BOOKINGS, VISITS, BOOKINGS.c.visit_id == VISITS.c.id)
+    .where(
+        BOOKINGS.c.taxpayer_id == bindparam("taxpayer_id"),
+        BOOKINGS.c.status == "active",
+        VISITS.c.date >= bindparam("today"),
+    ),
+    select(literal_column("0"), CLAIMS.c.booking_id, null(), CLAIMS.c.counter, CLAIMS.c.slot).where(
+        CLAIMS.c.visit_id == bindparam("visit_id")
+    ),
+)
+"""In one round trip: (1, id, date, start, end) for each of the taxpayer's active bookings from
+`today` on, and (0, booking id, NULL, counter, slot) for each place of the visit that a
+booking holds."""
+
+_INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
+_INSERT_CLAIMS = insert(CLAIMS)
+_PG_INSERT_BOOKING_AND_CLAIMS = text(
+    "WITH booking AS ("
+    ' INSERT INTO bookings (code, visit_id, service_code, start, "end", counter,'
+    " taxpayer_id, name, phone, status, created_at)"
+    " VALUES (:code, :visit_id, :service_code, :start, :end, :counter,"
+    " :taxpayer_id, :name, :phone, :status, :created_at) RETURNING id)"
+    " INSERT INTO slot_claims (visit_id, counter, slot, booking_id)"
+    " SELECT :visit_id, :counter, slot, booking.id"
+    " FROM booking, generate_series(CAST(:first_slot AS integer), CAST(:last_slot AS integer))"
+    " AS slot"
+    " RETURNING booking_id"
+)
+"""PostgreSQL: the booking and its claims in one statement (a data-modifying WITH); a place
+already claimed fails it on the unique key like the two inserts would."""
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_FREE_CLAIMS = delete(CLAIMS).where(CLAIMS.c.booking_id == bindparam("booking_id"))
+_SET_STATUS = (
+    update(BOOKINGS)
+    .where(BOOKINGS.c.id == bindparam("booking_id"))
+    .values(status=bindparam("new_status"))
+)
+_PG_RELEASE = text(
+    "WITH freed AS (DELETE FROM slot_claims WHERE booking_id = :booking_id)"
+    " UPDATE bookings SET status = :new_status WHERE id = :booking_id"
+)
+"""PostgreSQL: free a booking's places and set its status in one statement."""
+
+
+@functools.cache
+def _manager(cls: type) -> ClassManager:
+    """The ORM's instrumentation of a model class, its mappers configured (relationships
+    resolved) first, as they are before the ORM's own first load."""
+    configure_mappers()
+    return manager_of_class(cls)
+
+
+def _detached(cls: type, columns: Mapping[str, object], **related: object) -> Any:
+    """A model object from its columns and the related objects given, detached from the
+    session: what the views read, without the ORM's row loading.
+
+    The values go straight into the object's state as loaded, unmodified values, as the ORM's
+    own loading does (`new_instance` runs no constructor, so no attribute events fire and no
+    relationship is looked up); nothing else of the object loads lazily afterwards."""
+    obj = _manager(cls).new_instance()
+    state = obj.__dict__
+    state.update(columns)
+    state.update(related)
+    make_transient_to_detached(obj)
+    return obj
+
+
+def _split(row: Row, *tables: Table) -> list[dict[str, object]]:
+    """A row of `select(*a.c, *b.c, ...)` cut into {column: value} per table."""
+    out, i = [], 0
+    for t in tables:
+        keys = t.c.keys()
+        out.append(dict(zip(keys, row[i : i + len(keys)], strict=True)))
+        i += len(keys)
+    return out
+
+
+def _visit_from(
+    visit: Mapping[str, object], stop: Mapping[str, object], street: Mapping[str, object]
+) -> VisitRow:
+    """A detached visit with its stop and street."""
+    s = _detached(StopRow, stop, street=_detached(StreetRow, street))
+    v: VisitRow = _detached(VisitRow, visit, stop=s)
+    return v
 
 
 def _taken(visit_id: int) -> set[tuple[int, int]]:
@@ -127,23 +255,28 @@ MAX_ID = 2**31 - 1
 """Largest id the databases store (32-bit integer keys): anything above is no visit at all."""
 
 
+_mobile = functools.lru_cache(maxsize=4096)(normalise_mobile)
+"""`normalise_mobile`, remembered: parsing a number with phonenumbers costs more than the rest
+of validating a booking, and the same few numbers come back (a booking, then its cancel)."""
+
+
 def _visit_and_service(
     visit_id: object, service_code: str
 ) -> tuple[VisitRow | None, ServiceRow | None]:
     """The visit (with its stop and street, which the reply shows) and the service, in one
-    query when both exist; ids outside the databases' integer range are no visit at all."""
-    good_id = isinstance(visit_id, int) and 0 < visit_id <= MAX_ID
-    if good_id and service_code:
-        row = db.session.execute(
-            select(VisitRow, ServiceRow)
-            .join_from(VisitRow, ServiceRow, ServiceRow.code == service_code)
-            .options(joinedload(VisitRow.stop).joinedload(StopRow.street))
-            .where(VisitRow.id == visit_id)
-        ).first()
-        if row is not None:
-            return row[0], row[1]
-    visit = db.session.get(VisitRow, visit_id) if good_id else None
-    return visit, (db.session.get(ServiceRow, service_code) if service_code else None)
+    query; ids outside the databases' integer range are no visit at all."""
+    if not (isinstance(visit_id, int) and 0 < visit_id <= MAX_ID):
+        return None, (db.session.get(ServiceRow, service_code) if service_code else None)
+    row = (
+        db.session.connection()
+        .execute(_VISIT_WITH_SERVICE, {"visit_id": visit_id, "service": service_code or ""})
+        .first()
+    )
+    if row is None:
+        return None, (db.session.get(ServiceRow, service_code) if service_code else None)
+    v, stop, street, service = _split(row, VISITS, STOPS, STREETS, SERVICES)
+    visit = _visit_from(v, stop, street)
+    return visit, (_detached(ServiceRow, service) if service["code"] is not None else None)
 
 
 def validate(req: BookingRequest) -> tuple[VisitRow, ServiceRow, int, str, str]:
@@ -168,7 +301,7 @@ def validate(req: BookingRequest) -> tuple[VisitRow, ServiceRow, int, str, str]:
         errors["name"] = "enter the name (at most 100 characters)"
     phone = ""
     try:
-        phone = normalise_mobile(req.phone)
+        phone = _mobile(req.phone)
     except ValueError as exc:
         errors["phone"] = f"{exc}; enter an 11-digit mobile number"
     if visit is not None and start >= 0 and not errors.get("start"):
@@ -193,10 +326,9 @@ def _lock_key(taxpayer_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _lock_writes() -> None:
+def _lock_writes(conn: Connection) -> None:
     """SQLite: take the database's write lock now (`BEGIN IMMEDIATE`) unless this transaction
     has written already and so holds it. PostgreSQL needs nothing here (row locks do)."""
-    conn = db.session.connection()
     if conn.dialect.name != "sqlite":
         return
     raw = conn.connection.dbapi_connection
@@ -204,7 +336,7 @@ def _lock_writes() -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _lock_taxpayer(taxpayer_id: str) -> None:
+def _lock_taxpayer(conn: Connection, taxpayer_id: str) -> None:
     """Hold the taxpayer's lock until this transaction ends (commit or rollback).
 
     PostgreSQL: a transaction-level advisory lock on a hash of the ID (READ COMMITTED alone
@@ -214,28 +346,33 @@ def _lock_taxpayer(taxpayer_id: str) -> None:
     other writers wait for it up to the busy timeout. A SQLite transaction that has written
     already holds that lock.
     """
-    conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(taxpayer_id)})
+        conn.execute(_PG_LOCK, {"key": _lock_key(taxpayer_id)})
     elif conn.dialect.name == "sqlite":
-        _lock_writes()
+        _lock_writes(conn)
     else:  # pragma: no cover - the app runs on these two only
         raise RuntimeError(f"no taxpayer lock for {conn.dialect.name}")
 
 
-def _open_bookings(
-    taxpayer_id: str, now: dt.datetime, but: int | None = None
-) -> list[tuple[dt.datetime, dt.datetime]]:
-    """(start, end) of the taxpayer's active bookings from today on, except booking `but`."""
-    b, v = BOOKINGS.c, VISITS.c
-    query = (
-        select(v.date, b.start, b.end)
-        .join_from(BOOKINGS, VISITS, b.visit_id == v.id)
-        .where(b.taxpayer_id == taxpayer_id, b.status == "active", v.date >= now.date())
+def _held(
+    conn: Connection, taxpayer_id: str, visit_id: int, now: dt.datetime, but: int | None = None
+) -> tuple[list[tuple[dt.datetime, dt.datetime]], set[tuple[int, int]]]:
+    """(start, end) of the taxpayer's active bookings from today on, except booking `but`,
+    and the (counter, slot) places of the visit that bookings other than `but` hold: one
+    statement."""
+    mine: list[tuple[dt.datetime, dt.datetime]] = []
+    taken: set[tuple[int, int]] = set()
+    rows = conn.execute(
+        _HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id}
     )
-    if but is not None:
-        query = query.where(b.id != but)
-    return [(at(d, s), at(d, e)) for d, s, e in db.session.connection().execute(query)]
+    for own, booking_id, date, a, b in rows:
+        if booking_id == but:
+            continue
+        if own:
+            mine.append((at(date, a), at(date, b)))
+        else:
+            taken.add((a, b))
+    return mine, taken
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -256,7 +393,9 @@ def _commit_keeping_loaded() -> None:
         session.expire_on_commit = before
 
 
-def _locked(taxpayer_id: str, attempts: int, work: Callable[[], Booking | None]) -> Booking | None:
+def _locked(
+    taxpayer_id: str, attempts: int, work: Callable[[Connection], Booking | None]
+) -> Booking | None:
     """Run `work` in one transaction under the taxpayer's lock and commit it.
 
     `work` returns the booking it added, or None when no place is free. A unique-key
@@ -266,8 +405,9 @@ def _locked(taxpayer_id: str, attempts: int, work: Callable[[], Booking | None])
     """
     for _attempt in range(attempts):
         try:
-            _lock_taxpayer(taxpayer_id)
-            booking = work()
+            conn = db.session.connection()
+            _lock_taxpayer(conn, taxpayer_id)
+            booking = work(conn)
             if booking is None:
                 db.session.rollback()
                 return None
@@ -284,6 +424,7 @@ def _locked(taxpayer_id: str, attempts: int, work: Callable[[], Booking | None])
 
 
 def _new_booking(
+    conn: Connection,
     visit: VisitRow,
     service: ServiceRow,
     start: int,
@@ -298,20 +439,16 @@ def _new_booking(
     r = rules()
     length = slots_needed(service.minutes, r.slot_minutes)
     end = start + length * r.slot_minutes
-    check_taxpayer_limits(
-        (at(visit.date, start), at(visit.date, end)),
-        _open_bookings(taxpayer_id, now, but=moving.id if moving else None),
-        r,
-    )
+    mine, taken = _held(conn, taxpayer_id, visit.id, now, but=moving.id if moving else None)
+    check_taxpayer_limits((at(visit.date, start), at(visit.date, end)), mine, r)
     if moving is not None:
-        moving.status = "moved"
-        moving.claims.clear()
-        db.session.flush()  # the old place is free before the new one is chosen
+        # The old place is free before the new one is chosen (both in this transaction).
+        _release(conn, moving.id, "moved")
     first = (start - visit.start) // r.slot_minutes
     n_slots = len(slot_starts(visit.start, visit.end, r.slot_minutes))
     places = [
         p
-        for p in free_places(n_slots, visit.counters, length, _taken(visit.id), r.walkin_share)
+        for p in free_places(n_slots, visit.counters, length, taken, r.walkin_share)
         if p.first == first
     ]
     if not places:
@@ -330,18 +467,45 @@ def _new_booking(
         "status": "active",
         "created_at": now.replace(tzinfo=None),
     }
-    # Core inserts: two statements, no unit-of-work bookkeeping on the hot path.
-    conn = db.session.connection()
-    booking_id = conn.execute(insert(BOOKINGS).values(values).returning(BOOKINGS.c.id)).scalar_one()
-    claims = [
-        {"visit_id": visit.id, "counter": counter, "slot": first + k, "booking_id": booking_id}
-        for k in range(length)
-    ]
-    conn.execute(insert(CLAIMS), claims)
-    booking = Booking(id=booking_id, **values, visit=visit, service=service)
-    booking.claims = [SlotClaim(**c) for c in claims]
-    make_transient_to_detached(booking)  # the row just written, outside the session
+    booking_id = _insert(conn, values, first, length)
+    # The row just written, outside the session, with what the reply shows.
+    booking: Booking = _detached(
+        Booking,
+        {"id": booking_id, **values},
+        visit=visit,
+        service=service,
+    )
     return booking
+
+
+def _insert(conn: Connection, values: dict[str, Any], first: int, length: int) -> int:
+    """Write a booking and the claims on its `length` slots from `first`; its id.
+
+    Core statements, no unit-of-work bookkeeping: one on PostgreSQL, two on SQLite (which
+    has no data-modifying WITH). A place already claimed raises IntegrityError either way."""
+    if conn.dialect.name == "postgresql":
+        params = {**values, "first_slot": first, "last_slot": first + length - 1}
+        return int(conn.execute(_PG_INSERT_BOOKING_AND_CLAIMS, params).scalars().first())
+    booking_id = int(conn.execute(_INSERT_BOOKING, values).scalar_one())
+    conn.execute(
+        _INSERT_CLAIMS,
+        [
+            {"visit_id": values["visit_id"], "counter": values["counter"], "slot": first + k}
+            | {"booking_id": booking_id}
+            for k in range(length)
+        ],
+    )
+    return booking_id
+
+
+def _release(conn: Connection, booking_id: int, status: str) -> None:
+    """Free a booking's places and give it `status` (moved, cancelled)."""
+    params = {"booking_id": booking_id, "new_status": status}
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_RELEASE, params)
+    else:
+        conn.execute(_FREE_CLAIMS, params)
+        conn.execute(_SET_STATUS, params)
 
 
 def _check_time(visit: VisitRow, service: ServiceRow, start: int, now: dt.datetime) -> None:
@@ -363,7 +527,7 @@ def book(req: BookingRequest, now: dt.datetime | None = None) -> Booking:
     booking = _locked(
         tid,
         visit.counters + 1,
-        lambda: _new_booking(visit, service, start, tid, name, phone, now),
+        lambda conn: _new_booking(conn, visit, service, start, tid, name, phone, now),
     )
     if booking is None:
         raise PlaceTaken(nearest_alternatives(visit, service, start))
@@ -378,29 +542,33 @@ def _new_code() -> str:
 def find(code: str, phone: str, for_update: bool = False) -> Booking:
     """The booking with this code, if the phone matches; the same error either way.
 
-    Loads its visit, stop, street and service in the same query (the reply shows them).
-    `for_update` takes the booking's row lock (PostgreSQL) or the write lock (SQLite) and
-    reads it fresh: a concurrent move or cancel of the same booking has then either finished
-    or waits for this transaction.
+    Loads its visit, stop, street and service in the same query (the reply shows them) and
+    returns them detached from the session, as read: nothing else of them loads lazily.
+    `for_update` takes the booking's row lock (PostgreSQL) or the write lock (SQLite) first:
+    a concurrent move or cancel of the same booking has then either finished or waits for
+    this transaction.
     """
     try:
-        phone = normalise_mobile(phone)
+        phone = _mobile(phone)
     except ValueError:
         phone = ""
-    query = (
-        select(Booking)
-        .options(
-            joinedload(Booking.visit).joinedload(VisitRow.stop).joinedload(StopRow.street),
-            joinedload(Booking.service),
-        )
-        .where(Booking.code == (code or "").strip().upper())
-        .execution_options(populate_existing=True)
-    )
+    conn = db.session.connection()
     if for_update:
-        _lock_writes()
-        query = query.with_for_update(of=Booking)
-    booking = db.session.scalar(query)
-    if booking is None or not phone or not secrets.compare_digest(booking.phone, phone):
+        _lock_writes(conn)
+    row = conn.execute(
+        _BOOKING_BY_CODE_FOR_UPDATE if for_update else _BOOKING_BY_CODE,
+        {"code": (code or "").strip().upper()},
+    ).first()
+    if row is None:
+        raise BookingNotFound()
+    b, v, stop, street, service = _split(row, BOOKINGS, VISITS, STOPS, STREETS, SERVICES)
+    booking: Booking = _detached(
+        Booking,
+        b,
+        visit=_visit_from(v, stop, street),
+        service=_detached(ServiceRow, service),
+    )
+    if not phone or not secrets.compare_digest(booking.phone, phone):
         raise BookingNotFound()
     return booking
 
@@ -414,15 +582,13 @@ def cancel(code: str, phone: str) -> Booking:
         booking = find(code, phone, for_update=True)
         if booking.status != "active":
             raise NotActive(booking.code, booking.status)
-        conn = db.session.connection()
-        conn.execute(delete(CLAIMS).where(CLAIMS.c.booking_id == booking.id))
-        conn.execute(update(BOOKINGS).where(BOOKINGS.c.id == booking.id).values(status="cancelled"))
-        set_committed_value(booking, "status", "cancelled")
-        set_committed_value(booking, "claims", [])
+        _release(db.session.connection(), booking.id, "cancelled")
         _commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
         raise
+    set_committed_value(booking, "status", "cancelled")
+    set_committed_value(booking, "claims", [])
     return booking
 
 
@@ -441,11 +607,13 @@ def reschedule(
     )
     _check_time(visit, service, first, now)
 
-    def move() -> Booking | None:
+    def move(conn: Connection) -> Booking | None:
         moving = find(code, phone, for_update=True)  # fresh, under the taxpayer's lock too
         if moving.status != "active":
             raise NotActive(moving.code, moving.status)
-        return _new_booking(visit, service, first, tid, moving.name, phone, now, moving=moving)
+        return _new_booking(
+            conn, visit, service, first, tid, moving.name, phone, now, moving=moving
+        )
 
     new = _locked(tid, visit.counters + 1, move)
     if new is None:
