@@ -291,6 +291,35 @@ def test_a_stale_preview_is_refused(app, home):
     assert _folder_state(home) == before_folder and _counts(app) == before_db
 
 
+def test_a_confirm_the_database_refuses_puts_the_old_folder_back(app, home, console):  # noqa: F811
+    stops = _rows(home / "stops.csv")
+    new = list(stops[1])
+    new[0] = "999900000002"
+    client = _signed_in(app)
+    r = _upload(client, {"stops": (_csv([*stops, new]), "stops.csv")})
+    assert r.status_code == 200, _page(r)
+    html = _page(r)
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    csrf = re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', html)[0]
+    # meanwhile the county takes that stop id (the home district's own data is unchanged)
+    county = _rows(console.county_dir / "stops.csv")
+    taken = list(county[1])
+    taken[0] = "999900000002"
+    (console.county_dir / "stops.csv").write_bytes(_csv([*county, taken]))
+    result = _cli(app, "district", "import", "--data", str(console.county_dir), "--code", "county")
+    assert result.exit_code == 0, result.output
+    before_folder, before_db = _folder_state(home), _counts(app)
+    r = client.post(URL + "/confirm", data={"csrf_token": csrf, "token": token})
+    assert r.status_code == 400
+    assert "999900000002" in _page(r) and "county" in _page(r)
+    assert _folder_state(home) == before_folder, "the old folder is back"
+    assert not [p for p in home.parent.iterdir() if p.name.startswith(".home.")]
+    assert _counts(app) == before_db
+    with app.app_context():
+        district = db.session.scalar(select(District).where(District.code == "home"))
+        assert "999900000002" not in district.rows["stops"]
+
+
 def test_forms_without_the_csrf_token_are_refused(app, home):
     client = _signed_in(app)
     before = _folder_state(home)
