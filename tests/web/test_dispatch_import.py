@@ -291,6 +291,32 @@ def test_a_stale_preview_is_refused(app, home):
     assert _folder_state(home) == before_folder and _counts(app) == before_db
 
 
+def _preview_form(client, files) -> dict[str, str]:
+    r = _upload(client, files)
+    assert r.status_code == 200, _page(r)
+    html = _page(r)
+    return {
+        "token": re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1),
+        "csrf_token": re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', html)[0],
+    }
+
+
+def test_of_two_previews_only_the_first_confirmed_is_applied(app, home):
+    stops = _rows(home / "stops.csv")
+    one, other = list(stops[1]), list(stops[1])
+    one[0], other[0] = "999900000003", "999900000004"
+    ann, root = _signed_in(app), _signed_in(app, "root")
+    first = _preview_form(ann, {"stops": (_csv([*stops, one]), "stops.csv")})
+    second = _preview_form(root, {"stops": (_csv([*stops, other]), "stops.csv")})
+    assert ann.post(URL + "/confirm", data=first).status_code == 302
+    r = root.post(URL + "/confirm", data=second)
+    assert r.status_code == 409 and "预览之后" in _page(r)
+    with app.app_context():
+        assert db.session.get(StopRow, "999900000003") is not None
+        assert db.session.get(StopRow, "999900000004") is None
+    assert "999900000004" not in (home / "stops.csv").read_text(encoding="utf-8")
+
+
 def test_a_confirm_the_database_refuses_puts_the_old_folder_back(app, home, console):  # noqa: F811
     stops = _rows(home / "stops.csv")
     new = list(stops[1])

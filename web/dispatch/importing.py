@@ -21,6 +21,7 @@ Taxpayer data is private: a preview names taxpayers' problems by file, row and c
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -379,6 +380,21 @@ def apply(district: District, staged: Path, user: User, uploaded: dict[str, str]
         shutil.rmtree(old, ignore_errors=True)
 
 
+@contextmanager
+def _district_lock(code: str) -> Iterator[None]:
+    """One confirm at a time per district, across the server's worker processes (a lock file
+    in the instance folder), so two confirms cannot both pass the stale check."""
+    locks = Path(current_app.instance_path) / "import-locks"
+    locks.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = locks / f"{hashlib.sha256(code.encode()).hexdigest()[:16]}.lock"
+    with path.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 # --- views ------------------------------------------------------------------------------------
 
 
@@ -464,24 +480,26 @@ def import_confirm(code: str) -> Any:
     if pending.get("code") != code or pending.get("token") != form.token.data or staged is None:
         flash(_("There is no preview to confirm; upload the files again."), "error")
         return redirect(url_for("dispatch.import_page", code=code))
-    if pending.get("fingerprint") != fingerprint(district):
-        shutil.rmtree(staged, ignore_errors=True)
-        session.pop(SESSION_KEY, None)
-        message = _(
-            "The district's data changed after this preview (another import?). Nothing was "
-            "saved; upload the files again to see a new preview."
-        )
-        return _page(district, ImportForm(), 409, refused=message)
-    user = db.session.get(User, current_user.id)
-    try:
-        result = apply(district, staged, user, pending.get("uploaded", {}))
-    except DataFileError as exc:
-        return _page(district, ImportForm(), 400, result=Preview(problems=_problems(exc)))
-    except TaxvanError as exc:
-        return _page(district, ImportForm(), 400, refused=str(exc))
-    finally:
-        shutil.rmtree(staged, ignore_errors=True)
-        session.pop(SESSION_KEY, None)
+    with _district_lock(code):
+        db.session.refresh(district)
+        if pending.get("fingerprint") != fingerprint(district):
+            shutil.rmtree(staged, ignore_errors=True)
+            session.pop(SESSION_KEY, None)
+            message = _(
+                "The district's data changed after this preview (another import?). Nothing was "
+                "saved; upload the files again to see a new preview."
+            )
+            return _page(district, ImportForm(), 409, refused=message)
+        user = db.session.get(User, current_user.id)
+        try:
+            result = apply(district, staged, user, pending.get("uploaded", {}))
+        except DataFileError as exc:
+            return _page(district, ImportForm(), 400, result=Preview(problems=_problems(exc)))
+        except TaxvanError as exc:
+            return _page(district, ImportForm(), 400, refused=str(exc))
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+            session.pop(SESSION_KEY, None)
     counts = ", ".join(
         f"{kind} +{len(c.added)} ~{len(c.changed)} -{len(c.removed)}"
         for kind, c in result.changes.items()
