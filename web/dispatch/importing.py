@@ -47,7 +47,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import HiddenField
 
 from taxvan.dataset import Dataset
-from taxvan.errors import DataFileError, DataFolderError, TaxvanError
+from taxvan.errors import DataFileError, DataFolderError, DataProblem, TaxvanError
 from taxvan.io.loaders import load_dataset, load_taxpayers
 from web.dispatch.views import _district_or_404, bp
 from web.districts import KindChanges, import_district, plan_changes, split_referenced
@@ -62,6 +62,7 @@ STAGING_HOURS = 1
 SESSION_KEY = "dispatch_import"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _QUOTED = re.compile(r"'[^']*'")
+_POINT = re.compile(r" ?\([-0-9., ]+\)")
 
 
 def _table_field(stem: str) -> FileField:
@@ -241,6 +242,8 @@ class Preview:
     changes: dict[str, KindChanges] = field(default_factory=dict)
     taxpayers: dict[str, int] = field(default_factory=dict)
     impacts: list[StopImpact] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    """Points worth a look that do not stop the import (outliers, see data/README.md)."""
 
     @property
     def visits(self) -> int:
@@ -251,21 +254,19 @@ class Preview:
         return sum(i.bookings for i in self.impacts)
 
 
+def _problem(path: str, p: DataProblem) -> Problem:
+    """A loader's problem for the page; the taxpayers file's without values or points."""
+    message = p.message
+    if Path(path).stem == "taxpayers":
+        message = message.split(": ", 1)[0] if "read as" in message else message
+        message = _POINT.sub("", _QUOTED.sub("…", message))
+    return Problem(Path(path).name, p.row, p.column, message)
+
+
 def _problems(exc: DataFileError) -> list[Problem]:
-    """Every problem of every file; the taxpayers file's messages without quoted values."""
+    """Every problem of every file."""
     errors = exc.errors if isinstance(exc, DataFolderError) else [exc]
-    out = []
-    for e in errors:
-        name = Path(e.path).name
-        private = Path(e.path).stem == "taxpayers"
-        for p in e.problems:
-            message = p.message
-            if private:
-                message = _QUOTED.sub(
-                    "…", message.split(": ", 1)[0] if "read as" in message else message
-                )
-            out.append(Problem(name, p.row, p.column, message))
-    return out
+    return [_problem(e.path, p) for e in errors for p in e.problems]
 
 
 def _taxpayer_counts(current: Path, new: Dataset) -> dict[str, int]:
@@ -331,7 +332,11 @@ def preview(district: District, staged: Path) -> Preview:
             db.session.rollback()
     for kind in ("stops", "streets", "services"):
         changes[kind].removed, changes[kind].kept = split_referenced(kind, changes[kind].removed)
-    result = Preview(changes=changes, taxpayers=_taxpayer_counts(Path(district.data_dir), dataset))
+    result = Preview(
+        changes=changes,
+        taxpayers=_taxpayer_counts(Path(district.data_dir), dataset),
+        warnings=[_problem(w.path, w.problem) for w in dataset.warnings],
+    )
     # removed stops that visits still use are left in place ("kept"): they are the affected ones
     impacts_changes = dict(changes)
     impacts_changes["stops"] = KindChanges(
