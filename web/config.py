@@ -117,6 +117,10 @@ class Config:
         default_factory=lambda: int(_env("TAXVAN_MAX_REQUEST_BYTES", str(1024 * 1024)))
     )
     """Largest request body read at all; a larger one is refused (413) before it is parsed."""
+    max_upload_bytes: int = field(
+        default_factory=lambda: int(_env("TAXVAN_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+    )
+    """Largest console upload (a district's files together); larger is refused with 413."""
     frozen_now: str = field(default_factory=lambda: _env("TAXVAN_NOW", ""))
     """An ISO date-time (China time) the app takes as now: for demos and benchmarks only."""
     signin_rate: str = field(

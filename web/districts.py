@@ -223,14 +223,16 @@ def import_district(
     name_en: str | None = None,
     actor: str = "",
     user: User | None = None,
+    note: dict[str, Any] | None = None,
 ) -> ImportResult:
     """Load `folder` (all or nothing) into the district `code` (default: the folder's name).
 
+    `note` is added to the audit entry (the console records which files were uploaded).
     Raises the loaders' DataFileError / DataFolderError (every problem by file, row and
     column) or DistrictConflictError; in either case nothing is saved.
     """
     try:
-        return _import(folder, code, name, name_en, actor, user)
+        return _import(folder, code, name, name_en, actor, user, note or {})
     except Exception:
         db.session.rollback()  # nothing half-saved, whatever failed
         raise
@@ -243,6 +245,7 @@ def _import(
     name_en: str | None,
     actor: str,
     user: User | None,
+    note: dict[str, Any],
 ) -> ImportResult:
     path = Path(folder)
     dataset = load_dataset(path)
@@ -250,42 +253,7 @@ def _import(
     if not code:
         raise TaxvanError("the district code is empty")
     district = db.session.scalar(select(District).where(District.code == code))
-    for kind in ("streets", "stops"):
-        _, _, key = _MODEL[kind]
-        owners = _owners(kind, (key(x) for x in _dataset_items(dataset, kind)), district)
-        if owners:
-            first_owner = sorted(set(owners.values()))[0]
-            ids = sorted(i for i, o in owners.items() if o == first_owner)
-            raise DistrictConflictError(kind, ids, first_owner)
-
-    _check_services(dataset, district)
-    previous = district.rows if district is not None else {k: [] for k in KINDS}
-    changes: dict[str, KindChanges] = {}
-    for kind in KINDS:
-        model, fields, key = _MODEL[kind]
-        items = {key(x): x for x in _dataset_items(dataset, kind)}
-        existing = {
-            key(r): fields(r)
-            for r in db.session.scalars(
-                select(model).where(
-                    getattr(model, "code" if kind != "stops" else "id").in_(list(items))
-                )
-            )
-        }
-        c = KindChanges()
-        for ident, item in sorted(items.items()):
-            if ident not in existing:
-                c.added.append(ident)
-            elif existing[ident] != fields(item):
-                c.changed.append(ident)
-            else:
-                c.unchanged += 1
-        gone = sorted(set(previous.get(kind, [])) - set(items))
-        if kind == "services":
-            shared = set().union(*[set(o.rows.get("services", [])) for o in _others(district)])
-            gone = [g for g in gone if g not in shared]
-        changes[kind] = c
-        changes[kind].removed = gone  # filtered below for rows still referenced
+    changes = plan_changes(dataset, district)
 
     now = china_now().replace(tzinfo=None)
     created = district is None
@@ -334,10 +302,69 @@ def _import(
         actor=actor or audit.command_line_actor(),
         user=user,
         district=district,
-        details={"data_dir": str(path.resolve()), "created": created, **result.summary()},
+        details={
+            "data_dir": str(path.resolve()),
+            "created": created,
+            **note,
+            **result.summary(),
+        },
     )
     db.session.commit()
     return result
+
+
+def plan_changes(dataset: Dataset, district: District | None) -> dict[str, KindChanges]:
+    """What importing `dataset` into `district` would add, change and remove, per kind.
+
+    Shared by the import itself and the console's preview, so the preview says exactly what
+    the import will do. Reads only; raises DistrictConflictError / ServiceConflictError. The
+    `removed` lists still include rows that the import will leave in place because something
+    references them (see `split_referenced`).
+    """
+    for kind in ("streets", "stops"):
+        _, _, key = _MODEL[kind]
+        owners = _owners(kind, (key(x) for x in _dataset_items(dataset, kind)), district)
+        if owners:
+            first_owner = sorted(set(owners.values()))[0]
+            ids = sorted(i for i, o in owners.items() if o == first_owner)
+            raise DistrictConflictError(kind, ids, first_owner)
+
+    _check_services(dataset, district)
+    previous = district.rows if district is not None else {k: [] for k in KINDS}
+    changes: dict[str, KindChanges] = {}
+    for kind in KINDS:
+        model, fields, key = _MODEL[kind]
+        items = {key(x): x for x in _dataset_items(dataset, kind)}
+        existing = {
+            key(r): fields(r)
+            for r in db.session.scalars(
+                select(model).where(
+                    getattr(model, "code" if kind != "stops" else "id").in_(list(items))
+                )
+            )
+        }
+        c = KindChanges()
+        for ident, item in sorted(items.items()):
+            if ident not in existing:
+                c.added.append(ident)
+            elif existing[ident] != fields(item):
+                c.changed.append(ident)
+            else:
+                c.unchanged += 1
+        gone = sorted(set(previous.get(kind, [])) - set(items))
+        if kind == "services":
+            shared = set().union(*[set(o.rows.get("services", [])) for o in _others(district)])
+            gone = [g for g in gone if g not in shared]
+        changes[kind] = c
+        changes[kind].removed = gone  # filtered below for rows still referenced
+
+    return changes
+
+
+def split_referenced(kind: str, ids: list[str]) -> tuple[list[str], list[str]]:
+    """(removable, kept): rows still used by a published visit, a booking or a stop stay."""
+    kept = [i for i in ids if _referenced(kind, i)]
+    return [i for i in ids if i not in kept], kept
 
 
 def _check_services(dataset: Dataset, district: District | None) -> None:

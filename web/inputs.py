@@ -184,6 +184,8 @@ class KnownLengthBodies:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if chunked and not environ.get("CONTENT_LENGTH"):
             limit = self.flask.config.get("MAX_CONTENT_LENGTH") or MAX_JSON_BYTES
+            cfg = self.flask.config.get("TAXVAN")
+            limit = max(limit, getattr(cfg, "max_upload_bytes", 0))  # the console's uploads
             body = environ["wsgi.input"].read(limit + 1)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))

@@ -101,3 +101,66 @@ def test_an_admin_sees_every_district_and_the_users(console_url, laptop_page, tm
     users = page.locator("table.users").inner_text()
     assert "ann" in users and "root" in users and "管理员" in users
     assert axe_violations(page) == [], "the users page"
+
+
+@pytest.fixture
+def import_url(sqlite_app, tmp_path):
+    """The console with a district imported from a copy of the demo (an upload rewrites it)."""
+    app = sqlite_app
+    folder = tmp_path / "upland"
+    shutil.copytree(DEMO, folder)
+    runner = app.test_cli_runner()
+    imported = runner.invoke(
+        args=["district", "import", "--data", str(folder), "--code", "upland", "--name", "示范区"]
+    )
+    assert imported.exit_code == 0, imported.output
+    created = runner.invoke(
+        args=["user", "create", "ann", "--district", "upland", "--password-stdin"], input=PASSWORD
+    )
+    assert created.exit_code == 0, created.output
+    app.config["SERVER_NAME"] = None
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", folder
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dispatcher_uploads_files_and_sees_the_preview(import_url, laptop_page, tmp_path):
+    url, folder = import_url
+    page = laptop_page
+    page.goto(url + "/dispatch/")
+    page.get_by_label("用户名").fill("ann")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector(".stops-count")
+    page.get_by_role("link", name="导入数据（上传文件）").click()
+    page.wait_for_selector(".import-form")
+
+    lines = (folder / "stops.csv").read_text(encoding="utf-8-sig").splitlines()
+    bad = tmp_path / "bad-stops.csv"
+    bad.write_text("\n".join([lines[0], lines[1].replace(",village,", ",castle,"), *lines[2:]]))
+    page.locator("input[name=stops]").set_input_files(str(bad))
+    page.get_by_role("button", name="检查文件（预览）").click()
+    page.wait_for_selector(".import-problems")
+    assert "发现 1 个问题" in page.locator("h2#problems-h").inner_text()
+    assert "castle" in page.locator("table.problems").inner_text()
+    page.screenshot(path=str(tmp_path / "import-problems.png"), full_page=True)
+
+    good = tmp_path / "stops.csv"
+    good.write_text("\n".join([lines[0], *lines[2:]]) + "\n", encoding="utf-8")
+    page.locator("input[name=stops]").set_input_files(str(good))
+    page.get_by_role("button", name="检查文件（预览）").click()
+    page.wait_for_selector(".import-preview")
+    removed = page.locator("tr.kind-stops td.removed").inner_text()
+    assert removed.startswith("1") and lines[1].split(",")[0] in removed
+    assert axe_violations(page) == [], "the preview page"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1366, "the preview scrolls sideways on a laptop"
+    page.screenshot(path=str(tmp_path / "import-preview.png"), full_page=True)
+
+    page.get_by_role("button", name="确认导入").click()
+    page.wait_for_selector(".notice.ok")
+    assert "导入完成" in page.locator(".notice.ok").inner_text()
+    assert (folder / "stops.csv").read_text(encoding="utf-8") == good.read_text(encoding="utf-8")

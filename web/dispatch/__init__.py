@@ -8,6 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register Flask-Login and the console's blueprint on `app`."""
     from web import auth
+    from web.dispatch import importing
     from web.dispatch.views import bp
 
     cfg = app.config["TAXVAN"]
@@ -15,3 +16,4 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("TAXVAN_SIGNIN_ADDRESS_RATE", cfg.signin_address_rate)
     auth.init_app(app)
     app.register_blueprint(bp)
+    app.before_request_funcs.setdefault(None, []).insert(0, importing.upload_limit)
