@@ -329,3 +329,17 @@ def read_qr(png: bytes, border: int = 0) -> str:
         if text:
             return text
     return ""
+
+
+def open_visit(app) -> tuple[int, str]:
+    """The first published visit with a start time still open for a consultation."""
+    from web.booking import service as svc
+    from web.extensions import db
+    from web.models import ServiceRow, VisitRow
+
+    with app.app_context():
+        for v in db.session.scalars(db.select(VisitRow).order_by(VisitRow.id)):
+            slots = svc.open_slots(v, db.session.get(ServiceRow, "consult"))
+            if slots:
+                return v.id, slots[0].start
+    raise AssertionError("no open visit")

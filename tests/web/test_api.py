@@ -4,7 +4,7 @@ import pytest
 from stdnum.cn import uscc
 from werkzeug.serving import make_server
 
-from tests.conftest import VALID_USCC
+from tests.conftest import VALID_USCC, open_visit
 from web.booking import service as svc
 from web.extensions import db
 from web.models import ServiceRow, VisitRow
@@ -17,15 +17,6 @@ def _ids(n: int, prefix: str = "92370704AB") -> list[str]:
     return [h + uscc.calc_check_digit(h) for h in heads]
 
 
-def _open_visit(app) -> tuple[int, str]:
-    with app.app_context():
-        for v in db.session.scalars(db.select(VisitRow).order_by(VisitRow.id)):
-            slots = svc.open_slots(v, db.session.get(ServiceRow, "consult"))
-            if slots:
-                return v.id, slots[0].start
-    raise AssertionError("no open visit")
-
-
 def test_api_lists_stops_visits_and_slots(app, client):
     stops = client.get("/api/v1/stops").get_json()
     assert len(stops) >= 40 and {"id", "name", "street", "lat", "lon"} <= set(stops[0])
@@ -36,7 +27,7 @@ def test_api_lists_stops_visits_and_slots(app, client):
 
 
 def test_api_booking_lifecycle(app, client):
-    visit_id, start = _open_visit(app)
+    visit_id, start = open_visit(app)
     resp = client.post(
         "/api/v1/bookings",
         json={
@@ -108,7 +99,7 @@ def _race(app, clients: int = 6) -> list[int]:
     import urllib.error
     import urllib.request
 
-    visit_id, start = _open_visit(app)
+    visit_id, start = open_visit(app)
     ids = _ids(40)
     with app.app_context():
         visit = db.session.get(VisitRow, visit_id)

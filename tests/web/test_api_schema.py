@@ -15,10 +15,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.pytest.lazy import get_all_tests
 
-from tests.conftest import VALID_USCC
-from web.booking import service as svc
-from web.extensions import db
-from web.models import ServiceRow, VisitRow
+from tests.conftest import VALID_USCC, open_visit
 
 MAX_EXAMPLES = 15
 """Generated requests per operation and phase: enough to find the classic failures (types,
@@ -26,15 +23,6 @@ bounds, NUL, huge numbers) while the whole run stays well under a minute on both
 
 
 PHONE = "13800138000"
-
-
-def _open_visit(app) -> tuple[int, str]:
-    with app.app_context():
-        for v in db.session.scalars(db.select(VisitRow).order_by(VisitRow.id)):
-            slots = svc.open_slots(v, db.session.get(ServiceRow, "consult"))
-            if slots:
-                return v.id, slots[0].start
-    raise AssertionError("no open visit")
 
 
 RAW = {"Accept-Encoding": "identity"}
@@ -106,7 +94,7 @@ def test_a_booking_lifecycle_agrees_with_the_document(app):
     """The answers the fuzzer cannot reach (it cannot invent a valid taxpayer ID for a visit
     that is open), sent by hand and checked by the same checks: 201, 200, 409."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=_config())
-    visit_id, start = _open_visit(app)
+    visit_id, start = open_visit(app)
     body = {
         "visit_id": visit_id,
         "start": start,

@@ -12,22 +12,12 @@ import re
 
 import pytest
 
-from tests.conftest import VALID_USCC
-from web.booking import service as svc
+from tests.conftest import VALID_USCC, open_visit
 from web.extensions import db
-from web.models import Booking, ServiceRow, VisitRow
+from web.models import Booking
 
 PHONE = "13800138000"
 TOO_BIG_IDS = [2**31, 2**63, 10**30]
-
-
-def _open_visit(app) -> tuple[int, str]:
-    with app.app_context():
-        for v in db.session.scalars(db.select(VisitRow).order_by(VisitRow.id)):
-            slots = svc.open_slots(v, db.session.get(ServiceRow, "consult"))
-            if slots:
-                return v.id, slots[0].start
-    raise AssertionError("no open visit")
 
 
 def _bookings(app) -> int:
@@ -36,7 +26,7 @@ def _bookings(app) -> int:
 
 
 def _body(app, **overrides) -> dict:
-    visit_id, start = _open_visit(app)
+    visit_id, start = open_visit(app)
     return {
         "visit_id": visit_id,
         "start": start,
@@ -99,7 +89,7 @@ def test_too_big_visit_id_in_json_names_the_field(app, client, big):
 
 
 def test_move_to_an_impossible_visit_names_the_field(app, client):
-    visit_id, start = _open_visit(app)
+    visit_id, start = open_visit(app)
     page = client.get(_book_form(client, visit_id, start).headers["Location"])
     code = re.search(r'<dd class="code">(\w+)</dd>', page.get_data(as_text=True)).group(1)
     token = _csrf(client, "/booking/lookup")
@@ -128,7 +118,7 @@ def test_nul_in_query_parameters_names_the_parameter(app, client):
     assert visits.status_code == 400 and set(visits.get_json()["errors"]) == {"week"}
     home = client.get("/?week=2026-W49%00")
     assert home.status_code == 400 and _names_fields(home, "week")
-    slots = client.get(f"/visits/{_open_visit(app)[0]}/book?service=consult%00")
+    slots = client.get(f"/visits/{open_visit(app)[0]}/book?service=consult%00")
     assert slots.status_code == 400 and _names_fields(slots, "service")
 
 
@@ -146,7 +136,7 @@ def test_nul_in_a_path_names_the_part(app, client):
 
 
 def test_nul_in_a_form_field_names_the_field_and_saves_nothing(app, client):
-    visit_id, start = _open_visit(app)
+    visit_id, start = open_visit(app)
     resp = _book_form(client, visit_id, start, name="王\x00五")
     assert resp.status_code == 400 and _names_fields(resp, "name")
     token = _csrf(client, "/booking/lookup")
@@ -158,7 +148,7 @@ def test_nul_in_a_form_field_names_the_field_and_saves_nothing(app, client):
 
 
 def test_control_character_in_the_form_name_is_a_field_error(app, client):
-    visit_id, start = _open_visit(app)
+    visit_id, start = open_visit(app)
     resp = _book_form(client, visit_id, start, name="王\x1b五")
     assert resp.status_code == 422
     assert "只能使用文字、数字和标点" in resp.get_data(as_text=True)
@@ -288,7 +278,7 @@ def test_a_20_mb_json_body_is_refused_unread(app, client):
 
 
 def test_a_form_larger_than_the_request_limit_is_refused(app, client):
-    visit_id, start = _open_visit(app)
+    visit_id, start = open_visit(app)
     limit = app.config["MAX_CONTENT_LENGTH"]
     assert limit and limit <= 1024 * 1024
     resp = _book_form(client, visit_id, start, name="王" * limit)
