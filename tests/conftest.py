@@ -7,7 +7,9 @@ import math
 import os
 import secrets
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "fangzi"
 
 
-@pytest.fixture
-def phone_page():
-    """A page in Debian's headless Chromium on a 360 x 740 phone screen (Playwright)."""
+@contextmanager
+def chromium_page(width: int, height: int) -> Iterator[Any]:
+    """A page in Debian's headless Chromium (Playwright) on a `width` x `height` screen."""
     import shutil
 
     if shutil.which("chromium") is None:
@@ -45,8 +47,49 @@ def phone_page():
             executable_path=shutil.which("chromium"),
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        yield browser.new_page(viewport={"width": 360, "height": 740})
-        browser.close()
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def phone_page():
+    """A page on a 360 x 740 phone screen: the public site is read on phones."""
+    with chromium_page(360, 740) as page:
+        yield page
+
+
+@pytest.fixture
+def laptop_page():
+    """A page on a 1366 x 768 laptop screen: the dispatcher console is used on laptops."""
+    with chromium_page(1366, 768) as page:
+        yield page
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The app on a free loopback port, threaded, for real HTTP clients; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def live_url(sqlite_app) -> Iterator[str]:
+    """The SQLite app served on loopback, answering whatever host the browser names."""
+    sqlite_app.config["SERVER_NAME"] = None
+    with serving(sqlite_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

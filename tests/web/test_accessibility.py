@@ -9,29 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import VALID_USCC
 from web.extensions import db
 from web.models import VisitRow
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-@pytest.fixture
-def live_url(sqlite_app) -> Iterator[str]:
-    app = sqlite_app
-    app.config["SERVER_NAME"] = None
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 def _first_visit(app) -> VisitRow:

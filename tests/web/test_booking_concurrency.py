@@ -11,31 +11,15 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import VALID_USCC
+from tests.conftest import VALID_USCC, serving
 from web.booking import service as svc
 from web.extensions import db
 from web.models import Booking, ServiceRow, VisitRow
 
 PHONE = "13800138000"
-
-
-@contextmanager
-def serving(app) -> Iterator[str]:
-    """The app on a free loopback port, threaded; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def send_together(requests: list[urllib.request.Request]) -> list[tuple[int, dict]]:

@@ -1,23 +1,6 @@
 """End to end in headless Chromium on a phone-sized screen: find a stop, book with the keyboard."""
 
-import threading
-
-import pytest
-from werkzeug.serving import make_server
-
 from tests.conftest import VALID_USCC
-
-
-@pytest.fixture
-def live_url(sqlite_app):
-    app = sqlite_app
-    app.config["SERVER_NAME"] = None
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_villager_books_on_a_phone_with_the_keyboard(live_url, phone_page, tmp_path):

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import DEMO
+from tests.conftest import DEMO, serving
 from tests.web.test_accessibility import axe_violations
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def laptop_page():
-    if shutil.which("chromium") is None:
-        pytest.skip("needs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser.new_page(viewport={"width": 1366, "height": 768})
-        browser.close()
 
 
 @pytest.fixture
@@ -46,12 +29,8 @@ def console_url(sqlite_app):
     )
     assert admin.exit_code == 0, admin.output
     app.config["SERVER_NAME"] = None
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 def test_a_dispatcher_signs_in_and_sees_the_district(console_url, laptop_page, tmp_path):
@@ -119,12 +98,8 @@ def import_url(sqlite_app, tmp_path):
     )
     assert created.exit_code == 0, created.output
     app.config["SERVER_NAME"] = None
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", folder
-    server.shutdown()
-    server.server_close()
+    with serving(app) as url:
+        yield url, folder
 
 
 def test_a_dispatcher_uploads_files_and_sees_the_preview(import_url, laptop_page, tmp_path):

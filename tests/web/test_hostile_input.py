@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.conftest import VALID_USCC, open_visit
+from tests.conftest import VALID_USCC, open_visit, serving
 from web.extensions import db
 from web.models import Booking
 
@@ -344,8 +344,6 @@ def _send_chunked(base: str, path: str, content_type: str, chunks) -> tuple[int,
 def test_a_large_chunked_body_is_refused_not_cut_short(app, path, content_type):
     """20 MB sent in chunks with no Content-Length: a 413, not the first bytes taken for the
     whole body (a JSON prefix read as the request, a generic 400 on a form)."""
-    from tests.web.test_booking_concurrency import serving
-
     prefix = b'{"name": "' if content_type == "application/json" else b"code="
     chunks = iter([prefix, *(b"x" * 2**20 for _ in range(20))])
     with serving(app) as base:
@@ -356,8 +354,6 @@ def test_a_large_chunked_body_is_refused_not_cut_short(app, path, content_type):
 
 def test_a_small_chunked_json_body_is_read_whole(app):
     """A streaming client that sends a valid booking in chunks is served like any other."""
-    from tests.web.test_booking_concurrency import serving
-
     raw = json.dumps(_body(app)).encode()
     chunks = iter([raw[:10], raw[10:]])
     with serving(app) as base:

@@ -394,18 +394,8 @@ def test_a_malformed_public_url_is_refused_at_start(sqlite_template, tmp_path, m
 
 
 @pytest.fixture
-def live(sqlite_app):
-    import threading
-
-    from werkzeug.serving import make_server
-
-    sqlite_app.config["SERVER_NAME"] = None
-    server = make_server("127.0.0.1", 0, sqlite_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield sqlite_app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+def live(sqlite_app, live_url):
+    return sqlite_app, live_url
 
 
 def test_pages_work_in_chromium_under_their_policies(live, phone_page, tmp_path):
