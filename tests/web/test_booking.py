@@ -483,11 +483,10 @@ with the visit's claims; the booking with its claims (one statement on PostgreSQ
 SQLite). The reply is built from what was written."""
 
 
-def test_a_booking_runs_few_sql_statements(app, client):
+def _statements_during(app, action):
+    """The SQL statements sent to the database while `action()` runs, and the database's name."""
     from sqlalchemy import event
 
-    v = _long(app)
-    start = _first_slot(app, v)
     statements: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -495,10 +494,20 @@ def test_a_booking_runs_few_sql_statements(app, client):
 
     with app.app_context():
         engine = db.engine
-        dialect = engine.dialect.name
     event.listen(engine, "before_cursor_execute", count)
     try:
-        resp = client.post(
+        result = action()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return result, statements, engine.dialect.name
+
+
+def test_a_booking_runs_few_sql_statements(app, client):
+    v = _long(app)
+    start = _first_slot(app, v)
+    resp, statements, dialect = _statements_during(
+        app,
+        lambda: client.post(
             "/api/v1/bookings",
             json={
                 "visit_id": v.id,
@@ -508,9 +517,8 @@ def test_a_booking_runs_few_sql_statements(app, client):
                 "name": "张三",
                 "phone": PHONE,
             },
-        )
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+        ),
+    )
     assert resp.status_code == 201 and resp.get_json()["visit"]["stop_name"]
     assert len(statements) <= MAX_BOOKING_STATEMENTS[dialect], "\n".join(statements)
 
@@ -521,8 +529,6 @@ write lock first), then the claims deleted and the status set (one statement on 
 
 
 def test_a_cancel_runs_few_sql_statements(app, client):
-    from sqlalchemy import event
-
     v = _long(app)
     body = {
         "visit_id": v.id,
@@ -533,19 +539,9 @@ def test_a_cancel_runs_few_sql_statements(app, client):
         "phone": PHONE,
     }
     code = client.post("/api/v1/bookings", json=body).get_json()["code"]
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-        dialect = engine.dialect.name
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        resp = client.delete(f"/api/v1/bookings/{code}?phone={PHONE}")
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    resp, statements, dialect = _statements_during(
+        app, lambda: client.delete(f"/api/v1/bookings/{code}?phone={PHONE}")
+    )
     assert resp.status_code == 200 and resp.get_json()["status"] == "cancelled"
     assert resp.get_json()["visit"]["stop_name"]
     assert len(statements) <= MAX_CANCEL_STATEMENTS[dialect], "\n".join(statements)

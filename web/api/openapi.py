@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from taxvan.timetable import TIMETABLE_COLUMNS
 from taxvan.workdays import WEEKDAY_EN
 from web.booking.errors import ERROR_KINDS, OTHER_KIND
 from web.inputs import MAX_JSON_BYTES, MAX_ROW_ID
@@ -174,20 +175,7 @@ _VISIT = {
         "lat": {"type": "number"},
         "lon": {"type": "number"},
     },
-    "required": [
-        "id",
-        "date",
-        "weekday",
-        "van",
-        "order",
-        "stop_id",
-        "stop_name",
-        "street",
-        "start",
-        "end",
-        "lat",
-        "lon",
-    ],
+    "required": ["id", *TIMETABLE_COLUMNS],  # the open-data columns are the contract
 }
 _SLOT = {
     "type": "object",
