@@ -432,7 +432,7 @@ def _pin_day_problems(
         ]
     length = dwell or GRID_MINUTES
     lo, hi = p.start - p.tolerance, p.start + p.tolerance
-    if not any(v.shift_start < hi and lo + length <= v.shift_end for v in vans):
+    if not any(v.shift_start <= hi and lo + length <= v.shift_end for v in vans):
         shifts = ", ".join(f"{hhmm(v.shift_start)}-{hhmm(v.shift_end)}" for v in vans)
         return [
             problem(
