@@ -347,7 +347,7 @@ def context_from_json(doc: Mapping[str, Any]) -> DiffContext:
         makeup_days=frozenset(dt.date.fromisoformat(d) for d in doc.get("makeup_days", [])),
         adjustments=Adjustments.from_dict(doc.get("adjustments") or {}),
         dropped={k: tuple(v) for k, v in dropped.items()},
-        replanned=not doc.get("template_reused", False),
+        replanned=doc.get("template_reused") is False,  # unknown in older plans
     )
 
 

@@ -99,10 +99,13 @@ def _diff(args: argparse.Namespace) -> int:
     meta_path = new / "timetable.json"
     if not meta_path.exists():
         raise TaxvanError(f"{meta_path} not found: --new is the output folder of 'taxvan plan'")
-    meta = json.loads(meta_path.read_text("utf-8"))
+    try:
+        context = context_from_json(json.loads(meta_path.read_text("utf-8")))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TaxvanError(f"{meta_path} is not a timetable.json of 'taxvan plan' ({exc})") from None
     try:
         old = read_timetable_csv(Path(args.old))
-        diff = diff_rows(old, read_timetable_csv(new / "timetable.csv"), context_from_json(meta))
+        diff = diff_rows(old, read_timetable_csv(new / "timetable.csv"), context)
     except DataFileError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
