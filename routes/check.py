@@ -12,6 +12,7 @@ import itertools
 from routes.plan import Plan
 from routes.problem import WeekProblem
 from taxvan.clock import GRID_MINUTES, hhmm
+from taxvan.workdays import WEEKDAY_EN
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -72,6 +73,19 @@ def check_plan(plan: Plan, problem: WeekProblem) -> list[str]:
                     errors.append(
                         f"{where}: {v.key} lasts {v.end - v.start} min, asked for {dv.dwell}"
                     )
+                if dv.pin_weekday is not None:
+                    usual = v.moved_from.date if v.moved_from else v.date
+                    if usual.weekday() != dv.pin_weekday:
+                        errors.append(
+                            f"{where}: {v.key} is pinned to {WEEKDAY_EN[dv.pin_weekday]} but "
+                            f"held on {WEEKDAY_EN[usual.weekday()]}"
+                        )
+                    win = dv.pin_window
+                    if win is not None and not win[0] <= v.start <= win[1]:
+                        errors.append(
+                            f"{where}: {v.key} starts at {hhmm(v.start)}, outside its pinned "
+                            f"{hhmm(win[0])}-{hhmm(win[1])}"
+                        )
                 if lunch and _overlap(v.start * 60.0, v.end * 60.0, *lunch) > 0:
                     errors.append(f"{where}: {v.key} overlaps the lunch break")
                 to, start, label = node[v.stop_id], v.start * 60.0, v.key

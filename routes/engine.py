@@ -62,6 +62,9 @@ class Instance:
     demand: Sequence[int] | None = None
     capacity: int | None = None
     horizon: int | None = None
+    allowed_vehicles: Sequence[Sequence[int] | None] | None = None
+    """Per node, the only vehicles that may serve it (None: any), a constraint of the model
+    (the weekly planner's pins: the vehicles of one weekday)."""
 
     @property
     def num_nodes(self) -> int:
@@ -197,6 +200,13 @@ def _build(instance: Instance, params: SearchParams, must_serve_penalty: int | N
     for v, (a, b) in enumerate(instance.vehicle_windows):
         time_dim.CumulVar(routing.Start(v)).SetRange(a, b)
         time_dim.CumulVar(routing.End(v)).SetRange(a, b)
+
+    if instance.allowed_vehicles is not None:
+        for node, allowed in enumerate(instance.allowed_vehicles):
+            if allowed is not None and node != instance.depot:
+                # SetAllowedVehiclesForIndex rejects Python sequences in OR-Tools 9.15
+                # (docs/pitfalls); -1 keeps the node optional (inactive).
+                routing.VehicleVar(manager.NodeToIndex(node)).SetValues([-1, *map(int, allowed)])
 
     if instance.demand is not None and instance.capacity is not None:
         d_index = routing.RegisterUnaryTransitVector([int(d) for d in instance.demand])

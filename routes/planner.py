@@ -23,7 +23,7 @@ import enum
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from routes.template import (
     template_to_dict,
 )
 from routes.weekly import ProgressFn, solve_week
+from taxvan.adjustments import Adjustments, check_adjustments
 from taxvan.dataset import Dataset
 from taxvan.errors import PlanningError
 from taxvan.io.timetable_files import write_json
@@ -72,6 +73,8 @@ class WeekPlan:
     template_path: Path | None
     """Where the template is kept (None: no templates folder was given)."""
     template_reused: bool
+    adjustments: Adjustments = field(default_factory=Adjustments)
+    """The dispatcher's adjustments the week was planned with (none by default)."""
 
 
 class PlanCheckFailed(PlanningError):
@@ -100,17 +103,27 @@ def _canonical(obj: Any) -> Any:
     return [type(obj).__name__, repr(obj)]
 
 
-def template_fingerprint(dataset: Dataset, provider: MatrixProvider, settings: PlanSettings) -> str:
+def template_fingerprint(
+    dataset: Dataset,
+    provider: MatrixProvider,
+    settings: PlanSettings,
+    adjustments: Adjustments | None = None,
+) -> str:
     """What the weekly template depends on: the district's data, the planning settings, the
-    travel model (`provider.key()`) and the template format. A change to any of them gives
-    a new fingerprint, hence a new template; a change to nothing reuses the saved one.
+    travel model (`provider.key()`), the dispatcher's adjustments and the template format.
+    A change to any of them gives a new fingerprint, hence a new template; a change to
+    nothing reuses the saved one. No adjustments hash as before there were any, so the
+    templates saved by earlier versions stay in use.
 
     The calendar file is left out (and the loader's warnings, which only describe the
     data): the template is a standard week, so entering next year's holiday schedule
     changes which days run, never every stop's times."""
     data = dataclasses.replace(dataset, calendar=(), warnings=())
     h = hashlib.sha256()
-    for part in (data, settings, provider.key(), TEMPLATE_FORMAT):
+    parts: list[Any] = [data, settings, provider.key(), TEMPLATE_FORMAT]
+    if adjustments:
+        parts.append(adjustments.as_dict())
+    for part in parts:
         h.update(json.dumps(part, default=_canonical, ensure_ascii=False).encode() + b"\0")
     return h.hexdigest()[:16]
 
@@ -147,6 +160,7 @@ def plan_week(
     new_template: bool = False,
     say: Say = _silent,
     progress: ProgressFn | None = None,
+    adjustments: Adjustments | None = None,
 ) -> WeekPlan:
     """Plan ISO week `week` ("2026-W49") of `dataset` from the weekly template.
 
@@ -155,15 +169,22 @@ def plan_week(
     `new_template` plans a fresh one all the same. Without a folder, the template is planned
     every time and not kept. Raises `PlanningError` (or `TaxvanError` for a bad week) with
     a message for people.
+
+    `adjustments` (`taxvan.adjustments.Adjustments`: pins, excluded stops and weekdays,
+    visits a week, dwell) are checked first (`AdjustmentError` lists every problem), are
+    part of the template's fingerprint and shape the template: a pin is a constraint of the
+    search, and one that cannot hold raises `PinError` naming it.
     """
     provider = provider or GeodesicProvider()
     settings = settings or PlanSettings()
     params = params or SearchParams()
+    adjustments = adjustments or Adjustments()
     label = parse_iso_week(week).label
+    check_adjustments(adjustments, dataset)
     say("Computing travel times and weights ...")
-    base = build_week_problem(dataset, label, provider, settings, template=True)
+    base = build_week_problem(dataset, label, provider, settings, True, adjustments)
     standard = pair_alternating(base)
-    fingerprint = template_fingerprint(dataset, provider, settings)
+    fingerprint = template_fingerprint(dataset, provider, settings, adjustments)
     path = None if templates is None else templates / f"{fingerprint}.json"
     template = None
     if path is not None and not new_template:
@@ -208,4 +229,5 @@ def plan_week(
         fingerprint=fingerprint,
         template_path=path,
         template_reused=reused,
+        adjustments=adjustments,
     )

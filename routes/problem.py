@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from routes.matrix import GeodesicProvider, MatrixProvider, is_symmetric
+from taxvan.adjustments import Adjustments, adjust_demand, adjusted_dataset
 from taxvan.clock import GRID_MINUTES, floor_to_grid
 from taxvan.coverage import DEFAULT_COVER_MINUTES, greedy_cover, nearest_stop_counts
 from taxvan.dataset import Dataset
@@ -149,14 +150,19 @@ def build_week_problem(
     provider: MatrixProvider | None = None,
     settings: PlanSettings | None = None,
     template: bool = False,
+    adjustments: Adjustments | None = None,
 ) -> WeekProblem:
     """Weights, demand and matrices for ISO week `week_label` of `dataset`.
 
     With `template`, the problem of the standard week instead: every ordinary weekday works
-    and every-other-week stops are all in (see `routes.template`).
+    and every-other-week stops are all in (see `routes.template`). `adjustments` (checked
+    by the caller, `taxvan.adjustments.check_adjustments`) take excluded stops and weekdays
+    out of the district and shape the visits of pinned and changed stops.
     """
     provider = provider or GeodesicProvider()
     settings = settings or PlanSettings()
+    adjustments = adjustments or Adjustments()
+    dataset = adjusted_dataset(dataset, adjustments)
     if not dataset.vans:
         raise PlanningError("there is no van in vans.csv")
     weekdays = fleet_weekdays(dataset.vans)
@@ -204,6 +210,7 @@ def build_week_problem(
         return nearest, stop_rt, w
 
     nearest, stop_rt, weights = catchment(list(range(len(stops))))
+    all_weights = weights
 
     day_minutes = sum(
         floor_to_grid(int(v.working_minutes * settings.service_share), GRID_MINUTES)
@@ -248,6 +255,14 @@ def build_week_problem(
             # penalties and the report alike; the streets' weights do not change.
             nearest, stop_rt, catch = catchment([stop_ids.index(s) for s in cover.chosen])
             weights = dataclasses.replace(weights, stop_remote=catch.stop_remote)
+    standard = adjust_demand(
+        standard,
+        adjustments,
+        stops,
+        all_weights,
+        [d.weekday() for d in week.dates],
+        settings.rules,
+    )
     demand = (
         standard
         if template

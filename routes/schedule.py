@@ -82,11 +82,15 @@ def schedule_day(
     van: Van,
     depot: int = 0,
     grid_minutes: int = GRID_MINUTES,
+    windows: Sequence[tuple[int, int] | None] | None = None,
 ) -> DaySchedule:
     """Times (minutes since midnight) for visiting `nodes` in order with one van.
 
-    Raises PlanningError when the order cannot be kept within the shift and lunch window.
+    `windows` gives, per visit, the (earliest, latest) start a pin allows (None: any); the
+    van waits for a pinned visit's earliest start. Raises PlanningError when the order
+    cannot be kept within the shift, the lunch window and the pins.
     """
+    windows = windows or [None] * len(nodes)
     step = grid_minutes * 60
     lunch = van.lunch_minutes * 60
     l_first = van.lunch_earliest * 60
@@ -96,10 +100,11 @@ def schedule_day(
     prev = depot
     lunch_start: int | None = None
     timed: list[Timed] = []
-    for node, dwell in zip(nodes, dwell_minutes, strict=True):
+    for node, dwell, window in zip(nodes, dwell_minutes, windows, strict=True):
+        earliest = 0 if window is None else window[0] * 60
         travel = int(seconds[prev][node])
         arrive = t + travel
-        start = _ceil(arrive, step)
+        start = max(_ceil(arrive, step), earliest)
         end = start + dwell * 60
         if lunch_start is None and max(end, l_first) > l_last:
             s, arrive_before_lunch = _arrival_with_lunch(t, travel, l_first)
@@ -107,8 +112,10 @@ def schedule_day(
                 raise PlanningError("the lunch break cannot be kept on this route")
             lunch_start = s
             arrive = arrive_before_lunch + lunch
-            start = _ceil(arrive, step)
+            start = max(_ceil(arrive, step), earliest)
             end = start + dwell * 60
+        if window is not None and start > window[1] * 60:
+            raise PlanningError("a pinned visit cannot start at its pinned time on this route")
         timed.append(Timed(arrive // 60 + (arrive % 60 > 0), start // 60, end // 60))
         t = end
         prev = node

@@ -71,7 +71,9 @@ def pair_alternating(base: WeekProblem) -> TemplateProblem:
     even: dict[str, list[VisitDemand]] = {}
     odd: dict[str, list[VisitDemand]] = {}
     for v in base.demand.visits:
-        if v.biweekly:
+        # A pinned every-other-week stop keeps a place of its own on its weekday: sharing
+        # it would pin its partner too.
+        if v.biweekly and v.pin_weekday is None:
             side = even if biweekly_in_week(v.stop_id, 0) else odd
             side.setdefault(v.street_code, []).append(v)
     pairs: Pairs = {}
@@ -394,11 +396,19 @@ def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = N
     for (weekday, van_id), route in sorted(by_day.items(), key=lambda kv: kv[0]):
         if (weekday, van_id) not in run_days:
             usual = _week_date(problem, weekday)
-            pending += [
-                dataclasses.replace(v, moved_from=UsualTime(usual, v.start, v.end))
-                for v in route.visits
-                if v.key in due
-            ]
+            for v in route.visits:
+                if v.key not in due:
+                    continue
+                if due[v.key].pin_weekday is not None:
+                    # Pinned to its weekday: held only where the calendar runs that day's
+                    # timetable (a make-up day), never moved into another day's free time.
+                    drop(
+                        v,
+                        _holiday_reason(problem, weekday)
+                        + f"; pinned to {WEEKDAY_EN[weekday]}, so not moved to another day",
+                    )
+                    continue
+                pending.append(dataclasses.replace(v, moved_from=UsualTime(usual, v.start, v.end)))
     week = _Week(problem, days)
     needed = sorted({v.street_code for v in problem.demand.visits})
     moved_notes: list[str] = []
@@ -461,6 +471,8 @@ def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = N
                         rest = day.visits[:i] + day.visits[j:]
                         if not {x.street_code for x in out} <= held | {x.street_code for x in rest}:
                             continue
+                        if any(due[x.key].pin_weekday is not None for x in out):
+                            continue  # a pinned visit keeps its time
                         if week.too_close(v.stop_id, gap[v.stop_id], day.d, {x.key for x in out}):
                             continue
                         fit = week.slot(day, v.stop_id, v.end - v.start, rest, i)

@@ -19,7 +19,8 @@ from routes.engine import Break, Instance, SearchParams, Spacing, solve_parallel
 from routes.plan import DayRoute, DroppedVisit, Plan, PlannedVisit, SearchStats
 from routes.problem import WeekProblem
 from routes.schedule import schedule_day
-from taxvan.clock import GRID_MINUTES
+from taxvan.adjustments import Pin, PinError
+from taxvan.clock import GRID_MINUTES, hhmm
 from taxvan.demand import VisitDemand
 from taxvan.errors import PlanningError
 from taxvan.fleet import Van
@@ -56,12 +57,18 @@ def _too_close(
     )
 
 
+def _windows(day: Day) -> list[tuple[int, int] | None]:
+    """The pinned start windows (minutes) of a day's visits, None where a visit has none."""
+    return [v.pin_window for v in day]
+
+
 def _fit(visit: VisitDemand, day: Day, van: Van, problem: WeekProblem) -> tuple[int, int] | None:
     """(added metres, position) of the cheapest place in `day` where `visit` can be timed."""
     best = None
     node = problem.stop_node(visit.stop_id)
     nodes = [problem.stop_node(v.stop_id) for v in day]
     dwells = [v.dwell for v in day]
+    wins = _windows(day)
     met = problem.metres
     for pos in range(len(day) + 1):
         try:
@@ -70,6 +77,7 @@ def _fit(visit: VisitDemand, day: Day, van: Van, problem: WeekProblem) -> tuple[
                 [*dwells[:pos], visit.dwell, *dwells[pos:]],
                 problem.seconds,
                 van,
+                windows=[*wins[:pos], visit.pin_window, *wins[pos:]],
             )
         except PlanningError:
             continue
@@ -137,6 +145,7 @@ def _drop_reason(
         late = dataclasses.replace(van, shift_end=24 * 60 - 1)
         nodes = [problem.stop_node(v.stop_id) for v in days[vi]]
         dwells = [v.dwell for v in days[vi]]
+        wins = _windows(days[vi])
         for pos in range(len(nodes) + 1):
             try:
                 sched = schedule_day(
@@ -144,6 +153,7 @@ def _drop_reason(
                     [*dwells[:pos], visit.dwell, *dwells[pos:]],
                     problem.seconds,
                     late,
+                    windows=[*wins[:pos], None, *wins[pos:]],
                 )
             except PlanningError:
                 continue
@@ -161,6 +171,127 @@ def _drop_reason(
         f"ends (it serves {visit.remote_served:.0f} remote taxpayers, fewer than the "
         "visits kept)"
     )
+
+
+def _date_index(problem: WeekProblem, weekday: int) -> int | None:
+    return next((d for d, date in enumerate(problem.week.dates) if date.weekday() == weekday), None)
+
+
+def _pin_constraints(
+    problem: WeekProblem, visits: list[VisitDemand], vehicles: list[tuple[int, Van]]
+) -> tuple[list[list[int] | None], list[tuple[int, int]]]:
+    """Per node (depot first): the vehicles a pinned visit may go on (its weekday's) and its
+    time window on the week's time axis (its pinned start, or the whole of its day)."""
+    week = (0, len(problem.week.dates) * DAY)
+    allowed: list[list[int] | None] = [None]
+    windows = [week]
+    for v in visits:
+        d = None if v.pin_weekday is None else _date_index(problem, v.pin_weekday)
+        if d is None:
+            allowed.append(None)
+            windows.append(week)
+            continue
+        allowed.append([vi for vi, (dv, _) in enumerate(vehicles) if dv == d])
+        if v.pin_window is None:
+            windows.append((d * DAY, (d + 1) * DAY))
+        else:
+            windows.append((d * DAY + v.pin_window[0] * 60, d * DAY + v.pin_window[1] * 60))
+    return allowed, windows
+
+
+def pin_error(problem: WeekProblem, visit: VisitDemand, reason: str) -> PinError:
+    """The PinError for pinned `visit`, naming its pin and stop."""
+    assert visit.pin_weekday is not None
+    window = visit.pin_window
+    pin = Pin(
+        visit.stop_id,
+        visit.pin_weekday,
+        None if window is None else (window[0] + window[1]) // 2,
+        0 if window is None else (window[1] - window[0]) // 2,
+    )
+    name = next((s.name for s in problem.dataset.stops if s.id == visit.stop_id), "")
+    return PinError(pin, reason, name)
+
+
+def check_pins(
+    problem: WeekProblem, visits: list[VisitDemand], vehicles: list[tuple[int, Van]]
+) -> None:
+    """Fail before any search when a pin cannot hold whatever the solver does: no van that
+    day, the stop out of reach at that time within the shift and lunch, or the day's pinned
+    visits unable to follow one another. Raises PinError naming the pin and why."""
+    by_day: dict[int, list[VisitDemand]] = {}
+    for v in visits:
+        if v.pin_weekday is None:
+            continue
+        d = _date_index(problem, v.pin_weekday)
+        vans = [van for dv, van in vehicles if dv == d]
+        if d is None or not vans:
+            raise pin_error(problem, v, f"no van works on that day in {problem.week.label}")
+        node = problem.stop_node(v.stop_id)
+        out, back = int(problem.seconds[0][node]), int(problem.seconds[node][0])
+        try:
+            for van in vans:
+                try:
+                    schedule_day([node], [v.dwell], problem.seconds, van, windows=[v.pin_window])
+                    break
+                except PlanningError:
+                    if van is vans[-1]:
+                        raise
+        except PlanningError:
+            van = vans[0]
+            reason = (
+                f"the stop is {out // 60} min from the hall and {back // 60} min back, with "
+                f"{v.dwell} min on site, which does not fit the shift "
+                f"{hhmm(van.shift_start)}-{hhmm(van.shift_end)} and its lunch break"
+            )
+            if v.pin_window is not None:
+                lo, hi = v.pin_window
+                earliest = van.shift_start * 60 + out
+                if earliest > hi * 60:
+                    reason = (
+                        f"leaving the hall at {hhmm(van.shift_start)}, the van needs "
+                        f"{-(-out // 60)} min to get there and cannot open by {hhmm(hi)}"
+                    )
+                elif lo * 60 + v.dwell * 60 + back > van.shift_end * 60:
+                    reason = (
+                        f"after {v.dwell} min there from {hhmm(lo)}, the van cannot be back "
+                        f"at the hall ({back // 60} min away) by {hhmm(van.shift_end)}"
+                    )
+                else:
+                    reason = (
+                        f"{hhmm(lo)} to {hhmm(lo + v.dwell)} leaves no room for the "
+                        f"{van.lunch_minutes}-minute lunch break between "
+                        f"{hhmm(van.lunch_earliest)} and {hhmm(van.lunch_latest)}"
+                    )
+            raise pin_error(problem, v, reason) from None
+        if v.pin_window is not None:
+            by_day.setdefault(d, []).append(v)
+    for d, timed in by_day.items():
+        timed.sort(key=lambda v: v.pin_window or (0, 0))
+        nodes = [problem.stop_node(v.stop_id) for v in timed]
+        vans = [van for dv, van in vehicles if dv == d]
+        if len(timed) <= len(vans):
+            continue  # each may go on a van of its own
+        try:
+            schedule_day(
+                nodes,
+                [v.dwell for v in timed],
+                problem.seconds,
+                vans[0],
+                windows=[v.pin_window for v in timed],
+            )
+        except PlanningError:
+            others = ", ".join(
+                f"{v.stop_id} at {hhmm(v.pin_window[0])}"
+                for v in timed[1:]
+                if v.pin_window is not None
+            )
+            raise pin_error(
+                problem,
+                timed[0],
+                f"the pins of that day ({others}) cannot all be kept by one van, with the "
+                "driving between them and the lunch break",
+            ) from None
 
 
 def solve_week(
@@ -194,6 +325,7 @@ def solve_week(
             gap_days = visits[b - 1].min_gap_days
             spacing.append(Spacing(a, b, max(1, gap_days) * DAY - span))
 
+    check_pins(problem, visits, vehicles)
     k_pen = problem.settings.penalty_per_remote_taxpayer
     penalty = [k_pen * max(1, round(v.remote_served)) for v in visits]
     # A street's minimum visit outweighs every other visit and all the driving together, so
@@ -202,11 +334,19 @@ def solve_week(
     longest_arc = int(met.max()) if met.size else 0
     must = 10 * (longest_arc * n + sum(penalty)) + 1
     penalty = [must if v.must_serve else p for v, p in zip(visits, penalty, strict=True)]
+    # A pinned visit outweighs even the minimum visits: it is a constraint, optional in the
+    # model only so that one that cannot hold is named (PinError) instead of "no plan".
+    pinned = must * (1 + sum(v.must_serve for v in visits)) + 1
+    penalty = [
+        pinned if v.pin_weekday is not None else p for v, p in zip(visits, penalty, strict=True)
+    ]
+    allowed, windows = _pin_constraints(problem, visits, vehicles)
     instance = Instance(
         cost=met.tolist(),
         travel=travel.tolist(),
         service=[0] + [v.dwell * 60 for v in visits],
-        windows=[(0, len(problem.week.dates) * DAY)] * n,
+        windows=windows,
+        allowed_vehicles=allowed,
         vehicle_windows=[
             (d * DAY + v.shift_start * 60, d * DAY + v.shift_end * 60) for d, v in vehicles
         ],
@@ -226,6 +366,15 @@ def solve_week(
     )
     solution = solve_parallel(instance, params, progress)
     days = [[visits[k - 1] for k in nodes] for nodes in solution.routes]
+    for k in solution.dropped:
+        v = visits[k - 1]
+        if v.pin_weekday is not None:
+            raise pin_error(
+                problem,
+                v,
+                "the solver could not fit it with the other visits of that day "
+                f"({v.dwell} min on site); move the pin or lighten that day",
+            )
     left_out = _fill_free_time([visits[k - 1] for k in solution.dropped], days, vehicles, problem)
 
     routes: list[DayRoute] = []
@@ -233,7 +382,13 @@ def solve_week(
         day_visits = days[vi]
         stops = [problem.stop_node(v.stop_id) for v in day_visits]
         try:
-            sched = schedule_day(stops, [v.dwell for v in day_visits], problem.seconds, van)
+            sched = schedule_day(
+                stops,
+                [v.dwell for v in day_visits],
+                problem.seconds,
+                van,
+                windows=_windows(day_visits),
+            )
         except PlanningError as exc:
             raise PlanningError(
                 f"internal error: route of {van.id} on {problem.week.dates[d]} found by the "

@@ -62,6 +62,11 @@ class VisitDemand:
     must_serve: bool = False
     """The street's minimum visit: every served street gets at least one visit a week, so
     the planner holds this one before anything else (it is never the first to give way)."""
+    pin_weekday: int | None = None
+    """Set when the dispatcher pinned this visit to a weekday (Monday = 0): the planner puts
+    it on that weekday's route or fails naming the pin (`taxvan.adjustments`)."""
+    pin_window: tuple[int, int] | None = None
+    """(earliest, latest) start in minutes when the pin also fixes the time."""
 
     @property
     def key(self) -> str:

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
 
+from routes.diff import context_from_json, diff_plan, diff_rows, format_diff
 from routes.report import format_report
+from taxvan.adjustments import AdjustmentError
 from taxvan.clock import china_now
 from taxvan.errors import DataFileError, DataFolderError, TaxvanError
+from taxvan.io.adjustments import load_adjustments
 from taxvan.io.loaders import load_dataset
+from taxvan.io.timetable_files import read_timetable_csv
 from taxvan.workdays import CalendarDay, next_iso_week, parse_iso_week
 from web.config import PLAN, SEARCH, Config
 from web.planning import run_plan
@@ -62,7 +67,15 @@ def _plan(args: argparse.Namespace) -> int:
     out = Path(args.out or f"out/{week}")
     say = (lambda _m: None) if args.quiet else print
     progress = Progress(args.quiet)
-    run = run_plan(config, week, out, say, progress, new_template=args.new_template)
+    try:
+        adjustments = load_adjustments(Path(args.adjust)) if args.adjust else None
+        published = read_timetable_csv(Path(args.against)) if args.against else None
+    except DataFileError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    run = run_plan(
+        config, week, out, say, progress, new_template=args.new_template, adjustments=adjustments
+    )
     if progress.best is not None and not args.quiet:
         print(
             f"  done: objective {run.plan.search.objective:,} after "
@@ -75,6 +88,31 @@ def _plan(args: argparse.Namespace) -> int:
         print(
             f"wrote {path}" + ("  (open in a browser; works offline)" if name == "map.html" else "")
         )
+    if published is not None:
+        print()
+        print(format_diff(diff_plan(run.week, published)))
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    new = Path(args.new)
+    meta_path = new / "timetable.json"
+    if not meta_path.exists():
+        raise TaxvanError(f"{meta_path} not found: --new is the output folder of 'taxvan plan'")
+    try:
+        context = context_from_json(json.loads(meta_path.read_text("utf-8")))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TaxvanError(f"{meta_path} is not a timetable.json of 'taxvan plan' ({exc})") from None
+    try:
+        old = read_timetable_csv(Path(args.old))
+        diff = diff_rows(old, read_timetable_csv(new / "timetable.csv"), context)
+    except DataFileError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(diff.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_diff(diff))
     return 0
 
 
@@ -153,8 +191,34 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="plan a new weekly template even if the saved one still fits the data",
     )
+    plan.add_argument(
+        "--adjust",
+        metavar="FILE",
+        help="the dispatcher's adjustments (CSV, Excel or JSON; see data/README.md): pin a stop "
+        "to a weekday and time, exclude a stop or a weekday, visits a week, dwell",
+    )
+    plan.add_argument(
+        "--against",
+        metavar="TIMETABLE_CSV",
+        help="print every visit the new plan moves, adds or removes against this published "
+        "timetable.csv, with the reason",
+    )
     plan.add_argument("-q", "--quiet", action="store_true", help="print only the report")
     plan.set_defaults(func=_plan)
+    diff = sub.add_parser(
+        "diff",
+        help="compare a planned week with a published timetable",
+        description="Every visit of the new plan that moved (other day or time), appeared or "
+        "disappeared against the published timetable.csv, with the reason when known "
+        "(pinned, stop or day excluded, holiday, dropped by the planner, re-planned template, "
+        "...); unchanged visits are counted.",
+    )
+    diff.add_argument("--old", required=True, help="the published timetable.csv")
+    diff.add_argument(
+        "--new", required=True, help="the output folder of 'taxvan plan' (timetable.csv and .json)"
+    )
+    diff.add_argument("--json", action="store_true", help="print the diff as JSON")
+    diff.set_defaults(func=_diff)
     check = sub.add_parser("check-data", help="validate a data folder and list every problem")
     check.add_argument("--data", help="data folder (default: data/fangzi)")
     check.set_defaults(func=_check)
@@ -169,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
         _err(str(exc))
         if len(exc.problems) > 1:
             print("  run 'taxvan check-data' to list every problem", file=sys.stderr)
+        return 1
+    except AdjustmentError as exc:
+        _err(str(exc))
+        if len(exc.problems) > 1:
+            print(exc.report(), file=sys.stderr)
         return 1
     except TaxvanError as exc:
         _err(str(exc))

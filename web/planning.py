@@ -27,6 +27,7 @@ from routes.problem import PlanSettings, WeekProblem
 from routes.publish import timetable_rows
 from routes.report import uncovered_points
 from routes.template import template_to_dict
+from taxvan.adjustments import Adjustments
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
@@ -91,12 +92,15 @@ def run_plan(
     say: Say = print,
     progress: Callable[[float, int], None] | None = None,
     new_template: bool = False,
+    adjustments: Adjustments | None = None,
 ) -> PlanRun:
     """Load the data folder, plan `week` with `routes.plan_week` and write timetable CSV/JSON,
     report JSON, the template and the map into `out`.
 
     The weekly template is kept in the cache folder (`templates/`) under its fingerprint;
-    `new_template` plans a fresh one even if a saved template fits.
+    `new_template` plans a fresh one even if a saved template fits. `adjustments` (pins,
+    excluded stops and weekdays, visits a week, dwell) go to `plan_week` as they are and are
+    recorded in `timetable.json`, so `taxvan diff` can give the reasons of changes.
     """
     try:
         tiles = tile_source(config.tiles, config.tile_url or None, config.tile_key or None)
@@ -127,6 +131,7 @@ def run_plan(
         new_template=new_template,
         say=say,
         progress=progress,
+        adjustments=adjustments,
     )
     plan, report = planned.plan, planned.report
     out.mkdir(parents=True, exist_ok=True)
@@ -157,6 +162,9 @@ def run_plan(
             "holidays": report["holidays"],
             "notes": report["notes"],
             "dropped": report["dropped"],
+            "makeup_days": report["makeup_days"],
+            "adjustments": planned.adjustments.as_dict(),
+            "template_reused": planned.template_reused,
         },
     )
     write_json(files["report.json"], report)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from taxvan.errors import DataFileError, DataProblem
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 
 
@@ -26,3 +27,26 @@ def write_timetable_json(path: Path, rows: Sequence[TimetableRow], meta: dict[st
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def read_timetable_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a published `timetable.csv` as plain dicts (for `routes.diff`).
+
+    Raises DataFileError when the file is missing or lacks a column the diff needs."""
+    if not path.exists():
+        raise DataFileError(str(path), [DataProblem("file not found")])
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in NEEDED if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DataFileError(
+                    str(path), [DataProblem("missing column", column=c) for c in missing]
+                )
+            return [dict(r) for r in reader]
+    except UnicodeDecodeError:
+        raise DataFileError(str(path), [DataProblem("not UTF-8 text")]) from None
+
+
+NEEDED = ("date", "stop_id", "start", "end")
+"""The columns of a timetable a comparison needs."""

@@ -262,3 +262,82 @@ def test_check_data_counts_calendar_days_apart_from_published_years(tmp_path: Pa
     assert main(["check-data", "--data", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "2 calendar day(s), the holiday schedule of 1 year(s)" in out
+
+
+def _first_visit(out: Path) -> dict[str, str]:
+    with (out / "timetable.csv").open(encoding="utf-8-sig") as f:
+        return next(csv.DictReader(f))
+
+
+def test_plan_with_adjustments_prints_the_diff_against_the_published_timetable(planned, tmp_path):
+    """`--adjust` pins a stop to another weekday and time; `--against` and `taxvan diff` show
+    its visit moved with the reason "pinned"; the other changes say theirs."""
+    out49, _, cache = planned
+    first = _first_visit(out49)
+    day = "Thu" if first["weekday"] != "Thu" else "Tue"
+    adjust = tmp_path / "adjust.csv"
+    adjust.write_text(
+        f"action,stop_id,weekday,start,value\npin,{first['stop_id']},{day},10:00,\n"
+        "exclude_day,,Fri,,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    text = run_cli(
+        out, cache, "2026-W49", "--adjust", str(adjust), "--against", str(out49 / "timetable.csv")
+    )
+    assert "Planning the weekly template" in text, "changed adjustments plan a new template"
+    assert "Changes to the published timetable of 2026-W49:" in text
+    moved = [line for line in text.splitlines() if first["stop_id"] in line and "moved" in line]
+    assert moved and f"-> {day} " in moved[0] and "10:00-" in moved[0]
+    assert f"[pinned: stop {first['stop_id']} pinned to {day} 10:00]" in moved[0]
+    assert (timetable(out)[first["stop_id"]][:2]) == (day, "10:00")
+    assert all(r[0] != "Fri" for r in timetable(out).values())
+    doc = json.loads((out / "timetable.json").read_text(encoding="utf-8"))
+    assert doc["adjustments"]["exclude_weekdays"] == ["Fri"]
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert (
+            main(["diff", "--old", str(out49 / "timetable.csv"), "--new", str(out), "--json"]) == 0
+        )
+    diff = json.loads(buf.getvalue())
+    mine = [c for c in diff["changes"] if c["stop_id"] == first["stop_id"]]
+    assert mine[0]["reason"] == "pinned" and mine[0]["new"]["start"] == "10:00"
+    assert {c["reason"] for c in diff["changes"] if c["old"] and c["old"]["weekday"] == "Fri"} <= {
+        "day_excluded"
+    }
+
+
+def test_a_bad_adjustments_file_names_every_bad_row_and_column(planned, tmp_path, capsys):
+    _, _, cache = planned
+    adjust = tmp_path / "adjust.csv"
+    adjust.write_text(
+        "action,stop_id,weekday,start,value\n"
+        "pin,370704007238,Someday,10:00,\n"
+        "pin,370704007238,Tue,25:00,\n"
+        "move,370704007238,,,\n"
+        "visits,370704007238,,,two\n"
+        "exclude_day,,,,\n",
+        encoding="utf-8",
+    )
+    code = main(["plan", "--week", "2026-W49", "--cache-dir", str(cache), "--adjust", str(adjust)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    for where in (
+        "row 2, column 'weekday'",
+        "row 3, column 'start'",
+        "row 4, column 'action'",
+        "row 5, column 'value'",
+        "row 6, column 'weekday'",
+    ):
+        assert where in err, err
+    adjust.write_text(
+        "action,stop_id,weekday,start,value\npin,no-such-stop,Tue,,\nexclude_day,,Sat,,\n",
+        encoding="utf-8",
+    )
+    code = main(["plan", "--week", "2026-W49", "--cache-dir", str(cache), "--adjust", str(adjust)])
+    err = capsys.readouterr().err
+    assert code == 1 and "stop no-such-stop: pin: no such stop" in err
+    assert "Sat: exclude day: no van works on this weekday anyway" in err

@@ -1,0 +1,378 @@
+"""A new plan against the published timetable: every visit that moves, appears or disappears.
+
+"Same place, same time" is the promise to taxpayers, so before a new plan is published the
+dispatcher sees each visit it changes and why. Plain data in and out, for the console and
+the command line alike:
+
+- the published visits come as plain rows in the shape of `timetable.csv` /
+  `routes.publish.timetable_rows` (mappings with `date`, `stop_id`, `start`, `end`, and
+  optionally `van`, `stop_name`, `street`; dates as `YYYY-MM-DD` or `date`, times as
+  `HH:MM` or minutes), so the web layer can pass its database rows;
+- `diff_plan(week_plan, published)` compares a `routes.plan_week` result;
+  `diff_rows(old, new, context)` compares two sets of rows with what is known about the new
+  one (`DiffContext`, e.g. read back from a plan's `timetable.json`);
+- the result, `PlanDiff`, lists a `VisitChange` per visit that moved (other day or time),
+  was added or removed, with the old and new date and time and a reason code
+  (`REASONS`) and sentence; unchanged visits are counted.
+
+Published rows carry no visit key, so visits are matched stop by stop: the same date and
+times are unchanged; of the rest, one on the same date first, then in date order, is a move;
+what is left over appears or disappears.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from taxvan.adjustments import Adjustments
+from taxvan.clock import hhmm, parse_hhmm
+from taxvan.errors import DataFileError, DataProblem
+from taxvan.timetable import TimetableRow
+from taxvan.workdays import WEEKDAY_EN, iso_week_label
+
+if TYPE_CHECKING:
+    from routes.planner import WeekPlan
+
+REASONS = {
+    "pinned": "the dispatcher pinned the stop to this day or time",
+    "stop_excluded": "the dispatcher excluded the stop",
+    "day_excluded": "the dispatcher excluded the weekday: the van does not run",
+    "holiday": "a holiday or make-up working day of the calendar",
+    "stop_added": "the stop is new in the district's data",
+    "stop_removed": "the stop is no longer in the district's data",
+    "dropped": "the planner left the visit out",
+    "visits_changed": "the dispatcher changed the stop's visits a week",
+    "dwell_changed": "the dispatcher changed the stop's dwell",
+    "replanned": "the weekly template was planned anew",
+    "unknown": "no known reason (published from another plan)",
+}
+"""Reason codes of a change, and what each means (the console translates the codes)."""
+
+KINDS = ("moved", "added", "removed")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class VisitTime:
+    """When a visit is (or was) held: date and start/end minutes, China time."""
+
+    date: dt.date
+    start: int
+    end: int
+    van: str = ""
+
+    def label(self) -> str:
+        return (
+            f"{WEEKDAY_EN[self.date.weekday()]} {self.date.isoformat()} "
+            f"{hhmm(self.start)}-{hhmm(self.end)}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VisitChange:
+    """One visit that moves (`old` and `new`), appears (`new` only) or disappears (`old`
+    only); `reason` is a code of `REASONS`, `detail` says it in a sentence."""
+
+    kind: str
+    stop_id: str
+    stop_name: str
+    street: str
+    old: VisitTime | None
+    new: VisitTime | None
+    reason: str
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        def when(t: VisitTime | None) -> dict[str, Any] | None:
+            if t is None:
+                return None
+            return {
+                "date": t.date.isoformat(),
+                "weekday": WEEKDAY_EN[t.date.weekday()],
+                "start": hhmm(t.start),
+                "end": hhmm(t.end),
+                "van": t.van,
+            }
+
+        return {
+            "kind": self.kind,
+            "stop_id": self.stop_id,
+            "stop_name": self.stop_name,
+            "street": self.street,
+            "old": when(self.old),
+            "new": when(self.new),
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    """The changes a new plan makes to the published timetable of its week."""
+
+    week: str
+    changes: tuple[VisitChange, ...]
+    unchanged: int
+    other_weeks: int = 0
+    """Published rows of other weeks, left out of the comparison."""
+
+    def of_kind(self, kind: str) -> list[VisitChange]:
+        return [c for c in self.changes if c.kind == kind]
+
+    def counts(self) -> dict[str, int]:
+        out = {k: len(self.of_kind(k)) for k in KINDS}
+        out["unchanged"] = self.unchanged
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "week": self.week,
+            "counts": self.counts(),
+            "other_weeks": self.other_weeks,
+            "changes": [c.as_dict() for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class DiffContext:
+    """What is known about the new plan, from which the reasons come."""
+
+    week: str
+    holidays: Mapping[dt.date, str] = field(default_factory=dict)
+    """Dates of the week the calendar takes off, with the holiday's name."""
+    makeup_days: frozenset[dt.date] = frozenset()
+    adjustments: Adjustments = field(default_factory=Adjustments)
+    dropped: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Stop id -> the reasons the planner gives for each of its visits left out."""
+    stops: frozenset[str] | None = None
+    """The stops of the district's data now (None: not known)."""
+    published_stops: frozenset[str] | None = None
+    """The stops the data held when the old timetable was published (None: not known)."""
+    replanned: bool = False
+    """Whether the weekly template was planned anew for the new plan."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    stop_id: str
+    stop_name: str
+    street: str
+    time: VisitTime
+
+
+def _rows(rows: Iterable[Mapping[str, Any] | TimetableRow], what: str) -> list[_Row]:
+    """Plain rows to typed ones; every bad row is named (row number as in a CSV: the header
+    is row 1) in one DataFileError."""
+    out: list[_Row] = []
+    problems: list[DataProblem] = []
+    for i, raw in enumerate(rows, start=2):
+        rec = raw.as_record() if isinstance(raw, TimetableRow) else raw
+        bad = len(problems)
+        stop = str(rec.get("stop_id") or "").strip()
+        if not stop:
+            problems.append(DataProblem("empty; expected a stop id", i, "stop_id"))
+        date = rec.get("date")
+        if isinstance(date, dt.datetime):
+            date = date.date()
+        if not isinstance(date, dt.date):
+            try:
+                date = dt.date.fromisoformat(str(date).strip())
+            except ValueError:
+                problems.append(DataProblem(f"'{date}' is not a date YYYY-MM-DD", i, "date"))
+        times = []
+        for col in ("start", "end"):
+            value = rec.get(col)
+            try:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    times.append(value)
+                elif isinstance(value, dt.time):
+                    times.append(value.hour * 60 + value.minute)
+                else:
+                    times.append(parse_hhmm(str(value)))
+            except ValueError:
+                problems.append(DataProblem(f"'{value}' is not a time HH:MM", i, col))
+        if len(problems) == bad and isinstance(date, dt.date):
+            out.append(
+                _Row(
+                    stop,
+                    str(rec.get("stop_name") or ""),
+                    str(rec.get("street") or ""),
+                    VisitTime(date, times[0], times[1], str(rec.get("van") or "")),
+                )
+            )
+    if problems:
+        raise DataFileError(what, problems)
+    return out
+
+
+def _reason(
+    kind: str, stop_id: str, old: VisitTime | None, new: VisitTime | None, ctx: DiffContext
+) -> tuple[str, str]:
+    """(code, sentence) of the most specific reason known for a change."""
+    adj = ctx.adjustments
+    if stop_id in adj.excluded_stops:
+        return "stop_excluded", f"stop {stop_id} is excluded from the plan"
+    if old is not None and old.date.weekday() in adj.excluded_weekdays:
+        day = WEEKDAY_EN[old.date.weekday()]
+        return "day_excluded", f"{day} is excluded: the van does not run that weekday"
+    if old is not None and old.date in ctx.holidays:
+        return "holiday", f"{old.date.isoformat()} is a holiday ({ctx.holidays[old.date]})"
+    if new is not None and new.date in ctx.makeup_days:
+        return "holiday", f"{new.date.isoformat()} is a make-up working day"
+    pins = adj.pins_of(stop_id)
+    if pins and kind != "removed":
+        held = [p for p in pins if new is None or p.weekday == new.date.weekday()]
+        return "pinned", "; ".join(p.describe() for p in held or pins)
+    if ctx.stops is not None and stop_id not in ctx.stops:
+        return "stop_removed", f"stop {stop_id} is no longer in the district's data"
+    if kind == "added" and ctx.published_stops is not None and stop_id not in ctx.published_stops:
+        return "stop_added", f"stop {stop_id} is new in the district's data"
+    if kind == "removed" and ctx.dropped.get(stop_id):
+        return "dropped", "; ".join(dict.fromkeys(ctx.dropped[stop_id]))
+    visits, dwell = adj.visits_map(), adj.dwell_map()
+    if stop_id in visits:
+        return "visits_changed", f"stop {stop_id} now has {visits[stop_id]} visit(s) a week"
+    if stop_id in dwell:
+        return "dwell_changed", f"stop {stop_id} now has {dwell[stop_id]} min a visit"
+    if pins:
+        return "pinned", "; ".join(p.describe() for p in pins)
+    if ctx.replanned:
+        return "replanned", "the weekly template was planned anew, so times were chosen again"
+    return "unknown", REASONS["unknown"]
+
+
+def diff_rows(
+    old: Iterable[Mapping[str, Any] | TimetableRow],
+    new: Iterable[Mapping[str, Any] | TimetableRow],
+    context: DiffContext,
+) -> PlanDiff:
+    """The changes from the published rows `old` to the new rows `new` of `context.week`.
+
+    Rows of `old` in other ISO weeks are counted in `other_weeks` and left out. Raises
+    `DataFileError` naming every bad row (row 2 = the first one) of either side.
+    """
+    published = _rows(old, "published timetable")
+    planned = _rows(new, "new timetable")
+    here = [r for r in published if iso_week_label(r.time.date) == context.week]
+    other = len(published) - len(here)
+    by_stop: dict[str, tuple[list[_Row], list[_Row]]] = {}
+    for r in here:
+        by_stop.setdefault(r.stop_id, ([], []))[0].append(r)
+    for r in planned:
+        by_stop.setdefault(r.stop_id, ([], []))[1].append(r)
+
+    changes: list[VisitChange] = []
+    unchanged = 0
+    for stop_id, (was, now) in sorted(by_stop.items()):
+        name = next((r.stop_name for r in [*now, *was] if r.stop_name), "")
+        street = next((r.street for r in [*now, *was] if r.street), "")
+        was = sorted(was, key=lambda r: r.time)
+        now = sorted(now, key=lambda r: r.time)
+        same = {(r.time.date, r.time.start, r.time.end) for r in now}
+        kept = [r for r in was if (r.time.date, r.time.start, r.time.end) in same]
+        unchanged += len(kept)
+        kept_times = {(r.time.date, r.time.start, r.time.end) for r in kept}
+        was = [r for r in was if r not in kept]
+        now = [r for r in now if (r.time.date, r.time.start, r.time.end) not in kept_times]
+        pairs: list[tuple[_Row, _Row]] = []
+        for r in list(was):  # a new time on the same date first
+            match = next((n for n in now if n.time.date == r.time.date), None)
+            if match is not None:
+                pairs.append((r, match))
+                was.remove(r)
+                now.remove(match)
+        pairs += list(zip(was, now, strict=False))
+        n_pairs = min(len(was), len(now))
+        removed, added = was[n_pairs:], now[n_pairs:]
+
+        items: list[tuple[str, VisitTime | None, VisitTime | None]] = [
+            *(("moved", o.time, n.time) for o, n in pairs),
+            *(("removed", o.time, None) for o in removed),
+            *(("added", None, n.time) for n in added),
+        ]
+        for kind, o, n in items:
+            code, detail = _reason(kind, stop_id, o, n, context)
+            changes.append(VisitChange(kind, stop_id, name, street, o, n, code, detail))
+    changes.sort(key=lambda c: ((c.old or c.new).date, (c.old or c.new).start, c.stop_id))  # type: ignore[union-attr]
+    return PlanDiff(context.week, tuple(changes), unchanged, other)
+
+
+def plan_context(week_plan: WeekPlan, published_stops: Iterable[str] | None = None) -> DiffContext:
+    """What `week_plan` tells about its changes (see `DiffContext`)."""
+    problem = week_plan.problem
+    dropped: dict[str, list[str]] = {}
+    for d in week_plan.plan.dropped:
+        dropped.setdefault(d.stop_id, []).append(d.reason)
+    return DiffContext(
+        week=week_plan.plan.week,
+        holidays={h.date: h.reason for h in problem.week.holidays},
+        makeup_days=frozenset(problem.week.makeup_days),
+        adjustments=week_plan.adjustments,
+        dropped={k: tuple(v) for k, v in dropped.items()},
+        stops=frozenset(s.id for s in week_plan.dataset.stops),
+        published_stops=None if published_stops is None else frozenset(published_stops),
+        replanned=not week_plan.template_reused,
+    )
+
+
+def diff_plan(
+    week_plan: WeekPlan,
+    published: Iterable[Mapping[str, Any] | TimetableRow],
+    published_stops: Iterable[str] | None = None,
+) -> PlanDiff:
+    """The changes `week_plan` (from `routes.plan_week`) makes to the `published` visits.
+
+    `published_stops`, if given, are the stops the data held when the timetable was
+    published, so that a visit to a stop added since says so.
+    """
+    from routes.publish import timetable_rows
+
+    new = timetable_rows(week_plan.plan, week_plan.dataset)
+    return diff_rows(published, new, plan_context(week_plan, published_stops))
+
+
+def context_from_json(doc: Mapping[str, Any]) -> DiffContext:
+    """The context a plan's `timetable.json` records (week, holidays, make-up days, dropped
+    visits, adjustments, whether the template was planned anew)."""
+    dropped: dict[str, list[str]] = {}
+    for d in doc.get("dropped", []):
+        dropped.setdefault(str(d.get("stop_id", "")), []).append(str(d.get("reason", "")))
+    return DiffContext(
+        week=str(doc["week"]),
+        holidays={
+            dt.date.fromisoformat(h["date"]): h.get("name", "") for h in doc.get("holidays", [])
+        },
+        makeup_days=frozenset(dt.date.fromisoformat(d) for d in doc.get("makeup_days", [])),
+        adjustments=Adjustments.from_dict(doc.get("adjustments") or {}),
+        dropped={k: tuple(v) for k, v in dropped.items()},
+        replanned=doc.get("template_reused") is False,  # unknown in older plans
+    )
+
+
+def format_diff(diff: PlanDiff) -> str:
+    """The diff for a terminal: the counts, then one line per change with its reason."""
+    c = diff.counts()
+    lines = [
+        f"Changes to the published timetable of {diff.week}: {c['moved']} moved, "
+        f"{c['added']} added, {c['removed']} removed, {c['unchanged']} unchanged"
+        + (
+            f" ({diff.other_weeks} published visits of other weeks left out)"
+            if diff.other_weeks
+            else ""
+        )
+    ]
+    for ch in diff.changes:
+        name = f"{ch.stop_name} ({ch.stop_id})" if ch.stop_name else ch.stop_id
+        if ch.kind == "moved":
+            assert ch.old is not None and ch.new is not None
+            what = f"{ch.old.label()} -> {ch.new.label()}"
+        elif ch.kind == "added":
+            assert ch.new is not None
+            what = f"new: {ch.new.label()}"
+        else:
+            assert ch.old is not None
+            what = f"gone: {ch.old.label()}"
+        lines.append(f"  {ch.kind:<8} {name}: {what}  [{ch.reason}: {ch.detail}]")
+    return "\n".join(lines)
