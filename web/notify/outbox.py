@@ -29,8 +29,13 @@ def _insert_once(conn: Connection, values: dict[str, Any]) -> bool:
     """INSERT the notice unless its key exists (ON CONFLICT DO NOTHING, one statement on both
     databases, so a duplicate never fails the caller's transaction); True if written."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(NOTICES).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    return conn.execute(stmt).rowcount == 1
+    stmt = (
+        dialect.insert(NOTICES)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(NOTICES.c.id)
+    )
+    return conn.execute(stmt).first() is not None
 
 
 def notify(
