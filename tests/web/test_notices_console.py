@@ -157,3 +157,28 @@ def test_exports_are_csv_with_bom_and_excel_and_are_audited(app, console):
     log = client.get("/dispatch/districts/home").get_data(as_text=True)
     assert "导出通知" in log or "Notices exported" in log
     _clean_notices(app)
+
+
+def test_the_outbox_reads_well_on_a_laptop(sqlite_app, laptop_page, tmp_path):
+    from tests.conftest import serving
+    from tests.web.test_dispatch import PASSWORD
+
+    app = sqlite_app
+    app.config["SERVER_NAME"] = None
+    _make_console(app, tmp_path)
+    _write(app, 12)
+    _write(app, 3, NoticeKind.REMINDER)
+    with serving(app) as url:
+        page = laptop_page
+        page.goto(f"{url}/dispatch/sign-in")
+        page.fill("#name", "ann")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{url}/dispatch/districts/home/notices")
+        page.screenshot(path="/tmp/notify-outbox.png", full_page=False)
+        assert page.locator("table.notices tbody tr").count() == 15
+        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        assert not overflow, "the page scrolls sideways on a 1366 px laptop"
+        page.select_option("#f-kind", "reminder")
+        page.click(".filters button[type=submit]")
+        assert page.locator("table.notices tbody tr").count() == 3
