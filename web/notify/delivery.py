@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import Connection, DateTime, and_, bindparam, select, text, update
+from sqlalchemy.orm import joinedload
 
 from taxvan.notices import NoticeKind
 from web.extensions import db
@@ -177,6 +178,7 @@ def write_reminders(day: dt.date, now: dt.datetime | None = None) -> int:
         select(Booking)
         .join(VisitRow, Booking.visit_id == VisitRow.id)
         .where(VisitRow.date == day, Booking.status == "active")
+        .options(joinedload(Booking.visit).joinedload(VisitRow.stop), joinedload(Booking.service))
         .order_by(Booking.id)
     )
     conn = db.session.connection()
