@@ -299,11 +299,12 @@ def app(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path):
         from sqlalchemy import delete
 
         from web.extensions import db
-        from web.models import Booking, SlotClaim
+        from web.models import Booking, Notice, SlotClaim
 
         application = request.getfixturevalue("pg_session_app")
         application.config["TAXVAN_CLOCK"] = lambda: CHINA_NOW
         with application.app_context():
+            db.session.execute(delete(Notice))
             db.session.execute(delete(SlotClaim))
             db.session.execute(delete(Booking))
             db.session.commit()

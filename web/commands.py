@@ -51,8 +51,10 @@ def publish_week(
 
 def register(app: Flask) -> None:
     from web.dispatch.commands import register as register_console
+    from web.notify.commands import register as register_notices
 
     register_console(app)
+    register_notices(app)
 
     @app.cli.command(
         "plan", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}

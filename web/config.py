@@ -121,6 +121,21 @@ class Config:
         default_factory=lambda: int(_env("TAXVAN_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
     )
     """Largest console upload (a district's files together); larger is refused with 413."""
+    sms_url: str = field(default_factory=lambda: _env("TAXVAN_SMS_URL", ""))
+    """The SMS gateway notices are posted to; unset, notices stay in the outbox."""
+    sms_token: str = field(default_factory=lambda: _env("TAXVAN_SMS_TOKEN", ""))
+    """Sent as `Authorization: Bearer <token>` to the gateway."""
+    sms_timeout: float = field(default_factory=lambda: float(_env("TAXVAN_SMS_TIMEOUT", "10")))
+    """Seconds to wait for the gateway to answer one notice."""
+    sms_max_attempts: int = field(default_factory=lambda: int(_env("TAXVAN_SMS_MAX_ATTEMPTS", "8")))
+    sms_retry_seconds: float = field(
+        default_factory=lambda: float(_env("TAXVAN_SMS_RETRY_SECONDS", "60"))
+    )
+    """Wait after the first failed attempt; it doubles after each further one (at most 6 h)."""
+    sms_claim_minutes: float = field(
+        default_factory=lambda: float(_env("TAXVAN_SMS_CLAIM_MINUTES", "10"))
+    )
+    """A notice claimed by a delivery run that did not finish is taken back after this."""
     frozen_now: str = field(default_factory=lambda: _env("TAXVAN_NOW", ""))
     """An ISO date-time (China time) the app takes as now: for demos and benchmarks only."""
     signin_rate: str = field(

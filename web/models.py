@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -100,6 +100,8 @@ class Booking(db.Model):
     phone: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(12), default="active")
     created_at: Mapped[dt.datetime]
+    lang: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
+    """The language the taxpayer booked in: their notices are written in it."""
     visit: Mapped[VisitRow] = relationship()
     service: Mapped[ServiceRow] = relationship()
     claims: Mapped[list[SlotClaim]] = relationship(
@@ -198,3 +200,40 @@ class AuditEntry(db.Model):
     )
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     district: Mapped[District | None] = relationship()
+
+
+# --- notices to taxpayers: the outbox -------------------------------------------------------
+
+
+class Notice(db.Model):
+    """One message to a taxpayer, written in the transaction of the change it reports (a
+    transactional outbox) and delivered later by `flask send-notices` (see web/notify/)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    """What the notice is about, e.g. `reminder:<booking id>`: the same notice is never written
+    twice."""
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    lang: Mapped[str] = mapped_column(String(5))
+    phone: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(String(400))
+    booking_id: Mapped[int | None] = mapped_column(index=True)
+    """The booking it is about; no foreign key: the record of a message outlives a booking that
+    a republished week deletes."""
+    stop_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    """The stop of the visit it is about: finds its district until districts own stops."""
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
+    """Set by callers that know the district (a door-to-door answer)."""
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    """pending, sending (claimed by a delivery run), sent, rejected (the gateway refused the
+    number or text: not retried), failed (gave up after the last attempt)."""
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+    """China time, like every other time the app stores."""
+    sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)

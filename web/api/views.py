@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_babel import get_locale
 from sqlalchemy import select
 
 from taxvan.booking import BookingError, BookingNotFound
@@ -140,6 +141,7 @@ def create_booking():  # type: ignore[no-untyped-def]
         taxpayer_id=body["taxpayer_id"],
         name=body["name"],
         phone=body["phone"],
+        lang=str(get_locale()),  # ?lang=en: the notices come in English
     )
     try:
         booking = svc.book(req)

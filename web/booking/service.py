@@ -54,8 +54,10 @@ from taxvan.booking import (
     taxpayer_id_problem,
 )
 from taxvan.clock import hhmm, parse_hhmm
+from taxvan.notices import NoticeKind
 from web.extensions import db
 from web.models import Booking, ServiceRow, SlotClaim, StopRow, StreetRow, VisitRow
+from web.notify.outbox import notify_booking
 from web.store import CHINA, china_now
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -138,9 +140,9 @@ _INSERT_CLAIMS = insert(CLAIMS)
 _PG_INSERT_BOOKING_AND_CLAIMS = text(
     "WITH booking AS ("
     ' INSERT INTO bookings (code, visit_id, service_code, start, "end", counter,'
-    " taxpayer_id, name, phone, status, created_at)"
+    " taxpayer_id, name, phone, status, created_at, lang)"
     " VALUES (:code, :visit_id, :service_code, :start, :end, :counter,"
-    " :taxpayer_id, :name, :phone, :status, :created_at) RETURNING id)"
+    " :taxpayer_id, :name, :phone, :status, :created_at, :lang) RETURNING id)"
     " INSERT INTO slot_claims (visit_id, counter, slot, booking_id)"
     " SELECT :visit_id, :counter, slot, booking.id"
     " FROM booking, generate_series(CAST(:first_slot AS integer), CAST(:last_slot AS integer))"
@@ -246,6 +248,8 @@ class BookingRequest:
     taxpayer_id: str
     name: str
     phone: str
+    lang: str = "zh"
+    """The language the taxpayer booked in (their notices use it): "zh" or "en"."""
 
 
 FieldErrors = InvalidFields
@@ -433,9 +437,11 @@ def _new_booking(
     phone: str,
     now: dt.datetime,
     moving: Booking | None = None,
+    lang: str = "zh",
 ) -> Booking | None:
     """Inside the locked transaction: check the taxpayer's limits, free `moving`'s place,
-    and add a booking on the first free counter at `start` (None if there is none)."""
+    and add a booking on the first free counter at `start` (None if there is none), with
+    its notice (made, or moved) in the outbox."""
     r = rules()
     length = slots_needed(service.minutes, r.slot_minutes)
     end = start + length * r.slot_minutes
@@ -466,6 +472,7 @@ def _new_booking(
         "phone": phone,
         "status": "active",
         "created_at": now.replace(tzinfo=None),
+        "lang": lang,
     }
     booking_id = _insert(conn, values, first, length)
     # The row just written, outside the session, with what the reply shows.
@@ -474,6 +481,9 @@ def _new_booking(
         {"id": booking_id, **values},
         visit=visit,
         service=service,
+    )
+    notify_booking(
+        NoticeKind.MOVED if moving is not None else NoticeKind.BOOKED, booking, conn=conn, now=now
     )
     return booking
 
@@ -527,11 +537,17 @@ def book(req: BookingRequest, now: dt.datetime | None = None) -> Booking:
     booking = _locked(
         tid,
         visit.counters + 1,
-        lambda conn: _new_booking(conn, visit, service, start, tid, name, phone, now),
+        lambda conn: _new_booking(
+            conn, visit, service, start, tid, name, phone, now, lang=_lang(req.lang)
+        ),
     )
     if booking is None:
         raise PlaceTaken(nearest_alternatives(visit, service, start))
     return booking
+
+
+def _lang(lang: str) -> str:
+    return lang if lang in ("zh", "en") else "zh"
 
 
 def _new_code() -> str:
@@ -582,7 +598,9 @@ def cancel(code: str, phone: str) -> Booking:
         booking = find(code, phone, for_update=True)
         if booking.status != "active":
             raise NotActive(booking.code, booking.status)
-        _release(db.session.connection(), booking.id, "cancelled")
+        conn = db.session.connection()
+        _release(conn, booking.id, "cancelled")
+        notify_booking(NoticeKind.CANCELLED, booking, conn=conn)
         _commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
@@ -612,7 +630,7 @@ def reschedule(
         if moving.status != "active":
             raise NotActive(moving.code, moving.status)
         return _new_booking(
-            conn, visit, service, first, tid, moving.name, phone, now, moving=moving
+            conn, visit, service, first, tid, moving.name, phone, now, moving, moving.lang
         )
 
     new = _locked(tid, visit.counters + 1, move)

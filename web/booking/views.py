@@ -60,6 +60,7 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
                     form.taxpayer_id.data,
                     form.name.data,
                     form.phone.data,
+                    str(get_locale()),
                 )
             )
         except InvalidFields as exc:

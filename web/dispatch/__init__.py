@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     from web import auth
     from web.dispatch import importing
     from web.dispatch.views import bp
+    from web.notify import console  # noqa: F401  (the outbox pages, on the console's blueprint)
 
     cfg = app.config["TAXVAN"]
     app.config.setdefault("TAXVAN_SIGNIN_RATE", cfg.signin_rate)

@@ -102,6 +102,7 @@ def action_label(action: str) -> str:
         "district_import": _("District imported"),
         "user_create": _("User created"),
         "user_disable": _("User disabled"),
+        "notices_export": _("Notices exported"),
     }
     return labels.get(action, action)
 
