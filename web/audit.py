@@ -22,6 +22,8 @@ ACTIONS = (
     "district_import",
     "user_create",
     "user_disable",
+    "disruption",
+    "day_sheet_export",
 )
 
 

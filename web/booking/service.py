@@ -45,6 +45,7 @@ from taxvan.booking import (
     InvalidFields,
     NotActive,
     PlaceTaken,
+    VisitCancelled,
     check_taxpayer_limits,
     check_window,
     free_places,
@@ -150,6 +151,13 @@ _PG_INSERT_BOOKING_AND_CLAIMS = text(
 """PostgreSQL: the booking and its claims in one statement (a data-modifying WITH); a place
 already claimed fails it on the unique key like the two inserts would."""
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_VISIT_CANCELLED = select(
+    VISITS.c.cancelled_at, VISITS.c.cancel_reason, VISITS.c.cancel_note
+).where(VISITS.c.id == bindparam("visit_id"))
+_VISIT_CANCELLED_SHARED = _VISIT_CANCELLED.with_for_update(read=True)
+"""Whether the visit is called off, read inside the booking's transaction: PostgreSQL's share
+lock waits for a disruption cancelling the visit (it locks the row for update) and then sees
+it; SQLite's write lock, taken before, already orders the two."""
 _FREE_CLAIMS = delete(CLAIMS).where(CLAIMS.c.booking_id == bindparam("booking_id"))
 _SET_STATUS = (
     update(BOOKINGS)
@@ -216,7 +224,10 @@ def _taken(visit_id: int) -> set[tuple[int, int]]:
 def open_slots(
     visit: VisitRow, service: ServiceRow, now: dt.datetime | None = None
 ) -> list[SlotView]:
-    """Start times still bookable for `service` at `visit` (window, walk-ins, claims)."""
+    """Start times still bookable for `service` at `visit` (window, walk-ins, claims); none
+    when the visit is called off."""
+    if visit.cancelled_at is not None:
+        return []
     r = rules()
     now = now or china_now()
     starts = slot_starts(visit.start, visit.end, r.slot_minutes)
@@ -440,6 +451,7 @@ def _new_booking(
     length = slots_needed(service.minutes, r.slot_minutes)
     end = start + length * r.slot_minutes
     mine, taken = _held(conn, taxpayer_id, visit.id, now, but=moving.id if moving else None)
+    _refuse_cancelled(conn, visit.id)
     check_taxpayer_limits((at(visit.date, start), at(visit.date, end)), mine, r)
     if moving is not None:
         # The old place is free before the new one is chosen (both in this transaction).
@@ -508,8 +520,19 @@ def _release(conn: Connection, booking_id: int, status: str) -> None:
         conn.execute(_SET_STATUS, params)
 
 
+def _refuse_cancelled(conn: Connection, visit_id: int) -> None:
+    """Raise VisitCancelled if a disruption called the visit off (read under a lock)."""
+    stmt = _VISIT_CANCELLED_SHARED if conn.dialect.name == "postgresql" else _VISIT_CANCELLED
+    row = conn.execute(stmt, {"visit_id": visit_id}).first()
+    if row is not None and row[0] is not None:
+        raise VisitCancelled(row[1], row[2])
+
+
 def _check_time(visit: VisitRow, service: ServiceRow, start: int, now: dt.datetime) -> None:
-    """The booking window is open for `start` and the service ends before the van leaves."""
+    """The visit is not called off, the booking window is open for `start` and the service
+    ends before the van leaves."""
+    if visit.cancelled_at is not None:
+        raise VisitCancelled(visit.cancel_reason, visit.cancel_note)
     r = rules()
     check_window(at(visit.date, start), now, r)
     if start + slots_needed(service.minutes, r.slot_minutes) * r.slot_minutes > visit.end:

@@ -102,6 +102,8 @@ def action_label(action: str) -> str:
         "district_import": _("District imported"),
         "user_create": _("User created"),
         "user_disable": _("User disabled"),
+        "disruption": _("Visits called off"),
+        "day_sheet_export": _("Day sheet downloaded"),
     }
     return labels.get(action, action)
 
