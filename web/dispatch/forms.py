@@ -30,7 +30,7 @@ class DisruptionForm(FlaskForm):
     The same fields are posted twice: to preview (nothing saved) and, from the preview's
     hidden copy, to confirm."""
 
-    date = StringField(_l("Day"), validators=[Optional(), Length(max=10)])
+    date = StringField(_l("Date"), validators=[Optional(), Length(max=10)])
     van = StringField(_l("Van"), validators=[Optional(), Length(max=20)])
     visit = IntegerField(_l("Visit"), validators=[Optional(), NumberRange(1, 2**31 - 1)])
     reason = RadioField(
