@@ -26,7 +26,7 @@ from web.disruptions import (
     disrupt,
     notify_affected,
 )
-from web.district_scope import visit_in_district
+from web.district_scope import stop_ids, visit_in_district
 from web.extensions import db
 from web.models import District, User, VisitRow
 from web.store import china_now
@@ -69,7 +69,7 @@ def _scope(form: DisruptionForm) -> Scope | None:
 
 def _page(district: District, form: DisruptionForm, status: int = 200, **kw: Any) -> Any:
     visit = db.session.get(VisitRow, form.visit.data) if form.visit.data else None
-    if visit is not None and visit.stop_id not in district.rows.get("stops", []):
+    if visit is not None and visit.stop_id not in stop_ids(district):
         visit = None
     return (
         render_template(
