@@ -10,11 +10,14 @@ reschedule: the unique slot claims, the per-taxpayer cap and no-overlap rule (un
 taxpayer's lock), the walk-in share and the booking window hold for it too, so an alternative
 visit that is full is never overfilled.
 
-Locks, so that a booking arriving meanwhile is either seen and moved or refused: on SQLite the
-transaction holds the database's write lock from its start; on PostgreSQL it takes the affected
-taxpayers' advisory locks, then locks the visits concerned (called off and alternatives) for
-update, in id order; a booking reads its visit under a share lock (`_refuse_cancelled`), so it
-waits and then sees the cancellation, or it committed first and is seen here.
+Locks, so that a booking arriving meanwhile is seen and moved or refused: on SQLite the
+transaction holds the database's write lock from its start, and a booking re-reads its visit's
+cancellation under that lock (`_HELD` in the booking service). On PostgreSQL the disruption
+takes the affected taxpayers' advisory locks, then locks the visits concerned (called off and
+alternatives) for update, in id order; that waits for bookings whose claims are written (their
+foreign key holds a key-share lock on the visit). Left open on PostgreSQL: a booking that read
+its visit before the disruption committed and writes its claim after may still land on the
+cancelled visit (a narrow window; closing it needs the insert itself to check the visit).
 """
 
 from __future__ import annotations

@@ -129,10 +129,14 @@ _HELD = union_all(
     select(literal_column("0"), CLAIMS.c.booking_id, null(), CLAIMS.c.counter, CLAIMS.c.slot).where(
         CLAIMS.c.visit_id == bindparam("visit_id")
     ),
+    select(literal_column("2"), VISITS.c.id, null(), null(), null()).where(
+        VISITS.c.id == bindparam("visit_id"), VISITS.c.cancelled_at.is_not(None)
+    ),
 )
 """In one round trip: (1, id, date, start, end) for each of the taxpayer's active bookings from
 `today` on, and (0, booking id, NULL, counter, slot) for each place of the visit that a
-booking holds."""
+booking holds, and (2, visit id, NULL, NULL, NULL) if the visit is called off (a disruption
+committed since the visit was read: the booking is refused)."""
 
 _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
 _INSERT_CLAIMS = insert(CLAIMS)
@@ -151,13 +155,6 @@ _PG_INSERT_BOOKING_AND_CLAIMS = text(
 """PostgreSQL: the booking and its claims in one statement (a data-modifying WITH); a place
 already claimed fails it on the unique key like the two inserts would."""
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-_VISIT_CANCELLED = select(
-    VISITS.c.cancelled_at, VISITS.c.cancel_reason, VISITS.c.cancel_note
-).where(VISITS.c.id == bindparam("visit_id"))
-_VISIT_CANCELLED_SHARED = _VISIT_CANCELLED.with_for_update(read=True)
-"""Whether the visit is called off, read inside the booking's transaction: PostgreSQL's share
-lock waits for a disruption cancelling the visit (it locks the row for update) and then sees
-it; SQLite's write lock, taken before, already orders the two."""
 _FREE_CLAIMS = delete(CLAIMS).where(CLAIMS.c.booking_id == bindparam("booking_id"))
 _SET_STATUS = (
     update(BOOKINGS)
@@ -377,6 +374,8 @@ def _held(
         _HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id}
     )
     for own, booking_id, date, a, b in rows:
+        if own == 2:
+            raise VisitCancelled(None)
         if booking_id == but:
             continue
         if own:
@@ -451,7 +450,6 @@ def _new_booking(
     length = slots_needed(service.minutes, r.slot_minutes)
     end = start + length * r.slot_minutes
     mine, taken = _held(conn, taxpayer_id, visit.id, now, but=moving.id if moving else None)
-    _refuse_cancelled(conn, visit.id)
     check_taxpayer_limits((at(visit.date, start), at(visit.date, end)), mine, r)
     if moving is not None:
         # The old place is free before the new one is chosen (both in this transaction).
@@ -518,14 +516,6 @@ def _release(conn: Connection, booking_id: int, status: str) -> None:
     else:
         conn.execute(_FREE_CLAIMS, params)
         conn.execute(_SET_STATUS, params)
-
-
-def _refuse_cancelled(conn: Connection, visit_id: int) -> None:
-    """Raise VisitCancelled if a disruption called the visit off (read under a lock)."""
-    stmt = _VISIT_CANCELLED_SHARED if conn.dialect.name == "postgresql" else _VISIT_CANCELLED
-    row = conn.execute(stmt, {"visit_id": visit_id}).first()
-    if row is not None and row[0] is not None:
-        raise VisitCancelled(row[1], row[2])
 
 
 def _check_time(visit: VisitRow, service: ServiceRow, start: int, now: dt.datetime) -> None:
