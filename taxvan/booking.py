@@ -78,6 +78,20 @@ class DoesNotFit(BookingError):
         super().__init__("the service does not fit before the van leaves; choose earlier")
 
 
+class VisitCancelled(BookingError):
+    """The visit was called off (a disruption: van out of service, weather, road closed...).
+
+    `reason` is the disruption's reason code and `note` the dispatcher's words, if any."""
+
+    def __init__(self, reason: str | None, note: str | None = None) -> None:
+        self.reason = reason
+        self.note = note
+        super().__init__(
+            "this visit is cancelled"
+            + (f" ({reason}{': ' + note if note else ''})" if reason else "")
+        )
+
+
 class OverlappingBooking(BookingError):
     """The taxpayer already holds a booking at an overlapping time (`other`: its start, end)."""
 

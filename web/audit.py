@@ -23,6 +23,8 @@ ACTIONS = (
     "user_create",
     "user_disable",
     "notices_export",
+    "disruption",
+    "day_sheet_export",
 )
 
 

@@ -82,6 +82,13 @@ class VisitRow(db.Model):
     week, with its usual times below, so the public site shows the change."""
     usual_start: Mapped[int | None] = mapped_column(default=None)
     usual_end: Mapped[int | None] = mapped_column(default=None)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    """Set when a disruption called the visit off (China time); the row stays, so its
+    bookings keep their history and the public site can say it is cancelled and why."""
+    cancel_reason: Mapped[str | None] = mapped_column(String(20), default=None)
+    """One of `web.disruptions.REASONS` (van out of service, weather, road closed, other)."""
+    cancel_note: Mapped[str | None] = mapped_column(String(200), default=None)
+    """The dispatcher's words, required with the reason `other`."""
     published: Mapped[PublishedWeek] = relationship(back_populates="visits")
     stop: Mapped[StopRow] = relationship()
 
@@ -102,6 +109,9 @@ class Booking(db.Model):
     created_at: Mapped[dt.datetime]
     lang: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
     """The language the taxpayer booked in: their notices are written in it."""
+    cancel_reason: Mapped[str | None] = mapped_column(String(20), default=None)
+    """Why a disruption cancelled (or moved) this booking; None for the taxpayer's own."""
+    cancel_note: Mapped[str | None] = mapped_column(String(200), default=None)
     visit: Mapped[VisitRow] = relationship()
     service: Mapped[ServiceRow] = relationship()
     claims: Mapped[list[SlotClaim]] = relationship(

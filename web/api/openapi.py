@@ -13,6 +13,7 @@ from typing import Any
 from taxvan.timetable import TIMETABLE_COLUMNS
 from taxvan.workdays import WEEKDAY_EN
 from web.booking.errors import ERROR_KINDS, OTHER_KIND
+from web.disruptions import REASONS
 from web.inputs import MAX_JSON_BYTES, MAX_ROW_ID
 
 BOOKING_STATUSES = ("active", "moving", "moved", "cancelled")
@@ -144,6 +145,10 @@ _ERROR = {
         },
         "held": {"type": "integer", "description": "limit_reached: open bookings held"},
         "limit": {"type": "integer", "description": "limit_reached: open bookings allowed"},
+        "reason": {
+            "type": ["string", "null"],
+            "description": "visit_cancelled: why the visit was called off",
+        },
     },
     "required": ["message"],
 }
@@ -174,8 +179,30 @@ _VISIT = {
         "end": HHMM,
         "lat": {"type": "number"},
         "lon": {"type": "number"},
+        "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+        "cancellation": {
+            "description": "set when the visit was called off: when, why (`reason`: "
+            "out_of_service, weather, road_closed, other) and the dispatcher's note",
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "cancelled_at": {"type": "string", "format": "date-time"},
+                        "reason": {"type": "string", "enum": list(REASONS)},
+                        "note": {"type": ["string", "null"]},
+                    },
+                    "required": ["cancelled_at", "reason", "note"],
+                },
+            ],
+        },
     },
-    "required": ["id", *TIMETABLE_COLUMNS],  # the open-data columns are the contract
+    "required": [
+        "id",
+        *TIMETABLE_COLUMNS,
+        "status",
+        "cancellation",
+    ],  # the open-data columns are the contract
 }
 _SLOT = {
     "type": "object",

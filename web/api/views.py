@@ -16,6 +16,7 @@ from taxvan.workdays import parse_iso_week, week_dates
 from web.api import openapi as spec
 from web.booking import service as svc
 from web.booking.errors import error_json, http_status
+from web.disruptions import cancellation
 from web.extensions import booking_limit, db
 from web.inputs import SchemaErrors, check_schema, read_json
 from web.models import Booking, ServiceRow, StopRow, VisitRow
@@ -46,7 +47,13 @@ def _check_query(parameters: Sequence[dict[str, Any]]) -> dict[str, str]:
 
 
 def _visit_json(v: VisitRow) -> dict:
-    return {"id": v.id, **visit_record(v)}
+    cancelled = cancellation(v)
+    return {
+        "id": v.id,
+        **visit_record(v),
+        "status": "cancelled" if cancelled else "scheduled",
+        "cancellation": cancelled,
+    }
 
 
 def _booking_json(b: Booking) -> dict:

@@ -22,6 +22,7 @@ from taxvan.booking import (
     NotOpenYet,
     OverlappingBooking,
     PlaceTaken,
+    VisitCancelled,
 )
 from taxvan.clock import hhmm
 
@@ -46,6 +47,7 @@ ERROR_KINDS: dict[type[BookingError], str] = {
     BookingNotFound: "not_found",
     NotActive: "not_active",
     InvalidFields: "invalid_fields",
+    VisitCancelled: "visit_cancelled",
 }
 """A stable machine-readable name of each reason, for API clients (the OpenAPI document lists
 these)."""
@@ -73,6 +75,14 @@ def user_message(exc: BookingError) -> str:
         return _(
             "This service does not fit before the van leaves at %(end)s; choose an earlier time.",
             end=hhmm(exc.visit_end),
+        )
+    if isinstance(exc, VisitCancelled):
+        from web.disruptions import reason_text  # the reasons' texts live with the disruptions
+
+        return _(
+            "This visit is cancelled (%(reason)s); it cannot be booked. "
+            "Choose another visit of this stop.",
+            reason=reason_text(exc.reason, exc.note),
         )
     if isinstance(exc, OverlappingBooking):
         return _("You already have a booking at an overlapping time.")
@@ -103,4 +113,6 @@ def error_json(exc: BookingError) -> dict[str, Any]:
         body["opens"] = exc.opens.isoformat()
     elif isinstance(exc, LimitReached):
         body["held"], body["limit"] = exc.held, exc.limit
+    elif isinstance(exc, VisitCancelled):
+        body["reason"] = exc.reason
     return body

@@ -45,6 +45,7 @@ from taxvan.booking import (
     InvalidFields,
     NotActive,
     PlaceTaken,
+    VisitCancelled,
     check_taxpayer_limits,
     check_window,
     free_places,
@@ -130,10 +131,14 @@ _HELD = union_all(
     select(literal_column("0"), CLAIMS.c.booking_id, null(), CLAIMS.c.counter, CLAIMS.c.slot).where(
         CLAIMS.c.visit_id == bindparam("visit_id")
     ),
+    select(literal_column("2"), VISITS.c.id, null(), null(), null()).where(
+        VISITS.c.id == bindparam("visit_id"), VISITS.c.cancelled_at.is_not(None)
+    ),
 )
 """In one round trip: (1, id, date, start, end) for each of the taxpayer's active bookings from
 `today` on, and (0, booking id, NULL, counter, slot) for each place of the visit that a
-booking holds."""
+booking holds, and (2, visit id, NULL, NULL, NULL) if the visit is called off (a disruption
+committed since the visit was read: the booking is refused)."""
 
 _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
 _INSERT_CLAIMS = insert(CLAIMS)
@@ -218,7 +223,10 @@ def _taken(visit_id: int) -> set[tuple[int, int]]:
 def open_slots(
     visit: VisitRow, service: ServiceRow, now: dt.datetime | None = None
 ) -> list[SlotView]:
-    """Start times still bookable for `service` at `visit` (window, walk-ins, claims)."""
+    """Start times still bookable for `service` at `visit` (window, walk-ins, claims); none
+    when the visit is called off."""
+    if visit.cancelled_at is not None:
+        return []
     r = rules()
     now = now or china_now()
     starts = slot_starts(visit.start, visit.end, r.slot_minutes)
@@ -370,6 +378,8 @@ def _held(
         _HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id}
     )
     for own, booking_id, date, a, b in rows:
+        if own == 2:
+            raise VisitCancelled(None)
         if booking_id == but:
             continue
         if own:
@@ -438,10 +448,13 @@ def _new_booking(
     now: dt.datetime,
     moving: Booking | None = None,
     lang: str = "zh",
+    notice: NoticeKind | None = None,
+    reason: str = "",
 ) -> Booking | None:
     """Inside the locked transaction: check the taxpayer's limits, free `moving`'s place,
     and add a booking on the first free counter at `start` (None if there is none), with
-    its notice (made, or moved) in the outbox."""
+    its notice in the outbox: made, or moved (`notice` and `reason` when the bureau moved it,
+    e.g. `VISIT_MOVED` by a disruption)."""
     r = rules()
     length = slots_needed(service.minutes, r.slot_minutes)
     end = start + length * r.slot_minutes
@@ -482,9 +495,9 @@ def _new_booking(
         visit=visit,
         service=service,
     )
-    notify_booking(
-        NoticeKind.MOVED if moving is not None else NoticeKind.BOOKED, booking, conn=conn, now=now
-    )
+    if notice is None:
+        notice = NoticeKind.MOVED if moving is not None else NoticeKind.BOOKED
+    notify_booking(notice, booking, reason=reason, conn=conn, now=now)
     return booking
 
 
@@ -519,7 +532,10 @@ def _release(conn: Connection, booking_id: int, status: str) -> None:
 
 
 def _check_time(visit: VisitRow, service: ServiceRow, start: int, now: dt.datetime) -> None:
-    """The booking window is open for `start` and the service ends before the van leaves."""
+    """The visit is not called off, the booking window is open for `start` and the service
+    ends before the van leaves."""
+    if visit.cancelled_at is not None:
+        raise VisitCancelled(visit.cancel_reason, visit.cancel_note)
     r = rules()
     check_window(at(visit.date, start), now, r)
     if start + slots_needed(service.minutes, r.slot_minutes) * r.slot_minutes > visit.end:

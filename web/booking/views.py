@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from taxvan.booking import BookingError, InvalidFields, PlaceTaken
+from taxvan.booking import BookingError, InvalidFields, PlaceTaken, VisitCancelled
 from web.booking import service as svc
 from web.booking.errors import http_status, user_message
 from web.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
@@ -50,7 +50,11 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
     problem = None
     alternatives: list[str] = []
     status = 422 if request.method == "POST" else 200
-    if request.method == "POST" and form.validate_on_submit():
+    if visit.cancelled_at is not None:  # called off: say so and why, offer nothing
+        exc = VisitCancelled(visit.cancel_reason, visit.cancel_note)
+        problem = user_message(exc)
+        status = http_status(exc) if request.method == "POST" else 200
+    elif request.method == "POST" and form.validate_on_submit():
         try:
             booking = svc.book(
                 svc.BookingRequest(

@@ -8,7 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register Flask-Login and the console's blueprint on `app`."""
     from web import auth
-    from web.dispatch import importing
+    from web.dispatch import days, disruptions, importing  # noqa: F401  (their views)
     from web.dispatch.views import bp
     from web.notify import console  # noqa: F401  (the outbox pages, on the console's blueprint)
 

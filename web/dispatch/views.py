@@ -103,6 +103,8 @@ def action_label(action: str) -> str:
         "user_create": _("User created"),
         "user_disable": _("User disabled"),
         "notices_export": _("Notices exported"),
+        "disruption": _("Visits called off"),
+        "day_sheet_export": _("Day sheet downloaded"),
     }
     return labels.get(action, action)
 

@@ -19,7 +19,7 @@ from flask import (
     request,
     send_from_directory,
 )
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -27,6 +27,7 @@ from taxvan.clock import hhmm
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
 from web.booking.service import at, open_slots
+from web.disruptions import reason_text
 from web.extensions import db
 from web.models import PublishedWeek, ServiceRow, StopRow, VisitRow
 from web.security import map_policy, public_url_for
@@ -57,7 +58,12 @@ def helpers() -> dict:
         "street_name": street_name,
         "lang": str(get_locale()),
         "hotline": current_app.config["TAXVAN_HOTLINE"],
+        "cancel_reason": _cancel_reason,
     }
+
+
+def _cancel_reason(reason: str | None, note: str | None) -> str:
+    return reason_text(reason, note)
 
 
 def _week_or_404(label: str | None) -> PublishedWeek:
@@ -198,7 +204,16 @@ def stop_calendar(stop_id: str) -> Response:
         ev.add("dtstamp", now)
         ev.add("dtstart", at(v.date, v.start))
         ev.add("dtend", at(v.date, v.end))
-        ev.add("summary", f"移动办税车 Mobile tax van · {stop.name}")
+        if v.cancelled_at is not None:
+            # The same UID with STATUS:CANCELLED and a higher SEQUENCE: calendars that
+            # subscribed strike the event out instead of keeping the old one.
+            ev.add("status", "CANCELLED")
+            ev.add("sequence", 1)
+            ev.add("summary", f"已取消 Cancelled · 移动办税车 Mobile tax van · {stop.name}")
+            ev.add("description", f"{cancel_text(v, 'zh')} / {cancel_text(v, 'en')}")
+        else:
+            ev.add("status", "CONFIRMED")
+            ev.add("summary", f"移动办税车 Mobile tax van · {stop.name}")
         ev.add("location", f"{stop.name}, {stop.street.name}")
         ev.add("geo", (stop.lat, stop.lon))
         ev.add("url", public_url_for("public.stop_page", stop_id=stop.id))
@@ -209,6 +224,16 @@ def stop_calendar(stop_id: str) -> Response:
         mimetype="text/calendar",
         headers={"Content-Disposition": f'inline; filename="stop-{stop.id}.ics"'},
     )
+
+
+def cancel_text(v: VisitRow, locale: str) -> str:
+    """ "This visit is cancelled: <reason>" in `locale`, whatever the request's language: the
+    .ics feed carries both languages (a calendar is read in any language)."""
+    with force_locale(locale):
+        return _(
+            "This visit is cancelled: %(reason)s",
+            reason=reason_text(v.cancel_reason, v.cancel_note),
+        )
 
 
 def visit_record(v: VisitRow) -> dict:
@@ -256,5 +281,45 @@ def open_data_json(week: str) -> Response:
             "columns": list(TIMETABLE_COLUMNS),
             "visits": timetable_records(w),
             "holidays": w.report.get("holidays", []),
+            "cancelled": cancellation_records(w),
         }
+    )
+
+
+CANCELLATION_COLUMNS = ("date", "van", "order", "stop_id", "stop_name", "start", "end")
+"""A cancelled visit in the open data: the timetable's key columns (the visit stays in the
+timetable, whose columns are a contract), then when and why it was called off."""
+
+
+def cancellation_records(week: PublishedWeek) -> list[dict]:
+    """The week's visits called off by a disruption (the timetable still lists them)."""
+    out = []
+    for v in week.visits:
+        if v.cancelled_at is None:
+            continue
+        row = visit_record(v)
+        out.append(
+            {k: row[k] for k in CANCELLATION_COLUMNS}
+            | {
+                "cancelled_at": v.cancelled_at.replace(tzinfo=CHINA).isoformat(),
+                "reason": v.cancel_reason,
+                "note": v.cancel_note or "",
+            }
+        )
+    return out
+
+
+@bp.get("/open-data/<week>/cancelled.csv")
+def open_data_cancelled_csv(week: str) -> Response:
+    """The week's cancelled visits, for readers of the CSV timetable."""
+    w = _week_or_404(week)
+    buf = io.StringIO()
+    columns = [*CANCELLATION_COLUMNS, "cancelled_at", "reason", "note"]
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(cancellation_records(w))
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="cancelled-{w.week}.csv"'},
     )
