@@ -22,6 +22,8 @@ ACTIONS = (
     "district_import",
     "user_create",
     "user_disable",
+    "door_accept",
+    "door_decline",
 )
 
 

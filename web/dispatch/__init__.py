@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     from web import auth
     from web.dispatch import importing
     from web.dispatch.views import bp
+    from web.door import console  # noqa: F401  (its pages join the console's blueprint)
 
     cfg = app.config["TAXVAN"]
     app.config.setdefault("TAXVAN_SIGNIN_RATE", cfg.signin_rate)

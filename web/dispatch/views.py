@@ -102,6 +102,8 @@ def action_label(action: str) -> str:
         "district_import": _("District imported"),
         "user_create": _("User created"),
         "user_disable": _("User disabled"),
+        "door_accept": _("Door-to-door request accepted"),
+        "door_decline": _("Door-to-door request declined"),
     }
     return labels.get(action, action)
 
