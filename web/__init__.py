@@ -121,11 +121,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from web.api.views import bp as api_bp
     from web.booking.views import bp as booking_bp
+    from web.door.views import bp as door_bp
     from web.errors import register_errors
     from web.public.views import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(booking_bp)
+    app.register_blueprint(door_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     from web import dispatch

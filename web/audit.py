@@ -25,6 +25,8 @@ ACTIONS = (
     "notices_export",
     "disruption",
     "day_sheet_export",
+    "door_accept",
+    "door_decline",
 )
 
 

@@ -146,3 +146,5 @@ class Config:
         default_factory=lambda: _env("TAXVAN_SIGNIN_ADDRESS_RATE", "20 per minute; 100 per hour")
     )
     """Failed console sign-ins allowed per client address (an office may share one)."""
+    door_answer_days: int = field(default_factory=lambda: int(_env("TAXVAN_DOOR_ANSWER_DAYS", "3")))
+    """Working days within which the bureau answers a door-to-door request (told to the firm)."""

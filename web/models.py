@@ -247,3 +247,68 @@ class Notice(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     """China time, like every other time the app stores."""
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+# --- door-to-door requests (上门服务) ----------------------------------------------------------
+
+
+class DoorRequest(db.Model):
+    """A firm's request for a visit at its own address, from the public form.
+
+    `reference` and `mobile` together open its status page; the firm, contact and point are
+    private (never on a public page)."""
+
+    __tablename__ = "door_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    firm_name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str] = mapped_column(String(18))
+    contact_name: Mapped[str] = mapped_column(String(100))
+    mobile: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300))
+    lat: Mapped[float | None] = mapped_column(default=None)
+    lon: Mapped[float | None] = mapped_column(default=None)
+    """The point picked or typed; None leaves it to the dispatcher."""
+    weekdays: Mapped[list[int]] = mapped_column(JSON)
+    """Preferred weekdays, Monday = 0; with `dates` empty too, any day."""
+    dates: Mapped[list[str]] = mapped_column(JSON)
+    """Preferred dates, ISO."""
+    services: Mapped[list[str]] = mapped_column(JSON)
+    people: Mapped[int]
+    lang: Mapped[str] = mapped_column(String(5))
+    """The requester's language, for the answer's notice."""
+    status: Mapped[str] = mapped_column(String(12), default="received", index=True)
+    """received, accepted or declined."""
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[dt.datetime]
+    decided_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    district: Mapped[District] = relationship()
+    visit: Mapped[DoorVisit | None] = relationship(back_populates="request", uselist=False)
+
+
+class DoorVisit(db.Model):
+    """An accepted request as a one-off visit of a van on a day, planned around the published
+    visits (`routes.insertion`). A table of its own rather than a row of `visits`: it is not a
+    stop anyone can walk to or book, and the public timetable and open data stay the stops'."""
+
+    __tablename__ = "door_visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("door_requests.id"), unique=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    week: Mapped[str] = mapped_column(String(10))
+    date: Mapped[dt.date] = mapped_column(index=True)
+    van_id: Mapped[str] = mapped_column(String(20))
+    start: Mapped[int]
+    """Minutes since midnight, China time."""
+    end: Mapped[int]
+    lat: Mapped[float]
+    lon: Mapped[float]
+    after_visit: Mapped[int | None] = mapped_column(default=None)
+    """The published visit it follows (a `visits` id; None: it comes first)."""
+    before_visit: Mapped[int | None] = mapped_column(default=None)
+    extra_metres: Mapped[int]
+    extra_minutes: Mapped[int]
+    created_at: Mapped[dt.datetime]
+    request: Mapped[DoorRequest] = relationship(back_populates="visit")

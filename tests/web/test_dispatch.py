@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from tests.conftest import DEMO, _dispose, _web_config
 from tests.districts import COUNTY_CODE, make_county
 from web.extensions import db, limiter
-from web.models import AuditEntry, District, StopRow, StreetRow, User
+from web.models import AuditEntry, District, Notice, StopRow, StreetRow, User
 
 PASSWORD = "correct horse battery"
 
@@ -79,6 +79,7 @@ def _clean(app) -> None:
             for kind in ("stops", "streets")
         }
         db.session.execute(delete(AuditEntry))
+        db.session.execute(delete(Notice))
         db.session.execute(delete(User))
         db.session.execute(delete(District))
         county_stops = {i for i in owned["stops"] if i.startswith(COUNTY_CODE)}

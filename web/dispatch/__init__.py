@@ -10,7 +10,8 @@ def init_app(app: Flask) -> None:
     from web import auth
     from web.dispatch import days, disruptions, importing  # noqa: F401  (their views)
     from web.dispatch.views import bp
-    from web.notify import console  # noqa: F401  (the outbox pages, on the console's blueprint)
+    from web.door import console as door_pages  # noqa: F401  (on the console's blueprint)
+    from web.notify import console as outbox_pages  # noqa: F401  (on the console's blueprint)
 
     cfg = app.config["TAXVAN"]
     app.config.setdefault("TAXVAN_SIGNIN_RATE", cfg.signin_rate)

@@ -105,6 +105,8 @@ def action_label(action: str) -> str:
         "notices_export": _("Notices exported"),
         "disruption": _("Visits called off"),
         "day_sheet_export": _("Day sheet downloaded"),
+        "door_accept": _("Door-to-door request accepted"),
+        "door_decline": _("Door-to-door request declined"),
     }
     return labels.get(action, action)
 
