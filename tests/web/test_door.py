@@ -181,6 +181,11 @@ def test_a_request_through_to_a_planned_visit(app, door):
 
     listing = ann.get("/dispatch/districts/home/door-to-door").get_data(as_text=True)
     assert day.isoformat() in listing and "已接受" in listing
+    sheet = ann.get(f"/dispatch/districts/home/days?date={day.isoformat()}&van={van}")
+    page = sheet.get_data(as_text=True)
+    assert sheet.status_code == 200 and "示例工业园 3 号" in page and MOBILE in page, (
+        "the crew's day sheet lists the door-to-door visit with its address and mobile"
+    )
 
     status = _status(app, ref)
     assert status.status_code == 200

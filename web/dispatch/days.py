@@ -27,8 +27,9 @@ from taxvan.clock import hhmm
 from web import audit
 from web.dispatch.views import _district_or_404, bp
 from web.district_scope import visit_in_district
+from web.door.service import door_visits_of
 from web.extensions import db
-from web.models import Booking, District, ServiceRow, User, VisitRow
+from web.models import Booking, District, DoorVisit, ServiceRow, User, VisitRow
 from web.store import china_now
 
 MASK = "•••"
@@ -74,9 +75,8 @@ class DaySheet:
     van_id: str
     van_name: str
     stops: list[SheetStop]
-    door_to_door: list[Any]
-    """Door-to-door visits of the day (上门服务): filled when door-to-door requests are planned
-    into days (issue 11); the sheet has their section already."""
+    door_to_door: list[DoorVisit]
+    """Door-to-door visits of the day (上门服务), with `request` for firm, address, contact."""
     materials: list[Material]
 
     @property
@@ -94,11 +94,9 @@ def may_see_people(district: District) -> bool:
     return own is not None and own.id == district.id
 
 
-def door_to_door(district: District, date: dt.date, van_id: str) -> list[Any]:
-    """The door-to-door visits of a van's day. None are planned yet: door-to-door requests
-    become visits in a later step of issue 11, which fills this in."""
-    del district, date, van_id
-    return []
+def door_to_door(district: District, date: dt.date, van_id: str) -> list[DoorVisit]:
+    """The door-to-door visits of a van's day (accepted requests), in time order."""
+    return door_visits_of(district, van_id, date)
 
 
 def van_names(district: District) -> dict[str, str]:
