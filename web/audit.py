@@ -22,6 +22,10 @@ ACTIONS = (
     "district_import",
     "user_create",
     "user_disable",
+    "plan_started",
+    "plan_finished",
+    "plan_cancelled",
+    "plan_failed",
 )
 
 

@@ -7,8 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register Flask-Login and the console's blueprint on `app`."""
-    from web import auth
-    from web.dispatch import importing
+    from web import auth, jobs
+    from web.dispatch import importing, planning_views  # noqa: F401  (their routes on `bp`)
     from web.dispatch.views import bp
 
     cfg = app.config["TAXVAN"]
@@ -16,4 +16,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("TAXVAN_SIGNIN_ADDRESS_RATE", cfg.signin_address_rate)
     auth.init_app(app)
     app.register_blueprint(bp)
+    jobs.init_app(app)
     app.before_request_funcs.setdefault(None, []).insert(0, importing.upload_limit)
