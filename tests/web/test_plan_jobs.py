@@ -277,3 +277,32 @@ def test_another_districts_jobs_and_drafts_are_out_of_reach(app, console):  # no
     ):
         assert bo.get(url).status_code == 404, url
     assert bo.get(f"/dispatch/districts/county/drafts/{county_draft}").status_code == 200
+
+
+def test_the_database_holds_one_active_job_per_district(app, console):  # noqa: F811
+    """Two requests passing the check at the same moment cannot both start a job: the second
+    insert breaks a partial unique index (queued or running), on SQLite and PostgreSQL."""
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        district = db.session.scalar(select(District).where(District.code == "home"))
+
+        def job(status: str, week: str = "2026-W49") -> PlanJob:
+            return PlanJob(
+                district_id=district.id,
+                week=week,
+                options={},
+                status=status,
+                runner="thread",
+                progress=[],
+                log=[],
+                actor="ann",
+                created_at=wall_now(),
+            )
+
+        db.session.add_all([job("failed"), job("cancelled"), job("succeeded"), job("running")])
+        db.session.commit()
+        db.session.add(job("queued", "2026-W50"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()

@@ -32,6 +32,7 @@ from web.extensions import db
 from web.jobs import queue
 from web.jobs.charts import progress_chart, share_chart
 from web.jobs.drafts import WEEKDAYS_EN, timetable_by_day
+from web.jobs.runner import wall_now
 from web.models import District, Draft, PlanJob, User
 from web.security import map_policy
 from web.store import china_now
@@ -222,9 +223,15 @@ def _job_json(district: District, job: PlanJob) -> dict[str, Any]:
 
 def _chart(job: PlanJob, points: list[list[float]], limit: float) -> Any:
     best = points[-1][1] if points else None
+    searched = None
+    if points and job.started_at is not None:
+        # the best plan held since its last improvement: until now, or the job's end
+        end = job.finished_at or wall_now()
+        searched = min(limit, max(float(points[-1][0]), (end - job.started_at).total_seconds()))
     return progress_chart(
         points,
         limit,
+        until=searched,
         title=_("The search's best plan so far"),
         desc=(
             _(

@@ -7,6 +7,7 @@ Labels come from data, so every text is escaped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,22 +30,22 @@ def share_chart(
     hollow bar), one row per street, largest target first. `streets` are the report's
     `streets` entries (`name`, `planned_share`, `target_share`)."""
     rows = sorted(streets, key=lambda s: -float(s.get("target_share", 0)))
-    label_w, bar_w, row_h, top = 170, 420, 30, 34
-    width = label_w + bar_w + 90
+    label_w, bar_w, row_h, top = 150, 330, 32, 36
+    width = label_w + bar_w + 130
     height = top + row_h * len(rows) + 10
     most = max([0.05, *(max(s["planned_share"], s["target_share"]) for s in rows)])
     scale = bar_w / (most * 1.1)
     parts = [
         f'<svg class="chart share-chart" role="img" aria-labelledby="share-title share-desc" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'xmlns="http://www.w3.org/2000/svg" font-size="13" font-family="sans-serif">',
+        f'xmlns="http://www.w3.org/2000/svg" font-size="15" font-family="sans-serif">',
         f'<title id="share-title">{escape(title)}</title>',
         f'<desc id="share-desc">{escape(desc)}</desc>',
         f'<rect x="{label_w}" y="6" width="14" height="12" fill="{PLANNED}"/>',
-        f'<text x="{label_w + 20}" y="17" fill="{INK}">{escape(planned)}</text>',
-        f'<rect x="{label_w + 160}" y="6" width="14" height="12" fill="none" '
+        f'<text x="{label_w + 20}" y="18" fill="{INK}">{escape(planned)}</text>',
+        f'<rect x="{label_w + 150}" y="6" width="14" height="12" fill="none" '
         f'stroke="{TARGET}" stroke-width="2"/>',
-        f'<text x="{label_w + 180}" y="17" fill="{INK}">{escape(target)}</text>',
+        f'<text x="{label_w + 170}" y="18" fill="{INK}">{escape(target)}</text>',
     ]
     for k in range(0, int(most * 110) // 10 + 1):
         x = label_w + k * 0.1 * scale
@@ -79,10 +80,17 @@ def share_chart(
 
 
 def progress_chart(
-    points: Sequence[Sequence[float]], time_limit_s: float, *, title: str, desc: str
+    points: Sequence[Sequence[float]],
+    time_limit_s: float,
+    *,
+    title: str,
+    desc: str,
+    until: float | None = None,
 ) -> Markup:
     """The solver's best objective over time, as a step line: elapsed seconds across (up to
-    the time limit), the objective down (lower is better), from the first to the best."""
+    the time limit), the objective up the side on a log scale (the first plan often costs
+    ten times the best, and the later, smaller gains would lie flat otherwise); the best
+    value held until `until` seconds (the time searched so far)."""
     width, height, left, right, top, bottom = 640, 220, 70, 16, 14, 34
     parts = [
         f'<svg class="chart progress-chart" role="img" '
@@ -100,22 +108,25 @@ def progress_chart(
     ]
     line = ""
     if points:
-        values = [float(p[1]) for p in points]
+        values = [max(1.0, float(p[1])) for p in points]
         hi, lo = max(values), min(values)
-        span = (hi - lo) or max(1.0, abs(hi) * 0.01)
+        log_hi, log_lo = math.log10(hi), math.log10(lo)
+        span = (log_hi - log_lo) or 0.01
         limit = max(time_limit_s, float(points[-1][0]), 1e-9)
 
         def x(t: float) -> float:
-            return left + (width - left - right) * t / limit
+            return left + (width - left - right) * min(t, limit) / limit
 
         def y(v: float) -> float:
-            return top + (height - top - bottom) * (hi - v) / span
+            return top + (height - top - bottom) * (log_hi - math.log10(max(1.0, v))) / span
 
         coords = []
         for i, (t, v) in enumerate(points):
             if i:
                 coords.append(f"{x(float(t)):.1f},{y(float(points[i - 1][1])):.1f}")
             coords.append(f"{x(float(t)):.1f},{y(float(v)):.1f}")
+        if until is not None and until > float(points[-1][0]):
+            coords.append(f"{x(until):.1f},{y(float(points[-1][1])):.1f}")
         line = " ".join(coords)
         parts.append(
             f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" fill="{INK}">'
