@@ -8,6 +8,7 @@ district, so another district's id answers 404, never its content.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -25,6 +26,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from taxvan.errors import TaxvanError
+from taxvan.fleet import Van
+from taxvan.io.loaders import load_vans
 from taxvan.workdays import next_iso_week
 from web.dispatch.forms import JobActionForm, PlanForm
 from web.dispatch.views import _district_or_404, bp
@@ -62,38 +65,32 @@ def _draft_or_404(district: District, draft_id: int) -> Draft:
 
 def plan_form(district: District, form: PlanForm | None = None) -> PlanForm:
     """The plan form, filled with next week, the configured time limit, every van and the
-    vans' working days."""
+    days the vans work (read from the district's vans file, so that leaving the form as it
+    is plans the district's own week and reuses its saved template)."""
     if form is not None:
         return form
-    vans = district.settings.get("vans", [])
-    days: set[int] = set()
-    for van in vans:
-        days |= set(_weekday_numbers(van.get("weekdays")))
-    form = PlanForm(
+    vans = district_vans(district)
+    days = sorted(set().union(*(v.weekdays for v in vans))) if vans else [0, 1, 2, 3, 4]
+    return PlanForm(
         formdata=None,
         week=next_iso_week(china_now().date()),
         time_limit=int(_config().time_limit_s),
-        vans=max(1, len(vans)),
-        weekdays=sorted(days) or [0, 1, 2, 3, 4],
+        vans=max(1, len(vans) or len(district.settings.get("vans", []))),
+        weekdays=[d for d in days if d < 6] or [0, 1, 2, 3, 4],
     )
-    return form
 
 
-def _weekday_numbers(value: Any) -> list[int]:
-    """A van's weekdays as the district record keeps them (numbers or "Mon-Fri" text)."""
-    if isinstance(value, list):
-        return [int(d) for d in value if str(d).isdigit()]
-    if isinstance(value, str) and value:
-        names = [n.lower() for n in WEEKDAYS_EN]
-        out: list[int] = []
-        for part in value.replace(" ", "").split(","):
-            if "-" in part:
-                a, b = (p[:3].lower() for p in part.split("-", 1))
-                if a in names and b in names:
-                    out.extend(range(names.index(a), names.index(b) + 1))
-            elif part[:3].lower() in names:
-                out.append(names.index(part[:3].lower()))
-        return out
+def district_vans(district: District) -> list[Van]:
+    """The vans of the district's data folder ([] if it cannot be read: the form then
+    falls back to the record's count and Monday to Friday)."""
+    folder = Path(district.data_dir)
+    for ext in (".csv", ".xlsx"):
+        path = folder / f"vans{ext}"
+        if path.exists():
+            try:
+                return load_vans(path)
+            except (TaxvanError, ValueError, OSError):
+                return []
     return []
 
 

@@ -86,9 +86,12 @@ def active_job(district: District) -> PlanJob | None:
     )
 
 
-def submit(district: District, options: PlanOptions, user: User) -> tuple[PlanJob, bool]:
+def submit(
+    district: District, options: PlanOptions, user: User, retry_of: int | None = None
+) -> tuple[PlanJob, bool]:
     """Start planning `options.week` of `district`; returns the job and whether it was already
-    running (joined). Raises `JobRefused` when another week of the district is being planned."""
+    running (joined). Raises `JobRefused` when another week of the district is being planned.
+    `retry_of` is the failed or cancelled job this one plans again."""
     reap_district(district)
     for _attempt in range(2):
         running = active_job(district)
@@ -110,6 +113,7 @@ def submit(district: District, options: PlanOptions, user: User) -> tuple[PlanJo
             log=[],
             user_id=user.id,
             actor=user.name,
+            retry_of=retry_of,
             created_at=wall_now(),
         )
         db.session.add(job)
@@ -146,10 +150,8 @@ def retry(job: PlanJob, user: User) -> PlanJob:
             bool(o.get("new_template")),
         ),
         user,
+        retry_of=job.id,
     )
-    if new.retry_of is None and new.id != job.id and new.status == "queued":
-        new.retry_of = job.id
-        db.session.commit()
     return new
 
 
