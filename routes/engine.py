@@ -12,11 +12,13 @@ and recreate loop written here around it, which took the Solomon mean gap at 30 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.util import optional_boolean_pb2
@@ -151,6 +153,17 @@ class Solution:
 
 
 ProgressFn = Callable[[float, int], None]
+StopFn = Callable[[], bool]
+"""Asked very often during a search (OR-Tools' custom limit): True ends it. Keep it cheap (an
+event's flag); whoever sets the flag may take its time."""
+
+
+class SearchStopped(PlanningError):
+    """The search was asked to stop (`stop` said True) before its time limit: no plan."""
+
+    def __init__(self) -> None:
+        super().__init__("the search was stopped before it finished")
+
 
 _STATUS = {
     0: "not solved yet",
@@ -335,10 +348,23 @@ class _Ruin:
         return [[node for node in route if node not in removed] for route in routes]
 
 
+def _stoppable(model: _Model, stop: StopFn | None) -> _Model:
+    """Let `stop` end the model's search: OR-Tools checks a custom limit at every step of the
+    search, so the search ends within moments of `stop` turning True, improving or not."""
+    if stop is not None:
+        solver = model.routing.solver()
+        model.routing.AddSearchMonitor(solver.CustomLimit(stop))
+    return model
+
+
 def solve(
-    instance: Instance, params: SearchParams | None = None, progress: ProgressFn | None = None
+    instance: Instance,
+    params: SearchParams | None = None,
+    progress: ProgressFn | None = None,
+    stop: StopFn | None = None,
 ) -> Solution:
-    """Solve `instance`; raise PlanningError with the solver's status if nothing is found.
+    """Solve `instance`; raise PlanningError with the solver's status if nothing is found,
+    `SearchStopped` if `stop` said so before the time limit.
 
     Guided local search first; then, if `params.ruin_recreate`, the rest of the time goes to
     ruin and recreate around the best solution: remove strings of nearby visits and let a
@@ -359,23 +385,27 @@ def solve(
     first_phase = params.time_limit_s
     if params.ruin_recreate:
         first_phase *= params.first_phase_share
-    model = _build(instance, params, None)
+    model = _stoppable(_build(instance, params, None), stop)
     model.routing.AddAtSolutionCallback(lambda: record(model.routing.CostVar().Value()))
     assignment = model.routing.SolveWithParameters(_search_parameters(params, first_phase))
+    if stop is not None and stop():
+        raise SearchStopped()
     if assignment is None and first_phase < params.time_limit_s and model.routing.status() == 3:
         # No first solution within the first phase: give the whole time to finding one.
-        model = _build(instance, params, None)
+        model = _stoppable(_build(instance, params, None), stop)
         model.routing.AddAtSolutionCallback(lambda: record(model.routing.CostVar().Value()))
         assignment = model.routing.SolveWithParameters(
             _search_parameters(params, deadline - time.monotonic())
         )
+        if stop is not None and stop():
+            raise SearchStopped()
     if assignment is None:
         status = _STATUS.get(model.routing.status(), f"status {model.routing.status()}")
         raise PlanningError(f"the routing solver found no plan: {status}")
 
     if params.ruin_recreate:
         model, assignment = _ruin_and_recreate(
-            instance, params, model, assignment, deadline, record
+            instance, params, model, assignment, deadline, record, stop
         )
     return _solution(instance, model, assignment, time.monotonic() - t0, improvements)
 
@@ -387,6 +417,7 @@ def _ruin_and_recreate(
     assignment: pywrapcp.Assignment,
     deadline: float,
     record: Callable[[int], None],
+    stop: StopFn | None = None,
 ) -> tuple[_Model, pywrapcp.Assignment]:
     ruin = _Ruin(instance, params.ruin_size, params.seed)
     optional = sum(int(p) for p in (instance.penalty or []) if p is not None)
@@ -396,8 +427,10 @@ def _ruin_and_recreate(
     current = best
     begin = time.monotonic()
     while (left := deadline - time.monotonic()) > 0.02:
+        if stop is not None and stop():
+            raise SearchStopped()
         partial = ruin(_routes(current[0], current[1], instance.num_vehicles))
-        trial = _build(instance, params, must_serve)
+        trial = _stoppable(_build(instance, params, must_serve), stop)
         search = _search_parameters(params, min(params.step_s, left), params.step_metaheuristic)
         trial.routing.CloseModelWithParameters(search)
         start = trial.routing.ReadAssignmentFromRoutes(partial, True)
@@ -488,9 +521,18 @@ def portfolio(params: SearchParams, workers: int) -> list[SearchParams]:
     return out[:workers]
 
 
+_stop_event: Any = None
+"""In a portfolio's worker process: the event that says the search in the parent was stopped."""
+
+
+def _share_stop(event: Any) -> None:
+    global _stop_event
+    _stop_event = event
+
+
 def _solve_quietly(args: tuple[Instance, SearchParams]) -> Solution | None:
     try:
-        return solve(*args)
+        return solve(*args, stop=_stop_event.is_set if _stop_event is not None else None)
     except PlanningError:
         return None
 
@@ -500,26 +542,40 @@ def solve_parallel(
     params: SearchParams | None = None,
     progress: ProgressFn | None = None,
     workers: int = 1,
+    stop: StopFn | None = None,
 ) -> Solution:
     """Run a portfolio of searches on `workers` cores and keep the best solution.
 
     The first search runs in this process and reports progress; the others run in worker
-    processes. With one worker this is `solve`.
+    processes. With one worker this is `solve`. When `stop` ends the first search, an event
+    shared with the worker processes ends theirs too, and `SearchStopped` is raised.
     """
     params = params or SearchParams()
     workers = max(workers, params.workers)
     if workers <= 1:
-        return solve(instance, params, progress)
+        return solve(instance, params, progress, stop)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     searches = portfolio(params, workers)
     # forkserver: no fork of a process that may hold threads (Flask, pytest, gunicorn)
     ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=len(searches) - 1, mp_context=ctx) as pool:
+    stopped = ctx.Event()
+    with ProcessPoolExecutor(
+        max_workers=len(searches) - 1,
+        mp_context=ctx,
+        initializer=_share_stop,
+        initargs=(stopped,),
+    ) as pool:
         others = [pool.submit(_solve_quietly, (instance, p)) for p in searches[1:]]
         try:
-            best: Solution | None = solve(instance, searches[0], progress)
+            best: Solution | None = solve(instance, searches[0], progress, stop)
+        except SearchStopped:
+            stopped.set()
+            for fut in others:
+                with contextlib.suppress(Exception):  # they end within moments of the event
+                    fut.result()
+            raise
         except PlanningError:
             best = None
         for fut in others:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from routes.check import check_plan
-from routes.engine import SearchParams
+from routes.engine import SearchParams, StopFn
 from routes.matrix import GeodesicProvider, MatrixProvider
 from routes.plan import Plan
 from routes.problem import PlanSettings, WeekProblem, build_week_problem
@@ -161,6 +161,7 @@ def plan_week(
     say: Say = _silent,
     progress: ProgressFn | None = None,
     adjustments: Adjustments | None = None,
+    stop: StopFn | None = None,
 ) -> WeekPlan:
     """Plan ISO week `week` ("2026-W49") of `dataset` from the weekly template.
 
@@ -168,7 +169,8 @@ def plan_week(
     that fits is reused (no search), so a stop keeps its times from week to week;
     `new_template` plans a fresh one all the same. Without a folder, the template is planned
     every time and not kept. Raises `PlanningError` (or `TaxvanError` for a bad week) with
-    a message for people.
+    a message for people. `stop` (asked often while the template is searched for; cheap)
+    ends the search early with `routes.engine.SearchStopped`, and nothing is saved.
 
     `adjustments` (`taxvan.adjustments.Adjustments`: pins, excluded stops and weekdays,
     visits a week, dwell) are checked first (`AdjustmentError` lists every problem), are
@@ -201,7 +203,7 @@ def plan_week(
             f"Planning the weekly template (up to {params.time_limit_s:g} s, {params.workers} "
             f"search{'es' if params.workers > 1 else ''} side by side) ..."
         )
-        template = solve_week(standard.paired, params, progress)
+        template = solve_week(standard.paired, params, progress, stop)
         problems = check_plan(template, standard.paired)
         if problems:
             raise PlanCheckFailed("the template", problems)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from routes.engine import Break, Instance, SearchParams, Spacing, solve_parallel
+from routes.engine import Break, Instance, SearchParams, Spacing, StopFn, solve_parallel
 from routes.plan import DayRoute, DroppedVisit, Plan, PlannedVisit, SearchStats
 from routes.problem import WeekProblem
 from routes.schedule import schedule_day
@@ -295,9 +295,14 @@ def check_pins(
 
 
 def solve_week(
-    problem: WeekProblem, params: SearchParams | None = None, progress: ProgressFn | None = None
+    problem: WeekProblem,
+    params: SearchParams | None = None,
+    progress: ProgressFn | None = None,
+    stop: StopFn | None = None,
 ) -> Plan:
-    """Plan the week; every demanded visit is either in a route or listed as dropped."""
+    """Plan the week; every demanded visit is either in a route or listed as dropped.
+
+    `stop` (asked often during the search) ends it early with `routes.engine.SearchStopped`."""
     params = params or SearchParams()
     visits = list(problem.demand.visits)
     vehicles = vehicles_of(problem)
@@ -364,7 +369,7 @@ def solve_week(
         spacing=spacing,
         horizon=len(problem.week.dates) * DAY,
     )
-    solution = solve_parallel(instance, params, progress)
+    solution = solve_parallel(instance, params, progress, stop=stop)
     days = [[visits[k - 1] for k in nodes] for nodes in solution.routes]
     for k in solution.dropped:
         v = visits[k - 1]

@@ -27,6 +27,10 @@ ACTIONS = (
     "day_sheet_export",
     "door_accept",
     "door_decline",
+    "plan_started",
+    "plan_finished",
+    "plan_cancelled",
+    "plan_failed",
 )
 
 

@@ -148,3 +148,10 @@ class Config:
     """Failed console sign-ins allowed per client address (an office may share one)."""
     door_answer_days: int = field(default_factory=lambda: int(_env("TAXVAN_DOOR_ANSWER_DAYS", "3")))
     """Working days within which the bureau answers a door-to-door request (told to the firm)."""
+    queue_name: str = field(default_factory=lambda: _env("TAXVAN_QUEUE", "taxvan-plans"))
+    """The RQ queue console plans go to (with `REDIS_URL`); workers listen on it."""
+    job_stale_s: float = field(
+        default_factory=lambda: float(_env("TAXVAN_JOB_STALE_SECONDS", "60"))
+    )
+    """A running plan whose worker has not reported for this long is taken as dead (killed,
+    crashed, the app restarted) and marked failed, so it can be retried."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -312,3 +312,87 @@ class DoorVisit(db.Model):
     extra_minutes: Mapped[int]
     created_at: Mapped[dt.datetime]
     request: Mapped[DoorRequest] = relationship(back_populates="visit")
+
+
+# --- planning in the background: jobs and the drafts they make (web/jobs/) -------------------
+
+JOB_ACTIVE = ("queued", "running")
+"""A district has at most one job in these states (a partial unique index says so)."""
+
+
+class PlanJob(db.Model):
+    """One request to plan a district's week, from queued to succeeded/failed/cancelled.
+
+    The solver's improving objective lands in `progress` as it improves; `heartbeat_at` is
+    touched every second or so while it runs, so a job whose worker died is recognised and
+    marked failed (`web.jobs.queue.reap`)."""
+
+    __tablename__ = "plan_jobs"
+    __table_args__ = (
+        Index(
+            "uq_plan_jobs_one_active",
+            "district_id",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    week: Mapped[str] = mapped_column(String(10))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """time_limit_s, vans, weekdays (Monday = 0), new_template."""
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    """queued, running, succeeded, failed or cancelled."""
+    runner: Mapped[str] = mapped_column(String(10))
+    """"rq" (a worker through Redis) or "thread" (in the web process)."""
+    rq_id: Mapped[str | None] = mapped_column(String(60), default=None)
+    worker: Mapped[str | None] = mapped_column(String(120), default=None)
+    """host:pid of the process solving it."""
+    progress: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
+    """[[elapsed seconds, objective], ...] as the search improves (thinned when long)."""
+    log: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """What the planner said (the lines `taxvan plan` prints)."""
+    error: Mapped[str | None] = mapped_column(db.Text, default=None)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    cancelled_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    actor: Mapped[str] = mapped_column(String(100))
+    retry_of: Mapped[int | None] = mapped_column(ForeignKey("plan_jobs.id"), default=None)
+    created_at: Mapped[dt.datetime]
+    started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    district: Mapped[District] = relationship()
+    draft: Mapped[Draft | None] = relationship(back_populates="job", uselist=False)
+
+    @property
+    def active(self) -> bool:
+        return self.status in JOB_ACTIVE
+
+
+class Draft(db.Model):
+    """A planned week of a district, not published: what a job produced, whole or not at all.
+
+    Stored in the database (not the instance folder) so that a worker on another machine can
+    hand it to the web servers and it survives restarts. `visits` holds the timetable in the
+    shape `PublishedWeek.visits` needs (`web.jobs.drafts.visit_dicts`), so publishing a draft
+    is copying its rows; `status` stays "draft" until then."""
+
+    __tablename__ = "drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    week: Mapped[str] = mapped_column(String(10), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("plan_jobs.id"), default=None)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    visits: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    template: Mapped[dict[str, Any]] = mapped_column(JSON)
+    map_html: Mapped[str] = mapped_column(db.Text)
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    template_reused: Mapped[bool]
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    district: Mapped[District] = relationship()
+    job: Mapped[PlanJob | None] = relationship(back_populates="draft")

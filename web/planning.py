@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from routes.engine import SearchParams
+from routes.engine import SearchParams, StopFn
 from routes.matrix import (
     CachedProvider,
     GeodesicProvider,
@@ -93,6 +93,8 @@ def run_plan(
     progress: Callable[[float, int], None] | None = None,
     new_template: bool = False,
     adjustments: Adjustments | None = None,
+    adjust: Callable[[Dataset], Dataset] | None = None,
+    stop: StopFn | None = None,
 ) -> PlanRun:
     """Load the data folder, plan `week` with `routes.plan_week` and write timetable CSV/JSON,
     report JSON, the template and the map into `out`.
@@ -100,7 +102,10 @@ def run_plan(
     The weekly template is kept in the cache folder (`templates/`) under its fingerprint;
     `new_template` plans a fresh one even if a saved template fits. `adjustments` (pins,
     excluded stops and weekdays, visits a week, dwell) go to `plan_week` as they are and are
-    recorded in `timetable.json`, so `taxvan diff` can give the reasons of changes.
+    recorded in `timetable.json`, so `taxvan diff` can give the reasons of changes. `adjust`
+    changes the loaded data before planning (the console's choice of vans and working
+    days); `stop` ends the search early (`routes.engine.SearchStopped`), before anything is
+    written.
     """
     try:
         tiles = tile_source(config.tiles, config.tile_url or None, config.tile_key or None)
@@ -115,6 +120,8 @@ def run_plan(
     data = Path(config.data_dir)
     say(f"Loading {data} ...")
     dataset = load_dataset(data)
+    if adjust is not None:
+        dataset = adjust(dataset)
     for warning in dataset.warnings:
         say(f"  warning: {warning}")
     say(
@@ -132,6 +139,7 @@ def run_plan(
         say=say,
         progress=progress,
         adjustments=adjustments,
+        stop=stop,
     )
     plan, report = planned.plan, planned.report
     out.mkdir(parents=True, exist_ok=True)

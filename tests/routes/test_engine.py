@@ -94,3 +94,30 @@ def test_ruin_and_recreate_keeps_spacing_and_optional_visits_consistent():
             assert sp.earlier in start, "a later visit only with its earlier one"
             assert start[sp.later] - start[sp.earlier] >= sp.gap
     assert set(sol.dropped) == set(range(1, 31)) - set(start)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stop_flag_ends_the_search_within_moments(workers):
+    """`stop` is checked at every step of the search (an OR-Tools custom limit), so a search
+    of 60 s ends soon after the flag is raised, improving or not, in every process of a
+    portfolio, and says it was stopped rather than returning a half-searched plan."""
+    import threading
+    import time
+
+    from routes.engine import SearchStopped, solve_parallel
+
+    flag = threading.Event()
+    seen: list[float] = []
+
+    def progress(elapsed: float, _value: int) -> None:
+        if not seen:
+            threading.Timer(0.5, flag.set).start()
+        seen.append(elapsed)
+
+    t0 = time.monotonic()
+    with pytest.raises(SearchStopped):
+        solve_parallel(
+            vrptw(), SearchParams(time_limit_s=60, workers=workers), progress, stop=flag.is_set
+        )
+    assert seen, "it searched until asked to stop"
+    assert time.monotonic() - t0 < 15

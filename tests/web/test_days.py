@@ -87,7 +87,9 @@ def test_csv_and_excel_downloads_match_the_bookings_and_are_audited(app, booked)
     assert [row[code_col] for row in body if row[code_col]] == booked["ordered"]
     assert len(body) == 2 + 1 + (len(booked["visits"]) - 2), "one row per booking or empty stop"
     first = next(row for row in body if row[code_col] == booked["codes"][0])
-    assert first[header.index("姓名")] == "纳税人1" and first[header.index("手机号")] == "13800000001"
+    assert (
+        first[header.index("姓名")] == "纳税人1" and first[header.index("手机号")] == "13800000001"
+    )
 
     x = client.get(f"/dispatch/districts/home/days.xlsx?date={DAY.isoformat()}")
     assert x.status_code == 200

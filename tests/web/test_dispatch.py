@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from tests.conftest import DEMO, _dispose, _web_config
 from tests.districts import COUNTY_CODE, make_county
 from web.extensions import db, limiter
-from web.models import AuditEntry, District, Notice, StopRow, StreetRow, User
+from web.models import AuditEntry, District, Draft, Notice, PlanJob, StopRow, StreetRow, User
 
 PASSWORD = "correct horse battery"
 
@@ -29,6 +29,9 @@ ADMIN_ONLY = {"dispatch.users"}
 
 OPEN = {"dispatch.sign_in"}
 """The only console page an anonymous visitor may see."""
+
+NEEDS_FIELDS = {"dispatch.plan_start"}
+"""Forms the walk sends without their fields (only the CSRF token): refused as incomplete."""
 
 
 @dataclass
@@ -78,6 +81,8 @@ def _clean(app) -> None:
             kind: {i for d in db.session.scalars(select(District)) for i in d.rows.get(kind, [])}
             for kind in ("stops", "streets")
         }
+        db.session.execute(delete(Draft))
+        db.session.execute(delete(PlanJob))
         db.session.execute(delete(AuditEntry))
         db.session.execute(delete(Notice))
         db.session.execute(delete(User))
@@ -132,19 +137,33 @@ def _console_rules(app) -> list[tuple[str, str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/dispatch/"):
             continue
-        unknown = set(rule.arguments) - {"code"}
+        unknown = set(rule.arguments) - {"code", *SAMPLE_IDS}
         assert not unknown, f"{rule.rule}: give the access walk a sample value for {unknown}"
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             out.append((rule.endpoint, method, rule.rule))
     return sorted(out, key=lambda r: (r[0] == "dispatch.sign_out", r))
 
 
-def _request(client, app, endpoint: str, method: str, code: str):
+SAMPLE_IDS = ("job_id", "draft_id")
+"""Ids in console URLs; the walk fills them with a job and a draft of the district it visits."""
+
+
+def _sample_plan(app, code: str) -> dict[str, int]:
+    """A finished plan job and its draft in district `code`, for the walk's URLs."""
+    from tests.web.test_plan_jobs import make_finished_job
+
+    with app.app_context():
+        job_id, draft_id = make_finished_job(code)
+    return {"job_id": job_id, "draft_id": draft_id}
+
+
+def _request(client, app, endpoint: str, method: str, code: str, ids: dict | None = None):
     with app.test_request_context():
         from flask import url_for
 
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-        url = url_for(endpoint, **({"code": code} if "code" in rule.arguments else {}))
+        values = {"code": code, **(ids or {})}
+        url = url_for(endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
     url = url.replace("http://taxvan.test", "")
     if method == "GET":
         return client.get(url)
@@ -161,13 +180,21 @@ def test_every_console_url_refuses_anonymous_visitors_and_other_districts(app, c
         "dispatch.users",
         "dispatch.sign_in",
         "dispatch.sign_out",
+        "dispatch.plan_start",
+        "dispatch.plan_job",
+        "dispatch.plan_job_json",
+        "dispatch.plan_cancel",
+        "dispatch.plan_retry",
+        "dispatch.draft",
+        "dispatch.draft_map",
     }, "the walk must see the console's pages"
+    ids = _sample_plan(app, console.home)
 
     anonymous = app.test_client()
     for endpoint, method, rule in rules:
         if endpoint in OPEN:
             continue
-        r = _request(anonymous, app, endpoint, method, console.home)
+        r = _request(anonymous, app, endpoint, method, console.home, ids)
         if rule.startswith("/dispatch/api/"):
             assert r.status_code == 401, (method, rule)
             assert r.is_json and r.get_json()["error"] == "Unauthorized"
@@ -181,7 +208,7 @@ def test_every_console_url_refuses_anonymous_visitors_and_other_districts(app, c
     for endpoint, method, rule in rules:
         if endpoint in OPEN:
             continue
-        r = _request(stranger, app, endpoint, method, console.home)
+        r = _request(stranger, app, endpoint, method, console.home, ids)
         if endpoint in ADMIN_ONLY or "<code>" in rule:
             assert r.status_code == 403, (method, rule, r.status_code)
         else:
@@ -194,9 +221,12 @@ def test_every_console_url_refuses_anonymous_visitors_and_other_districts(app, c
         for endpoint, method, rule in rules:
             if endpoint in OPEN:
                 continue
-            r = _request(client, app, endpoint, method, console.home)
+            r = _request(client, app, endpoint, method, console.home, ids)
             if endpoint in ADMIN_ONLY and name == "ann":
                 assert r.status_code == 403, (method, rule)
+            elif endpoint in NEEDS_FIELDS and method == "POST":
+                # only the CSRF token was sent: the form's own refusal, not an access one
+                assert r.status_code == 400, (name, method, rule, r.status_code)
             else:
                 assert r.status_code in (200, 302), (name, method, rule, r.status_code)
 

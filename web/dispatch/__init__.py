@@ -7,8 +7,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register Flask-Login and the console's blueprint on `app`."""
-    from web import auth
-    from web.dispatch import days, disruptions, importing  # noqa: F401  (their views)
+    from web import auth, jobs
+    from web.dispatch import (  # noqa: F401  (their views, on `bp`)
+        days,
+        disruptions,
+        importing,
+        planning_views,
+    )
     from web.dispatch.views import bp
     from web.door import console as door_pages  # noqa: F401  (on the console's blueprint)
     from web.notify import console as outbox_pages  # noqa: F401  (on the console's blueprint)
@@ -18,4 +23,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("TAXVAN_SIGNIN_ADDRESS_RATE", cfg.signin_address_rate)
     auth.init_app(app)
     app.register_blueprint(bp)
+    jobs.init_app(app)
     app.before_request_funcs.setdefault(None, []).insert(0, importing.upload_limit)

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, RadioField, StringField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    ValidationError,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from taxvan.errors import TaxvanError
 
 
 class SignInForm(FlaskForm):
@@ -44,3 +55,50 @@ class DisruptionForm(FlaskForm):
         validators=[DataRequired(_l("Choose a reason."))],
     )
     note = StringField(_l("Details"), validators=[Optional(), Length(max=200)])
+
+
+WEEKDAY_CHOICES = [
+    SelectChoice(str(d), label)
+    for d, label in enumerate((_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat")))
+]
+
+
+class PlanForm(FlaskForm):
+    """Plan a week of the district in the background (`web.jobs`)."""
+
+    week = StringField(
+        _l("Week (ISO, e.g. 2026-W49)"),
+        validators=[DataRequired(_l("Enter the week to plan.")), Length(max=10)],
+    )
+    time_limit = IntegerField(
+        _l("Search time (seconds)"),
+        validators=[
+            InputRequired(_l("Enter how long the search may take.")),
+            NumberRange(1, 1800, _l("Between %(min)s and %(max)s seconds.")),
+        ],
+    )
+    vans = IntegerField(
+        _l("Vans"),
+        validators=[InputRequired(_l("Enter how many vans go out.")), NumberRange(min=1)],
+    )
+    weekdays = SelectMultipleField(
+        _l("Working days"),
+        choices=WEEKDAY_CHOICES,
+        coerce=int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired(_l("Choose at least one working day."))],
+    )
+    new_template = BooleanField(_l("Plan a new weekly template (times may change)"))
+
+    def validate_week(self, field: StringField) -> None:
+        from taxvan.workdays import parse_iso_week
+
+        try:
+            field.data = parse_iso_week((field.data or "").strip()).label
+        except (ValueError, TaxvanError):
+            raise ValidationError(_l("Write the week as 2026-W49.")) from None
+
+
+class JobActionForm(FlaskForm):
+    """Only the CSRF token: cancel and retry are POSTs."""

@@ -107,6 +107,10 @@ def action_label(action: str) -> str:
         "day_sheet_export": _("Day sheet downloaded"),
         "door_accept": _("Door-to-door request accepted"),
         "door_decline": _("Door-to-door request declined"),
+        "plan_started": _("Plan started"),
+        "plan_finished": _("Plan finished (draft)"),
+        "plan_cancelled": _("Plan cancelled"),
+        "plan_failed": _("Plan failed"),
     }
     return labels.get(action, action)
 
@@ -260,13 +264,20 @@ def index() -> Any:
 
 @bp.get("/districts/<code>")
 def district(code: str) -> str:
-    d = _district_or_404(code)
+    return district_page(_district_or_404(code))
+
+
+def district_page(d: District, plan_form: Any = None) -> str:
+    """The district page; `plan_form` is a plan form sent back with its errors."""
+    from web.dispatch.planning_views import planning_context
+
     return render_template(
         "dispatch/district.html",
         district=d,
         stops=_stops_count(d),
         weeks=_published_weeks(d),
         entries=audit.latest(d),
+        **planning_context(d, plan_form),
     )
 
 
