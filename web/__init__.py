@@ -122,8 +122,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.api.views import bp as api_bp
     from web.booking.views import bp as booking_bp
     from web.errors import register_errors
+    from web.public.site import bp as site_bp
     from web.public.views import bp as public_bp
 
+    app.register_blueprint(site_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(api_bp)
