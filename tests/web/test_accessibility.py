@@ -60,7 +60,7 @@ def _book(page, live_url: str, visit_id: int) -> None:
 
 
 PAGES = {
-    "home": lambda v: "/",
+    "home": lambda v: "/d/fangzi/",
     "home in English": lambda v: "/d/fangzi/?lang=en",
     "map": lambda v: "/d/fangzi/map/2026-W49",
     "stop": lambda v: f"/d/fangzi/stops/{v.stop_id}",
@@ -103,7 +103,7 @@ def test_booking_confirmation_has_no_wcag_aa_violation(sqlite_app, live_url, pho
 # --- what axe cannot see ----------------------------------------------------------------
 
 PATHS = {
-    "home": "/",
+    "home": "/d/fangzi/",
     "map": "/d/fangzi/map/2026-W49",
     "stop": "/d/fangzi/stops/{stop}",
     "poster": "/d/fangzi/stops/{stop}/poster",
@@ -197,7 +197,7 @@ def _focused(page) -> str:
 def test_keyboard_skips_the_map_to_reach_the_timetable(live_url, phone_page):
     """From the top of the home page: Tab, Enter (skip to content), Tab, Enter (skip map), Tab."""
     page = phone_page
-    page.goto(live_url + "/")
+    page.goto(live_url + "/d/fangzi/")
     page.frame_locator("iframe.map").locator(".leaflet-container").wait_for()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"

@@ -271,6 +271,9 @@ def test_the_chooser_reads_well_on_a_phone(sqlite_app, tmp_path: Path, phone_pag
         wide = phone_page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         assert not wide, "nothing wider than the phone"
         phone_page.screenshot(path="/tmp/taxvan-district-chooser-phone.png", full_page=True)
+        from tests.web.test_accessibility import _assert_no_violations
+
+        _assert_no_violations(phone_page)
         links.nth(0).click()
         phone_page.wait_for_load_state()
         assert re.search(r"/d/\w+/$", phone_page.url)
