@@ -379,11 +379,25 @@ def open_visit(app) -> tuple[int, str]:
     """The first published visit with a start time still open for a consultation."""
     from web.booking import service as svc
     from web.extensions import db
-    from web.models import ServiceRow, VisitRow
+    from web.models import VisitRow
 
     with app.app_context():
         for v in db.session.scalars(db.select(VisitRow).order_by(VisitRow.id)):
-            slots = svc.open_slots(v, db.session.get(ServiceRow, "consult"))
+            slots = svc.open_slots(v, service_row("consult"))
             if slots:
                 return v.id, slots[0].start
     raise AssertionError("no open visit")
+
+
+def service_row(code: str, district_code: str | None = None):
+    """The service `code` (of `district_code`, else of the first district that has it): services
+    are per district since two districts may define one code differently. In an app context."""
+    from web.extensions import db
+    from web.models import District, ServiceRow
+
+    query = db.select(ServiceRow).where(ServiceRow.code == code).order_by(ServiceRow.district_id)
+    if district_code is not None:
+        query = query.join(District, District.id == ServiceRow.district_id).where(
+            District.code == district_code
+        )
+    return db.session.scalars(query).first()

@@ -123,8 +123,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.booking.views import bp as booking_bp
     from web.door.views import bp as door_bp
     from web.errors import register_errors
+    from web.public.site import bp as site_bp
     from web.public.views import bp as public_bp
 
+    app.register_blueprint(site_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(door_bp)

@@ -1,9 +1,9 @@
 """Districts as records: import a data folder, say what it adds, changes and removes.
 
-Streets, stops and published weeks have no district column yet, so a district owns its rows
-through the ids its last import brought (`District.rows`). That is enough to report a
-re-import's removals and to refuse a folder whose stop or street ids another district already
-owns; services are a catalogue the districts share (the same service codes everywhere).
+A district owns its streets, stops, services and published weeks through their `district_id`
+column. Street codes and stop ids are unique in the installation (a printed QR code names only
+the stop), so a folder whose stop or street ids another district owns is refused, naming that
+district; services are the district's own (two districts may define one code differently).
 
 Nothing is saved unless the whole folder loads (the loaders' file/row/column errors) and no id
 clashes with another district: the rows, the district record and its audit entry are one
@@ -12,7 +12,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,39 +25,11 @@ from taxvan.io.loaders import load_dataset
 from web import audit
 from web.extensions import db
 from web.models import Booking, District, ServiceRow, StopRow, StreetRow, User, VisitRow
-from web.store import china_now, load_dataset_rows
+from web.store import DistrictConflictError, check_owners, china_now, load_dataset_rows
+
+__all__ = ["DistrictConflictError", "import_district", "plan_changes", "split_referenced"]
 
 KINDS = ("streets", "stops", "services")
-
-
-class DistrictConflictError(TaxvanError):
-    """The folder brings street codes or stop ids that another district already owns."""
-
-    def __init__(self, kind: str, ids: list[str], owner: str) -> None:
-        self.kind = kind
-        self.ids = ids
-        self.owner = owner
-        super().__init__(
-            f"{kind} {', '.join(ids)} already belong to district {owner}; "
-            "give them ids of their own or import into that district"
-        )
-
-
-class ServiceConflictError(TaxvanError):
-    """The folder defines a service differently from another district that lists it.
-
-    Services are one catalogue until they are district-scoped: changing one would change it
-    under the other district's visits and bookings, so the import is refused instead."""
-
-    def __init__(self, code: str, owner: str, fields: list[str]) -> None:
-        self.code = code
-        self.owner = owner
-        self.fields = fields
-        super().__init__(
-            f"services.csv: service {code!r} differs from district {owner}'s "
-            f"(column {', '.join(fields)}); services are shared between districts, so use "
-            "the same definition or another code"
-        )
 
 
 class DistrictNotFoundError(TaxvanError):
@@ -77,7 +49,7 @@ class KindChanges:
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     """Gone from the folder but still referenced (published visits, bookings, other stops):
-    left in the database and no longer the district's."""
+    left in the database, still the district's (its published visits are)."""
     unchanged: int = 0
 
 
@@ -193,26 +165,18 @@ def _settings(dataset: Dataset) -> dict[str, Any]:
     }
 
 
-def _owners(kind: str, ids: Iterable[str], exclude: District | None) -> dict[str, str]:
-    """Which other district owns each of `ids` (services are shared, never owned)."""
-    wanted = set(ids)
-    owners: dict[str, str] = {}
-    for other in db.session.scalars(select(District)):
-        if exclude is not None and other.id == exclude.id:
-            continue
-        for i in wanted.intersection(other.rows.get(kind, [])):
-            owners[i] = other.code
-    return owners
-
-
-def _referenced(kind: str, ident: str) -> bool:
+def _referenced(kind: str, ident: str, district: District | None) -> bool:
     """Whether deleting this row would break a published visit, a booking or a stop."""
     if kind == "stops":
         query = select(func.count(VisitRow.id)).where(VisitRow.stop_id == ident)
     elif kind == "streets":
         query = select(func.count()).select_from(StopRow).where(StopRow.street_code == ident)
     else:
-        query = select(func.count(Booking.id)).where(Booking.service_code == ident)
+        if district is None:
+            return False
+        query = select(func.count(Booking.id)).where(
+            Booking.service_code == ident, Booking.district_id == district.id
+        )
     return bool(db.session.scalar(query))
 
 
@@ -265,31 +229,30 @@ def _import(
         "data_dir": str(path.resolve()),
     }
     if district is None:
-        district = District(code=code, created_at=now, rows={}, **record)
+        district = District(code=code, created_at=now, updated_at=now, **record)
         db.session.add(district)
+        db.session.flush()
         district_changed: list[str] = []
     else:
         district_changed = [k for k, v in record.items() if getattr(district, k) != v]
         for k, v in record.items():
             setattr(district, k, v)
     district.updated_at = now
-    district.rows = {
-        kind: sorted(_MODEL[kind][2](x) for x in _dataset_items(dataset, kind)) for kind in KINDS
-    }
 
     # Upsert first (a stop may move to a new street), then remove what the folder dropped:
-    # stops before streets, and nothing that a published visit, a booking or a stop still uses.
-    load_dataset_rows(dataset, commit=False)
+    # stops before streets, and nothing that a published visit, a booking or a stop still uses
+    # (those stay the district's, listed as left in place).
+    load_dataset_rows(dataset, district, commit=False)
     db.session.flush()
     for kind in ("stops", "streets", "services"):
         model = _MODEL[kind][0]
         c = changes[kind]
         removed, kept = [], []
         for ident in c.removed:
-            if _referenced(kind, ident):
+            if _referenced(kind, ident, district):
                 kept.append(ident)
                 continue
-            row = db.session.get(model, ident)
+            row = db.session.get(model, (district.id, ident) if kind == "services" else ident)
             if row is not None:
                 db.session.delete(row)
             removed.append(ident)
@@ -317,19 +280,11 @@ def plan_changes(dataset: Dataset, district: District | None) -> dict[str, KindC
     """What importing `dataset` into `district` would add, change and remove, per kind.
 
     Shared by the import itself and the console's preview, so the preview says exactly what
-    the import will do. Reads only; raises DistrictConflictError / ServiceConflictError. The
+    the import will do. Reads only; raises DistrictConflictError. The
     `removed` lists still include rows that the import will leave in place because something
     references them (see `split_referenced`).
     """
-    for kind in ("streets", "stops"):
-        _, _, key = _MODEL[kind]
-        owners = _owners(kind, (key(x) for x in _dataset_items(dataset, kind)), district)
-        if owners:
-            first_owner = sorted(set(owners.values()))[0]
-            ids = sorted(i for i, o in owners.items() if o == first_owner)
-            raise DistrictConflictError(kind, ids, first_owner)
-
-    _check_services(dataset, district)
+    check_owners(dataset, district)
     previous = district.rows if district is not None else {k: [] for k in KINDS}
     changes: dict[str, KindChanges] = {}
     for kind in KINDS:
@@ -339,7 +294,8 @@ def plan_changes(dataset: Dataset, district: District | None) -> dict[str, KindC
             key(r): fields(r)
             for r in db.session.scalars(
                 select(model).where(
-                    getattr(model, "code" if kind != "stops" else "id").in_(list(items))
+                    getattr(model, "code" if kind != "stops" else "id").in_(list(items)),
+                    model.district_id == (district.id if district is not None else None),
                 )
             )
         }
@@ -352,39 +308,18 @@ def plan_changes(dataset: Dataset, district: District | None) -> dict[str, KindC
             else:
                 c.unchanged += 1
         gone = sorted(set(previous.get(kind, [])) - set(items))
-        if kind == "services":
-            shared = set().union(*[set(o.rows.get("services", [])) for o in _others(district)])
-            gone = [g for g in gone if g not in shared]
         changes[kind] = c
         changes[kind].removed = gone  # filtered below for rows still referenced
 
     return changes
 
 
-def split_referenced(kind: str, ids: list[str]) -> tuple[list[str], list[str]]:
+def split_referenced(
+    kind: str, ids: list[str], district: District | None
+) -> tuple[list[str], list[str]]:
     """(removable, kept): rows still used by a published visit, a booking or a stop stay."""
-    kept = [i for i in ids if _referenced(kind, i)]
+    kept = [i for i in ids if _referenced(kind, i, district)]
     return [i for i in ids if i not in kept], kept
-
-
-def _check_services(dataset: Dataset, district: District | None) -> None:
-    """Refuse a service definition that differs from one another district relies on."""
-    others = _others(district)
-    for service in dataset.services:
-        row = db.session.get(ServiceRow, service.code)
-        if row is None:
-            continue
-        old, new = _service_fields(row), _service_fields(service)
-        differ = [k for k in new if old[k] != new[k]]
-        owner = next((o.code for o in others if service.code in o.rows.get("services", [])), None)
-        if differ and owner is not None:
-            raise ServiceConflictError(service.code, owner, differ)
-
-
-def _others(district: District | None) -> list[District]:
-    return [
-        d for d in db.session.scalars(select(District)) if district is None or d.id != district.id
-    ]
 
 
 def district_by_code(code: str) -> District:

@@ -10,24 +10,40 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    select,
+    text,
+)
 from sqlalchemy import false as sa_false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from web.extensions import db
 
 
 class StreetRow(db.Model):
+    """A street (sub-district) of one district. Street codes are unique in the installation."""
+
     __tablename__ = "streets"
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
     served: Mapped[bool]
 
 
 class StopRow(db.Model):
+    """A stop of one district. Stop ids are unique in the installation (a printed QR code
+    names only the stop), so `/stops/<id>` always finds its district."""
+
     __tablename__ = "stops"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
     kind: Mapped[str] = mapped_column(String(30))
@@ -38,7 +54,11 @@ class StopRow(db.Model):
 
 
 class ServiceRow(db.Model):
+    """A service as one district defines it: two districts may give the same code other
+    minutes or materials, so the key is (district, code)."""
+
     __tablename__ = "services"
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), primary_key=True)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
@@ -51,8 +71,10 @@ class PublishedWeek(db.Model):
     """A published plan: the week's timetable as the public sees it."""
 
     __tablename__ = "published_weeks"
+    __table_args__ = (UniqueConstraint("district_id", "week", name="uq_published_week"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    week: Mapped[str] = mapped_column(String(10), unique=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    week: Mapped[str] = mapped_column(String(10))
     published_at: Mapped[dt.datetime]
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     map_html: Mapped[str] = mapped_column(db.Text)
@@ -61,6 +83,7 @@ class PublishedWeek(db.Model):
         cascade="all, delete-orphan",
         order_by="(VisitRow.date, VisitRow.van_id, VisitRow.order)",
     )
+    district: Mapped[District] = relationship()
 
 
 class VisitRow(db.Model):
@@ -94,11 +117,22 @@ class VisitRow(db.Model):
 
 
 class Booking(db.Model):
+    """A taxpayer's place at a visit. `district_id` is the visit's district (through its
+    published week); it is here because the service is the district's: (district, code)."""
+
     __tablename__ = "bookings"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["district_id", "service_code"],
+            ["services.district_id", "services.code"],
+            name="fk_bookings_service",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
-    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
+    district_id: Mapped[int] = mapped_column(index=True)
+    service_code: Mapped[str] = mapped_column(String(40))
     start: Mapped[int]
     end: Mapped[int]
     counter: Mapped[int]
@@ -136,9 +170,8 @@ class SlotClaim(db.Model):
 class District(db.Model):
     """A district as imported from its data folder.
 
-    Streets, stops and published weeks carry no district column yet; `rows` records which
-    street codes, stop ids and service codes the district's last import brought, so a re-import
-    can say what it removes and two districts cannot claim the same stop.
+    Its streets, stops, services and published weeks carry its id (`district_id`): the
+    columns are the one record of what the district owns (`rows` reads them).
     """
 
     __tablename__ = "districts"
@@ -150,11 +183,24 @@ class District(db.Model):
     """The depot: id, name, lat, lon, coord_quality."""
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)
     """What the folder holds beyond the rows: vans, taxpayer count, calendar days."""
-    rows: Mapped[dict[str, list[str]]] = mapped_column(JSON)
-    """Ids per kind ("streets", "stops", "services") from the last import."""
     data_dir: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+
+    @property
+    def rows(self) -> dict[str, list[str]]:
+        """The district's street codes, stop ids and service codes, sorted, per kind."""
+        session = object_session(self)
+        if session is None or self.id is None:
+            return {"streets": [], "stops": [], "services": []}
+        return {
+            kind: sorted(session.scalars(select(key).where(model.district_id == self.id)))
+            for kind, model, key in (
+                ("streets", StreetRow, StreetRow.code),
+                ("stops", StopRow, StopRow.id),
+                ("services", ServiceRow, ServiceRow.code),
+            )
+        }
 
 
 class User(db.Model):

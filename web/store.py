@@ -14,6 +14,7 @@ from taxvan.workdays import iso_week_label
 from web.extensions import db
 from web.models import (
     Booking,
+    District,
     PublishedWeek,
     ServiceRow,
     StopRow,
@@ -32,17 +33,69 @@ def china_now() -> dt.datetime:
     return clock() if clock else dt.datetime.now(CHINA)
 
 
-def load_dataset_rows(dataset: Dataset, commit: bool = True) -> dict[str, int]:
-    """Insert or update streets, stops and services; taxpayers stay in the registry files.
+class DistrictConflictError(TaxvanError):
+    """The folder brings street codes or stop ids that another district already owns.
+
+    Stop ids and street codes are unique in the installation (a printed QR code names only
+    the stop), so a district cannot take over another's."""
+
+    def __init__(self, kind: str, ids: list[str], owner: str) -> None:
+        self.kind = kind
+        self.ids = ids
+        self.owner = owner
+        super().__init__(
+            f"{kind} {', '.join(ids)} already belong to district {owner}; "
+            "give them ids of their own or import into that district"
+        )
+
+
+def owners(kind: str, ids: list[str], district: District | None) -> dict[str, str]:
+    """Which other district owns each of `ids` ("streets" codes or "stops" ids)."""
+    model, key = (StreetRow, StreetRow.code) if kind == "streets" else (StopRow, StopRow.id)
+    query = select(key, District.code).join(District, District.id == model.district_id)
+    if district is not None and district.id is not None:
+        query = query.where(model.district_id != district.id)
+    found: dict[str, str] = {}
+    for chunk in range(0, len(ids), 500):
+        found.update(
+            (k, c) for k, c in db.session.execute(query.where(key.in_(ids[chunk : chunk + 500])))
+        )
+    return found
+
+
+def check_owners(dataset: Dataset, district: District | None) -> None:
+    """Refuse street codes or stop ids another district owns (DistrictConflictError)."""
+    for kind, ids in (
+        ("streets", [s.code for s in dataset.streets]),
+        ("stops", [s.id for s in dataset.stops]),
+    ):
+        found = owners(kind, ids, district)
+        if found:
+            first = sorted(set(found.values()))[0]
+            raise DistrictConflictError(
+                kind, sorted(i for i, o in found.items() if o == first), first
+            )
+
+
+def load_dataset_rows(dataset: Dataset, district: District, commit: bool = True) -> dict[str, int]:
+    """Insert or update the district's streets, stops and services; taxpayers stay in the
+    registry files. A street or stop another district owns is refused, nothing saved.
 
     `commit=False` leaves the transaction open for a caller that saves more with it (a district
     import saves its record and audit entry in the same transaction)."""
+    check_owners(dataset, district)
+    if district.id is None:
+        db.session.flush()
+    did = district.id
     for s in dataset.streets:
-        db.session.merge(StreetRow(code=s.code, name=s.name, name_en=s.name_en, served=s.served))
+        db.session.merge(
+            StreetRow(code=s.code, district_id=did, name=s.name, name_en=s.name_en, served=s.served)
+        )
     for s in dataset.stops:
         db.session.merge(
             StopRow(
                 id=s.id,
+                district_id=did,
                 name=s.name,
                 street_code=s.street_code,
                 kind=s.kind,
@@ -54,6 +107,7 @@ def load_dataset_rows(dataset: Dataset, commit: bool = True) -> dict[str, int]:
     for s in dataset.services:
         db.session.merge(
             ServiceRow(
+                district_id=did,
                 code=s.code,
                 name_zh=s.name_zh,
                 name_en=s.name_en,
@@ -71,14 +125,20 @@ def load_dataset_rows(dataset: Dataset, commit: bool = True) -> dict[str, int]:
     }
 
 
-def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> PublishedWeek:
-    """Store a plan as the published timetable of its week.
+def publish_run(
+    run: PlanRun, map_html: str, district: District, replace: bool = False
+) -> PublishedWeek:
+    """Store a plan as the published timetable of its week in `district`.
 
     A week that already has bookings is not replaced unless `replace` is given, and even then
     only when none of its bookings is still active: people rely on published times.
     """
-    load_dataset_rows(run.dataset)
-    existing = db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == run.plan.week))
+    load_dataset_rows(run.dataset, district)
+    existing = db.session.scalar(
+        select(PublishedWeek).where(
+            PublishedWeek.district_id == district.id, PublishedWeek.week == run.plan.week
+        )
+    )
     if existing is not None:
         active = db.session.scalar(
             select(func.count(Booking.id))
@@ -104,6 +164,7 @@ def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> Published
     counters = {v.id: v.counters for v in run.dataset.vans}
     alternate = {d.key for d in run.problem.demand.visits if d.biweekly}
     week = PublishedWeek(
+        district_id=district.id,
         week=run.plan.week,
         published_at=china_now().replace(tzinfo=None),
         report=run.report,
@@ -131,9 +192,14 @@ def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> Published
     return week
 
 
-def latest_week(today: dt.date) -> PublishedWeek | None:
-    """The published week that contains `today`, else the next one, else the latest."""
-    weeks = db.session.scalars(select(PublishedWeek).order_by(PublishedWeek.week)).all()
+def latest_week(today: dt.date, district: District) -> PublishedWeek | None:
+    """The district's published week that contains `today`, else the next one, else the
+    latest."""
+    weeks = db.session.scalars(
+        select(PublishedWeek)
+        .where(PublishedWeek.district_id == district.id)
+        .order_by(PublishedWeek.week)
+    ).all()
     label = iso_week_label(today)
     for w in weeks:
         if w.week >= label:

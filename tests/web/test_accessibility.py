@@ -50,7 +50,7 @@ def _assert_no_violations(page) -> None:
 
 def _book(page, live_url: str, visit_id: int) -> None:
     """Book the first free time of visit `visit_id` with the form, as a villager would."""
-    page.goto(f"{live_url}/visits/{visit_id}/book")
+    page.goto(f"{live_url}/d/fangzi/visits/{visit_id}/book")
     page.locator("fieldset.slots input[type=radio]").first.check()
     page.get_by_label("纳税人识别号").fill(VALID_USCC)
     page.get_by_label("姓名").fill("王五")
@@ -60,13 +60,13 @@ def _book(page, live_url: str, visit_id: int) -> None:
 
 
 PAGES = {
-    "home": lambda v: "/",
-    "home in English": lambda v: "/?lang=en",
-    "map": lambda v: "/map/2026-W49",
-    "stop": lambda v: f"/stops/{v.stop_id}",
-    "poster": lambda v: f"/stops/{v.stop_id}/poster",
-    "booking form": lambda v: f"/visits/{v.id}/book",
-    "lookup": lambda v: "/booking/lookup",
+    "home": lambda v: "/d/fangzi/",
+    "home in English": lambda v: "/d/fangzi/?lang=en",
+    "map": lambda v: "/d/fangzi/map/2026-W49",
+    "stop": lambda v: f"/d/fangzi/stops/{v.stop_id}",
+    "poster": lambda v: f"/d/fangzi/stops/{v.stop_id}/poster",
+    "booking form": lambda v: f"/d/fangzi/visits/{v.id}/book",
+    "lookup": lambda v: "/d/fangzi/booking/lookup",
 }
 
 
@@ -79,7 +79,7 @@ def test_public_page_has_no_wcag_aa_violation(name, sqlite_app, live_url, phone_
 
 def test_booking_form_with_errors_has_no_wcag_aa_violation(sqlite_app, live_url, phone_page):
     page = phone_page
-    page.goto(f"{live_url}/visits/{_first_visit(sqlite_app).id}/book")
+    page.goto(f"{live_url}/d/fangzi/visits/{_first_visit(sqlite_app).id}/book")
     page.locator("form[method=post] button[type=submit]").click()
     page.wait_for_selector(".error")
     _assert_no_violations(page)
@@ -87,7 +87,7 @@ def test_booking_form_with_errors_has_no_wcag_aa_violation(sqlite_app, live_url,
 
 def test_lookup_with_errors_has_no_wcag_aa_violation(live_url, phone_page):
     page = phone_page
-    page.goto(f"{live_url}/booking/lookup")
+    page.goto(f"{live_url}/d/fangzi/booking/lookup")
     page.locator("form[method=post] button[type=submit]").click()
     page.wait_for_selector(".error")
     _assert_no_violations(page)
@@ -103,12 +103,12 @@ def test_booking_confirmation_has_no_wcag_aa_violation(sqlite_app, live_url, pho
 # --- what axe cannot see ----------------------------------------------------------------
 
 PATHS = {
-    "home": "/",
-    "map": "/map/2026-W49",
-    "stop": "/stops/{stop}",
-    "poster": "/stops/{stop}/poster",
-    "booking form": "/visits/{visit}/book",
-    "lookup": "/booking/lookup",
+    "home": "/d/fangzi/",
+    "map": "/d/fangzi/map/2026-W49",
+    "stop": "/d/fangzi/stops/{stop}",
+    "poster": "/d/fangzi/stops/{stop}/poster",
+    "booking form": "/d/fangzi/visits/{visit}/book",
+    "lookup": "/d/fangzi/booking/lookup",
 }
 
 
@@ -131,7 +131,7 @@ def test_every_public_page_has_language_title_description_and_zoom(app, client, 
 
 
 def test_the_week_map_says_what_it_is_and_marks_its_english(client):
-    page = client.get("/map/2026-W49").get_data(as_text=True)
+    page = client.get("/d/fangzi/map/2026-W49").get_data(as_text=True)
     assert "<title>移动办税车服务路线 2026-W49</title>" in page
     assert '<span lang="en">Tap a stop for its times</span>' in page
     popups = [json.loads(p) for p in re.findall(r'bindPopup\(("(?:[^"\\]|\\.)*")', page)]
@@ -152,14 +152,14 @@ def test_pages_are_compressed_for_clients_that_accept_it(client, encoding):
 
     import brotli
 
-    plain = client.get("/map/2026-W49").get_data()
-    resp = client.get("/map/2026-W49", headers={"Accept-Encoding": encoding})
+    plain = client.get("/d/fangzi/map/2026-W49").get_data()
+    resp = client.get("/d/fangzi/map/2026-W49", headers={"Accept-Encoding": encoding})
     assert resp.headers["Content-Encoding"] == encoding
     assert "Accept-Encoding" in resp.headers["Vary"]
     body = resp.get_data()
     assert len(body) < len(plain) / 3
     assert (gzip.decompress(body) if encoding == "gzip" else brotli.decompress(body)) == plain
-    assert "Content-Encoding" not in client.get("/map/2026-W49").headers
+    assert "Content-Encoding" not in client.get("/d/fangzi/map/2026-W49").headers
 
 
 def test_static_scripts_are_compressed_and_their_file_closed(client):
@@ -197,7 +197,7 @@ def _focused(page) -> str:
 def test_keyboard_skips_the_map_to_reach_the_timetable(live_url, phone_page):
     """From the top of the home page: Tab, Enter (skip to content), Tab, Enter (skip map), Tab."""
     page = phone_page
-    page.goto(live_url + "/")
+    page.goto(live_url + "/d/fangzi/")
     page.frame_locator("iframe.map").locator(".leaflet-container").wait_for()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
@@ -237,7 +237,7 @@ def test_map_tab_stops_are_few_and_each_named(sqlite_app, live_url, phone_page):
     with sqlite_app.app_context():
         visits = db.session.scalar(db.select(db.func.count()).select_from(VisitRow))
     page = phone_page
-    page.goto(live_url + "/map/2026-W49")
+    page.goto(live_url + "/d/fangzi/map/2026-W49")
     page.wait_for_selector(".leaflet-marker-icon")
     stops = _tab_stops(page)
     assert not [s for s in stops if s.startswith("path")], "stop dots or route lines in Tab order"
@@ -255,7 +255,7 @@ def test_map_can_be_zoomed_and_asks_for_no_missing_file(live_url, phone_page):
         "response",
         lambda r: missing.append(r.url) if r.status >= 400 and r.url.startswith(live_url) else None,
     )
-    page.goto(live_url + "/map/2026-W49")
+    page.goto(live_url + "/d/fangzi/map/2026-W49")
     page.wait_for_selector(".leaflet-marker-icon")
     page.wait_for_load_state("networkidle")
     assert missing == []
@@ -267,7 +267,7 @@ def test_failed_form_moves_focus_to_an_error_summary_and_says_so_in_the_title(
     sqlite_app, live_url, phone_page
 ):
     page = phone_page
-    page.goto(f"{live_url}/visits/{_first_visit(sqlite_app).id}/book")
+    page.goto(f"{live_url}/d/fangzi/visits/{_first_visit(sqlite_app).id}/book")
     title = page.title()
     page.get_by_label("手机号码").fill("12345")
     page.locator("form[method=post] button[type=submit]").click()
@@ -287,7 +287,7 @@ def test_failed_form_moves_focus_to_an_error_summary_and_says_so_in_the_title(
 
 def test_failed_lookup_moves_focus_to_an_error_summary(live_url, phone_page):
     page = phone_page
-    page.goto(f"{live_url}/booking/lookup")
+    page.goto(f"{live_url}/d/fangzi/booking/lookup")
     page.locator("form[method=post] button[type=submit]").click()
     page.wait_for_selector(".error-summary")
     assert page.title().startswith("错误：")
@@ -323,7 +323,7 @@ _RING = """() => {
 def test_focus_ring_stands_out_from_what_is_around_it(sqlite_app, live_url, phone_page):
     """WCAG 1.4.11: the keyboard focus ring at 3:1 or more against the background it sits on."""
     page = phone_page
-    page.goto(f"{live_url}/visits/{_first_visit(sqlite_app).id}/book")
+    page.goto(f"{live_url}/d/fangzi/visits/{_first_visit(sqlite_app).id}/book")
     seen = set()
     for _ in range(14):
         page.keyboard.press("Tab")

@@ -4,10 +4,10 @@ import pytest
 from stdnum.cn import uscc
 from werkzeug.serving import make_server
 
-from tests.conftest import VALID_USCC, open_visit
+from tests.conftest import VALID_USCC, open_visit, service_row
 from web.booking import service as svc
 from web.extensions import db
-from web.models import ServiceRow, VisitRow
+from web.models import VisitRow
 
 PHONE = "13800138000"
 
@@ -103,7 +103,7 @@ def _race(app, clients: int = 6) -> list[int]:
     ids = _ids(40)
     with app.app_context():
         visit = db.session.get(VisitRow, visit_id)
-        consult = db.session.get(ServiceRow, "consult")
+        consult = service_row("consult")
         k = 0
         while next(s.free for s in svc.open_slots(visit, consult) if s.start == start) > 1:
             svc.book(svc.BookingRequest(visit_id, start, "consult", ids[k], "x", PHONE))

@@ -80,6 +80,7 @@ def test_api_agrees_with_its_document(app):
     assert sorted(operations) == [
         "DELETE /api/v1/bookings/{code}",
         "GET /api/v1/bookings/{code}",
+        "GET /api/v1/districts",
         "GET /api/v1/stops",
         "GET /api/v1/visits",
         "GET /api/v1/visits/{visit_id}/slots",

@@ -3,10 +3,10 @@ import re
 
 import pytest
 
-from tests.conftest import OTHER_USCC, VALID_USCC
+from tests.conftest import OTHER_USCC, VALID_USCC, service_row
 from web.booking import service as svc
 from web.extensions import db
-from web.models import Booking, ServiceRow, VisitRow
+from web.models import Booking, VisitRow
 
 PHONE = "13800138000"
 
@@ -27,7 +27,7 @@ def _csrf(client, path: str) -> str:
 
 
 def _book_form(client, visit: VisitRow, start: str, service: str = "consult", **fields):
-    path = f"/visits/{visit.id}/book?service={service}"
+    path = f"/d/fangzi/visits/{visit.id}/book?service={service}"
     data = {
         "csrf_token": _csrf(client, path),
         "service": service,
@@ -43,12 +43,12 @@ def _book_form(client, visit: VisitRow, start: str, service: str = "consult", **
 def _first_slot(app, visit: VisitRow, service: str = "consult") -> str:
     with app.app_context():
         v = db.session.get(VisitRow, visit.id)
-        return svc.open_slots(v, db.session.get(ServiceRow, service))[0].start
+        return svc.open_slots(v, service_row(service))[0].start
 
 
 def test_booking_page_offers_slots_with_labels(app, client):
     v = _visit(app)
-    page = client.get(f"/visits/{v.id}/book").get_data(as_text=True)
+    page = client.get(f"/d/fangzi/visits/{v.id}/book").get_data(as_text=True)
     assert "预约办税时间" in page and 'type="radio"' in page
     assert '<label for="taxpayer_id">' in page and '<label for="phone">' in page
     assert 'name="csrf_token"' in page
@@ -81,14 +81,14 @@ def test_each_bad_field_gets_its_own_message(app, client):
 
 def test_errors_follow_the_page_language(app, client):
     v = _visit(app)
-    client.get("/?lang=en")
+    client.get("/d/fangzi/?lang=en")
     page = _book_form(client, v, "", phone="1").get_data(as_text=True)
     assert "Enter an 11-digit mainland mobile number." in page
 
 
 def test_post_without_csrf_token_is_refused(app, client):
     v = _visit(app)
-    resp = client.post(f"/visits/{v.id}/book", data={"service": "consult"})
+    resp = client.post(f"/d/fangzi/visits/{v.id}/book", data={"service": "consult"})
     assert resp.status_code == 400
     page = resp.get_data(as_text=True)
     assert "表单已过期" in page and "Traceback" not in page
@@ -100,20 +100,24 @@ def test_lookup_needs_code_and_phone_and_cancel_frees_the_place(app, client):
     page = client.get(_book_form(client, v, start).headers["Location"]).get_data(as_text=True)
     code = re.search(r'<dd class="code">(\w+)</dd>', page).group(1)
 
-    token = _csrf(client, "/booking/lookup")
+    token = _csrf(client, "/d/fangzi/booking/lookup")
     wrong = client.post(
-        "/booking/lookup", data={"csrf_token": token, "code": code, "phone": "13900139000"}
+        "/d/fangzi/booking/lookup", data={"csrf_token": token, "code": code, "phone": "13900139000"}
     )
     assert wrong.status_code == 404 and "没有与该预约码和手机号码相符的预约" in wrong.get_data(
         as_text=True
     )
-    right = client.post("/booking/lookup", data={"csrf_token": token, "code": code, "phone": PHONE})
+    right = client.post(
+        "/d/fangzi/booking/lookup", data={"csrf_token": token, "code": code, "phone": PHONE}
+    )
     assert right.status_code == 200 and "取消预约" in right.get_data(as_text=True)
     cancelled = client.post(
-        "/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
+        "/d/fangzi/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
     )
     assert "已取消" in cancelled.get_data(as_text=True)
-    again = client.post("/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE})
+    again = client.post(
+        "/d/fangzi/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
+    )
     assert again.status_code == 409 and "该预约已取消" in again.get_data(as_text=True)
     with app.app_context():
         b = db.session.scalar(db.select(Booking).where(Booking.code == code))
@@ -126,12 +130,10 @@ def test_reschedule_moves_to_the_new_time(app, client):
     page = client.get(_book_form(client, v, start).headers["Location"]).get_data(as_text=True)
     code = re.search(r'<dd class="code">(\w+)</dd>', page).group(1)
     with app.app_context():
-        later = svc.open_slots(
-            db.session.get(VisitRow, v.id), db.session.get(ServiceRow, "consult")
-        )[-1].start
-    token = _csrf(client, "/booking/lookup")
+        later = svc.open_slots(db.session.get(VisitRow, v.id), service_row("consult"))[-1].start
+    token = _csrf(client, "/d/fangzi/booking/lookup")
     resp = client.post(
-        "/booking/reschedule",
+        "/d/fangzi/booking/reschedule",
         data={"csrf_token": token, "code": code, "phone": PHONE, "target": f"{v.id}|{later}"},
     )
     assert resp.status_code == 302
@@ -146,7 +148,7 @@ def test_same_taxpayer_cannot_overlap_or_exceed_the_limit(app):
     v = _long(app)
     with app.app_context():
         visit = db.session.get(VisitRow, v.id)
-        consult = db.session.get(ServiceRow, "consult")
+        consult = service_row("consult")
         slots = svc.open_slots(visit, consult)
         svc.book(svc.BookingRequest(v.id, slots[0].start, "consult", OTHER_USCC, "李四", PHONE))
         with pytest.raises(svc.BookingError, match="overlapping"):
@@ -161,7 +163,7 @@ def test_walkin_share_is_never_bookable_and_full_slot_offers_alternatives(app):
     v = _visit(app)
     with app.app_context():
         visit = db.session.get(VisitRow, v.id)
-        consult = db.session.get(ServiceRow, "consult")
+        consult = service_row("consult")
         n_slots = (visit.end - visit.start) // 15
         total = n_slots * visit.counters
         booked = 0
@@ -211,7 +213,7 @@ def test_booking_closes_before_the_visit(app):
         )
         now = start - dt.timedelta(minutes=30)
         app.config["TAXVAN_CLOCK"] = lambda: now
-        for s in svc.open_slots(visit, db.session.get(ServiceRow, "consult")):
+        for s in svc.open_slots(visit, service_row("consult")):
             h, m = map(int, s.start.split(":"))
             assert svc.at(visit.date, h * 60 + m) - now >= dt.timedelta(hours=2)
         with pytest.raises(svc.BookingError, match="closed"):
@@ -227,11 +229,11 @@ def test_public_pages_never_show_names_ids_or_phones(app, client):
     _book_form(client, v, start, name="赵六隐私")
     for path in (
         "/",
-        f"/stops/{v.stop_id}",
-        f"/stops/{v.stop_id}/poster",
-        f"/stops/{v.stop_id}.ics",
-        "/open-data/2026-W49.csv",
-        "/open-data/2026-W49.json",
+        f"/d/fangzi/stops/{v.stop_id}",
+        f"/d/fangzi/stops/{v.stop_id}/poster",
+        f"/d/fangzi/stops/{v.stop_id}.ics",
+        "/d/fangzi/open-data/2026-W49.csv",
+        "/d/fangzi/open-data/2026-W49.json",
         "/api/v1/visits?week=2026-W49",
         f"/api/v1/visits/{v.id}/slots",
     ):
@@ -255,9 +257,9 @@ def _booked_code(app, client, visit: VisitRow, start: str) -> str:
 
 
 def _move(client, code: str, target: str):
-    token = _csrf(client, "/booking/lookup")
+    token = _csrf(client, "/d/fangzi/booking/lookup")
     return client.post(
-        "/booking/reschedule",
+        "/d/fangzi/booking/reschedule",
         data={"csrf_token": token, "code": code, "phone": PHONE, "target": target},
     )
 
@@ -277,9 +279,9 @@ def test_a_malformed_move_is_refused_and_changes_nothing(app, client, target):
     assert resp.status_code == 422, page
     assert "新的时间不在可选范围内" in page and "Traceback" not in page
     assert _state(app, code) == before
-    token = _csrf(client, "/booking/lookup")
+    token = _csrf(client, "/d/fangzi/booking/lookup")
     cancelled = client.post(
-        "/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
+        "/d/fangzi/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
     )
     assert cancelled.status_code == 200 and "已取消" in cancelled.get_data(as_text=True)
 
@@ -364,20 +366,18 @@ def test_a_move_by_one_slot_may_overlap_its_own_old_time(app, client):
     v = _long(app)
     slots = [s.start for s in _slots(app, v)]
     with app.app_context():
-        service = db.session.get(ServiceRow, "invoice_issue")  # 20 minutes: two slots
+        service = service_row("invoice_issue")  # 20 minutes: two slots
         assert service.minutes > 15
     first = _first_slot(app, v, "invoice_issue")
     resp = _book_form(client, v, first, service="invoice_issue")
-    code = re.search(r"/booking/(\w+)/confirmed", resp.headers["Location"]).group(1)
+    code = re.search(r"/d/fangzi/booking/(\w+)/confirmed", resp.headers["Location"]).group(1)
     nxt = slots[slots.index(first) + 1]
     assert _move(client, code, f"{v.id}|{nxt}").status_code == 302
 
 
 def _slots(app, visit: VisitRow, service: str = "consult") -> list[svc.SlotView]:
     with app.app_context():
-        return svc.open_slots(
-            db.session.get(VisitRow, visit.id), db.session.get(ServiceRow, service)
-        )
+        return svc.open_slots(db.session.get(VisitRow, visit.id), service_row(service))
 
 
 # --- the domain's errors are types carrying their data -------------------------------------
@@ -398,7 +398,7 @@ def test_refusals_are_typed_and_carry_their_data(app):
     v = _long(app)
     with app.app_context():
         visit = db.session.get(VisitRow, v.id)
-        slots = svc.open_slots(visit, db.session.get(ServiceRow, "consult"))
+        slots = svc.open_slots(visit, service_row("consult"))
         made = [
             svc.book(svc.BookingRequest(v.id, s.start, "consult", OTHER_USCC, "李四", PHONE))
             for s in slots[0:6:2]
@@ -679,8 +679,8 @@ def test_each_serving_thread_keeps_its_own_database_connection(pg_url, tmp_path,
 def test_service_lengths_read_in_the_page_language(app, client):
     """The form names each service with its length: 分钟 on the Chinese page, min in English."""
     v = _visit(app)
-    page = client.get(f"/visits/{v.id}/book?service=consult").get_data(as_text=True)
+    page = client.get(f"/d/fangzi/visits/{v.id}/book?service=consult").get_data(as_text=True)
     assert "咨询" in page and "分钟)" in page and " min)" not in page
-    client.get("/?lang=en")
-    english = client.get(f"/visits/{v.id}/book?service=consult").get_data(as_text=True)
+    client.get("/d/fangzi/?lang=en")
+    english = client.get(f"/d/fangzi/visits/{v.id}/book?service=consult").get_data(as_text=True)
     assert " min)" in english and "分钟" not in english

@@ -14,10 +14,10 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import VALID_USCC, serving
+from tests.conftest import VALID_USCC, service_row, serving
 from web.booking import service as svc
 from web.extensions import db
-from web.models import Booking, ServiceRow, VisitRow
+from web.models import Booking, VisitRow
 
 PHONE = "13800138000"
 
@@ -62,7 +62,7 @@ def distinct_starts(app, n: int) -> list[tuple[int, str]]:
     """`n` bookable (visit, start) pairs at pairwise different, non-overlapping times."""
     out: list[tuple[int, str]] = []
     with app.app_context():
-        consult = db.session.get(ServiceRow, "consult")
+        consult = service_row("consult")
         for v in db.session.scalars(db.select(VisitRow).order_by(VisitRow.id)):
             out += [(v.id, s.start) for s in svc.open_slots(v, consult)[::2]]
             if len(out) >= n:
@@ -118,7 +118,7 @@ def test_cancel_and_moves_of_one_booking_at_once_leave_one_outcome(app):
         booking = svc.book(svc.BookingRequest(*targets[0], "consult", VALID_USCC, "王五", PHONE))
         code = booking.code
     client = app.test_client()
-    page = client.get("/booking/lookup").get_data(as_text=True)
+    page = client.get("/d/fangzi/booking/lookup").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     cookie = client.get_cookie("session", domain="taxvan.test")
     assert cookie is not None
@@ -140,9 +140,9 @@ def test_cancel_and_moves_of_one_booking_at_once_leave_one_outcome(app):
             )
 
         requests = [
-            form("/booking/cancel"),
-            form("/booking/reschedule", target=f"{targets[1][0]}|{targets[1][1]}"),
-            form("/booking/reschedule", target=f"{targets[2][0]}|{targets[2][1]}"),
+            form("/d/fangzi/booking/cancel"),
+            form("/d/fangzi/booking/reschedule", target=f"{targets[1][0]}|{targets[1][1]}"),
+            form("/d/fangzi/booking/reschedule", target=f"{targets[2][0]}|{targets[2][1]}"),
         ]
         barrier = threading.Barrier(len(requests))
         statuses: list[int] = []

@@ -1,8 +1,8 @@
 """The dispatcher console, first increment: districts as records, sign-in, access, audit log.
 
 Every test runs on SQLite and on PostgreSQL (the `app` fixture). The PostgreSQL app is shared by
-the session, so the `console` fixture removes every district, user, audit entry and the second
-district's streets and stops it added.
+the session, so the `console` fixture removes every user, audit entry and district it added (with
+their rows), and gives the demo district (`fangzi`, the console's home district) back its name.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from tests.conftest import DEMO, _dispose, _web_config
-from tests.districts import COUNTY_CODE, make_county
+from tests.districts import make_county
 from web.extensions import db, limiter
 from web.models import AuditEntry, District, Draft, Notice, PlanJob, StopRow, StreetRow, User
 
@@ -44,8 +44,7 @@ class Console:
 
 
 def _county_folder(tmp_path: Path) -> Path:
-    """The generated second district, with the demo's service catalogue (services are shared
-    between districts until they are district-scoped)."""
+    """The generated second district, with the demo's service catalogue."""
     folder = make_county(tmp_path / "county")
     shutil.copy(DEMO / "services.csv", folder / "services.csv")
     return folder
@@ -58,39 +57,45 @@ def _cli(app, *args: str, input: str | None = None):
 def _make_console(app, tmp_path: Path) -> Console:
     county = _county_folder(tmp_path)
     for args in (
-        ("district", "import", "--data", str(DEMO), "--code", "home", "--name", "本区"),
+        ("district", "import", "--data", str(DEMO), "--code", "fangzi", "--name", "本区"),
         ("district", "import", "--data", str(county), "--code", "county", "--name", "示例县"),
     ):
         result = _cli(app, *args)
         assert result.exit_code == 0, result.output
     for name, extra in (
-        ("ann", ["--district", "home"]),
+        ("ann", ["--district", "fangzi"]),
         ("bo", ["--district", "county"]),
         ("root", ["--role", "admin"]),
     ):
         result = _cli(app, "user", "create", name, *extra, "--password-stdin", input=PASSWORD)
         assert result.exit_code == 0, result.output
-    return Console("home", "county", county)
+    return Console("fangzi", "county", county)
 
 
 def _clean(app) -> None:
-    """Remove what the console tests added (the PostgreSQL database outlives each test)."""
+    """Remove what the console tests added (the PostgreSQL database outlives each test): users,
+    the audit log, the districts besides the demo's (with their rows), and the demo district's
+    name and folder as the fixtures made them."""
+    from web.models import PublishedWeek, ServiceRow
+
     with app.app_context():
         db.session.rollback()
-        owned = {
-            kind: {i for d in db.session.scalars(select(District)) for i in d.rows.get(kind, [])}
-            for kind in ("stops", "streets")
-        }
         db.session.execute(delete(Draft))
         db.session.execute(delete(PlanJob))
         db.session.execute(delete(AuditEntry))
         db.session.execute(delete(Notice))
         db.session.execute(delete(User))
-        db.session.execute(delete(District))
-        county_stops = {i for i in owned["stops"] if i.startswith(COUNTY_CODE)}
-        county_streets = {i for i in owned["streets"] if i.startswith(COUNTY_CODE)}
-        db.session.execute(delete(StopRow).where(StopRow.id.in_(county_stops)))
-        db.session.execute(delete(StreetRow).where(StreetRow.code.in_(county_streets)))
+        others = select(District.id).where(District.code != DEMO.name)
+        assert not db.session.scalar(
+            select(PublishedWeek.id).where(PublishedWeek.district_id.in_(others))
+        ), "a console test published in another district: clean its weeks too"
+        for model in (StopRow, StreetRow, ServiceRow):
+            db.session.execute(delete(model).where(model.district_id.in_(others)))
+        db.session.execute(delete(District).where(District.code != DEMO.name))
+        demo = db.session.scalar(select(District).where(District.code == DEMO.name))
+        if demo is not None:
+            demo.name = demo.name_en = DEMO.name
+            demo.data_dir = str(DEMO.resolve())
         db.session.commit()
         db.session.remove()
 
@@ -239,8 +244,8 @@ def test_a_dispatcher_lands_on_their_own_district(app, console):
     assert r.status_code == 302 and r.headers["Location"].endswith("/dispatch/districts/county")
     page = client.get("/dispatch/districts/county").get_data(as_text=True)
     assert "示例县" in page
-    assert client.get("/dispatch/districts/home").status_code == 403
-    refused = client.get("/dispatch/api/districts/home")
+    assert client.get("/dispatch/districts/fangzi").status_code == 403
+    refused = client.get("/dispatch/api/districts/fangzi")
     assert refused.status_code == 403 and refused.get_json()["error"] == "Forbidden"
     assert client.get("/dispatch/api/districts/county").get_json()["code"] == "county"
     root = app.test_client()
@@ -267,11 +272,11 @@ def test_signing_out_needs_the_csrf_token(app, console):
     client = app.test_client()
     sign_in(client, "ann")
     assert client.post("/dispatch/sign-out").status_code == 400
-    assert client.get("/dispatch/districts/home").status_code == 200, "still signed in"
-    token = _token(client, "/dispatch/districts/home")
+    assert client.get("/dispatch/districts/fangzi").status_code == 200, "still signed in"
+    token = _token(client, "/dispatch/districts/fangzi")
     r = client.post("/dispatch/sign-out", data={"csrf_token": token})
     assert r.status_code == 302
-    assert client.get("/dispatch/districts/home").status_code == 302
+    assert client.get("/dispatch/districts/fangzi").status_code == 302
     assert [e.actor for e in _audit(app, "sign_out")] == ["ann"]
 
 
@@ -294,7 +299,7 @@ def test_a_wrong_name_and_a_wrong_password_get_the_same_message(app, console):
 
 def test_signing_in_starts_a_new_session(app, console):
     client = app.test_client()
-    client.get("/?lang=en")
+    client.get("/d/fangzi/?lang=en")
     with client.session_transaction() as s:
         s["planted"] = "by someone else"
     _token(client)
@@ -305,17 +310,17 @@ def test_signing_in_starts_a_new_session(app, console):
         assert "planted" not in s
         assert s.get("csrf_token") != old_token, "a CSRF token from before is not carried over"
         assert s["lang"] == "en", "the chosen language is kept"
-    page = client.get("/dispatch/districts/home").get_data(as_text=True)
+    page = client.get("/dispatch/districts/fangzi").get_data(as_text=True)
     assert "Audit log" in page
 
 
 def test_a_disabled_user_cannot_sign_in_and_their_session_ends(app, console):
     client = app.test_client()
     sign_in(client, "ann")
-    assert client.get("/dispatch/districts/home").status_code == 200
+    assert client.get("/dispatch/districts/fangzi").status_code == 200
     result = _cli(app, "user", "disable", "ann")
     assert result.exit_code == 0 and "disabled ann" in result.output
-    assert client.get("/dispatch/districts/home").status_code == 302
+    assert client.get("/dispatch/districts/fangzi").status_code == 302
     refused = sign_in(app.test_client(), "ann")
     assert refused.status_code == 200 and "用户名或密码错误" in refused.get_data(as_text=True)
     (entry,) = _audit(app, "user_disable")
@@ -324,12 +329,12 @@ def test_a_disabled_user_cannot_sign_in_and_their_session_ends(app, console):
 
 def test_the_next_page_after_signing_in_stays_on_the_site(app, console):
     client = app.test_client()
-    r = client.get("/dispatch/districts/home")
-    assert r.headers["Location"].endswith("/dispatch/sign-in?next=/dispatch/districts/home")
+    r = client.get("/dispatch/districts/fangzi")
+    assert r.headers["Location"].endswith("/dispatch/sign-in?next=/dispatch/districts/fangzi")
     token = _token(client)
     form = {"csrf_token": token, "name": "ann", "password": PASSWORD}
-    r = client.post("/dispatch/sign-in?next=/dispatch/districts/home", data=form)
-    assert r.headers["Location"].endswith("/dispatch/districts/home")
+    r = client.post("/dispatch/sign-in?next=/dispatch/districts/fangzi", data=form)
+    assert r.headers["Location"].endswith("/dispatch/districts/fangzi")
     other = app.test_client()
     form["csrf_token"] = _token(other)
     r = other.post("/dispatch/sign-in?next=https://evil.example/", data=form)
@@ -492,35 +497,48 @@ def test_a_district_cannot_take_another_districts_stops(app, console):
         assert db.session.scalar(select(District).where(District.code == "copy")) is None
 
 
-def test_a_district_cannot_redefine_a_shared_service(app, console):
+def test_two_districts_may_define_one_service_code_differently(app, console):
+    """Services are the district's own: the county changes a service's minutes and the
+    demo district's service of the same code keeps its own."""
+    from tests.conftest import service_row
+
     def edit(rows):
         col = {c: i for i, c in enumerate(rows[0])}
         rows[1][col["minutes"]] = str(int(rows[1][col["minutes"]]) + 5)
         return rows
 
     _rewrite(console.county_dir / "services.csv", edit)
+    code = (console.county_dir / "services.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+    code = code.split(",")[0]
     result = _cli(app, "district", "import", "--data", str(console.county_dir), "--code", "county")
-    assert result.exit_code != 0
-    assert "differs from district home's (column minutes)" in result.output
+    assert result.exit_code == 0, result.output
+    assert f"  changed: {code}" in result.output
+    with app.app_context():
+        home, county = service_row(code, console.home), service_row(code, console.county)
+        assert county.minutes == home.minutes + 5
 
 
 # --- users --------------------------------------------------------------------------------
 
 
 def test_user_create_asks_the_password_twice_and_list_shows_users(app, console):
-    ok = _cli(app, "user", "create", "Cai", "--district", "home", input=f"{PASSWORD}\n{PASSWORD}\n")
-    assert ok.exit_code == 0 and "created dispatcher cai of district home" in ok.output
-    typo = _cli(app, "user", "create", "dee", "--district", "home", input=f"{PASSWORD}\nother\n")
+    ok = _cli(
+        app, "user", "create", "Cai", "--district", "fangzi", input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert ok.exit_code == 0 and "created dispatcher cai of district fangzi" in ok.output
+    typo = _cli(app, "user", "create", "dee", "--district", "fangzi", input=f"{PASSWORD}\nother\n")
     assert typo.exit_code != 0
-    short = _cli(app, "user", "create", "eve", "--district", "home", "--password-stdin", input="x")
+    short = _cli(
+        app, "user", "create", "eve", "--district", "fangzi", "--password-stdin", input="x"
+    )
     assert short.exit_code != 0 and "at least 10" in short.output
     stdin = ("--password-stdin",)
-    twice = _cli(app, "user", "create", "CAI", "--district", "home", *stdin, input=PASSWORD)
+    twice = _cli(app, "user", "create", "CAI", "--district", "fangzi", *stdin, input=PASSWORD)
     assert twice.exit_code != 0 and "already exists" in twice.output
     nowhere = _cli(app, "user", "create", "fay", "--role", "dispatcher", *stdin, input=PASSWORD)
     assert nowhere.exit_code != 0 and "needs a district" in nowhere.output
     listed = _cli(app, "user", "list").output
-    assert "cai\tdispatcher\thome\tactive" in listed
+    assert "cai\tdispatcher\tfangzi\tactive" in listed
     names = [line.split("\t")[0] for line in listed.splitlines()]
     assert names == ["ann", "bo", "cai", "root"], "refused users are not created"
     assert sign_in(app.test_client(), "CAI").status_code == 302, "names ignore case"
@@ -538,14 +556,14 @@ def test_the_dashboard_shows_the_districts_log_and_admins_see_all(app, console):
     sign_in(app.test_client(), "bo", "a wrong password")
     ann = app.test_client()
     sign_in(ann, "ann")
-    page = ann.get("/dispatch/districts/home").get_data(as_text=True)
+    page = ann.get("/dispatch/districts/fangzi").get_data(as_text=True)
     assert "本区" in page and "审计日志" in page
     log = page.split("审计日志", 1)[1]
     assert "登录" in log and "导入辖区数据" in log
     assert "示例县" not in page and "<td>bo</td>" not in log, "another district's log stays there"
     stops = re.search(r'class="stops-count">(\d+)<', page).group(1)
     with app.app_context():
-        home = db.session.scalar(select(District).where(District.code == "home"))
+        home = db.session.scalar(select(District).where(District.code == "fangzi"))
         assert int(stops) == len(home.rows["stops"]) > 0
     assert "2026-W49" in page and "/?week=2026-W49" in page
 
@@ -572,27 +590,27 @@ def test_a_stop_with_published_visits_is_left_in_place(app, console, tmp_path: P
     folder = tmp_path / "home-again"
     shutil.copytree(DEMO, folder)
     _rewrite(folder / "stops.csv", lambda rows: [r for r in rows if r[0] != used])
-    result = _cli(app, "district", "import", "--data", str(folder), "--code", "home")
+    result = _cli(app, "district", "import", "--data", str(folder), "--code", "fangzi")
     assert result.exit_code == 0, result.output
     assert "0 removed" in result.output and "1 left in place (still referenced)" in result.output
     assert f"  left in place: {used}" in result.output
     with app.app_context():
         assert db.session.get(StopRow, used) is not None, "the published visit keeps its stop"
-        home = db.session.scalar(select(District).where(District.code == "home"))
-        assert used not in home.rows["stops"]
+        home = db.session.scalar(select(District).where(District.code == "fangzi"))
+        assert used in home.rows["stops"], "still the district's: its published visit is"
 
 
 def test_the_dashboard_shows_the_latest_50_entries(app, console):
     from web import audit
 
     with app.app_context():
-        home = db.session.scalar(select(District).where(District.code == "home"))
+        home = db.session.scalar(select(District).where(District.code == "fangzi"))
         for i in range(60):
             audit.record("sign_in_failed", actor=f"probe{i:02d}", district=home)
         db.session.commit()
     client = app.test_client()
     sign_in(client, "ann")
-    log = client.get("/dispatch/districts/home").get_data(as_text=True).split("审计日志", 1)[1]
+    log = client.get("/dispatch/districts/fangzi").get_data(as_text=True).split("审计日志", 1)[1]
     rows = re.findall(r"<td>(probe\d\d|ann|command line[^<]*)</td>", log)
     assert len(rows) == 50
     assert rows[0] == "ann", "the newest first: this sign-in"

@@ -17,11 +17,11 @@ def console_url(sqlite_app):
     app = sqlite_app
     runner = app.test_cli_runner()
     imported = runner.invoke(
-        args=["district", "import", "--data", str(DEMO), "--code", "demo", "--name", "示范区"]
+        args=["district", "import", "--data", str(DEMO), "--code", "fangzi", "--name", "示范区"]
     )
     assert imported.exit_code == 0, imported.output
     created = runner.invoke(
-        args=["user", "create", "ann", "--district", "demo", "--password-stdin"], input=PASSWORD
+        args=["user", "create", "ann", "--district", "fangzi", "--password-stdin"], input=PASSWORD
     )
     assert created.exit_code == 0, created.output
     admin = runner.invoke(
@@ -84,17 +84,18 @@ def test_an_admin_sees_every_district_and_the_users(console_url, laptop_page, tm
 
 @pytest.fixture
 def import_url(sqlite_app, tmp_path):
-    """The console with a district imported from a copy of the demo (an upload rewrites it)."""
+    """The console with the demo district re-imported from a copy of the demo folder (an upload
+    rewrites it; the demo district owns the demo's stops, so it is the one imported)."""
     app = sqlite_app
     folder = tmp_path / "upland"
     shutil.copytree(DEMO, folder)
     runner = app.test_cli_runner()
     imported = runner.invoke(
-        args=["district", "import", "--data", str(folder), "--code", "upland", "--name", "示范区"]
+        args=["district", "import", "--data", str(folder), "--code", "fangzi", "--name", "示范区"]
     )
     assert imported.exit_code == 0, imported.output
     created = runner.invoke(
-        args=["user", "create", "ann", "--district", "upland", "--password-stdin"], input=PASSWORD
+        args=["user", "create", "ann", "--district", "fangzi", "--password-stdin"], input=PASSWORD
     )
     assert created.exit_code == 0, created.output
     app.config["SERVER_NAME"] = None

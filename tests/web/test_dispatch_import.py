@@ -25,7 +25,7 @@ from tests.web.test_dispatch import _audit, _cli, _token, console, sign_in  # no
 from web.extensions import db
 from web.models import Booking, District, StopRow, VisitRow
 
-URL = "/dispatch/districts/home/import"
+URL = "/dispatch/districts/fangzi/import"
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def home(app, console, tmp_path: Path) -> Path:  # noqa: F811
     """The `home` district's data folder: a copy of the demo in tmp_path."""
     folder = tmp_path / "home"
     shutil.copytree(DEMO, folder)
-    result = _cli(app, "district", "import", "--data", str(folder), "--code", "home")
+    result = _cli(app, "district", "import", "--data", str(folder), "--code", "fangzi")
     assert result.exit_code == 0, result.output
     yield folder
     with app.app_context():
@@ -41,7 +41,7 @@ def home(app, console, tmp_path: Path) -> Path:  # noqa: F811
         db.session.execute(delete(StopRow).where(StopRow.id.like("9999%")))
         db.session.commit()
         # the demo's stops as they were (a confirmed import moved one)
-    assert _cli(app, "district", "import", "--data", str(DEMO), "--code", "home").exit_code == 0
+    assert _cli(app, "district", "import", "--data", str(DEMO), "--code", "fangzi").exit_code == 0
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -171,6 +171,7 @@ def _book(app, stop_id: str, n: int) -> None:
                 Booking(
                     code=f"UPL{i:04d}",
                     visit_id=visit.id,
+                    district_id=visit.stop.district_id,
                     service_code="consult",
                     start=visit.start + 15 * i,
                     end=visit.start + 15 * i + 15,
@@ -261,8 +262,8 @@ def test_a_valid_upload_previews_the_changes_and_confirm_applies_them(app, home)
         row = db.session.get(StopRow, moved)
         assert abs(row.lat - float(next(r for r in stops if r[0] == moved)[4])) < 1e-6
         assert db.session.get(StopRow, gone) is not None, "its published visits keep it"
-        district = db.session.scalar(select(District).where(District.code == "home"))
-        assert gone not in district.rows["stops"]
+        district = db.session.scalar(select(District).where(District.code == "fangzi"))
+        assert gone in district.rows["stops"], "still the district's, with its published visits"
     entry = _audit(app, "district_import")[-1]
     assert entry.actor == "ann" and entry.details["uploaded"] == ["stops.xlsx", "taxpayers.csv"]
     assert entry.details["stops"]["added"] == ["999900000001"]
@@ -342,7 +343,7 @@ def test_a_confirm_the_database_refuses_puts_the_old_folder_back(app, home, cons
     assert not [p for p in home.parent.iterdir() if p.name.startswith(".home.")]
     assert _counts(app) == before_db
     with app.app_context():
-        district = db.session.scalar(select(District).where(District.code == "home"))
+        district = db.session.scalar(select(District).where(District.code == "fangzi"))
         assert "999900000002" not in district.rows["stops"]
 
 

@@ -49,7 +49,7 @@ def _names_fields(resp, *fields: str) -> bool:
 
 
 def _book_form(client, visit_id: int, start: str, **fields):
-    path = f"/visits/{visit_id}/book?service=consult"
+    path = f"/d/fangzi/visits/{visit_id}/book?service=consult"
     data = {
         "csrf_token": _csrf(client, path),
         "service": "consult",
@@ -69,8 +69,8 @@ def _book_form(client, visit_id: int, start: str, **fields):
 def test_too_big_visit_id_in_a_url_is_not_found(app, client, big):
     api = client.get(f"/api/v1/visits/{big}/slots")
     assert api.status_code == 404 and api.is_json
-    assert client.get(f"/visits/{big}/book").status_code == 404
-    assert client.post(f"/visits/{big}/book", data={"name": "x"}).status_code == 404
+    assert client.get(f"/d/fangzi/visits/{big}/book").status_code == 404
+    assert client.post(f"/d/fangzi/visits/{big}/book", data={"name": "x"}).status_code == 404
 
 
 def test_largest_and_smallest_ids_still_reach_the_view(app, client):
@@ -92,10 +92,10 @@ def test_move_to_an_impossible_visit_names_the_field(app, client):
     visit_id, start = open_visit(app)
     page = client.get(_book_form(client, visit_id, start).headers["Location"])
     code = re.search(r'<dd class="code">(\w+)</dd>', page.get_data(as_text=True)).group(1)
-    token = _csrf(client, "/booking/lookup")
+    token = _csrf(client, "/d/fangzi/booking/lookup")
     for target in (f"{2**31}|{start}", f"{2**63}|{start}", "abc|09:00", "7|nine"):
         resp = client.post(
-            "/booking/reschedule",
+            "/d/fangzi/booking/reschedule",
             data={"csrf_token": token, "code": code, "phone": PHONE, "target": target},
         )
         assert resp.status_code == 422, target
@@ -116,18 +116,18 @@ def test_nul_in_query_parameters_names_the_parameter(app, client):
     }
     visits = client.get("/api/v1/visits?week=2026-W49%00")
     assert visits.status_code == 400 and set(visits.get_json()["errors"]) == {"week"}
-    home = client.get("/?week=2026-W49%00")
+    home = client.get("/d/fangzi/?week=2026-W49%00")
     assert home.status_code == 400 and _names_fields(home, "week")
-    slots = client.get(f"/visits/{open_visit(app)[0]}/book?service=consult%00")
+    slots = client.get(f"/d/fangzi/visits/{open_visit(app)[0]}/book?service=consult%00")
     assert slots.status_code == 400 and _names_fields(slots, "service")
 
 
 def test_nul_in_a_path_names_the_part(app, client):
     for path, part in [
-        ("/stops/T%00", "stop_id"),
-        ("/stops/T%00/poster", "stop_id"),
-        ("/open-data/2026-W49%00.csv", "week"),
-        ("/map/2026-W49%00", "week"),
+        ("/d/fangzi/stops/T%00", "stop_id"),
+        ("/d/fangzi/stops/T%00/poster", "stop_id"),
+        ("/d/fangzi/open-data/2026-W49%00.csv", "week"),
+        ("/d/fangzi/map/2026-W49%00", "week"),
     ]:
         resp = client.get(path)
         assert resp.status_code == 400 and _names_fields(resp, part), path
@@ -139,9 +139,10 @@ def test_nul_in_a_form_field_names_the_field_and_saves_nothing(app, client):
     visit_id, start = open_visit(app)
     resp = _book_form(client, visit_id, start, name="王\x00五")
     assert resp.status_code == 400 and _names_fields(resp, "name")
-    token = _csrf(client, "/booking/lookup")
+    token = _csrf(client, "/d/fangzi/booking/lookup")
     lookup = client.post(
-        "/booking/lookup", data={"csrf_token": token, "code": "ABC\x00DEFG", "phone": PHONE}
+        "/d/fangzi/booking/lookup",
+        data={"csrf_token": token, "code": "ABC\x00DEFG", "phone": PHONE},
     )
     assert lookup.status_code == 400 and _names_fields(lookup, "code")
     assert _bookings(app) == 0
@@ -231,7 +232,7 @@ def test_a_week_past_the_calendar_names_the_week(app, client):
         resp = client.get(f"/api/v1/visits?week={week}")
         assert resp.status_code == 422, week
         assert set(resp.get_json()["errors"]) == {"week"}
-    assert client.get("/?week=9999-W52").status_code == 200
+    assert client.get("/d/fangzi/?week=9999-W52").status_code == 200
 
 
 # --- request size ---------------------------------------------------------------------
@@ -300,7 +301,7 @@ def test_method_not_allowed_keeps_its_allow_header(app, client):
     api = client.put("/api/v1/stops")
     assert api.status_code == 405 and api.is_json
     assert set(api.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD", "OPTIONS"}
-    page = client.delete("/booking/lookup")
+    page = client.delete("/d/fangzi/booking/lookup")
     assert page.status_code == 405
     assert "POST" in page.headers["Allow"] and "GET" in page.headers["Allow"]
 
@@ -338,7 +339,7 @@ def _send_chunked(base: str, path: str, content_type: str, chunks) -> tuple[int,
     ("path", "content_type"),
     [
         ("/api/v1/bookings", "application/json"),
-        ("/booking/lookup", "application/x-www-form-urlencoded"),
+        ("/d/fangzi/booking/lookup", "application/x-www-form-urlencoded"),
     ],
 )
 def test_a_large_chunked_body_is_refused_not_cut_short(app, path, content_type):

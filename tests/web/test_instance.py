@@ -22,6 +22,6 @@ def test_a_test_app_writes_its_instance_files_into_the_test_folder(tmp_path: Pat
     assert (tmp_path / "inst" / "secret_key").is_file()
     assert (tmp_path / "inst" / "translations" / "zh" / "LC_MESSAGES" / "messages.mo").is_file()
     # the Chinese catalogue compiled there is the one the pages use
-    assert "跳到正文" in app.test_client().get("/").get_data(as_text=True)
+    assert "跳到正文" in app.test_client().get("/d/fangzi/").get_data(as_text=True)
     assert _files(checkout) == before, "the test wrote into the checkout's instance/ folder"
     _dispose(app)

@@ -14,21 +14,21 @@ def _first_visit(app) -> VisitRow:
 
 
 def test_home_shows_the_week_map_timetable_and_open_data(client):
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/d/fangzi/").get_data(as_text=True)
     assert "本周办税车服务安排" in page and "2026-W49" in page
-    assert '<iframe class="map" src="/map/2026-W49"' in page
+    assert '<iframe class="map" src="/d/fangzi/map/2026-W49"' in page
     assert "按日期" in page and "按街道" in page
-    assert "/open-data/2026-W49.csv" in page
+    assert "/d/fangzi/open-data/2026-W49.csv" in page
 
 
 def test_english_is_one_click_away_and_remembered(client):
-    page = client.get("/?lang=en").get_data(as_text=True)
+    page = client.get("/d/fangzi/?lang=en").get_data(as_text=True)
     assert "Where the van is this week" in page
-    assert "Where the van is this week" in client.get("/").get_data(as_text=True)
+    assert "Where the van is this week" in client.get("/d/fangzi/").get_data(as_text=True)
 
 
 def test_week_map_is_served_without_any_cdn(client):
-    resp = client.get("/map/2026-W49")
+    resp = client.get("/d/fangzi/map/2026-W49")
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert "L.map(" in html and "cdn.jsdelivr" not in html
@@ -36,17 +36,19 @@ def test_week_map_is_served_without_any_cdn(client):
 
 def test_stop_page_lists_visits_services_qr_and_links(app, client):
     v = _first_visit(app)
-    page = client.get(f"/stops/{v.stop_id}").get_data(as_text=True)
+    page = client.get(f"/d/fangzi/stops/{v.stop_id}").get_data(as_text=True)
     assert "近期服务时间" in page
     assert "发票领购" in page and "营业执照副本" in page
     assert "<svg" in page  # the QR code, inline
-    assert f"/stops/{v.stop_id}.ics" in page and f"/stops/{v.stop_id}/poster" in page
+    assert (
+        f"/d/fangzi/stops/{v.stop_id}.ics" in page and f"/d/fangzi/stops/{v.stop_id}/poster" in page
+    )
     assert "/static/vendor/leaflet/leaflet.js" in page
 
 
 def test_poster_has_weekly_times_qr_and_hotline(app, client):
     v = _first_visit(app)
-    page = client.get(f"/stops/{v.stop_id}/poster").get_data(as_text=True)
+    page = client.get(f"/d/fangzi/stops/{v.stop_id}/poster").get_data(as_text=True)
     assert f"{v.start // 60:02d}:{v.start % 60:02d}" in page
     assert "<svg" in page and "12366" in page
     with client.get("/static/css/poster.css") as css:
@@ -90,18 +92,18 @@ def test_every_other_week_stops_say_so_on_their_page_and_poster(catchment_app):
         weekly = {v.stop_id for v in visits} - alternate
     assert alternate and weekly, "the demo week has both kinds of stop"
     for stop_id in sorted(alternate)[:2]:
-        assert "隔周" in client.get(f"/stops/{stop_id}?lang=zh").get_data(as_text=True)
-        assert "隔周" in client.get(f"/stops/{stop_id}/poster").get_data(as_text=True)
-        english = client.get(f"/stops/{stop_id}?lang=en").get_data(as_text=True)
+        assert "隔周" in client.get(f"/d/fangzi/stops/{stop_id}?lang=zh").get_data(as_text=True)
+        assert "隔周" in client.get(f"/d/fangzi/stops/{stop_id}/poster").get_data(as_text=True)
+        english = client.get(f"/d/fangzi/stops/{stop_id}?lang=en").get_data(as_text=True)
         assert "every other week" in english
     for stop_id in sorted(weekly)[:2]:
-        assert "隔周" not in client.get(f"/stops/{stop_id}?lang=zh").get_data(as_text=True)
-        assert "隔周" not in client.get(f"/stops/{stop_id}/poster").get_data(as_text=True)
+        assert "隔周" not in client.get(f"/d/fangzi/stops/{stop_id}?lang=zh").get_data(as_text=True)
+        assert "隔周" not in client.get(f"/d/fangzi/stops/{stop_id}/poster").get_data(as_text=True)
 
 
 def test_ical_feed_parses_back_with_a_second_library(app, client):
     v = _first_visit(app)
-    resp = client.get(f"/stops/{v.stop_id}.ics")
+    resp = client.get(f"/d/fangzi/stops/{v.stop_id}.ics")
     assert resp.mimetype == "text/calendar"
     cal = Calendar(resp.get_data(as_text=True))
     events = {e.uid: e for e in cal.events}
@@ -115,18 +117,24 @@ def test_ical_feed_parses_back_with_a_second_library(app, client):
 
 
 def test_open_data_has_the_planner_columns(client):
-    resp = client.get("/open-data/2026-W49.csv")
+    resp = client.get("/d/fangzi/open-data/2026-W49.csv")
     assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
     text = resp.get_data(as_text=True)
     header = text.lstrip("\ufeff").splitlines()[0]
     assert header == "date,weekday,van,order,stop_id,stop_name,street,start,end,lat,lon"
-    doc = client.get("/open-data/2026-W49.json").get_json()
+    doc = client.get("/d/fangzi/open-data/2026-W49.json").get_json()
     assert doc["week"] == "2026-W49" and doc["visits"]
     assert set(doc["visits"][0]) == set(header.split(","))
 
 
 @pytest.mark.parametrize(
-    "path", ["/stops/nowhere", "/map/2030-W01", "/open-data/1999-W01.csv", "/visits/999999/book"]
+    "path",
+    [
+        "/d/fangzi/stops/nowhere",
+        "/d/fangzi/map/2030-W01",
+        "/d/fangzi/open-data/1999-W01.csv",
+        "/d/fangzi/visits/999999/book",
+    ],
 )
 def test_unknown_things_are_a_friendly_404(client, path):
     resp = client.get(path)
@@ -148,10 +156,10 @@ def test_holiday_week_shows_a_notice_for_the_days_off(tmp_path):
         week = db.session.scalar(db.select(PublishedWeek).where(PublishedWeek.week == "2026-W41"))
         runs = week.report["makeup_timetables"]["2026-10-10"]
     assert runs in (0, 1, 2), "Saturday runs one of the timetables the holidays cancelled"
-    page = app.test_client().get("/?week=2026-W41").get_data(as_text=True)
+    page = app.test_client().get("/d/fangzi/?week=2026-W41").get_data(as_text=True)
     assert "2026-10-05 为法定节假日（国庆节），办税车暂停服务" in page
     assert f"2026-10-10 为调休工作日，办税车按{WEEKDAY_ZH[runs]}的时间表服务" in page
-    english = app.test_client().get("/?week=2026-W41&lang=en").get_data(as_text=True)
+    english = app.test_client().get("/d/fangzi/?week=2026-W41&lang=en").get_data(as_text=True)
     assert (
         f"2026-10-10 is a make-up working day: the van runs the {WEEKDAY_EN[runs]} timetable."
         in english
@@ -173,7 +181,7 @@ def test_dispatcher_commands_create_load_and_publish(tmp_path):
     runner = app.test_cli_runner()
     assert "database ready" in runner.invoke(args=["init-db"]).output
     loaded = runner.invoke(args=["load-demo", "--data", str(DEMO)])
-    assert "49 stops" in loaded.output and loaded.exit_code == 0
+    assert "stops: 49 added" in loaded.output and loaded.exit_code == 0
     published = runner.invoke(
         args=["publish", "--week", "2026-W50", "--data", str(DEMO), "--time-limit", "1"]
     )
@@ -193,9 +201,9 @@ def test_qr_code_decodes_to_the_stop_page(app, client):
     from tests.conftest import read_qr
 
     v = _first_visit(app)
-    resp = client.get(f"/stops/{v.stop_id}/qr.png")
+    resp = client.get(f"/d/fangzi/stops/{v.stop_id}/qr.png")
     assert resp.mimetype == "image/png"
-    assert read_qr(resp.get_data()) == f"http://taxvan.test/stops/{v.stop_id}"
+    assert read_qr(resp.get_data()) == f"http://taxvan.test/d/fangzi/stops/{v.stop_id}"
 
 
 def test_a_holiday_week_shows_its_changed_times_as_changes(app, client):
@@ -218,17 +226,19 @@ def test_a_holiday_week_shows_its_changed_times_as_changes(app, client):
             streets = {v.stop.street_code for v in week.visits}
             first = moved[0] if moved else None
         # each request in its own app context, as in production (the locale is kept in g)
-        zh = client.get("/?week=2026-W41&lang=zh").get_data(as_text=True)
-        en = client.get("/?week=2026-W41&lang=en").get_data(as_text=True)
-        usual49 = client.get("/?week=2026-W49&lang=zh").get_data(as_text=True)
+        zh = client.get("/d/fangzi/?week=2026-W41&lang=zh").get_data(as_text=True)
+        en = client.get("/d/fangzi/?week=2026-W41&lang=en").get_data(as_text=True)
+        usual49 = client.get("/d/fangzi/?week=2026-W49&lang=zh").get_data(as_text=True)
         app.config["TAXVAN_CLOCK"] = lambda: dt.datetime(
             2026, 10, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8))
         )
         stop_page = (
-            client.get(f"/stops/{first.stop_id}?lang=zh").get_data(as_text=True) if first else ""
+            client.get(f"/d/fangzi/stops/{first.stop_id}?lang=zh").get_data(as_text=True)
+            if first
+            else ""
         )
         poster = (
-            client.get(f"/stops/{first.stop_id}/poster?lang=zh").get_data(as_text=True)
+            client.get(f"/d/fangzi/stops/{first.stop_id}/poster?lang=zh").get_data(as_text=True)
             if first
             else ""
         )

@@ -20,7 +20,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import CHINA_NOW, PG_SERVER, VALID_USCC, _dispose, _web_config
+from tests.conftest import (
+    CHINA_NOW,
+    PG_SERVER,
+    VALID_USCC,
+    _dispose,
+    _web_config,
+    service_row,
+)
 from tests.districts import (
     COUNTY_CODE,
     MARKUP_HALL,
@@ -221,7 +228,7 @@ def test_flask_commands_and_public_site_on_the_county(
     from web import create_app
     from web.booking import service as svc
     from web.extensions import db
-    from web.models import ServiceRow, StopRow, VisitRow
+    from web.models import StopRow, VisitRow
 
     monkeypatch.setenv("TAXVAN_DATA", str(county))
     monkeypatch.setenv("TAXVAN_CACHE_DIR", str(cache))
@@ -236,7 +243,7 @@ def test_flask_commands_and_public_site_on_the_county(
         assert published.exit_code == 0 and "published 2026-W50" in published.output
 
         client = app.test_client()
-        home = client.get("/")
+        home = client.get(f"/d/{county.name}/")
         assert home.status_code == 200
         page = home.get_data(as_text=True)
         assert html.escape(MARKUP_STREET, quote=False) in page and MARKUP_STREET not in page
@@ -249,17 +256,17 @@ def test_flask_commands_and_public_site_on_the_county(
                 .where(VisitRow.date > CHINA_NOW.date())
                 .order_by(VisitRow.date, VisitRow.start)
             ).first()
-            start = svc.open_slots(visit, db.session.get(ServiceRow, "invoice_sale"))[0].start
+            start = svc.open_slots(visit, service_row("invoice_sale"))[0].start
             visit_id = visit.id
-        stop = client.get(f"/stops/{stop_id}")
+        stop = client.get(f"/d/{county.name}/stops/{stop_id}")
         assert stop.status_code == 200
         stop_page = stop.get_data(as_text=True)
         assert "&lt;script&gt;alert(" in stop_page and SCRIPT_STOP not in stop_page
 
-        week_map = client.get("/map/2026-W49").get_data(as_text=True)
+        week_map = client.get(f"/d/{county.name}/map/2026-W49").get_data(as_text=True)
         assert "bindTooltip(" in week_map and SCRIPT_STOP not in week_map
 
-        path = f"/visits/{visit_id}/book?service=invoice_sale"
+        path = f"/d/{county.name}/visits/{visit_id}/book?service=invoice_sale"
         resp = client.post(
             path,
             data={

@@ -85,11 +85,11 @@ def test_the_booking_endpoints_share_one_budget_per_client(limited):
     client = limited("3 per minute").test_client()
     assert client.post("/api/v1/bookings", json={}).status_code == 422
     assert client.get("/api/v1/bookings/NOPE1234?phone=13800138000").status_code == 404
-    token = _csrf(client, "/booking/lookup")  # showing the form costs nothing
+    token = _csrf(client, "/d/fangzi/booking/lookup")  # showing the form costs nothing
     form = {"csrf_token": token, "code": "NOPE1234", "phone": "13800138000"}
-    assert client.post("/booking/lookup", data=form).status_code == 404
+    assert client.post("/d/fangzi/booking/lookup", data=form).status_code == 404
     assert client.delete("/api/v1/bookings/NOPE1234?phone=13800138000").status_code == 429
-    assert client.post("/booking/cancel", data=form).status_code == 429
+    assert client.post("/d/fangzi/booking/cancel", data=form).status_code == 429
 
 
 def test_a_forged_forwarded_for_is_ignored_unless_proxies_are_trusted(limited):
@@ -254,10 +254,10 @@ def test_every_page_carries_the_browser_protections(app, client):
     stop = _stop_id(app)
     for path in (
         "/",
-        f"/stops/{stop}",
-        f"/stops/{stop}/poster",
-        f"/stops/{stop}.ics",
-        "/booking/lookup",
+        f"/d/fangzi/stops/{stop}",
+        f"/d/fangzi/stops/{stop}/poster",
+        f"/d/fangzi/stops/{stop}.ics",
+        "/d/fangzi/booking/lookup",
         "/api/v1/stops",
         "/no-such-page",
     ):
@@ -272,7 +272,7 @@ def test_every_page_carries_the_browser_protections(app, client):
 
 
 def test_the_map_page_may_be_framed_by_our_pages_and_runs_only_its_own_scripts(client):
-    resp = client.get("/map/2026-W49")
+    resp = client.get("/d/fangzi/map/2026-W49")
     csp = resp.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self'" in csp and resp.headers["X-Frame-Options"] == "SAMEORIGIN"
     scripts = re.findall(r"<script>(.*?)</script>", resp.get_data(as_text=True), re.DOTALL)
@@ -286,10 +286,10 @@ def test_the_map_page_may_be_framed_by_our_pages_and_runs_only_its_own_scripts(c
 
 
 def test_over_https_hsts_and_a_secure_session_cookie(app, client):
-    plain = client.get("/?lang=en")
+    plain = client.get("/d/fangzi/?lang=en")
     cookie = plain.headers["Set-Cookie"]
     assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Secure" not in cookie
-    secure = client.get("/?lang=en", base_url="https://taxvan.test")
+    secure = client.get("/d/fangzi/?lang=en", base_url="https://taxvan.test")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
     cookie = secure.headers["Set-Cookie"]
     assert "Secure" in cookie and "SameSite=Lax" in cookie
@@ -297,11 +297,12 @@ def test_over_https_hsts_and_a_secure_session_cookie(app, client):
 
 def test_https_is_believed_from_a_trusted_proxy_only(limited):
     app = limited("100 per minute")
-    forged = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
+    forged = app.test_client().get("/d/fangzi/", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in forged.headers
     app = limited("100 per minute", TAXVAN_PROXIES=1)
     proxied = app.test_client().get(
-        "/?lang=en", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+        "/d/fangzi/?lang=en",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"},
     )
     assert "Strict-Transport-Security" in proxied.headers
     assert "Secure" in proxied.headers["Set-Cookie"]
@@ -323,11 +324,11 @@ def test_csrf_tokens_expire_after_a_few_hours(app, client):
         s["csrf_token"] = raw
     form = {"code": "NOPE1234", "phone": "13800138000"}
     fresh = client.post(
-        "/booking/lookup", data={**form, "csrf_token": _signed_token(app, raw, 3600)}
+        "/d/fangzi/booking/lookup", data={**form, "csrf_token": _signed_token(app, raw, 3600)}
     )
     assert fresh.status_code == 404  # the form went through: no such booking
     stale = client.post(
-        "/booking/lookup",
+        "/d/fangzi/booking/lookup",
         data={**form, "csrf_token": _signed_token(app, raw, (CSRF_HOURS + 1) * 3600)},
     )
     assert stale.status_code == 400
@@ -341,14 +342,18 @@ def test_csrf_tokens_expire_after_a_few_hours(app, client):
 def test_a_forged_host_is_refused_out_of_the_box(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "SERVER_NAME", None)
     stop = _stop_id(app)
-    for path in (f"/stops/{stop}.ics", f"/stops/{stop}/poster", f"/stops/{stop}/qr.png"):
+    for path in (
+        f"/d/fangzi/stops/{stop}.ics",
+        f"/d/fangzi/stops/{stop}/poster",
+        f"/d/fangzi/stops/{stop}/qr.png",
+    ):
         evil = client.get(path, base_url="http://evil.example")
         assert evil.status_code == 400, path
         assert b"evil.example" not in evil.data
-    local = client.get(f"/stops/{stop}.ics", base_url="http://127.0.0.1:5000")
+    local = client.get(f"/d/fangzi/stops/{stop}.ics", base_url="http://127.0.0.1:5000")
     assert local.status_code == 200
     event = next(iter(icalendar.Calendar.from_ical(local.data).walk("VEVENT")))
-    assert str(event["url"]) == f"http://127.0.0.1:5000/stops/{stop}"
+    assert str(event["url"]) == f"http://127.0.0.1:5000/d/fangzi/stops/{stop}"
 
 
 def _qr_text(png: bytes) -> str:
@@ -361,12 +366,12 @@ def test_with_a_public_url_every_link_uses_it_whatever_the_host(app, client, mon
     monkeypatch.setitem(app.config, "TAXVAN_PUBLIC_URL", public)
     monkeypatch.setitem(app.config, "TRUSTED_HOSTS", None)
     stop = _stop_id(app)
-    want = f"{public}/stops/{stop}"
-    ics = client.get(f"/stops/{stop}.ics", base_url="http://evil.example")
+    want = f"{public}/d/fangzi/stops/{stop}"
+    ics = client.get(f"/d/fangzi/stops/{stop}.ics", base_url="http://evil.example")
     assert ics.status_code == 200 and b"evil.example" not in ics.data
     urls = {str(e["url"]) for e in icalendar.Calendar.from_ical(ics.data).walk("VEVENT")}
     assert urls == {want}
-    png = client.get(f"/stops/{stop}/qr.png", base_url="http://evil.example").data
+    png = client.get(f"/d/fangzi/stops/{stop}/qr.png", base_url="http://evil.example").data
     assert _qr_text(png) == want
 
 
@@ -421,27 +426,27 @@ def test_pages_work_in_chromium_under_their_policies(live, phone_page, tmp_path)
     frame.locator(".leaflet-marker-icon, .leaflet-interactive").first.wait_for()
     page.screenshot(path=str(shots / "home.png"))
 
-    page.goto(url + "/map/2026-W49")
+    page.goto(url + "/d/fangzi/map/2026-W49")
     page.locator(".tv-num").first.click()  # a numbered visit: its popup opens
     page.locator(".leaflet-popup-content").wait_for()
     page.screenshot(path=str(shots / "map.png"))
 
-    page.goto(url + f"/stops/{stop}")
+    page.goto(url + f"/d/fangzi/stops/{stop}")
     page.locator("#stopmap.leaflet-container .leaflet-interactive").wait_for()
     page.screenshot(path=str(shots / "stop.png"), full_page=True)
 
-    page.goto(url + f"/visits/{visit}/book")
+    page.goto(url + f"/d/fangzi/visits/{visit}/book")
     page.locator("fieldset.slots").wait_for()
     page.screenshot(path=str(shots / "book.png"), full_page=True)
 
-    page.goto(url + f"/stops/{stop}/poster")
+    page.goto(url + f"/d/fangzi/stops/{stop}/poster")
     page.locator("svg").first.wait_for()
     png = page.locator("svg").first.screenshot(path=str(shots / "poster-qr.png"))
     page.screenshot(path=str(shots / "poster.png"), full_page=True)
 
     violations = [m for m in console if "Content Security Policy" in m or "pageerror" in m]
     assert violations == []
-    assert read_qr(png, border=40) == f"{public}/stops/{stop}"
+    assert read_qr(png, border=40) == f"{public}/d/fangzi/stops/{stop}"
 
 
 def test_bookings_go_on_when_the_rate_limit_store_is_down(limited):

@@ -57,6 +57,7 @@ FIELD_MESSAGES = {
     "phone": "expected an 11-digit mainland mobile number",
     "week": "expected an ISO week such as 2026-W49",
     "code": "expected a booking code of 6 to 12 letters and digits",
+    "district": "no such district (GET /api/v1/districts lists them)",
 }
 """Plainer messages than the schema validator's, per field."""
 
@@ -97,8 +98,31 @@ def query(parameters: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def week_parameters() -> list[dict[str, Any]]:
-    return [{"name": "week", "in": "query", "required": True, "schema": ISO_WEEK}]
+def district_code(codes: Sequence[str]) -> dict[str, Any]:
+    """A district code: one of this installation's districts."""
+    return {"type": "string", "enum": list(codes)}
+
+
+def district_parameters(codes: Sequence[str]) -> list[dict[str, Any]]:
+    """`district`: optional while the installation has one district, else required in fact
+    (a request without it is a 422 listing the codes)."""
+    return [
+        {
+            "name": "district",
+            "in": "query",
+            "required": False,
+            "description": "district code (GET /api/v1/districts); may be left out when the "
+            "installation has only one district",
+            "schema": district_code(codes),
+        }
+    ]
+
+
+def week_parameters(codes: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        {"name": "week", "in": "query", "required": True, "schema": ISO_WEEK},
+        *district_parameters(codes),
+    ]
 
 
 def slot_parameters(codes: Sequence[str]) -> list[dict[str, Any]]:
@@ -245,8 +269,25 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _json(err, why[c]) for c in codes}
 
 
-def openapi_document(service_codes: Sequence[str]) -> dict[str, Any]:
-    """The document, with the services of this installation as the enum of service codes."""
+_DISTRICT = {
+    "type": "object",
+    "properties": {
+        "code": _STR,
+        "name": _STR,
+        "name_en": _STR,
+        "hall": {
+            "type": "object",
+            "properties": {"name": _STR, "lat": {"type": "number"}, "lon": {"type": "number"}},
+        },
+        "weeks": {"type": "array", "items": ISO_WEEK},
+    },
+    "required": ["code", "name", "name_en", "hall", "weeks"],
+}
+
+
+def openapi_document(service_codes: Sequence[str], district_codes: Sequence[str]) -> dict[str, Any]:
+    """The document, with the services and districts of this installation as the enums of
+    service and district codes (a service code is in the enum if any district has it)."""
     codes = list(service_codes)
     booking = {"$ref": "#/components/schemas/Booking"}
     return {
@@ -265,21 +306,34 @@ def openapi_document(service_codes: Sequence[str]) -> dict[str, Any]:
                     "responses": {"200": _json({"type": "object"}, "the OpenAPI document")},
                 }
             },
+            "/api/v1/districts": {
+                "get": {
+                    "summary": "Districts with a published timetable",
+                    "responses": {
+                        "200": _json(
+                            {"type": "array", "items": {"$ref": "#/components/schemas/District"}},
+                            "districts",
+                        )
+                    },
+                }
+            },
             "/api/v1/stops": {
                 "get": {
-                    "summary": "Stops the van serves",
+                    "summary": "Stops the van serves in a district",
+                    "parameters": district_parameters(district_codes),
                     "responses": {
                         "200": _json(
                             {"type": "array", "items": {"$ref": "#/components/schemas/Stop"}},
                             "stops",
-                        )
+                        ),
+                        **_errors(400, 422),
                     },
                 }
             },
             "/api/v1/visits": {
                 "get": {
-                    "summary": "Published visits of an ISO week",
-                    "parameters": week_parameters(),
+                    "summary": "Published visits of an ISO week in a district",
+                    "parameters": week_parameters(district_codes),
                     "responses": {
                         "200": _json(
                             {"type": "array", "items": {"$ref": "#/components/schemas/Visit"}},
@@ -352,6 +406,7 @@ def openapi_document(service_codes: Sequence[str]) -> dict[str, Any]:
         "components": {
             "schemas": {
                 "Error": _ERROR,
+                "District": _DISTRICT,
                 "Stop": _STOP,
                 "Visit": _VISIT,
                 "Slot": _SLOT,

@@ -19,7 +19,8 @@ from web.booking.errors import error_json, http_status
 from web.disruptions import cancellation
 from web.extensions import booking_limit, db
 from web.inputs import SchemaErrors, check_schema, read_json
-from web.models import Booking, ServiceRow, StopRow, VisitRow
+from web.models import Booking, District, PublishedWeek, ServiceRow, StopRow, VisitRow
+from web.public import district as here
 from web.public.views import visit_record
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -35,7 +36,29 @@ def invalid_fields(exc: SchemaErrors):  # type: ignore[no-untyped-def]
 
 
 def _service_codes() -> list[str]:
-    return list(db.session.scalars(select(ServiceRow.code).order_by(ServiceRow.code)))
+    """Every district's service codes (one code may be several districts' service)."""
+    return list(db.session.scalars(select(ServiceRow.code).distinct().order_by(ServiceRow.code)))
+
+
+def _district_codes() -> list[str]:
+    return list(db.session.scalars(select(District.code).order_by(District.code)))
+
+
+def _district(args: dict[str, str]) -> District:
+    """The `district` parameter's district; without one, the only district. Several
+    districts and none named is a 422 listing their codes."""
+    code = args.get("district")
+    if code is None:
+        districts = db.session.scalars(select(District).order_by(District.code)).all()
+        if len(districts) == 1:
+            return districts[0]
+        raise SchemaErrors(
+            {"district": "choose a district: " + ", ".join(d.code for d in districts)}
+        )
+    district = db.session.scalar(select(District).where(District.code == code))
+    if district is None:  # the schema's enum has already refused unknown codes
+        raise SchemaErrors({"district": spec.FIELD_MESSAGES["district"]})
+    return district
 
 
 def _check_query(parameters: Sequence[dict[str, Any]]) -> dict[str, str]:
@@ -72,12 +95,37 @@ def _booking_json(b: Booking) -> dict:
 
 @bp.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
-    return jsonify(spec.openapi_document(_service_codes()))
+    return jsonify(spec.openapi_document(_service_codes(), _district_codes()))
+
+
+@bp.get("/districts")
+def districts():  # type: ignore[no-untyped-def]
+    """The districts with a published timetable: code, names, hall, published weeks."""
+    out = []
+    for d in here.published():
+        weeks = db.session.scalars(
+            select(PublishedWeek.week)
+            .where(PublishedWeek.district_id == d.id)
+            .order_by(PublishedWeek.week)
+        ).all()
+        out.append(
+            {
+                "code": d.code,
+                "name": d.name,
+                "name_en": d.name_en,
+                "hall": {k: d.hall.get(k) for k in ("name", "lat", "lon")},
+                "weeks": list(weeks),
+            }
+        )
+    return jsonify(out)
 
 
 @bp.get("/stops")
 def stops():  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(select(StopRow).order_by(StopRow.id)).all()
+    district = _district(_check_query(spec.district_parameters(_district_codes())))
+    rows = db.session.scalars(
+        select(StopRow).where(StopRow.district_id == district.id).order_by(StopRow.id)
+    ).all()
     return jsonify(
         [
             {
@@ -96,14 +144,20 @@ def stops():  # type: ignore[no-untyped-def]
 
 @bp.get("/visits")
 def visits():  # type: ignore[no-untyped-def]
-    week = _check_query(spec.week_parameters())["week"]
+    args = _check_query(spec.week_parameters(_district_codes()))
+    week, district = args["week"], _district(args)
     try:
         days = week_dates(*parse_iso_week(week))
     except (TaxvanError, OverflowError):  # 9999-W52 ends in year 10000, past what dates hold
         raise SchemaErrors({"week": f"{week} is not a week of the calendar"}) from None
     rows = db.session.scalars(
         select(VisitRow)
-        .where(VisitRow.date >= days[0], VisitRow.date <= days[-1])
+        .join(PublishedWeek, PublishedWeek.id == VisitRow.published_id)
+        .where(
+            PublishedWeek.district_id == district.id,
+            VisitRow.date >= days[0],
+            VisitRow.date <= days[-1],
+        )
         .order_by(VisitRow.date, VisitRow.van_id, VisitRow.order)
     ).all()
     return jsonify([_visit_json(v) for v in rows])
@@ -111,11 +165,15 @@ def visits():  # type: ignore[no-untyped-def]
 
 @bp.get("/visits/<row_id:visit_id>/slots")
 def slots(visit_id: int):  # type: ignore[no-untyped-def]
-    services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
-    wanted = _check_query(spec.slot_parameters([s.code for s in services])).get("service")
+    wanted = _check_query(spec.slot_parameters(_service_codes())).get("service")
     visit = db.session.get(VisitRow, visit_id)
     if visit is None:
         return _error(404, "no such visit", errors={"visit_id": "no such visit"})
+    services = db.session.scalars(
+        select(ServiceRow)
+        .where(ServiceRow.district_id == visit.stop.district_id)
+        .order_by(ServiceRow.minutes, ServiceRow.code)
+    ).all()
     out = {}
     for s in services:
         if wanted and s.code != wanted:
@@ -138,7 +196,7 @@ def create_booking():  # type: ignore[no-untyped-def]
     # fail here, so that one answer names every bad field.
     if errors := check_schema(body, spec.booking_request(None), spec.FIELD_MESSAGES):
         code = body.get("service")
-        if "service" not in errors and db.session.get(ServiceRow, code) is None:
+        if "service" not in errors and not _any_service(code):
             errors["service"] = spec.FIELD_MESSAGES["service"]
         raise SchemaErrors(errors)
     req = svc.BookingRequest(
@@ -166,6 +224,13 @@ def _code_and_phone(code: str) -> tuple[str, str]:
     if check_schema({"code": code}, {"properties": {"code": spec.BOOKING_CODE}}):
         raise BookingNotFound()
     return code, phone
+
+
+def _any_service(code: str) -> bool:
+    return (
+        db.session.scalar(select(ServiceRow.code).where(ServiceRow.code == code).limit(1))
+        is not None
+    )
 
 
 @bp.get("/bookings/<code>")

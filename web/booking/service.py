@@ -105,17 +105,25 @@ _VISIT_WITH_SERVICE = (
     select(*VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
     .join_from(VISITS, STOPS, VISITS.c.stop_id == STOPS.c.id)
     .join(STREETS, STOPS.c.street_code == STREETS.c.code)
-    .outerjoin(SERVICES, SERVICES.c.code == bindparam("service"))
+    .outerjoin(
+        SERVICES,
+        (SERVICES.c.district_id == STOPS.c.district_id) & (SERVICES.c.code == bindparam("service")),
+    )
     .where(VISITS.c.id == bindparam("visit_id"))
 )
-"""A visit with its stop and street (the reply shows them) and the service, when it exists."""
+"""A visit with its stop and street (the reply shows them) and the service of the visit's
+district, when it exists."""
 
 _BOOKING_BY_CODE = (
     select(*BOOKINGS.c, *VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
     .join_from(BOOKINGS, VISITS, BOOKINGS.c.visit_id == VISITS.c.id)
     .join(STOPS, VISITS.c.stop_id == STOPS.c.id)
     .join(STREETS, STOPS.c.street_code == STREETS.c.code)
-    .join(SERVICES, BOOKINGS.c.service_code == SERVICES.c.code)
+    .join(
+        SERVICES,
+        (BOOKINGS.c.district_id == SERVICES.c.district_id)
+        & (BOOKINGS.c.service_code == SERVICES.c.code),
+    )
     .where(BOOKINGS.c.code == bindparam("code"))
 )
 _BOOKING_BY_CODE_FOR_UPDATE = _BOOKING_BY_CODE.with_for_update(of=BOOKINGS)
@@ -144,9 +152,9 @@ _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
 _INSERT_CLAIMS = insert(CLAIMS)
 _PG_INSERT_BOOKING_AND_CLAIMS = text(
     "WITH booking AS ("
-    ' INSERT INTO bookings (code, visit_id, service_code, start, "end", counter,'
+    ' INSERT INTO bookings (code, visit_id, district_id, service_code, start, "end", counter,'
     " taxpayer_id, name, phone, status, created_at, lang)"
-    " VALUES (:code, :visit_id, :service_code, :start, :end, :counter,"
+    " VALUES (:code, :visit_id, :district_id, :service_code, :start, :end, :counter,"
     " :taxpayer_id, :name, :phone, :status, :created_at, :lang) RETURNING id)"
     " INSERT INTO slot_claims (visit_id, counter, slot, booking_id)"
     " SELECT :visit_id, :counter, slot, booking.id"
@@ -272,20 +280,27 @@ _mobile = functools.lru_cache(maxsize=4096)(normalise_mobile)
 of validating a booking, and the same few numbers come back (a booking, then its cancel)."""
 
 
+def _any_service(code: str) -> ServiceRow | None:
+    """A service of this code in any district: with no visit, whether the code is one at all."""
+    if not code:
+        return None
+    return db.session.scalar(select(ServiceRow).where(ServiceRow.code == code).limit(1))
+
+
 def _visit_and_service(
     visit_id: object, service_code: str
 ) -> tuple[VisitRow | None, ServiceRow | None]:
     """The visit (with its stop and street, which the reply shows) and the service, in one
     query; ids outside the databases' integer range are no visit at all."""
     if not (isinstance(visit_id, int) and 0 < visit_id <= MAX_ID):
-        return None, (db.session.get(ServiceRow, service_code) if service_code else None)
+        return None, _any_service(service_code)
     row = (
         db.session.connection()
         .execute(_VISIT_WITH_SERVICE, {"visit_id": visit_id, "service": service_code or ""})
         .first()
     )
     if row is None:
-        return None, (db.session.get(ServiceRow, service_code) if service_code else None)
+        return None, _any_service(service_code)
     v, stop, street, service = _split(row, VISITS, STOPS, STREETS, SERVICES)
     visit = _visit_from(v, stop, street)
     return visit, (_detached(ServiceRow, service) if service["code"] is not None else None)
@@ -476,6 +491,7 @@ def _new_booking(
     values = {
         "code": _new_code(),
         "visit_id": visit.id,
+        "district_id": visit.stop.district_id,
         "service_code": service.code,
         "start": start,
         "end": end,
@@ -571,8 +587,11 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def find(code: str, phone: str, for_update: bool = False) -> Booking:
-    """The booking with this code, if the phone matches; the same error either way.
+def find(
+    code: str, phone: str, for_update: bool = False, district_id: int | None = None
+) -> Booking:
+    """The booking with this code, if the phone matches (and, given `district_id`, if it is
+    that district's); the same error either way.
 
     Loads its visit, stop, street and service in the same query (the reply shows them) and
     returns them detached from the session, as read: nothing else of them loads lazily.
@@ -602,16 +621,18 @@ def find(code: str, phone: str, for_update: bool = False) -> Booking:
     )
     if not phone or not secrets.compare_digest(booking.phone, phone):
         raise BookingNotFound()
+    if district_id is not None and booking.district_id != district_id:
+        raise BookingNotFound()
     return booking
 
 
-def cancel(code: str, phone: str) -> Booking:
+def cancel(code: str, phone: str, district_id: int | None = None) -> Booking:
     """Cancel an active booking and free its place, or raise BookingNotFound / NotActive.
 
     Takes no taxpayer lock: a cancel only lowers the taxpayer's count, and the booking's own
     row lock orders it against a move of the same booking."""
     try:
-        booking = find(code, phone, for_update=True)
+        booking = find(code, phone, for_update=True, district_id=district_id)
         if booking.status != "active":
             raise NotActive(booking.code, booking.status)
         conn = db.session.connection()
@@ -627,18 +648,25 @@ def cancel(code: str, phone: str) -> Booking:
 
 
 def reschedule(
-    code: str, phone: str, visit_id: int, start: str, now: dt.datetime | None = None
+    code: str,
+    phone: str,
+    visit_id: int,
+    start: str,
+    now: dt.datetime | None = None,
+    district_id: int | None = None,
 ) -> Booking:
-    """Move a booking to another place in one transaction: the new booking is made and the
-    old one marked moved (its place freed) together, or, on any error, nothing changes and
-    the old booking stays exactly as it was."""
+    """Move a booking to another place of its district in one transaction: the new booking
+    is made and the old one marked moved (its place freed) together, or, on any error,
+    nothing changes and the old booking stays exactly as it was."""
     now = now or china_now()
-    old = find(code, phone)
+    old = find(code, phone, district_id=district_id)
     if old.status != "active":
         raise NotActive(old.code, old.status)
     visit, service, first, tid, phone = validate(
         BookingRequest(visit_id, start, old.service_code, old.taxpayer_id, old.name, old.phone)
     )
+    if visit.stop.district_id != old.district_id:  # another district's visit: not one of ours
+        raise InvalidFields({"visit_id": "no such visit"})
     _check_time(visit, service, first, now)
 
     def move(conn: Connection) -> Booking | None:

@@ -23,19 +23,33 @@ from web.booking.errors import http_status, user_message
 from web.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
 from web.extensions import booking_limit, booking_post_limit, db
 from web.inputs import MAX_ROW_ID
-from web.models import Booking, ServiceRow, VisitRow
-from web.public.views import upcoming
+from web.models import Booking, PublishedWeek, ServiceRow, VisitRow
+from web.public import district as here
+from web.public.views import services_of, upcoming
 
-bp = Blueprint("booking", __name__)
+bp = Blueprint("booking", __name__, url_prefix=here.PREFIX)
+here.bind(bp)
+
+
+def _visit_or_404(visit_id: int) -> VisitRow:
+    """The visit, if it is this district's: another district's visit is not found here."""
+    visit = db.session.get(VisitRow, visit_id)
+    if visit is None:
+        abort(404)
+    week = db.session.get(PublishedWeek, visit.published_id)
+    if week is None or week.district_id != here.current().id:
+        abort(404)
+    return visit
 
 
 @bp.route("/visits/<row_id:visit_id>/book", methods=["GET", "POST"])
 @booking_post_limit
 def book(visit_id: int):  # type: ignore[no-untyped-def]
-    visit = db.session.get(VisitRow, visit_id)
-    if visit is None:
+    visit = _visit_or_404(visit_id)
+    district_id = here.current().id
+    services = services_of(district_id)
+    if not services:
         abort(404)
-    services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
     form = BookingForm()
     zh = str(get_locale()).startswith("zh")
     form.service.choices = [
@@ -43,7 +57,7 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
         for s in services
     ]
     chosen = form.service.data or request.args.get("service") or services[0].code
-    service = db.session.get(ServiceRow, chosen) or services[0]
+    service = db.session.get(ServiceRow, (district_id, chosen)) or services[0]
     form.service.data = service.code
     slots = svc.open_slots(visit, service)
     form.start.choices = [(s.start, f"{s.start}–{s.end}") for s in slots]
@@ -95,7 +109,9 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
 def confirmed(code: str):  # type: ignore[no-untyped-def]
     if session.get("confirmed") != code:
         return redirect(url_for("booking.lookup"))
-    booking = db.session.scalar(select(Booking).where(Booking.code == code))
+    booking = db.session.scalar(
+        select(Booking).where(Booking.code == code, Booking.district_id == here.current().id)
+    )
     if booking is None:
         abort(404)
     return render_template(
@@ -119,7 +135,7 @@ def lookup():  # type: ignore[no-untyped-def]
     problem = None
     if form.validate_on_submit():
         try:
-            booking = svc.find(form.code.data, form.phone.data)
+            booking = svc.find(form.code.data, form.phone.data, district_id=here.current().id)
         except BookingError as exc:
             problem = user_message(exc)
             return render_template("lookup.html", form=form, problem=problem), http_status(exc)
@@ -153,7 +169,7 @@ def cancel():  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         abort(400)
     try:
-        booking = svc.cancel(form.code.data, form.phone.data)
+        booking = svc.cancel(form.code.data, form.phone.data, district_id=here.current().id)
     except BookingError as exc:
         return _refused(form, exc)
     return _manage_page(booking, form.phone.data)
@@ -162,7 +178,7 @@ def cancel():  # type: ignore[no-untyped-def]
 def _refused(form: ManageForm, exc: BookingError):  # type: ignore[no-untyped-def]
     """The booking's page with the reason, or the lookup page if code and phone fail."""
     try:
-        booking = svc.find(form.code.data, form.phone.data)
+        booking = svc.find(form.code.data, form.phone.data, district_id=here.current().id)
     except BookingError as not_found:
         return render_template(
             "lookup.html", form=LookupForm(formdata=None), problem=user_message(not_found)
@@ -191,7 +207,9 @@ def reschedule():  # type: ignore[no-untyped-def]
         abort(400)
     try:
         visit_id, start = _move_target(form.target.data or "")
-        new = svc.reschedule(form.code.data, form.phone.data, visit_id, start)
+        new = svc.reschedule(
+            form.code.data, form.phone.data, visit_id, start, district_id=here.current().id
+        )
     except BookingError as exc:
         return _refused(form, exc)
     session["confirmed"] = new.code

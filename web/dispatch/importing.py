@@ -331,7 +331,9 @@ def preview(district: District, staged: Path) -> Preview:
         finally:
             db.session.rollback()
     for kind in ("stops", "streets", "services"):
-        changes[kind].removed, changes[kind].kept = split_referenced(kind, changes[kind].removed)
+        changes[kind].removed, changes[kind].kept = split_referenced(
+            kind, changes[kind].removed, district
+        )
     result = Preview(
         changes=changes,
         taxpayers=_taxpayer_counts(Path(district.data_dir), dataset),

@@ -35,7 +35,7 @@ from web import audit
 from web.auth import authenticate, find_user, normalise_name
 from web.dispatch.forms import SignInForm, SignOutForm
 from web.extensions import db, limiter
-from web.models import District, PublishedWeek, StopRow, User, VisitRow
+from web.models import District, PublishedWeek, StopRow, User
 from web.store import china_now
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
@@ -213,20 +213,15 @@ def sign_out() -> Response:
 
 
 def _stops_count(district: District) -> int:
-    ids = district.rows.get("stops", [])
-    if not ids:
-        return 0
-    return db.session.scalar(select(func.count(StopRow.id)).where(StopRow.id.in_(ids))) or 0
+    query = select(func.count(StopRow.id)).where(StopRow.district_id == district.id)
+    return db.session.scalar(query) or 0
 
 
 def _published_weeks(district: District) -> list[PublishedWeek]:
-    """Published weeks with at least one visit to a stop of the district."""
-    ids = district.rows.get("stops", [])
-    if not ids:
-        return []
+    """The district's published weeks, newest first."""
     query = (
         select(PublishedWeek)
-        .where(PublishedWeek.id.in_(select(VisitRow.published_id).where(VisitRow.stop_id.in_(ids))))
+        .where(PublishedWeek.district_id == district.id)
         .order_by(PublishedWeek.week.desc())
     )
     return list(db.session.scalars(query))

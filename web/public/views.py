@@ -17,7 +17,7 @@ from flask import (
     jsonify,
     render_template,
     request,
-    send_from_directory,
+    url_for,
 )
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
@@ -29,11 +29,13 @@ from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
 from web.booking.service import at, open_slots
 from web.disruptions import reason_text
 from web.extensions import db
-from web.models import PublishedWeek, ServiceRow, StopRow, VisitRow
+from web.models import District, PublishedWeek, ServiceRow, StopRow, VisitRow
+from web.public import district as here
 from web.security import map_policy, public_url_for
 from web.store import CHINA, china_now, latest_week
 
-bp = Blueprint("public", __name__)
+bp = Blueprint("public", __name__, url_prefix=here.PREFIX)
+here.bind(bp)
 
 
 def weekday_name(day: dt.date) -> str:
@@ -49,9 +51,29 @@ def street_name(stop: StopRow) -> str:
     return stop.street.name if str(get_locale()).startswith("zh") else stop.street.name_en
 
 
+def home_url() -> str:
+    """The schedule of this page's district, else the district chooser."""
+    district = here.current_or_none()
+    if district is None:
+        return url_for("site.index")
+    return url_for("public.home", district=district.code)
+
+
+def lookup_url() -> str:
+    """The booking lookup of this page's district, else the one that asks for the district."""
+    district = here.current_or_none()
+    if district is None:
+        return url_for("site.lookup")
+    return url_for("booking.lookup", district=district.code)
+
+
 @bp.app_context_processor
 def helpers() -> dict:
     return {
+        "here": here.current_or_none(),
+        "district_name": here.name,
+        "home_url": home_url,
+        "lookup_url": lookup_url,
         "hhmm": hhmm,
         "weekday_name": weekday_name,
         "weekday_label": weekday_label,
@@ -66,11 +88,19 @@ def _cancel_reason(reason: str | None, note: str | None) -> str:
     return reason_text(reason, note)
 
 
+def find_week(district: District, label: str | None) -> PublishedWeek | None:
+    """The district's published week `label`, else (no label) its current one."""
+    if not label:
+        return latest_week(china_now().date(), district)
+    return db.session.scalar(
+        select(PublishedWeek).where(
+            PublishedWeek.district_id == district.id, PublishedWeek.week == label
+        )
+    )
+
+
 def _week_or_404(label: str | None) -> PublishedWeek:
-    if label:
-        week = db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == label))
-    else:
-        week = latest_week(china_now().date())
+    week = find_week(here.current(), label)
     if week is None:
         abort(404)
     return week
@@ -78,13 +108,13 @@ def _week_or_404(label: str | None) -> PublishedWeek:
 
 @bp.get("/")
 def home() -> str:
-    label = request.args.get("week")
-    week = (
-        db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == label))
-        if label
-        else latest_week(china_now().date())
-    )
-    weeks = db.session.scalars(select(PublishedWeek.week).order_by(PublishedWeek.week)).all()
+    district = here.current()
+    week = find_week(district, request.args.get("week"))
+    weeks = db.session.scalars(
+        select(PublishedWeek.week)
+        .where(PublishedWeek.district_id == district.id)
+        .order_by(PublishedWeek.week)
+    ).all()
     by_day: dict[dt.date, list[VisitRow]] = defaultdict(list)
     by_street: dict[str, list[VisitRow]] = defaultdict(list)
     if week is not None:
@@ -101,14 +131,6 @@ def home() -> str:
     )
 
 
-@bp.get("/favicon.ico")
-def favicon() -> Response:
-    """Browsers and feed readers ask for /favicon.ico whatever the page says; a 404 is noise."""
-    return send_from_directory(
-        current_app.static_folder or "static", "favicon.ico", mimetype="image/vnd.microsoft.icon"
-    )
-
-
 @bp.get("/map/<week>")
 def week_map(week: str) -> Response:
     w = _week_or_404(week)
@@ -118,10 +140,22 @@ def week_map(week: str) -> Response:
 
 
 def _stop_or_404(stop_id: str) -> StopRow:
+    """The stop, if it is this district's: another district's stop is not found here."""
     stop = db.session.get(StopRow, stop_id)
-    if stop is None:
+    if stop is None or stop.district_id != here.current().id:
         abort(404)
     return stop
+
+
+def services_of(district_id: int) -> list[ServiceRow]:
+    """The district's services, shortest first."""
+    return list(
+        db.session.scalars(
+            select(ServiceRow)
+            .where(ServiceRow.district_id == district_id)
+            .order_by(ServiceRow.minutes, ServiceRow.code)
+        )
+    )
 
 
 def upcoming(stop: StopRow, days: int = 28) -> list[VisitRow]:
@@ -142,7 +176,7 @@ def upcoming(stop: StopRow, days: int = 28) -> list[VisitRow]:
 @bp.get("/stops/<stop_id>")
 def stop_page(stop_id: str) -> str:
     stop = _stop_or_404(stop_id)
-    services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
+    services = services_of(stop.district_id)
     shortest = services[0] if services else None
     visits = [(v, len(open_slots(v, shortest)) if shortest else 0) for v in upcoming(stop)]
     qr = segno.make(public_url_for("public.stop_page", stop_id=stop.id), error="m")
@@ -177,7 +211,7 @@ def poster(stop_id: str) -> str:
         key = (v.date.weekday(), v.start, v.end)
         weekly[key] = weekly.get(key, False) or v.every_other_week
     rows = [(*key, alternate) for key, alternate in sorted(weekly.items())]
-    services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
+    services = services_of(stop.district_id)
     qr = segno.make(public_url_for("public.stop_page", stop_id=stop.id), error="m")
     return render_template(
         "poster.html",
@@ -195,7 +229,7 @@ def stop_calendar(stop_id: str) -> Response:
     cal = icalendar.Calendar()
     cal.add("prodid", "-//taxvan//mobile tax service van//ZH")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"移动办税车 {stop.name}")
+    cal.add("x-wr-calname", f"移动办税车 {here.current().name} {stop.name}")
     cal.add("x-wr-timezone", CHINA.key)
     now = dt.datetime.now(dt.UTC)
     for v in upcoming(stop, days=60):
@@ -266,7 +300,11 @@ def open_data_csv(week: str) -> Response:
     return Response(
         "\ufeff" + buf.getvalue(),
         content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="timetable-{w.week}.csv"'},
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="timetable-{here.current().code}-{w.week}.csv"'
+            )
+        },
     )
 
 
@@ -275,6 +313,8 @@ def open_data_json(week: str) -> Response:
     w = _week_or_404(week)
     return jsonify(
         {
+            "district": here.current().code,
+            "district_name": here.current().name,
             "week": w.week,
             "timezone": CHINA.key,
             "published_at": w.published_at.replace(tzinfo=CHINA).isoformat(),
