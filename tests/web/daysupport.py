@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from stdnum.cn import uscc
 
-from tests.conftest import WEEK49
+from tests.conftest import WEEK49, service_row
 from web.booking import service as svc
 from web.extensions import db
 from web.models import Booking, SlotClaim, VisitRow
@@ -72,7 +72,7 @@ def book(visit_id: int, n: int, service: str = "consult", start: str | None = No
     """Book taxpayer `n` at the visit's first open time for `service` (or `start`)."""
     visit = db.session.get(VisitRow, visit_id)
     if start is None:
-        start = svc.open_slots(visit, db.session.get(svc.ServiceRow, service))[0].start
+        start = svc.open_slots(visit, service_row(service))[0].start
     return svc.book(
         svc.BookingRequest(visit_id, start, service, taxpayer_id(n), f"纳税人{n}", phone(n))
     )

@@ -52,7 +52,7 @@ def booked(app, console):  # noqa: F811
 def test_the_day_sheet_lists_stops_in_order_with_their_bookings(app, booked):
     client = app.test_client()
     assert sign_in(client, "ann").status_code == 302
-    page = client.get(f"/dispatch/districts/home/days?date={DAY.isoformat()}")
+    page = client.get(f"/dispatch/districts/fangzi/days?date={DAY.isoformat()}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     # every stop, in the van's order
@@ -70,14 +70,14 @@ def test_the_day_sheet_lists_stops_in_order_with_their_bookings(app, booked):
     assert '<td class="count">2</td>' in materials and '<td class="count">1</td>' in materials
     assert "上门服务" in html or "Door-to-door" in html
     # the phone view of the same day
-    phone = client.get(f"/dispatch/districts/home/today?date={DAY.isoformat()}")
+    phone = client.get(f"/dispatch/districts/fangzi/today?date={DAY.isoformat()}")
     assert phone.status_code == 200 and booked["codes"][0] in phone.get_data(as_text=True)
 
 
 def test_csv_and_excel_downloads_match_the_bookings_and_are_audited(app, booked):
     client = app.test_client()
     assert sign_in(client, "ann").status_code == 302
-    r = client.get(f"/dispatch/districts/home/days.csv?date={DAY.isoformat()}")
+    r = client.get(f"/dispatch/districts/fangzi/days.csv?date={DAY.isoformat()}")
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
     raw = r.get_data()
     assert raw.startswith("\ufeff".encode())
@@ -91,7 +91,7 @@ def test_csv_and_excel_downloads_match_the_bookings_and_are_audited(app, booked)
         first[header.index("姓名")] == "纳税人1" and first[header.index("手机号")] == "13800000001"
     )
 
-    x = client.get(f"/dispatch/districts/home/days.xlsx?date={DAY.isoformat()}")
+    x = client.get(f"/dispatch/districts/fangzi/days.xlsx?date={DAY.isoformat()}")
     assert x.status_code == 200
     wb = openpyxl.load_workbook(io.BytesIO(x.get_data()))
     ws = wb.worksheets[0]
@@ -112,13 +112,15 @@ def test_other_districts_are_refused_and_an_admin_sees_no_personal_data(app, boo
     stranger = app.test_client()
     assert sign_in(stranger, "bo").status_code == 302
     for path in ("days", "days.csv", "days.xlsx", "today"):
-        r = stranger.get(f"/dispatch/districts/home/{path}?date={DAY.isoformat()}")
+        r = stranger.get(f"/dispatch/districts/fangzi/{path}?date={DAY.isoformat()}")
         assert r.status_code == 403, path
     root = app.test_client()
     assert sign_in(root, "root").status_code == 302
-    html = root.get(f"/dispatch/districts/home/days?date={DAY.isoformat()}").get_data(as_text=True)
+    html = root.get(f"/dispatch/districts/fangzi/days?date={DAY.isoformat()}").get_data(
+        as_text=True
+    )
     assert booked["codes"][0] in html and "纳税人1" not in html and "13800000001" not in html
-    r = root.get(f"/dispatch/districts/home/days.csv?date={DAY.isoformat()}")
+    r = root.get(f"/dispatch/districts/fangzi/days.csv?date={DAY.isoformat()}")
     assert r.status_code == 302, "no download of personal data for an admin of no district"
 
 
@@ -127,8 +129,8 @@ def console_live(sqlite_app):
     app = sqlite_app
     runner = app.test_cli_runner()
     for args, stdin in (
-        (["district", "import", "--data", str(DEMO), "--code", "home", "--name", "示范区"], None),
-        (["user", "create", "ann", "--district", "home", "--password-stdin"], PASSWORD),
+        (["district", "import", "--data", str(DEMO), "--code", "fangzi", "--name", "示范区"], None),
+        (["user", "create", "ann", "--district", "fangzi", "--password-stdin"], PASSWORD),
     ):
         result = runner.invoke(args=args, input=stdin)
         assert result.exit_code == 0, result.output
@@ -153,7 +155,7 @@ def _sign_in(page, url: str) -> None:
 
 def test_screenshots_laptop_and_print(console_live, laptop_page):
     SHOTS.mkdir(exist_ok=True)
-    sheet = f"{console_live}/dispatch/districts/home/days?date={DAY.isoformat()}"
+    sheet = f"{console_live}/dispatch/districts/fangzi/days?date={DAY.isoformat()}"
     _sign_in(laptop_page, console_live)
     laptop_page.goto(sheet)
     laptop_page.wait_for_selector(".day-sheet")
@@ -174,7 +176,7 @@ def test_screenshot_phone(console_live, phone_page):
     """Today's sheet on a phone (the tests' today has no visit, so the Monday)."""
     SHOTS.mkdir(exist_ok=True)
     _sign_in(phone_page, console_live)
-    phone_page.goto(f"{console_live}/dispatch/districts/home/today?date={DAY.isoformat()}")
+    phone_page.goto(f"{console_live}/dispatch/districts/fangzi/today?date={DAY.isoformat()}")
     phone_page.wait_for_selector(".day-sheet")
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 360
     assert phone_page.locator(".bookings-list a[href^='tel:']").count() == 4

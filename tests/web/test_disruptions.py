@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, func, select, text
 
 from taxvan.booking import VisitCancelled
+from tests.conftest import service_row
 from tests.web.daysupport import DAY, Day, add_visit, book, clean, day_visits, phone, taxpayer_id
 from tests.web.test_dispatch import _token, console, sign_in  # noqa: F401  (fixture)
 from web.booking import service as svc
@@ -39,11 +40,11 @@ def day(app, console):  # noqa: F811
 
 
 def _consult() -> ServiceRow:
-    return db.session.get(ServiceRow, "consult")
+    return service_row("consult")
 
 
 def _district() -> District:
-    return db.session.scalar(select(District).where(District.code == "home"))
+    return db.session.scalar(select(District).where(District.code == "fangzi"))
 
 
 def _others_of_stop(v: SimpleNamespace, added: list[int]) -> int:
@@ -169,26 +170,26 @@ def test_the_public_site_ics_api_and_open_data_show_the_cancellation(app, day):
     with app.app_context():
         disrupt(_district(), Scope(visit_id=a.id), "road_closed", "桥梁维修", actor="t")
     client = app.test_client()
-    home = client.get("/?week=2026-W49").get_data(as_text=True)
+    home = client.get("/d/fangzi/?week=2026-W49").get_data(as_text=True)
     assert "cancelled-label" in home and "桥梁维修" in home
-    stop = client.get(f"/stops/{a.stop_id}").get_data(as_text=True)
+    stop = client.get(f"/d/fangzi/stops/{a.stop_id}").get_data(as_text=True)
     assert "cancelled-label" in stop and "桥梁维修" in stop
-    assert f"/visits/{a.id}/book" not in stop, "no booking link for a cancelled visit"
-    cal = icalendar.Calendar.from_ical(client.get(f"/stops/{a.stop_id}.ics").get_data())
+    assert f"/d/fangzi/visits/{a.id}/book" not in stop, "no booking link for a cancelled visit"
+    cal = icalendar.Calendar.from_ical(client.get(f"/d/fangzi/stops/{a.stop_id}.ics").get_data())
     events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
     ev = events[f"visit-{a.id}@taxvan"]
     assert str(ev["status"]) == "CANCELLED" and "桥梁维修" in str(ev["description"])
     assert "road closed" in str(ev["description"])
     assert all(str(e["status"]) == "CONFIRMED" for k, e in events.items() if k != ev["uid"])
 
-    visits = client.get("/api/v1/visits?week=2026-W49").get_json()
+    visits = client.get("/api/v1/visits?week=2026-W49&district=fangzi").get_json()
     mine = next(v for v in visits if v["id"] == a.id)
     assert mine["status"] == "cancelled" and mine["cancellation"]["reason"] == "road_closed"
     assert all(v["status"] == "scheduled" for v in visits if v["id"] != a.id)
-    doc = client.get("/open-data/2026-W49.json").get_json()
+    doc = client.get("/d/fangzi/open-data/2026-W49.json").get_json()
     assert [c["stop_id"] for c in doc["cancelled"]] == [a.stop_id]
     assert doc["cancelled"][0]["note"] == "桥梁维修"
-    csv_text = client.get("/open-data/2026-W49/cancelled.csv").get_data(as_text=True)
+    csv_text = client.get("/d/fangzi/open-data/2026-W49/cancelled.csv").get_data(as_text=True)
     assert csv_text.startswith("\ufeffdate,van,order,stop_id") and a.stop_id in csv_text
 
 
@@ -200,7 +201,7 @@ def test_booking_a_cancelled_visit_is_refused_clearly(app, day):
         with pytest.raises(VisitCancelled):
             book(a.id, 9, start=start)
     client = app.test_client()
-    page = client.get(f"/visits/{a.id}/book")
+    page = client.get(f"/d/fangzi/visits/{a.id}/book")
     assert page.status_code == 200
     text_ = page.get_data(as_text=True)
     assert "error-summary" in text_ and 'name="taxpayer_id"' not in text_
@@ -227,7 +228,7 @@ def test_the_console_previews_then_confirms_and_other_districts_are_refused(app,
         mine = book(a.id, 1)
     client = app.test_client()
     assert sign_in(client, "ann").status_code == 302
-    url = "/dispatch/districts/home/disruptions"
+    url = "/dispatch/districts/fangzi/disruptions"
     form = client.get(f"{url}?date={DAY.isoformat()}")
     assert form.status_code == 200
     token = _token(client, f"{url}?date={DAY.isoformat()}")

@@ -45,7 +45,7 @@ def _token(client, url: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
-def _near_a_stop(app, code: str = "home") -> tuple[float, float]:
+def _near_a_stop(app, code: str = "fangzi") -> tuple[float, float]:
     """A point 300 m from the stop where a day of 2026-W49 ends earliest (a firm beside a
     village): the demo's days are full, and the room left is at the end of such a day."""
     from web.models import District
@@ -81,7 +81,7 @@ def _form(app, **over) -> dict:
 
 
 def _send(app, client, **over):
-    url = "/d/home/door-to-door"
+    url = "/d/fangzi/door-to-door"
     data = {"csrf_token": _token(client, url), **_form(app, **over)}
     return client.post(url, data=data)
 
@@ -93,7 +93,7 @@ def _count(app) -> int:
 
 def test_the_form_reads_in_chinese_and_offers_the_districts_services(app, door):
     client = app.test_client()
-    page = client.get("/d/home/door-to-door").get_data(as_text=True)
+    page = client.get("/d/fangzi/door-to-door").get_data(as_text=True)
     assert "上门服务" in page and "统一社会信用代码" in page
     assert re.search(r"<input[^>]*name=\"services\"[^>]*value=\"consult\"", page)
     assert "vendor/leaflet/leaflet.js" in page, "the vendored Leaflet, no CDN"
@@ -117,9 +117,11 @@ def test_a_request_through_to_a_planned_visit(app, door):
 
     ann = app.test_client()
     assert sign_in(ann, "ann").status_code == 302
-    listing = ann.get("/dispatch/districts/home/door-to-door").get_data(as_text=True)
+    listing = ann.get("/dispatch/districts/fangzi/door-to-door").get_data(as_text=True)
     assert ref in listing and "潍坊示例机械有限公司" in listing
-    plan = ann.get(f"/dispatch/districts/home/door-to-door/plan?ref={ref}&week=2026-W49&minutes=15")
+    plan = ann.get(
+        f"/dispatch/districts/fangzi/door-to-door/plan?ref={ref}&week=2026-W49&minutes=15"
+    )
     assert plan.status_code == 200
     html = plan.get_data(as_text=True)
     m = re.search(r'name="option" value="([^"]+)"', html)
@@ -128,7 +130,7 @@ def test_a_request_through_to_a_planned_visit(app, door):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
     lat, lon = _near_a_stop(app)
     accepted = ann.post(
-        "/dispatch/districts/home/door-to-door/accept",
+        "/dispatch/districts/fangzi/door-to-door/accept",
         data={
             "csrf_token": token,
             "reference": ref,
@@ -155,7 +157,7 @@ def test_a_request_through_to_a_planned_visit(app, door):
         from web.door import service as svc
         from web.models import District, PublishedWeek
 
-        district = db.session.scalar(select(District).where(District.code == "home"))
+        district = db.session.scalar(select(District).where(District.code == "fangzi"))
         week = db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == "2026-W49"))
         route = next(r for r in svc.day_routes(district, week) if r.day == day and r.van.id == van)
         assert any(v.key == f"door:{visit.id}" for v in route.visits)
@@ -179,9 +181,9 @@ def test_a_request_through_to_a_planned_visit(app, door):
             == 1
         )
 
-    listing = ann.get("/dispatch/districts/home/door-to-door").get_data(as_text=True)
+    listing = ann.get("/dispatch/districts/fangzi/door-to-door").get_data(as_text=True)
     assert day.isoformat() in listing and "已接受" in listing
-    sheet = ann.get(f"/dispatch/districts/home/days?date={day.isoformat()}&van={van}")
+    sheet = ann.get(f"/dispatch/districts/fangzi/days?date={day.isoformat()}&van={van}")
     page = sheet.get_data(as_text=True)
     assert sheet.status_code == 200 and "示例工业园 3 号" in page and MOBILE in page, (
         "the crew's day sheet lists the door-to-door visit with its address and mobile"
@@ -193,12 +195,12 @@ def test_a_request_through_to_a_planned_visit(app, door):
     assert "已接受" in text and day.isoformat() in text
 
     # the public timetable does not name the firm
-    home = app.test_client().get("/?week=2026-W49").get_data(as_text=True)
+    home = app.test_client().get("/d/fangzi/?week=2026-W49").get_data(as_text=True)
     assert "潍坊示例机械有限公司" not in home and "示例工业园 3 号" not in home
 
     # a second accept of the same request is refused and saves nothing
     again = ann.post(
-        "/dispatch/districts/home/door-to-door/accept",
+        "/dispatch/districts/fangzi/door-to-door/accept",
         data={
             "csrf_token": token,
             "reference": ref,
@@ -237,16 +239,16 @@ def test_a_declined_request_shows_its_reason_on_the_status_page(app, door):
     assert "受理中" in _status(app, ref).get_data(as_text=True)
     ann = app.test_client()
     sign_in(ann, "ann")
-    url = f"/dispatch/districts/home/door-to-door/plan?ref={ref}"
+    url = f"/dispatch/districts/fangzi/door-to-door/plan?ref={ref}"
     token = _token(ann, url)
     empty = ann.post(
-        "/dispatch/districts/home/door-to-door/decline",
+        "/dispatch/districts/fangzi/door-to-door/decline",
         data={"csrf_token": token, "reference": ref, "reason": ""},
     )
     assert empty.status_code == 422
     reason = "本周车辆已排满，请下周再申请"
     r = ann.post(
-        "/dispatch/districts/home/door-to-door/decline",
+        "/dispatch/districts/fangzi/door-to-door/decline",
         data={"csrf_token": token, "reference": ref, "reason": reason},
     )
     assert r.status_code == 302
@@ -300,11 +302,11 @@ def test_another_districts_dispatcher_is_refused(app, door):
     ref = _reference(app)
     bo = app.test_client()
     sign_in(bo, "bo")
-    assert bo.get("/dispatch/districts/home/door-to-door").status_code == 403
-    assert bo.get(f"/dispatch/districts/home/door-to-door/plan?ref={ref}").status_code == 403
+    assert bo.get("/dispatch/districts/fangzi/door-to-door").status_code == 403
+    assert bo.get(f"/dispatch/districts/fangzi/door-to-door/plan?ref={ref}").status_code == 403
     token = _token(bo, "/dispatch/districts/county/door-to-door")
     r = bo.post(
-        "/dispatch/districts/home/door-to-door/decline",
+        "/dispatch/districts/fangzi/door-to-door/decline",
         data={"csrf_token": token, "reference": ref, "reason": "x"},
     )
     assert r.status_code == 403
@@ -334,18 +336,18 @@ def test_sending_is_rate_limited(sqlite_template, tmp_path):
     )
     try:
         result = app.test_cli_runner().invoke(
-            args=["district", "import", "--data", str(DEMO), "--code", "home"]
+            args=["district", "import", "--data", str(DEMO), "--code", "fangzi"]
         )
         assert result.exit_code == 0, result.output
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = "10.9.8.7"
-        token = _token(client, "/d/home/door-to-door")
+        token = _token(client, "/d/fangzi/door-to-door")
         answers = [
-            client.post("/d/home/door-to-door", data={"csrf_token": token, "people": "x"})
+            client.post("/d/fangzi/door-to-door", data={"csrf_token": token, "people": "x"})
             for _ in range(3)
         ]
         assert [a.status_code for a in answers] == [422, 422, 429]
-        assert client.get("/d/home/door-to-door").status_code == 200, "reading is not limited"
+        assert client.get("/d/fangzi/door-to-door").status_code == 200, "reading is not limited"
     finally:
         limiter.enabled = False
         _dispose(app)

@@ -13,7 +13,7 @@ def test_a_firm_sends_a_request_on_a_phone_and_the_dispatcher_sees_it(
     phone_page,
 ):
     page = phone_page
-    page.goto(console_url + "/d/demo/door-to-door")
+    page.goto(console_url + "/d/fangzi/door-to-door")
     assert page.locator("h1").inner_text().startswith("申请上门服务")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, "no sideways scrolling on a phone"
@@ -34,10 +34,10 @@ def test_a_firm_sends_a_request_on_a_phone_and_the_dispatcher_sees_it(
     import requests
 
     http = requests.Session()
-    form = http.get(console_url + "/d/demo/door-to-door").text
+    form = http.get(console_url + "/d/fangzi/door-to-door").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     sent = http.post(
-        console_url + "/d/demo/door-to-door",
+        console_url + "/d/fangzi/door-to-door",
         data={
             "csrf_token": token,
             "mobile": MOBILE,
@@ -57,7 +57,7 @@ def test_a_firm_sends_a_request_on_a_phone_and_the_dispatcher_sees_it(
     laptop.get_by_label("用户名").fill("ann")
     laptop.get_by_label("密码").fill(PASSWORD)
     laptop.get_by_role("button", name="登录").click()
-    laptop.goto(console_url + "/dispatch/districts/demo/door-to-door")
+    laptop.goto(console_url + "/dispatch/districts/fangzi/door-to-door")
     assert "潍坊示例机械有限公司" in laptop.content()
     laptop.screenshot(path="/tmp/door-console-laptop.png", full_page=True)
     laptop.get_by_role(

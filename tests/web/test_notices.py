@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from taxvan.notices import NoticeKind, sms_units
-from tests.conftest import CHINA_NOW, OTHER_USCC, VALID_USCC
+from tests.conftest import CHINA_NOW, OTHER_USCC, VALID_USCC, service_row
 from web.booking import service as svc
 from web.extensions import db
-from web.models import Booking, Notice, ServiceRow, VisitRow
+from web.models import Booking, Notice, VisitRow
 from web.notify import notify_booking
 from web.notify.delivery import deliver_due, write_reminders
 from web.notify.senders import HttpGateway, OutboxOnly
@@ -32,7 +32,7 @@ def _open_slots(app, n: int = 2) -> list[tuple[int, str]]:
     """`n` (visit id, start) places on different visits, still bookable."""
     out = []
     with app.app_context():
-        consult = db.session.get(ServiceRow, "consult")
+        consult = service_row("consult")
         for v in db.session.scalars(select(VisitRow).order_by(VisitRow.id)):
             slots = svc.open_slots(v, consult)
             if slots:
@@ -99,11 +99,11 @@ def test_a_booking_form_in_english_stores_the_language(app, client):
     import re
 
     [(v, s)] = _open_slots(app, 1)
-    path = f"/visits/{v}/book?service=consult&lang=en"
+    path = f"/d/fangzi/visits/{v}/book?service=consult&lang=en"
     page = client.get(path).get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     resp = client.post(
-        f"/visits/{v}/book?service=consult",
+        f"/d/fangzi/visits/{v}/book?service=consult",
         data={
             "csrf_token": token,
             "service": "consult",
@@ -145,7 +145,7 @@ def test_a_failed_move_writes_no_notice(app, client):
 def _book_for_tomorrow(app, client, tid: str = VALID_USCC) -> str:
     """A booking on a visit the day after the clock's today; returns its code."""
     with app.app_context():
-        consult = db.session.get(ServiceRow, "consult")
+        consult = service_row("consult")
         visits = db.session.scalars(select(VisitRow).order_by(VisitRow.date, VisitRow.id))
         for v in visits:
             slots = svc.open_slots(v, consult)

@@ -64,7 +64,7 @@ def make_finished_job(code: str) -> tuple[int, int]:
     return job.id, draft.id
 
 
-def plan(client, code: str = "home", **fields: Any):
+def plan(client, code: str = "fangzi", **fields: Any):
     """Post the plan form of district `code` (defaults: next week, 1 s, one van, Mon-Fri)."""
     data: dict[str, Any] = {
         "csrf_token": _token(client, f"/dispatch/districts/{code}"),
@@ -82,13 +82,13 @@ def job_id_of(response) -> int:
     return int(re.search(r"/jobs/(\d+)$", response.headers["Location"]).group(1))
 
 
-def job_state(client, job_id: int, code: str = "home") -> dict:
+def job_state(client, job_id: int, code: str = "fangzi") -> dict:
     r = client.get(f"/dispatch/api/districts/{code}/jobs/{job_id}")
     assert r.status_code == 200, r.get_data(as_text=True)
     return r.get_json()
 
 
-def wait_for(client, job_id: int, until, timeout: float = 90, code: str = "home") -> dict:
+def wait_for(client, job_id: int, until, timeout: float = 90, code: str = "fangzi") -> dict:
     """Poll the job's JSON as the progress page does until `until(state)` holds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -115,8 +115,8 @@ def ann(app, console):  # noqa: F811
 
 
 def test_the_district_page_offers_the_plan_form_with_next_week(app, ann):
-    page = ann.get("/dispatch/districts/home").get_data(as_text=True)
-    assert 'action="/dispatch/districts/home/plan"' in page
+    page = ann.get("/dispatch/districts/fangzi").get_data(as_text=True)
+    assert 'action="/dispatch/districts/fangzi/plan"' in page
     assert 'value="2026-W49"' in page, "next week (the tests' clock is in 2026-W48)"
     assert page.count('type="checkbox"') >= 6, "Mon-Sat"
     assert 'name="csrf_token"' in page
@@ -131,14 +131,14 @@ def test_bad_plan_forms_say_what_is_wrong_and_start_nothing(app, ann):
     assert page.count('class="field-error"') == 3, "and no working day"
     with app.app_context():
         assert db.session.scalars(select(PlanJob)).all() == []
-    r = ann.post("/dispatch/districts/home/plan", data={"week": "2026-W49"})
+    r = ann.post("/dispatch/districts/fangzi/plan", data={"week": "2026-W49"})
     assert r.status_code == 400, "no CSRF token"
 
 
 def test_a_plan_runs_in_process_to_a_draft(app, ann):
     r = plan(ann, time_limit="3", new_template="y")
     job = job_id_of(r)
-    page = ann.get(f"/dispatch/districts/home/jobs/{job}").get_data(as_text=True)
+    page = ann.get(f"/dispatch/districts/fangzi/jobs/{job}").get_data(as_text=True)
     assert 'http-equiv="refresh"' in page, "refreshes itself without script"
     assert "plan-job.js" in page
     # the same week again joins the running job; another week is refused while it runs
@@ -172,7 +172,7 @@ def test_a_plan_runs_in_process_to_a_draft(app, ann):
     assert first["stop_name"] in page
     assert 'id="by-day"' in page and 'id="dropped-h"' in page
     assert 'id="publish"' in page, "the spot for publishing"
-    m = ann.get(f"/dispatch/districts/home/drafts/{draft.id}/map")
+    m = ann.get(f"/dispatch/districts/fangzi/drafts/{draft.id}/map")
     assert m.status_code == 200 and "L.map" in m.get_data(as_text=True)
     assert "frame-ancestors 'self'" in m.headers["Content-Security-Policy"]
 
@@ -181,8 +181,8 @@ def test_cancel_stops_the_search_early(app, ann):
     job = job_id_of(plan(ann, time_limit="60", new_template="y"))
     wait_for(ann, job, searching)
     asked = time.monotonic()
-    token = _token(ann, f"/dispatch/districts/home/jobs/{job}")
-    r = ann.post(f"/dispatch/districts/home/jobs/{job}/cancel", data={"csrf_token": token})
+    token = _token(ann, f"/dispatch/districts/fangzi/jobs/{job}")
+    r = ann.post(f"/dispatch/districts/fangzi/jobs/{job}/cancel", data={"csrf_token": token})
     assert r.status_code == 302
     state = wait_for(ann, job, ended, timeout=30)
     assert state["status"] == "cancelled"
@@ -192,7 +192,7 @@ def test_cancel_stops_the_search_early(app, ann):
         assert db.session.scalars(select(Draft)).all() == []
     (entry,) = _audit(app, "plan_cancelled")
     assert entry.actor == "ann" and entry.details["job"] == job
-    page = ann.get(f"/dispatch/districts/home/jobs/{job}").get_data(as_text=True)
+    page = ann.get(f"/dispatch/districts/fangzi/jobs/{job}").get_data(as_text=True)
     assert "/retry" in page and "/cancel" not in page
 
 
@@ -200,7 +200,7 @@ def test_a_job_left_running_by_a_restart_fails_and_retries(app, ann):
     """The web process running an in-process job stopped (its heartbeat went quiet): the job
     shows as failed with nothing saved, and Retry plans it again."""
     with app.app_context():
-        district = db.session.scalar(select(District).where(District.code == "home"))
+        district = db.session.scalar(select(District).where(District.code == "fangzi"))
         old = wall_now() - dt.timedelta(minutes=10)
         job = PlanJob(
             district_id=district.id,
@@ -218,7 +218,7 @@ def test_a_job_left_running_by_a_restart_fails_and_retries(app, ann):
         db.session.add(job)
         db.session.commit()
         job_id = job.id
-    page = ann.get(f"/dispatch/districts/home/jobs/{job_id}").get_data(as_text=True)
+    page = ann.get(f"/dispatch/districts/fangzi/jobs/{job_id}").get_data(as_text=True)
     state = job_state(ann, job_id)
     assert state["status"] == "failed"
     assert "nothing was saved" in state["error"]
@@ -227,8 +227,8 @@ def test_a_job_left_running_by_a_restart_fails_and_retries(app, ann):
     (failed,) = _audit(app, "plan_failed")
     assert failed.details["job"] == job_id
 
-    token = _token(ann, f"/dispatch/districts/home/jobs/{job_id}")
-    r = ann.post(f"/dispatch/districts/home/jobs/{job_id}/retry", data={"csrf_token": token})
+    token = _token(ann, f"/dispatch/districts/fangzi/jobs/{job_id}")
+    r = ann.post(f"/dispatch/districts/fangzi/jobs/{job_id}/retry", data={"csrf_token": token})
     new = job_id_of(r)
     assert new != job_id
     state = wait_for(ann, new, ended)
@@ -240,33 +240,33 @@ def test_a_job_left_running_by_a_restart_fails_and_retries(app, ann):
 def test_planning_errors_show_as_their_message(app, ann, tmp_path):
     """Bad data in the district's folder fails the job with the loader's message."""
     with app.app_context():
-        district = db.session.scalar(select(District).where(District.code == "home"))
+        district = db.session.scalar(select(District).where(District.code == "fangzi"))
         district.data_dir = str(tmp_path / "missing")
         db.session.commit()
     job = job_id_of(plan(ann))
     state = wait_for(ann, job, ended)
     assert state["status"] == "failed"
     assert "missing" in state["error"] and "Traceback" not in state["error"]
-    page = ann.get(f"/dispatch/districts/home/jobs/{job}").get_data(as_text=True)
+    page = ann.get(f"/dispatch/districts/fangzi/jobs/{job}").get_data(as_text=True)
     assert "Traceback" not in page and 'class="notice error job-error"' in page
 
 
 def test_another_districts_jobs_and_drafts_are_out_of_reach(app, console):  # noqa: F811
     with app.app_context():
-        home_job, home_draft = make_finished_job("home")
+        home_job, home_draft = make_finished_job("fangzi")
         _county_job, county_draft = make_finished_job("county")
     bo = app.test_client()
     sign_in(bo, "bo")
     for url in (
-        f"/dispatch/districts/home/jobs/{home_job}",
-        f"/dispatch/api/districts/home/jobs/{home_job}",
-        f"/dispatch/districts/home/drafts/{home_draft}",
-        f"/dispatch/districts/home/drafts/{home_draft}/map",
+        f"/dispatch/districts/fangzi/jobs/{home_job}",
+        f"/dispatch/api/districts/fangzi/jobs/{home_job}",
+        f"/dispatch/districts/fangzi/drafts/{home_draft}",
+        f"/dispatch/districts/fangzi/drafts/{home_draft}/map",
     ):
         assert bo.get(url).status_code == 403, url
     token = _token(bo, "/dispatch/districts/county")
     for action in ("cancel", "retry"):
-        url = f"/dispatch/districts/home/jobs/{home_job}/{action}"
+        url = f"/dispatch/districts/fangzi/jobs/{home_job}/{action}"
         assert bo.post(url, data={"csrf_token": token}).status_code == 403
     # the home district's ids under the county's own code are not found, not shown
     for url in (
@@ -285,7 +285,7 @@ def test_the_database_holds_one_active_job_per_district(app, console):  # noqa: 
     from sqlalchemy.exc import IntegrityError
 
     with app.app_context():
-        district = db.session.scalar(select(District).where(District.code == "home"))
+        district = db.session.scalar(select(District).where(District.code == "fangzi"))
 
         def job(status: str, week: str = "2026-W49") -> PlanJob:
             return PlanJob(

@@ -121,8 +121,8 @@ def test_an_rq_worker_plans_cancels_and_survives_a_killed_work_horse(rq_app, wor
     job = job_id_of(plan(ann, time_limit="60", new_template="y"))
     wait_for(ann, job, searching, timeout=60)
     asked = time.monotonic()
-    token = _token(ann, f"/dispatch/districts/home/jobs/{job}")
-    ann.post(f"/dispatch/districts/home/jobs/{job}/cancel", data={"csrf_token": token})
+    token = _token(ann, f"/dispatch/districts/fangzi/jobs/{job}")
+    ann.post(f"/dispatch/districts/fangzi/jobs/{job}/cancel", data={"csrf_token": token})
     state = wait_for(ann, job, ended, timeout=30)
     assert state["status"] == "cancelled", state
     assert time.monotonic() - asked < 15, "stopped long before its 60 s"
@@ -141,8 +141,8 @@ def test_an_rq_worker_plans_cancels_and_survives_a_killed_work_horse(rq_app, wor
         assert db.session.scalar(select(Draft).where(Draft.job_id == job)) is None
     assert worker.poll() is None, "the worker itself lives on"
 
-    token = _token(ann, f"/dispatch/districts/home/jobs/{job}")
-    r = ann.post(f"/dispatch/districts/home/jobs/{job}/retry", data={"csrf_token": token})
+    token = _token(ann, f"/dispatch/districts/fangzi/jobs/{job}")
+    r = ann.post(f"/dispatch/districts/fangzi/jobs/{job}/retry", data={"csrf_token": token})
     again = job_id_of(r)
     state = wait_for(ann, again, ended, timeout=120)
     assert state["status"] == "succeeded", state
