@@ -22,6 +22,7 @@ ACTIONS = (
     "district_import",
     "user_create",
     "user_disable",
+    "publish",
 )
 
 

@@ -5,22 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
-from taxvan.errors import TaxvanError
 from taxvan.workdays import iso_week_label
 from web.extensions import db
 from web.models import (
-    Booking,
+    CurrentWeek,
     PublishedWeek,
     ServiceRow,
     StopRow,
     StreetRow,
     VisitRow,
 )
-from web.planning import PlanRun
 
 
 def china_now() -> dt.datetime:
@@ -71,69 +69,39 @@ def load_dataset_rows(dataset: Dataset, commit: bool = True) -> dict[str, int]:
     }
 
 
-def publish_run(run: PlanRun, map_html: str, replace: bool = False) -> PublishedWeek:
-    """Store a plan as the published timetable of its week.
+IS_CURRENT_VISIT = VisitRow.published_id.in_(select(CurrentWeek.published_id))
+"""True for a visit of a current version: what the public site, the open data, the API,
+the .ics feeds and bookings read. Earlier versions stay stored for the console."""
 
-    A week that already has bookings is not replaced unless `replace` is given, and even then
-    only when none of its bookings is still active: people rely on published times.
-    """
-    load_dataset_rows(run.dataset)
-    existing = db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == run.plan.week))
-    if existing is not None:
-        active = db.session.scalar(
-            select(func.count(Booking.id))
-            .join(VisitRow)
-            .where(VisitRow.published_id == existing.id, Booking.status == "active")
-        )
-        if active:
-            raise TaxvanError(
-                f"{run.plan.week} is published and has {active} active bookings; "
-                "cancel or move them before publishing again"
-            )
-        if not replace:
-            raise TaxvanError(f"{run.plan.week} is already published (use --replace)")
-        db.session.execute(
-            delete(Booking).where(
-                Booking.visit_id.in_(
-                    select(VisitRow.id).where(VisitRow.published_id == existing.id)
-                )
-            )
-        )
-        db.session.delete(existing)
-        db.session.flush()
-    counters = {v.id: v.counters for v in run.dataset.vans}
-    alternate = {d.key for d in run.problem.demand.visits if d.biweekly}
-    week = PublishedWeek(
-        week=run.plan.week,
-        published_at=china_now().replace(tzinfo=None),
-        report=run.report,
-        map_html=map_html,
+
+def current_visit(visit_id: int) -> VisitRow | None:
+    """A visit of a current version by id; None for a visit an earlier version held."""
+    return db.session.scalar(select(VisitRow).where(VisitRow.id == visit_id, IS_CURRENT_VISIT))
+
+
+def current_week(label: str) -> PublishedWeek | None:
+    """The current version of week `label`, if it is published."""
+    return db.session.scalar(
+        select(PublishedWeek)
+        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+        .where(CurrentWeek.week == label)
     )
-    for v in run.plan.visits:
-        usual = v.moved_from
-        week.visits.append(
-            VisitRow(
-                usual_date=usual.date if usual else None,
-                usual_start=usual.start if usual else None,
-                usual_end=usual.end if usual else None,
-                date=v.date,
-                van_id=v.van_id,
-                order=v.order,
-                stop_id=v.stop_id,
-                start=v.start,
-                end=v.end,
-                counters=counters[v.van_id],
-                every_other_week=v.key in alternate,
-            )
+
+
+def current_weeks() -> list[PublishedWeek]:
+    """The current version of every published week, in week order."""
+    return list(
+        db.session.scalars(
+            select(PublishedWeek)
+            .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+            .order_by(PublishedWeek.week)
         )
-    db.session.add(week)
-    db.session.commit()
-    return week
+    )
 
 
 def latest_week(today: dt.date) -> PublishedWeek | None:
     """The published week that contains `today`, else the next one, else the latest."""
-    weeks = db.session.scalars(select(PublishedWeek).order_by(PublishedWeek.week)).all()
+    weeks = current_weeks()
     label = iso_week_label(today)
     for w in weeks:
         if w.week >= label:

@@ -19,6 +19,7 @@ from web.extensions import booking_limit, db
 from web.inputs import SchemaErrors, check_schema, read_json
 from web.models import Booking, ServiceRow, StopRow, VisitRow
 from web.public.views import visit_record
+from web.store import IS_CURRENT_VISIT, current_visit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -95,7 +96,7 @@ def visits():  # type: ignore[no-untyped-def]
         raise SchemaErrors({"week": f"{week} is not a week of the calendar"}) from None
     rows = db.session.scalars(
         select(VisitRow)
-        .where(VisitRow.date >= days[0], VisitRow.date <= days[-1])
+        .where(VisitRow.date >= days[0], VisitRow.date <= days[-1], IS_CURRENT_VISIT)
         .order_by(VisitRow.date, VisitRow.van_id, VisitRow.order)
     ).all()
     return jsonify([_visit_json(v) for v in rows])
@@ -105,7 +106,7 @@ def visits():  # type: ignore[no-untyped-def]
 def slots(visit_id: int):  # type: ignore[no-untyped-def]
     services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()
     wanted = _check_query(spec.slot_parameters([s.code for s in services])).get("service")
-    visit = db.session.get(VisitRow, visit_id)
+    visit = current_visit(visit_id)
     if visit is None:
         return _error(404, "no such visit", errors={"visit_id": "no such visit"})
     out = {}

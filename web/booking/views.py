@@ -23,8 +23,9 @@ from web.booking.errors import http_status, user_message
 from web.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
 from web.extensions import booking_limit, booking_post_limit, db
 from web.inputs import MAX_ROW_ID
-from web.models import Booking, ServiceRow, VisitRow
+from web.models import Booking, ServiceRow
 from web.public.views import upcoming
+from web.store import current_visit
 
 bp = Blueprint("booking", __name__)
 
@@ -32,7 +33,7 @@ bp = Blueprint("booking", __name__)
 @bp.route("/visits/<row_id:visit_id>/book", methods=["GET", "POST"])
 @booking_post_limit
 def book(visit_id: int):  # type: ignore[no-untyped-def]
-    visit = db.session.get(VisitRow, visit_id)
+    visit = current_visit(visit_id)
     if visit is None:
         abort(404)
     services = db.session.scalars(select(ServiceRow).order_by(ServiceRow.minutes)).all()

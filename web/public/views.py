@@ -30,7 +30,14 @@ from web.booking.service import at, open_slots
 from web.extensions import db
 from web.models import PublishedWeek, ServiceRow, StopRow, VisitRow
 from web.security import map_policy, public_url_for
-from web.store import CHINA, china_now, latest_week
+from web.store import (
+    CHINA,
+    IS_CURRENT_VISIT,
+    china_now,
+    current_week,
+    current_weeks,
+    latest_week,
+)
 
 bp = Blueprint("public", __name__)
 
@@ -61,10 +68,7 @@ def helpers() -> dict:
 
 
 def _week_or_404(label: str | None) -> PublishedWeek:
-    if label:
-        week = db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == label))
-    else:
-        week = latest_week(china_now().date())
+    week = current_week(label) if label else latest_week(china_now().date())
     if week is None:
         abort(404)
     return week
@@ -73,12 +77,8 @@ def _week_or_404(label: str | None) -> PublishedWeek:
 @bp.get("/")
 def home() -> str:
     label = request.args.get("week")
-    week = (
-        db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == label))
-        if label
-        else latest_week(china_now().date())
-    )
-    weeks = db.session.scalars(select(PublishedWeek.week).order_by(PublishedWeek.week)).all()
+    week = current_week(label) if label else latest_week(china_now().date())
+    weeks = [w.week for w in current_weeks()]
     by_day: dict[dt.date, list[VisitRow]] = defaultdict(list)
     by_street: dict[str, list[VisitRow]] = defaultdict(list)
     if week is not None:
@@ -125,6 +125,7 @@ def upcoming(stop: StopRow, days: int = 28) -> list[VisitRow]:
             select(VisitRow)
             .where(
                 VisitRow.stop_id == stop.id,
+                IS_CURRENT_VISIT,
                 VisitRow.date >= today,
                 VisitRow.date <= today + dt.timedelta(days=days),
             )
