@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
-from sqlalchemy import select
 
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
 from taxvan.io.loaders import load_dataset
-from taxvan.workdays import iso_week_label, next_iso_week, parse_iso_week
+from taxvan.workdays import iso_week_label, next_iso_week
 from web import audit
 from web.cli import main as cli_main
 from web.districts import district_by_code
-from web.extensions import db
 from web.models import District
-from web.planning import run_plan
 from web.publish_notices import notice_rows, notices_csv, notices_xlsx
 from web.publishing import (
     CANCEL,
@@ -29,9 +25,9 @@ from web.publishing import (
     Affected,
     Decision,
     Decisions,
-    Draft,
     Outcome,
-    draft_from_run,
+    district_of,
+    plan_draft,
     preview_version,
     publish_version,
 )
@@ -47,27 +43,6 @@ def init_db() -> None:
     upgrade(directory=str(Path(__file__).parent / "migrations"))
 
 
-def plan_draft(
-    week: str,
-    data_dir: str | None = None,
-    time_limit: float | None = None,
-    say=click.echo,
-    new_template: bool = False,
-) -> Draft:
-    """Plan `week` from the data folder (`run_plan`) and load its streets, stops and services
-    into the database; the draft that `publish_version` publishes."""
-    cfg = current_app.config["TAXVAN"]
-    overrides = {
-        k: v for k, v in {"data_dir": data_dir, "time_limit_s": time_limit}.items() if v is not None
-    }
-    cfg = dataclasses.replace(cfg, **overrides)
-    label = parse_iso_week(week).label
-    out = Path(current_app.instance_path) / "plans" / label
-    run = run_plan(cfg, label, out, say=say, new_template=new_template)
-    load_dataset_rows(run.dataset)
-    return draft_from_run(run, run.files["map.html"].read_text(encoding="utf-8"))
-
-
 def publish_week(
     week: str,
     data_dir: str | None = None,
@@ -80,15 +55,6 @@ def publish_week(
     """Plan `week` and publish it as its new current version (`publish_version`)."""
     draft = plan_draft(week, data_dir, time_limit, say, new_template)
     return publish_version(district or district_of(draft), draft, decisions)
-
-
-def district_of(draft: Draft) -> District | None:
-    """The district whose stops the draft visits, if one imported them."""
-    stops = {v.stop_id for v in draft.visits}
-    for d in db.session.scalars(select(District)):
-        if stops & set(d.rows.get("stops", [])):
-            return d
-    return None
 
 
 def _say_affected(affected: list[Affected]) -> None:
@@ -190,7 +156,7 @@ def register(app: Flask) -> None:
             decisions = Decisions(others=Decision(CANCEL, cancel_reason.strip()))
         try:
             label = week or next_iso_week(china_now().date())
-            draft = plan_draft(label, data, time_limit, new_template=new_template)
+            draft = plan_draft(label, data, time_limit, click.echo, new_template)
             district = district_by_code(district_code) if district_code else district_of(draft)
             if decisions is NONE:
                 preview = preview_version(district, draft)

@@ -56,7 +56,7 @@ def notice_rows(published_id: int, zh: bool = True) -> list[NoticeRow]:
         old_time = f"{was.date.isoformat()} {hhmm(change.old_start)}–{hhmm(change.old_end)}"
         if change.action == "moved" and now is not None:
             new_time = f"{now.date.isoformat()} {hhmm(change.new_start)}–{hhmm(change.new_end)}"
-            action = _("moved")
+            action = _("moved to a new time")
         else:
             new_time = _("cancelled: %(reason)s", reason=change.reason)
             action = _("cancelled")

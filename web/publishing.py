@@ -25,17 +25,21 @@ The input is a `Draft`: a plain list of visit rows with the report and the map, 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, insert, select, update
 
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
+from taxvan.workdays import parse_iso_week
 from web import audit
 from web.booking.moves import Placement, cancel_with_reason, move_to_nearest
 from web.booking.service import at, lock_against_publishing
@@ -50,8 +54,8 @@ from web.models import (
     User,
     VisitRow,
 )
-from web.planning import PlanRun
-from web.store import china_now, current_week
+from web.planning import PlanRun, Say, run_plan
+from web.store import china_now, current_week, load_dataset_rows
 
 MOVE = "move"
 CANCEL = "cancel"
@@ -141,6 +145,36 @@ def draft_from_run(run: PlanRun, map_html: str) -> Draft:
             )
         )
     return Draft(run.plan.week, tuple(visits), run.report, map_html)
+
+
+def plan_draft(
+    week: str,
+    data_dir: str | None = None,
+    time_limit: float | None = None,
+    say: Say = print,
+    new_template: bool = False,
+) -> Draft:
+    """Plan `week` from the data folder (`run_plan`) and load its streets, stops and services
+    into the database; the draft that `publish_version` publishes."""
+    cfg = current_app.config["TAXVAN"]
+    overrides = {
+        k: v for k, v in {"data_dir": data_dir, "time_limit_s": time_limit}.items() if v is not None
+    }
+    cfg = dataclasses.replace(cfg, **overrides)
+    label = parse_iso_week(week).label
+    out = Path(current_app.instance_path) / "plans" / label
+    run = run_plan(cfg, label, out, say=say, new_template=new_template)
+    load_dataset_rows(run.dataset)
+    return draft_from_run(run, run.files["map.html"].read_text(encoding="utf-8"))
+
+
+def district_of(draft: Draft) -> District | None:
+    """The district whose stops the draft visits, if one imported them."""
+    stops = {v.stop_id for v in draft.visits}
+    for d in db.session.scalars(select(District)):
+        if stops & set(d.rows.get("stops", [])):
+            return d
+    return None
 
 
 # --- decisions, results, errors ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register Flask-Login and the console's blueprint on `app`."""
     from web import auth
-    from web.dispatch import importing
+    from web.dispatch import importing, publishing  # noqa: F401 (their routes)
     from web.dispatch.views import bp
 
     cfg = app.config["TAXVAN"]

@@ -10,6 +10,7 @@ protected without anyone remembering to.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,11 +32,12 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from taxvan.workdays import iso_week_label
 from web import audit
 from web.auth import authenticate, find_user, normalise_name
 from web.dispatch.forms import SignInForm, SignOutForm
 from web.extensions import db, limiter
-from web.models import District, PublishedWeek, StopRow, User, VisitRow
+from web.models import CurrentWeek, District, PublishedWeek, StopRow, User
 from web.store import china_now
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
@@ -102,6 +104,7 @@ def action_label(action: str) -> str:
         "district_import": _("District imported"),
         "user_create": _("User created"),
         "user_disable": _("User disabled"),
+        "publish": _("Week published"),
     }
     return labels.get(action, action)
 
@@ -211,13 +214,15 @@ def _stops_count(district: District) -> int:
 
 
 def _published_weeks(district: District) -> list[PublishedWeek]:
-    """Published weeks with at least one visit to a stop of the district."""
-    ids = district.rows.get("stops", [])
-    if not ids:
+    """The current version of each of the district's published weeks, newest week first."""
+    from web.publishing import district_week_ids
+
+    if not district.rows.get("stops"):
         return []
     query = (
         select(PublishedWeek)
-        .where(PublishedWeek.id.in_(select(VisitRow.published_id).where(VisitRow.stop_id.in_(ids))))
+        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+        .where(PublishedWeek.id.in_(district_week_ids(district)))
         .order_by(PublishedWeek.week.desc())
     )
     return list(db.session.scalars(query))
@@ -256,13 +261,21 @@ def index() -> Any:
 @bp.get("/districts/<code>")
 def district(code: str) -> str:
     d = _district_or_404(code)
+    weeks = _published_weeks(d)
     return render_template(
         "dispatch/district.html",
         district=d,
         stops=_stops_count(d),
-        weeks=_published_weeks(d),
+        weeks=weeks,
+        coming_weeks=[w for w in _coming_weeks() if w not in {x.week for x in weeks}],
         entries=audit.latest(d),
     )
+
+
+def _coming_weeks(n: int = 5) -> list[str]:
+    """This week and the next ones (China time): the weeks a dispatcher plans and publishes."""
+    today = china_now().date()
+    return [iso_week_label(today + dt.timedelta(days=7 * i)) for i in range(n)]
 
 
 @bp.get("/api/districts/<code>")
