@@ -405,3 +405,71 @@ def test_a_reader_during_publishing_sees_the_old_week_or_the_new_never_a_mix(app
     after = {v["id"] for v in app.test_client().get(f"/api/v1/visits?week={WEEK}").get_json()}
     assert during == old_ids
     assert after.isdisjoint(old_ids) and len(after) == len(old_ids)
+
+
+def test_a_booking_made_while_a_publish_runs_is_refused_not_left_on_the_old_version(
+    app, monkeypatch
+):
+    """The booking reads its visit while the publish holds its lock with the new rows written:
+    it waits for the publish, then finds the visit replaced and is refused with a clear error
+    (without the lock it would be saved on the old version, where nobody sees it)."""
+    import time
+
+    import web.publishing as publishing
+    from taxvan.booking import InvalidFields
+
+    (_a, _b, c) = _three_visits(app)
+    with app.app_context():
+        visit = db.session.get(VisitRow, c[0])
+        start = svc.open_slots(visit, db.session.get(svc.ServiceRow, "consult"))[0].start
+    draft = _draft(app)
+    written, go = threading.Event(), threading.Event()
+    real_switch = publishing._switch
+
+    def held_switch(*args, **kwargs):
+        written.set()
+        assert go.wait(30)
+        real_switch(*args, **kwargs)
+
+    monkeypatch.setattr(publishing, "_switch", held_switch)
+    results: dict[str, object] = {}
+
+    def publisher():
+        try:
+            results["publish"] = _publish(app, draft, NONE)
+        except BaseException as exc:  # pragma: no cover - reported below
+            results["publish"] = exc
+
+    def booker():
+        with app.app_context():
+            try:
+                results["book"] = svc.book(
+                    svc.BookingRequest(c[0], start, "consult", _taxpayer(7), "晚到", PHONE)
+                ).code
+            except BaseException as exc:
+                results["book"] = exc
+
+    p = threading.Thread(target=publisher)
+    p.start()
+    assert written.wait(60)
+    b = threading.Thread(target=booker)
+    b.start()
+    time.sleep(1.0)  # the booker has read its visit and waits for the publishing lock
+    assert b.is_alive(), "the booking waits for the publish"
+    go.set()
+    p.join(60)
+    b.join(60)
+    assert not isinstance(results["publish"], BaseException), results["publish"]
+    refused = results["book"]
+    assert isinstance(refused, InvalidFields), refused
+    assert "no longer in the published timetable" in refused.errors["visit_id"]
+    with app.app_context():
+        stranded = db.session.scalar(
+            select(func.count(Booking.id))
+            .join(VisitRow, Booking.visit_id == VisitRow.id)
+            .where(
+                Booking.status == "active",
+                ~VisitRow.published_id.in_(select(CurrentWeek.published_id)),
+            )
+        )
+    assert stranded == 0
