@@ -200,3 +200,18 @@ def test_forms_without_the_csrf_token_are_refused(app, scene):
     r = client.post(f"{BASE}/plan", data={"time_limit": "1"})
     assert r.status_code == 400
     assert _versions(app) == [1]
+
+
+def test_the_console_plans_the_week_for_real_and_publishes_it(app, console):  # noqa: F811
+    """No stand-in: the week is planned from the district's data folder (1 s), previewed and
+    published; the public API then lists the new version's visits."""
+    client = _signed_in(app)
+    page = _plan(client)
+    assert "发布 2026-W49 第 2 版" in page
+    old = {v["id"] for v in client.get(f"/api/v1/visits?week={WEEK}").get_json()}
+    r = client.post(f"{BASE}/publish", data=_form(page))
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert _versions(app) == [1, 2]
+    new = {v["id"] for v in client.get(f"/api/v1/visits?week={WEEK}").get_json()}
+    assert new and new.isdisjoint(old)
+    assert "第 2 版" in client.get(BASE).get_data(as_text=True)
