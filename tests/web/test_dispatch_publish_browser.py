@@ -89,4 +89,14 @@ def test_a_dispatcher_decides_for_the_affected_bookings_and_publishes(console_ur
     assert page.locator("table.notices tbody tr").count() == 6
     page.screenshot(path=f"{SHOTS}/published.png", full_page=True)
     assert axe_violations(page) == [], "the version page"
+
+    # the week's versions: both stored, the new one current, who published each
+    page.get_by_role("link", name="← 2026-W49").click()
+    page.wait_for_selector("table.versions")
+    versions = page.locator("table.versions tbody tr")
+    assert versions.count() == 2
+    assert "当前" in versions.nth(0).inner_text() and "ann" in versions.nth(0).inner_text()
+    assert "当前" not in versions.nth(1).inner_text()
+    page.screenshot(path=f"{SHOTS}/week.png", full_page=True)
+    assert axe_violations(page) == [], "the week page"
     assert errors == []
