@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from stdnum.cn import uscc
 
+from taxvan.notices import format_day
 from web.booking import service as svc
 from web.extensions import db
 from web.models import (
@@ -23,7 +24,10 @@ from web.models import (
     Booking,
     BookingChange,
     CurrentWeek,
+    District,
+    Notice,
     PublishedWeek,
+    ServiceRow,
     SlotClaim,
     VisitRow,
 )
@@ -34,11 +38,11 @@ from web.publishing import (
     NONE,
     Decision,
     Decisions,
-    Draft,
     NoRoomToMove,
     PlannedVisit,
     ReasonMissing,
     UndecidedBookings,
+    WeekDraft,
     preview_version,
     publish_version,
 )
@@ -46,6 +50,11 @@ from web.store import current_week
 
 WEEK = "2026-W49"
 PHONE = "13800138000"
+
+
+def _home() -> District:
+    """The demo's district (the one whose week the tests publish)."""
+    return db.session.scalar(select(District).order_by(District.id))
 
 
 def _taxpayer(n: int) -> str:
@@ -69,32 +78,35 @@ def _planned(v: VisitRow) -> PlannedVisit:
     )
 
 
-def _draft(app, change=None) -> Draft:
+def _draft(app, change=None) -> WeekDraft:
     """The current version of WEEK as a draft; `change(list)` edits its visits in place."""
     with app.app_context():
-        week = current_week(WEEK)
+        week = current_week(WEEK, _home())
         visits = [_planned(v) for v in week.visits]
         if change is not None:
             change(visits)
-        return Draft(WEEK, tuple(visits), dict(week.report), week.map_html)
+        return WeekDraft(WEEK, tuple(visits), dict(week.report), week.map_html)
 
 
 def _visits(app) -> list[tuple[int, str, str, int, int]]:
     """(id, stop, date, start, end) of the current version's visits."""
     with app.app_context():
         return [
-            (v.id, v.stop_id, v.date.isoformat(), v.start, v.end) for v in current_week(WEEK).visits
+            (v.id, v.stop_id, v.date.isoformat(), v.start, v.end)
+            for v in current_week(WEEK, _home()).visits
         ]
 
 
-def _book(app, visit_id: int, n: int) -> str:
+def _book(app, visit_id: int, n: int, lang: str = "zh") -> str:
     """Book a consultation at the first open time of a visit for taxpayer `n`; its code."""
     with app.app_context():
         visit = db.session.get(VisitRow, visit_id)
-        consult = db.session.get(svc.ServiceRow, "consult")
+        consult = db.session.get(ServiceRow, (_home().id, "consult"))
         start = svc.open_slots(visit, consult)[0].start
         booking = svc.book(
-            svc.BookingRequest(visit_id, start, "consult", _taxpayer(n), f"纳税人{n}", PHONE)
+            svc.BookingRequest(
+                visit_id, start, "consult", _taxpayer(n), f"纳税人{n}", PHONE, lang=lang
+            )
         )
         return booking.code
 
@@ -130,7 +142,7 @@ def _versions(app) -> list[int]:
 
 def _current_version(app) -> int:
     with app.app_context():
-        return current_week(WEEK).version
+        return current_week(WEEK, _home()).version
 
 
 def _three_visits(app) -> tuple[tuple, tuple, tuple]:
@@ -177,9 +189,9 @@ def test_an_unchanged_visits_bookings_are_carried_with_their_code_and_place(app,
     assert _versions(app) == [1, 2] and _current_version(app) == 2
 
 
-def _publish(app, draft: Draft, decisions: Decisions, who: str = "tester"):
+def _publish(app, draft: WeekDraft, decisions: Decisions, who: str = "tester"):
     with app.app_context():
-        return publish_version(None, draft, decisions, who)
+        return publish_version(_home(), draft, decisions, who)
 
 
 def test_bookings_on_moved_or_removed_visits_are_listed_and_publishing_waits_for_decisions(app):
@@ -193,13 +205,13 @@ def test_bookings_on_moved_or_removed_visits_are_listed_and_publishing_waits_for
 
     draft = _draft(app, change)
     with app.app_context(), pytest.raises(UndecidedBookings) as refused:
-        publish_version(None, draft, NONE, "tester")
+        publish_version(_home(), draft, NONE, "tester")
     assert {x.code for x in refused.value.affected} == {codes["a"], codes["b"]}
     assert _versions(app) == [1], "nothing saved"
     assert {k: _booking(app, code) for k, code in codes.items()} == before
 
     with app.app_context():
-        preview = preview_version(None, draft)
+        preview = preview_version(_home(), draft)
     listed = {x.code: x for x in preview.affected}
     assert set(listed) == {codes["a"], codes["b"]}
     moved = listed[codes["a"]]
@@ -211,17 +223,17 @@ def test_bookings_on_moved_or_removed_visits_are_listed_and_publishing_waits_for
 
     # moving b is impossible; the whole publish is refused and nothing changes
     with app.app_context(), pytest.raises(NoRoomToMove):
-        publish_version(None, draft, Decisions(others=Decision(MOVE)), "tester")
+        publish_version(_home(), draft, Decisions(others=Decision(MOVE)), "tester")
     with app.app_context(), pytest.raises(ReasonMissing):
         publish_version(
-            None, draft, Decisions({before["b"]["id"]: Decision(CANCEL)}, Decision(MOVE)), "t"
+            _home(), draft, Decisions({before["b"]["id"]: Decision(CANCEL)}, Decision(MOVE)), "t"
         )
     assert _versions(app) == [1]
     assert {k: _booking(app, code) for k, code in codes.items()} == before
 
     decisions = Decisions({before["b"]["id"]: Decision(CANCEL, "道路施工")}, Decision(MOVE))
     with app.app_context():
-        outcome = publish_version(None, draft, decisions, "tester")
+        outcome = publish_version(_home(), draft, decisions, "tester")
         _check_published(app, codes, before, a, moved, outcome)
 
 
@@ -328,7 +340,7 @@ def test_a_failure_mid_publish_leaves_the_old_version_current_and_bookings_as_th
     entries = audited()
     monkeypatch.setattr(publishing, "_switch", broken)
     with app.app_context(), pytest.raises(RuntimeError):
-        publish_version(None, draft, Decisions(others=Decision(MOVE)), "tester")
+        publish_version(_home(), draft, Decisions(others=Decision(MOVE)), "tester")
     assert _versions(app) == [1] and _current_version(app) == 1
     assert [_booking(app, c) for c in codes] == before
     with app.app_context():
@@ -346,7 +358,7 @@ def test_the_public_site_and_bookings_read_only_the_current_version(app, client)
     api = client.get(f"/api/v1/visits?week={WEEK}").get_json()
     assert {v["id"] for v in api} == new_ids
     old = min(old_ids)
-    assert client.get(f"/visits/{old}/book").status_code == 404
+    assert client.get(f"/d/fangzi/visits/{old}/book").status_code == 404
     assert client.get(f"/api/v1/visits/{old}/slots").status_code == 404
     refused = client.post(
         "/api/v1/bookings",
@@ -360,11 +372,11 @@ def test_the_public_site_and_bookings_read_only_the_current_version(app, client)
         },
     )
     assert refused.status_code == 422 and "visit_id" in refused.get_json()["errors"]
-    data = client.get(f"/open-data/{WEEK}.json").get_json()
+    data = client.get(f"/d/fangzi/open-data/{WEEK}.json").get_json()
     assert len(data["visits"]) == len(new_ids)
     with app.app_context():
         stop = db.session.get(VisitRow, min(new_ids)).stop_id
-    ics = client.get(f"/stops/{stop}.ics").get_data(as_text=True)
+    ics = client.get(f"/d/fangzi/stops/{stop}.ics").get_data(as_text=True)
     assert not any(f"visit-{i}@taxvan" in ics for i in old_ids)
 
 
@@ -421,7 +433,7 @@ def test_a_booking_made_while_a_publish_runs_is_refused_not_left_on_the_old_vers
     (_a, _b, c) = _three_visits(app)
     with app.app_context():
         visit = db.session.get(VisitRow, c[0])
-        start = svc.open_slots(visit, db.session.get(svc.ServiceRow, "consult"))[0].start
+        start = svc.open_slots(visit, db.session.get(ServiceRow, (_home().id, "consult")))[0].start
     draft = _draft(app)
     written, go = threading.Event(), threading.Event()
     real_switch = publishing._switch
@@ -473,3 +485,48 @@ def test_a_booking_made_while_a_publish_runs_is_refused_not_left_on_the_old_vers
             )
         )
     assert stranded == 0
+
+
+def test_moved_and_cancelled_taxpayers_are_told_in_their_language_carried_ones_are_not(app):
+    """Publishing writes each moved booking a "visit moved" notice (its new time and code) and
+    each cancelled one a "visit cancelled" notice (the dispatcher's reason), in the language
+    the taxpayer booked in, in the publish transaction; a carried booking gets none; a
+    refused publish writes none."""
+    a, b, c = _three_visits(app)
+    codes = {"a": _book(app, a[0], 1, "en"), "b": _book(app, b[0], 2), "c": _book(app, c[0], 3)}
+    ids = {k: _booking(app, code)["id"] for k, code in codes.items()}
+
+    def change(visits):
+        _shift(visits, a[1], 60)
+        _remove(visits, b[1])
+
+    draft = _draft(app, change)
+
+    def notices() -> list[Notice]:
+        with app.app_context():
+            rows = db.session.scalars(
+                select(Notice).where(Notice.kind.in_(["visit_moved", "visit_cancelled"]))
+            ).all()
+            for n in rows:
+                db.session.expunge(n)
+            return list(rows)
+
+    with app.app_context(), pytest.raises(UndecidedBookings):
+        publish_version(_home(), draft, NONE, "tester")
+    assert notices() == [], "a refused publish tells nobody"
+
+    decisions = Decisions({ids["b"]: Decision(CANCEL, "道路施工")}, Decision(MOVE))
+    with app.app_context():
+        publish_version(_home(), draft, decisions, "tester")
+    told = {n.booking_id: n for n in notices()}
+    assert set(told) == {ids["a"], ids["b"]}, "the carried booking c is not told"
+    moved, cancelled = told[ids["a"]], told[ids["b"]]
+    after = _booking(app, codes["a"])
+    assert (moved.kind, moved.lang, moved.phone) == ("visit_moved", "en", PHONE)
+    assert codes["a"] in moved.text and format_day(after["date"], "en") in moved.text
+    start = f"{after['start'] // 60:02d}:{after['start'] % 60:02d}"
+    assert start in moved.text and moved.text.startswith("Booking moved")  # the reason: if it fits
+    assert moved.status == "pending"
+    assert (cancelled.kind, cancelled.lang) == ("visit_cancelled", "zh")
+    assert codes["b"] in cancelled.text and "道路施工" in cancelled.text
+    assert "时刻表调整" in cancelled.text, cancelled.text

@@ -123,7 +123,8 @@ def _services_table() -> sa.Table:
 
 
 def _bookings_table() -> sa.Table:
-    """`bookings` as it stands, without its key on services.code, for SQLite's rebuild."""
+    """`bookings` as it stands (with the notices' `lang` and the disruptions' cancellation
+    columns), without its key on services.code, for SQLite's rebuild."""
     m = sa.MetaData()
     sa.Table("visits", m, sa.Column("id", sa.Integer(), primary_key=True))
     t = sa.Table(
@@ -141,6 +142,9 @@ def _bookings_table() -> sa.Table:
         sa.Column("phone", sa.String(20), nullable=False),
         sa.Column("status", sa.String(12), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("lang", sa.String(5), nullable=False, server_default="zh"),
+        sa.Column("cancel_reason", sa.String(20), nullable=True),
+        sa.Column("cancel_note", sa.String(200), nullable=True),
         sa.Column("district_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.ForeignKeyConstraint(["visit_id"], ["visits.id"]),
