@@ -30,7 +30,7 @@ from tests.web.test_publishing import (
 from web.extensions import db
 from web.models import AuditEntry
 
-BASE = f"/dispatch/districts/home/weeks/{WEEK}"
+BASE = f"/dispatch/districts/fangzi/weeks/{WEEK}"
 
 
 @pytest.fixture
@@ -208,10 +208,10 @@ def test_the_console_plans_the_week_for_real_and_publishes_it(app, console):  # 
     client = _signed_in(app)
     page = _plan(client)
     assert "发布 2026-W49 第 2 版" in page
-    old = {v["id"] for v in client.get(f"/api/v1/visits?week={WEEK}").get_json()}
+    old = {v["id"] for v in client.get(f"/api/v1/visits?week={WEEK}&district=fangzi").get_json()}
     r = client.post(f"{BASE}/publish", data=_form(page))
     assert r.status_code == 302, r.get_data(as_text=True)
     assert _versions(app) == [1, 2]
-    new = {v["id"] for v in client.get(f"/api/v1/visits?week={WEEK}").get_json()}
+    new = {v["id"] for v in client.get(f"/api/v1/visits?week={WEEK}&district=fangzi").get_json()}
     assert new and new.isdisjoint(old)
     assert "第 2 版" in client.get(BASE).get_data(as_text=True)
