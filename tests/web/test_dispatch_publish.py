@@ -215,3 +215,50 @@ def test_the_console_plans_the_week_for_real_and_publishes_it(app, console):  # 
     new = {v["id"] for v in client.get(f"/api/v1/visits?week={WEEK}&district=fangzi").get_json()}
     assert new and new.isdisjoint(old)
     assert "第 2 版" in client.get(BASE).get_data(as_text=True)
+
+
+def test_a_background_draft_is_published_from_its_draft_page(app, scene):
+    """The draft page's "publish this draft" opens the confirm step for that saved draft
+    (`web.models.Draft`, as a planning job leaves it): it lists the affected bookings, takes
+    the decisions, publishes, tells the moved and cancelled taxpayers, marks the draft
+    published, and a second publish of it is refused."""
+    from tests.web.test_plan_jobs import make_finished_job
+    from web.models import Draft, Notice
+    from web.publishing import PlannedVisit
+
+    with app.app_context():
+        _job_id, draft_id = make_finished_job("fangzi")
+        week_draft = _draft(app, None)
+        row = db.session.get(Draft, draft_id)
+        # the hand-made draft of the scene (a later, b's stop gone), in the jobs' row shape
+        import web.dispatch.publishing as pages
+
+        planned: tuple[PlannedVisit, ...] = pages.plan_draft().visits
+        row.visits = [
+            {**v.__dict__, "date": v.date.isoformat(), "usual_date": None} for v in planned
+        ]
+        row.report, row.map_html = dict(week_draft.report), week_draft.map_html
+        db.session.commit()
+    client = _signed_in(app)
+    draft_page = client.get(f"/dispatch/districts/fangzi/drafts/{draft_id}").get_data(as_text=True)
+    url = f"/dispatch/districts/fangzi/drafts/{draft_id}/publish"
+    assert f'href="{url}"' in draft_page
+    page = client.get(url).get_data(as_text=True)
+    assert scene["a"] in page and scene["b"] in page and scene["c"] not in page
+    ids = _booking_ids(app, scene)
+    form = {
+        **_form(page),
+        "decision-all": "move",
+        f"decision-{ids['b']}": "cancel",
+        f"reason-{ids['b']}": "道路施工",
+    }
+    r = client.post(url, data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert _versions(app) == [1, 2]
+    assert _booking(app, scene["b"])["status"] == "cancelled"
+    with app.app_context():
+        assert db.session.get(Draft, draft_id).status == "published"
+        kinds = sorted(db.session.scalars(select(Notice.kind).where(Notice.kind.like("visit_%"))))
+        assert kinds == ["visit_cancelled", "visit_moved"]
+    again = client.get(url, follow_redirects=True).get_data(as_text=True)
+    assert "已经发布" in again and _versions(app) == [1, 2]
