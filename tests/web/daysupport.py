@@ -72,7 +72,9 @@ def book(visit_id: int, n: int, service: str = "consult", start: str | None = No
     """Book taxpayer `n` at the visit's first open time for `service` (or `start`)."""
     visit = db.session.get(VisitRow, visit_id)
     if start is None:
-        start = svc.open_slots(visit, db.session.get(svc.ServiceRow, service))[0].start
+        start = svc.open_slots(
+            visit, db.session.get(svc.ServiceRow, (visit.stop.district_id, service))
+        )[0].start
     return svc.book(
         svc.BookingRequest(visit_id, start, service, taxpayer_id(n), f"纳税人{n}", phone(n))
     )

@@ -39,11 +39,11 @@ def day(app, console):  # noqa: F811
 
 
 def _consult() -> ServiceRow:
-    return db.session.get(ServiceRow, "consult")
+    return db.session.scalar(select(ServiceRow).where(ServiceRow.code == "consult"))
 
 
 def _district() -> District:
-    return db.session.scalar(select(District).where(District.code == "home"))
+    return db.session.scalar(select(District).order_by(District.id))  # the demo district
 
 
 def _others_of_stop(v: SimpleNamespace, added: list[int]) -> int:

@@ -32,7 +32,7 @@ def _open_slots(app, n: int = 2) -> list[tuple[int, str]]:
     """`n` (visit id, start) places on different visits, still bookable."""
     out = []
     with app.app_context():
-        consult = db.session.get(ServiceRow, "consult")
+        consult = db.session.scalar(select(ServiceRow).where(ServiceRow.code == "consult"))
         for v in db.session.scalars(select(VisitRow).order_by(VisitRow.id)):
             slots = svc.open_slots(v, consult)
             if slots:
@@ -145,7 +145,7 @@ def test_a_failed_move_writes_no_notice(app, client):
 def _book_for_tomorrow(app, client, tid: str = VALID_USCC) -> str:
     """A booking on a visit the day after the clock's today; returns its code."""
     with app.app_context():
-        consult = db.session.get(ServiceRow, "consult")
+        consult = db.session.scalar(select(ServiceRow).where(ServiceRow.code == "consult"))
         visits = db.session.scalars(select(VisitRow).order_by(VisitRow.date, VisitRow.id))
         for v in visits:
             slots = svc.open_slots(v, consult)
