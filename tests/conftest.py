@@ -296,18 +296,12 @@ def app(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path):
     """The app with the demo week published and no bookings, on each database in turn."""
 
     if request.param == "postgresql":
-        from sqlalchemy import delete
-
         from web.extensions import db
-        from web.models import Booking, Notice, SlotClaim
 
         application = request.getfixturevalue("pg_session_app")
         application.config["TAXVAN_CLOCK"] = lambda: CHINA_NOW
         with application.app_context():
-            db.session.execute(delete(Notice))
-            db.session.execute(delete(SlotClaim))
-            db.session.execute(delete(Booking))
-            db.session.commit()
+            reset_published()
         yield application
         with application.app_context():
             db.session.remove()
@@ -315,6 +309,39 @@ def app(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path):
     application = _sqlite_app(sqlite_template, tmp_path)
     yield application
     _dispose(application)
+
+
+def reset_published() -> None:
+    """Back to the shared PostgreSQL app's start: no bookings or notices, and each week's
+    first version current (a test may have published later versions)."""
+    from sqlalchemy import delete, select, update
+
+    from web.extensions import db
+    from web.models import (
+        Booking,
+        BookingChange,
+        CurrentWeek,
+        Notice,
+        PublishedWeek,
+        SlotClaim,
+        VisitRow,
+    )
+
+    db.session.rollback()
+    db.session.execute(delete(Notice))
+    db.session.execute(delete(BookingChange))
+    db.session.execute(delete(SlotClaim))
+    db.session.execute(delete(Booking))
+    for first in db.session.scalars(select(PublishedWeek).where(PublishedWeek.version == 1)):
+        db.session.execute(
+            update(CurrentWeek)
+            .where(CurrentWeek.district_id == first.district_id, CurrentWeek.week == first.week)
+            .values(published_id=first.id)
+        )
+    later = select(PublishedWeek.id).where(PublishedWeek.version > 1)
+    db.session.execute(delete(VisitRow).where(VisitRow.published_id.in_(later)))
+    db.session.execute(delete(PublishedWeek).where(PublishedWeek.version > 1))
+    db.session.commit()
 
 
 def _sqlite_app(sqlite_template: Path, tmp_path: Path):

@@ -31,6 +31,7 @@ ACTIONS = (
     "plan_finished",
     "plan_cancelled",
     "plan_failed",
+    "publish",
 )
 
 

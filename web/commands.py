@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -11,14 +10,28 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
-from taxvan.workdays import iso_week_label, next_iso_week, parse_iso_week
+from taxvan.workdays import iso_week_label, next_iso_week
+from web import audit
 from web.cli import main as cli_main
 from web.districts import district_by_code, import_district
 from web.extensions import db
 from web.models import District
-from web.planning import run_plan
-from web.store import china_now, latest_week, publish_run
+from web.publish_notices import notice_rows, notices_csv, notices_xlsx
+from web.publishing import (
+    CANCEL,
+    MOVE,
+    NONE,
+    Affected,
+    Decision,
+    Decisions,
+    Outcome,
+    plan_draft,
+    preview_version,
+    publish_version,
+)
+from web.store import china_now, latest_week
 
 
 def _fail(exc: Exception) -> None:
@@ -55,34 +68,31 @@ def publish_week(
     week: str,
     data_dir: str | None = None,
     time_limit: float | None = None,
-    replace: bool = False,
     say=click.echo,
     new_template: bool = False,
+    decisions: Decisions = NONE,
     district_code: str | None = None,
-) -> str:
-    """Plan `week` from the district's data folder and publish it in the district; returns
-    the week label. With no district yet, the data folder is imported as one first (an
-    installation set up with `flask publish` alone keeps working)."""
-    cfg = current_app.config["TAXVAN"]
+) -> Outcome:
+    """Plan `week` from the district's data folder and publish it as the district's new
+    current version of the week (`publish_version`). With no district yet, the data folder is
+    imported as one first (an installation set up with `flask publish` alone keeps working)."""
     district = choose_district(district_code)
     if district is None:
-        district = import_district(data_dir or cfg.data_dir).district
+        district = import_district(data_dir or current_app.config["TAXVAN"].data_dir).district
         say(f"created district {district.code} from {district.data_dir}")
-    overrides = {
-        k: v
-        for k, v in {
-            "data_dir": data_dir or district_data_dir(district),
-            "time_limit_s": time_limit,
-        }.items()
-        if v is not None
-    }
-    cfg = dataclasses.replace(cfg, **overrides)
-    label = parse_iso_week(week).label
-    out = Path(current_app.instance_path) / "plans" / district.code / label
-    run = run_plan(cfg, label, out, say=say, new_template=new_template)
-    map_html = run.files["map.html"].read_text(encoding="utf-8")
-    publish_run(run, map_html, district, replace=replace)
-    return label
+    draft = plan_draft(
+        week, district, data_dir or district_data_dir(district), time_limit, say, new_template
+    )
+    return publish_version(district, draft, decisions)
+
+
+def _say_affected(affected: list[Affected]) -> None:
+    for a in affected:
+        new = a.new_time or "no visit of the stop has room: cancel only"
+        click.echo(
+            f"  {a.code}  {a.name}  {a.phone}  {a.service_code}  {a.stop_name}  "
+            f"{a.old_time} -> {new}"
+        )
 
 
 def _plan_args(args: list[str]) -> list[str]:
@@ -154,7 +164,24 @@ def register(app: Flask) -> None:
         help="district code (default: the only district; several: required)",
     )
     @click.option("--time-limit", type=float, default=None, help="solver seconds")
-    @click.option("--replace", is_flag=True, help="replace a published week without bookings")
+    @click.option(
+        "--move-affected",
+        is_flag=True,
+        help="move every booking whose visit moves or goes to the nearest visit of its stop",
+    )
+    @click.option(
+        "--cancel-affected",
+        "cancel_reason",
+        default=None,
+        metavar="REASON",
+        help="cancel every booking whose visit moves or goes, telling REASON",
+    )
+    @click.option(
+        "--notices",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="write the taxpayers to tell to this .csv or .xlsx file",
+    )
     @click.option(
         "--new-template",
         is_flag=True,
@@ -165,22 +192,72 @@ def register(app: Flask) -> None:
         data: str | None,
         district_code: str | None,
         time_limit: float | None,
-        replace: bool,
+        move_affected: bool,
+        cancel_reason: str | None,
+        notices: str | None,
         new_template: bool,
     ) -> None:
-        """Plan a week from the weekly template and publish it on the district's public site."""
+        """Plan a week from the weekly template and publish it as the week's new version.
+
+        Bookings on visits the new version keeps are carried over. Bookings on visits it moves
+        or removes are listed, and publishing is refused until --move-affected or
+        --cancel-affected REASON decides for them."""
+        if move_affected and cancel_reason is not None:
+            raise click.UsageError("give --move-affected or --cancel-affected, not both")
+        if cancel_reason is not None and not cancel_reason.strip():
+            raise click.UsageError("--cancel-affected needs the reason the taxpayers are told")
+        if notices and Path(notices).suffix.lower() not in (".csv", ".xlsx"):
+            raise click.UsageError("--notices must name a .csv or .xlsx file")
+        decisions = NONE
+        if move_affected:
+            decisions = Decisions(others=Decision(MOVE))
+        elif cancel_reason is not None:
+            decisions = Decisions(others=Decision(CANCEL, cancel_reason.strip()))
         try:
-            label = publish_week(
-                week or next_iso_week(china_now().date()),
-                data,
+            label = week or next_iso_week(china_now().date())
+            district = choose_district(district_code)
+            if district is None:
+                district = import_district(data or current_app.config["TAXVAN"].data_dir).district
+                click.echo(f"created district {district.code} from {district.data_dir}")
+            draft = plan_draft(
+                label,
+                district,
+                data or district_data_dir(district),
                 time_limit,
-                replace,
-                new_template=new_template,
-                district_code=district_code,
+                click.echo,
+                new_template,
             )
+            if decisions is NONE:
+                preview = preview_version(district, draft)
+                if preview.affected:
+                    click.echo(
+                        f"{len(preview.affected)} bookings are on visits this version moves "
+                        "or removes (code, name, phone, service, stop, old -> proposed time):"
+                    )
+                    _say_affected(preview.affected)
+                    raise TaxvanError(
+                        "not published: decide with --move-affected or --cancel-affected REASON"
+                    )
+            outcome = publish_version(district, draft, decisions, audit.command_line_actor())
         except TaxvanError as exc:
             _fail(exc)
-        click.echo(f"published {label}")
+        click.echo(f"published {outcome.summary()}")
+        for n in outcome.notices:
+            new = (
+                f"{n.new_visit.date.isoformat()} {hhmm(n.booking.start)}"
+                if n.new_visit is not None
+                else f"cancelled: {n.reason}"
+            )
+            click.echo(f"  tell {n.booking.phone} {n.booking.code}: {new}")
+        if notices and outcome.published_id is not None:
+            rows = notice_rows(outcome.published_id)
+            body = (
+                notices_xlsx(rows, outcome.week)
+                if notices.lower().endswith(".xlsx")
+                else notices_csv(rows)
+            )
+            Path(notices).write_bytes(body)
+            click.echo(f"wrote {len(rows)} taxpayers to tell to {notices}")
 
     @app.cli.command("setup-demo")
     @click.option("--time-limit", type=float, default=None, help="solver seconds")
@@ -206,7 +283,7 @@ def register(app: Flask) -> None:
                 if existing is not None and existing.week == label:
                     click.echo(f"{label} is already published")
                     continue
-                publish_week(label, time_limit=time_limit, district_code=district.code)
-                click.echo(f"published {label}")
+                outcome = publish_week(label, time_limit=time_limit, district_code=district.code)
+                click.echo(f"published {outcome.summary()}")
         except TaxvanError as exc:
             _fail(exc)

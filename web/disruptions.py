@@ -51,7 +51,7 @@ from web.district_scope import visit_in_district
 from web.extensions import db
 from web.models import Booking, District, ServiceRow, User, VisitRow
 from web.notify import notify_booking
-from web.store import china_now
+from web.store import IS_CURRENT_VISIT, china_now
 
 REASONS = ("out_of_service", "weather", "road_closed", "other")
 """Why a visit is called off; `other` needs the dispatcher's words."""
@@ -327,6 +327,7 @@ def _run(
                 VisitRow.date >= max(first, now.date()),
                 VisitRow.date <= last,
                 VisitRow.cancelled_at.is_(None),
+                IS_CURRENT_VISIT,
             )
             .order_by(VisitRow.id)
             .with_for_update()

@@ -1,22 +1,30 @@
 """Which rows belong to a district: the one place the console asks.
 
-Streets, stops and published weeks carry no district column yet; until they do, a district's
-stops are the ids its last import brought (`District.rows["stops"]`). When the district columns
-land, `stop_ids` (and only it) changes to a query on `StopRow.district_id`.
+Stops carry their district (`StopRow.district_id`); a district's visits are those of the
+current version of its published weeks (`current_weeks`): earlier versions stay stored for
+the console's history but are not what the vans drive, so day sheets and disruptions never
+see them.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 
-from web.models import District, VisitRow
+from web.extensions import db
+from web.models import CurrentWeek, District, StopRow, VisitRow
 
 
 def stop_ids(district: District) -> list[str]:
     """Ids of the district's stops."""
-    return list(district.rows.get("stops", []))
+    return list(
+        db.session.scalars(
+            select(StopRow.id).where(StopRow.district_id == district.id).order_by(StopRow.id)
+        )
+    )
 
 
 def visit_in_district(district: District) -> ColumnElement[bool]:
-    """A WHERE clause: the visit is to one of the district's stops."""
-    return VisitRow.stop_id.in_(stop_ids(district))
+    """A WHERE clause: the visit is in the current version of one of the district's weeks."""
+    return VisitRow.published_id.in_(
+        select(CurrentWeek.published_id).where(CurrentWeek.district_id == district.id)
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Response, current_app, request, session
+from flask import Response, current_app, has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -48,7 +48,10 @@ def retry_after(response: Response) -> Response:
 
 
 def select_locale() -> str:
-    """Chinese unless the visitor chose English (?lang=en, remembered in the session)."""
+    """Chinese unless the visitor chose English (?lang=en, remembered in the session);
+    Chinese outside a request (a command writing a file for the dispatcher)."""
+    if not has_request_context():
+        return "zh"
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         session["lang"] = asked

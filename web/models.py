@@ -68,14 +68,24 @@ class ServiceRow(db.Model):
 
 
 class PublishedWeek(db.Model):
-    """A published plan: the week's timetable as the public sees it."""
+    """One version of a week's published timetable.
+
+    A week has versions 1, 2, ...; `CurrentWeek` says which one the public sees. Earlier
+    versions stay stored (the console shows them), with who published them and when.
+    Versions are unique per district and week: (district_id, week, version).
+    """
 
     __tablename__ = "published_weeks"
-    __table_args__ = (UniqueConstraint("district_id", "week", name="uq_published_week"),)
+    __table_args__ = (
+        UniqueConstraint("district_id", "week", "version", name="uq_published_week_version"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
     week: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     published_at: Mapped[dt.datetime]
+    published_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    """The actor as the audit log names them (a user, or `command line (<os user>)`)."""
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     map_html: Mapped[str] = mapped_column(db.Text)
     visits: Mapped[list[VisitRow]] = relationship(
@@ -84,6 +94,23 @@ class PublishedWeek(db.Model):
         order_by="(VisitRow.date, VisitRow.van_id, VisitRow.order)",
     )
     district: Mapped[District] = relationship()
+
+
+class CurrentWeek(db.Model):
+    """Which version of a district's week the public site, open data, API, .ics and bookings
+    read.
+
+    One row per (district, week), so exactly one version is current by construction;
+    publishing writes the new version's rows first and then switches this one row with a
+    single UPDATE in the same transaction: a reader sees the old week or the new one, never
+    half of each.
+    """
+
+    __tablename__ = "current_weeks"
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), primary_key=True)
+    week: Mapped[str] = mapped_column(String(10), primary_key=True)
+    published_id: Mapped[int] = mapped_column(ForeignKey("published_weeks.id"), unique=True)
+    published: Mapped[PublishedWeek] = relationship()
 
 
 class VisitRow(db.Model):
@@ -146,6 +173,9 @@ class Booking(db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(String(20), default=None)
     """Why a disruption cancelled (or moved) this booking; None for the taxpayer's own."""
     cancel_note: Mapped[str | None] = mapped_column(String(200), default=None)
+    status_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    """Why the dispatcher cancelled it when publishing a new version of its week (the new
+    timetable no longer holds its visit): the dispatcher's words, shown on the booking page."""
     visit: Mapped[VisitRow] = relationship()
     service: Mapped[ServiceRow] = relationship()
     claims: Mapped[list[SlotClaim]] = relationship(
@@ -162,6 +192,32 @@ class SlotClaim(db.Model):
     slot: Mapped[int]
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
     booking: Mapped[Booking] = relationship(back_populates="claims")
+
+
+class BookingChange(db.Model):
+    """What publishing a version did to one booking: carried to the same visit of the new
+    version, moved to another visit of the same stop, or cancelled with a reason.
+
+    The list of taxpayers to tell (moved and cancelled) is read from these rows, so it can be
+    downloaded again after publishing, for any version."""
+
+    __tablename__ = "booking_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    published_id: Mapped[int] = mapped_column(ForeignKey("published_weeks.id"), index=True)
+    """The version whose publishing made the change."""
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    action: Mapped[str] = mapped_column(String(12))
+    """carried, moved or cancelled."""
+    old_visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    old_start: Mapped[int]
+    old_end: Mapped[int]
+    new_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), default=None)
+    new_start: Mapped[int | None] = mapped_column(default=None)
+    new_end: Mapped[int | None] = mapped_column(default=None)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    booking: Mapped[Booking] = relationship()
+    old_visit: Mapped[VisitRow] = relationship(foreign_keys=[old_visit_id])
+    new_visit: Mapped[VisitRow | None] = relationship(foreign_keys=[new_visit_id])
 
 
 # --- the dispatcher console: districts, dispatchers, audit log ------------------------------

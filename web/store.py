@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
@@ -13,7 +13,7 @@ from taxvan.errors import TaxvanError
 from taxvan.workdays import iso_week_label
 from web.extensions import db
 from web.models import (
-    Booking,
+    CurrentWeek,
     District,
     PublishedWeek,
     ServiceRow,
@@ -21,7 +21,6 @@ from web.models import (
     StreetRow,
     VisitRow,
 )
-from web.planning import PlanRun
 
 
 def china_now() -> dt.datetime:
@@ -125,81 +124,45 @@ def load_dataset_rows(dataset: Dataset, district: District, commit: bool = True)
     }
 
 
-def publish_run(
-    run: PlanRun, map_html: str, district: District, replace: bool = False
-) -> PublishedWeek:
-    """Store a plan as the published timetable of its week in `district`.
+IS_CURRENT_VISIT = VisitRow.published_id.in_(select(CurrentWeek.published_id))
+"""True for a visit of a current version: what the public site, the open data, the API,
+the .ics feeds and bookings read. Earlier versions stay stored for the console."""
 
-    A week that already has bookings is not replaced unless `replace` is given, and even then
-    only when none of its bookings is still active: people rely on published times.
-    """
-    load_dataset_rows(run.dataset, district)
-    existing = db.session.scalar(
-        select(PublishedWeek).where(
-            PublishedWeek.district_id == district.id, PublishedWeek.week == run.plan.week
+
+def current_visit(visit_id: int) -> VisitRow | None:
+    """A visit of a current version by id; None for a visit an earlier version held."""
+    return db.session.scalar(select(VisitRow).where(VisitRow.id == visit_id, IS_CURRENT_VISIT))
+
+
+IS_CURRENT_WEEK = PublishedWeek.id.in_(select(CurrentWeek.published_id))
+"""True for a published week row that is the current version of its district's week."""
+
+
+def current_week(label: str, district: District) -> PublishedWeek | None:
+    """The current version of the district's week `label`, if it is published."""
+    return db.session.scalar(
+        select(PublishedWeek)
+        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+        .where(CurrentWeek.district_id == district.id, CurrentWeek.week == label)
+    )
+
+
+def current_weeks(district: District) -> list[PublishedWeek]:
+    """The current version of each of the district's published weeks, in week order."""
+    return list(
+        db.session.scalars(
+            select(PublishedWeek)
+            .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+            .where(CurrentWeek.district_id == district.id)
+            .order_by(PublishedWeek.week)
         )
     )
-    if existing is not None:
-        active = db.session.scalar(
-            select(func.count(Booking.id))
-            .join(VisitRow)
-            .where(VisitRow.published_id == existing.id, Booking.status == "active")
-        )
-        if active:
-            raise TaxvanError(
-                f"{run.plan.week} is published and has {active} active bookings; "
-                "cancel or move them before publishing again"
-            )
-        if not replace:
-            raise TaxvanError(f"{run.plan.week} is already published (use --replace)")
-        db.session.execute(
-            delete(Booking).where(
-                Booking.visit_id.in_(
-                    select(VisitRow.id).where(VisitRow.published_id == existing.id)
-                )
-            )
-        )
-        db.session.delete(existing)
-        db.session.flush()
-    counters = {v.id: v.counters for v in run.dataset.vans}
-    alternate = {d.key for d in run.problem.demand.visits if d.biweekly}
-    week = PublishedWeek(
-        district_id=district.id,
-        week=run.plan.week,
-        published_at=china_now().replace(tzinfo=None),
-        report=run.report,
-        map_html=map_html,
-    )
-    for v in run.plan.visits:
-        usual = v.moved_from
-        week.visits.append(
-            VisitRow(
-                usual_date=usual.date if usual else None,
-                usual_start=usual.start if usual else None,
-                usual_end=usual.end if usual else None,
-                date=v.date,
-                van_id=v.van_id,
-                order=v.order,
-                stop_id=v.stop_id,
-                start=v.start,
-                end=v.end,
-                counters=counters[v.van_id],
-                every_other_week=v.key in alternate,
-            )
-        )
-    db.session.add(week)
-    db.session.commit()
-    return week
 
 
 def latest_week(today: dt.date, district: District) -> PublishedWeek | None:
-    """The district's published week that contains `today`, else the next one, else the
-    latest."""
-    weeks = db.session.scalars(
-        select(PublishedWeek)
-        .where(PublishedWeek.district_id == district.id)
-        .order_by(PublishedWeek.week)
-    ).all()
+    """The current version of the district's published week that contains `today`, else the
+    next one, else the latest."""
+    weeks = current_weeks(district)
     label = iso_week_label(today)
     for w in weeks:
         if w.week >= label:

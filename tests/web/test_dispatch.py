@@ -135,6 +135,9 @@ def _audit(app, action: str) -> list[AuditEntry]:
 
 # --- access: walk the whole URL map ---------------------------------------------------------
 
+SAMPLE = {"week": "2026-W49", "version": 1, "fmt": "csv"}
+"""Values for the console URLs' other parts: the demo's published week, its first version."""
+
 
 def _console_rules(app) -> list[tuple[str, str, str]]:
     """(endpoint, method, rule) for every /dispatch/ rule; signing out last."""
@@ -142,7 +145,7 @@ def _console_rules(app) -> list[tuple[str, str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/dispatch/"):
             continue
-        unknown = set(rule.arguments) - {"code", *SAMPLE_IDS}
+        unknown = set(rule.arguments) - set(SAMPLE) - {"code", *SAMPLE_IDS}
         assert not unknown, f"{rule.rule}: give the access walk a sample value for {unknown}"
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             out.append((rule.endpoint, method, rule.rule))
@@ -167,7 +170,7 @@ def _request(client, app, endpoint: str, method: str, code: str, ids: dict | Non
         from flask import url_for
 
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-        values = {"code": code, **(ids or {})}
+        values = {**SAMPLE, "code": code, **(ids or {})}
         url = url_for(endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
     url = url.replace("http://taxvan.test", "")
     if method == "GET":

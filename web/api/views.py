@@ -22,6 +22,7 @@ from web.inputs import SchemaErrors, check_schema, read_json
 from web.models import Booking, District, PublishedWeek, ServiceRow, StopRow, VisitRow
 from web.public import district as here
 from web.public.views import visit_record
+from web.store import IS_CURRENT_VISIT, IS_CURRENT_WEEK, current_visit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -105,7 +106,7 @@ def districts():  # type: ignore[no-untyped-def]
     for d in here.published():
         weeks = db.session.scalars(
             select(PublishedWeek.week)
-            .where(PublishedWeek.district_id == d.id)
+            .where(PublishedWeek.district_id == d.id, IS_CURRENT_WEEK)
             .order_by(PublishedWeek.week)
         ).all()
         out.append(
@@ -157,6 +158,7 @@ def visits():  # type: ignore[no-untyped-def]
             PublishedWeek.district_id == district.id,
             VisitRow.date >= days[0],
             VisitRow.date <= days[-1],
+            IS_CURRENT_VISIT,
         )
         .order_by(VisitRow.date, VisitRow.van_id, VisitRow.order)
     ).all()
@@ -166,7 +168,7 @@ def visits():  # type: ignore[no-untyped-def]
 @bp.get("/visits/<row_id:visit_id>/slots")
 def slots(visit_id: int):  # type: ignore[no-untyped-def]
     wanted = _check_query(spec.slot_parameters(_service_codes())).get("service")
-    visit = db.session.get(VisitRow, visit_id)
+    visit = current_visit(visit_id)
     if visit is None:
         return _error(404, "no such visit", errors={"visit_id": "no such visit"})
     services = db.session.scalars(

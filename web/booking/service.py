@@ -57,7 +57,15 @@ from taxvan.booking import (
 from taxvan.clock import hhmm, parse_hhmm
 from taxvan.notices import NoticeKind
 from web.extensions import db
-from web.models import Booking, ServiceRow, SlotClaim, StopRow, StreetRow, VisitRow
+from web.models import (
+    Booking,
+    CurrentWeek,
+    ServiceRow,
+    SlotClaim,
+    StopRow,
+    StreetRow,
+    VisitRow,
+)
 from web.notify.outbox import notify_booking
 from web.store import CHINA, china_now
 
@@ -96,6 +104,10 @@ VISITS: Table = VisitRow.__table__  # type: ignore[assignment]
 STOPS: Table = StopRow.__table__  # type: ignore[assignment]
 STREETS: Table = StreetRow.__table__  # type: ignore[assignment]
 SERVICES: Table = ServiceRow.__table__  # type: ignore[assignment]
+CURRENT: Table = CurrentWeek.__table__  # type: ignore[assignment]
+
+_IS_CURRENT = VISITS.c.published_id.in_(select(CURRENT.c.published_id))
+"""The visit belongs to the current version of its week: only those are bookable."""
 
 # The hot path's statements, built once: SQLAlchemy Core over the tables, so a booking pays
 # neither for building the statement nor for the ORM's row loading and identity map; the
@@ -109,10 +121,10 @@ _VISIT_WITH_SERVICE = (
         SERVICES,
         (SERVICES.c.district_id == STOPS.c.district_id) & (SERVICES.c.code == bindparam("service")),
     )
-    .where(VISITS.c.id == bindparam("visit_id"))
+    .where(VISITS.c.id == bindparam("visit_id"), _IS_CURRENT)
 )
-"""A visit with its stop and street (the reply shows them) and the service of the visit's
-district, when it exists."""
+"""A visit of a current version with its stop and street (the reply shows them) and the
+service of the visit's district, when it exists."""
 
 _BOOKING_BY_CODE = (
     select(*BOOKINGS.c, *VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
@@ -142,11 +154,17 @@ _HELD = union_all(
     select(literal_column("2"), VISITS.c.id, null(), null(), null()).where(
         VISITS.c.id == bindparam("visit_id"), VISITS.c.cancelled_at.is_not(None)
     ),
+    select(literal_column("3"), VISITS.c.id, null(), null(), null()).where(
+        VISITS.c.id == bindparam("visit_id"), _IS_CURRENT
+    ),
 )
 """In one round trip: (1, id, date, start, end) for each of the taxpayer's active bookings from
-`today` on, and (0, booking id, NULL, counter, slot) for each place of the visit that a
-booking holds, and (2, visit id, NULL, NULL, NULL) if the visit is called off (a disruption
-committed since the visit was read: the booking is refused)."""
+`today` on, (0, booking id, NULL, counter, slot) for each place of the visit that a booking
+holds, (2, visit id, NULL, NULL, NULL) if the visit is called off (a disruption committed
+since the visit was read: the booking is refused), and (3, visit id, ...) if the visit is
+still in a current version. Read under the taxpayer's lock, which a publish waits for
+(`lock_against_publishing`), so a booking never lands on a visit that a new version has just
+replaced."""
 
 _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
 _INSERT_CLAIMS = insert(CLAIMS)
@@ -164,7 +182,11 @@ _PG_INSERT_BOOKING_AND_CLAIMS = text(
 )
 """PostgreSQL: the booking and its claims in one statement (a data-modifying WITH); a place
 already claimed fails it on the unique key like the two inserts would."""
-_PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_PG_LOCK = text("SELECT pg_advisory_xact_lock_shared(:publishing), pg_advisory_xact_lock(:key)")
+"""The publishing lock shared (many bookings at once; a publish waits for them and they wait
+for a publish) and the taxpayer's lock, in one round trip."""
+PUBLISHING_LOCK = 0x7461787661_6E5042
+"""PostgreSQL advisory-lock key publishing holds exclusively (`lock_against_publishing`)."""
 _FREE_CLAIMS = delete(CLAIMS).where(CLAIMS.c.booking_id == bindparam("booking_id"))
 _SET_STATUS = (
     update(BOOKINGS)
@@ -374,7 +396,7 @@ def _lock_taxpayer(conn: Connection, taxpayer_id: str) -> None:
     already holds that lock.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_LOCK, {"key": _lock_key(taxpayer_id)})
+        conn.execute(_PG_LOCK, {"key": _lock_key(taxpayer_id), "publishing": PUBLISHING_LOCK})
     elif conn.dialect.name == "sqlite":
         _lock_writes(conn)
     else:  # pragma: no cover - the app runs on these two only
@@ -392,16 +414,33 @@ def _held(
     rows = conn.execute(
         _HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id}
     )
+    current = False
     for own, booking_id, date, a, b in rows:
         if own == 2:
             raise VisitCancelled(None)
+        if own == 3:
+            current = True
+            continue
         if booking_id == but:
             continue
         if own:
             mine.append((at(date, a), at(date, b)))
         else:
             taken.add((a, b))
+    if not current:
+        raise InvalidFields({"visit_id": "this visit is no longer in the published timetable"})
     return mine, taken
+
+
+def lock_against_publishing(conn: Connection) -> None:
+    """Take what a publish holds for its whole transaction: bookings already under way finish
+    first (their bookings are then seen and carried), and bookings that start later wait and
+    then find their visit replaced (`_held`). PostgreSQL: the publishing advisory lock,
+    exclusively; SQLite: the database's write lock (`BEGIN IMMEDIATE`)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISHING_LOCK})
+    else:
+        _lock_writes(conn)
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -526,15 +565,22 @@ def _insert(conn: Connection, values: dict[str, Any], first: int, length: int) -
         params = {**values, "first_slot": first, "last_slot": first + length - 1}
         return int(conn.execute(_PG_INSERT_BOOKING_AND_CLAIMS, params).scalars().first())
     booking_id = int(conn.execute(_INSERT_BOOKING, values).scalar_one())
+    _insert_claims(conn, booking_id, values["visit_id"], values["counter"], first, length)
+    return booking_id
+
+
+def _insert_claims(
+    conn: Connection, booking_id: int, visit_id: int, counter: int, first: int, length: int
+) -> None:
+    """Claim `length` slots from `first` on one counter of a visit for a booking; a place
+    already claimed raises IntegrityError (the unique key)."""
     conn.execute(
         _INSERT_CLAIMS,
         [
-            {"visit_id": values["visit_id"], "counter": values["counter"], "slot": first + k}
-            | {"booking_id": booking_id}
+            {"visit_id": visit_id, "counter": counter, "slot": first + k, "booking_id": booking_id}
             for k in range(length)
         ],
     )
-    return booking_id
 
 
 def _release(conn: Connection, booking_id: int, status: str) -> None:

@@ -26,14 +26,16 @@ from web.inputs import MAX_ROW_ID
 from web.models import Booking, PublishedWeek, ServiceRow, VisitRow
 from web.public import district as here
 from web.public.views import services_of, upcoming
+from web.store import current_visit
 
 bp = Blueprint("booking", __name__, url_prefix=here.PREFIX)
 here.bind(bp)
 
 
 def _visit_or_404(visit_id: int) -> VisitRow:
-    """The visit, if it is this district's: another district's visit is not found here."""
-    visit = db.session.get(VisitRow, visit_id)
+    """The visit, if it is this district's and in the current version of its week: another
+    district's visit, or one an earlier version held, is not found here."""
+    visit = current_visit(visit_id)
     if visit is None:
         abort(404)
     week = db.session.get(PublishedWeek, visit.published_id)

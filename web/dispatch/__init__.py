@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
         disruptions,
         importing,
         planning_views,
+        publishing,
     )
     from web.dispatch.views import bp
     from web.door import console as door_pages  # noqa: F401  (on the console's blueprint)

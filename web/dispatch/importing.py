@@ -53,7 +53,7 @@ from web.dispatch.views import _district_or_404, bp
 from web.districts import KindChanges, import_district, plan_changes, split_referenced
 from web.extensions import db
 from web.models import Booking, District, StopRow, User, VisitRow
-from web.store import china_now
+from web.store import IS_CURRENT_VISIT, china_now
 
 TABLES = ("stops", "taxpayers", "streets", "services", "vans", "depot", "calendar")
 """Files a dispatcher may upload as `.csv` or `.xlsx` (data/README.md), most used first."""
@@ -303,7 +303,9 @@ def _impacts(dataset: Dataset, changes: dict[str, KindChanges]) -> list[StopImpa
     out = []
     for what, ids in (("removed", changes["stops"].removed), ("moved", moved)):
         for stop_id in ids:
-            visits = select(VisitRow.id).where(VisitRow.stop_id == stop_id, VisitRow.date >= today)
+            visits = select(VisitRow.id).where(
+                VisitRow.stop_id == stop_id, VisitRow.date >= today, IS_CURRENT_VISIT
+            )
             n_visits = db.session.scalar(select(func.count()).select_from(visits.subquery())) or 0
             if not n_visits:
                 continue

@@ -10,6 +10,7 @@ protected without anyone remembering to.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,11 +32,12 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from taxvan.workdays import iso_week_label
 from web import audit
 from web.auth import authenticate, find_user, normalise_name
 from web.dispatch.forms import SignInForm, SignOutForm
 from web.extensions import db, limiter
-from web.models import District, PublishedWeek, StopRow, User
+from web.models import CurrentWeek, District, PublishedWeek, StopRow, User
 from web.store import china_now
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
@@ -111,6 +113,7 @@ def action_label(action: str) -> str:
         "plan_finished": _("Plan finished (draft)"),
         "plan_cancelled": _("Plan cancelled"),
         "plan_failed": _("Plan failed"),
+        "publish": _("Week published"),
     }
     return labels.get(action, action)
 
@@ -218,10 +221,13 @@ def _stops_count(district: District) -> int:
 
 
 def _published_weeks(district: District) -> list[PublishedWeek]:
-    """The district's published weeks, newest first."""
+    """The current version of each of the district's published weeks, newest week first."""
+    from web.publishing import district_week_ids
+
     query = (
         select(PublishedWeek)
-        .where(PublishedWeek.district_id == district.id)
+        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+        .where(PublishedWeek.id.in_(district_week_ids(district)))
         .order_by(PublishedWeek.week.desc())
     )
     return list(db.session.scalars(query))
@@ -266,14 +272,22 @@ def district_page(d: District, plan_form: Any = None) -> str:
     """The district page; `plan_form` is a plan form sent back with its errors."""
     from web.dispatch.planning_views import planning_context
 
+    weeks = _published_weeks(d)
     return render_template(
         "dispatch/district.html",
         district=d,
         stops=_stops_count(d),
-        weeks=_published_weeks(d),
+        weeks=weeks,
+        coming_weeks=[w for w in _coming_weeks() if w not in {x.week for x in weeks}],
         entries=audit.latest(d),
         **planning_context(d, plan_form),
     )
+
+
+def _coming_weeks(n: int = 5) -> list[str]:
+    """This week and the next ones (China time): the weeks a dispatcher plans and publishes."""
+    today = china_now().date()
+    return [iso_week_label(today + dt.timedelta(days=7 * i)) for i in range(n)]
 
 
 @bp.get("/api/districts/<code>")

@@ -46,7 +46,7 @@ from web.models import (
 )
 from web.notify import notify
 from web.planning import make_provider
-from web.store import china_now
+from web.store import IS_CURRENT_WEEK, china_now
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Reference codes: no 0/O or 1/I, so a code read out on the phone is typed right."""
@@ -116,7 +116,8 @@ def district_weeks(district: District, today: dt.date) -> list[PublishedWeek]:
                 select(VisitRow.published_id).where(
                     VisitRow.stop_id.in_(ids), VisitRow.date >= today
                 )
-            )
+            ),
+            IS_CURRENT_WEEK,
         )
         .order_by(PublishedWeek.week)
     )

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from web.extensions import db
 from web.models import Booking, District, PublishedWeek, StopRow, VisitRow
 from web.public import district as here
+from web.store import IS_CURRENT_WEEK
 
 bp = Blueprint("site", __name__)
 
@@ -105,7 +106,7 @@ def _week_districts(week: str) -> list[District]:
         db.session.scalars(
             select(District)
             .join(PublishedWeek, PublishedWeek.district_id == District.id)
-            .where(PublishedWeek.week == week)
+            .where(PublishedWeek.week == week, IS_CURRENT_WEEK)
             .order_by(District.code)
         )
     )

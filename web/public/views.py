@@ -32,7 +32,14 @@ from web.extensions import db
 from web.models import District, PublishedWeek, ServiceRow, StopRow, VisitRow
 from web.public import district as here
 from web.security import map_policy, public_url_for
-from web.store import CHINA, china_now, latest_week
+from web.store import (
+    CHINA,
+    IS_CURRENT_VISIT,
+    china_now,
+    current_week,
+    current_weeks,
+    latest_week,
+)
 
 bp = Blueprint("public", __name__, url_prefix=here.PREFIX)
 here.bind(bp)
@@ -89,14 +96,11 @@ def _cancel_reason(reason: str | None, note: str | None) -> str:
 
 
 def find_week(district: District, label: str | None) -> PublishedWeek | None:
-    """The district's published week `label`, else (no label) its current one."""
+    """The current version of the district's published week `label`, else (no label) the
+    week of today or the next one."""
     if not label:
         return latest_week(china_now().date(), district)
-    return db.session.scalar(
-        select(PublishedWeek).where(
-            PublishedWeek.district_id == district.id, PublishedWeek.week == label
-        )
-    )
+    return current_week(label, district)
 
 
 def _week_or_404(label: str | None) -> PublishedWeek:
@@ -110,11 +114,7 @@ def _week_or_404(label: str | None) -> PublishedWeek:
 def home() -> str:
     district = here.current()
     week = find_week(district, request.args.get("week"))
-    weeks = db.session.scalars(
-        select(PublishedWeek.week)
-        .where(PublishedWeek.district_id == district.id)
-        .order_by(PublishedWeek.week)
-    ).all()
+    weeks = [w.week for w in current_weeks(district)]
     by_day: dict[dt.date, list[VisitRow]] = defaultdict(list)
     by_street: dict[str, list[VisitRow]] = defaultdict(list)
     if week is not None:
@@ -165,6 +165,7 @@ def upcoming(stop: StopRow, days: int = 28) -> list[VisitRow]:
             select(VisitRow)
             .where(
                 VisitRow.stop_id == stop.id,
+                IS_CURRENT_VISIT,
                 VisitRow.date >= today,
                 VisitRow.date <= today + dt.timedelta(days=days),
             )
