@@ -18,11 +18,11 @@ def console_url(sqlite_app, monkeypatch):
     app = sqlite_app
     runner = app.test_cli_runner()
     imported = runner.invoke(
-        args=["district", "import", "--data", str(DEMO), "--code", "demo", "--name", "示范区"]
+        args=["district", "import", "--data", str(DEMO), "--code", "fangzi", "--name", "示范区"]
     )
     assert imported.exit_code == 0, imported.output
     created = runner.invoke(
-        args=["user", "create", "ann", "--district", "demo", "--password-stdin"], input=PASSWORD
+        args=["user", "create", "ann", "--district", "fangzi", "--password-stdin"], input=PASSWORD
     )
     assert created.exit_code == 0, created.output
     a, b, _c = _three_visits(app)

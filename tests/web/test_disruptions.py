@@ -18,7 +18,16 @@ from tests.web.test_dispatch import _token, console, sign_in  # noqa: F401  (fix
 from web.booking import service as svc
 from web.disruptions import Scope, disrupt
 from web.extensions import db
-from web.models import AuditEntry, Booking, District, Notice, ServiceRow, SlotClaim, VisitRow
+from web.models import (
+    AuditEntry,
+    Booking,
+    District,
+    Notice,
+    ServiceRow,
+    SlotClaim,
+    StopRow,
+    VisitRow,
+)
 
 
 @pytest.fixture
@@ -27,16 +36,43 @@ def day(app, console):  # noqa: F811
     second a 30-minute visit a week later (room for two consultations)."""
     with app.app_context():
         visits = day_visits()
-        assert len(visits) >= 3
+        assert len(visits) >= 2, "the demo's Monday has visits"
+        extra = []
+        while len(visits) < 3:  # a plan searched on a busy machine may put fewer on Monday
+            extra.append(_visit_at_an_unvisited_stop(visits[-1]))
+            visits = day_visits()
         a, b = visits[0], visits[1]
         early = add_visit(a, -3)
         late = add_visit(a, 7)
         short = add_visit(b, 7, minutes=30)
         db.session.commit()
         d = Day([SimpleNamespace(id=v.id, stop_id=v.stop_id) for v in visits])
-        d.added = [early.id, late.id, short.id]
+        d.added = [early.id, late.id, short.id, *extra]
     yield d
     clean(app, d.added)
+
+
+def _visit_at_an_unvisited_stop(after: VisitRow) -> int:
+    """A visit on `after`'s day, after it, at one of the district's stops with no visit."""
+    visited = select(VisitRow.stop_id)
+    stop = db.session.scalar(
+        select(StopRow.id)
+        .where(StopRow.district_id == after.stop.district_id, StopRow.id.not_in(visited))
+        .order_by(StopRow.id)
+    )
+    v = VisitRow(
+        published_id=after.published_id,
+        date=after.date,
+        van_id=after.van_id,
+        order=after.order + 1,
+        stop_id=stop,
+        start=after.end + 30,
+        end=after.end + 90,
+        counters=after.counters,
+    )
+    db.session.add(v)
+    db.session.flush()
+    return v.id
 
 
 def _consult() -> ServiceRow:
@@ -57,7 +93,7 @@ def _others_of_stop(v: SimpleNamespace, added: list[int]) -> int:
 
 def test_a_day_called_off_moves_each_booking_to_the_nearest_visit_with_room(app, day):
     a, b, c = day.visits[0], day.visits[1], day.visits[2]
-    early, late, short = day.added
+    early, late, short = day.added[:3]
     with app.app_context():
         assert _others_of_stop(c, day.added) == 0, "the third stop must have no other visit"
         short_room = len(svc.open_slots(db.session.get(VisitRow, short), _consult()))

@@ -141,7 +141,7 @@ def _fill(conn: sa.Connection) -> None:
 def test_published_weeks_become_version_1_current_and_keep_their_bookings(empty_url, tmp_path):
     from web import create_app
     from web.extensions import db
-    from web.models import Booking, CurrentWeek, PublishedWeek
+    from web.models import Booking, CurrentWeek, District, PublishedWeek
     from web.store import current_week
 
     app = create_app(_web_config(empty_url, tmp_path))
@@ -161,12 +161,14 @@ def test_published_weeks_become_version_1_current_and_keep_their_bookings(empty_
                 db.session.execute(sa.select(CurrentWeek.week, CurrentWeek.published_id)).all()
             )
             assert current == {"2026-W49": 1, "2026-W50": 2}
-            assert current_week("2026-W49").id == 1
+            district = db.session.scalar(sa.select(District))
+            assert current_week("2026-W49", district).id == 1
             booking = db.session.scalar(sa.select(Booking))
             assert (booking.status, booking.visit_id, booking.status_reason) == ("active", 1, None)
             # a second version of a week is now possible; the same version twice is not
             db.session.add(
                 PublishedWeek(
+                    district_id=district.id,
                     week="2026-W49",
                     version=2,
                     published_at=dt.datetime(2026, 11, 22),
@@ -177,6 +179,7 @@ def test_published_weeks_become_version_1_current_and_keep_their_bookings(empty_
             db.session.commit()
             db.session.add(
                 PublishedWeek(
+                    district_id=district.id,
                     week="2026-W49",
                     version=2,
                     published_at=dt.datetime(2026, 11, 22),

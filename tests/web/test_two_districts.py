@@ -21,6 +21,7 @@ from web.extensions import db
 from web.models import (
     AuditEntry,
     Booking,
+    CurrentWeek,
     District,
     PublishedWeek,
     ServiceRow,
@@ -58,6 +59,7 @@ def county(app, tmp_path: Path) -> Iterator[str]:
         db.session.execute(delete(SlotClaim).where(SlotClaim.visit_id.in_(visits)))
         db.session.execute(delete(Booking).where(Booking.visit_id.in_(visits)))
         db.session.execute(delete(VisitRow).where(VisitRow.published_id.in_(weeks)))
+        db.session.execute(delete(CurrentWeek).where(CurrentWeek.published_id.in_(weeks)))
         db.session.execute(delete(PublishedWeek).where(PublishedWeek.district_id == d.id))
         for model in (StopRow, StreetRow, ServiceRow):
             db.session.execute(delete(model).where(model.district_id == d.id))
