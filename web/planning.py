@@ -22,7 +22,7 @@ from routes.matrix import (
     SpeedProfile,
 )
 from routes.plan import Plan
-from routes.planner import WeekPlan, plan_week
+from routes.planner import Previous, WeekPlan, plan_week
 from routes.problem import PlanSettings, WeekProblem
 from routes.publish import timetable_rows
 from routes.report import uncovered_points
@@ -93,6 +93,7 @@ def run_plan(
     progress: Callable[[float, int], None] | None = None,
     new_template: bool = False,
     adjustments: Adjustments | None = None,
+    previous: Previous | None = None,
 ) -> PlanRun:
     """Load the data folder, plan `week` with `routes.plan_week` and write timetable CSV/JSON,
     report JSON, the template and the map into `out`.
@@ -100,7 +101,9 @@ def run_plan(
     The weekly template is kept in the cache folder (`templates/`) under its fingerprint;
     `new_template` plans a fresh one even if a saved template fits. `adjustments` (pins,
     excluded stops and weekdays, visits a week, dwell) go to `plan_week` as they are and are
-    recorded in `timetable.json`, so `taxvan diff` can give the reasons of changes.
+    recorded in `timetable.json`, so `taxvan diff` can give the reasons of changes. A new
+    template is planned near `previous` (a template's JSON data or `template.json`; the
+    console passes the published week's), see `routes.plan_week`.
     """
     try:
         tiles = tile_source(config.tiles, config.tile_url or None, config.tile_key or None)
@@ -132,6 +135,7 @@ def run_plan(
         say=say,
         progress=progress,
         adjustments=adjustments,
+        previous=previous,
     )
     plan, report = planned.plan, planned.report
     out.mkdir(parents=True, exist_ok=True)
@@ -165,6 +169,7 @@ def run_plan(
             "makeup_days": report["makeup_days"],
             "adjustments": planned.adjustments.as_dict(),
             "template_reused": planned.template_reused,
+            "template_near": planned.near,
         },
     )
     write_json(files["report.json"], report)
