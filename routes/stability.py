@@ -14,19 +14,26 @@ starts from the previous one and is held near it:
 
 The weights, in the planner's cost unit (metres of driving):
 
-- `move_cost` 50 km: above what moving one visit saves in driving on a district's week
-  (a whole re-plan from scratch saves at most a few tens of km over all its moves;
-  bench/README.md), so the search moves a visit only when a constraint needs the room;
-- below leaving any visit out (`PlanSettings.penalty_per_remote_taxpayer`, 100 km per remote
-  taxpayer, at least 100 km a visit), so a visit is moved rather than dropped; and far below
-  a street's minimum visit and a pin, whose penalties are computed above the sum of every
-  other cost, these included (`routes.weekly`); a pin is a constraint of the model anyway
-  (its vans and its window), which no cost can override;
+- a move costs `move_cost` (50 km) or twice the longest drive between two places of the
+  week, whichever is more: above anything moving visits can save in driving (taking a
+  visit out of a route saves at most its detour, at most twice the longest drive), so the
+  search moves a visit only when a constraint needs the room;
+- leaving out a visit the previous template held costs the same on top of its own penalty
+  (`PlanSettings.penalty_per_remote_taxpayer`, 100 km per remote taxpayer), so a visit is
+  moved rather than dropped, and a held visit is not swapped for another one that serves a
+  few more taxpayers;
+- a street's minimum visit and a pin weigh more than all of these together (their
+  penalties are computed above the sum of every other cost, these included;
+  `routes.weekly`), and a pin is a constraint of the model anyway (its vans and its
+  window), which no cost can override;
 - `minute_cost` 500 m a minute: 15 minutes later cost 7.5 km, an hour 30 km, so a visit
-  keeps its time unless that costs more driving, and a shift of an hour and a half within
-  its day is still preferred to another day. Measured on the demo and the second district
-  (bench/README.md): 30 km / 200 m moved as many visits on the demo and twice as many on
-  the second district; higher weights changed nothing more.
+  keeps its time unless that costs more driving, and a shift within its day is preferred to
+  another day.
+
+Measured (bench/README.md, `python -m bench.stability`): with a flat 30 km a move and 200 m
+a minute, the second district still moved visits of untouched days (a far-end visit is
+worth more than 30 km of driving there) and swapped dropped visits; with the floor of twice
+the longest drive and the cost on dropping a held visit, no untouched day changed.
 
 `PreviousTemplate` is the previous template as the planner needs it: each visit's weekday,
 van and start, and each route's order, read from the template's JSON (`template_to_dict`,
@@ -50,7 +57,8 @@ class Stability:
     """How strongly a re-solve holds the previous template (see the module's docstring)."""
 
     move_cost: int = 50_000
-    """Cost of a visit leaving its previous weekday or van, in metres of driving."""
+    """Least cost of a visit leaving its previous weekday or van, or being left out, in
+    metres of driving (at least twice the week's longest drive is charged)."""
     minute_cost: int = 500
     """Cost per minute a visit opens earlier or later than before, in metres of driving."""
 

@@ -438,18 +438,25 @@ def solve_week(
     k_pen = problem.settings.penalty_per_remote_taxpayer
     penalty = [k_pen * max(1, round(v.remote_served)) for v in visits]
     places = _previous_places(problem, visits, vehicles, previous)
+    longest_arc = int(met.max()) if met.size else 0
     # Near the previous template: a cost for serving a visit on another vehicle than its
-    # previous weekday and van (none when that day is gone: it has to move), and a target
-    # time of day (none for a pinned time, which its window holds).
+    # previous weekday and van (none when that day is gone: it has to move), the same cost
+    # added to leaving out a visit the previous template held (so it is moved rather than
+    # dropped, and not swapped for another visit for a little weight), and a target time of
+    # day (none for a pinned time, which its window holds). A move costs at least twice the
+    # longest drive, more than moving visits can ever save in driving (a visit's detour is at
+    # most that); see routes.stability.
     vehicle_cost = None
     target: list[int | None] | None = None
+    stable_max = 0
     if previous is not None:
+        move = max(stability.move_cost, 2 * longest_arc)
+        penalty = [
+            p + (move if place is not None and place[1] is not None else 0)
+            for p, place in zip(penalty, places, strict=True)
+        ]
         vehicle_cost = [
-            [0]
-            + [
-                0 if p is None or p[1] is None or p[1] == vi else stability.move_cost
-                for p in places
-            ]
+            [0] + [0 if p is None or p[1] is None or p[1] == vi else move for p in places]
             for vi in range(len(vehicles))
         ]
         target = [None]
@@ -457,14 +464,11 @@ def solve_week(
             None if p is None or v.pin_window is not None else p[0].start * 60
             for v, p in zip(visits, places, strict=True)
         ]
-    stable_max = (
-        0 if previous is None else n * (stability.move_cost + stability.minute_cost * 24 * 60)
-    )
+        stable_max = n * (move + stability.minute_cost * 24 * 60)
     # A street's minimum visit outweighs every other visit, all the driving and every cost of
     # moving away from the previous template together, so the search gives up anything else
     # first (it stays optional only so that a stop no shift can reach is reported instead of
     # making the week unsolvable).
-    longest_arc = int(met.max()) if met.size else 0
     must = 10 * (longest_arc * n + sum(penalty) + stable_max) + 1
     penalty = [must if v.must_serve else p for v, p in zip(visits, penalty, strict=True)]
     # A pinned visit outweighs even the minimum visits: it is a constraint, optional in the
