@@ -348,7 +348,7 @@ def _reason(
     room = _made_room(kind, stop_id, street, old, new, ctx, causes or _Causes())
     if room is not None:
         return room
-    if ctx.replanned and ctx.near_previous:
+    if ctx.near_previous:
         return (
             "replanned",
             "the weekly template was planned anew near the previous one; the search moved it",

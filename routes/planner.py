@@ -77,9 +77,9 @@ class WeekPlan:
     adjustments: Adjustments = field(default_factory=Adjustments)
     """The dispatcher's adjustments the week was planned with (none by default)."""
     near: str | None = None
-    """Where the template planned anew started from and was held near (a previous
-    template's path or fingerprint, `routes.stability`); None when it was planned from
-    scratch or reused."""
+    """Where the template started from and was held near when it was planned (a previous
+    template's path or fingerprint, `routes.stability`; a reused template says what it was
+    planned near); None when it was planned from scratch."""
 
 
 class PlanCheckFailed(PlanningError):
@@ -236,6 +236,10 @@ def plan_week(
     if path is not None and not new_template:
         template = _saved_template(path, standard.paired, params, say)
     reused = template is not None
+    where: str | None = None
+    if reused and path is not None:
+        recorded = json.loads(path.read_text("utf-8")).get("planned_near")
+        where = recorded if isinstance(recorded, str) else None
     if template is None:
         say(
             f"  {base.weights.total_remote} remote taxpayers; the weekly template has "
@@ -260,9 +264,11 @@ def plan_week(
             raise PlanCheckFailed("the template", problems)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_json(path, template_to_dict(template, fingerprint))
+            saved = template_to_dict(template, fingerprint)
+            if where is not None:
+                saved["planned_near"] = where  # read back when the template is reused
+            write_json(path, saved)
     else:
-        near = None
         say(f"Using the weekly template {path} (same data and settings)")
     problem = calendar_problem(base, label)
     plan = apply_template(template, problem, standard.pairs)
@@ -284,5 +290,5 @@ def plan_week(
         template_path=path,
         template_reused=reused,
         adjustments=adjustments,
-        near=None if near is None else (near.source or near.fingerprint or "given"),
+        near=where,
     )

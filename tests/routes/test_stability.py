@@ -172,8 +172,13 @@ def test_the_previous_template_is_explicit_and_fresh_ignores_it(district: Distri
     kw = {"params": QUICK, "adjustments": adj}
     near = plan_week(district.dataset, WEEK, district.provider, templates=tmp_path / "t", **kw)
     assert near.near is None, "an empty templates folder has no previous template"
-    given = plan_week(district.dataset, WEEK, district.provider, previous=saved, **kw)
-    assert given.near == str(saved)
+    kept = tmp_path / "kept"
+    given = plan_week(
+        district.dataset, WEEK, district.provider, previous=saved, templates=kept, **kw
+    )
+    assert given.near == str(saved) and not given.template_reused
+    again = plan_week(district.dataset, "2026-W50", district.provider, templates=kept, **kw)
+    assert again.template_reused and again.near == str(saved), "a reused template says so"
     assert (
         _kept(district, given, {MON, THU}, exact=True)[1]
         == _kept(district, given, {MON, THU}, exact=True)[0]
