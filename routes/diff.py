@@ -22,6 +22,7 @@ what is left over appears or disappears.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ REASONS = {
     "dropped": "the planner left the visit out",
     "visits_changed": "the dispatcher changed the stop's visits a week",
     "dwell_changed": "the dispatcher changed the stop's dwell",
+    "made_room": "moved to make room for the dispatcher's change to another stop of its day",
     "replanned": "the weekly template was planned anew",
     "unknown": "no known reason (published from another plan)",
 }
@@ -152,6 +154,9 @@ class DiffContext:
     """The stops the data held when the old timetable was published (None: not known)."""
     replanned: bool = False
     """Whether the weekly template was planned anew for the new plan."""
+    near_previous: bool = False
+    """Whether that new template was planned near the previous one (`routes.stability`), so
+    that a visit that moves without a reason of its own moved for a change on its day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +212,110 @@ def _rows(rows: Iterable[Mapping[str, Any] | TimetableRow], what: str) -> list[_
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Cause:
+    stop_id: str
+    what: str
+    """What the dispatcher changed about the stop ("stop 1, pinned to Thu 10:00")."""
+    via: str = ""
+    """The stop whose visit moved for it first (a chain of visits making room)."""
+
+
+@dataclass
+class _Causes:
+    """What the dispatcher changed, where: date -> causes (an adjusted stop that had or has
+    a visit on that date, or a visit that made room for one), and street -> the excluded
+    stop whose street it is."""
+
+    by_date: dict[dt.date, list[_Cause]] = field(default_factory=dict)
+    excluded_street: dict[str, str] = field(default_factory=dict)
+    demand: str = ""
+    """The changes that make the week ask for other visits (exclusions, visits, dwell)."""
+
+    def add(self, date: dt.date, cause: _Cause) -> bool:
+        here = self.by_date.setdefault(date, [])
+        if any(c.what == cause.what for c in here):
+            return False
+        here.append(cause)
+        return True
+
+
+def _causes(published: list[_Row], planned: list[_Row], adj: Adjustments) -> _Causes:
+    """The dates each adjusted stop's visits leave or come to, with what was changed: a
+    visit that moves from or to such a date without a reason of its own made room for it."""
+    what: dict[str, str] = {}
+    for stop in sorted(adj.excluded_stops):
+        what[stop] = f"the exclusion of stop {stop}"
+    for stop, n in sorted(adj.visits_map().items()):
+        what[stop] = f"stop {stop} now having {n} visit(s) a week"
+    for stop, minutes in sorted(adj.dwell_map().items()):
+        what[stop] = f"stop {stop} now staying {minutes} min"
+    demand = "; ".join(what.values())
+    for pin in adj.pins:
+        what[pin.stop_id] = pin.describe().replace(" pinned to ", ", pinned to ")
+    out = _Causes(demand=demand)
+    for r in [*published, *planned]:
+        if r.stop_id in what:
+            out.add(r.time.date, _Cause(r.stop_id, what[r.stop_id]))
+        if r.stop_id in adj.excluded_stops and r.street:
+            out.excluded_street.setdefault(r.street, r.stop_id)
+    return out
+
+
+def _made_room(
+    kind: str,
+    stop_id: str,
+    street: str,
+    old: VisitTime | None,
+    new: VisitTime | None,
+    ctx: DiffContext,
+    causes: _Causes,
+) -> tuple[str, str] | None:
+    """(code, sentence) for a change with no reason of its own: a visit of a street whose
+    stop was excluded appears or disappears because the street's visits were chosen again;
+    with a template planned near the previous one, a visit moved from or to a date an
+    adjusted stop left or came to made room for it (pins named first), and one that
+    follows nothing of its day follows the visits the changed demand asks for."""
+    excluded = causes.excluded_street.get(street)
+    if kind != "moved" and excluded is not None:
+        return (
+            "stop_excluded",
+            f"stop {excluded} of the same street is excluded, so the street's visits were "
+            "chosen again",
+        )
+    if not ctx.near_previous:
+        return None
+    found: list[_Cause] = []
+    for t in (old, new):
+        if t is not None:
+            for c in causes.by_date.get(t.date, []):
+                if c.stop_id != stop_id and c.via != stop_id:
+                    found.append(c)
+    if found:
+        found.sort(key=lambda c: ("pinned" not in c.what, bool(c.via)))
+        first = found[0]
+        via = f" (after stop {first.via} moved for it)" if first.via else ""
+        return "made_room", f"made room for {first.what}{via}"
+    if ctx.adjustments.excluded_weekdays:
+        days = ", ".join(WEEKDAY_EN[d] for d in sorted(ctx.adjustments.excluded_weekdays))
+        return "made_room", f"made room for the visits of the excluded weekday(s) {days}"
+    if causes.demand:
+        return (
+            "made_room",
+            f"follows the visits the week asks for after {causes.demand} (their stops, "
+            "number and length were derived again)",
+        )
+    return None
+
+
 def _reason(
-    kind: str, stop_id: str, old: VisitTime | None, new: VisitTime | None, ctx: DiffContext
+    kind: str,
+    stop_id: str,
+    old: VisitTime | None,
+    new: VisitTime | None,
+    ctx: DiffContext,
+    causes: _Causes | None = None,
+    street: str = "",
 ) -> tuple[str, str]:
     """(code, sentence) of the most specific reason known for a change."""
     adj = ctx.adjustments
@@ -238,6 +345,14 @@ def _reason(
         return "dwell_changed", f"stop {stop_id} now has {dwell[stop_id]} min a visit"
     if pins:
         return "pinned", "; ".join(p.describe() for p in pins)
+    room = _made_room(kind, stop_id, street, old, new, ctx, causes or _Causes())
+    if room is not None:
+        return room
+    if ctx.near_previous:
+        return (
+            "replanned",
+            "the weekly template was planned anew near the previous one; the search moved it",
+        )
     if ctx.replanned:
         return "replanned", "the weekly template was planned anew, so times were chosen again"
     return "unknown", REASONS["unknown"]
@@ -263,6 +378,7 @@ def diff_rows(
     for r in planned:
         by_stop.setdefault(r.stop_id, ([], []))[1].append(r)
 
+    causes = _causes(here, planned, context.adjustments)
     changes: list[VisitChange] = []
     unchanged = 0
     for stop_id, (was, now) in sorted(by_stop.items()):
@@ -293,8 +409,31 @@ def diff_rows(
             *(("added", None, n.time) for n in added),
         ]
         for kind, o, n in items:
-            code, detail = _reason(kind, stop_id, o, n, context)
-            changes.append(VisitChange(kind, stop_id, name, street, o, n, code, detail))
+            changes.append(VisitChange(kind, stop_id, name, street, o, n, "", ""))
+    # Reasons; a visit that made room for an adjusted stop makes its own dates causes in
+    # turn (a chain of visits making room), until nothing new is found.
+    for _ in range(len(changes) + 1):
+        grown = False
+        for i, c in enumerate(changes):
+            code, detail = _reason(c.kind, c.stop_id, c.old, c.new, context, causes, c.street)
+            changes[i] = dataclasses.replace(c, reason=code, detail=detail)
+            if code == "made_room" and c.kind == "moved":
+                root = next(
+                    (
+                        x
+                        for t in (c.old, c.new)
+                        if t is not None
+                        for x in causes.by_date.get(t.date, [])
+                        if detail.startswith(f"made room for {x.what}")
+                    ),
+                    None,
+                )
+                if root is not None:
+                    for t in (c.old, c.new):
+                        if t is not None:
+                            grown |= causes.add(t.date, _Cause(root.stop_id, root.what, c.stop_id))
+        if not grown:
+            break
     changes.sort(key=lambda c: ((c.old or c.new).date, (c.old or c.new).start, c.stop_id))  # type: ignore[union-attr]
     return PlanDiff(context.week, tuple(changes), unchanged, other)
 
@@ -314,6 +453,7 @@ def plan_context(week_plan: WeekPlan, published_stops: Iterable[str] | None = No
         stops=frozenset(s.id for s in week_plan.dataset.stops),
         published_stops=None if published_stops is None else frozenset(published_stops),
         replanned=not week_plan.template_reused,
+        near_previous=week_plan.near is not None,
     )
 
 
@@ -348,6 +488,7 @@ def context_from_json(doc: Mapping[str, Any]) -> DiffContext:
         adjustments=Adjustments.from_dict(doc.get("adjustments") or {}),
         dropped={k: tuple(v) for k, v in dropped.items()},
         replanned=doc.get("template_reused") is False,  # unknown in older plans
+        near_previous=bool(doc.get("template_near")),
     )
 
 

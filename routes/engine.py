@@ -67,6 +67,20 @@ class Instance:
     allowed_vehicles: Sequence[Sequence[int] | None] | None = None
     """Per node, the only vehicles that may serve it (None: any), a constraint of the model
     (the weekly planner's pins: the vehicles of one weekday)."""
+    initial_routes: Sequence[Sequence[int]] | None = None
+    """A first solution to start from, nodes per vehicle (re-solving near a previous plan).
+    It must keep every constraint; nodes it leaves out are inserted by the search. When it
+    cannot be read, the search starts from scratch as usual."""
+    vehicle_cost: Sequence[Sequence[int]] | None = None
+    """Per vehicle, per node: a cost of serving the node on that vehicle, on top of the arc
+    costs (re-solving near a previous plan: 0 on the node's previous vehicle, the cost of a
+    move on the others)."""
+    target_clock: Sequence[int | None] | None = None
+    """Per node, the time of day (seconds into its `clock_period`) it should start at (None:
+    no target); each minute earlier or later costs `clock_cost`. Measured on a clock that
+    leaves the breaks out, so it is a guide for the search, not a promise."""
+    clock_period: int = 24 * 3600
+    clock_cost: int = 0
 
     @property
     def num_nodes(self) -> int:
@@ -263,6 +277,18 @@ def _build(instance: Instance, params: SearchParams, must_serve_penalty: int | N
             time_dim.CumulVar(later) - time_dim.CumulVar(e) >= sp.gap * routing.ActiveVar(later)
         )
 
+    if instance.vehicle_cost is not None:
+        # Each vehicle's unary transit is the cost of serving a node there; the span of the
+        # "moves" dimension is their sum over the route, charged once into the objective.
+        rows = [[int(c) for c in row] for row in instance.vehicle_cost]
+        vectors = [routing.RegisterUnaryTransitVector(row) for row in rows]
+        bound = max(1, max(sum(row) for row in rows))
+        routing.AddDimensionWithVehicleTransits(vectors, 0, bound, True, "moves")
+        routing.GetDimensionOrDie("moves").SetSpanCostCoefficientForAllVehicles(1)
+
+    if instance.target_clock is not None and instance.clock_cost > 0:
+        _add_clock(instance, manager, routing, transit)
+
     if params.earliest_times:
         for node in range(n):
             if node != instance.depot:
@@ -270,6 +296,33 @@ def _build(instance: Instance, params: SearchParams, must_serve_penalty: int | N
                     time_dim.CumulVar(manager.NodeToIndex(node))
                 )
     return _Model(manager, routing, time_dim, break_vars)
+
+
+def _add_clock(
+    instance: Instance,
+    manager: pywrapcp.RoutingIndexManager,
+    routing: pywrapcp.RoutingModel,
+    transit: list[list[int]],
+) -> None:
+    """A "clock" dimension in minutes of the day (the time axis modulo `clock_period`, breaks
+    left out) with soft bounds at each node's target time. It never binds: only the
+    vehicles' starts are fixed to their shift, and waiting is free."""
+    period = instance.clock_period
+    minutes = [[-(-t // 60) for t in row] for row in transit]
+    clock_index = routing.RegisterTransitMatrix(minutes)
+    cap = 8 * period // 60
+    routing.AddDimension(clock_index, cap, cap, False, "clock")
+    clock = routing.GetDimensionOrDie("clock")
+    for v, (a, b) in enumerate(instance.vehicle_windows):
+        day0 = a - a % period
+        clock.CumulVar(routing.Start(v)).SetRange((a - day0) // 60, -(-(b - day0) // 60))
+    assert instance.target_clock is not None
+    for node, target in enumerate(instance.target_clock):
+        if target is None or node == instance.depot:
+            continue
+        index = manager.NodeToIndex(node)
+        clock.SetCumulVarSoftUpperBound(index, target // 60, instance.clock_cost)
+        clock.SetCumulVarSoftLowerBound(index, target // 60, instance.clock_cost)
 
 
 def _search_parameters(
@@ -385,9 +438,13 @@ def solve(
     first_phase = params.time_limit_s
     if params.ruin_recreate:
         first_phase *= params.first_phase_share
-    model = _stoppable(_build(instance, params, None), stop)
-    model.routing.AddAtSolutionCallback(lambda: record(model.routing.CostVar().Value()))
-    assignment = model.routing.SolveWithParameters(_search_parameters(params, first_phase))
+    assignment = None
+    if instance.initial_routes is not None:
+        model, assignment = _solve_from(instance, params, first_phase, record, stop)
+    if assignment is None:
+        model = _stoppable(_build(instance, params, None), stop)
+        model.routing.AddAtSolutionCallback(lambda: record(model.routing.CostVar().Value()))
+        assignment = model.routing.SolveWithParameters(_search_parameters(params, first_phase))
     if stop is not None and stop():
         raise SearchStopped()
     if assignment is None and first_phase < params.time_limit_s and model.routing.status() == 3:
@@ -410,6 +467,30 @@ def solve(
     return _solution(instance, model, assignment, time.monotonic() - t0, improvements)
 
 
+def _solve_from(
+    instance: Instance,
+    params: SearchParams,
+    seconds: float,
+    record: Callable[[int], None],
+    stop: StopFn | None = None,
+) -> tuple[_Model, pywrapcp.Assignment | None]:
+    """Search from `instance.initial_routes`. The model is closed with the search parameters
+    before the routes are read: reading them closes it, and parameters given after that are
+    silently ignored (docs/pitfalls.md, google/or-tools#1841). None if they cannot be read
+    (a route that breaks a constraint, google/or-tools#1600)."""
+    assert instance.initial_routes is not None
+    model = _stoppable(_build(instance, params, None), stop)
+    model.routing.AddAtSolutionCallback(lambda: record(model.routing.CostVar().Value()))
+    search = _search_parameters(params, seconds)
+    model.routing.CloseModelWithParameters(search)
+    start = model.routing.ReadAssignmentFromRoutes(
+        [[int(n) for n in route] for route in instance.initial_routes], True
+    )
+    if start is None:
+        return model, None
+    return model, model.routing.SolveFromAssignmentWithParameters(start, search)
+
+
 def _ruin_and_recreate(
     instance: Instance,
     params: SearchParams,
@@ -422,7 +503,8 @@ def _ruin_and_recreate(
     ruin = _Ruin(instance, params.ruin_size, params.seed)
     optional = sum(int(p) for p in (instance.penalty or []) if p is not None)
     longest = max(max(int(c) for c in row) for row in instance.cost)
-    must_serve = 10 * (longest * instance.num_nodes + optional) + 1
+    extra = sum(max(map(int, row)) for row in instance.vehicle_cost or [[0]])
+    must_serve = 10 * (longest * instance.num_nodes + optional + extra) + 1
     best = (model, assignment, assignment.ObjectiveValue())
     current = best
     begin = time.monotonic()

@@ -22,7 +22,7 @@ import datetime as dt
 import enum
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from routes.matrix import GeodesicProvider, MatrixProvider
 from routes.plan import Plan
 from routes.problem import PlanSettings, WeekProblem, build_week_problem
 from routes.report import plan_report
+from routes.stability import PreviousTemplate, Stability
 from routes.template import FORMAT as TEMPLATE_FORMAT
 from routes.template import (
     TemplateProblem,
@@ -75,6 +76,10 @@ class WeekPlan:
     template_reused: bool
     adjustments: Adjustments = field(default_factory=Adjustments)
     """The dispatcher's adjustments the week was planned with (none by default)."""
+    near: str | None = None
+    """Where the template started from and was held near when it was planned (a previous
+    template's path or fingerprint, `routes.stability`; a reused template says what it was
+    planned near); None when it was planned from scratch."""
 
 
 class PlanCheckFailed(PlanningError):
@@ -149,6 +154,38 @@ def _saved_template(
     return template
 
 
+Previous = PreviousTemplate | Mapping[str, Any] | Path
+"""A previous template: read, as its JSON data (`template_to_dict`), or its file."""
+
+
+def _previous(
+    previous: Previous | None,
+    templates: Path | None,
+    base_fingerprint: str,
+    fingerprint: str,
+    say: Say,
+) -> PreviousTemplate | None:
+    """The template a new one is planned near: `previous` when given, else the district's
+    template without adjustments (the same data, settings and travel model) if the templates
+    folder holds it, else None (planned from scratch)."""
+    if isinstance(previous, PreviousTemplate):
+        return previous
+    if isinstance(previous, Path):
+        return PreviousTemplate.from_file(previous)
+    if previous is not None:
+        return PreviousTemplate.from_dict(previous, "given")
+    if templates is None or base_fingerprint == fingerprint:
+        return None
+    path = templates / f"{base_fingerprint}.json"
+    if not path.exists():
+        return None
+    try:
+        return PreviousTemplate.from_file(path)
+    except PlanningError as exc:
+        say(f"  {exc}; planning from scratch")
+        return None
+
+
 def plan_week(
     dataset: Dataset,
     week: str,
@@ -162,6 +199,8 @@ def plan_week(
     progress: ProgressFn | None = None,
     adjustments: Adjustments | None = None,
     stop: StopFn | None = None,
+    previous: Previous | None = None,
+    stability: Stability | None = None,
 ) -> WeekPlan:
     """Plan ISO week `week` ("2026-W49") of `dataset` from the weekly template.
 
@@ -176,6 +215,13 @@ def plan_week(
     visits a week, dwell) are checked first (`AdjustmentError` lists every problem), are
     part of the template's fingerprint and shape the template: a pin is a constraint of the
     search, and one that cannot hold raises `PinError` naming it.
+
+    A template planned anew is planned near the previous one (`routes.stability`): it starts
+    from its routes, and a visit leaving its weekday, van or time costs what `stability`
+    says, so only what the change needs moves. The previous template is `previous` (a
+    `PreviousTemplate`, a template's JSON data or its `template.json`; the console passes
+    the published week's), else the district's template without adjustments from
+    `templates` when the folder holds it. `new_template` plans from scratch, near nothing.
     """
     provider = provider or GeodesicProvider()
     settings = settings or PlanSettings()
@@ -192,6 +238,10 @@ def plan_week(
     if path is not None and not new_template:
         template = _saved_template(path, standard.paired, params, say)
     reused = template is not None
+    where: str | None = None
+    if reused and path is not None:
+        recorded = json.loads(path.read_text("utf-8")).get("planned_near")
+        where = recorded if isinstance(recorded, str) else None
     if template is None:
         say(
             f"  {base.weights.total_remote} remote taxpayers; the weekly template has "
@@ -203,13 +253,23 @@ def plan_week(
             f"Planning the weekly template (up to {params.time_limit_s:g} s, {params.workers} "
             f"search{'es' if params.workers > 1 else ''} side by side) ..."
         )
-        template = solve_week(standard.paired, params, progress, stop)
+        near = None
+        if not new_template:
+            base_fp = template_fingerprint(dataset, provider, settings)
+            near = _previous(previous, templates, base_fp, fingerprint, say)
+        if near is not None:
+            where = near.source or near.fingerprint or "given"
+            say(f"  near the previous template ({where}): its routes first, moves cost")
+        template = solve_week(standard.paired, params, progress, near, stability, stop)
         problems = check_plan(template, standard.paired)
         if problems:
             raise PlanCheckFailed("the template", problems)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_json(path, template_to_dict(template, fingerprint))
+            saved = template_to_dict(template, fingerprint)
+            if where is not None:
+                saved["planned_near"] = where  # read back when the template is reused
+            write_json(path, saved)
     else:
         say(f"Using the weekly template {path} (same data and settings)")
     problem = calendar_problem(base, label)
@@ -232,4 +292,5 @@ def plan_week(
         template_path=path,
         template_reused=reused,
         adjustments=adjustments,
+        near=where,
     )

@@ -83,14 +83,18 @@ def schedule_day(
     depot: int = 0,
     grid_minutes: int = GRID_MINUTES,
     windows: Sequence[tuple[int, int] | None] | None = None,
+    prefer: Sequence[int | None] | None = None,
 ) -> DaySchedule:
     """Times (minutes since midnight) for visiting `nodes` in order with one van.
 
     `windows` gives, per visit, the (earliest, latest) start a pin allows (None: any); the
-    van waits for a pinned visit's earliest start. Raises PlanningError when the order
-    cannot be kept within the shift, the lunch window and the pins.
+    van waits for a pinned visit's earliest start. `prefer` gives, per visit, a start
+    (minutes) not to open before: the van waits for it as for a pin, but it has no latest
+    start. Raises PlanningError when the order cannot be kept within the shift, the lunch
+    window and the pins.
     """
     windows = windows or [None] * len(nodes)
+    prefer = prefer or [None] * len(nodes)
     step = grid_minutes * 60
     lunch = van.lunch_minutes * 60
     l_first = van.lunch_earliest * 60
@@ -100,8 +104,8 @@ def schedule_day(
     prev = depot
     lunch_start: int | None = None
     timed: list[Timed] = []
-    for node, dwell, window in zip(nodes, dwell_minutes, windows, strict=True):
-        earliest = 0 if window is None else window[0] * 60
+    for node, dwell, window, wish in zip(nodes, dwell_minutes, windows, prefer, strict=True):
+        earliest = max(0 if window is None else window[0] * 60, 0 if wish is None else wish * 60)
         travel = int(seconds[prev][node])
         arrive = t + travel
         start = max(_ceil(arrive, step), earliest)
@@ -142,3 +146,29 @@ def schedule_day(
         back // 60 + (back % 60 > 0),
         None if lunch_start is None else lunch_start // 60,
     )
+
+
+def schedule_near(
+    nodes: Sequence[int],
+    dwell_minutes: Sequence[int],
+    seconds: Sequence[Sequence[int]] | np.ndarray,
+    van: Van,
+    windows: Sequence[tuple[int, int] | None] | None = None,
+    prefer: Sequence[int | None] | None = None,
+) -> DaySchedule:
+    """`schedule_day` keeping as many visits at their preferred start (`prefer`, e.g. the
+    published one) as the route allows, earliest visit first: a visit waits for its
+    preferred start when the rest of the day can still be kept, else it opens as early
+    as it can. With no preference that holds, this is `schedule_day`'s earliest times, so
+    an order `schedule_day` can time always gets a schedule here."""
+    wishes: list[int | None] = list(prefer or [None] * len(nodes))
+    kept: list[int | None] = [None] * len(nodes)
+    for i, wish in enumerate(wishes):
+        if wish is None:
+            continue
+        kept[i] = wish
+        try:
+            schedule_day(nodes, dwell_minutes, seconds, van, windows=windows, prefer=kept)
+        except PlanningError:
+            kept[i] = None
+    return schedule_day(nodes, dwell_minutes, seconds, van, windows=windows, prefer=kept)

@@ -18,7 +18,8 @@ import numpy as np
 from routes.engine import Break, Instance, SearchParams, Spacing, StopFn, solve_parallel
 from routes.plan import DayRoute, DroppedVisit, Plan, PlannedVisit, SearchStats
 from routes.problem import WeekProblem
-from routes.schedule import schedule_day
+from routes.schedule import schedule_day, schedule_near
+from routes.stability import Placed, PreviousTemplate, Stability
 from taxvan.adjustments import Pin, PinError
 from taxvan.clock import GRID_MINUTES, hhmm
 from taxvan.demand import VisitDemand
@@ -294,16 +295,121 @@ def check_pins(
             ) from None
 
 
+def _previous_places(
+    problem: WeekProblem,
+    visits: list[VisitDemand],
+    vehicles: list[tuple[int, Van]],
+    previous: PreviousTemplate | None,
+) -> list[tuple[Placed, int | None] | None]:
+    """Per visit: its place in the previous template and the vehicle of that weekday and
+    van this week (None: that day or van no longer works), or None if it was not there."""
+    if previous is None:
+        return [None] * len(visits)
+    vehicle_of = {
+        (problem.week.dates[d].weekday(), van.id): vi for vi, (d, van) in enumerate(vehicles)
+    }
+    out: list[tuple[Placed, int | None] | None] = []
+    for v in visits:
+        placed = previous.place_of(v.key, v.stop_id, v.index)
+        out.append(
+            None if placed is None else (placed, vehicle_of.get((placed.weekday, placed.van)))
+        )
+    return out
+
+
+def _initial_routes(
+    problem: WeekProblem,
+    visits: list[VisitDemand],
+    vehicles: list[tuple[int, Van]],
+    places: list[tuple[Placed, int | None] | None],
+    allowed: list[list[int] | None],
+) -> list[list[int]]:
+    """The previous template's routes as nodes of this week's instance, kept only where they
+    hold every constraint of the new one (a first solution must, google/or-tools#1600): a
+    visit goes back to its previous vehicle unless a pin sends it elsewhere; repeated visits
+    to a stop keep their order and spacing; a day that can no longer be timed (a pin's
+    window, the shift, lunch) sheds visits, last first, until it can. What is left out is
+    inserted by the search."""
+    ranked: list[list[tuple[int, int]]] = [[] for _ in vehicles]
+    for k, place in enumerate(places, start=1):
+        if place is None or place[1] is None:
+            continue
+        vi = place[1]
+        ok = allowed[k]
+        if ok is not None and vi not in ok:
+            continue
+        ranked[vi].append((place[0].order, k))
+    day_of: dict[int, int] = {}
+    nodes: list[list[int]] = []
+    for vi, places_of in enumerate(ranked):
+        ordered = [k for _, k in sorted(places_of)]
+        nodes.append(ordered)
+        for k in ordered:
+            day_of[k] = vehicles[vi][0]
+    # Spacing: visit k+1 of a stop only after visit k, far enough apart (as in the model).
+    gone: set[int] = set()
+    by_stop: dict[str, list[int]] = {}
+    for k, v in enumerate(visits, start=1):
+        by_stop.setdefault(v.stop_id, []).append(k)
+    for ks in by_stop.values():
+        for a, b in itertools.pairwise(ks):
+            if b not in day_of:
+                continue
+            gap = max(1, visits[b - 1].min_gap_days)
+            if a not in day_of or a in gone or day_of[b] - day_of[a] < gap:
+                gone.add(b)
+
+    def timed(route: list[int], van: Van) -> bool:
+        try:
+            schedule_day(
+                [problem.stop_node(visits[k - 1].stop_id) for k in route],
+                [visits[k - 1].dwell for k in route],
+                problem.seconds,
+                van,
+                windows=[visits[k - 1].pin_window for k in route],
+            )
+        except PlanningError:
+            return False
+        return True
+
+    out: list[list[int]] = []
+    for vi, ordered in enumerate(nodes):
+        van = vehicles[vi][1]
+        route = [k for k in ordered if k not in gone]
+        while route and not timed(route, van):
+            # the one visit whose leaving lets the day be timed (the latest first), else
+            # the last one, and try again
+            shorter = next(
+                (
+                    route[:i] + route[i + 1 :]
+                    for i in reversed(range(len(route)))
+                    if timed(route[:i] + route[i + 1 :], van)
+                ),
+                route[:-1],
+            )
+            route = shorter
+        out.append(route)
+    return out
+
+
 def solve_week(
     problem: WeekProblem,
     params: SearchParams | None = None,
     progress: ProgressFn | None = None,
+    previous: PreviousTemplate | None = None,
+    stability: Stability | None = None,
     stop: StopFn | None = None,
 ) -> Plan:
     """Plan the week; every demanded visit is either in a route or listed as dropped.
 
-    `stop` (asked often during the search) ends it early with `routes.engine.SearchStopped`."""
+    With `previous` (the template this one replaces) the search starts from its routes and
+    holds the week near it: a visit leaving its previous weekday or van, or its previous
+    time of day, costs what `stability` says (`routes.stability`), and the published times
+    prefer the previous starts. Pins and a street's minimum visit outweigh those costs.
+    `stop` (asked often during the search) ends it early with `routes.engine.SearchStopped`.
+    """
     params = params or SearchParams()
+    stability = stability or Stability()
     visits = list(problem.demand.visits)
     vehicles = vehicles_of(problem)
     notes = list(problem.week.notes) + list(problem.demand.notes)
@@ -333,11 +439,39 @@ def solve_week(
     check_pins(problem, visits, vehicles)
     k_pen = problem.settings.penalty_per_remote_taxpayer
     penalty = [k_pen * max(1, round(v.remote_served)) for v in visits]
-    # A street's minimum visit outweighs every other visit and all the driving together, so
-    # the search gives up anything else first (it stays optional only so that a stop no
-    # shift can reach is reported instead of making the week unsolvable).
+    places = _previous_places(problem, visits, vehicles, previous)
     longest_arc = int(met.max()) if met.size else 0
-    must = 10 * (longest_arc * n + sum(penalty)) + 1
+    # Near the previous template: a cost for serving a visit on another vehicle than its
+    # previous weekday and van (none when that day is gone: it has to move), the same cost
+    # added to leaving out a visit the previous template held (so it is moved rather than
+    # dropped, and not swapped for another visit for a little weight), and a target time of
+    # day (none for a pinned time, which its window holds). A move costs at least twice the
+    # longest drive, more than moving visits can ever save in driving (a visit's detour is at
+    # most that); see routes.stability.
+    vehicle_cost = None
+    target: list[int | None] | None = None
+    stable_max = 0
+    if previous is not None:
+        move = max(stability.move_cost, 2 * longest_arc)
+        penalty = [
+            p + (move if place is not None and place[1] is not None else 0)
+            for p, place in zip(penalty, places, strict=True)
+        ]
+        vehicle_cost = [
+            [0] + [0 if p is None or p[1] is None or p[1] == vi else move for p in places]
+            for vi in range(len(vehicles))
+        ]
+        target = [None]
+        target += [
+            None if p is None or v.pin_window is not None else p[0].start * 60
+            for v, p in zip(visits, places, strict=True)
+        ]
+        stable_max = n * (move + stability.minute_cost * 24 * 60)
+    # A street's minimum visit outweighs every other visit, all the driving and every cost of
+    # moving away from the previous template together, so the search gives up anything else
+    # first (it stays optional only so that a stop no shift can reach is reported instead of
+    # making the week unsolvable).
+    must = 10 * (longest_arc * n + sum(penalty) + stable_max) + 1
     penalty = [must if v.must_serve else p for v, p in zip(visits, penalty, strict=True)]
     # A pinned visit outweighs even the minimum visits: it is a constraint, optional in the
     # model only so that one that cannot hold is named (PinError) instead of "no plan".
@@ -368,9 +502,23 @@ def solve_week(
         ],
         spacing=spacing,
         horizon=len(problem.week.dates) * DAY,
+        initial_routes=(
+            None
+            if previous is None
+            else _initial_routes(problem, visits, vehicles, places, allowed)
+        ),
+        vehicle_cost=vehicle_cost,
+        target_clock=target,
+        clock_period=DAY,
+        clock_cost=stability.minute_cost if previous is not None else 0,
     )
     solution = solve_parallel(instance, params, progress, stop=stop)
     days = [[visits[k - 1] for k in nodes] for nodes in solution.routes]
+    wish = {
+        v.key: p[0].start
+        for v, p in zip(visits, places, strict=True)
+        if p is not None and v.pin_window is None
+    }
     for k in solution.dropped:
         v = visits[k - 1]
         if v.pin_weekday is not None:
@@ -387,12 +535,13 @@ def solve_week(
         day_visits = days[vi]
         stops = [problem.stop_node(v.stop_id) for v in day_visits]
         try:
-            sched = schedule_day(
+            sched = schedule_near(
                 stops,
                 [v.dwell for v in day_visits],
                 problem.seconds,
                 van,
                 windows=_windows(day_visits),
+                prefer=[wish.get(v.key) for v in day_visits],
             )
         except PlanningError as exc:
             raise PlanningError(

@@ -74,7 +74,14 @@ def _plan(args: argparse.Namespace) -> int:
         print(exc.report(), file=sys.stderr)
         return 1
     run = run_plan(
-        config, week, out, say, progress, new_template=args.new_template, adjustments=adjustments
+        config,
+        week,
+        out,
+        say,
+        progress,
+        new_template=args.new_template,
+        adjustments=adjustments,
+        previous=Path(args.previous) if args.previous else None,
     )
     if progress.best is not None and not args.quiet:
         print(
@@ -188,8 +195,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--new-template",
+        "--fresh",
+        dest="new_template",
         action="store_true",
-        help="plan a new weekly template even if the saved one still fits the data",
+        help="plan a new weekly template from scratch, even if the saved one still fits the "
+        "data, and not near any previous template",
+    )
+    plan.add_argument(
+        "--previous",
+        metavar="TEMPLATE_JSON",
+        help="when the adjustments ask for a new template, plan it near this one (the "
+        "template.json of the published week's output folder), so only what the change needs "
+        "moves; default: the district's template without adjustments, if kept",
     )
     plan.add_argument(
         "--adjust",

@@ -22,7 +22,7 @@ from routes.matrix import (
     SpeedProfile,
 )
 from routes.plan import Plan
-from routes.planner import WeekPlan, plan_week
+from routes.planner import Previous, WeekPlan, plan_week
 from routes.problem import PlanSettings, WeekProblem
 from routes.publish import timetable_rows
 from routes.report import uncovered_points
@@ -95,6 +95,7 @@ def run_plan(
     adjustments: Adjustments | None = None,
     adjust: Callable[[Dataset], Dataset] | None = None,
     stop: StopFn | None = None,
+    previous: Previous | None = None,
 ) -> PlanRun:
     """Load the data folder, plan `week` with `routes.plan_week` and write timetable CSV/JSON,
     report JSON, the template and the map into `out`.
@@ -105,7 +106,8 @@ def run_plan(
     recorded in `timetable.json`, so `taxvan diff` can give the reasons of changes. `adjust`
     changes the loaded data before planning (the console's choice of vans and working
     days); `stop` ends the search early (`routes.engine.SearchStopped`), before anything is
-    written.
+    written. A new template is planned near `previous` (a template's JSON data or
+    `template.json`; the console passes the published week's), see `routes.plan_week`.
     """
     try:
         tiles = tile_source(config.tiles, config.tile_url or None, config.tile_key or None)
@@ -140,6 +142,7 @@ def run_plan(
         progress=progress,
         adjustments=adjustments,
         stop=stop,
+        previous=previous,
     )
     plan, report = planned.plan, planned.report
     out.mkdir(parents=True, exist_ok=True)
@@ -173,6 +176,7 @@ def run_plan(
             "makeup_days": report["makeup_days"],
             "adjustments": planned.adjustments.as_dict(),
             "template_reused": planned.template_reused,
+            "template_near": planned.near,
         },
     )
     write_json(files["report.json"], report)

@@ -341,3 +341,45 @@ def test_a_bad_adjustments_file_names_every_bad_row_and_column(planned, tmp_path
     err = capsys.readouterr().err
     assert code == 1 and "stop no-such-stop: pin: no such stop" in err
     assert "Sat: exclude day: no van works on this weekday anyway" in err
+
+
+def test_previous_plans_near_the_published_template_and_fresh_from_scratch(
+    planned, tmp_path, capsys
+):
+    """`--previous` names the published week's template.json: the pinned week is planned
+    near it (timetable.json says so, and `taxvan diff` gives no "replanned"); `--fresh`
+    plans from scratch; a file that is not a template is named."""
+    out49, _, _ = planned
+    first = _first_visit(out49)
+    day = "Thu" if first["weekday"] != "Thu" else "Tue"
+    adjust = tmp_path / "adjust.csv"
+    adjust.write_text(
+        f"action,stop_id,weekday,start,value\npin,{first['stop_id']},{day},,\n", "utf-8"
+    )
+    previous = out49 / "template.json"
+    near = tmp_path / "near"
+    text = run_cli(
+        near, tmp_path / "cache", "2026-W49", "--adjust", str(adjust), "--previous", str(previous)
+    )
+    assert f"near the previous template ({previous})" in text
+    doc = json.loads((near / "timetable.json").read_text(encoding="utf-8"))
+    assert doc["template_near"] == str(previous) and doc["template_reused"] is False
+    assert timetable(near)[first["stop_id"]][0] == day
+    capsys.readouterr()
+    assert main(["diff", "--old", str(out49 / "timetable.csv"), "--new", str(near), "--json"]) == 0
+    reasons = {c["reason"] for c in json.loads(capsys.readouterr().out)["changes"]}
+    assert "pinned" in reasons and "replanned" not in reasons
+
+    fresh = tmp_path / "fresh"
+    extra = ("--adjust", str(adjust), "--previous", str(previous), "--fresh")
+    run_cli(fresh, tmp_path / "cache", "2026-W49", *extra)
+    doc = json.loads((fresh / "timetable.json").read_text(encoding="utf-8"))
+    assert doc["template_near"] is None
+
+    bad = tmp_path / "template.json"
+    bad.write_text("[]", "utf-8")
+    args = ["--week", "2026-W49", "--time-limit", "1", "--cache-dir", str(tmp_path / "c2")]
+    args += ["--out", str(tmp_path / "bad"), "--adjust", str(adjust), "--previous", str(bad)]
+    code = main(["plan", *args])
+    assert code == 1
+    assert f"the previous template {bad} is not a template" in capsys.readouterr().err
