@@ -31,6 +31,8 @@ ACTIONS = (
     "plan_finished",
     "plan_cancelled",
     "plan_failed",
+    "adjustment_add",
+    "adjustment_remove",
 )
 
 

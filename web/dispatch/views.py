@@ -111,6 +111,8 @@ def action_label(action: str) -> str:
         "plan_finished": _("Plan finished (draft)"),
         "plan_cancelled": _("Plan cancelled"),
         "plan_failed": _("Plan failed"),
+        "adjustment_add": _("Adjustment added"),
+        "adjustment_remove": _("Adjustment removed"),
     }
     return labels.get(action, action)
 

@@ -26,6 +26,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from routes.engine import SearchStopped
+from taxvan.adjustments import AdjustmentError, Adjustments
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
@@ -69,6 +70,18 @@ def adjust_dataset(options: dict[str, Any]) -> Callable[[Dataset], Dataset]:
         return dataclasses.replace(data, vans=tuple(vans))
 
     return adjust
+
+
+def plan_inputs(job: PlanJob, options: dict[str, Any]) -> dict[str, Any]:
+    """What the job plans from, as keyword arguments of `web.planning.run_plan`: the one
+    place that chooses (the dispatcher's vans and days, a fresh template or not, the
+    adjustments the job was started with). Raises `AdjustmentError` for adjustments that
+    cannot be read."""
+    return {
+        "new_template": bool(options.get("new_template")),
+        "adjust": adjust_dataset(options),
+        "adjustments": Adjustments.from_dict(options.get("adjustments") or {}),
+    }
 
 
 class _Watcher(threading.Thread):
@@ -178,9 +191,8 @@ def execute(job_id: int) -> str:
                 Path(tmp),
                 say=watcher.say,
                 progress=watcher.progress,
-                new_template=bool(options.get("new_template")),
-                adjust=adjust_dataset(options),
                 stop=watcher.cancel.is_set,
+                **plan_inputs(job, options),
             )
             draft_parts = {
                 "visits": visit_dicts(run),
@@ -193,7 +205,9 @@ def execute(job_id: int) -> str:
         outcome = ("succeeded", None)
     except SearchStopped:
         outcome = ("cancelled", None)
-    except TaxvanError as exc:  # PlanningError, bad data: the message is for people
+    except AdjustmentError as exc:  # every problem, not only the first
+        outcome = ("failed", "adjustment not possible: " + "; ".join(map(str, exc.problems)))
+    except TaxvanError as exc:  # PlanningError (PinError, AdjustmentError), bad data: for people
         outcome = ("failed", str(exc))
     except Exception as exc:
         app.logger.exception("plan job %s failed", job_id)
