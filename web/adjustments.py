@@ -64,7 +64,13 @@ def as_adjustments(rows: Iterable[AdjustmentRow]) -> Adjustments:
             visits[r.stop_id] = r.value
         elif r.kind == "dwell" and r.stop_id is not None and r.value is not None:
             dwell[r.stop_id] = r.value
-    return Adjustments(tuple(pins), frozenset(stops), frozenset(days), visits, dwell)
+    return Adjustments(
+        tuple(pins),
+        frozenset(stops),
+        frozenset(days),
+        tuple(sorted(visits.items())),
+        tuple(sorted(dwell.items())),
+    )
 
 
 def adjustments_of(district: District) -> Adjustments:
@@ -99,6 +105,15 @@ def field_of(problem: AdjustmentProblem, kind: str) -> str:
     if ("day" in msg or "weekday" in msg) and "weekday" in fields:
         return "weekday"
     return fields[0]
+
+
+def _without_kind(message: str) -> str:
+    """`"pin: 18:00 is outside ..."` -> `"18:00 is outside ..."`: at its field the kind is
+    plain already."""
+    for lead in ("pin: ", "dwell: ", "visits per week: ", "exclude day: ", "exclude: "):
+        if message.startswith(lead):
+            return message[len(lead)].upper() + message[len(lead) + 1 :]
+    return message
 
 
 def candidate_row(district: District, kind: str, user: User, **values: Any) -> AdjustmentRow:
@@ -137,7 +152,7 @@ def add(district: District, new: AdjustmentRow, user: User, dataset: Dataset) ->
     if fresh:
         out: dict[str, list[str]] = {}
         for p in fresh:
-            out.setdefault(field_of(p, new.kind), []).append(p.message)
+            out.setdefault(field_of(p, new.kind), []).append(_without_kind(p.message))
         raise Refused(out)
     for r in rows:
         if r not in kept:

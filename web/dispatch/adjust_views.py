@@ -32,7 +32,7 @@ def _forms(district: District) -> dict[str, AdjustmentForm]:
     out = {}
     for kind in ADJUSTMENT_KINDS:
         form = AdjustmentForm(prefix=kind, formdata=None)
-        form.stop.choices = choices  # type: ignore[assignment]
+        form.stop.choices = choices
         out[kind] = form
     return out
 
