@@ -20,7 +20,7 @@ from web.extensions import db
 from web.models import AdjustmentRow, District, Draft, PlanJob, PublishedWeek
 
 HOME = "fangzi"
-"""The console fixture's demo district (ann's), whose 2026-W49 is published."""
+"""The console fixtures' demo district (ann's), whose 2026-W49 is published."""
 PAGE = f"/dispatch/districts/{HOME}/adjustments"
 
 
