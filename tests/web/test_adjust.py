@@ -42,7 +42,7 @@ def add(client, kind: str, code: str = HOME, **fields: Any):
 
 
 def published(app) -> dict[str, list[tuple[dt.date, int]]]:
-    """Stop id -> its published (date, start) in 2026-W49 of the demo district."""
+    """Weekly stop id -> its published (date, start) in 2026-W49 of the demo district."""
     with app.app_context():
         district = db.session.scalar(select(District).where(District.code == HOME))
         week = db.session.scalar(
@@ -51,8 +51,10 @@ def published(app) -> dict[str, list[tuple[dt.date, int]]]:
             )
         )
         out: dict[str, list[tuple[dt.date, int]]] = {}
+        alternate = {v.stop_id for v in week.visits if v.every_other_week}
         for v in week.visits:
-            out.setdefault(v.stop_id, []).append((v.date, v.start))
+            if v.stop_id not in alternate:  # weekly stops: a pin holds in every week
+                out.setdefault(v.stop_id, []).append((v.date, v.start))
         return out
 
 
