@@ -123,7 +123,9 @@ def test_a_pin_added_in_the_console_holds_in_the_new_draft_and_shows_as_moved(ap
     counts = re.search(r'class="change-counts".*?</p>', page, re.S).group(0)
     assert re.search(r"\d+ 项未变", counts) and "项移动" in counts
     en = ann.get(state["draft_url"] + "?lang=en").get_data(as_text=True)
-    assert "pinned by the dispatcher" in en or "固定" in en
+    (moved_en,) = change_rows(en, stop)
+    assert "pinned by the dispatcher" in moved_en and ">moved<" in moved_en
+    assert "unchanged" in en and "Changes to the published timetable" in en
 
 
 def test_invalid_adjustments_are_refused_at_their_field_and_nothing_is_saved(app, ann):
