@@ -32,6 +32,8 @@ ACTIONS = (
     "plan_cancelled",
     "plan_failed",
     "publish",
+    "adjustment_add",
+    "adjustment_remove",
 )
 
 

@@ -422,6 +422,36 @@ JOB_ACTIVE = ("queued", "running")
 """A district has at most one job in these states (a partial unique index says so)."""
 
 
+ADJUSTMENT_KINDS = ("pin", "exclude_stop", "exclude_day", "visits", "dwell")
+
+
+class AdjustmentRow(db.Model):
+    """One of a district's standing adjustments to its plans (`taxvan.adjustments`): a pin, an
+    excluded stop or weekday, a stop's visits a week or dwell.
+
+    Kept per district, not per week: what local knowledge says (the market is on Tuesdays,
+    the square is closed for works) holds for every week planned with them until removed. A
+    plan job copies the district's adjustments into its options when it starts, so the draft
+    records the ones it was made with even after they change."""
+
+    __tablename__ = "adjustments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    """One of ADJUSTMENT_KINDS."""
+    stop_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    weekday: Mapped[int | None] = mapped_column(default=None)
+    """Monday = 0 (pin, exclude_day)."""
+    start: Mapped[int | None] = mapped_column(default=None)
+    """A pin's start, minutes since midnight; None pins the day only."""
+    tolerance: Mapped[int] = mapped_column(default=0)
+    value: Mapped[int | None] = mapped_column(default=None)
+    """Visits a week, or dwell minutes."""
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    district: Mapped[District] = relationship()
+
+
 class PlanJob(db.Model):
     """One request to plan a district's week, from queued to succeeded/failed/cancelled.
 

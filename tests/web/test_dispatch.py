@@ -20,7 +20,17 @@ from sqlalchemy import delete, select
 from tests.conftest import DEMO, _dispose, _web_config
 from tests.districts import make_county
 from web.extensions import db, limiter
-from web.models import AuditEntry, District, Draft, Notice, PlanJob, StopRow, StreetRow, User
+from web.models import (
+    AdjustmentRow,
+    AuditEntry,
+    District,
+    Draft,
+    Notice,
+    PlanJob,
+    StopRow,
+    StreetRow,
+    User,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -30,7 +40,7 @@ ADMIN_ONLY = {"dispatch.users"}
 OPEN = {"dispatch.sign_in"}
 """The only console page an anonymous visitor may see."""
 
-NEEDS_FIELDS = {"dispatch.plan_start"}
+NEEDS_FIELDS = {"dispatch.plan_start", "dispatch.adjustment_add"}
 """Forms the walk sends without their fields (only the CSRF token): refused as incomplete."""
 
 
@@ -80,6 +90,7 @@ def _clean(app) -> None:
 
     with app.app_context():
         db.session.rollback()
+        db.session.execute(delete(AdjustmentRow))
         db.session.execute(delete(Draft))
         db.session.execute(delete(PlanJob))
         db.session.execute(delete(AuditEntry))

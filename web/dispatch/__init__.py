@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     """Register Flask-Login and the console's blueprint on `app`."""
     from web import auth, jobs
     from web.dispatch import (  # noqa: F401  (their views, on `bp`)
+        adjust_views,
         days,
         disruptions,
         importing,

@@ -9,8 +9,10 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
+    SelectField,
     SelectMultipleField,
     StringField,
+    TimeField,
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
@@ -90,6 +92,7 @@ class PlanForm(FlaskForm):
         validators=[DataRequired(_l("Choose at least one working day."))],
     )
     new_template = BooleanField(_l("Plan a new weekly template (times may change)"))
+    adjusted = BooleanField(_l("Plan with the district's adjustments"))
 
     def validate_week(self, field: StringField) -> None:
         from taxvan.workdays import parse_iso_week
@@ -102,3 +105,39 @@ class PlanForm(FlaskForm):
 
 class JobActionForm(FlaskForm):
     """Only the CSRF token: cancel and retry are POSTs."""
+
+
+ALL_WEEKDAY_CHOICES = [*WEEKDAY_CHOICES, SelectChoice("6", _l("Sun"))]
+
+
+class AdjustmentForm(FlaskForm):
+    """One adjustment of the district's plans (`web.adjustments`). Each kind shows its own
+    fields (`web.adjustments.FIELDS`) in a form of its own, under a prefix (`pin-stop`), so
+    that the page's five forms keep their ids apart; the view checks the fields of the kind
+    and `adjustment_problems` the rest."""
+
+    stop = SelectField(_l("Stop"), choices=[], validators=[Optional()])
+    weekday = SelectField(
+        _l("Day"), choices=ALL_WEEKDAY_CHOICES, coerce=int, validators=[Optional()]
+    )
+    start = TimeField(_l("Time (optional)"), validators=[Optional()])
+    tolerance = SelectField(
+        _l("Tolerance"),
+        choices=[
+            SelectChoice("0", _l("exactly")),
+            SelectChoice("15", "± 15 min"),
+            SelectChoice("30", "± 30 min"),
+            SelectChoice("45", "± 45 min"),
+            SelectChoice("60", "± 60 min"),
+        ],
+        coerce=int,
+        default=0,
+        validators=[Optional()],
+    )
+    value = IntegerField(_l("Number"), validators=[Optional(), NumberRange(0, 24 * 60)])
+
+
+class RemoveAdjustmentForm(FlaskForm):
+    """Remove one adjustment (its id in a hidden field)."""
+
+    adjustment = IntegerField(validators=[InputRequired(), NumberRange(1, 2**31 - 1)])

@@ -29,11 +29,13 @@ from taxvan.errors import TaxvanError
 from taxvan.fleet import Van
 from taxvan.io.loaders import load_vans
 from taxvan.workdays import next_iso_week
+from web import adjustments
 from web.dispatch.forms import JobActionForm, PlanForm
 from web.dispatch.views import _district_or_404, bp
 from web.extensions import db
 from web.jobs import queue
 from web.jobs.charts import progress_chart, share_chart
+from web.jobs.diff import REASON_LABELS, draft_adjustments, draft_diff, when_text
 from web.jobs.drafts import WEEKDAYS_EN, timetable_by_day
 from web.jobs.runner import wall_now
 from web.models import District, Draft, PlanJob, User
@@ -77,6 +79,7 @@ def plan_form(district: District, form: PlanForm | None = None) -> PlanForm:
         time_limit=int(_config().time_limit_s),
         vans=max(1, len(vans) or len(district.settings.get("vans", []))),
         weekdays=[d for d in days if d < 6] or [0, 1, 2, 3, 4],
+        adjusted=bool(adjustments.rows_of(district)),
     )
 
 
@@ -121,6 +124,7 @@ def planning_context(district: District, form: PlanForm | None = None) -> dict[s
     )
     return {
         "plan_form": plan_form(district, form),
+        "adjustment_count": len(adjustments.rows_of(district)),
         "van_count": len(district.settings.get("vans", [])),
         "jobs": jobs,
         "drafts": drafts,
@@ -166,6 +170,9 @@ def plan_start(code: str) -> Any:
         vans=int(form.vans.data or 1),
         weekdays=tuple(sorted(form.weekdays.data or [])),
         new_template=bool(form.new_template.data),
+        adjustments=(
+            adjustments.adjustments_of(district).as_dict() if form.adjusted.data else None
+        ),
     )
     try:
         job, joined = queue.submit(district, options, _user())
@@ -342,7 +349,39 @@ def draft(code: str, draft_id: int) -> str:
         chart=chart,
         days=timetable_by_day(d.visits),
         weekday_names=[_(n) for n in WEEKDAYS_EN],
+        **adjust_context(district, d),
     )
+
+
+def adjust_context(district: District, d: Draft) -> dict[str, Any]:
+    """The draft page's adjust spot: the adjustments the draft was made with, the form that
+    plans its week again with the district's adjustments, and its changes to the published
+    week (None when the week is not published)."""
+    replan = PlanForm(
+        formdata=None,
+        week=d.week,
+        time_limit=max(1, round(float(d.options.get("time_limit_s", 1)))),
+        vans=int(d.options.get("vans") or 1),
+        weekdays=list(d.options.get("weekdays") or []),
+        adjusted=True,
+    )
+    try:
+        made_with = adjustments.items(draft_adjustments(d))
+        changes = draft_diff(district, d)
+        diff_error = None
+    except TaxvanError as exc:  # an unreadable record says so instead of failing the page
+        made_with, changes, diff_error = [], None, str(exc)
+    return {
+        "replan_form": replan,
+        "made_with": made_with,
+        "has_adjustments": "adjustments" in d.options,
+        "district_adjustments": len(adjustments.rows_of(district)),
+        "stops": adjustments.stop_names(district),
+        "diff": changes,
+        "diff_error": diff_error,
+        "reason_labels": REASON_LABELS,
+        "when_text": when_text,
+    }
 
 
 @bp.get("/districts/<code>/drafts/<int:draft_id>/map")

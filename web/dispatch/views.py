@@ -114,6 +114,8 @@ def action_label(action: str) -> str:
         "plan_cancelled": _("Plan cancelled"),
         "plan_failed": _("Plan failed"),
         "publish": _("Week published"),
+        "adjustment_add": _("Adjustment added"),
+        "adjustment_remove": _("Adjustment removed"),
     }
     return labels.get(action, action)
 

@@ -54,14 +54,20 @@ class PlanOptions:
     weekdays: tuple[int, ...]
     """Monday = 0."""
     new_template: bool = False
+    adjustments: dict[str, Any] | None = None
+    """The district's adjustments to plan with (`Adjustments.as_dict`), copied when the job
+    starts so the worker gets them and the draft records them; None plans without."""
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "time_limit_s": self.time_limit_s,
             "vans": self.vans,
             "weekdays": list(self.weekdays),
             "new_template": self.new_template,
         }
+        if self.adjustments is not None:
+            out["adjustments"] = self.adjustments
+        return out
 
 
 def _redis_url() -> str:
@@ -148,6 +154,7 @@ def retry(job: PlanJob, user: User) -> PlanJob:
             int(o["vans"]),
             tuple(o["weekdays"]),
             bool(o.get("new_template")),
+            o.get("adjustments"),
         ),
         user,
         retry_of=job.id,

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy import select
 
 from routes.engine import SearchStopped
+from taxvan.adjustments import AdjustmentError, Adjustments
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
@@ -69,6 +71,31 @@ def adjust_dataset(options: dict[str, Any]) -> Callable[[Dataset], Dataset]:
         return dataclasses.replace(data, vans=tuple(vans))
 
     return adjust
+
+
+def plan_inputs(job: PlanJob, options: dict[str, Any]) -> dict[str, Any]:
+    """What the job plans from, as keyword arguments of `web.planning.run_plan`: the one
+    place that chooses (the dispatcher's vans and days, a fresh template or not, the
+    adjustments the job was started with). Raises `AdjustmentError` for adjustments that
+    cannot be read."""
+    return {
+        "new_template": bool(options.get("new_template")),
+        "adjust": adjust_dataset(options),
+        "adjustments": Adjustments.from_dict(options.get("adjustments") or {}),
+        "previous": previous_template(job),
+    }
+
+
+def previous_template(job: PlanJob) -> dict[str, Any] | None:
+    """The weekly template of the district's last published draft: a new template is planned
+    near it (`routes.plan_week(previous=...)`), so a change moves only what it must."""
+    template = db.session.scalar(
+        select(Draft.template)
+        .where(Draft.district_id == job.district_id, Draft.status == "published")
+        .order_by(Draft.id.desc())
+        .limit(1)
+    )
+    return template or None
 
 
 class _Watcher(threading.Thread):
@@ -178,9 +205,8 @@ def execute(job_id: int) -> str:
                 Path(tmp),
                 say=watcher.say,
                 progress=watcher.progress,
-                new_template=bool(options.get("new_template")),
-                adjust=adjust_dataset(options),
                 stop=watcher.cancel.is_set,
+                **plan_inputs(job, options),
             )
             draft_parts = {
                 "visits": visit_dicts(run),
@@ -193,7 +219,9 @@ def execute(job_id: int) -> str:
         outcome = ("succeeded", None)
     except SearchStopped:
         outcome = ("cancelled", None)
-    except TaxvanError as exc:  # PlanningError, bad data: the message is for people
+    except AdjustmentError as exc:  # every problem, not only the first
+        outcome = ("failed", "adjustment not possible: " + "; ".join(map(str, exc.problems)))
+    except TaxvanError as exc:  # PlanningError (PinError, AdjustmentError), bad data: for people
         outcome = ("failed", str(exc))
     except Exception as exc:
         app.logger.exception("plan job %s failed", job_id)
