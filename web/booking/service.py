@@ -238,7 +238,8 @@ def _run(conn: Connection, stmt: Executable, params: Mapping[str, Any]) -> Seque
             cursor.execute(sql, values)
             if events:
                 conn.dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
-            return cursor.fetchall() if cursor.description is not None else []
+            # `rownumber` is None without rows to fetch; `description` would build every column
+            return cursor.fetchall() if cursor.rownumber is not None else []
     except dbapi.Error as exc:
         raise DBAPIError.instance(sql, values, exc, dbapi.Error) from exc
 
