@@ -207,7 +207,7 @@ def _visit_from(
     return v
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # a few statements per engine (tests make many)
 def _driver_sql(stmt: Executable, dialect: Dialect) -> tuple[str, dict[str, Any]]:
     """`stmt` compiled once for `dialect`: its SQL text and the values of its own literals."""
     compiled = stmt.compile(dialect=dialect)
