@@ -21,8 +21,6 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import (
     Connection,
-    Dialect,
-    Executable,
     Table,
     bindparam,
     delete,
@@ -57,6 +55,7 @@ from taxvan.booking import (
 )
 from taxvan.clock import hhmm, parse_hhmm
 from taxvan.notices import NoticeKind
+from web.driver_sql import run as _run
 from web.extensions import db
 from web.models import (
     Booking,
@@ -242,43 +241,6 @@ def _visit_from(
     s = _detached(StopRow, stop, street=_detached(StreetRow, street))
     v: VisitRow = _detached(VisitRow, visit, stop=s)
     return v
-
-
-@functools.lru_cache(maxsize=64)  # a few statements per engine (tests make many)
-def _driver_sql(stmt: Executable, dialect: Dialect) -> tuple[str, dict[str, Any]]:
-    """`stmt` compiled once for `dialect`: its SQL text and the values of its own literals."""
-    compiled = stmt.compile(dialect=dialect)
-    return compiled.string, dict(compiled.params)
-
-
-def _run(conn: Connection, stmt: Executable, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
-    """Execute one of the hot path's statements in the session's transaction; its rows.
-
-    On PostgreSQL the statement goes straight to psycopg, compiled once (`_driver_sql`), and
-    the rows are psycopg's tuples: SQLAlchemy's execution context and result objects cost
-    more than psycopg does for these small statements (the columns are plain integers, text,
-    dates and floats, which psycopg returns as SQLAlchemy would). A driver error is raised
-    as SQLAlchemy's (`IntegrityError` for a unique key), as `conn.execute` would, and the
-    engine's `before_/after_cursor_execute` listeners, if any, see the statement (without an
-    execution context). Elsewhere it is `conn.execute`."""
-    if conn.dialect.name != "postgresql":
-        return conn.execute(stmt, params).all()
-    sql, defaults = _driver_sql(stmt, conn.dialect)
-    values = {**defaults, **params} if defaults else params
-    raw = conn.connection.dbapi_connection
-    dbapi = conn.dialect.loaded_dbapi
-    events = conn._has_events or conn.engine._has_events
-    try:
-        with raw.cursor() as cursor:  # type: ignore[union-attr]
-            if events:  # instrumentation and the tests' statement counts see these too
-                conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
-            cursor.execute(sql, values)
-            if events:
-                conn.dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
-            # `rownumber` is None without rows to fetch; `description` would build every column
-            return cursor.fetchall() if cursor.rownumber is not None else []
-    except dbapi.Error as exc:
-        raise DBAPIError.instance(sql, values, exc, dbapi.Error) from exc
 
 
 def _taken(visit_id: int) -> set[tuple[int, int]]:

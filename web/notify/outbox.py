@@ -13,11 +13,12 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, Table, false, or_
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, false, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from taxvan.clock import hhmm
 from taxvan.notices import NoticeData, NoticeKind, render
+from web.driver_sql import run
 from web.extensions import db
 from web.models import Booking, District, Notice, ServiceRow, VisitRow
 from web.store import china_now
@@ -25,17 +26,35 @@ from web.store import china_now
 NOTICES: Table = Notice.__table__  # type: ignore[assignment]
 
 
+_COLUMNS = (
+    "key",
+    "kind",
+    "lang",
+    "phone",
+    "text",
+    "booking_id",
+    "stop_id",
+    "district_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+_INSERT_ONCE = {
+    d.dialect.name: d.insert(NOTICES)
+    .values({c: bindparam(c) for c in _COLUMNS})
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(NOTICES.c.id)
+    for d in (postgresql, sqlite)
+}
+"""INSERT a notice unless its key exists, per dialect, built once (a booking writes one)."""
+
+
 def _insert_once(conn: Connection, values: dict[str, Any]) -> bool:
     """INSERT the notice unless its key exists (ON CONFLICT DO NOTHING, one statement on both
-    databases, so a duplicate never fails the caller's transaction); True if written."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(NOTICES)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(NOTICES.c.id)
-    )
-    return conn.execute(stmt).first() is not None
+    databases, so a duplicate never fails the caller's transaction); True if written. On
+    PostgreSQL it goes straight to the driver like the rest of the booking path (`run`)."""
+    return bool(run(conn, _INSERT_ONCE[conn.dialect.name], values))
 
 
 def notify(
