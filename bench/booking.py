@@ -6,10 +6,12 @@ is touched), publishes the demo week in it, serves the app as the README says
 (and cancel again, so places never run out) for S seconds, with the booking rules as
 configured by default (one taxpayer's limits included) and the booking rate limit counted on
 every request. The same clients also run the booking bare on the database, in two ways:
-the statements the app's booking path runs on PostgreSQL in plain SQL (visit; taxpayer's
-advisory lock, open bookings and the visit's claims, cap and overlap decided, booking and
-claim inserted, commit; the cancel under the booking's row lock), and the minimal transaction
-of earlier runs (the place's claims, insert booking and claim, commit). The three take turns
+the very statements the app's booking path sends to PostgreSQL, compiled from the app's own
+statement objects (`AppSQL`: visit; publishing and taxpayer's advisory locks, open bookings
+with the visit's claims, cancellation and version; cap and overlap decided; booking and
+claims inserted; its notice written; commit; the cancel under the booking's row lock with its
+notice), and the minimal transaction of earlier runs (the place's claims, insert booking and
+claim, commit). The three take turns
 (`--rounds`, default 3), so they share whatever else the machine is doing, and the figures
 are printed side by side with the ratios.
 
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import http.client
 import json
 import os
@@ -201,54 +202,95 @@ def http_client(base: str, targets: list[tuple[int, str]], tally: Tally, round_n
 
 MINIMAL_CLAIMS = "SELECT counter FROM slot_claims WHERE visit_id = %s AND slot = %s"
 MINIMAL_BOOKING = (
-    'INSERT INTO bookings (code, visit_id, service_code, start, "end", counter, taxpayer_id, '
-    "name, phone, status, created_at) VALUES (%s, %s, 'consult', %s, %s, %s, %s, "
-    "'bench', '13800138000', 'active', now()) RETURNING id"
+    'INSERT INTO bookings (code, visit_id, district_id, service_code, start, "end", counter,'
+    " taxpayer_id, name, phone, status, created_at) VALUES (%s, %s, %s, 'consult', %s, %s, %s,"
+    " %s, 'bench', '13800138000', 'active', now()) RETURNING id"
 )
 MINIMAL_CLAIM = (
     "INSERT INTO slot_claims (visit_id, counter, slot, booking_id) VALUES (%s, %s, %s, %s)"
 )
-
-SAME_VISIT = (
-    'SELECT v.start, v."end", v.counters, v.date, s.minutes FROM visits v'
-    " JOIN stops p ON p.id = v.stop_id JOIN streets t ON t.code = p.street_code"
-    " LEFT JOIN services s ON s.code = 'consult' WHERE v.id = %s"
-)
-SAME_LOCK = "SELECT pg_advisory_xact_lock(%s)"
-SAME_HELD = (
-    'SELECT 1, b.id, v.date, b.start, b."end" FROM bookings b JOIN visits v ON b.visit_id = v.id'
-    " WHERE b.taxpayer_id = %s AND b.status = 'active' AND v.date >= %s"
-    " UNION ALL SELECT 0, booking_id, NULL, counter, slot FROM slot_claims WHERE visit_id = %s"
-)
-SAME_INSERT = (
-    "WITH booking AS ("
-    ' INSERT INTO bookings (code, visit_id, service_code, start, "end", counter,'
-    " taxpayer_id, name, phone, status, created_at)"
-    " VALUES (%(code)s, %(visit_id)s, 'consult', %(start)s, %(end)s, %(counter)s,"
-    " %(taxpayer_id)s, 'bench', '13800138000', 'active', now()) RETURNING id)"
-    " INSERT INTO slot_claims (visit_id, counter, slot, booking_id)"
-    " SELECT %(visit_id)s, %(counter)s, %(slot)s, booking.id FROM booking RETURNING booking_id"
-)
-SAME_FIND = "SELECT id, status, phone FROM bookings WHERE code = %s FOR UPDATE"
-SAME_RELEASE = (
-    "WITH freed AS (DELETE FROM slot_claims WHERE booking_id = %(id)s)"
-    " UPDATE bookings SET status = 'cancelled' WHERE id = %(id)s"
-)
 MAX_OPEN = 3
 """The default cap on a taxpayer's open bookings (`BookingRules.max_open_bookings`)."""
+NOTICE_TEXT = (
+    "【税务大厅流动车】预约成功 ABCD2345：12月1日 09:00-09:15 某某社区，"
+    "个人所得税咨询。改约/取消请用预约码。"
+)
+"""A notice's text about as long as the app's (one SMS); the app renders its own."""
 
 
-def sql_client(same: bool, targets: list[tuple[int, str]], meta: dict, tally: Tally, round_no: int):
-    """A client straight on the database, one connection each.
+class AppSQL:
+    """The SQL text (with its fixed values) of each statement the app's booking path sends to
+    PostgreSQL, compiled from the app's own statement objects as the app compiles them
+    (`web.driver_sql`): the bare path runs exactly these, so it stays the same as the app's.
 
-    `same`: the statements the app's booking path runs on PostgreSQL, in plain SQL: read the
-    visit; in one transaction take the taxpayer's advisory lock, read the taxpayer's open
-    bookings and the visit's claims in one statement, decide cap, overlap and counter, insert
-    the booking and its claim in one statement, commit; the cancel reads the booking under its
-    row lock and frees its place and sets its status in one statement. Not `same` (the
-    minimal transaction of earlier runs): read the place's claims, insert booking and claim,
-    commit; delete them again. Only the booking transaction is timed."""
-    today = dt.date.fromisoformat(NOW[:10])
+    Booking: the visit with its stop, street and service; in one transaction the publishing
+    lock (shared) and the taxpayer's advisory lock, the taxpayer's open bookings with the
+    visit's claims, cancellation and current version in one statement, the booking and its
+    claims in one statement, its notice (INSERT ... ON CONFLICT DO NOTHING); commit. Cancel:
+    the booking with its visit, stop, street and service under its row lock, its places freed
+    and status set in one statement, its notice; commit."""
+
+    def __init__(self) -> None:
+        from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
+
+        from web.booking import service as svc
+        from web.driver_sql import driver_sql
+        from web.notify.outbox import _INSERT_ONCE
+
+        dialect = pg_dialect.dialect()
+
+        def sql(stmt):
+            return driver_sql(stmt, dialect)
+
+        self.visit = sql(svc._VISIT_WITH_SERVICE)
+        self.lock = sql(svc._PG_LOCK)
+        self.held = sql(svc._HELD)
+        self.insert = sql(svc._PG_INSERT_BOOKING_AND_CLAIMS)
+        self.notice = sql(_INSERT_ONCE["postgresql"])
+        self.find = sql(svc._BOOKING_BY_CODE_FOR_UPDATE)
+        self.release = sql(svc._PG_RELEASE)
+        self.publishing = svc.PUBLISHING_LOCK
+        self.lock_key = svc._lock_key
+        self.visit_cols = {k: i for i, k in enumerate(svc.VISITS.c.keys())}
+        n_visit, n_stop, n_street = (len(t.c) for t in (svc.VISITS, svc.STOPS, svc.STREETS))
+        self.stop_district = n_visit + list(svc.STOPS.c.keys()).index("district_id")
+        self.service_minutes = (
+            n_visit + n_stop + n_street + list(svc.SERVICES.c.keys()).index("minutes")
+        )
+        self.booking_cols = {k: i for i, k in enumerate(svc.BOOKINGS.c.keys())}
+        self.booking_stop = len(svc.BOOKINGS.c) + self.visit_cols["stop_id"]
+
+
+def run(conn, stmt: tuple[str, dict], **params):
+    sql, defaults = stmt
+    return conn.execute(sql, {**defaults, **params})
+
+
+def notice(kind: str, booking_id: int, stop_id: str, now: dt.datetime) -> dict:
+    return {
+        "key": f"{kind}:{booking_id}",
+        "kind": kind,
+        "lang": "zh",
+        "phone": "13800138000",
+        "text": NOTICE_TEXT,
+        "booking_id": booking_id,
+        "stop_id": stop_id,
+        "district_id": None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def sql_client(
+    q: AppSQL | None, targets: list[tuple[int, str]], meta: dict, tally: Tally, round_no: int
+):
+    """A client straight on the database, one connection each: with `q`, the app's own
+    statements (`AppSQL`), deciding cap, overlap and counter in between as the app does;
+    without (the minimal transaction of earlier runs): read the place's claims, insert
+    booking and claim, commit; delete them again. Only the booking transaction is timed."""
+    now = dt.datetime.fromisoformat(NOW)
 
     def client(k: int, window: Window) -> None:
         rnd = random.Random(round_no * 1000 + 100 + k)
@@ -261,21 +303,18 @@ def sql_client(same: bool, targets: list[tuple[int, str]], meta: dict, tally: Ta
                 h, m = map(int, start.split(":"))
                 minute = h * 60 + m
                 n += 1
-                code = f"{'S' if same else 'R'}{k:02d}{n % 10**9:09d}"
+                code = f"{'S' if q else 'R'}{k:02d}{n % 10**9:09d}"[:12]
                 tid = my_ids[n % len(my_ids)]
                 t0 = time.monotonic()
                 booked = (
-                    book_same(conn, visit_id, minute, tid, code, today)
-                    if same
-                    else (book_minimal(conn, visit_id, minute, meta, k, code))
+                    book_same(q, conn, visit_id, minute, tid, code, now)
+                    if q
+                    else book_minimal(conn, visit_id, minute, meta, k, code)
                 )
                 dt_ = time.monotonic() - t0
                 tally.add(window, t0, dt_, "ok" if booked else "refused")
-                if booked and same:
-                    with conn.transaction():
-                        row = conn.execute(SAME_FIND, (code,)).fetchone()
-                        if row and row[1] == "active" and row[2] == "13800138000":
-                            conn.execute(SAME_RELEASE, {"id": row[0]})
+                if booked and q:
+                    cancel_same(q, conn, code, now)
                 elif booked:
                     with conn.transaction():
                         conn.execute("DELETE FROM slot_claims WHERE booking_id = %s", (booked,))
@@ -285,7 +324,7 @@ def sql_client(same: bool, targets: list[tuple[int, str]], meta: dict, tally: Ta
 
 
 def book_minimal(conn, visit_id: int, minute: int, meta: dict, k: int, code: str):
-    vstart, counters = meta[visit_id]
+    vstart, counters, district = meta[visit_id]
     slot = (minute - vstart) // 15
     with conn.transaction():
         taken = {c for (c,) in conn.execute(MINIMAL_CLAIMS, (visit_id, slot))}
@@ -296,7 +335,7 @@ def book_minimal(conn, visit_id: int, minute: int, meta: dict, k: int, code: str
             with conn.transaction():
                 bid = conn.execute(
                     MINIMAL_BOOKING,
-                    (code, visit_id, minute, minute + 15, free[0], f"RAW{k:015d}"[:18]),
+                    (code, visit_id, district, minute, minute + 15, free[0], f"RAW{k:015d}"[:18]),
                 ).fetchone()[0]
                 conn.execute(MINIMAL_CLAIM, (visit_id, free[0], slot, bid))
                 return bid
@@ -304,41 +343,67 @@ def book_minimal(conn, visit_id: int, minute: int, meta: dict, k: int, code: str
             return None
 
 
-def book_same(conn, visit_id: int, minute: int, tid: str, code: str, today: dt.date):
-    key = int.from_bytes(hashlib.blake2b(tid.encode(), digest_size=8).digest(), "big", signed=True)
+def book_same(q: AppSQL, conn, visit_id: int, minute: int, tid: str, code: str, now):
     try:
-        with conn.transaction():
-            vstart, _vend, counters, date, minutes = conn.execute(
-                SAME_VISIT, (visit_id,)
-            ).fetchone()
-            slot = (minute - vstart) // 15
-            end = minute + minutes
-            conn.execute(SAME_LOCK, (key,))
-            mine, taken = [], set()
-            for own, _bid, d, a, b in conn.execute(SAME_HELD, (tid, today, visit_id)):
-                if own:
+        with conn.transaction():  # one transaction from the visit's read on, as the app's
+            row = run(conn, q.visit, visit_id=visit_id, service="consult").fetchone()
+            v = q.visit_cols
+            vstart, counters, date = row[v["start"]], row[v["counters"]], row[v["date"]]
+            stop_id, district = row[v["stop_id"]], row[q.stop_district]
+            length = -(-row[q.service_minutes] // 15)
+            slot, end = (minute - vstart) // 15, minute + length * 15
+            run(conn, q.lock, publishing=q.publishing, key=q.lock_key(tid))
+            mine, taken, current = [], set(), False
+            held = run(conn, q.held, taxpayer_id=tid, today=now.date(), visit_id=visit_id)
+            for own, _bid, d, a, b in held:
+                if own == 2:
+                    raise LookupError  # called off
+                if own == 3:
+                    current = True
+                elif own:
                     mine.append((d, a, b))
                 else:
                     taken.add((a, b))
-            if len(mine) >= MAX_OPEN or any(
-                d == date and a < end and minute < b for d, a, b in mine
-            ):
+            if not current or len(mine) >= MAX_OPEN:
                 raise LookupError
-            free = [c for c in range(counters) if (c, slot) not in taken]
+            if any(d == date and a < end and minute < b for d, a, b in mine):
+                raise LookupError
+            slots = range(slot, slot + length)
+            free = [c for c in range(counters) if not any((c, x) in taken for x in slots)]
             if not free:
                 raise LookupError
             values = {
                 "code": code,
                 "visit_id": visit_id,
+                "district_id": district,
+                "service_code": "consult",
                 "start": minute,
                 "end": end,
                 "counter": free[0],
                 "taxpayer_id": tid,
-                "slot": slot,
+                "name": "bench",
+                "phone": "13800138000",
+                "status": "active",
+                "created_at": now,
+                "lang": "zh",
+                "first_slot": slot,
+                "last_slot": slot + length - 1,
             }
-            return conn.execute(SAME_INSERT, values).fetchone()[0]
+            booking_id = run(conn, q.insert, **values).fetchone()[0]
+            run(conn, q.notice, **notice("booked", booking_id, stop_id, now)).fetchall()
+            return booking_id
     except (LookupError, psycopg.errors.UniqueViolation):
         return None
+
+
+def cancel_same(q: AppSQL, conn, code: str, now) -> None:
+    with conn.transaction():
+        row = run(conn, q.find, code=code).fetchone()
+        b = q.booking_cols
+        if row and row[b["status"]] == "active" and row[b["phone"]] == "13800138000":
+            run(conn, q.release, booking_id=row[b["id"]], new_status="cancelled")
+            stop_id = row[q.booking_stop]
+            run(conn, q.notice, **notice("cancelled", row[b["id"]], stop_id, now)).fetchall()
 
 
 def main() -> int:
@@ -451,9 +516,13 @@ def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
     targets = places()
     with psycopg.connect(PG) as conn:
         meta = {
-            vid: (s, c)
-            for vid, s, c in conn.execute("SELECT id, start, counters FROM visits").fetchall()
+            vid: (s, c, d)
+            for vid, s, c, d in conn.execute(
+                "SELECT v.id, v.start, v.counters, p.district_id FROM visits v"
+                " JOIN stops p ON p.id = v.stop_id"
+            ).fetchall()
         }
+    q = AppSQL()
     app = Tally("app (gunicorn + Flask + SQLAlchemy)")
     same = Tally("bare SQL, the app's statements")
     minimal = Tally("bare SQL, minimal transaction")
@@ -465,8 +534,8 @@ def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
             warm = args.warmup if r == 0 else 0.0
             for tally, client, warmup in (
                 (app, http_client(base, targets, app, r), warm),
-                (same, sql_client(True, targets, meta, same, r), min(warm, 1.0)),
-                (minimal, sql_client(False, targets, meta, minimal, r), min(warm, 1.0)),
+                (same, sql_client(q, targets, meta, same, r), min(warm, 1.0)),
+                (minimal, sql_client(None, targets, meta, minimal, r), min(warm, 1.0)),
             ):
                 t = time.monotonic() + 1.0 + warmup  # a second to start and connect
                 window = Window(t, t + each)
