@@ -689,3 +689,26 @@ def test_service_lengths_read_in_the_page_language(app, client):
     client.get("/d/fangzi/?lang=en")
     english = client.get(f"/d/fangzi/visits/{v.id}/book?service=consult").get_data(as_text=True)
     assert " min)" in english and "分钟" not in english
+
+
+def test_bookings_go_on_counted_in_memory_while_redis_is_down(limited_app):
+    """With the rate-limit Redis unreachable a booking request is not a server error: the
+    budget is counted in memory (the limit still holds, with Retry-After) until Redis is back."""
+    _app, client, _address = limited_app("2 per minute", "redis://127.0.0.1:1/0")
+    answers = [client.post("/api/v1/bookings", json={}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [422, 422, 429]
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+
+
+def test_the_booking_pages_and_the_api_spend_one_budget(limited_app):
+    """A client cannot multiply its allowance by spreading requests over the booking page's
+    form and the API: both count in one budget per address."""
+    app, client, _address = limited_app("3 per minute", REDIS)
+    v = _visit(app)
+    page = f"/d/fangzi/visits/{v.id}/book"
+    token = _csrf(client, page)  # GET: shows the form, not counted
+    assert client.post("/api/v1/bookings", json={}).status_code == 422
+    assert client.post(page, data={"csrf_token": token}).status_code == 422  # the form again
+    assert client.post("/api/v1/bookings", json={}).status_code == 422
+    assert client.post(page, data={"csrf_token": token}).status_code == 429
+    assert client.post("/api/v1/bookings", json={}).status_code == 429
