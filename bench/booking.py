@@ -225,8 +225,8 @@ class AppSQL:
 
     Booking: the visit with its stop, street and service; in one transaction the publishing
     lock (shared) and the taxpayer's advisory lock, the taxpayer's open bookings with the
-    visit's claims, cancellation and current version in one statement, the booking and its
-    claims in one statement, its notice (INSERT ... ON CONFLICT DO NOTHING); commit. Cancel:
+    visit's claims, cancellation and current version in one statement, the booking with its
+    claims and its notice in one statement; commit. Cancel:
     the booking with its visit, stop, street and service under its row lock, its places freed
     and status set in one statement, its notice; commit."""
 
@@ -245,7 +245,7 @@ class AppSQL:
         self.visit = sql(svc._VISIT_WITH_SERVICE)
         self.lock = sql(svc._PG_LOCK)
         self.held = sql(svc._HELD)
-        self.insert = sql(svc._PG_INSERT_BOOKING_AND_CLAIMS)
+        self.insert = sql(svc._PG_INSERT_BOOKING_CLAIMS_AND_NOTICE)
         self.notice = sql(_INSERT_ONCE["postgresql"])
         self.find = sql(svc._BOOKING_BY_CODE_FOR_UPDATE)
         self.release = sql(svc._PG_RELEASE)
@@ -389,8 +389,10 @@ def book_same(q: AppSQL, conn, visit_id: int, minute: int, tid: str, code: str, 
                 "first_slot": slot,
                 "last_slot": slot + length - 1,
             }
+            told = notice("booked", 0, stop_id, now)
+            told.update(key_head="booked:", key_tail="")
+            values.update({f"n_{k}": v for k, v in told.items()})
             booking_id = run(conn, q.insert, **values).fetchone()[0]
-            run(conn, q.notice, **notice("booked", booking_id, stop_id, now)).fetchall()
             return booking_id
     except (LookupError, psycopg.errors.UniqueViolation):
         return None

@@ -66,7 +66,7 @@ from web.models import (
     StreetRow,
     VisitRow,
 )
-from web.notify.outbox import notify_booking
+from web.notify.outbox import booking_notice, notify_booking
 from web.store import CHINA, china_now
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -169,20 +169,29 @@ replaced."""
 _TAKEN = select(CLAIMS.c.counter, CLAIMS.c.slot).where(CLAIMS.c.visit_id == bindparam("visit_id"))
 _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
 _INSERT_CLAIMS = insert(CLAIMS)
-_PG_INSERT_BOOKING_AND_CLAIMS = text(
+_PG_INSERT_BOOKING_CLAIMS_AND_NOTICE = text(
     "WITH booking AS ("
     ' INSERT INTO bookings (code, visit_id, district_id, service_code, start, "end", counter,'
     " taxpayer_id, name, phone, status, created_at, lang)"
     " VALUES (:code, :visit_id, :district_id, :service_code, :start, :end, :counter,"
-    " :taxpayer_id, :name, :phone, :status, :created_at, :lang) RETURNING id)"
-    " INSERT INTO slot_claims (visit_id, counter, slot, booking_id)"
+    " :taxpayer_id, :name, :phone, :status, :created_at, :lang) RETURNING id),"
+    " claims AS (INSERT INTO slot_claims (visit_id, counter, slot, booking_id)"
     " SELECT :visit_id, :counter, slot, booking.id"
     " FROM booking, generate_series(CAST(:first_slot AS integer), CAST(:last_slot AS integer))"
-    " AS slot"
-    " RETURNING booking_id"
+    " AS slot),"
+    " notice AS (INSERT INTO notices (key, kind, lang, phone, text, booking_id, stop_id,"
+    " district_id, status, attempts, next_attempt_at, created_at)"
+    " SELECT CAST(:n_key_head AS text) || booking.id || CAST(:n_key_tail AS text),"
+    " CAST(:n_kind AS text), CAST(:n_lang AS text), CAST(:n_phone AS text),"
+    " CAST(:n_text AS text), booking.id, CAST(:n_stop_id AS text),"
+    " CAST(:n_district_id AS integer), CAST(:n_status AS text), CAST(:n_attempts AS integer),"
+    " CAST(:n_next_attempt_at AS timestamp), CAST(:n_created_at AS timestamp)"
+    " FROM booking ON CONFLICT (key) DO NOTHING)"
+    " SELECT id FROM booking"
 )
-"""PostgreSQL: the booking and its claims in one statement (a data-modifying WITH); a place
-already claimed fails it on the unique key like the two inserts would."""
+"""PostgreSQL: the booking, its claims and its notice in one statement (data-modifying WITHs,
+all run to completion); a place already claimed fails it on the unique key like separate
+inserts would, and the notice's key and booking take the new booking's id."""
 _PG_LOCK = text("SELECT pg_advisory_xact_lock_shared(:publishing), pg_advisory_xact_lock(:key)")
 """The publishing lock shared (many bookings at once; a publish waits for them and they wait
 for a publish) and the taxpayer's lock, in one round trip."""
@@ -542,7 +551,18 @@ def _new_booking(
         "created_at": now.replace(tzinfo=None),
         "lang": lang,
     }
-    booking_id = _insert(conn, values, first, length)
+    if notice is None:
+        notice = NoticeKind.MOVED if moving is not None else NoticeKind.BOOKED
+    if conn.dialect.name == "postgresql":  # the notice in the booking's own statement
+        draft = _detached(Booking, {"id": _ID_HERE, **values}, visit=visit, service=service)
+        told = booking_notice(notice, draft, reason=reason, now=now)
+        head, tail = told["key"].split(_ID_HERE)
+        params = {f"n_{k}": v for k, v in told.items()}
+        params.update(values, n_key_head=head, n_key_tail=tail)
+        params.update(first_slot=first, last_slot=first + length - 1)
+        booking_id = int(_run(conn, _PG_INSERT_BOOKING_CLAIMS_AND_NOTICE, params)[0][0])
+    else:
+        booking_id = _insert(conn, values, first, length)
     # The row just written, outside the session, with what the reply shows.
     booking: Booking = _detached(
         Booking,
@@ -550,20 +570,21 @@ def _new_booking(
         visit=visit,
         service=service,
     )
-    if notice is None:
-        notice = NoticeKind.MOVED if moving is not None else NoticeKind.BOOKED
-    notify_booking(notice, booking, reason=reason, conn=conn, now=now)
+    if conn.dialect.name != "postgresql":
+        notify_booking(notice, booking, reason=reason, conn=conn, now=now)
     return booking
 
 
-def _insert(conn: Connection, values: dict[str, Any], first: int, length: int) -> int:
-    """Write a booking and the claims on its `length` slots from `first`; its id.
+_ID_HERE = "\x00id\x00"
+"""Where the booking's id goes in its notice's key, before the id exists."""
 
-    Core statements, no unit-of-work bookkeeping: one on PostgreSQL, two on SQLite (which
-    has no data-modifying WITH). A place already claimed raises IntegrityError either way."""
-    if conn.dialect.name == "postgresql":
-        params = {**values, "first_slot": first, "last_slot": first + length - 1}
-        return int(_run(conn, _PG_INSERT_BOOKING_AND_CLAIMS, params)[0][0])
+
+def _insert(conn: Connection, values: dict[str, Any], first: int, length: int) -> int:
+    """SQLite: write a booking and the claims on its `length` slots from `first`; its id.
+
+    Core statements, no unit-of-work bookkeeping (SQLite has no data-modifying WITH; on
+    PostgreSQL `_new_booking` sends one statement). A place already claimed raises
+    IntegrityError."""
     booking_id = int(conn.execute(_INSERT_BOOKING, values).scalar_one())
     _insert_claims(conn, booking_id, values["visit_id"], values["counter"], first, length)
     return booking_id
