@@ -18,7 +18,10 @@ _REDIS = bool(os.environ.get("REDIS_URL", "").strip())
 bind = "127.0.0.1:5000"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2")) if _REDIS else 1
 threads = int(os.environ.get("TAXVAN_THREADS", "8"))
-accesslog = "-"
+# One line a request costs the serving process about a tenth of a booking's CPU (gunicorn formats
+# and writes it under the logging lock). The reverse proxy in front logs requests anyway; set
+# TAXVAN_ACCESS_LOG (a file, or "-" for standard output) to have gunicorn log them too.
+accesslog = os.environ.get("TAXVAN_ACCESS_LOG", "").strip() or None
 # gunicorn would believe X-Forwarded-Proto from 127.0.0.1; the app believes proxies only as
 # TAXVAN_PROXIES says (Werkzeug's ProxyFix), so gunicorn believes none.
 secure_scheme_headers: dict[str, str] = {}

@@ -5,21 +5,28 @@ is touched), publishes the demo week in it, serves the app as the README says
 (`gunicorn -c gunicorn.conf.py`) on a free loopback port and lets C concurrent clients book
 (and cancel again, so places never run out) for S seconds, with the booking rules as
 configured by default (one taxpayer's limits included) and the booking rate limit counted on
-every request. Then the same clients run the booking transaction directly on the database
-(read the visit's claims, insert the booking and its claim under the unique key, commit),
-and the figures are printed side by side with their ratio.
+every request. The same clients also run the booking bare on the database, in two ways:
+the very statements the app's booking path sends to PostgreSQL, compiled from the app's own
+statement objects (`AppSQL`: visit; publishing and taxpayer's advisory locks, open bookings
+with the visit's claims, cancellation and version; cap and overlap decided; booking and
+claims inserted; its notice written; commit; the cancel under the booking's row lock with its
+notice), and the minimal transaction of earlier runs (the place's claims, insert booking and
+claim, commit). The three take turns
+(`--rounds`, default 3), so they share whatever else the machine is doing, and the figures
+are printed side by side with the ratios.
 
 Serving set-up: by default the production one, `REDIS_URL` set (the bench's own key prefix
 in the Redis at `--redis`, deleted at the end) and `--workers` processes (default 2, one per
 core) of `--threads` threads sharing the rate-limit counts there; `--redis ''` measures the
 set-up without Redis, one process with threads counting in memory.
 
-    python bench/booking.py [--clients 16] [--seconds 15] [--workers 2] [--threads 8]
+    python bench/booking.py [--clients 16] [--seconds 15] [--rounds 3] [--workers 2] [--threads 8]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import json
 import os
@@ -80,28 +87,53 @@ def places() -> list[tuple[int, str]]:
     ]
 
 
-def run_clients(client, clients: int) -> float:
-    """Run `client(k)` for k in range(clients) on threads; the wall time they took."""
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    t0 = time.monotonic()
+class Window:
+    """The counted part of a round: requests started in [start, stop) count."""
+
+    def __init__(self, start: float, stop: float) -> None:
+        self.start, self.stop = start, stop
+
+
+class Tally:
+    """What the clients of one path measured over all its rounds."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.lat: list[float] = []
+        self.counts = {"ok": 0, "refused": 0, "other": 0}
+        self.seconds = 0.0
+        self.cpu = 0.0
+        self.lock = threading.Lock()
+
+    def add(self, window: Window, t0: float, dt: float, kind: str) -> None:
+        if window.start <= t0 < window.stop:
+            with self.lock:
+                self.lat.append(dt)
+                self.counts[kind] += 1
+
+
+def run_round(client, clients: int, window: Window) -> None:
+    """Run `client(k, window)` for k in range(clients) on threads until the window closes.
+    The threads start (and connect) before the window opens; only its requests count."""
+    threads = [threading.Thread(target=client, args=(k, window)) for k in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return time.monotonic() - t0
 
 
-def summarise(label: str, lat: list[float], ok: int, refused: int, seconds: float) -> dict:
-    if not lat:
-        raise SystemExit(f"{label}: no request was counted (did the server or the clients fail?)")
-    lat_ms = sorted(x * 1000 for x in lat)
+def summarise(t: Tally) -> dict:
+    if not t.lat:
+        raise SystemExit(f"{t.label}: no request was counted (did the server or the clients fail?)")
+    lat_ms = sorted(x * 1000 for x in t.lat)
     q = statistics.quantiles(lat_ms, n=100) if len(lat_ms) > 1 else [lat_ms[0]] * 99
     return {
-        "label": label,
-        "tx": len(lat),
-        "per_s": len(lat) / seconds,
-        "ok": ok,
-        "refused": refused,
+        "label": t.label,
+        "tx": len(t.lat),
+        "per_s": len(t.lat) / t.seconds,
+        "ok": t.counts["ok"],
+        "refused": t.counts["refused"],
+        "other": t.counts["other"],
         "p50": q[49],
         "p95": q[94],
         "p99": q[98],
@@ -125,31 +157,20 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in text.split()]
 
 
-def run_http(
-    base: str,
-    clients: int,
-    seconds: float,
-    targets: list[tuple[int, str]],
-    warmup: float,
-    server_pids: list[int],
-) -> dict:
-    """Each client keeps one HTTP/1.1 connection (as a browser does) and books, then cancels
-    what it booked; only the booking requests are timed. The first `warmup` seconds are not
-    counted (every worker loads its lazy imports and fills its caches then)."""
-    lat: list[float] = []
-    counts = {"ok": 0, "refused": 0, "other": 0}
-    lock = threading.Lock()
-    counted_from = time.monotonic() + warmup
-    stop = counted_from + seconds
+def http_client(base: str, targets: list[tuple[int, str]], tally: Tally, round_no: int):
+    """A client as a phone's browser is: one kept-alive HTTP/1.1 connection; it books, then
+    cancels what it booked. Only the booking requests are timed."""
     host, port = base.removeprefix("http://").split(":")
     headers = {"Content-Type": "application/json"}
 
-    def client(k: int) -> None:
-        rnd = random.Random(k)
+    def client(k: int, window: Window) -> None:
+        rnd = random.Random(round_no * 1000 + k)
         my_ids = ids(5000, k)
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        i = 0
-        while time.monotonic() < stop:
+        conn.connect()
+        time.sleep(max(0.0, window.start - time.monotonic() - 0.5))
+        i = rnd.randrange(len(my_ids))
+        while time.monotonic() < window.stop:
             visit_id, start = rnd.choice(targets)
             body = json.dumps(
                 {
@@ -168,119 +189,241 @@ def run_http(
             answer = json.loads(resp.read())
             dt = time.monotonic() - t0
             status = resp.status
-            if t0 >= counted_from:
-                with lock:
-                    lat.append(dt)
-                    kind = "ok" if status == 201 else "refused" if status == 409 else "other"
-                    counts[kind] += 1
+            tally.add(
+                window, t0, dt, "ok" if status == 201 else "refused" if status == 409 else "other"
+            )
             if status == 201:
                 conn.request("DELETE", f"/api/v1/bookings/{answer['code']}?phone=13800138000")
                 conn.getresponse().read()
         conn.close()
 
-    cpu: list[float] = []
-
-    def watch() -> None:
-        time.sleep(max(0.0, counted_from - time.monotonic()))
-        cpu.append(cpu_seconds(server_pids))
-        time.sleep(max(0.0, stop - time.monotonic()))
-        cpu.append(cpu_seconds(server_pids))
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    elapsed = run_clients(client, clients) - warmup
-    watcher.join()
-    result = summarise(
-        "app (gunicorn + Flask + SQLAlchemy)",
-        lat,
-        counts["ok"],
-        counts["refused"],
-        elapsed,
-    )
-    result["other"] = counts["other"]
-    result["server_cpu_ms"] = (cpu[1] - cpu[0]) * 1000 / max(1, len(lat))
-    return result
+    return client
 
 
-def run_raw(clients: int, seconds: float, targets: list[tuple[int, str]]) -> dict:
-    """The same transaction in plain SQL: read claims, insert booking and claim, commit."""
-    lat: list[float] = []
-    counts = {"ok": 0, "refused": 0}
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
-    with psycopg.connect(PG) as conn:
-        meta = {
-            vid: (s, c)
-            for vid, s, c in conn.execute("SELECT id, start, counters FROM visits").fetchall()
-        }
+MINIMAL_CLAIMS = "SELECT counter FROM slot_claims WHERE visit_id = %s AND slot = %s"
+MINIMAL_BOOKING = (
+    'INSERT INTO bookings (code, visit_id, district_id, service_code, start, "end", counter,'
+    " taxpayer_id, name, phone, status, created_at) VALUES (%s, %s, %s, 'consult', %s, %s, %s,"
+    " %s, 'bench', '13800138000', 'active', now()) RETURNING id"
+)
+MINIMAL_CLAIM = (
+    "INSERT INTO slot_claims (visit_id, counter, slot, booking_id) VALUES (%s, %s, %s, %s)"
+)
+MAX_OPEN = 3
+"""The default cap on a taxpayer's open bookings (`BookingRules.max_open_bookings`)."""
+NOTICE_TEXT = (
+    "【税务大厅流动车】预约成功 ABCD2345：12月1日 09:00-09:15 某某社区，"
+    "个人所得税咨询。改约/取消请用预约码。"
+)
+"""A notice's text about as long as the app's (one SMS); the app renders its own."""
 
-    def client(k: int) -> None:
-        rnd = random.Random(1000 + k)
-        n = 0
+
+class AppSQL:
+    """The SQL text (with its fixed values) of each statement the app's booking path sends to
+    PostgreSQL, compiled from the app's own statement objects as the app compiles them
+    (`web.driver_sql`): the bare path runs exactly these, so it stays the same as the app's.
+
+    Booking: the visit with its stop, street and service; in one transaction the publishing
+    lock (shared) and the taxpayer's advisory lock, the taxpayer's open bookings with the
+    visit's claims, cancellation and current version in one statement, the booking with its
+    claims and its notice in one statement; commit. Cancel:
+    the booking with its visit, stop, street and service under its row lock, its places freed
+    and status set in one statement, its notice; commit."""
+
+    def __init__(self) -> None:
+        from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
+
+        from web.booking import service as svc
+        from web.driver_sql import driver_sql
+        from web.notify.outbox import _INSERT_ONCE
+
+        dialect = pg_dialect.dialect()
+
+        def sql(stmt):
+            return driver_sql(stmt, dialect)
+
+        self.visit = sql(svc._VISIT_WITH_SERVICE)
+        self.lock = sql(svc._PG_LOCK)
+        self.held = sql(svc._HELD)
+        self.insert = sql(svc._PG_INSERT_BOOKING_CLAIMS_AND_NOTICE)
+        self.notice = sql(_INSERT_ONCE["postgresql"])
+        self.find = sql(svc._BOOKING_BY_CODE_FOR_UPDATE)
+        self.release = sql(svc._PG_RELEASE)
+        self.publishing = svc.PUBLISHING_LOCK
+        self.lock_key = svc._lock_key
+        self.visit_cols = {k: i for i, k in enumerate(svc.VISITS.c.keys())}
+        n_visit, n_stop, n_street = (len(t.c) for t in (svc.VISITS, svc.STOPS, svc.STREETS))
+        self.stop_district = n_visit + list(svc.STOPS.c.keys()).index("district_id")
+        self.service_minutes = (
+            n_visit + n_stop + n_street + list(svc.SERVICES.c.keys()).index("minutes")
+        )
+        self.booking_cols = {k: i for i, k in enumerate(svc.BOOKINGS.c.keys())}
+        self.booking_stop = len(svc.BOOKINGS.c) + self.visit_cols["stop_id"]
+
+
+def run(conn, stmt: tuple[str, dict], **params):
+    sql, defaults = stmt
+    return conn.execute(sql, {**defaults, **params})
+
+
+def notice(kind: str, booking_id: int, stop_id: str, now: dt.datetime) -> dict:
+    return {
+        "key": f"{kind}:{booking_id}",
+        "kind": kind,
+        "lang": "zh",
+        "phone": "13800138000",
+        "text": NOTICE_TEXT,
+        "booking_id": booking_id,
+        "stop_id": stop_id,
+        "district_id": None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def sql_client(
+    q: AppSQL | None, targets: list[tuple[int, str]], meta: dict, tally: Tally, round_no: int
+):
+    """A client straight on the database, one connection each: with `q`, the app's own
+    statements (`AppSQL`), deciding cap, overlap and counter in between as the app does;
+    without (the minimal transaction of earlier runs): read the place's claims, insert
+    booking and claim, commit; delete them again. Only the booking transaction is timed."""
+    now = dt.datetime.fromisoformat(NOW)
+
+    def client(k: int, window: Window) -> None:
+        rnd = random.Random(round_no * 1000 + 100 + k)
+        my_ids = ids(5000, 50 + k)
+        n = rnd.randrange(10**6)
         with psycopg.connect(PG) as conn:
-            while time.monotonic() < stop:
+            time.sleep(max(0.0, window.start - time.monotonic() - 0.5))
+            while time.monotonic() < window.stop:
                 visit_id, start = rnd.choice(targets)
-                vstart, counters = meta[visit_id]
                 h, m = map(int, start.split(":"))
-                slot = (h * 60 + m - vstart) // 15
-                t0 = time.monotonic()
-                booked = None
-                with conn.transaction():
-                    taken = {
-                        c
-                        for (c,) in conn.execute(
-                            "SELECT counter FROM slot_claims WHERE visit_id = %s AND slot = %s",
-                            (visit_id, slot),
-                        )
-                    }
-                    free = [c for c in range(counters) if c not in taken]
-                    if free:
-                        try:
-                            with conn.transaction():
-                                bid = conn.execute(
-                                    "INSERT INTO bookings (code, visit_id, service_code, start, "
-                                    '"end", counter, taxpayer_id, name, phone, status, '
-                                    "created_at) VALUES (%s, %s, 'consult', %s, %s, %s, %s, "
-                                    "'bench', '13800138000', 'active', now()) RETURNING id",
-                                    (
-                                        f"R{k:02d}{n:07d}"[:12],
-                                        visit_id,
-                                        h * 60 + m,
-                                        h * 60 + m + 15,
-                                        free[0],
-                                        f"RAW{k:015d}"[:18],
-                                    ),
-                                ).fetchone()[0]
-                                conn.execute(
-                                    "INSERT INTO slot_claims (visit_id, counter, slot, "
-                                    "booking_id) VALUES (%s, %s, %s, %s)",
-                                    (visit_id, free[0], slot, bid),
-                                )
-                                booked = bid
-                        except psycopg.errors.UniqueViolation:
-                            booked = None
+                minute = h * 60 + m
                 n += 1
-                dt = time.monotonic() - t0
-                with lock:
-                    lat.append(dt)
-                    counts["ok" if booked else "refused"] += 1
-                if booked:
+                code = f"{'S' if q else 'R'}{k:02d}{n % 10**9:09d}"[:12]
+                tid = my_ids[n % len(my_ids)]
+                t0 = time.monotonic()
+                booked = (
+                    book_same(q, conn, visit_id, minute, tid, code, now)
+                    if q
+                    else book_minimal(conn, visit_id, minute, meta, k, code)
+                )
+                dt_ = time.monotonic() - t0
+                tally.add(window, t0, dt_, "ok" if booked else "refused")
+                if booked and q:
+                    cancel_same(q, conn, code, now)
+                elif booked:
                     with conn.transaction():
                         conn.execute("DELETE FROM slot_claims WHERE booking_id = %s", (booked,))
                         conn.execute("DELETE FROM bookings WHERE id = %s", (booked,))
 
-    elapsed = run_clients(client, clients)
-    return summarise("raw SQL (psycopg)", lat, counts["ok"], counts["refused"], elapsed)
+    return client
+
+
+def book_minimal(conn, visit_id: int, minute: int, meta: dict, k: int, code: str):
+    vstart, counters, district = meta[visit_id]
+    slot = (minute - vstart) // 15
+    with conn.transaction():
+        taken = {c for (c,) in conn.execute(MINIMAL_CLAIMS, (visit_id, slot))}
+        free = [c for c in range(counters) if c not in taken]
+        if not free:
+            return None
+        try:
+            with conn.transaction():
+                bid = conn.execute(
+                    MINIMAL_BOOKING,
+                    (code, visit_id, district, minute, minute + 15, free[0], f"RAW{k:015d}"[:18]),
+                ).fetchone()[0]
+                conn.execute(MINIMAL_CLAIM, (visit_id, free[0], slot, bid))
+                return bid
+        except psycopg.errors.UniqueViolation:
+            return None
+
+
+def book_same(q: AppSQL, conn, visit_id: int, minute: int, tid: str, code: str, now):
+    try:
+        with conn.transaction():  # one transaction from the visit's read on, as the app's
+            row = run(conn, q.visit, visit_id=visit_id, service="consult").fetchone()
+            v = q.visit_cols
+            vstart, counters, date = row[v["start"]], row[v["counters"]], row[v["date"]]
+            stop_id, district = row[v["stop_id"]], row[q.stop_district]
+            length = -(-row[q.service_minutes] // 15)
+            slot, end = (minute - vstart) // 15, minute + length * 15
+            run(conn, q.lock, publishing=q.publishing, key=q.lock_key(tid))
+            mine, taken, current = [], set(), False
+            held = run(conn, q.held, taxpayer_id=tid, today=now.date(), visit_id=visit_id)
+            for own, _bid, d, a, b in held:
+                if own == 2:
+                    raise LookupError  # called off
+                if own == 3:
+                    current = True
+                elif own:
+                    mine.append((d, a, b))
+                else:
+                    taken.add((a, b))
+            if not current or len(mine) >= MAX_OPEN:
+                raise LookupError
+            if any(d == date and a < end and minute < b for d, a, b in mine):
+                raise LookupError
+            slots = range(slot, slot + length)
+            free = [c for c in range(counters) if not any((c, x) in taken for x in slots)]
+            if not free:
+                raise LookupError
+            values = {
+                "code": code,
+                "visit_id": visit_id,
+                "district_id": district,
+                "service_code": "consult",
+                "start": minute,
+                "end": end,
+                "counter": free[0],
+                "taxpayer_id": tid,
+                "name": "bench",
+                "phone": "13800138000",
+                "status": "active",
+                "created_at": now,
+                "lang": "zh",
+                "first_slot": slot,
+                "last_slot": slot + length - 1,
+            }
+            told = notice("booked", 0, stop_id, now)
+            told.update(key_head="booked:", key_tail="")
+            values.update({f"n_{k}": v for k, v in told.items()})
+            booking_id = run(conn, q.insert, **values).fetchone()[0]
+            return booking_id
+    except (LookupError, psycopg.errors.UniqueViolation):
+        return None
+
+
+def cancel_same(q: AppSQL, conn, code: str, now) -> None:
+    with conn.transaction():
+        row = run(conn, q.find, code=code).fetchone()
+        b = q.booking_cols
+        if row and row[b["status"]] == "active" and row[b["phone"]] == "13800138000":
+            run(conn, q.release, booking_id=row[b["id"]], new_status="cancelled")
+            stop_id = row[q.booking_stop]
+            run(conn, q.notice, **notice("cancelled", row[b["id"]], stop_id, now)).fetchall()
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--seconds", type=float, default=15.0, help="counted seconds of each path")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="the paths take turns this many times (each path's seconds split between them)",
+    )
     ap.add_argument(
         "--workers", type=int, default=2, help="gunicorn worker processes (1 without Redis)"
     )
-    ap.add_argument("--warmup", type=float, default=5.0, help="seconds of the app not counted")
+    ap.add_argument(
+        "--warmup", type=float, default=5.0, help="seconds of the app not counted (first round)"
+    )
     ap.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     ap.add_argument(
         "--redis",
@@ -309,8 +452,9 @@ def main() -> int:
     limits = f"rate limit counted in Redis ({args.redis})" if args.redis else "counted in memory"
     print(
         f"machine: {os.cpu_count()} cores; PostgreSQL at {PG}; {args.clients} clients, "
-        f"{args.seconds:g} s each; gunicorn -c gunicorn.conf.py: {args.workers} worker(s) x "
-        f"{args.threads} threads, {limits}"
+        f"{args.seconds:g} s each path in {args.rounds} rounds; gunicorn -c gunicorn.conf.py: "
+        f"{args.workers} worker(s) x {args.threads} threads, {limits}; load average at the "
+        f"start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     own_database("create")
     try:
@@ -338,11 +482,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
+def start_server(args: argparse.Namespace, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """The README's run command on a free loopback port, once it answers /healthz."""
     args.port = args.port or free_port()
-    publish(env)
-    targets = places()
-    # The README's run command; its access log (one line a request) is part of what is measured.
     server = subprocess.Popen(
         [
             *(sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"),
@@ -353,36 +495,82 @@ def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
         stdout=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(150):
-            if server.poll() is not None:
-                raise SystemExit(f"gunicorn stopped at start (exit status {server.returncode})")
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("gunicorn did not answer /healthz within 30 s")
-        while len(children(server.pid)) < args.workers:
+    for _ in range(150):
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn stopped at start (exit status {server.returncode})")
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+            break
+        except OSError:
             time.sleep(0.2)
-        app = run_http(base, args.clients, args.seconds, targets, args.warmup, children(server.pid))
+    else:
+        server.terminate()
+        raise SystemExit("gunicorn did not answer /healthz within 30 s")
+    while len(children(server.pid)) < args.workers:
+        time.sleep(0.2)
+    return server, base
+
+
+def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
+    """The app and the two bare transactions take turns, `args.rounds` times, so that all three
+    share whatever else the machine is doing; each path's figures add up its rounds."""
+    publish(env)
+    targets = places()
+    with psycopg.connect(PG) as conn:
+        meta = {
+            vid: (s, c, d)
+            for vid, s, c, d in conn.execute(
+                "SELECT v.id, v.start, v.counters, p.district_id FROM visits v"
+                " JOIN stops p ON p.id = v.stop_id"
+            ).fetchall()
+        }
+    q = AppSQL()
+    app = Tally("app (gunicorn + Flask + SQLAlchemy)")
+    same = Tally("bare SQL, the app's statements")
+    minimal = Tally("bare SQL, minimal transaction")
+    each = args.seconds / args.rounds
+    server, base = start_server(args, env)
+    try:
+        workers = children(server.pid)
+        for r in range(args.rounds):
+            warm = args.warmup if r == 0 else 0.0
+            for tally, client, warmup in (
+                (app, http_client(base, targets, app, r), warm),
+                (same, sql_client(q, targets, meta, same, r), min(warm, 1.0)),
+                (minimal, sql_client(None, targets, meta, minimal, r), min(warm, 1.0)),
+            ):
+                t = time.monotonic() + 1.0 + warmup  # a second to start and connect
+                window = Window(t, t + each)
+                cpu = [0.0]
+                if tally is app:
+                    watcher = threading.Timer(
+                        max(0.0, window.start - time.monotonic()),
+                        lambda cpu=cpu: cpu.__setitem__(0, cpu_seconds(workers)),
+                    )
+                    watcher.start()
+                run_round(client, args.clients, window)
+                if tally is app:
+                    watcher.join()
+                    tally.cpu += cpu_seconds(workers) - cpu[0]
+                tally.seconds += each
     finally:
         server.terminate()
         server.wait(timeout=30)
-    raw = run_raw(args.clients, args.seconds, targets)
+    rows = [summarise(t) for t in (app, same, minimal)]
     print(
         f"\n{'':<38}{'tx/s':>8}{'booked':>8}{'refused':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
     )
-    for r in (app, raw):
+    for r in rows:
         print(
             f"{r['label']:<38}{r['per_s']:>8.0f}{r['ok']:>8}{r['refused']:>9}{r['p50']:>9.1f}"
             f"{r['p95']:>9.1f}{r['p99']:>9.1f}"
         )
+    a, s, m = rows
     print(
-        f"\napp / raw throughput: {app['per_s'] / raw['per_s']:.2f}; "
-        f"other HTTP statuses: {app.get('other', 0)}; gunicorn workers' CPU per booking "
-        f"(with its cancel): {app['server_cpu_ms']:.1f} ms; load average at the end: "
+        f"\napp / bare (the app's statements): {a['per_s'] / s['per_s']:.2f}; "
+        f"app / bare (minimal): {a['per_s'] / m['per_s']:.2f}; other HTTP statuses: "
+        f"{a['other']}; gunicorn workers' CPU per booking (with its cancel): "
+        f"{app.cpu * 1000 / max(1, len(app.lat)):.1f} ms; load average at the end: "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     return 0

@@ -124,11 +124,16 @@ def _tile_sources(urls: list[str]) -> list[str]:
 def site_policy() -> str:
     """The Content-Security-Policy of the site's own pages: nothing inline, only our files, tiles
     from the configured tile server, and no framing by anyone."""
+    cfg = current_app.config["TAXVAN"]
+    return _site_policy(cfg.tiles, cfg.tile_url, cfg.tile_key)
+
+
+@functools.lru_cache(maxsize=8)  # every response carries it; the tile settings rarely change
+def _site_policy(tiles_name: str, tile_url: str, tile_key: str) -> str:
     from web.maps import tile_source
 
-    cfg = current_app.config["TAXVAN"]
     try:
-        tiles = tile_source(cfg.tiles, cfg.tile_url or None, cfg.tile_key or None).url
+        tiles = tile_source(tiles_name, tile_url or None, tile_key or None).url
     except ValueError:
         tiles = None
     img = " ".join(["'self'", "data:", *_tile_sources([tiles] if tiles else [])])

@@ -14,14 +14,13 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
     Connection,
-    Row,
     Table,
     bindparam,
     delete,
@@ -56,6 +55,7 @@ from taxvan.booking import (
 )
 from taxvan.clock import hhmm, parse_hhmm
 from taxvan.notices import NoticeKind
+from web.driver_sql import run as _run
 from web.extensions import db
 from web.models import (
     Booking,
@@ -66,7 +66,7 @@ from web.models import (
     StreetRow,
     VisitRow,
 )
-from web.notify.outbox import notify_booking
+from web.notify.outbox import booking_notice, notify_booking
 from web.store import CHINA, china_now
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -166,22 +166,32 @@ still in a current version. Read under the taxpayer's lock, which a publish wait
 (`lock_against_publishing`), so a booking never lands on a visit that a new version has just
 replaced."""
 
+_TAKEN = select(CLAIMS.c.counter, CLAIMS.c.slot).where(CLAIMS.c.visit_id == bindparam("visit_id"))
 _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
 _INSERT_CLAIMS = insert(CLAIMS)
-_PG_INSERT_BOOKING_AND_CLAIMS = text(
+_PG_INSERT_BOOKING_CLAIMS_AND_NOTICE = text(
     "WITH booking AS ("
     ' INSERT INTO bookings (code, visit_id, district_id, service_code, start, "end", counter,'
     " taxpayer_id, name, phone, status, created_at, lang)"
     " VALUES (:code, :visit_id, :district_id, :service_code, :start, :end, :counter,"
-    " :taxpayer_id, :name, :phone, :status, :created_at, :lang) RETURNING id)"
-    " INSERT INTO slot_claims (visit_id, counter, slot, booking_id)"
+    " :taxpayer_id, :name, :phone, :status, :created_at, :lang) RETURNING id),"
+    " claims AS (INSERT INTO slot_claims (visit_id, counter, slot, booking_id)"
     " SELECT :visit_id, :counter, slot, booking.id"
     " FROM booking, generate_series(CAST(:first_slot AS integer), CAST(:last_slot AS integer))"
-    " AS slot"
-    " RETURNING booking_id"
+    " AS slot),"
+    " notice AS (INSERT INTO notices (key, kind, lang, phone, text, booking_id, stop_id,"
+    " district_id, status, attempts, next_attempt_at, created_at)"
+    " SELECT CAST(:n_key_head AS text) || booking.id || CAST(:n_key_tail AS text),"
+    " CAST(:n_kind AS text), CAST(:n_lang AS text), CAST(:n_phone AS text),"
+    " CAST(:n_text AS text), booking.id, CAST(:n_stop_id AS text),"
+    " CAST(:n_district_id AS integer), CAST(:n_status AS text), CAST(:n_attempts AS integer),"
+    " CAST(:n_next_attempt_at AS timestamp), CAST(:n_created_at AS timestamp)"
+    " FROM booking ON CONFLICT (key) DO NOTHING)"
+    " SELECT id FROM booking"
 )
-"""PostgreSQL: the booking and its claims in one statement (a data-modifying WITH); a place
-already claimed fails it on the unique key like the two inserts would."""
+"""PostgreSQL: the booking, its claims and its notice in one statement (data-modifying WITHs,
+all run to completion); a place already claimed fails it on the unique key like separate
+inserts would, and the notice's key and booking take the new booking's id."""
 _PG_LOCK = text("SELECT pg_advisory_xact_lock_shared(:publishing), pg_advisory_xact_lock(:key)")
 """The publishing lock shared (many bookings at once; a publish waits for them and they wait
 for a publish) and the taxpayer's lock, in one round trip."""
@@ -223,7 +233,7 @@ def _detached(cls: type, columns: Mapping[str, object], **related: object) -> An
     return obj
 
 
-def _split(row: Row, *tables: Table) -> list[dict[str, object]]:
+def _split(row: Sequence[object], *tables: Table) -> list[dict[str, object]]:
     """A row of `select(*a.c, *b.c, ...)` cut into {column: value} per table."""
     out, i = [], 0
     for t in tables:
@@ -244,9 +254,7 @@ def _visit_from(
 
 def _taken(visit_id: int) -> set[tuple[int, int]]:
     """(counter, slot) pairs of the visit that bookings hold."""
-    rows = db.session.connection().execute(
-        select(CLAIMS.c.counter, CLAIMS.c.slot).where(CLAIMS.c.visit_id == visit_id)
-    )
+    rows = _run(db.session.connection(), _TAKEN, {"visit_id": visit_id})
     return {(c, s) for c, s in rows}
 
 
@@ -316,11 +324,12 @@ def _visit_and_service(
     query; ids outside the databases' integer range are no visit at all."""
     if not (isinstance(visit_id, int) and 0 < visit_id <= MAX_ID):
         return None, _any_service(service_code)
-    row = (
-        db.session.connection()
-        .execute(_VISIT_WITH_SERVICE, {"visit_id": visit_id, "service": service_code or ""})
-        .first()
+    rows = _run(
+        db.session.connection(),
+        _VISIT_WITH_SERVICE,
+        {"visit_id": visit_id, "service": service_code or ""},
     )
+    row = rows[0] if rows else None
     if row is None:
         return None, _any_service(service_code)
     v, stop, street, service = _split(row, VISITS, STOPS, STREETS, SERVICES)
@@ -396,7 +405,7 @@ def _lock_taxpayer(conn: Connection, taxpayer_id: str) -> None:
     already holds that lock.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_LOCK, {"key": _lock_key(taxpayer_id), "publishing": PUBLISHING_LOCK})
+        _run(conn, _PG_LOCK, {"key": _lock_key(taxpayer_id), "publishing": PUBLISHING_LOCK})
     elif conn.dialect.name == "sqlite":
         _lock_writes(conn)
     else:  # pragma: no cover - the app runs on these two only
@@ -411,8 +420,8 @@ def _held(
     statement."""
     mine: list[tuple[dt.datetime, dt.datetime]] = []
     taken: set[tuple[int, int]] = set()
-    rows = conn.execute(
-        _HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id}
+    rows = _run(
+        conn, _HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id}
     )
     current = False
     for own, booking_id, date, a, b in rows:
@@ -542,7 +551,18 @@ def _new_booking(
         "created_at": now.replace(tzinfo=None),
         "lang": lang,
     }
-    booking_id = _insert(conn, values, first, length)
+    if notice is None:
+        notice = NoticeKind.MOVED if moving is not None else NoticeKind.BOOKED
+    if conn.dialect.name == "postgresql":  # the notice in the booking's own statement
+        draft = _detached(Booking, {"id": _ID_HERE, **values}, visit=visit, service=service)
+        told = booking_notice(notice, draft, reason=reason, now=now)
+        head, tail = told["key"].split(_ID_HERE)
+        params = {f"n_{k}": v for k, v in told.items()}
+        params.update(values, n_key_head=head, n_key_tail=tail)
+        params.update(first_slot=first, last_slot=first + length - 1)
+        booking_id = int(_run(conn, _PG_INSERT_BOOKING_CLAIMS_AND_NOTICE, params)[0][0])
+    else:
+        booking_id = _insert(conn, values, first, length)
     # The row just written, outside the session, with what the reply shows.
     booking: Booking = _detached(
         Booking,
@@ -550,20 +570,21 @@ def _new_booking(
         visit=visit,
         service=service,
     )
-    if notice is None:
-        notice = NoticeKind.MOVED if moving is not None else NoticeKind.BOOKED
-    notify_booking(notice, booking, reason=reason, conn=conn, now=now)
+    if conn.dialect.name != "postgresql":
+        notify_booking(notice, booking, reason=reason, conn=conn, now=now)
     return booking
 
 
-def _insert(conn: Connection, values: dict[str, Any], first: int, length: int) -> int:
-    """Write a booking and the claims on its `length` slots from `first`; its id.
+_ID_HERE = "\x00id\x00"
+"""Where the booking's id goes in its notice's key, before the id exists."""
 
-    Core statements, no unit-of-work bookkeeping: one on PostgreSQL, two on SQLite (which
-    has no data-modifying WITH). A place already claimed raises IntegrityError either way."""
-    if conn.dialect.name == "postgresql":
-        params = {**values, "first_slot": first, "last_slot": first + length - 1}
-        return int(conn.execute(_PG_INSERT_BOOKING_AND_CLAIMS, params).scalars().first())
+
+def _insert(conn: Connection, values: dict[str, Any], first: int, length: int) -> int:
+    """SQLite: write a booking and the claims on its `length` slots from `first`; its id.
+
+    Core statements, no unit-of-work bookkeeping (SQLite has no data-modifying WITH; on
+    PostgreSQL `_new_booking` sends one statement). A place already claimed raises
+    IntegrityError."""
     booking_id = int(conn.execute(_INSERT_BOOKING, values).scalar_one())
     _insert_claims(conn, booking_id, values["visit_id"], values["counter"], first, length)
     return booking_id
@@ -587,7 +608,7 @@ def _release(conn: Connection, booking_id: int, status: str) -> None:
     """Free a booking's places and give it `status` (moved, cancelled)."""
     params = {"booking_id": booking_id, "new_status": status}
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_RELEASE, params)
+        _run(conn, _PG_RELEASE, params)
     else:
         conn.execute(_FREE_CLAIMS, params)
         conn.execute(_SET_STATUS, params)
@@ -652,10 +673,12 @@ def find(
     conn = db.session.connection()
     if for_update:
         _lock_writes(conn)
-    row = conn.execute(
+    rows = _run(
+        conn,
         _BOOKING_BY_CODE_FOR_UPDATE if for_update else _BOOKING_BY_CODE,
         {"code": (code or "").strip().upper()},
-    ).first()
+    )
+    row = rows[0] if rows else None
     if row is None:
         raise BookingNotFound()
     b, v, stop, street, service = _split(row, BOOKINGS, VISITS, STOPS, STREETS, SERVICES)

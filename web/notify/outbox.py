@@ -13,11 +13,12 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, Table, false, or_
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, false, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from taxvan.clock import hhmm
 from taxvan.notices import NoticeData, NoticeKind, render
+from web.driver_sql import run
 from web.extensions import db
 from web.models import Booking, District, Notice, ServiceRow, VisitRow
 from web.store import china_now
@@ -25,17 +26,67 @@ from web.store import china_now
 NOTICES: Table = Notice.__table__  # type: ignore[assignment]
 
 
+_COLUMNS = (
+    "key",
+    "kind",
+    "lang",
+    "phone",
+    "text",
+    "booking_id",
+    "stop_id",
+    "district_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+_INSERT_ONCE = {
+    d.dialect.name: d.insert(NOTICES)
+    .values({c: bindparam(c) for c in _COLUMNS})
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(NOTICES.c.id)
+    for d in (postgresql, sqlite)
+}
+"""INSERT a notice unless its key exists, per dialect, built once (a booking writes one)."""
+
+
 def _insert_once(conn: Connection, values: dict[str, Any]) -> bool:
     """INSERT the notice unless its key exists (ON CONFLICT DO NOTHING, one statement on both
-    databases, so a duplicate never fails the caller's transaction); True if written."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(NOTICES)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(NOTICES.c.id)
-    )
-    return conn.execute(stmt).first() is not None
+    databases, so a duplicate never fails the caller's transaction); True if written. On
+    PostgreSQL it goes straight to the driver like the rest of the booking path (`run`)."""
+    return bool(run(conn, _INSERT_ONCE[conn.dialect.name], values))
+
+
+def notice_values(
+    kind: NoticeKind | str,
+    data: NoticeData,
+    *,
+    phone: str,
+    lang: str,
+    key: str,
+    booking_id: int | None = None,
+    stop_id: str | None = None,
+    district_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox row of one notice (`notify` writes it): its text rendered now, in `lang`,
+    short enough for one SMS."""
+    kind = NoticeKind(kind)
+    now = (now or china_now()).replace(tzinfo=None)
+    return {
+        "key": key,
+        "kind": kind.value,
+        "lang": lang,
+        "phone": phone,
+        "text": render(kind, data, lang),
+        "booking_id": booking_id,
+        "stop_id": stop_id,
+        "district_id": district_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def notify(
@@ -56,22 +107,17 @@ def notify(
     The text is rendered now, in `lang`, short enough for one SMS. `key` names what the notice
     is about; a notice with the same key already written makes this a no-op (returns False).
     Give `stop_id` or `district_id` so the district's dispatchers see it in their outbox."""
-    kind = NoticeKind(kind)
-    now = (now or china_now()).replace(tzinfo=None)
-    values = {
-        "key": key,
-        "kind": kind.value,
-        "lang": lang,
-        "phone": phone,
-        "text": render(kind, data, lang),
-        "booking_id": booking_id,
-        "stop_id": stop_id,
-        "district_id": district_id,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    values = notice_values(
+        kind,
+        data,
+        phone=phone,
+        lang=lang,
+        key=key,
+        booking_id=booking_id,
+        stop_id=stop_id,
+        district_id=district_id,
+        now=now,
+    )
     return _insert_once(conn or db.session.connection(), values)
 
 
@@ -92,6 +138,38 @@ def booking_data(
     )
 
 
+def booking_key(kind: NoticeKind, booking_id: object, visit_id: object) -> str:
+    """The default key of a notice about a booking: `<kind>:<booking id>`; a move by a
+    disruption adds the new visit id, as one booking may be moved twice."""
+    key = f"{kind.value}:{booking_id}"
+    if kind is NoticeKind.VISIT_MOVED:
+        key += f":{visit_id}"
+    return key
+
+
+def booking_notice(
+    kind: NoticeKind | str,
+    booking: Booking,
+    *,
+    reason: str = "",
+    key: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox row of a notice about `booking` (`notify_booking` writes it)."""
+    kind = NoticeKind(kind)
+    visit, service = booking.visit, booking.service
+    return notice_values(
+        kind,
+        booking_data(booking, visit, service, reason),
+        phone=booking.phone,
+        lang=booking.lang,
+        key=key if key is not None else booking_key(kind, booking.id, visit.id),
+        booking_id=booking.id,
+        stop_id=visit.stop_id,
+        now=now,
+    )
+
+
 def notify_booking(
     kind: NoticeKind | str,
     booking: Booking,
@@ -106,25 +184,9 @@ def notify_booking(
     `reason`) or moved (`visit_moved`: pass the booking as it is now, at its new visit).
 
     The booking's visit (with its stop) and service must be loaded or loadable. The default
-    key is `<kind>:<booking id>` (a move by a disruption adds the new visit id, as one booking
-    may be moved twice). Returns False if that notice was written before."""
-    kind = NoticeKind(kind)
-    visit, service = booking.visit, booking.service
-    if key is None:
-        key = f"{kind.value}:{booking.id}"
-        if kind is NoticeKind.VISIT_MOVED:
-            key += f":{visit.id}"
-    return notify(
-        kind,
-        booking_data(booking, visit, service, reason),
-        phone=booking.phone,
-        lang=booking.lang,
-        key=key,
-        booking_id=booking.id,
-        stop_id=visit.stop_id,
-        conn=conn,
-        now=now,
-    )
+    key is `booking_key`'s. Returns False if that notice was written before."""
+    values = booking_notice(kind, booking, reason=reason, key=key, now=now)
+    return _insert_once(conn or db.session.connection(), values)
 
 
 def notices_of_district(district: District) -> ColumnElement[bool]:
