@@ -428,3 +428,13 @@ def service_row(code: str, district_code: str | None = None):
             District.code == district_code
         )
     return db.session.scalars(query).first()
+
+
+def sign_in_page(page, base_url: str, name: str, password: str) -> None:
+    """Sign `name` in on the console's sign-in page in Chromium and wait for the console (the
+    first steps of every browser test of the console)."""
+    page.goto(base_url + "/dispatch/sign-in")
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector(".console-bar")

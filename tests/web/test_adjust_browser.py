@@ -8,6 +8,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+from tests.conftest import sign_in_page
 from tests.web.test_accessibility import axe_violations
 from tests.web.test_adjust import published
 from tests.web.test_dispatch_browser import PASSWORD, console_url  # noqa: F401
@@ -33,10 +34,7 @@ def test_a_dispatcher_pins_a_stop_replans_and_sees_it_moved(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(console_url + "/dispatch/sign-in")
-    page.get_by_label("用户名").fill("ann")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in_page(page, console_url, "ann", PASSWORD)
     page.wait_for_selector("#plan-h")
     page.get_by_role("link", name="调整（固定、排除）").click()
     page.wait_for_selector("#add-pin")

@@ -11,6 +11,7 @@ import os
 
 from sqlalchemy import select
 
+from tests.conftest import sign_in_page
 from tests.web.test_dispatch_browser import PASSWORD, import_url  # noqa: F401  (fixture)
 from web.extensions import db
 from web.models import District, PublishedWeek, StopRow, VisitRow
@@ -68,10 +69,7 @@ def test_sign_in_import_plan_publish_and_see_it_on_the_public_map(
     assert NEW_NAME not in page.content()
 
     # sign in
-    page.goto(url + "/dispatch/")
-    page.get_by_label("用户名").fill("ann")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in_page(page, url, "ann", PASSWORD)
     page.wait_for_selector(".stops-count")
 
     # import: the stop gets a new name

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import DEMO, serving
+from tests.conftest import DEMO, serving, sign_in_page
 from tests.web.test_accessibility import axe_violations
 
 PASSWORD = "correct horse battery"
@@ -106,10 +106,7 @@ def import_url(sqlite_app, tmp_path):
 def test_a_dispatcher_uploads_files_and_sees_the_preview(import_url, laptop_page, tmp_path):
     url, folder = import_url
     page = laptop_page
-    page.goto(url + "/dispatch/")
-    page.get_by_label("用户名").fill("ann")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in_page(page, url, "ann", PASSWORD)
     page.wait_for_selector(".stops-count")
     page.get_by_role("link", name="导入数据（上传文件）").click()
     page.wait_for_selector(".import-form")

@@ -3,7 +3,7 @@ happens next) and the console's request list on a laptop. Screenshots go to /tmp
 
 from __future__ import annotations
 
-from tests.conftest import VALID_USCC
+from tests.conftest import VALID_USCC, sign_in_page
 from tests.web.test_dispatch_browser import PASSWORD, console_url  # noqa: F401
 from tests.web.test_door import MOBILE
 
@@ -35,10 +35,7 @@ def test_a_firm_sends_a_request_on_a_phone_and_the_dispatcher_sees_it(
     page.screenshot(path="/tmp/door-sent-phone.png", full_page=True)
 
     laptop = page.context.browser.new_page(viewport={"width": 1366, "height": 768})
-    laptop.goto(console_url + "/dispatch/sign-in")
-    laptop.get_by_label("用户名").fill("ann")
-    laptop.get_by_label("密码").fill(PASSWORD)
-    laptop.get_by_role("button", name="登录").click()
+    sign_in_page(laptop, console_url, "ann", PASSWORD)
     laptop.goto(console_url + "/dispatch/districts/fangzi/door-to-door")
     assert "潍坊示例机械有限公司" in laptop.content()
     laptop.screenshot(path="/tmp/door-console-laptop.png", full_page=True)

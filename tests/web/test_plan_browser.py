@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from tests.conftest import sign_in_page
 from tests.web.test_accessibility import axe_violations
 from tests.web.test_dispatch_browser import PASSWORD, console_url  # noqa: F401
 
@@ -21,10 +22,7 @@ def test_a_dispatcher_plans_a_week_and_opens_the_draft(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(console_url + "/dispatch/sign-in")
-    page.get_by_label("用户名").fill("ann")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in_page(page, console_url, "ann", PASSWORD)
     page.wait_for_selector("#plan-h")
     assert page.get_by_label("周次（ISO，如 2026-W49）").input_value() == "2026-W49"
     assert axe_violations(page) == [], "the district page with the plan form"
