@@ -135,11 +135,11 @@ def console_live(sqlite_app):
         result = runner.invoke(args=args, input=stdin)
         assert result.exit_code == 0, result.output
     with app.app_context():
-        visits = day_visits()
+        visits = day_visits()  # two or more: a plan searched on a busy machine varies
         book(visits[0].id, 1, "invoice_issue")
         book(visits[0].id, 2)
         book(visits[1].id, 3, "invoice_sale")
-        book(visits[2].id, 4)
+        book(visits[min(2, len(visits) - 1)].id, 4)
     app.config["SERVER_NAME"] = None
     with serving(app) as url:
         yield url
