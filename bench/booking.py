@@ -2,7 +2,7 @@
 
 Creates a PostgreSQL database of its own (dropped again at the end; nothing else on the server
 is touched), publishes the demo week in it, serves the app as the README says
-(`gunicorn -c gunicorn.conf.py`) on a free loopback port and lets C concurrent clients book
+(`python -m web.serve`, Granian) on a free loopback port and lets C concurrent clients book
 (and cancel again, so places never run out) for S seconds, with the booking rules as
 configured by default (one taxpayer's limits included) and the booking rate limit counted on
 every request. The same clients also run the booking bare on the database, in two ways:
@@ -20,7 +20,7 @@ in the Redis at `--redis`, deleted at the end) and `--workers` processes (defaul
 core) of `--threads` threads sharing the rate-limit counts there; `--redis ''` measures the
 set-up without Redis, one process with threads counting in memory.
 
-    python bench/booking.py [--clients 16] [--seconds 15] [--rounds 3] [--workers 2] [--threads 8]
+    python bench/booking.py [--clients 16] [--seconds 15] [--rounds 3] [--workers 2] [--threads N]
 """
 
 from __future__ import annotations
@@ -418,13 +418,16 @@ def main() -> int:
         default=3,
         help="the paths take turns this many times (each path's seconds split between them)",
     )
-    ap.add_argument(
-        "--workers", type=int, default=2, help="gunicorn worker processes (1 without Redis)"
-    )
+    ap.add_argument("--workers", type=int, default=2, help="worker processes (1 without Redis)")
     ap.add_argument(
         "--warmup", type=float, default=5.0, help="seconds of the app not counted (first round)"
     )
-    ap.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads per worker process (0: the server's default)",
+    )
     ap.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/0",
@@ -439,20 +442,27 @@ def main() -> int:
         "TAXVAN_SECRET_KEY": "bench",
         "TAXVAN_BOOKING_RATE": "1000000 per minute",
         "TAXVAN_WALKIN_SHARE": "0",
-        "TAXVAN_THREADS": str(args.threads),
         "TAXVAN_RATELIMIT_PREFIX": TAG,
     }
     env.pop("REDIS_URL", None)
+    env.pop("TAXVAN_THREADS", None)
+    if args.threads:
+        env["TAXVAN_THREADS"] = str(args.threads)
     env.pop("WEB_CONCURRENCY", None)
     if args.redis:
         env["REDIS_URL"] = args.redis
         env["WEB_CONCURRENCY"] = str(args.workers)
     else:
         args.workers = 1
+    if not args.threads:
+        sys.path.insert(0, str(ROOT))
+        from web.serve import default_threads
+
+        args.threads = default_threads(args.workers)
     limits = f"rate limit counted in Redis ({args.redis})" if args.redis else "counted in memory"
     print(
         f"machine: {os.cpu_count()} cores; PostgreSQL at {PG}; {args.clients} clients, "
-        f"{args.seconds:g} s each path in {args.rounds} rounds; gunicorn -c gunicorn.conf.py: "
+        f"{args.seconds:g} s each path in {args.rounds} rounds; python -m web.serve: "
         f"{args.workers} worker(s) x {args.threads} threads, {limits}; load average at the "
         f"start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
@@ -487,8 +497,8 @@ def start_server(args: argparse.Namespace, env: dict[str, str]) -> tuple[subproc
     args.port = args.port or free_port()
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"),
-            *("--bind", f"127.0.0.1:{args.port}", "app:app"),
+            *(sys.executable, "-m", "web.serve"),
+            *("--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers)),
         ],
         env=env,
         cwd=ROOT,
@@ -497,7 +507,7 @@ def start_server(args: argparse.Namespace, env: dict[str, str]) -> tuple[subproc
     base = f"http://127.0.0.1:{args.port}"
     for _ in range(150):
         if server.poll() is not None:
-            raise SystemExit(f"gunicorn stopped at start (exit status {server.returncode})")
+            raise SystemExit(f"the server stopped at start (exit status {server.returncode})")
         try:
             urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
             break
@@ -505,7 +515,7 @@ def start_server(args: argparse.Namespace, env: dict[str, str]) -> tuple[subproc
             time.sleep(0.2)
     else:
         server.terminate()
-        raise SystemExit("gunicorn did not answer /healthz within 30 s")
+        raise SystemExit("the server did not answer /healthz within 30 s")
     while len(children(server.pid)) < args.workers:
         time.sleep(0.2)
     return server, base
@@ -525,7 +535,7 @@ def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
             ).fetchall()
         }
     q = AppSQL()
-    app = Tally("app (gunicorn + Flask + SQLAlchemy)")
+    app = Tally("app (Granian + Flask + SQLAlchemy)")
     same = Tally("bare SQL, the app's statements")
     minimal = Tally("bare SQL, minimal transaction")
     each = args.seconds / args.rounds
@@ -569,7 +579,7 @@ def bench(args: argparse.Namespace, env: dict[str, str]) -> int:
     print(
         f"\napp / bare (the app's statements): {a['per_s'] / s['per_s']:.2f}; "
         f"app / bare (minimal): {a['per_s'] / m['per_s']:.2f}; other HTTP statuses: "
-        f"{a['other']}; gunicorn workers' CPU per booking (with its cancel): "
+        f"{a['other']}; serving processes' CPU per booking (with its cancel): "
         f"{app.cpu * 1000 / max(1, len(app.lat)):.1f} ms; load average at the end: "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )

@@ -19,7 +19,7 @@ def _secret_key(instance: Path) -> str:
     """TAXVAN_SECRET_KEY, else a random key kept in the instance folder across restarts.
 
     The key is written to a file of its own and then linked into place, so the file a process
-    finds is always complete: gunicorn workers starting together all read one key, and a crash
+    finds is always complete: worker processes starting together all read one key, and a crash
     half-way leaves no empty key file behind."""
     path = instance / "secret_key"
     if not path.exists():

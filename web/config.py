@@ -77,7 +77,7 @@ class Config:
         default_factory=lambda: int(_env("TAXVAN_DB_POOL_SIZE", _env("TAXVAN_THREADS", "8")))
     )
     """PostgreSQL connections each process keeps open: by default one per serving thread
-    (`TAXVAN_THREADS`, as gunicorn.conf.py runs), so no request opens a connection of its own."""
+    (`TAXVAN_THREADS`, as `web.serve` runs), so no request opens a connection of its own."""
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
     ratelimit_prefix: str = field(default_factory=lambda: _env("TAXVAN_RATELIMIT_PREFIX", "taxvan"))
     """Prefix of the rate-limit keys in Redis, so several sites can share one Redis."""

@@ -38,7 +38,7 @@ def test_booking_bench_prints_the_three_paths_and_drops_its_database():
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
     for label in (
-        "app (gunicorn + Flask + SQLAlchemy)",
+        "app (Granian + Flask + SQLAlchemy)",
         "bare SQL, the app's statements",
         "bare SQL, minimal transaction",
     ):

@@ -668,7 +668,7 @@ def test_a_refused_request_says_when_to_come_back(limited_app, storage):
 
 def test_each_serving_thread_keeps_its_own_database_connection(pg_url, tmp_path, monkeypatch):
     """On PostgreSQL the app keeps one connection per serving thread (TAXVAN_THREADS, which
-    gunicorn.conf.py runs): with fewer, requests beyond the pool would each open and close a
+    `web.serve` runs): with fewer, requests beyond the pool would each open and close a
     connection, a new server process every time."""
     from tests.conftest import _dispose, _web_config
     from web import create_app
