@@ -108,11 +108,30 @@ def _canonical(obj: Any) -> Any:
     return [type(obj).__name__, repr(obj)]
 
 
+DISPLAY_NAMES = frozenset({"name", "name_en", "name_zh"})
+"""Fields that only name things for people (stops, streets, vans, services, taxpayers, the
+district): no name enters the planning model, so none enters the fingerprint."""
+
+
+def _canonical_without_names(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return [
+            type(obj).__name__,
+            *(
+                "" if f.name in DISPLAY_NAMES else getattr(obj, f.name)
+                for f in dataclasses.fields(obj)
+            ),
+        ]
+    return _canonical(obj)
+
+
 def template_fingerprint(
     dataset: Dataset,
     provider: MatrixProvider,
     settings: PlanSettings,
     adjustments: Adjustments | None = None,
+    *,
+    with_names: bool = False,
 ) -> str:
     """What the weekly template depends on: the district's data, the planning settings, the
     travel model (`provider.key()`), the dispatcher's adjustments and the template format.
@@ -122,15 +141,45 @@ def template_fingerprint(
 
     The calendar file is left out (and the loader's warnings, which only describe the
     data): the template is a standard week, so entering next year's holiday schedule
-    changes which days run, never every stop's times."""
+    changes which days run, never every stop's times. So are the names (`DISPLAY_NAMES`): a
+    stop renamed, a typo mended, keeps its times. `with_names` gives the fingerprint of
+    earlier versions, which hashed the names too (their saved templates are still found)."""
     data = dataclasses.replace(dataset, calendar=(), warnings=())
     h = hashlib.sha256()
     parts: list[Any] = [data, settings, provider.key(), TEMPLATE_FORMAT]
     if adjustments:
         parts.append(adjustments.as_dict())
-    for part in parts:
-        h.update(json.dumps(part, default=_canonical, ensure_ascii=False).encode() + b"\0")
+    for i, part in enumerate(parts):
+        default = _canonical if with_names or i > 0 else _canonical_without_names
+        h.update(json.dumps(part, default=default, ensure_ascii=False).encode() + b"\0")
     return h.hexdigest()[:16]
+
+
+def _template_path(
+    templates: Path,
+    fingerprint: str,
+    dataset: Dataset,
+    provider: MatrixProvider,
+    settings: PlanSettings,
+    adjustments: Adjustments | None,
+) -> Path:
+    """Where the template of `fingerprint` is kept. One saved by an earlier version under its
+    fingerprint with the names is copied to the new name first, so that upgrading taxvan
+    does not plan every district's timetable anew."""
+    path = templates / f"{fingerprint}.json"
+    if not path.exists():
+        old = templates / (
+            template_fingerprint(dataset, provider, settings, adjustments, with_names=True)
+            + ".json"
+        )
+        if old.exists():
+            try:
+                data = json.loads(old.read_text("utf-8"))
+            except (OSError, ValueError):
+                return path
+            if isinstance(data, dict):
+                write_json(path, {**data, "fingerprint": fingerprint})
+    return path
 
 
 def _saved_template(
@@ -160,27 +209,23 @@ Previous = PreviousTemplate | Mapping[str, Any] | Path
 
 def _previous(
     previous: Previous | None,
-    templates: Path | None,
-    base_fingerprint: str,
-    fingerprint: str,
+    base_path: Path | None,
     say: Say,
 ) -> PreviousTemplate | None:
     """The template a new one is planned near: `previous` when given, else the district's
     template without adjustments (the same data, settings and travel model) if the templates
-    folder holds it, else None (planned from scratch)."""
+    folder holds it (`base_path`, None when that is the template being planned), else None
+    (planned from scratch)."""
     if isinstance(previous, PreviousTemplate):
         return previous
     if isinstance(previous, Path):
         return PreviousTemplate.from_file(previous)
     if previous is not None:
         return PreviousTemplate.from_dict(previous, "given")
-    if templates is None or base_fingerprint == fingerprint:
-        return None
-    path = templates / f"{base_fingerprint}.json"
-    if not path.exists():
+    if base_path is None or not base_path.exists():
         return None
     try:
-        return PreviousTemplate.from_file(path)
+        return PreviousTemplate.from_file(base_path)
     except PlanningError as exc:
         say(f"  {exc}; planning from scratch")
         return None
@@ -233,7 +278,11 @@ def plan_week(
     base = build_week_problem(dataset, label, provider, settings, True, adjustments)
     standard = pair_alternating(base)
     fingerprint = template_fingerprint(dataset, provider, settings, adjustments)
-    path = None if templates is None else templates / f"{fingerprint}.json"
+    path = (
+        None
+        if templates is None
+        else _template_path(templates, fingerprint, dataset, provider, settings, adjustments)
+    )
     template = None
     if path is not None and not new_template:
         template = _saved_template(path, standard.paired, params, say)
@@ -256,7 +305,12 @@ def plan_week(
         near = None
         if not new_template:
             base_fp = template_fingerprint(dataset, provider, settings)
-            near = _previous(previous, templates, base_fp, fingerprint, say)
+            base_path = (
+                None
+                if templates is None or base_fp == fingerprint
+                else _template_path(templates, base_fp, dataset, provider, settings, None)
+            )
+            near = _previous(previous, base_path, say)
         if near is not None:
             where = near.source or near.fingerprint or "given"
             say(f"  near the previous template ({where}): its routes first, moves cost")

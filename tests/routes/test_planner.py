@@ -147,3 +147,87 @@ def test_the_fingerprint_is_the_same_in_every_process(demo_dataset):
         )
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == here
+
+
+def _renamed(dataset):
+    """The dataset with a stop, a street, a van, a service and the district renamed."""
+    stop, street = dataset.stops[0], dataset.streets[0]
+    return dataclasses.replace(
+        dataset,
+        name=dataset.name + "（新）",
+        stops=(dataclasses.replace(stop, name=stop.name + "新村"), *dataset.stops[1:]),
+        streets=(
+            dataclasses.replace(street, name=street.name + "新", name_en=street.name_en + " New"),
+            *dataset.streets[1:],
+        ),
+        vans=tuple(dataclasses.replace(v, name=v.name + " B") for v in dataset.vans),
+        services=tuple(
+            dataclasses.replace(s, name_zh=s.name_zh + "新", name_en=s.name_en + " new")
+            for s in dataset.services
+        ),
+    )
+
+
+def test_renaming_leaves_the_fingerprint(demo_dataset):
+    """A typo mended or a village renamed must not plan a new timetable: no name enters the
+    planning model. Earlier versions hashed the names (`with_names`), which a rename changes."""
+    provider = GeodesicProvider()
+    renamed = _renamed(demo_dataset)
+    assert template_fingerprint(renamed, provider, PlanSettings()) == template_fingerprint(
+        demo_dataset, provider, PlanSettings()
+    )
+    assert template_fingerprint(
+        renamed, provider, PlanSettings(), with_names=True
+    ) != template_fingerprint(demo_dataset, provider, PlanSettings(), with_names=True)
+    moved = dataclasses.replace(demo_dataset.stops[0], lat=demo_dataset.stops[0].lat + 0.01)
+    elsewhere = dataclasses.replace(renamed, stops=(moved, *renamed.stops[1:]))
+    assert template_fingerprint(elsewhere, provider, PlanSettings()) != template_fingerprint(
+        demo_dataset, provider, PlanSettings()
+    ), "a stop moved is still a change"
+
+
+def test_a_renamed_stop_keeps_the_saved_template_and_its_times(
+    demo_week, demo_dataset, matrix_cache
+):
+    searched = []
+    renamed = plan_week(
+        _renamed(demo_dataset),
+        "2026-W49",
+        CachedProvider(GeodesicProvider(), matrix_cache),
+        params=SearchParams(time_limit_s=3),
+        templates=demo_week.template_path.parent,
+        progress=lambda *_: searched.append(1),
+    )
+    assert renamed.template_reused and not searched
+    before = {v.key: (v.date, v.van_id, v.start, v.end) for v in demo_week.plan.visits}
+    after = {v.key: (v.date, v.van_id, v.start, v.end) for v in renamed.plan.visits}
+    assert after == before
+    stop = renamed.dataset.stops[0]
+    assert stop.name.endswith("新村") and renamed.dataset.stop(stop.id).name == stop.name
+
+
+def test_a_template_saved_by_an_earlier_version_is_still_used(
+    demo_week, demo_dataset, matrix_cache, tmp_path
+):
+    """Templates saved before names left the fingerprint are kept under the fingerprint with
+    names: upgrading must not plan every district's timetable anew."""
+    provider = GeodesicProvider()
+    old = template_fingerprint(demo_dataset, provider, PlanSettings(), with_names=True)
+    new = template_fingerprint(demo_dataset, provider, PlanSettings())
+    assert old != new
+    saved = tmp_path / "templates"
+    saved.mkdir()
+    (saved / f"{old}.json").write_text(demo_week.template_path.read_text("utf-8"), "utf-8")
+    searched = []
+    again = plan_week(
+        demo_dataset,
+        "2026-W49",
+        CachedProvider(provider, matrix_cache),
+        params=SearchParams(time_limit_s=3),
+        templates=saved,
+        progress=lambda *_: searched.append(1),
+    )
+    assert again.template_reused and not searched
+    assert again.template_path == saved / f"{new}.json" and again.template_path.exists()
+    before = {v.key: (v.date, v.start) for v in demo_week.plan.visits}
+    assert {v.key: (v.date, v.start) for v in again.plan.visits} == before
