@@ -11,13 +11,16 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from jsonschema import Draft202012Validator, validators
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map
+from wtforms import IntegerField
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_ROW_ID = 2**31 - 1
 """The largest id a URL or a JSON body may name: PostgreSQL's `integer`. SQLite would take up
@@ -25,6 +28,10 @@ to 2**63 - 1; bounding both alike makes an impossible id a plain "not found" on 
 
 MAX_JSON_BYTES = 16 * 1024
 """Largest JSON body the API reads: a booking is a few hundred bytes."""
+
+UPLOADS_UNDER = "/dispatch/"
+"""Only the console takes files (its imports), so only there may a body reach the upload limit;
+everywhere else the request limit (MAX_CONTENT_LENGTH) applies, chunked bodies included."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -103,8 +110,38 @@ def reject_unstorable_text() -> None:
     errors |= _first_problems(request.args.items(multi=True))
     if request.mimetype in _FORM_TYPES:
         errors |= _first_problems(request.form.items(multi=True))
+        if request.files and not _takes_files():
+            # Flask-WTF reads files and text fields alike: a file sent as the name would reach
+            # a text field's validators (a 500), so a view that takes no files refuses them.
+            errors |= {name: "a file was sent where text is expected" for name in request.files}
     if errors:
         raise BadInput(errors)
+
+
+def takes_files(view: F) -> F:
+    """Mark a view whose form has file fields; every other view refuses file parts (400)."""
+    view.takes_files = True  # type: ignore[attr-defined]
+    return view
+
+
+def _takes_files() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "takes_files", False))
+
+
+class WholeNumberField(IntegerField):
+    """WTForms' IntegerField, refusing more than `MAX_DIGITS` digits as not a number: a longer
+    one would reach `NumberRange`, which turns it into a float and fails (OverflowError)."""
+
+    MAX_DIGITS = 12
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and isinstance(valuelist[0], str):
+            digits = valuelist[0].strip().lstrip("+-")
+            if len(digits) > self.MAX_DIGITS:
+                self.data = None
+                raise ValueError(self.gettext("Not a valid integer value."))
+        super().process_formdata(valuelist)
 
 
 def read_json(limit: int = MAX_JSON_BYTES) -> Any:
@@ -182,10 +219,17 @@ class KnownLengthBodies:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if chunked and not environ.get("CONTENT_LENGTH"):
+        if environ.get("CONTENT_LENGTH") and not chunked:
+            # The server may say it ends the stream itself (`wsgi.input_terminated`); Werkzeug
+            # then reads to its end and takes a body cut short (the client stopped sending
+            # before Content-Length) as if it were whole. Without the flag it reads exactly
+            # Content-Length bytes and answers a short body with 400.
+            environ.pop("wsgi.input_terminated", None)
+        elif chunked and not environ.get("CONTENT_LENGTH"):
             limit = self.flask.config.get("MAX_CONTENT_LENGTH") or MAX_JSON_BYTES
-            cfg = self.flask.config.get("TAXVAN")
-            limit = max(limit, getattr(cfg, "max_upload_bytes", 0))  # the console's uploads
+            if environ.get("PATH_INFO", "").startswith(UPLOADS_UNDER):
+                cfg = self.flask.config.get("TAXVAN")
+                limit = max(limit, getattr(cfg, "max_upload_bytes", 0))
             body = environ["wsgi.input"].read(limit + 1)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))

@@ -153,7 +153,7 @@ def _logging(access_log: str | None) -> dict[str, Any]:
 def serve(plan: ServePlan) -> None:
     """Run the site as `plan` says until the server is stopped (Ctrl+C or SIGTERM)."""
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
 
     if plan.access_log and plan.access_log != "-":
         try:
@@ -169,6 +169,7 @@ def serve(plan: ServePlan) -> None:
         address=plan.host,
         port=plan.port,
         interface=Interfaces.WSGI,
+        http=HTTPModes.http1,  # what the reverse proxy speaks to it; no cleartext HTTP/2
         workers=plan.workers,
         blocking_threads=plan.threads,
         websockets=False,

@@ -361,3 +361,27 @@ def test_a_small_chunked_json_body_is_read_whole(app):
         status, text = _send_chunked(base, "/api/v1/bookings", "application/json", chunks)
     assert status == 201, text
     assert _bookings(app) == 1
+
+
+# --- files where text is expected -------------------------------------------------------
+
+
+def test_a_file_sent_as_a_text_field_is_refused_and_saves_nothing(app, client):
+    """A public form takes no files: a file part where the name or phone belongs is a 400
+    naming the field (Flask-WTF would hand the file to the text field's checks: a 500)."""
+    visit_id, start = open_visit(app)
+    resp = _book_form(client, visit_id, start, name=(io.BytesIO(b"x"), "x.txt"))
+    assert resp.status_code == 400 and _names_fields(resp, "name")
+    token = _csrf(client, "/d/fangzi/booking/lookup")
+    lookup = client.post(
+        "/d/fangzi/booking/lookup",
+        data={"csrf_token": token, "code": (io.BytesIO(b"ABCD2345"), "code.txt"), "phone": PHONE},
+    )
+    assert lookup.status_code == 400 and _names_fields(lookup, "code")
+    token = _csrf(client, "/d/fangzi/door-to-door")
+    door = client.post(
+        "/d/fangzi/door-to-door",
+        data={"csrf_token": token, "firm_name": (io.BytesIO(b"x"), "firm.txt"), "people": "2"},
+    )
+    assert door.status_code == 400 and _names_fields(door, "firm_name")
+    assert _bookings(app) == 0

@@ -120,3 +120,52 @@ def test_the_server_hands_chunked_bodies_on_whole_and_refuses_large_ones(sqlite_
         assert _post_chunked(port, iter([b'{"name": "', *(b"x" * 2**20 for _ in range(20))])) == 413
     finally:
         _stop(proc)
+
+
+def test_a_body_cut_short_of_its_length_is_refused_not_booked(
+    sqlite_app, sqlite_template, tmp_path
+):
+    """A client that says Content-Length and stops sending before it is answered 400 and
+    nothing is booked, though what arrived is a whole booking (the server hands on a short
+    body without saying so)."""
+    import json
+    import socket
+    import sqlite3
+
+    from tests.conftest import VALID_USCC, open_visit
+
+    visit_id, start = open_visit(sqlite_app)
+    body = json.dumps(
+        {
+            "visit_id": visit_id,
+            "start": start,
+            "service": "consult",
+            "taxpayer_id": VALID_USCC,
+            "name": "张三",
+            "phone": "13800138000",
+        }
+    ).encode()
+    port = _free_port()
+    proc = _serve(tmp_path, sqlite_template, {}, _demo_server_command(port))
+    try:
+        _wait_up(proc, port)
+        statuses = []
+        for declared in (len(body) + 10, len(body)):
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                s.sendall(
+                    b"POST /api/v1/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/json\r\nConnection: close\r\n"
+                    + f"Content-Length: {declared}\r\n\r\n".encode()
+                    + body
+                )
+                if declared > len(body):
+                    s.shutdown(socket.SHUT_WR)  # no more is coming
+                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+            statuses.append(int(answer.split(b" ", 2)[1]))
+    finally:
+        _stop(proc)
+    with sqlite3.connect(tmp_path / "served.sqlite") as db:
+        booked = db.execute("SELECT count(*) FROM bookings").fetchone()[0]
+    assert statuses == [400, 201] and booked == 1, (statuses, booked)

@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from taxvan.errors import TaxvanError
+from web.inputs import WholeNumberField
 
 
 class SignInForm(FlaskForm):
@@ -45,7 +45,7 @@ class DisruptionForm(FlaskForm):
 
     date = StringField(_l("Date"), validators=[Optional(), Length(max=10)])
     van = StringField(_l("Van"), validators=[Optional(), Length(max=20)])
-    visit = IntegerField(_l("Visit"), validators=[Optional(), NumberRange(1, 2**31 - 1)])
+    visit = WholeNumberField(_l("Visit"), validators=[Optional(), NumberRange(1, 2**31 - 1)])
     reason = RadioField(
         _l("Reason"),
         choices=[
@@ -72,14 +72,14 @@ class PlanForm(FlaskForm):
         _l("Week (ISO, e.g. 2026-W49)"),
         validators=[DataRequired(_l("Enter the week to plan.")), Length(max=10)],
     )
-    time_limit = IntegerField(
+    time_limit = WholeNumberField(
         _l("Search time (seconds)"),
         validators=[
             InputRequired(_l("Enter how long the search may take.")),
             NumberRange(1, 1800, _l("Between %(min)s and %(max)s seconds.")),
         ],
     )
-    vans = IntegerField(
+    vans = WholeNumberField(
         _l("Vans"),
         validators=[InputRequired(_l("Enter how many vans go out.")), NumberRange(min=1)],
     )
@@ -134,10 +134,10 @@ class AdjustmentForm(FlaskForm):
         default=0,
         validators=[Optional()],
     )
-    value = IntegerField(_l("Number"), validators=[Optional(), NumberRange(0, 24 * 60)])
+    value = WholeNumberField(_l("Number"), validators=[Optional(), NumberRange(0, 24 * 60)])
 
 
 class RemoveAdjustmentForm(FlaskForm):
     """Remove one adjustment (its id in a hidden field)."""
 
-    adjustment = IntegerField(validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
+    adjustment = WholeNumberField(validators=[InputRequired(), NumberRange(1, 2**31 - 1)])

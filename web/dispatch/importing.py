@@ -52,6 +52,7 @@ from taxvan.io.loaders import load_dataset, load_taxpayers
 from web.dispatch.views import _district_or_404, bp
 from web.districts import KindChanges, import_district, plan_changes, split_referenced
 from web.extensions import db
+from web.inputs import takes_files
 from web.models import Booking, District, StopRow, User, VisitRow
 from web.store import IS_CURRENT_VISIT, china_now
 
@@ -431,6 +432,7 @@ def upload_limit() -> None:
 
 
 @bp.route("/districts/<code>/import", methods=["GET", "POST"])
+@takes_files
 def import_page(code: str) -> Any:
     """GET: the upload form. POST: the preview (nothing saved)."""
     district = _district_or_404(code)

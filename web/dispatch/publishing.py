@@ -37,13 +37,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import HiddenField, IntegerField
+from wtforms import HiddenField
 from wtforms.validators import DataRequired, NumberRange
 
 from taxvan.errors import TaxvanError
 from taxvan.workdays import parse_iso_week
 from web.dispatch.views import _district_or_404, bp
 from web.extensions import db
+from web.inputs import WholeNumberField
 from web.models import (
     Booking,
     BookingChange,
@@ -76,7 +77,7 @@ DRAFT_MAX_AGE_S = 24 * 3600
 
 
 class PlanForm(FlaskForm):
-    time_limit = IntegerField(
+    time_limit = WholeNumberField(
         _l("Solver time limit (seconds)"),
         validators=[
             DataRequired(_l("Enter the solver's time limit in seconds.")),

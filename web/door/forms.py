@@ -16,7 +16,6 @@ from flask_wtf import FlaskForm
 from stdnum.cn import uscc
 from wtforms import (
     HiddenField,
-    IntegerField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -25,7 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from taxvan.booking import normalise_mobile
-from web.inputs import line_problem
+from web.inputs import WholeNumberField, line_problem
 
 MAX_PEOPLE = 500
 MAX_DATES = 10
@@ -143,7 +142,7 @@ class DoorRequestForm(FlaskForm):
     services = CheckboxesField(
         _l("Services"), validators=[DataRequired(_l("Choose at least one service."))]
     )
-    people = IntegerField(
+    people = WholeNumberField(
         _l("How many people will come"),
         validators=[
             InputRequired(_l("Enter how many people will come.")),
