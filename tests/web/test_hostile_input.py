@@ -385,3 +385,44 @@ def test_a_file_sent_as_a_text_field_is_refused_and_saves_nothing(app, client):
     )
     assert door.status_code == 400 and _names_fields(door, "firm_name")
     assert _bookings(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "reads_up_to"),
+    [
+        ("/api/v1/bookings", "request"),
+        ("/d/fangzi/door-to-door", "request"),
+        ("/dispatch/x", "upload"),
+    ],
+)
+def test_a_chunked_body_is_read_only_up_to_its_routes_limit(app, path, reads_up_to):
+    """20 MB sent in chunks: outside the console only the request limit is read before the
+    413 (the console's upload limit is for its imports only)."""
+    from web.inputs import KnownLengthBodies
+
+    class Endless(io.RawIOBase):
+        taken = 0
+
+        def read(self, n=-1):
+            n = 2**20 if n is None or n < 0 else n
+            Endless.taken += n
+            return b"x" * n
+
+    seen = {}
+
+    def inner(environ, start_response):
+        seen["length"] = int(environ["CONTENT_LENGTH"])
+        return [b""]
+
+    middleware = KnownLengthBodies(app)
+    middleware.wsgi_app = inner
+    middleware(
+        {"PATH_INFO": path, "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": Endless()},
+        lambda *a: None,
+    )
+    limit = (
+        app.config["MAX_CONTENT_LENGTH"]
+        if reads_up_to == "request"
+        else app.config["TAXVAN"].max_upload_bytes
+    )
+    assert Endless.taken == seen["length"] == limit + 1
