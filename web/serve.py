@@ -108,9 +108,9 @@ def serve_plan(
 
 
 def _logging(access_log: str | None) -> dict[str, Any]:
-    """Granian's own lines on standard error; requests (a line each) nowhere, on standard output
-    or in a file. A line a request costs the serving process CPU on every request, and the
-    reverse proxy in front logs requests anyway."""
+    """Granian's own lines and every warning on standard error; requests (a line each) nowhere,
+    on standard output or in a file. A line a request costs the serving process CPU on every
+    request, and the reverse proxy in front logs requests anyway."""
     plain = {"()": "logging.Formatter", "fmt": "%(message)s"}
     handlers: dict[str, Any] = {
         "console": {
@@ -139,6 +139,9 @@ def _logging(access_log: str | None) -> dict[str, Any]:
             "access": plain,
         },
         "handlers": handlers,
+        # Warnings of the app and its libraries (the rate limit counting in memory while Redis
+        # is unreachable, a failed job) on standard error too, not lost.
+        "root": {"handlers": ["console"], "level": "WARNING"},
         "loggers": {
             "_granian": {"handlers": ["console"], "level": "INFO", "propagate": False},
             "granian.access": {

@@ -169,3 +169,17 @@ def test_a_body_cut_short_of_its_length_is_refused_not_booked(
     with sqlite3.connect(tmp_path / "served.sqlite") as db:
         booked = db.execute("SELECT count(*) FROM bookings").fetchone()[0]
     assert statuses == [400, 201] and booked == 1, (statuses, booked)
+
+
+def test_counting_in_memory_while_redis_is_unreachable_is_logged(sqlite_template, tmp_path):
+    """Bookings go on when the rate-limit Redis is down (counted in memory, per process), and
+    the server's log says so: whoever runs it must learn that the limit is not shared."""
+    port = _free_port()
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0"}  # nothing listens on port 1
+    proc = _serve(tmp_path, sqlite_template, env, _demo_server_command(port))
+    try:
+        _wait_up(proc, port)
+        assert _post_chunked(port, iter([b"{}"])) == 422  # served, not a 500
+    finally:
+        log = _stop(proc)
+    assert "falling back to in-memory storage" in log, log[-2000:]
