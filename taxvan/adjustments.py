@@ -258,6 +258,28 @@ class AdjustmentProblem:
     stop_id: str | None = None
     weekday: int | None = None
     field: str | None = None
+    template: str = ""
+    """The message without its kind and values (`{time} is outside the shift ({shifts}) ...`),
+    for the console to say it in the dispatcher's language; empty for file-reading problems."""
+    params: tuple[tuple[str, str], ...] = ()
+    """The values of `template`'s fields, as text."""
+    kind: str = ""
+    """What the adjustment is (`pin`, `exclude`, `exclude day`, `visits per week`, `dwell`)."""
+
+    @classmethod
+    def of(
+        cls,
+        kind: str,
+        template: str,
+        stop_id: str | None = None,
+        weekday: int | None = None,
+        **params: object,
+    ) -> AdjustmentProblem:
+        """A problem of the adjustments against the district's data: `message` is `kind:
+        template` filled in, as the command line shows it."""
+        values = tuple((k, str(v)) for k, v in sorted(params.items()))
+        text = template.format(**dict(values))
+        return cls(f"{kind}: {text}", stop_id, weekday, None, template, values, kind)
 
     def __str__(self) -> str:
         where = []
@@ -315,19 +337,21 @@ def adjustment_problems(adj: Adjustments, dataset: Dataset) -> list[AdjustmentPr
     def stop_ok(stop_id: str, what: str) -> bool:
         stop = stops.get(stop_id)
         if stop is None:
-            out.append(AdjustmentProblem(f"{what}: no such stop in stops.csv", stop_id))
+            out.append(AdjustmentProblem.of(what, "no such stop in stops.csv", stop_id))
             return False
         if what != "exclude" and stop.street_code not in served:
             out.append(
-                AdjustmentProblem(
-                    f"{what}: the stop's street {stop.street_code} is not served by the van "
-                    "(streets.csv served=false)",
+                AdjustmentProblem.of(
+                    what,
+                    "the stop's street {street} is not served by the van (streets.csv "
+                    "served=false)",
                     stop_id,
+                    street=stop.street_code,
                 )
             )
             return False
         if what != "exclude" and stop_id in adj.excluded_stops:
-            out.append(AdjustmentProblem(f"{what}: the stop is also excluded", stop_id))
+            out.append(AdjustmentProblem.of(what, "the stop is also excluded", stop_id))
             return False
         return True
 
@@ -335,22 +359,27 @@ def adjustment_problems(adj: Adjustments, dataset: Dataset) -> list[AdjustmentPr
         stop_ok(stop_id, "exclude")
     for day in sorted(adj.excluded_weekdays):
         if not 0 <= day < 7:
-            out.append(AdjustmentProblem(f"exclude day: {day} is not a weekday 0-6"))
+            out.append(AdjustmentProblem.of("exclude day", "{day} is not a weekday 0-6", day=day))
         elif day not in working:
             out.append(
-                AdjustmentProblem("exclude day: no van works on this weekday anyway", weekday=day)
+                AdjustmentProblem.of(
+                    "exclude day", "no van works on this weekday anyway", weekday=day
+                )
             )
     if working and not days_left:
-        out.append(AdjustmentProblem("exclude day: every working weekday is excluded"))
+        out.append(AdjustmentProblem.of("exclude day", "every working weekday is excluded"))
 
     longest = max((v.working_minutes for v in dataset.vans), default=0)
     for stop_id, count in visits.items():
         if stop_ok(stop_id, "visits per week") and not 1 <= count <= max(1, len(days_left)):
             out.append(
-                AdjustmentProblem(
-                    f"visits per week: {count} is not between 1 and the {len(days_left)} "
-                    "working weekdays (exclude the stop for none)",
+                AdjustmentProblem.of(
+                    "visits per week",
+                    "{count} is not between 1 and the {days} working weekdays (exclude the "
+                    "stop for none)",
                     stop_id,
+                    count=count,
+                    days=len(days_left),
                 )
             )
     for stop_id, minutes in dwell.items():
@@ -358,17 +387,22 @@ def adjustment_problems(adj: Adjustments, dataset: Dataset) -> list[AdjustmentPr
             continue
         if minutes <= 0 or minutes % GRID_MINUTES:
             out.append(
-                AdjustmentProblem(
-                    f"dwell: {minutes} min is not a positive multiple of {GRID_MINUTES} min",
+                AdjustmentProblem.of(
+                    "dwell",
+                    "{minutes} min is not a positive multiple of {grid} min",
                     stop_id,
+                    minutes=minutes,
+                    grid=GRID_MINUTES,
                 )
             )
         elif minutes > longest:
             out.append(
-                AdjustmentProblem(
-                    f"dwell: {minutes} min is longer than a whole shift ({longest} min "
-                    "without lunch)",
+                AdjustmentProblem.of(
+                    "dwell",
+                    "{minutes} min is longer than a whole shift ({longest} min without lunch)",
                     stop_id,
+                    minutes=minutes,
+                    longest=longest,
                 )
             )
 
@@ -379,9 +413,10 @@ def adjustment_problems(adj: Adjustments, dataset: Dataset) -> list[AdjustmentPr
         for a, b in itertools.combinations(pins_here, 2):
             if a.weekday == b.weekday:
                 out.append(
-                    AdjustmentProblem(
-                        "pin: two pins on one weekday cannot both hold (a stop is visited "
-                        "at most once a day)",
+                    AdjustmentProblem.of(
+                        "pin",
+                        "two pins on one weekday cannot both hold (a stop is visited at most "
+                        "once a day)",
                         stop_id,
                         a.weekday,
                     )
@@ -389,10 +424,12 @@ def adjustment_problems(adj: Adjustments, dataset: Dataset) -> list[AdjustmentPr
         distinct = {p.weekday for p in pins_here}
         if stop_id in visits and len(distinct) > visits[stop_id]:
             out.append(
-                AdjustmentProblem(
-                    f"pin: {len(distinct)} pinned weekdays but only {visits[stop_id]} visit(s) "
-                    "a week asked for",
+                AdjustmentProblem.of(
+                    "pin",
+                    "{pinned} pinned weekdays but only {visits} visit(s) a week asked for",
                     stop_id,
+                    pinned=len(distinct),
+                    visits=visits[stop_id],
                 )
             )
         for p in pins_here:
@@ -403,11 +440,11 @@ def adjustment_problems(adj: Adjustments, dataset: Dataset) -> list[AdjustmentPr
 def _pin_day_problems(
     p: Pin, dataset: Dataset, adj: Adjustments, dwell: int | None
 ) -> list[AdjustmentProblem]:
-    def problem(msg: str) -> AdjustmentProblem:
-        return AdjustmentProblem(f"pin: {msg}", p.stop_id, p.weekday)
+    def problem(template: str, **params: object) -> AdjustmentProblem:
+        return AdjustmentProblem.of("pin", template, p.stop_id, p.weekday, **params)
 
     if not 0 <= p.weekday < 7:
-        return [problem(f"{p.weekday} is not a weekday 0-6")]
+        return [problem("{day} is not a weekday 0-6", day=p.weekday)]
     if p.weekday in adj.excluded_weekdays:
         return [problem("the van does not run that day (the weekday is excluded)")]
     vans = [v for v in dataset.vans if p.weekday in v.weekdays]
@@ -416,18 +453,22 @@ def _pin_day_problems(
     if p.tolerance < 0 or p.tolerance % GRID_MINUTES or p.tolerance > MAX_PIN_TOLERANCE:
         return [
             problem(
-                f"a tolerance of {p.tolerance} min is not a multiple of {GRID_MINUTES} "
-                f"between 0 and {MAX_PIN_TOLERANCE}"
+                "a tolerance of {tolerance} min is not a multiple of {grid} between 0 and {most}",
+                tolerance=p.tolerance,
+                grid=GRID_MINUTES,
+                most=MAX_PIN_TOLERANCE,
             )
         ]
     if p.start is None:
         return []
     if not 0 <= p.start < 24 * 60:
-        return [problem(f"{p.start} is not a time of day in minutes")]
+        return [problem("{minutes} is not a time of day in minutes", minutes=p.start)]
     if p.start % GRID_MINUTES:
         return [
             problem(
-                f"{hhmm(p.start)} is not on the {GRID_MINUTES}-minute grid published times keep"
+                "{time} is not on the {grid}-minute grid published times keep",
+                time=hhmm(p.start),
+                grid=GRID_MINUTES,
             )
         ]
     length = dwell or GRID_MINUTES
@@ -436,8 +477,10 @@ def _pin_day_problems(
         shifts = ", ".join(f"{hhmm(v.shift_start)}-{hhmm(v.shift_end)}" for v in vans)
         return [
             problem(
-                f"{hhmm(p.start)} is outside the shift ({shifts}): the van leaves the hall at "
-                "the shift's start and is back by its end"
+                "{time} is outside the shift ({shifts}): the van leaves the hall at the "
+                "shift's start and is back by its end",
+                time=hhmm(p.start),
+                shifts=shifts,
             )
         ]
     return []
@@ -522,7 +565,7 @@ def adjust_demand(
             found = _pinned_days(len(weekdays), count, pinned_at, gap)
             if found is None:  # validation keeps pins <= visits <= days
                 raise AdjustmentError(
-                    [AdjustmentProblem("pin: the pinned weekdays cannot all hold", stop_id)]
+                    [AdjustmentProblem.of("pin", "the pinned weekdays cannot all hold", stop_id)]
                 )
             gap, combo = found
             for p, at in zip(pins, pinned_at, strict=True):

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from taxvan.adjustments import AdjustmentProblem, Adjustments, Pin, adjustment_problems
@@ -25,6 +27,7 @@ from taxvan.dataset import Dataset
 from taxvan.io.loaders import load_dataset
 from web import audit
 from web.extensions import db
+from web.jobs.drafts import WEEKDAYS_EN
 from web.models import ADJUSTMENT_KINDS, AdjustmentRow, District, StopRow, User
 
 FIELDS = {
@@ -107,6 +110,62 @@ def field_of(problem: AdjustmentProblem, kind: str) -> str:
     return fields[0]
 
 
+KIND_NAMES = {
+    "pin": _l("Pin"),
+    "exclude": _l("Excluded stop"),
+    "exclude day": _l("Excluded day"),
+    "visits per week": _l("Visits a week"),
+    "dwell": _l("Dwell"),
+}
+
+PROBLEM_TEXTS = (
+    # The templates of `taxvan.adjustments.AdjustmentProblem.of`, listed so that Babel finds them
+    # (tests/web/test_adjust.py checks that every one the domain uses is here and translated).
+    _l("no such stop in stops.csv"),
+    _l("the stop's street {street} is not served by the van (streets.csv served=false)"),
+    _l("the stop is also excluded"),
+    _l("{day} is not a weekday 0-6"),
+    _l("no van works on this weekday anyway"),
+    _l("every working weekday is excluded"),
+    _l("{count} is not between 1 and the {days} working weekdays (exclude the stop for none)"),
+    _l("{minutes} min is not a positive multiple of {grid} min"),
+    _l("{minutes} min is longer than a whole shift ({longest} min without lunch)"),
+    _l("two pins on one weekday cannot both hold (a stop is visited at most once a day)"),
+    _l("{pinned} pinned weekdays but only {visits} visit(s) a week asked for"),
+    _l("the van does not run that day (the weekday is excluded)"),
+    _l("no van works on this weekday (vans.csv weekdays)"),
+    _l("a tolerance of {tolerance} min is not a multiple of {grid} between 0 and {most}"),
+    _l("{minutes} is not a time of day in minutes"),
+    _l("{time} is not on the {grid}-minute grid published times keep"),
+    _l(
+        "{time} is outside the shift ({shifts}): the van leaves the hall at the shift's start "
+        "and is back by its end"
+    ),
+    _l("the pinned weekdays cannot all hold"),
+)
+
+
+def problem_text(problem: AdjustmentProblem, *, whole: bool = True) -> str:
+    """The problem in the page's language: `whole` with the stop, day and kind it concerns
+    (a job's error), else only what is wrong (next to the field it concerns)."""
+    if not problem.template:
+        return str(problem) if whole else _without_kind(problem.message)
+    text = _(problem.template).format(**dict(problem.params))
+    if not whole:
+        return text[:1].upper() + text[1:]
+    where = []
+    if problem.stop_id:
+        where.append(_("stop %(id)s", id=problem.stop_id))
+    if problem.weekday is not None and 0 <= problem.weekday < 7:
+        where.append(_(WEEKDAYS_EN[problem.weekday]))
+    kind = KIND_NAMES.get(problem.kind)
+    if kind:
+        text = _("%(label)s: %(text)s", label=kind, text=text)
+    if where:
+        text = _("%(label)s: %(text)s", label=_(", ").join(where), text=text)
+    return text
+
+
 def _without_kind(message: str) -> str:
     """`"pin: 18:00 is outside ..."` -> `"18:00 is outside ..."`: at its field the kind is
     plain already."""
@@ -152,7 +211,7 @@ def add(district: District, new: AdjustmentRow, user: User, dataset: Dataset) ->
     if fresh:
         out: dict[str, list[str]] = {}
         for p in fresh:
-            out.setdefault(field_of(p, new.kind), []).append(_without_kind(p.message))
+            out.setdefault(field_of(p, new.kind), []).append(problem_text(p, whole=False))
         raise Refused(out)
     for r in rows:
         if r not in kept:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from routes.engine import SearchStopped
@@ -220,7 +221,11 @@ def execute(job_id: int) -> str:
     except SearchStopped:
         outcome = ("cancelled", None)
     except AdjustmentError as exc:  # every problem, not only the first
-        outcome = ("failed", "adjustment not possible: " + "; ".join(map(str, exc.problems)))
+        # In the console's language (Chinese: a job has no request to ask).
+        from web.adjustments import problem_text
+
+        texts = "; ".join(problem_text(p) for p in exc.problems)
+        outcome = ("failed", _("Adjustment not possible: %(problems)s", problems=texts))
     except TaxvanError as exc:  # PlanningError (PinError, AdjustmentError), bad data: for people
         outcome = ("failed", str(exc))
     except Exception as exc:
