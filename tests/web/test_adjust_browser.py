@@ -52,7 +52,7 @@ def test_a_dispatcher_pins_a_stop_replans_and_sees_it_moved(
     page.fill("#pin-start", "18:00")
     page.locator("#add-pin button[type=submit]").click()
     page.wait_for_selector("#pin-start-error")
-    assert "outside the shift" in page.locator("#pin-start-error").inner_text()
+    assert "超出班次" in page.locator("#pin-start-error").inner_text()
     assert page.locator("ul.adjustments li").count() == 0
     _shot(page, tmp_path, "adjust-refused.png")
     assert axe_violations(page) == [], "the refused form"
