@@ -200,8 +200,11 @@ def _pin_constraints(
     return allowed, windows
 
 
-def pin_error(problem: WeekProblem, visit: VisitDemand, reason: str) -> PinError:
-    """The PinError for pinned `visit`, naming its pin and stop."""
+def pin_error(
+    problem: WeekProblem, visit: VisitDemand, template: str, **params: object
+) -> PinError:
+    """The PinError for pinned `visit`, naming its pin and stop; the reason is `template`
+    filled in with `params` (kept apart too, for the console to translate)."""
     assert visit.pin_weekday is not None
     window = visit.pin_window
     pin = Pin(
@@ -211,7 +214,8 @@ def pin_error(problem: WeekProblem, visit: VisitDemand, reason: str) -> PinError
         0 if window is None else (window[1] - window[0]) // 2,
     )
     name = next((s.name for s in problem.dataset.stops if s.id == visit.stop_id), "")
-    return PinError(pin, reason, name)
+    values = tuple((k, str(v)) for k, v in sorted(params.items()))
+    return PinError(pin, template.format(**dict(values)), name, template, values)
 
 
 def check_pins(
@@ -227,7 +231,9 @@ def check_pins(
         d = _date_index(problem, v.pin_weekday)
         vans = [van for dv, van in vehicles if dv == d]
         if d is None or not vans:
-            raise pin_error(problem, v, f"no van works on that day in {problem.week.label}")
+            raise pin_error(
+                problem, v, "no van works on that day in {week}", week=problem.week.label
+            )
         node = problem.stop_node(v.stop_id)
         out, back = int(problem.seconds[0][node]), int(problem.seconds[node][0])
         try:
@@ -240,31 +246,50 @@ def check_pins(
                         raise
         except PlanningError:
             van = vans[0]
-            reason = (
-                f"the stop is {out // 60} min from the hall and {back // 60} min back, with "
-                f"{v.dwell} min on site, which does not fit the shift "
-                f"{hhmm(van.shift_start)}-{hhmm(van.shift_end)} and its lunch break"
+            reason: tuple[str, dict[str, object]] = (
+                "the stop is {out} min from the hall and {back} min back, with {dwell} min on "
+                "site, which does not fit the shift {start}-{end} and its lunch break",
+                {
+                    "out": out // 60,
+                    "back": back // 60,
+                    "dwell": v.dwell,
+                    "start": hhmm(van.shift_start),
+                    "end": hhmm(van.shift_end),
+                },
             )
             if v.pin_window is not None:
                 lo, hi = v.pin_window
                 earliest = van.shift_start * 60 + out
                 if earliest > hi * 60:
                     reason = (
-                        f"leaving the hall at {hhmm(van.shift_start)}, the van needs "
-                        f"{-(-out // 60)} min to get there and cannot open by {hhmm(hi)}"
+                        "leaving the hall at {start}, the van needs {out} min to get there "
+                        "and cannot open by {latest}",
+                        {"start": hhmm(van.shift_start), "out": -(-out // 60), "latest": hhmm(hi)},
                     )
                 elif lo * 60 + v.dwell * 60 + back > van.shift_end * 60:
                     reason = (
-                        f"after {v.dwell} min there from {hhmm(lo)}, the van cannot be back "
-                        f"at the hall ({back // 60} min away) by {hhmm(van.shift_end)}"
+                        "after {dwell} min there from {earliest}, the van cannot be back at the "
+                        "hall ({back} min away) by {end}",
+                        {
+                            "dwell": v.dwell,
+                            "earliest": hhmm(lo),
+                            "back": back // 60,
+                            "end": hhmm(van.shift_end),
+                        },
                     )
                 else:
                     reason = (
-                        f"{hhmm(lo)} to {hhmm(lo + v.dwell)} leaves no room for the "
-                        f"{van.lunch_minutes}-minute lunch break between "
-                        f"{hhmm(van.lunch_earliest)} and {hhmm(van.lunch_latest)}"
+                        "{earliest} to {until} leaves no room for the {lunch}-minute lunch "
+                        "break between {lunch_from} and {lunch_to}",
+                        {
+                            "earliest": hhmm(lo),
+                            "until": hhmm(lo + v.dwell),
+                            "lunch": van.lunch_minutes,
+                            "lunch_from": hhmm(van.lunch_earliest),
+                            "lunch_to": hhmm(van.lunch_latest),
+                        },
                     )
-            raise pin_error(problem, v, reason) from None
+            raise pin_error(problem, v, reason[0], **reason[1]) from None
         if v.pin_window is not None:
             by_day.setdefault(d, []).append(v)
     for d, timed in by_day.items():
@@ -290,8 +315,9 @@ def check_pins(
             raise pin_error(
                 problem,
                 timed[0],
-                f"the pins of that day ({others}) cannot all be kept by one van, with the "
+                "the pins of that day ({others}) cannot all be kept by one van, with the "
                 "driving between them and the lunch break",
+                others=others,
             ) from None
 
 
@@ -525,8 +551,9 @@ def solve_week(
             raise pin_error(
                 problem,
                 v,
-                "the solver could not fit it with the other visits of that day "
-                f"({v.dwell} min on site); move the pin or lighten that day",
+                "the solver could not fit it with the other visits of that day ({dwell} min "
+                "on site); move the pin or lighten that day",
+                dwell=v.dwell,
             )
     left_out = _fill_free_time([visits[k - 1] for k in solution.dropped], days, vehicles, problem)
 

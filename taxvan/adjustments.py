@@ -309,10 +309,20 @@ class PinError(PlanningError):
     than dropping the visit: the dispatcher asked for it explicitly, so no plan is made
     without it (remove or change the pin, or make room on that day)."""
 
-    def __init__(self, pin: Pin, reason: str, stop_name: str = "") -> None:
+    def __init__(
+        self,
+        pin: Pin,
+        reason: str,
+        stop_name: str = "",
+        template: str = "",
+        params: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.pin = pin
         self.reason = reason
         self.stop_name = stop_name
+        self.template = template
+        """`reason` without its values, for saying it in the dispatcher's language."""
+        self.params = params
         name = f" ({stop_name})" if stop_name else ""
         super().__init__(f"{pin.describe()}{name} cannot be held: {reason}")
 

@@ -22,7 +22,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from taxvan.adjustments import AdjustmentProblem, Adjustments, Pin, adjustment_problems
+from taxvan.adjustments import AdjustmentProblem, Adjustments, Pin, PinError, adjustment_problems
+from taxvan.clock import hhmm
 from taxvan.dataset import Dataset
 from taxvan.io.loaders import load_dataset
 from web import audit
@@ -143,6 +144,53 @@ PROBLEM_TEXTS = (
     ),
     _l("the pinned weekdays cannot all hold"),
 )
+
+
+PIN_REASONS = (
+    # The reasons `routes.weekly.pin_error` gives (tests/web/test_adjust.py checks the list).
+    _l("no van works on that day in {week}"),
+    _l(
+        "the stop is {out} min from the hall and {back} min back, with {dwell} min on site, "
+        "which does not fit the shift {start}-{end} and its lunch break"
+    ),
+    _l(
+        "leaving the hall at {start}, the van needs {out} min to get there and cannot open by "
+        "{latest}"
+    ),
+    _l(
+        "after {dwell} min there from {earliest}, the van cannot be back at the hall ({back} min "
+        "away) by {end}"
+    ),
+    _l(
+        "{earliest} to {until} leaves no room for the {lunch}-minute lunch break between "
+        "{lunch_from} and {lunch_to}"
+    ),
+    _l(
+        "the pins of that day ({others}) cannot all be kept by one van, with the driving "
+        "between them and the lunch break"
+    ),
+    _l(
+        "the solver could not fit it with the other visits of that day ({dwell} min on site); "
+        "move the pin or lighten that day"
+    ),
+)
+
+
+def pin_error_text(exc: PinError) -> str:
+    """A pin the planner cannot hold, and why, in the page's (or the job's) language."""
+    pin = exc.pin
+    when = _(WEEKDAYS_EN[pin.weekday]) if 0 <= pin.weekday < 7 else str(pin.weekday)
+    if pin.start is not None and 0 <= pin.start < 24 * 60:
+        when += f" {hhmm(pin.start)}"
+        if pin.tolerance:
+            when += " " + _("±%(minutes)d min", minutes=pin.tolerance)
+    reason = _(exc.template).format(**dict(exc.params)) if exc.template else exc.reason
+    return _(
+        "Stop %(stop)s pinned to %(when)s cannot be held: %(reason)s",
+        stop=f"{pin.stop_id} {exc.stop_name}".strip(),
+        when=when,
+        reason=reason,
+    )
 
 
 def problem_text(problem: AdjustmentProblem, *, whole: bool = True) -> str:

@@ -201,10 +201,10 @@ def test_a_pin_that_cannot_hold_fails_the_job_naming_it(app, ann):
     assert add(ann, "pin", stop=b, weekday="0", start="10:00", tolerance="0").status_code == 302
     state = replan(ann, "1")
     assert state["status"] == "failed"
-    assert "pinned to Mon 10:00" in state["error"] and "cannot be held" in state["error"]
+    assert "固定在周一 10:00，无法满足：" in state["error"], state["error"]
     assert state["draft_id"] is None
     page = ann.get(f"/dispatch/districts/{HOME}/jobs/{state['id']}").get_data(as_text=True)
-    assert "Traceback" not in page and "cannot be held" in page
+    assert "Traceback" not in page and "无法满足" in page
     with app.app_context():
         assert db.session.scalars(select(Draft)).all() == []
         job = db.session.get(PlanJob, state["id"])
@@ -257,8 +257,9 @@ def test_every_problem_the_domain_names_is_said_in_chinese(app):
 
     from flask_babel import force_locale, gettext
 
+    import routes.weekly
     import taxvan.adjustments
-    from web.adjustments import PROBLEM_TEXTS
+    from web.adjustments import PIN_REASONS, PROBLEM_TEXTS
 
     tree = ast.parse(Path(taxvan.adjustments.__file__).read_text("utf-8"))
     used = set()
@@ -273,6 +274,16 @@ def test_every_problem_the_domain_names_is_said_in_chinese(app):
             used.add(args[0].value)
     listed = {t._args[0] for t in PROBLEM_TEXTS}  # the msgids of the lazy strings
     assert used and used <= listed, used - listed
+    reasons = set()
+    for node in ast.walk(ast.parse(Path(routes.weekly.__file__).read_text("utf-8"))):
+        called = isinstance(node, ast.Call) and getattr(node.func, "id", "") == "pin_error"
+        if called and len(node.args) >= 3 and isinstance(node.args[2], ast.Constant):
+            reasons.add(node.args[2].value)
+        chosen = isinstance(node, ast.Tuple) and node.elts  # a reason chosen before the call
+        if chosen and isinstance(node.elts[0], ast.Constant) and "{" in str(node.elts[0].value):
+            reasons.add(node.elts[0].value)
+    assert reasons and reasons <= {t._args[0] for t in PIN_REASONS}, reasons
+    used |= reasons
 
     def fields(text: str) -> set[str]:
         return {f for _, f, _, _ in string.Formatter().parse(text) if f}

@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from routes.engine import SearchStopped
-from taxvan.adjustments import AdjustmentError, Adjustments
+from taxvan.adjustments import AdjustmentError, Adjustments, PinError
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
@@ -226,6 +226,10 @@ def execute(job_id: int) -> str:
 
         texts = "; ".join(problem_text(p) for p in exc.problems)
         outcome = ("failed", _("Adjustment not possible: %(problems)s", problems=texts))
+    except PinError as exc:
+        from web.adjustments import pin_error_text
+
+        outcome = ("failed", pin_error_text(exc))
     except TaxvanError as exc:  # PlanningError (PinError, AdjustmentError), bad data: for people
         outcome = ("failed", str(exc))
     except Exception as exc:
