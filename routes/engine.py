@@ -640,7 +640,7 @@ def solve_parallel(
     from concurrent.futures import ProcessPoolExecutor
 
     searches = portfolio(params, workers)
-    # forkserver: no fork of a process that may hold threads (Flask, pytest, gunicorn)
+    # forkserver: no fork of a process that may hold threads (Flask, pytest, the web server)
     ctx = multiprocessing.get_context("forkserver")
     stopped = ctx.Event()
     with ProcessPoolExecutor(

@@ -108,9 +108,10 @@ def _canonical(obj: Any) -> Any:
     return [type(obj).__name__, repr(obj)]
 
 
-DISPLAY_NAMES = frozenset({"name", "name_en", "name_zh"})
-"""Fields that only name things for people (stops, streets, vans, services, taxpayers, the
-district): no name enters the planning model, so none enters the fingerprint."""
+DISPLAY_NAMES = frozenset({"name", "name_en", "name_zh", "materials_zh", "materials_en"})
+"""Fields that are only text for people (the names of stops, streets, vans, services,
+taxpayers and the district; what a service asks taxpayers to bring): none enters the planning
+model, so none enters the fingerprint."""
 
 
 def _canonical_without_names(obj: Any) -> Any:
@@ -175,10 +176,12 @@ def _template_path(
         if old.exists():
             try:
                 data = json.loads(old.read_text("utf-8"))
-            except (OSError, ValueError):
-                return path
-            if isinstance(data, dict):
-                write_json(path, {**data, "fingerprint": fingerprint})
+                if isinstance(data, dict):
+                    write_json(path, {**data, "fingerprint": fingerprint})
+            except ValueError:
+                return path  # unreadable: planned anew, as a bad saved template is
+            except OSError:
+                return old  # a folder that cannot be written: read the old file where it is
     return path
 
 

@@ -308,7 +308,7 @@ def check_pins(
             )
         except PlanningError:
             others = ", ".join(
-                f"{v.stop_id} at {hhmm(v.pin_window[0])}"
+                f"{v.stop_id} {hhmm(v.pin_window[0])}"
                 for v in timed[1:]
                 if v.pin_window is not None
             )

@@ -29,8 +29,8 @@ to 2**63 - 1; bounding both alike makes an impossible id a plain "not found" on 
 MAX_JSON_BYTES = 16 * 1024
 """Largest JSON body the API reads: a booking is a few hundred bytes."""
 
-UPLOADS_UNDER = "/dispatch/"
-"""Only the console takes files (its imports), so only there may a body reach the upload limit;
+UPLOAD_PATH = re.compile(r"/dispatch/districts/[^/]+/import")
+"""Only the console's import takes files, so only a POST there may reach the upload limit;
 everywhere else the request limit (MAX_CONTENT_LENGTH) applies, chunked bodies included."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -108,6 +108,10 @@ def reject_unstorable_text() -> None:
     refused (400) before any view runs, naming the field."""
     errors = _first_problems((request.view_args or {}).items())
     errors |= _first_problems(request.args.items(multi=True))
+    if request.is_json and not request.path.startswith("/api/"):
+        # Flask-WTF would read a JSON body as the form's fields (numbers, lists and objects
+        # where the fields expect text): only the API takes JSON.
+        raise BadInput({"body": "this page takes a form, not JSON"})
     if request.mimetype in _FORM_TYPES:
         errors |= _first_problems(request.form.items(multi=True))
         if request.files and not _takes_files():
@@ -136,9 +140,10 @@ class WholeNumberField(IntegerField):
     MAX_DIGITS = 12
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        if valuelist and isinstance(valuelist[0], str):
-            digits = valuelist[0].strip().lstrip("+-")
-            if len(digits) > self.MAX_DIGITS:
+        if valuelist:
+            value = valuelist[0]
+            digits = value.strip().lstrip("+-") if isinstance(value, str) else None
+            if digits is None or len(digits) > self.MAX_DIGITS:
                 self.data = None
                 raise ValueError(self.gettext("Not a valid integer value."))
         super().process_formdata(valuelist)
@@ -227,7 +232,8 @@ class KnownLengthBodies:
             environ.pop("wsgi.input_terminated", None)
         elif chunked and not environ.get("CONTENT_LENGTH"):
             limit = self.flask.config.get("MAX_CONTENT_LENGTH") or MAX_JSON_BYTES
-            if environ.get("PATH_INFO", "").startswith(UPLOADS_UNDER):
+            upload = UPLOAD_PATH.fullmatch(environ.get("PATH_INFO", ""))
+            if upload and environ.get("REQUEST_METHOD") == "POST":
                 cfg = self.flask.config.get("TAXVAN")
                 limit = max(limit, getattr(cfg, "max_upload_bytes", 0))
             body = environ["wsgi.input"].read(limit + 1)

@@ -230,7 +230,7 @@ def execute(job_id: int) -> str:
         from web.adjustments import pin_error_text
 
         outcome = ("failed", pin_error_text(exc))
-    except TaxvanError as exc:  # PlanningError (PinError, AdjustmentError), bad data: for people
+    except TaxvanError as exc:  # another PlanningError, bad data: a message for people
         outcome = ("failed", str(exc))
     except Exception as exc:
         app.logger.exception("plan job %s failed", job_id)
