@@ -19,12 +19,9 @@ from tests.web.test_dispatch import _token, console, sign_in  # noqa: F401
 from tests.web.test_publishing import (
     PHONE,
     WEEK,
-    _book,
+    _affected_draft,
     _booking,
     _draft,
-    _remove,
-    _shift,
-    _three_visits,
     _versions,
 )
 from web.extensions import db
@@ -37,14 +34,7 @@ BASE = f"/dispatch/districts/fangzi/weeks/{WEEK}"
 def scene(app, console, monkeypatch):  # noqa: F811
     """Three bookings (a: its visit starts an hour later in the draft, b: its stop is gone,
     c: unchanged) and the console's planner replaced by that draft."""
-    a, b, c = _three_visits(app)
-    codes = {k: _book(app, v[0], n) for n, (k, v) in enumerate({"a": a, "b": b, "c": c}.items())}
-
-    def change(visits):
-        _shift(visits, a[1], 60)
-        _remove(visits, b[1])
-
-    draft = _draft(app, change)
+    codes, draft = _affected_draft(app)
     import web.dispatch.publishing as pages
 
     monkeypatch.setattr(pages, "plan_draft", lambda *args, **kwargs: draft)

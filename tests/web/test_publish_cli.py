@@ -10,26 +10,15 @@ import pytest
 
 from tests.web.test_publishing import (
     PHONE,
-    _book,
+    _affected_draft,
     _booking,
-    _draft,
-    _remove,
-    _shift,
-    _three_visits,
     _versions,
 )
 
 
 @pytest.fixture
 def affected(app, monkeypatch):
-    a, b, c = _three_visits(app)
-    codes = {k: _book(app, v[0], n) for n, (k, v) in enumerate({"a": a, "b": b, "c": c}.items())}
-
-    def change(visits):
-        _shift(visits, a[1], 60)
-        _remove(visits, b[1])
-
-    draft = _draft(app, change)
+    codes, draft = _affected_draft(app)
     import web.commands as commands
 
     monkeypatch.setattr(commands, "plan_draft", lambda *args, **kwargs: draft)

@@ -167,6 +167,19 @@ def _remove(visits: list[PlannedVisit], stop: str) -> None:
     visits[:] = [v for v in visits if v.stop_id != stop]
 
 
+def _affected_draft(app) -> tuple[dict[str, str], WeekDraft]:
+    """Three bookings (a: its visit starts an hour later in the draft, b: its stop is gone,
+    c: unchanged) and that draft."""
+    a, b, c = _three_visits(app)
+    codes = {k: _book(app, v[0], n) for n, (k, v) in enumerate({"a": a, "b": b, "c": c}.items())}
+
+    def change(visits):
+        _shift(visits, a[1], 60)
+        _remove(visits, b[1])
+
+    return codes, _draft(app, change)
+
+
 def test_an_unchanged_visits_bookings_are_carried_with_their_code_and_place(app, client):
     (a, *_rest) = _three_visits(app)
     code = _book(app, a[0], 1)
