@@ -221,7 +221,7 @@ NOTICE_TEXT = (
 class AppSQL:
     """The SQL text (with its fixed values) of each statement the app's booking path sends to
     PostgreSQL, compiled from the app's own statement objects as the app compiles them
-    (`web.driver_sql`): the bare path runs exactly these, so it stays the same as the app's.
+    (`web.db.driver_sql`): the bare path runs exactly these, so it stays the same as the app's.
 
     Booking: the visit with its stop, street and service; in one transaction the publishing
     lock (shared) and the taxpayer's advisory lock, the taxpayer's open bookings with the
@@ -233,9 +233,9 @@ class AppSQL:
     def __init__(self) -> None:
         from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 
-        from web.booking import service as svc
-        from web.driver_sql import driver_sql
-        from web.notify.outbox import _INSERT_ONCE
+        from web.db.driver_sql import driver_sql
+        from web.db.outbox import _INSERT_ONCE
+        from web.operations import booking as svc
 
         dialect = pg_dialect.dialect()
 

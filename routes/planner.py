@@ -12,7 +12,7 @@ what the command ships):
 3. the template applied to the calendar week (`calendar_problem`, `apply_template`), checked
    independently (`routes.check`) and reported.
 
-Writing files and maps is the caller's business (`web.planning`).
+Writing files and maps is the caller's business (`web.adapters.planner`).
 """
 
 from __future__ import annotations

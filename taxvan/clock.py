@@ -5,18 +5,12 @@ All times are China time (Asia/Shanghai); the domain never converts zones.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
 """China's one time zone (UTC+8 all year, no daylight saving): every date and time the
 project shows, publishes or compares is in it. `CHINA.key` names it in files."""
-
-
-def china_now() -> dt.datetime:
-    """Now, China time."""
-    return dt.datetime.now(CHINA)
 
 
 GRID_MINUTES = 15

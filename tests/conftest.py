@@ -316,8 +316,7 @@ def reset_published() -> None:
     first version current (a test may have published later versions)."""
     from sqlalchemy import delete, select, update
 
-    from web.extensions import db
-    from web.models import (
+    from web.db.models import (
         Booking,
         BookingChange,
         CurrentWeek,
@@ -326,6 +325,7 @@ def reset_published() -> None:
         SlotClaim,
         VisitRow,
     )
+    from web.extensions import db
 
     db.session.rollback()
     db.session.execute(delete(Notice))
@@ -404,9 +404,9 @@ def read_qr(png: bytes, border: int = 0) -> str:
 
 def open_visit(app) -> tuple[int, str]:
     """The first published visit with a start time still open for a consultation."""
-    from web.booking import service as svc
+    from web.db.models import VisitRow
     from web.extensions import db
-    from web.models import VisitRow
+    from web.operations import booking as svc
 
     with app.app_context():
         for v in db.session.scalars(db.select(VisitRow).order_by(VisitRow.id)):
@@ -419,8 +419,8 @@ def open_visit(app) -> tuple[int, str]:
 def service_row(code: str, district_code: str | None = None):
     """The service `code` (of `district_code`, else of the first district that has it): services
     are per district since two districts may define one code differently. In an app context."""
+    from web.db.models import District, ServiceRow
     from web.extensions import db
-    from web.models import District, ServiceRow
 
     query = db.select(ServiceRow).where(ServiceRow.code == code).order_by(ServiceRow.district_id)
     if district_code is not None:

@@ -115,16 +115,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         default_translation_directories=str(i18n.compiled_catalogs(app)),
     )
 
-    from web.inputs import register_inputs
+    from web.views.inputs import register_inputs
 
     register_inputs(app)  # the `row_id` converter must exist before the blueprints' rules
 
-    from web.api.views import bp as api_bp
-    from web.booking.views import bp as booking_bp
-    from web.door.views import bp as door_bp
-    from web.errors import register_errors
-    from web.public.site import bp as site_bp
-    from web.public.views import bp as public_bp
+    from web.views.api.views import bp as api_bp
+    from web.views.booking.views import bp as booking_bp
+    from web.views.door.views import bp as door_bp
+    from web.views.errors import register_errors
+    from web.views.public.site import bp as site_bp
+    from web.views.public.views import bp as public_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(public_bp)
@@ -132,7 +132,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(door_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
-    from web import dispatch
+    from web.views import dispatch
 
     dispatch.init_app(app)  # the dispatcher console: Flask-Login and /dispatch/
     register_errors(app)

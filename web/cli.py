@@ -15,14 +15,14 @@ from pathlib import Path
 from routes.diff import context_from_json, diff_plan, diff_rows, format_diff
 from routes.report import format_report
 from taxvan.adjustments import AdjustmentError
-from taxvan.clock import china_now
 from taxvan.errors import DataFileError, DataFolderError, TaxvanError
 from taxvan.io.adjustments import load_adjustments
 from taxvan.io.loaders import load_dataset
 from taxvan.io.timetable_files import read_timetable_csv
 from taxvan.workdays import CalendarDay, next_iso_week, parse_iso_week
+from web.adapters.planner import run_plan
+from web.clock import china_now
 from web.config import PLAN, SEARCH, Config
-from web.planning import run_plan
 
 
 def _err(msg: str) -> None:

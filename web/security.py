@@ -130,7 +130,7 @@ def site_policy() -> str:
 
 @functools.lru_cache(maxsize=8)  # every response carries it; the tile settings rarely change
 def _site_policy(tiles_name: str, tile_url: str, tile_key: str) -> str:
-    from web.maps import tile_source
+    from web.adapters.maps import tile_source
 
     try:
         tiles = tile_source(tiles_name, tile_url or None, tile_key or None).url

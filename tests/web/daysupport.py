@@ -15,9 +15,9 @@ from sqlalchemy import delete, select, update
 from stdnum.cn import uscc
 
 from tests.conftest import WEEK49, service_row
-from web.booking import service as svc
+from web.db.models import Booking, SlotClaim, VisitRow
 from web.extensions import db
-from web.models import Booking, SlotClaim, VisitRow
+from web.operations import booking as svc
 
 DAY = WEEK49[0]
 """Monday 30 November 2026: the day the tests call off (the tests' clock is 25 November)."""

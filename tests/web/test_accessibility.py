@@ -13,8 +13,8 @@ import re
 import pytest
 
 from tests.conftest import VALID_USCC
+from web.db.models import VisitRow
 from web.extensions import db
-from web.models import VisitRow
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 

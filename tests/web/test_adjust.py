@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from tests.web.test_dispatch import _audit, _token, console, sign_in  # noqa: F401
 from tests.web.test_plan_jobs import ended, job_id_of, make_finished_job, plan, wait_for
+from web.db.models import AdjustmentRow, District, Draft, PlanJob, PublishedWeek
 from web.extensions import db
-from web.models import AdjustmentRow, District, Draft, PlanJob, PublishedWeek
 
 HOME = "fangzi"
 """The console fixtures' demo district (ann's), whose 2026-W49 is published."""
@@ -259,7 +259,7 @@ def test_every_problem_the_domain_names_is_said_in_chinese(app):
 
     import routes.weekly
     import taxvan.adjustments
-    from web.adjustments import PIN_REASONS, PROBLEM_TEXTS
+    from web.operations.adjustments import PIN_REASONS, PROBLEM_TEXTS
 
     tree = ast.parse(Path(taxvan.adjustments.__file__).read_text("utf-8"))
     used = set()

@@ -5,9 +5,9 @@ from stdnum.cn import uscc
 from werkzeug.serving import make_server
 
 from tests.conftest import VALID_USCC, open_visit, service_row
-from web.booking import service as svc
+from web.db.models import VisitRow
 from web.extensions import db
-from web.models import VisitRow
+from web.operations import booking as svc
 
 PHONE = "13800138000"
 

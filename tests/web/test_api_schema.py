@@ -145,7 +145,7 @@ def test_document_describes_what_is_accepted(client):
 
 def test_document_names_every_refusal_and_the_data_it_carries(client):
     """A program reading the document learns each refusal's name and what comes with it."""
-    from web.booking.errors import ERROR_KINDS
+    from web.views.booking.errors import ERROR_KINDS
 
     error = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Error"]
     props = error["properties"]

@@ -4,9 +4,9 @@ import re
 import pytest
 
 from tests.conftest import OTHER_USCC, VALID_USCC, service_row
-from web.booking import service as svc
+from web.db.models import Booking, VisitRow
 from web.extensions import db
-from web.models import Booking, VisitRow
+from web.operations import booking as svc
 
 PHONE = "13800138000"
 
@@ -454,7 +454,7 @@ def test_api_errors_name_their_kind_and_status_from_the_type(app, client):
 def test_a_service_running_past_the_visit_says_when_the_van_leaves(app, client):
     """A 20-minute service at a visit's last 15-minute slot: refused with the leaving time."""
     from taxvan.booking import DoesNotFit
-    from web.booking.errors import user_message
+    from web.views.booking.errors import user_message
 
     v = _long(app)
     last = v.end - 15

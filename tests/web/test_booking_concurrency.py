@@ -15,9 +15,9 @@ import urllib.request
 import pytest
 
 from tests.conftest import VALID_USCC, service_row, serving
-from web.booking import service as svc
+from web.db.models import Booking, VisitRow
 from web.extensions import db
-from web.models import Booking, VisitRow
+from web.operations import booking as svc
 
 PHONE = "13800138000"
 

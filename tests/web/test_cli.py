@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import DEMO
+from web.adapters.maps import external_references
 from web.cli import main
-from web.maps import external_references
 
 COLUMNS = [
     "date",
@@ -201,7 +201,7 @@ def test_flask_command_runs_the_same_planner(tmp_path: Path, plan_week_calls):
 def plan_week_calls(monkeypatch: pytest.MonkeyPatch) -> list:
     """Every `routes.plan_week` result the web layer asks for, in order (the real planner
     runs; this only watches it)."""
-    import web.planning
+    import web.adapters.planner
     from routes import planner
 
     calls: list = []
@@ -211,7 +211,7 @@ def plan_week_calls(monkeypatch: pytest.MonkeyPatch) -> list:
         calls.append(result)
         return result
 
-    monkeypatch.setattr(web.planning, "plan_week", watched)
+    monkeypatch.setattr(web.adapters.planner, "plan_week", watched)
     return calls
 
 
@@ -230,8 +230,8 @@ def test_flask_publish_plans_through_routes_plan_week_and_reuses_its_template(
 ):
     from sqlalchemy import select
 
+    from web.db.models import PublishedWeek
     from web.extensions import db
-    from web.models import PublishedWeek
 
     runner = sqlite_app.test_cli_runner()
     for week in ("2026-W50", "2026-W51"):

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from tests.conftest import sign_in_page
 from tests.web.test_dispatch_browser import PASSWORD, import_url  # noqa: F401  (fixture)
+from web.db.models import District, PublishedWeek, StopRow, VisitRow
+from web.db.store import IS_CURRENT_VISIT
 from web.extensions import db
-from web.models import District, PublishedWeek, StopRow, VisitRow
-from web.store import IS_CURRENT_VISIT
 
 SHOTS = "/tmp/taxvan-end-to-end"
 NEW_NAME = "新址测试站"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from routes.report import uncovered_points
-from web.maps import add_coverage_layer, count_cells, schedule_map, tile_source, write_map
+from web.adapters.maps import add_coverage_layer, count_cells, schedule_map, tile_source, write_map
 
 CIRCLE = re.compile(r"L\.circleMarker\(\s*\[([-\d.]+),\s*([-\d.]+)\]")
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from tests.conftest import DEMO, serving
 from tests.web.daysupport import DAY, book, clean, day_visits
 from tests.web.test_dispatch import PASSWORD, console, sign_in  # noqa: F401  (fixture)
+from web.db.models import AuditEntry
 from web.extensions import db
-from web.models import AuditEntry
 
 SHOTS = Path("/tmp/taxvan-days")
 

@@ -19,8 +19,7 @@ from sqlalchemy import delete, select
 
 from tests.conftest import DEMO, _dispose, _web_config
 from tests.districts import make_county
-from web.extensions import db, limiter
-from web.models import (
+from web.db.models import (
     AdjustmentRow,
     AuditEntry,
     District,
@@ -31,6 +30,7 @@ from web.models import (
     StreetRow,
     User,
 )
+from web.extensions import db, limiter
 
 PASSWORD = "correct horse battery"
 
@@ -86,7 +86,7 @@ def _clean(app) -> None:
     """Remove what the console tests added (the PostgreSQL database outlives each test): users,
     the audit log, the districts besides the demo's (with their rows), and the demo district's
     name and folder as the fixtures made them."""
-    from web.models import PublishedWeek, ServiceRow
+    from web.db.models import PublishedWeek, ServiceRow
 
     with app.app_context():
         db.session.rollback()
@@ -600,7 +600,7 @@ def test_the_dashboard_shows_the_districts_log_and_admins_see_all(app, console):
 
 
 def test_a_stop_with_published_visits_is_left_in_place(app, console, tmp_path: Path):
-    from web.models import VisitRow
+    from web.db.models import VisitRow
 
     with app.app_context():
         used = db.session.scalars(select(VisitRow.stop_id).order_by(VisitRow.id)).first()
@@ -618,7 +618,7 @@ def test_a_stop_with_published_visits_is_left_in_place(app, console, tmp_path: P
 
 
 def test_the_dashboard_shows_the_latest_50_entries(app, console):
-    from web import audit
+    from web.db import audit
 
     with app.app_context():
         home = db.session.scalar(select(District).where(District.code == "fangzi"))

@@ -22,8 +22,8 @@ from sqlalchemy import delete, func, select
 
 from tests.conftest import CHINA_NOW, DEMO, VALID_USCC
 from tests.web.test_dispatch import _audit, _cli, _token, console, sign_in  # noqa: F401
+from web.db.models import Booking, District, StopRow, VisitRow
 from web.extensions import db
-from web.models import Booking, District, StopRow, VisitRow
 
 URL = "/dispatch/districts/fangzi/import"
 

@@ -24,8 +24,8 @@ from tests.web.test_publishing import (
     _draft,
     _versions,
 )
+from web.db.models import AuditEntry
 from web.extensions import db
-from web.models import AuditEntry
 
 BASE = f"/dispatch/districts/fangzi/weeks/{WEEK}"
 
@@ -35,7 +35,7 @@ def scene(app, console, monkeypatch):  # noqa: F811
     """Three bookings (a: its visit starts an hour later in the draft, b: its stop is gone,
     c: unchanged) and the console's planner replaced by that draft."""
     codes, draft = _affected_draft(app)
-    import web.dispatch.publishing as pages
+    import web.views.dispatch.publishing as pages
 
     monkeypatch.setattr(pages, "plan_draft", lambda *args, **kwargs: draft)
     return codes
@@ -149,7 +149,7 @@ def test_earlier_versions_stay_readable_in_the_console(app, scene):
     text = old.get_data(as_text=True)
     assert "较早的版本" in text, "it says the public sees another version"
     with app.app_context():
-        from web.models import PublishedWeek
+        from web.db.models import PublishedWeek
 
         first = db.session.scalar(
             select(PublishedWeek).where(PublishedWeek.week == WEEK, PublishedWeek.version == 1)
@@ -209,19 +209,19 @@ def test_the_console_plans_the_week_for_real_and_publishes_it(app, console):  # 
 
 def test_a_background_draft_is_published_from_its_draft_page(app, scene):
     """The draft page's "publish this draft" opens the confirm step for that saved draft
-    (`web.models.Draft`, as a planning job leaves it): it lists the affected bookings, takes
+    (`web.db.models.Draft`, as a planning job leaves it): it lists the affected bookings, takes
     the decisions, publishes, tells the moved and cancelled taxpayers, marks the draft
     published, and a second publish of it is refused."""
     from tests.web.test_plan_jobs import make_finished_job
-    from web.models import Draft, Notice
-    from web.publishing import PlannedVisit
+    from web.db.models import Draft, Notice
+    from web.operations.publishing import PlannedVisit
 
     with app.app_context():
         _job_id, draft_id = make_finished_job("fangzi")
         week_draft = _draft(app, None)
         row = db.session.get(Draft, draft_id)
         # the hand-made draft of the scene (a later, b's stop gone), in the jobs' row shape
-        import web.dispatch.publishing as pages
+        import web.views.dispatch.publishing as pages
 
         planned: tuple[PlannedVisit, ...] = pages.plan_draft().visits
         row.visits = [

@@ -36,7 +36,7 @@ def console_url(sqlite_app, monkeypatch):
         _remove(visits, b[1])
 
     draft = _draft(app, change)
-    import web.dispatch.publishing as pages
+    import web.views.dispatch.publishing as pages
 
     monkeypatch.setattr(pages, "plan_draft", lambda *args, **kwargs: draft)
     app.config["SERVER_NAME"] = None

@@ -15,10 +15,7 @@ from taxvan.booking import VisitCancelled
 from tests.conftest import service_row
 from tests.web.daysupport import DAY, Day, add_visit, book, clean, day_visits, phone, taxpayer_id
 from tests.web.test_dispatch import _token, console, sign_in  # noqa: F401  (fixture)
-from web.booking import service as svc
-from web.disruptions import Scope, disrupt
-from web.extensions import db
-from web.models import (
+from web.db.models import (
     AuditEntry,
     Booking,
     District,
@@ -28,6 +25,9 @@ from web.models import (
     StopRow,
     VisitRow,
 )
+from web.extensions import db
+from web.operations import booking as svc
+from web.operations.disruptions import Scope, disrupt
 
 
 @pytest.fixture

@@ -165,8 +165,8 @@ def test_rows_from_before_districts_go_to_a_district_made_from_the_data_folder(o
     """An installation that published with `flask publish` before districts existed: the
     upgrade creates the district from the configured folder (its name and depot) and gives it
     every row; the site's pages and the booking still work on the upgraded database."""
+    from web.db.models import Booking, District, PublishedWeek, ServiceRow, StopRow, StreetRow
     from web.extensions import db
-    from web.models import Booking, District, PublishedWeek, ServiceRow, StopRow, StreetRow
 
     with old_app.app_context():
         with db.engine.begin() as conn:
@@ -195,8 +195,8 @@ def test_rows_of_several_districts_keep_their_owner_and_services_are_copied(old_
     label and a shared service code, plus a street no district lists: each row goes to the
     district whose import listed it, the shared service is in both, the same week label may
     now be published in both, and the orphan goes to the district of the configured folder."""
+    from web.db.models import District, PublishedWeek, ServiceRow, StopRow, StreetRow
     from web.extensions import db
-    from web.models import District, PublishedWeek, ServiceRow, StopRow, StreetRow
 
     with old_app.app_context():
         with db.engine.begin() as conn:

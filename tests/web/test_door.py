@@ -16,8 +16,8 @@ from sqlalchemy import delete, func, select
 from taxvan.clock import hhmm
 from tests.conftest import VALID_USCC
 from tests.web.test_dispatch import _clean, _make_console, sign_in
+from web.db.models import AuditEntry, DoorRequest, DoorVisit, Notice, VisitRow
 from web.extensions import db
-from web.models import AuditEntry, DoorRequest, DoorVisit, Notice, VisitRow
 
 MOBILE = "13912345678"
 
@@ -48,7 +48,7 @@ def _token(client, url: str) -> str:
 def _near_a_stop(app, code: str = "fangzi") -> tuple[float, float]:
     """A point 300 m from the stop where a day of 2026-W49 ends earliest (a firm beside a
     village): the demo's days are full, and the room left is at the end of such a day."""
-    from web.models import District
+    from web.db.models import District
 
     with app.app_context():
         d = db.session.scalar(select(District).where(District.code == code))
@@ -154,8 +154,8 @@ def test_a_request_through_to_a_planned_visit(app, door):
         assert option == f"{day.isoformat()}|{van}|{option.split('|')[2]}|{visit.start}"
         # the day with the new visit is one the van can keep (independent of the insertion)
         from routes.insertion import day_is_feasible
-        from web.door import service as svc
-        from web.models import District, PublishedWeek
+        from web.db.models import District, PublishedWeek
+        from web.operations import door as svc
 
         district = db.session.scalar(select(District).where(District.code == "fangzi"))
         week = db.session.scalar(select(PublishedWeek).where(PublishedWeek.week == "2026-W49"))
@@ -163,7 +163,7 @@ def test_a_request_through_to_a_planned_visit(app, door):
         assert any(v.key == f"door:{visit.id}" for v in route.visits)
         from flask import current_app
 
-        from web.planning import make_provider
+        from web.adapters.planner import make_provider
 
         hall = (district.hall["lat"], district.hall["lon"])
         points = [hall, *[v.point for v in route.visits]]

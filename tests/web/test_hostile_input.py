@@ -13,8 +13,8 @@ import re
 import pytest
 
 from tests.conftest import VALID_USCC, open_visit, serving
+from web.db.models import Booking
 from web.extensions import db
-from web.models import Booking
 
 PHONE = "13800138000"
 TOO_BIG_IDS = [2**31, 2**63, 10**30]
@@ -399,7 +399,7 @@ def test_a_file_sent_as_a_text_field_is_refused_and_saves_nothing(app, client):
 def test_a_chunked_body_is_read_only_up_to_its_routes_limit(app, path, reads_up_to):
     """20 MB sent in chunks: outside the console only the request limit is read before the
     413 (the console's upload limit is for its imports only)."""
-    from web.inputs import KnownLengthBodies
+    from web.views.inputs import KnownLengthBodies
 
     class Endless(io.RawIOBase):
         taken = 0

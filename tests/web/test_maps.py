@@ -6,7 +6,7 @@ import pytest
 from routes.engine import SearchParams
 from routes.weekly import solve_week
 from tests.conftest import WEEK49, make_problem, ring_stops, visit
-from web.maps import external_references, schedule_map, tile_source, write_map
+from web.adapters.maps import external_references, schedule_map, tile_source, write_map
 
 EVIL = 'O\'Brien`s "村" <script>window.__pwned=1</script> ${alert(1)} </script><b>x'
 

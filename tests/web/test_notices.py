@@ -18,12 +18,12 @@ from sqlalchemy import select
 
 from taxvan.notices import NoticeKind, sms_units
 from tests.conftest import CHINA_NOW, OTHER_USCC, VALID_USCC, service_row
-from web.booking import service as svc
+from web.adapters.sms import HttpGateway, OutboxOnly
+from web.db.models import Booking, Notice, VisitRow
+from web.db.outbox import notify_booking
 from web.extensions import db
-from web.models import Booking, Notice, VisitRow
-from web.notify import notify_booking
-from web.notify.delivery import deliver_due, write_reminders
-from web.notify.senders import HttpGateway, OutboxOnly
+from web.operations import booking as svc
+from web.operations.notices import deliver_due, write_reminders
 
 PHONE = "13800138000"
 
@@ -359,7 +359,7 @@ def test_without_a_gateway_notices_stay_in_the_outbox(app, client):
 
 
 def test_an_unreachable_gateway_is_retried():
-    from web.notify.senders import Outgoing
+    from web.adapters.sms import Outgoing
 
     outcome = HttpGateway("http://127.0.0.1:9/", timeout=1).send(Outgoing(1, PHONE, "x", "zh", 0))
     assert outcome.result == "retry" and "cannot reach" in outcome.error
@@ -402,7 +402,7 @@ def client_for_pg(pg_session_app):
     """The PostgreSQL app with its outbox empty and one booking in place."""
     from sqlalchemy import delete
 
-    from web.models import SlotClaim
+    from web.db.models import SlotClaim
 
     app = pg_session_app
     app.config["TAXVAN_CLOCK"] = lambda: CHINA_NOW

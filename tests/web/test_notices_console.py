@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from taxvan.notices import NoticeData, NoticeKind
 from tests.web.test_dispatch import _audit, _clean, _make_console, sign_in
+from web.db.models import District, StopRow, VisitRow
+from web.db.outbox import notify
 from web.extensions import db
-from web.models import District, StopRow, VisitRow
-from web.notify import notify
 
 PHONE = "13912345678"
 
@@ -53,7 +53,7 @@ def _write(app, n: int, kind: NoticeKind = NoticeKind.BOOKED, district: str = "f
 def _clean_notices(app) -> None:
     from sqlalchemy import delete
 
-    from web.models import Notice
+    from web.db.models import Notice
 
     with app.app_context():
         db.session.execute(delete(Notice))

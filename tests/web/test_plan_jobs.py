@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.web.test_dispatch import _audit, _token, console, sign_in  # noqa: F401
+from web.clock import wall_now
+from web.db.models import District, Draft, PlanJob
 from web.extensions import db
-from web.jobs.runner import wall_now
-from web.models import District, Draft, PlanJob
 
 
 def make_finished_job(code: str) -> tuple[int, int]:

@@ -23,8 +23,8 @@ from sqlalchemy import select
 from tests.conftest import ROOT
 from tests.web.test_dispatch import _token, console  # noqa: F401
 from tests.web.test_plan_jobs import ann, ended, job_id_of, plan, searching, wait_for  # noqa: F401
+from web.db.models import Draft, PlanJob
 from web.extensions import db
-from web.models import Draft, PlanJob
 
 REDIS = os.environ.get("TAXVAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 

@@ -4,8 +4,8 @@ import icalendar
 import pytest
 from ics import Calendar
 
+from web.db.models import VisitRow
 from web.extensions import db
-from web.models import VisitRow
 
 
 def _first_visit(app) -> VisitRow:
@@ -149,7 +149,7 @@ def test_holiday_week_shows_a_notice_for_the_days_off(tmp_path):
 
     app = build_app(f"sqlite:///{tmp_path / 'h.sqlite'}", tmp_path, publish=False)
     from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
-    from web.models import PublishedWeek
+    from web.db.models import PublishedWeek
 
     with app.app_context():
         publish_week("2026-W41", say=lambda _m: None)
@@ -213,7 +213,7 @@ def test_a_holiday_week_shows_its_changed_times_as_changes(app, client):
     import dataclasses
 
     from web.commands import publish_week
-    from web.models import PublishedWeek, StreetRow
+    from web.db.models import PublishedWeek, StreetRow
 
     app.config["TAXVAN"] = dataclasses.replace(app.config["TAXVAN"], time_limit_s=1.0)
     try:
@@ -245,7 +245,7 @@ def test_a_holiday_week_shows_its_changed_times_as_changes(app, client):
         )
     finally:
         with app.app_context():
-            from web.models import CurrentWeek
+            from web.db.models import CurrentWeek
 
             db.session.execute(db.delete(CurrentWeek).where(CurrentWeek.week == "2026-W41"))
             for w in db.session.scalars(

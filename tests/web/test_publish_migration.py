@@ -140,9 +140,9 @@ def _fill(conn: sa.Connection) -> None:
 
 def test_published_weeks_become_version_1_current_and_keep_their_bookings(empty_url, tmp_path):
     from web import create_app
+    from web.db.models import Booking, CurrentWeek, District, PublishedWeek
+    from web.db.store import current_week
     from web.extensions import db
-    from web.models import Booking, CurrentWeek, District, PublishedWeek
-    from web.store import current_week
 
     app = create_app(_web_config(empty_url, tmp_path))
     try:

@@ -17,9 +17,7 @@ from sqlalchemy import func, select
 from stdnum.cn import uscc
 
 from taxvan.notices import format_day
-from web.booking import service as svc
-from web.extensions import db
-from web.models import (
+from web.db.models import (
     AuditEntry,
     Booking,
     BookingChange,
@@ -31,8 +29,11 @@ from web.models import (
     SlotClaim,
     VisitRow,
 )
-from web.publish_notices import notice_rows, notices_csv, notices_xlsx
-from web.publishing import (
+from web.db.store import current_week
+from web.extensions import db
+from web.operations import booking as svc
+from web.operations.publish_notices import notice_rows, notices_csv, notices_xlsx
+from web.operations.publishing import (
     CANCEL,
     MOVE,
     NONE,
@@ -46,7 +47,6 @@ from web.publishing import (
     preview_version,
     publish_version,
 )
-from web.store import current_week
 
 WEEK = "2026-W49"
 PHONE = "13800138000"
@@ -339,7 +339,7 @@ def test_a_failure_mid_publish_leaves_the_old_version_current_and_bookings_as_th
     before = [_booking(app, c) for c in codes]
     draft = _draft(app, lambda vs: _shift(vs, a[1], 30))
 
-    import web.publishing as publishing
+    import web.operations.publishing as publishing
 
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
@@ -396,7 +396,7 @@ def test_the_public_site_and_bookings_read_only_the_current_version(app, client)
 def test_a_reader_during_publishing_sees_the_old_week_or_the_new_never_a_mix(app, monkeypatch):
     """A publish is held between writing its rows and switching; readers meanwhile see the
     old version whole, and right after it the new one whole."""
-    import web.publishing as publishing
+    import web.operations.publishing as publishing
 
     old_ids = {v[0] for v in _visits(app)}
     a, _b, _c = _three_visits(app)
@@ -440,7 +440,7 @@ def test_a_booking_made_while_a_publish_runs_is_refused_not_left_on_the_old_vers
     (without the lock it would be saved on the old version, where nobody sees it)."""
     import time
 
-    import web.publishing as publishing
+    import web.operations.publishing as publishing
     from taxvan.booking import InvalidFields
 
     (_a, _b, c) = _three_visits(app)

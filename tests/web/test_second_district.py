@@ -226,9 +226,9 @@ def test_flask_commands_and_public_site_on_the_county(
     county: Path, cache: Path, planned: Path, county_db: str, tmp_path: Path, monkeypatch
 ):
     from web import create_app
-    from web.booking import service as svc
+    from web.db.models import StopRow, VisitRow
     from web.extensions import db
-    from web.models import StopRow, VisitRow
+    from web.operations import booking as svc
 
     monkeypatch.setenv("TAXVAN_DATA", str(county))
     monkeypatch.setenv("TAXVAN_CACHE_DIR", str(cache))

@@ -25,8 +25,8 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.conftest import _dispose, _web_config, read_qr
+from web.db.models import VisitRow
 from web.extensions import db, limiter
-from web.models import VisitRow
 from web.security import CSRF_HOURS
 
 ROOT = Path(__file__).resolve().parents[2]

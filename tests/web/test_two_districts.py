@@ -17,8 +17,7 @@ from sqlalchemy import delete, select
 
 from tests.conftest import DEMO, VALID_USCC, open_visit, read_qr, serving
 from tests.districts import COUNTY_CODE, make_county
-from web.extensions import db
-from web.models import (
+from web.db.models import (
     AuditEntry,
     Booking,
     CurrentWeek,
@@ -30,6 +29,7 @@ from web.models import (
     StreetRow,
     VisitRow,
 )
+from web.extensions import db
 
 HOME = DEMO.name
 COUNTY = "county"
@@ -41,7 +41,7 @@ PHONE = "13800138000"
 def county(app, tmp_path: Path) -> Iterator[str]:
     """The county imported as district `county` (示例县) and its 2026-W49 published."""
     from web.commands import publish_week
-    from web.districts import import_district
+    from web.operations.districts import import_district
 
     folder = make_county(tmp_path / "county")
     app.config["TAXVAN"] = dataclasses.replace(
@@ -247,7 +247,7 @@ def test_publish_asks_which_district_when_there_are_several(app, county):
 
 def test_the_chooser_reads_well_on_a_phone(sqlite_app, tmp_path: Path, phone_page):
     """Screenshot: /tmp/taxvan-district-chooser-phone.png."""
-    from web.districts import import_district
+    from web.operations.districts import import_district
 
     with sqlite_app.app_context():
         import_district(make_county(tmp_path / "c"), code=COUNTY, name="示例县")

@@ -1,0 +1,1 @@
+"""The world outside: the planner, the map, the SMS gateway."""

@@ -1,0 +1,188 @@
+"""Running the planner from the configuration and writing what it publishes.
+
+The planning itself is `routes.plan_week`; this module only turns the configuration into its
+arguments and writes the timetable, the report, the template and the map. The CLI and the
+Flask commands both call `run_plan`, so there is one way to make a plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from routes.engine import SearchParams, StopFn
+from routes.matrix import (
+    CachedProvider,
+    GeodesicProvider,
+    MatrixProvider,
+    OsrmProvider,
+    SpeedProfile,
+)
+from routes.plan import Plan
+from routes.planner import Previous, WeekPlan, plan_week
+from routes.problem import PlanSettings, WeekProblem
+from routes.publish import timetable_rows
+from routes.report import uncovered_points
+from routes.template import template_to_dict
+from taxvan.adjustments import Adjustments
+from taxvan.clock import CHINA
+from taxvan.dataset import Dataset
+from taxvan.errors import TaxvanError
+from taxvan.io.loaders import load_dataset
+from taxvan.io.timetable_files import write_json, write_timetable_csv, write_timetable_json
+from web.adapters.maps import add_coverage_layer, load_outline, schedule_map, tile_source, write_map
+from web.config import Config
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """A planned week (`week`, from `routes.plan_week`) and the files written for it."""
+
+    week: WeekPlan
+    files: dict[str, Path]
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.week.dataset
+
+    @property
+    def problem(self) -> WeekProblem:
+        return self.week.problem
+
+    @property
+    def plan(self) -> Plan:
+        return self.week.plan
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return self.week.report
+
+    @property
+    def template(self) -> Path | None:
+        return self.week.template_path
+
+    @property
+    def template_reused(self) -> bool:
+        return self.week.template_reused
+
+
+def make_provider(config: Config) -> MatrixProvider:
+    """The matrix provider the configuration names, wrapped in the on-disk cache."""
+    inner: MatrixProvider
+    if config.matrix == "geodesic":
+        inner = GeodesicProvider(config.circuity, SpeedProfile.parse(config.speeds))
+    elif config.matrix == "osrm":
+        if not config.osrm_url:
+            raise TaxvanError("the osrm matrix needs a URL: set TAXVAN_OSRM_URL or --osrm-url")
+        inner = OsrmProvider(config.osrm_url)
+    else:
+        raise TaxvanError(f"unknown matrix provider '{config.matrix}'; use geodesic or osrm")
+    return CachedProvider(inner, Path(config.cache_dir).expanduser() / "matrices")
+
+
+def run_plan(
+    config: Config,
+    week: str,
+    out: Path,
+    say: Say = print,
+    progress: Callable[[float, int], None] | None = None,
+    new_template: bool = False,
+    adjustments: Adjustments | None = None,
+    adjust: Callable[[Dataset], Dataset] | None = None,
+    stop: StopFn | None = None,
+    previous: Previous | None = None,
+) -> PlanRun:
+    """Load the data folder, plan `week` with `routes.plan_week` and write timetable CSV/JSON,
+    report JSON, the template and the map into `out`.
+
+    The weekly template is kept in the cache folder (`templates/`) under its fingerprint;
+    `new_template` plans a fresh one even if a saved template fits. `adjustments` (pins,
+    excluded stops and weekdays, visits a week, dwell) go to `plan_week` as they are and are
+    recorded in `timetable.json`, so `taxvan diff` can give the reasons of changes. `adjust`
+    changes the loaded data before planning (the console's choice of vans and working
+    days); `stop` ends the search early (`routes.engine.SearchStopped`), before anything is
+    written. A new template is planned near `previous` (a template's JSON data or
+    `template.json`; the console passes the published week's), see `routes.plan_week`.
+    """
+    try:
+        tiles = tile_source(config.tiles, config.tile_url or None, config.tile_key or None)
+        settings = PlanSettings(
+            remote_threshold_min=config.remote_threshold_min,
+            service_share=config.service_share,
+            stop_choice=config.stop_choice,
+        )
+        params = SearchParams(time_limit_s=config.time_limit_s, workers=config.workers)
+    except ValueError as exc:
+        raise TaxvanError(str(exc)) from None
+    data = Path(config.data_dir)
+    say(f"Loading {data} ...")
+    dataset = load_dataset(data)
+    if adjust is not None:
+        dataset = adjust(dataset)
+    for warning in dataset.warnings:
+        say(f"  warning: {warning}")
+    say(
+        f"  {len(dataset.stops)} stops, {len(dataset.taxpayers)} taxpayers, "
+        f"{len(dataset.vans)} van(s)"
+    )
+    planned = plan_week(
+        dataset,
+        week,
+        make_provider(config),
+        settings,
+        params,
+        Path(config.cache_dir).expanduser() / "templates",
+        new_template=new_template,
+        say=say,
+        progress=progress,
+        adjustments=adjustments,
+        stop=stop,
+        previous=previous,
+    )
+    plan, report = planned.plan, planned.report
+    out.mkdir(parents=True, exist_ok=True)
+    rows = timetable_rows(plan, dataset)
+    files = {
+        "timetable.csv": out / "timetable.csv",
+        "timetable.json": out / "timetable.json",
+        "report.json": out / "report.json",
+        "map.html": out / "map.html",
+        "template.json": out / "template.json",
+    }
+    write_timetable_csv(files["timetable.csv"], rows)
+    write_timetable_json(
+        files["timetable.json"],
+        rows,
+        {
+            "week": plan.week,
+            "district": dataset.name,
+            "depot": {
+                "id": dataset.depot.id,
+                "name": dataset.depot.name,
+                "lat": dataset.depot.lat,
+                "lon": dataset.depot.lon,
+            },
+            "generated": dt.datetime.now(CHINA).isoformat(timespec="seconds"),
+            "timezone": CHINA.key,
+            "working_dates": report["working_dates"],
+            "holidays": report["holidays"],
+            "notes": report["notes"],
+            "dropped": report["dropped"],
+            "makeup_days": report["makeup_days"],
+            "adjustments": planned.adjustments.as_dict(),
+            "template_reused": planned.template_reused,
+            "template_near": planned.near,
+        },
+    )
+    write_json(files["report.json"], report)
+    outline = load_outline(data / "outline.geojson")
+    week_map = schedule_map(plan, dataset, tiles, outline)
+    add_coverage_layer(week_map, uncovered_points(plan, planned.problem))
+    write_map(week_map, files["map.html"])
+    write_json(files["template.json"], template_to_dict(planned.template, planned.fingerprint))
+    return PlanRun(planned, files)

@@ -1,1 +1,0 @@
-"""Booking: slots taxpayers book, with lookup, cancel and reschedule by code and phone."""

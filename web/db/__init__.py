@@ -1,0 +1,1 @@
+"""The database: tables, the queries on them, locks, the audit log and the outbox."""

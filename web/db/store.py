@@ -1,0 +1,159 @@
+"""Moving domain data and plans in and out of the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from taxvan.dataset import Dataset
+from taxvan.errors import TaxvanError
+from taxvan.workdays import iso_week_label
+from web.db.models import (
+    CurrentWeek,
+    District,
+    PublishedWeek,
+    ServiceRow,
+    StopRow,
+    StreetRow,
+    VisitRow,
+)
+from web.extensions import db
+
+
+class DistrictConflictError(TaxvanError):
+    """The folder brings street codes or stop ids that another district already owns.
+
+    Stop ids and street codes are unique in the installation (a printed QR code names only
+    the stop), so a district cannot take over another's."""
+
+    def __init__(self, kind: str, ids: list[str], owner: str) -> None:
+        self.kind = kind
+        self.ids = ids
+        self.owner = owner
+        super().__init__(
+            f"{kind} {', '.join(ids)} already belong to district {owner}; "
+            "give them ids of their own or import into that district"
+        )
+
+
+def owners(kind: str, ids: list[str], district: District | None) -> dict[str, str]:
+    """Which other district owns each of `ids` ("streets" codes or "stops" ids)."""
+    model, key = (StreetRow, StreetRow.code) if kind == "streets" else (StopRow, StopRow.id)
+    query = select(key, District.code).join(District, District.id == model.district_id)
+    if district is not None and district.id is not None:
+        query = query.where(model.district_id != district.id)
+    found: dict[str, str] = {}
+    for chunk in range(0, len(ids), 500):
+        found.update(
+            (k, c) for k, c in db.session.execute(query.where(key.in_(ids[chunk : chunk + 500])))
+        )
+    return found
+
+
+def check_owners(dataset: Dataset, district: District | None) -> None:
+    """Refuse street codes or stop ids another district owns (DistrictConflictError)."""
+    for kind, ids in (
+        ("streets", [s.code for s in dataset.streets]),
+        ("stops", [s.id for s in dataset.stops]),
+    ):
+        found = owners(kind, ids, district)
+        if found:
+            first = sorted(set(found.values()))[0]
+            raise DistrictConflictError(
+                kind, sorted(i for i, o in found.items() if o == first), first
+            )
+
+
+def load_dataset_rows(dataset: Dataset, district: District, commit: bool = True) -> dict[str, int]:
+    """Insert or update the district's streets, stops and services; taxpayers stay in the
+    registry files. A street or stop another district owns is refused, nothing saved.
+
+    `commit=False` leaves the transaction open for a caller that saves more with it (a district
+    import saves its record and audit entry in the same transaction)."""
+    check_owners(dataset, district)
+    if district.id is None:
+        db.session.flush()
+    did = district.id
+    for s in dataset.streets:
+        db.session.merge(
+            StreetRow(code=s.code, district_id=did, name=s.name, name_en=s.name_en, served=s.served)
+        )
+    for s in dataset.stops:
+        db.session.merge(
+            StopRow(
+                id=s.id,
+                district_id=did,
+                name=s.name,
+                street_code=s.street_code,
+                kind=s.kind,
+                lat=s.lat,
+                lon=s.lon,
+                coord_source=s.coord_source,
+            )
+        )
+    for s in dataset.services:
+        db.session.merge(
+            ServiceRow(
+                district_id=did,
+                code=s.code,
+                name_zh=s.name_zh,
+                name_en=s.name_en,
+                minutes=s.minutes,
+                materials_zh=s.materials_zh,
+                materials_en=s.materials_en,
+            )
+        )
+    if commit:
+        db.session.commit()
+    return {
+        "streets": len(dataset.streets),
+        "stops": len(dataset.stops),
+        "services": len(dataset.services),
+    }
+
+
+IS_CURRENT_VISIT = VisitRow.published_id.in_(select(CurrentWeek.published_id))
+"""True for a visit of a current version: what the public site, the open data, the API,
+the .ics feeds and bookings read. Earlier versions stay stored for the console."""
+
+
+def current_visit(visit_id: int) -> VisitRow | None:
+    """A visit of a current version by id; None for a visit an earlier version held."""
+    return db.session.scalar(select(VisitRow).where(VisitRow.id == visit_id, IS_CURRENT_VISIT))
+
+
+IS_CURRENT_WEEK = PublishedWeek.id.in_(select(CurrentWeek.published_id))
+"""True for a published week row that is the current version of its district's week."""
+
+
+def current_week(label: str, district: District) -> PublishedWeek | None:
+    """The current version of the district's week `label`, if it is published."""
+    return db.session.scalar(
+        select(PublishedWeek)
+        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+        .where(CurrentWeek.district_id == district.id, CurrentWeek.week == label)
+    )
+
+
+def current_weeks(district: District) -> list[PublishedWeek]:
+    """The current version of each of the district's published weeks, in week order."""
+    return list(
+        db.session.scalars(
+            select(PublishedWeek)
+            .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+            .where(CurrentWeek.district_id == district.id)
+            .order_by(PublishedWeek.week)
+        )
+    )
+
+
+def latest_week(today: dt.date, district: District) -> PublishedWeek | None:
+    """The current version of the district's published week that contains `today`, else the
+    next one, else the latest."""
+    weeks = current_weeks(district)
+    label = iso_week_label(today)
+    for w in weeks:
+        if w.week >= label:
+            return w
+    return weeks[-1] if weeks else None

@@ -1,1 +1,0 @@
-"""Door-to-door requests (上门服务): the public form and status page, the console pages."""

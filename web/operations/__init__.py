@@ -1,0 +1,1 @@
+"""Operations: one function per use case, each one unit of work."""

@@ -1,0 +1,331 @@
+"""Districts as records: import a data folder, say what it adds, changes and removes.
+
+A district owns its streets, stops, services and published weeks through their `district_id`
+column. Street codes and stop ids are unique in the installation (a printed QR code names only
+the stop), so a folder whose stop or street ids another district owns is refused, naming that
+district; services are the district's own (two districts may define one code differently).
+
+Nothing is saved unless the whole folder loads (the loaders' file/row/column errors) and no id
+clashes with another district: the rows, the district record and its audit entry are one
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from taxvan.dataset import Dataset
+from taxvan.errors import TaxvanError
+from taxvan.io.loaders import load_dataset
+from web.clock import china_now
+from web.db import audit
+from web.db.models import Booking, District, ServiceRow, StopRow, StreetRow, User, VisitRow
+from web.db.store import DistrictConflictError, check_owners, load_dataset_rows
+from web.extensions import db
+
+__all__ = ["DistrictConflictError", "import_district", "plan_changes", "split_referenced"]
+
+KINDS = ("streets", "stops", "services")
+
+
+class DistrictNotFoundError(TaxvanError):
+    """No district has this code."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"no district with code {code!r} (flask --app app district import)")
+
+
+@dataclass
+class KindChanges:
+    """What an import did to one kind of row (ids sorted)."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """Gone from the folder but still referenced (published visits, bookings, other stops):
+    left in the database, still the district's (its published visits are)."""
+    unchanged: int = 0
+
+
+@dataclass
+class ImportResult:
+    district: District
+    created: bool
+    district_changed: list[str]
+    """Fields of the district record itself that changed (name, hall, settings...)."""
+    changes: dict[str, KindChanges]
+
+    def lines(self) -> list[str]:
+        """The report `district import` prints: per kind, counts and ids."""
+        d = self.district
+        state = "created" if self.created else "updated"
+        out = [f"district {d.code} ({d.name}): {state}"]
+        if self.district_changed:
+            out.append("  district fields changed: " + ", ".join(self.district_changed))
+        for kind, c in self.changes.items():
+            parts = [
+                f"{len(c.added)} added",
+                f"{len(c.changed)} changed",
+                f"{len(c.removed)} removed",
+                f"{c.unchanged} unchanged",
+            ]
+            if c.kept:
+                parts.append(f"{len(c.kept)} left in place (still referenced)")
+            out.append(f"{kind}: " + ", ".join(parts))
+            for label, ids in (
+                ("added", c.added),
+                ("changed", c.changed),
+                ("removed", c.removed),
+                ("left in place", c.kept),
+            ):
+                if ids:
+                    out.append(f"  {label}: {', '.join(ids)}")
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and ids per kind, for the audit log."""
+        return {
+            kind: {
+                "added": c.added,
+                "changed": c.changed,
+                "removed": c.removed,
+                "kept": c.kept,
+                "unchanged": c.unchanged,
+            }
+            for kind, c in self.changes.items()
+        }
+
+
+def _street_fields(s: Any) -> dict[str, Any]:
+    return {"name": s.name, "name_en": s.name_en, "served": bool(s.served)}
+
+
+def _stop_fields(s: Any) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "street_code": s.street_code,
+        "kind": str(getattr(s.kind, "value", s.kind)),
+        "lat": float(s.lat),
+        "lon": float(s.lon),
+        "coord_source": s.coord_source,
+    }
+
+
+def _service_fields(s: Any) -> dict[str, Any]:
+    return {
+        "name_zh": s.name_zh,
+        "name_en": s.name_en,
+        "minutes": int(s.minutes),
+        "materials_zh": s.materials_zh,
+        "materials_en": s.materials_en,
+    }
+
+
+_MODEL: dict[str, tuple[type[Any], Callable[[Any], dict[str, Any]], Callable[[Any], str]]] = {
+    "streets": (StreetRow, _street_fields, lambda s: s.code),
+    "stops": (StopRow, _stop_fields, lambda s: s.id),
+    "services": (ServiceRow, _service_fields, lambda s: s.code),
+}
+
+
+def _dataset_items(dataset: Dataset, kind: str) -> list[Any]:
+    return list(getattr(dataset, kind))
+
+
+def _hall(dataset: Dataset) -> dict[str, Any]:
+    d = dataset.depot
+    return {
+        "id": d.id,
+        "name": d.name,
+        "lat": d.lat,
+        "lon": d.lon,
+        "coord_quality": d.coord_quality,
+    }
+
+
+def _settings(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "vans": [
+            {
+                "id": v.id,
+                "name": v.name,
+                "counters": v.counters,
+                "shift": [v.shift_start, v.shift_end],
+            }
+            for v in dataset.vans
+        ],
+        "taxpayers": len(dataset.taxpayers),
+        "calendar_days": len(dataset.calendar),
+    }
+
+
+def _referenced(kind: str, ident: str, district: District | None) -> bool:
+    """Whether deleting this row would break a published visit, a booking or a stop."""
+    if kind == "stops":
+        query = select(func.count(VisitRow.id)).where(VisitRow.stop_id == ident)
+    elif kind == "streets":
+        query = select(func.count()).select_from(StopRow).where(StopRow.street_code == ident)
+    else:
+        if district is None:
+            return False
+        query = select(func.count(Booking.id)).where(
+            Booking.service_code == ident, Booking.district_id == district.id
+        )
+    return bool(db.session.scalar(query))
+
+
+def import_district(
+    folder: str | Path,
+    code: str | None = None,
+    name: str | None = None,
+    name_en: str | None = None,
+    actor: str = "",
+    user: User | None = None,
+    note: dict[str, Any] | None = None,
+) -> ImportResult:
+    """Load `folder` (all or nothing) into the district `code` (default: the folder's name).
+
+    `note` is added to the audit entry (the console records which files were uploaded).
+    Raises the loaders' DataFileError / DataFolderError (every problem by file, row and
+    column) or DistrictConflictError; in either case nothing is saved.
+    """
+    try:
+        return _import(folder, code, name, name_en, actor, user, note or {})
+    except Exception:
+        db.session.rollback()  # nothing half-saved, whatever failed
+        raise
+
+
+def _import(
+    folder: str | Path,
+    code: str | None,
+    name: str | None,
+    name_en: str | None,
+    actor: str,
+    user: User | None,
+    note: dict[str, Any],
+) -> ImportResult:
+    path = Path(folder)
+    dataset = load_dataset(path)
+    code = (code or path.resolve().name).strip()
+    if not code:
+        raise TaxvanError("the district code is empty")
+    district = db.session.scalar(select(District).where(District.code == code))
+    changes = plan_changes(dataset, district)
+
+    now = china_now().replace(tzinfo=None)
+    created = district is None
+    record = {
+        "name": name or (district.name if district else code),
+        "name_en": name_en or (district.name_en if district else code),
+        "hall": _hall(dataset),
+        "settings": _settings(dataset),
+        "data_dir": str(path.resolve()),
+    }
+    if district is None:
+        district = District(code=code, created_at=now, updated_at=now, **record)
+        db.session.add(district)
+        db.session.flush()
+        district_changed: list[str] = []
+    else:
+        district_changed = [k for k, v in record.items() if getattr(district, k) != v]
+        for k, v in record.items():
+            setattr(district, k, v)
+    district.updated_at = now
+
+    # Upsert first (a stop may move to a new street), then remove what the folder dropped:
+    # stops before streets, and nothing that a published visit, a booking or a stop still uses
+    # (those stay the district's, listed as left in place).
+    load_dataset_rows(dataset, district, commit=False)
+    db.session.flush()
+    for kind in ("stops", "streets", "services"):
+        model = _MODEL[kind][0]
+        c = changes[kind]
+        removed, kept = [], []
+        for ident in c.removed:
+            if _referenced(kind, ident, district):
+                kept.append(ident)
+                continue
+            row = db.session.get(model, (district.id, ident) if kind == "services" else ident)
+            if row is not None:
+                db.session.delete(row)
+            removed.append(ident)
+            db.session.flush()
+        c.removed, c.kept = removed, kept
+
+    result = ImportResult(district, created, district_changed, changes)
+    audit.record(
+        "district_import",
+        actor=actor or audit.command_line_actor(),
+        user=user,
+        district=district,
+        details={
+            "data_dir": str(path.resolve()),
+            "created": created,
+            **note,
+            **result.summary(),
+        },
+    )
+    db.session.commit()
+    return result
+
+
+def plan_changes(dataset: Dataset, district: District | None) -> dict[str, KindChanges]:
+    """What importing `dataset` into `district` would add, change and remove, per kind.
+
+    Shared by the import itself and the console's preview, so the preview says exactly what
+    the import will do. Reads only; raises DistrictConflictError. The
+    `removed` lists still include rows that the import will leave in place because something
+    references them (see `split_referenced`).
+    """
+    check_owners(dataset, district)
+    previous = district.rows if district is not None else {k: [] for k in KINDS}
+    changes: dict[str, KindChanges] = {}
+    for kind in KINDS:
+        model, fields, key = _MODEL[kind]
+        items = {key(x): x for x in _dataset_items(dataset, kind)}
+        existing = {
+            key(r): fields(r)
+            for r in db.session.scalars(
+                select(model).where(
+                    getattr(model, "code" if kind != "stops" else "id").in_(list(items)),
+                    model.district_id == (district.id if district is not None else None),
+                )
+            )
+        }
+        c = KindChanges()
+        for ident, item in sorted(items.items()):
+            if ident not in existing:
+                c.added.append(ident)
+            elif existing[ident] != fields(item):
+                c.changed.append(ident)
+            else:
+                c.unchanged += 1
+        gone = sorted(set(previous.get(kind, [])) - set(items))
+        changes[kind] = c
+        changes[kind].removed = gone  # filtered below for rows still referenced
+
+    return changes
+
+
+def split_referenced(
+    kind: str, ids: list[str], district: District | None
+) -> tuple[list[str], list[str]]:
+    """(removable, kept): rows still used by a published visit, a booking or a stop stay."""
+    kept = [i for i in ids if _referenced(kind, i, district)]
+    return [i for i in ids if i not in kept], kept
+
+
+def district_by_code(code: str) -> District:
+    """The district `code`, or DistrictNotFoundError."""
+    district = db.session.scalar(select(District).where(District.code == code))
+    if district is None:
+        raise DistrictNotFoundError(code)
+    return district

@@ -1,0 +1,187 @@
+"""Delivery runs: claim what is due, send it, record the outcome; and the reminders.
+
+A run claims due notices in small batches (`status` pending -> sending, with a token of its
+own) in a short transaction of its own, sends them outside any transaction, and records each
+outcome. Two runs at once never claim one notice twice: on PostgreSQL the claim selects with
+`FOR UPDATE SKIP LOCKED` (a run passes over the rows another is claiming); on SQLite the
+claim is one UPDATE ... WHERE status = 'pending', and SQLite runs one writer at a time. A run
+that dies after claiming leaves rows in `sending`: after `TAXVAN_SMS_CLAIM_MINUTES` a later run
+takes them back (the gateway's idempotency key drops a message it already has).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import Connection, DateTime, and_, bindparam, select, text, update
+from sqlalchemy.orm import joinedload
+
+from taxvan.notices import NoticeKind
+from web.adapters.sms import HttpGateway, OutboxOnly, Outcome, Outgoing, Sender
+from web.clock import china_now
+from web.db.models import Booking, Notice, VisitRow
+from web.db.outbox import NOTICES, notify_booking
+from web.extensions import db
+
+BATCH = 20
+
+_PG_CLAIM = text(
+    "UPDATE notices SET status = 'sending', claimed_by = :token, claimed_at = :now"
+    " WHERE id IN (SELECT id FROM notices WHERE status = 'pending' AND next_attempt_at <= :now"
+    " ORDER BY next_attempt_at, id LIMIT :batch FOR UPDATE SKIP LOCKED)"
+    " RETURNING id"
+).bindparams(bindparam("now", type_=DateTime()))
+_SQLITE_CLAIM = text(
+    "UPDATE notices SET status = 'sending', claimed_by = :token, claimed_at = :now"
+    " WHERE id IN (SELECT id FROM notices WHERE status = 'pending' AND next_attempt_at <= :now"
+    " ORDER BY next_attempt_at, id LIMIT :batch) AND status = 'pending'"
+    " RETURNING id"
+).bindparams(bindparam("now", type_=DateTime()))
+"""Typed `now`: SQLite compares the stored text, which must be written the way SQLAlchemy
+writes the column."""
+
+
+def configured_sender() -> Sender:
+    """The HTTP gateway when `TAXVAN_SMS_URL` is set, else outbox only."""
+    cfg = current_app.config["TAXVAN"]
+    if cfg.sms_url:
+        return HttpGateway(cfg.sms_url, cfg.sms_token, cfg.sms_timeout)
+    return OutboxOnly()
+
+
+def backoff(attempts: int, base_s: float) -> dt.timedelta:
+    """Wait after the `attempts`-th failure: base, 2 x base, 4 x base ... at most 6 hours."""
+    return dt.timedelta(seconds=min(base_s * 2 ** (attempts - 1), 6 * 3600))
+
+
+@dataclass
+class DeliveryReport:
+    """What one run did, for the command's output and the tests."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        parts = [f"{n} {k}" for k, n in sorted(self.counts.items())]
+        return ", ".join(parts) or "nothing due"
+
+
+def _claim(conn: Connection, token: str, now: dt.datetime, batch: int) -> list[int]:
+    stmt = _PG_CLAIM if conn.dialect.name == "postgresql" else _SQLITE_CLAIM
+    ids = [r[0] for r in conn.execute(stmt, {"token": token, "now": now, "batch": batch})]
+    return ids
+
+
+def _release_stale(now: dt.datetime, minutes: float) -> int:
+    """Claims older than `minutes` (a run that died) go back to pending."""
+    result = db.session.execute(
+        update(Notice)
+        .where(
+            Notice.status == "sending",
+            Notice.claimed_at < now - dt.timedelta(minutes=minutes),
+        )
+        .values(status="pending", claimed_by=None)
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def deliver_due(
+    sender: Sender | None = None,
+    now: dt.datetime | None = None,
+    limit: int | None = None,
+    batch_size: int = BATCH,
+) -> DeliveryReport:
+    """Send every notice that is due through `sender` (the configured one by default).
+
+    Returns what happened; with the outbox-only sender nothing is claimed and the report
+    counts the notices waiting in the outbox."""
+    sender = sender or configured_sender()
+    cfg = current_app.config["TAXVAN"]
+    report = DeliveryReport()
+    stamp = (now or china_now()).replace(tzinfo=None)
+    if not sender.delivers:
+        waiting = db.session.scalar(
+            select(db.func.count()).select_from(Notice).where(Notice.status == "pending")
+        )
+        report.counts["waiting in the outbox (no SMS gateway configured)"] = int(waiting or 0)
+        return report
+    _release_stale(stamp, cfg.sms_claim_minutes)
+    token = secrets.token_hex(8)
+    done = 0
+    while limit is None or done < limit:
+        batch = batch_size if limit is None else min(batch_size, limit - done)
+        conn = db.session.connection()
+        ids = _claim(conn, token, stamp, batch)
+        db.session.commit()
+        if not ids:
+            break
+        rows = db.session.execute(
+            select(Notice.id, Notice.phone, Notice.text, Notice.lang, Notice.attempts)
+            .where(Notice.id.in_(ids))
+            .order_by(Notice.id)
+        )
+        notices = [Outgoing(*r) for r in rows]
+        db.session.commit()  # no transaction stays open while the gateway answers
+        for notice in notices:
+            outcome = sender.send(notice)
+            _record(notice, outcome, token, report, cfg.sms_max_attempts, cfg.sms_retry_seconds)
+        done += len(ids)
+    return report
+
+
+def _record(
+    notice: Outgoing,
+    outcome: Outcome,
+    token: str,
+    report: DeliveryReport,
+    max_attempts: int,
+    retry_s: float,
+) -> None:
+    """Store one attempt's outcome (only if this run still holds the claim)."""
+    at = china_now().replace(tzinfo=None)
+    attempts = notice.attempts + 1
+    values: dict[str, object] = {"attempts": attempts, "claimed_by": None, "claimed_at": None}
+    if outcome.result == "sent":
+        values |= {"status": "sent", "sent_at": at, "last_error": None}
+    elif outcome.result == "rejected":
+        values |= {"status": "rejected", "last_error": outcome.error[:500]}
+    elif attempts >= max_attempts:
+        values |= {"status": "failed", "last_error": outcome.error[:500]}
+    else:
+        values |= {
+            "status": "pending",
+            "last_error": outcome.error[:500],
+            "next_attempt_at": at + backoff(attempts, retry_s),
+        }
+    db.session.execute(
+        update(NOTICES)
+        .where(and_(NOTICES.c.id == notice.id, NOTICES.c.claimed_by == token))
+        .values(**values)
+    )
+    db.session.commit()
+    status = str(values["status"])
+    report.counts["retry later" if status == "pending" else status] += 1
+    if outcome.error:
+        report.errors.append(f"notice {notice.id}: {outcome.error}")
+
+
+def write_reminders(day: dt.date, now: dt.datetime | None = None) -> int:
+    """Write a reminder for each active booking on `day` that has none yet; commit; how many.
+
+    The unique key `reminder:<booking id>` makes a second run write nothing."""
+    rows = db.session.scalars(
+        select(Booking)
+        .join(VisitRow, Booking.visit_id == VisitRow.id)
+        .where(VisitRow.date == day, Booking.status == "active")
+        .options(joinedload(Booking.visit).joinedload(VisitRow.stop), joinedload(Booking.service))
+        .order_by(Booking.id)
+    )
+    conn = db.session.connection()
+    written = sum(notify_booking(NoticeKind.REMINDER, b, conn=conn, now=now) for b in rows.all())
+    db.session.commit()
+    return written

@@ -1,0 +1,127 @@
+"""The list of taxpayers to tell after a publish: who, which booking, old and new time.
+
+Read back from the `BookingChange` rows the publish wrote, so the list downloads again at any
+time, for any version; as CSV (UTF-8 with BOM, so Excel shows Chinese) or as an Excel workbook
+(openpyxl). Only moved and cancelled bookings are listed: a carried booking needs no notice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from taxvan.clock import hhmm
+from web.db.models import Booking, BookingChange, ServiceRow, StopRow, VisitRow
+from web.extensions import db
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    """One taxpayer to tell."""
+
+    phone: str
+    name: str
+    code: str
+    service: str
+    stop: str
+    old_time: str
+    new_time: str
+    """The new date and time, or "cancelled: <reason>"."""
+    action: str
+
+
+def notice_rows(published_id: int, zh: bool = True) -> list[NoticeRow]:
+    """The moved and cancelled bookings of the publish that made version `published_id`."""
+    old, new = aliased(VisitRow), aliased(VisitRow)
+    query = (
+        select(BookingChange, Booking, ServiceRow, StopRow, old, new)
+        .join(Booking, BookingChange.booking_id == Booking.id)
+        .join(ServiceRow, Booking.service_code == ServiceRow.code)
+        .join(old, BookingChange.old_visit_id == old.id)
+        .join(StopRow, old.stop_id == StopRow.id)
+        .outerjoin(new, BookingChange.new_visit_id == new.id)
+        .where(
+            BookingChange.published_id == published_id,
+            BookingChange.action.in_(("moved", "cancelled")),
+        )
+        .order_by(old.date, BookingChange.old_start, Booking.code)
+    )
+    out = []
+    for change, booking, service, stop, was, now in db.session.execute(query):
+        old_time = f"{was.date.isoformat()} {hhmm(change.old_start)}–{hhmm(change.old_end)}"
+        if change.action == "moved" and now is not None:
+            new_time = f"{now.date.isoformat()} {hhmm(change.new_start)}–{hhmm(change.new_end)}"
+            action = _("moved to a new time")
+        else:
+            new_time = _("cancelled: %(reason)s", reason=change.reason)
+            action = _("cancelled")
+        out.append(
+            NoticeRow(
+                booking.phone,
+                booking.name,
+                booking.code,
+                service.name_zh if zh else service.name_en,
+                stop.name,
+                old_time,
+                new_time,
+                action,
+            )
+        )
+    return out
+
+
+def _header() -> list[str]:
+    return [
+        _("Phone"),
+        _("Name"),
+        _("Booking code"),
+        _("Service"),
+        _("Stop"),
+        _("Old time"),
+        _("New time"),
+        _("Change"),
+    ]
+
+
+def _values(r: NoticeRow) -> list[str]:
+    return [r.phone, r.name, r.code, r.service, r.stop, r.old_time, r.new_time, r.action]
+
+
+def notices_csv(rows: list[NoticeRow]) -> bytes:
+    """CSV, UTF-8 with a BOM (Excel then reads the Chinese right)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(_header())
+    writer.writerows(_values(r) for r in rows)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def notices_xlsx(rows: list[NoticeRow], title: str) -> bytes:
+    """An Excel workbook with one sheet; phone numbers and codes stay text."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = title[:31]
+    ws.append(_header())
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        ws.append(_values(r))
+    for row in ws.iter_rows(min_row=2, max_col=3):
+        for cell in row:
+            cell.number_format = "@"
+    widths = [14, 12, 12, 16, 24, 24, 28, 10]
+    for i, w in enumerate(widths):
+        ws.column_dimensions[chr(ord("A") + i)].width = w
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

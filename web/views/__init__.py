@@ -1,0 +1,1 @@
+"""What the app answers over HTTP: the public site, bookings, the API and the console."""

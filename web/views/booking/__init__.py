@@ -1,0 +1,1 @@
+"""A taxpayer's bookings: book, look up, move, cancel."""

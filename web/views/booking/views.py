@@ -1,0 +1,218 @@
+"""Booking pages: choose a time, book, see the confirmation, look up, cancel, move."""
+
+from __future__ import annotations
+
+import re
+
+from flask import (
+    Blueprint,
+    abort,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from taxvan.booking import BookingError, InvalidFields, PlaceTaken, VisitCancelled
+from web.db.models import Booking, PublishedWeek, ServiceRow, VisitRow
+from web.db.store import current_visit
+from web.extensions import booking_limit, booking_post_limit, db
+from web.operations import booking as svc
+from web.views.booking.errors import http_status, user_message
+from web.views.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
+from web.views.inputs import MAX_ROW_ID
+from web.views.public import district as here
+from web.views.public.views import services_of, upcoming
+
+bp = Blueprint("booking", __name__, url_prefix=here.PREFIX)
+here.bind(bp)
+
+
+def _visit_or_404(visit_id: int) -> VisitRow:
+    """The visit, if it is this district's and in the current version of its week: another
+    district's visit, or one an earlier version held, is not found here."""
+    visit = current_visit(visit_id)
+    if visit is None:
+        abort(404)
+    week = db.session.get(PublishedWeek, visit.published_id)
+    if week is None or week.district_id != here.current().id:
+        abort(404)
+    return visit
+
+
+@bp.route("/visits/<row_id:visit_id>/book", methods=["GET", "POST"])
+@booking_post_limit
+def book(visit_id: int):  # type: ignore[no-untyped-def]
+    visit = _visit_or_404(visit_id)
+    district_id = here.current().id
+    services = services_of(district_id)
+    if not services:
+        abort(404)
+    form = BookingForm()
+    zh = str(get_locale()).startswith("zh")
+    form.service.choices = [
+        (s.code, f"{s.name_zh if zh else s.name_en} ({_('%(minutes)d min', minutes=s.minutes)})")
+        for s in services
+    ]
+    chosen = form.service.data or request.args.get("service") or services[0].code
+    service = db.session.get(ServiceRow, (district_id, chosen)) or services[0]
+    form.service.data = service.code
+    slots = svc.open_slots(visit, service)
+    form.start.choices = [(s.start, f"{s.start}–{s.end}") for s in slots]
+    problem = None
+    alternatives: list[str] = []
+    status = 422 if request.method == "POST" else 200
+    if visit.cancelled_at is not None:  # called off: say so and why, offer nothing
+        exc = VisitCancelled(visit.cancel_reason, visit.cancel_note)
+        problem = user_message(exc)
+        status = http_status(exc) if request.method == "POST" else 200
+    elif request.method == "POST" and form.validate_on_submit():
+        try:
+            booking = svc.book(
+                svc.BookingRequest(
+                    visit.id,
+                    form.start.data,
+                    service.code,
+                    form.taxpayer_id.data,
+                    form.name.data,
+                    form.phone.data,
+                    str(get_locale()),
+                )
+            )
+        except InvalidFields as exc:
+            for name, msg in exc.errors.items():
+                getattr(form, name if name != "visit_id" else "start").errors.append(msg)
+        except BookingError as exc:
+            problem, status = user_message(exc), http_status(exc)
+            if isinstance(exc, PlaceTaken):
+                alternatives = exc.alternatives
+                form.start.choices = [
+                    (s.start, f"{s.start}–{s.end}") for s in svc.open_slots(visit, service)
+                ]
+        else:
+            session["confirmed"] = booking.code
+            return redirect(url_for("booking.confirmed", code=booking.code))
+    return render_template(
+        "book.html",
+        visit=visit,
+        form=form,
+        service=service,
+        slots=slots,
+        problem=problem,
+        alternatives=alternatives,
+    ), status
+
+
+@bp.get("/booking/<code>/confirmed")
+def confirmed(code: str):  # type: ignore[no-untyped-def]
+    if session.get("confirmed") != code:
+        return redirect(url_for("booking.lookup"))
+    booking = db.session.scalar(
+        select(Booking).where(Booking.code == code, Booking.district_id == here.current().id)
+    )
+    if booking is None:
+        abort(404)
+    return render_template(
+        "booking.html", booking=booking, just_booked=True, manage=None, move=None, moves=[]
+    )
+
+
+def _moves(booking: Booking) -> list[tuple[str, str]]:
+    """Other places the booking could move to: its stop's upcoming visits, same service."""
+    choices = []
+    for v in upcoming(booking.visit.stop, days=14):
+        for s in svc.open_slots(v, booking.service):
+            choices.append((f"{v.id}|{s.start}", f"{v.date:%m-%d} {s.start}–{s.end}"))
+    return choices[:40]
+
+
+@bp.route("/booking/lookup", methods=["GET", "POST"])
+@booking_post_limit
+def lookup():  # type: ignore[no-untyped-def]
+    form = LookupForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            booking = svc.find(form.code.data, form.phone.data, district_id=here.current().id)
+        except BookingError as exc:
+            problem = user_message(exc)
+            return render_template("lookup.html", form=form, problem=problem), http_status(exc)
+        else:
+            return _manage_page(booking, form.phone.data)
+    return render_template("lookup.html", form=form, problem=problem), (
+        422 if request.method == "POST" else 200
+    )
+
+
+def _manage_page(booking: Booking, phone: str, problem: str | None = None, status: int = 200):
+    manage = ManageForm(formdata=None, code=booking.code, phone=phone)
+    move = RescheduleForm(formdata=None, code=booking.code, phone=phone)
+    moves = _moves(booking) if booking.status == "active" else []
+    move.target.choices = moves
+    return render_template(
+        "booking.html",
+        booking=booking,
+        just_booked=False,
+        manage=manage,
+        move=move,
+        moves=moves,
+        problem=problem,
+    ), status
+
+
+@bp.post("/booking/cancel")
+@booking_limit
+def cancel():  # type: ignore[no-untyped-def]
+    form = ManageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        booking = svc.cancel(form.code.data, form.phone.data, district_id=here.current().id)
+    except BookingError as exc:
+        return _refused(form, exc)
+    return _manage_page(booking, form.phone.data)
+
+
+def _refused(form: ManageForm, exc: BookingError):  # type: ignore[no-untyped-def]
+    """The booking's page with the reason, or the lookup page if code and phone fail."""
+    try:
+        booking = svc.find(form.code.data, form.phone.data, district_id=here.current().id)
+    except BookingError as not_found:
+        return render_template(
+            "lookup.html", form=LookupForm(formdata=None), problem=user_message(not_found)
+        ), http_status(not_found)
+    return _manage_page(booking, form.phone.data, user_message(exc), http_status(exc))
+
+
+_TARGET = re.compile(r"([0-9]{1,10})\|([0-9]{2}:[0-9]{2})")
+
+
+def _move_target(text: str) -> tuple[int, str]:
+    """`"<visit id>|HH:MM"` from the move form, with an id the database can hold; anything
+    else is refused on the booking's own page, naming `target`, and changes nothing."""
+    m = _TARGET.fullmatch(text)
+    if m is None or not 1 <= int(m.group(1)) <= MAX_ROW_ID:
+        raise svc.InvalidFields({"target": "expected a visit and a time as <visit id>|HH:MM"})
+    return int(m.group(1)), m.group(2)
+
+
+@bp.post("/booking/reschedule")
+@booking_limit
+def reschedule():  # type: ignore[no-untyped-def]
+    form = RescheduleForm()
+    form.target.choices = []
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        visit_id, start = _move_target(form.target.data or "")
+        new = svc.reschedule(
+            form.code.data, form.phone.data, visit_id, start, district_id=here.current().id
+        )
+    except BookingError as exc:
+        return _refused(form, exc)
+    session["confirmed"] = new.code
+    return redirect(url_for("booking.confirmed", code=new.code))

@@ -1,0 +1,351 @@
+"""Day sheets for the van crew: each van's stops of a day in order, with times, the taxpayers
+booked at each and what to bring; printable (A4), as CSV and Excel, and today's on a phone.
+
+Names and mobile numbers are personal data: only the district's own dispatchers see them (the
+console's guard refuses other districts; an administrator of no district sees the sheet with
+them masked and cannot download it). Every download is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from sqlalchemy import select
+
+from taxvan.clock import hhmm
+from web.clock import china_now
+from web.db import audit
+from web.db.district_scope import visit_in_district
+from web.db.models import Booking, District, DoorVisit, ServiceRow, User, VisitRow
+from web.extensions import db
+from web.operations.door import door_visits_of
+from web.views.dispatch.views import bp, district_or_404
+
+MASK = "•••"
+
+
+@dataclass(frozen=True)
+class SheetBooking:
+    """A taxpayer booked at a stop (the crew calls them by name and checks the code)."""
+
+    start: int
+    end: int
+    name: str
+    service_code: str
+    service_name: str
+    phone: str
+    code: str
+    counter: int
+
+
+@dataclass
+class SheetStop:
+    visit: VisitRow
+    bookings: list[SheetBooking] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Material:
+    """One service booked on the day: how many bookings, and what its taxpayers bring."""
+
+    service: ServiceRow
+    count: int
+
+    def name(self) -> str:
+        return self.service.name_zh if _zh() else self.service.name_en
+
+    def materials(self) -> str:
+        return self.service.materials_zh if _zh() else self.service.materials_en
+
+
+@dataclass
+class DaySheet:
+    date: dt.date
+    van_id: str
+    van_name: str
+    stops: list[SheetStop]
+    door_to_door: list[DoorVisit]
+    """Door-to-door visits of the day (上门服务), with `request` for firm, address, contact."""
+    materials: list[Material]
+
+    @property
+    def booked(self) -> int:
+        return sum(len(s.bookings) for s in self.stops)
+
+
+def _zh() -> bool:
+    return str(get_locale()).startswith("zh")
+
+
+def may_see_people(district: District) -> bool:
+    """Names and phones: the district's own dispatchers (and an admin working in it)."""
+    own = current_user.district
+    return own is not None and own.id == district.id
+
+
+def door_to_door(district: District, date: dt.date, van_id: str) -> list[DoorVisit]:
+    """The door-to-door visits of a van's day (accepted requests), in time order."""
+    return door_visits_of(district, van_id, date)
+
+
+def van_names(district: District) -> dict[str, str]:
+    return {v["id"]: v.get("name", v["id"]) for v in district.settings.get("vans", [])}
+
+
+def sheet_days(district: District, since: dt.date) -> list[tuple[dt.date, list[str]]]:
+    """Days from `since` on with visits of the district, each with its vans."""
+    rows = db.session.execute(
+        select(VisitRow.date, VisitRow.van_id)
+        .where(visit_in_district(district), VisitRow.date >= since)
+        .distinct()
+        .order_by(VisitRow.date, VisitRow.van_id)
+    )
+    days: dict[dt.date, list[str]] = {}
+    for date, van in rows:
+        days.setdefault(date, []).append(van)
+    return list(days.items())
+
+
+def day_sheets(district: District, date: dt.date, van_id: str | None = None) -> list[DaySheet]:
+    """The sheets of `date`, one per van (or only `van_id`'s), from the active bookings."""
+    query = select(VisitRow).where(visit_in_district(district), VisitRow.date == date)
+    if van_id:
+        query = query.where(VisitRow.van_id == van_id)
+    visits = list(db.session.scalars(query.order_by(VisitRow.van_id, VisitRow.order)))
+    bookings: dict[int, list[Booking]] = {}
+    if visits:
+        for b in db.session.scalars(
+            select(Booking)
+            .where(Booking.visit_id.in_([v.id for v in visits]), Booking.status == "active")
+            .order_by(Booking.start, Booking.counter, Booking.id)
+        ):
+            bookings.setdefault(b.visit_id, []).append(b)
+    names = van_names(district)
+    sheets: dict[str, DaySheet] = {}
+    for v in visits:
+        sheet = sheets.get(v.van_id)
+        if sheet is None:
+            sheet = sheets[v.van_id] = DaySheet(
+                date,
+                v.van_id,
+                names.get(v.van_id, v.van_id),
+                [],
+                door_to_door(district, date, v.van_id),
+                [],
+            )
+        stop = SheetStop(v)
+        for b in bookings.get(v.id, []):
+            stop.bookings.append(
+                SheetBooking(
+                    b.start,
+                    b.end,
+                    b.name,
+                    b.service_code,
+                    b.service.name_zh if _zh() else b.service.name_en,
+                    b.phone,
+                    b.code,
+                    b.counter + 1,
+                )
+            )
+        sheet.stops.append(stop)
+    services = {s.code: s for s in db.session.scalars(select(ServiceRow))}
+    for sheet in sheets.values():
+        counts = Counter(b.service_code for s in sheet.stops for b in s.bookings)
+        sheet.materials = [
+            Material(services[c], n)
+            for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+    return list(sheets.values())
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+def _columns() -> list[str]:
+    return [
+        _("Date"),
+        _("Van"),
+        _("Order"),
+        _("Stop"),
+        _("Visit"),
+        _("Time"),
+        _("Name"),
+        _("Service"),
+        _("Mobile"),
+        _("Booking code"),
+        _("Counter"),
+    ]
+
+
+def export_rows(sheets: list[DaySheet]) -> list[list[Any]]:
+    """One row per booking (a stop without bookings still gets a row: the crew goes there)."""
+    rows: list[list[Any]] = []
+    for sheet in sheets:
+        for s in sheet.stops:
+            v = s.visit
+            visit = f"{hhmm(v.start)}–{hhmm(v.end)}"
+            if v.cancelled_at is not None:
+                visit += " " + _("(cancelled)")
+            base = [sheet.date.isoformat(), sheet.van_id, v.order, v.stop.name, visit]
+            if not s.bookings:
+                rows.append([*base, "", "", "", "", "", "", ""])
+            for b in s.bookings:
+                rows.append(
+                    [
+                        *base,
+                        f"{hhmm(b.start)}–{hhmm(b.end)}",
+                        b.name,
+                        b.service_name,
+                        b.phone,
+                        b.code,
+                        b.counter,
+                    ]
+                )
+    return rows
+
+
+def _csv(sheets: list[DaySheet]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(_columns())
+    writer.writerows(export_rows(sheets))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # the BOM: Excel reads it as UTF-8
+
+
+def _xlsx(sheets: list[DaySheet]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Day sheet")[:31]
+    ws.append(_columns())
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in export_rows(sheets):
+        ws.append(row)
+    widths = (11, 6, 5, 24, 18, 13, 12, 18, 13, 11, 6)
+    for i, width in enumerate(widths):
+        ws.column_dimensions[chr(ord("A") + i)].width = width
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(vertical="top")
+    mats = wb.create_sheet(_("What to bring")[:31])
+    mats.append([_("Van"), _("Service"), _("Bookings"), _("Taxpayers bring")])
+    for cell in mats[1]:
+        cell.font = Font(bold=True)
+    for sheet in sheets:
+        for m in sheet.materials:
+            mats.append([sheet.van_id, m.name(), m.count, m.materials()])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def _date_arg() -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        return None
+
+
+def _van_arg() -> str | None:
+    return request.args.get("van") or None
+
+
+@bp.get("/districts/<code>/days")
+def days(code: str) -> Any:
+    """The days with visits (from today); with `?date=` (and `?van=`) that day's sheets."""
+    district = district_or_404(code)
+    today = china_now().date()
+    date = _date_arg()
+    sheets = day_sheets(district, date, _van_arg()) if date else []
+    return render_template(
+        "dispatch/days.html",
+        district=district,
+        days=sheet_days(district, today - dt.timedelta(days=7)),
+        date=date,
+        van=_van_arg(),
+        sheets=sheets,
+        people=may_see_people(district),
+        today=today,
+        mask=MASK,
+    )
+
+
+def _export(code: str, kind: str) -> Any:
+    district = district_or_404(code)
+    date = _date_arg()
+    if date is None:
+        flash(_("Choose a day to download."), "error")
+        return redirect(url_for("dispatch.days", code=code))
+    if not may_see_people(district):
+        flash(_("Only the district's own dispatchers may download day sheets."), "error")
+        return redirect(url_for("dispatch.days", code=code, date=date.isoformat()))
+    van = _van_arg()
+    sheets = day_sheets(district, date, van)
+    body = _csv(sheets) if kind == "csv" else _xlsx(sheets)
+    user = db.session.get(User, current_user.id)
+    audit.record(
+        "day_sheet_export",
+        actor=user.name,
+        user=user,
+        district=district,
+        details={
+            "date": date.isoformat(),
+            "van": van,
+            "format": kind,
+            "bookings": sum(s.booked for s in sheets),
+        },
+        commit=True,
+    )
+    name = f"day-{district.code}-{date.isoformat()}{'-' + van if van else ''}.{kind}"
+    mimetype = (
+        "text/csv; charset=utf-8"
+        if kind == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return Response(
+        body,
+        content_type=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/districts/<code>/days.csv")
+def days_csv(code: str) -> Any:
+    return _export(code, "csv")
+
+
+@bp.get("/districts/<code>/days.xlsx")
+def days_xlsx(code: str) -> Any:
+    return _export(code, "xlsx")
+
+
+@bp.get("/districts/<code>/today")
+def today(code: str) -> Any:
+    """Today's sheet on a phone (the crew reads it in the van); `?date=` shows another day."""
+    district = district_or_404(code)
+    date = _date_arg() or china_now().date()
+    return render_template(
+        "dispatch/today.html",
+        district=district,
+        date=date,
+        sheets=day_sheets(district, date, _van_arg()),
+        people=may_see_people(district),
+        mask=MASK,
+    )

@@ -1,0 +1,139 @@
+"""Console pages for disruptions: choose a day or a visit and a reason, see what will happen (every
+booking that moves, where to, and those cancelled), confirm; see what happened.
+
+The work is `web.operations.disruptions.disrupt`: the preview runs it and rolls back, the
+confirmation runs it again and commits, so the preview shows exactly what the confirmation does
+(unless bookings change in between; the result page then shows what was done).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from web.clock import china_now
+from web.db.district_scope import stop_ids, visit_in_district
+from web.db.models import District, User, VisitRow
+from web.extensions import db
+from web.operations.disruptions import (
+    Disruption,
+    DisruptionError,
+    Scope,
+    disrupt,
+)
+from web.views.dispatch.days import MASK, may_see_people, van_names
+from web.views.dispatch.forms import DisruptionForm
+from web.views.dispatch.views import bp, district_or_404
+
+FIELD_MESSAGES = {
+    "date": lambda: _("No upcoming visit of this district matches: nothing to call off."),
+    "reason": lambda: _("Choose a reason."),
+    "note": lambda: _("Say what the other reason is (at most 200 characters)."),
+}
+
+
+def _upcoming(district: District) -> list[tuple[dt.date, list[VisitRow]]]:
+    """The district's visits from today on that are not called off, by day."""
+    today = china_now().date()
+    visits = db.session.scalars(
+        select(VisitRow)
+        .where(
+            visit_in_district(district),
+            VisitRow.date >= today,
+            VisitRow.date <= today + dt.timedelta(days=21),
+        )
+        .order_by(VisitRow.date, VisitRow.van_id, VisitRow.order)
+    )
+    days: dict[dt.date, list[VisitRow]] = {}
+    for v in visits:
+        days.setdefault(v.date, []).append(v)
+    return list(days.items())
+
+
+def _scope(form: DisruptionForm) -> Scope | None:
+    """The scope the form names, or None when it names neither a day nor a visit."""
+    if form.visit.data:
+        return Scope(visit_id=form.visit.data)
+    try:
+        date = dt.date.fromisoformat(form.date.data or "")
+    except ValueError:
+        return None
+    return Scope(date=date, van_id=form.van.data or None)
+
+
+def _page(district: District, form: DisruptionForm, status: int = 200, **kw: Any) -> Any:
+    visit = db.session.get(VisitRow, form.visit.data) if form.visit.data else None
+    if visit is not None and visit.stop_id not in stop_ids(district):
+        visit = None
+    return (
+        render_template(
+            "dispatch/disruptions.html",
+            district=district,
+            form=form,
+            days=_upcoming(district),
+            vans=van_names(district),
+            chosen_visit=visit,
+            people=may_see_people(district),
+            mask=MASK,
+            **kw,
+        ),
+        status,
+    )
+
+
+def _run(district: District, form: DisruptionForm, dry_run: bool) -> Disruption | Any:
+    """The disruption (previewed or applied), or the page/redirect saying what is wrong."""
+    scope = _scope(form)
+    if scope is None:
+        flash(_("Choose a day or a visit to call off."), "error")
+        return redirect(url_for("dispatch.disruptions", code=district.code))
+    if not form.validate():
+        return _page(district, form, 422)
+    user = db.session.get(User, current_user.id)
+    try:
+        return disrupt(
+            district,
+            scope,
+            form.reason.data or "",
+            form.note.data,
+            actor=user.name,
+            user=user,
+            dry_run=dry_run,
+        )
+    except DisruptionError as exc:
+        form[exc.field].errors = [*form[exc.field].errors, FIELD_MESSAGES[exc.field]()]
+        return _page(district, form, 422)
+
+
+@bp.route("/districts/<code>/disruptions", methods=["GET", "POST"])
+def disruptions(code: str) -> Any:
+    """GET: the form (`?date=` or `?visit=` fills it). POST: the preview, nothing saved."""
+    district = district_or_404(code)
+    if request.method == "GET":
+        form = DisruptionForm(formdata=None)
+        form.date.data = request.args.get("date", "")
+        form.van.data = request.args.get("van", "")
+        visit = request.args.get("visit", "")
+        form.visit.data = int(visit) if visit.isdigit() and len(visit) < 10 else None
+        return _page(district, form)
+    form = DisruptionForm()
+    result = _run(district, form, dry_run=True)
+    if not isinstance(result, Disruption):
+        return result
+    return _page(district, form, preview=result, confirm=form)
+
+
+@bp.post("/districts/<code>/disruptions/confirm")
+def disruptions_confirm(code: str) -> Any:
+    """Apply the previewed disruption (one transaction) and show what was done."""
+    district = district_or_404(code)
+    form = DisruptionForm()
+    result = _run(district, form, dry_run=False)
+    if not isinstance(result, Disruption):
+        return result
+    return _page(district, DisruptionForm(formdata=None), done=result)

@@ -1,0 +1,1 @@
+"""Door-to-door requests: the public form and the console's pages."""
