@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
@@ -157,3 +157,19 @@ def latest_week(today: dt.date, district: District) -> PublishedWeek | None:
         if w.week >= label:
             return w
     return weeks[-1] if weeks else None
+
+
+def district_by_code(code: str) -> District | None:
+    """The district whose code is `code`, if there is one."""
+    return db.session.scalar(select(District).where(District.code == code))
+
+
+def stops_count(district: District) -> int:
+    """How many stops the district has."""
+    query = select(func.count(StopRow.id)).where(StopRow.district_id == district.id)
+    return db.session.scalar(query) or 0
+
+
+def all_districts() -> list[District]:
+    """Every district of the installation, by code."""
+    return list(db.session.scalars(select(District).order_by(District.code)))

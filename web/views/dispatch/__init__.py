@@ -15,9 +15,10 @@ def init_app(app: Flask) -> None:
         importing,
         planning_views,
         publishing,
+        views,
     )
     from web.views.dispatch import notices as outbox_pages  # noqa: F401  (on the console's bp)
-    from web.views.dispatch.views import bp
+    from web.views.dispatch.blueprint import bp
     from web.views.door import console as door_pages  # noqa: F401  (on the console's blueprint)
 
     cfg = app.config["TAXVAN"]

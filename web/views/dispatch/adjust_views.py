@@ -21,9 +21,9 @@ from taxvan.errors import TaxvanError
 from web.db.models import ADJUSTMENT_KINDS, District
 from web.operations import adjustments
 from web.operations.drafts import WEEKDAYS_EN
+from web.views.dispatch.blueprint import bp, district_or_404
 from web.views.dispatch.forms import AdjustmentForm, RemoveAdjustmentForm
 from web.views.dispatch.planning_views import _user
-from web.views.dispatch.views import bp, district_or_404
 
 
 def _forms(district: District) -> dict[str, AdjustmentForm]:

@@ -30,7 +30,7 @@ from web.db.district_scope import visit_in_district
 from web.db.models import Booking, District, DoorVisit, ServiceRow, User, VisitRow
 from web.extensions import db
 from web.operations.door import door_visits_of
-from web.views.dispatch.views import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404
 
 MASK = "•••"
 

@@ -26,9 +26,9 @@ from web.operations.disruptions import (
     Scope,
     disrupt,
 )
+from web.views.dispatch.blueprint import bp, district_or_404
 from web.views.dispatch.days import MASK, may_see_people, van_names
 from web.views.dispatch.forms import DisruptionForm
-from web.views.dispatch.views import bp, district_or_404
 
 FIELD_MESSAGES = {
     "date": lambda: _("No upcoming visit of this district matches: nothing to call off."),

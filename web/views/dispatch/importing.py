@@ -54,7 +54,7 @@ from web.db.models import Booking, District, StopRow, User, VisitRow
 from web.db.store import IS_CURRENT_VISIT
 from web.extensions import db
 from web.operations.districts import KindChanges, import_district, plan_changes, split_referenced
-from web.views.dispatch.views import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404
 from web.views.inputs import takes_files
 
 TABLES = ("stops", "taxpayers", "streets", "services", "vans", "depot", "calendar")

@@ -24,7 +24,7 @@ from web.db import audit
 from web.db.models import District, Notice
 from web.db.outbox import notices_of_district
 from web.extensions import db
-from web.views.dispatch.views import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404
 
 PAGE_SIZE = 50
 STATUSES = ("pending", "sending", "sent", "rejected", "failed")

@@ -8,6 +8,7 @@ district, so another district's id answers 404, never its content.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +29,20 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from taxvan.errors import TaxvanError
 from taxvan.fleet import Van
 from taxvan.io.loaders import load_vans
-from taxvan.workdays import next_iso_week
+from taxvan.workdays import iso_week_label, next_iso_week
 from web.clock import china_now, wall_now
+from web.db import audit
 from web.db.models import District, Draft, PlanJob, User
+from web.db.store import current_weeks, stops_count
 from web.extensions import db
 from web.operations import adjustments
 from web.operations import plan_jobs as queue
 from web.operations.draft_diff import REASON_LABELS, draft_adjustments, draft_diff, when_text
 from web.operations.drafts import WEEKDAYS_EN, timetable_by_day
 from web.security import map_policy
+from web.views.dispatch.blueprint import bp, district_or_404
 from web.views.dispatch.charts import progress_chart, share_chart
 from web.views.dispatch.forms import JobActionForm, PlanForm
-from web.views.dispatch.views import bp, district_or_404
 
 RECENT = 10
 
@@ -149,8 +152,6 @@ def job_status_label(status: str) -> str:
 @bp.post("/districts/<code>/plan")
 def plan_start(code: str) -> Any:
     """Start planning a week (or join the job already planning it) and show its progress."""
-    from web.views.dispatch.views import district_page
-
     district = district_or_404(code)
     form = PlanForm()
     vans = len(district.settings.get("vans", []))
@@ -392,3 +393,26 @@ def draft_map(code: str, draft_id: int) -> Response:
     resp = Response(d.map_html, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = map_policy(d.map_html)
     return resp
+
+
+# --- the district page, with its plan form ----------------------------------------------
+
+
+def district_page(d: District, plan_form: Any = None) -> str:
+    """The district page; `plan_form` is a plan form sent back with its errors."""
+    weeks = list(reversed(current_weeks(d)))
+    return render_template(
+        "dispatch/district.html",
+        district=d,
+        stops=stops_count(d),
+        weeks=weeks,
+        coming_weeks=[w for w in _coming_weeks() if w not in {x.week for x in weeks}],
+        entries=audit.latest(d),
+        **planning_context(d, plan_form),
+    )
+
+
+def _coming_weeks(n: int = 5) -> list[str]:
+    """This week and the next ones (China time): the weeks a dispatcher plans and publishes."""
+    today = china_now().date()
+    return [iso_week_label(today + dt.timedelta(days=7 * i)) for i in range(n)]

@@ -70,7 +70,7 @@ from web.operations.publishing import (
     week_draft_of,
     week_versions,
 )
-from web.views.dispatch.views import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404
 from web.views.inputs import WholeNumberField
 
 SESSION_KEY = "publish_draft"

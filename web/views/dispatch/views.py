@@ -1,21 +1,12 @@
-"""Console pages. Access is decided once, for the whole blueprint, before any view runs:
+"""Console pages: signing in and out, the admin's overview, a district's page, users.
 
-* an anonymous visitor is sent to the sign-in page (a JSON URL answers 401);
-* a URL naming a district (`<code>`) is refused with 403 to a dispatcher of another district;
-* a view marked `admin_only` is refused with 403 to dispatchers.
-
-Only views marked `open_to_all` (the sign-in page) skip the check, so a page added later is
-protected without anyone remembering to.
-"""
+Who may see what is decided once, for the whole blueprint (`web.views.dispatch.blueprint`)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     g,
@@ -29,66 +20,18 @@ from flask import (
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from taxvan.workdays import iso_week_label
 from web.clock import china_now
 from web.db import audit
-from web.db.models import CurrentWeek, District, PublishedWeek, StopRow, User
+from web.db.models import User
+from web.db.store import all_districts, current_weeks, stops_count
 from web.extensions import db, limiter
 from web.operations.users import authenticate, find_user, normalise_name
+from web.views.dispatch.blueprint import admin_only, bp, district_or_404, open_to_all
 from web.views.dispatch.forms import SignInForm, SignOutForm
-
-bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def open_to_all(view: F) -> F:
-    """Mark a view that an anonymous visitor may see (the sign-in page only)."""
-    view.open_to_all = True  # type: ignore[attr-defined]
-    return view
-
-
-def admin_only(view: F) -> F:
-    """Mark a view that only admins may see."""
-    view.admin_only = True  # type: ignore[attr-defined]
-    return view
-
-
-def _wants_json() -> bool:
-    return request.path.startswith("/dispatch/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
-
-
-def _refuse(code: int, message: str) -> Any:
-    """A refusal as JSON for the console's JSON URLs, else the site's error page."""
-    if _wants_json():
-        names = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
-        return jsonify({"error": names[code], "message": message}), code
-    abort(code, message)
-
-
-@bp.before_request
-def guard() -> Any:
-    """The console's access rule (see the module docstring)."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    if view is None or getattr(view, "open_to_all", False):
-        return None
-    if not current_user.is_authenticated:
-        if _wants_json():
-            return _refuse(401, _("Sign in to use the dispatcher console."))
-        return redirect(url_for("dispatch.sign_in", next=request.full_path.rstrip("?")))
-    if getattr(view, "admin_only", False) and not current_user.is_admin:
-        return _refuse(403, _("Only administrators may see this page."))
-    code = (request.view_args or {}).get("code")
-    if code is not None and not current_user.is_admin:
-        own = current_user.district
-        if own is None or own.code != code:
-            return _refuse(403, _("This district is not yours."))
-    return None
+from web.views.dispatch.planning_views import district_page
 
 
 @bp.app_context_processor
@@ -217,39 +160,6 @@ def sign_out() -> Response:
 # --- pages ----------------------------------------------------------------------------------
 
 
-def _stops_count(district: District) -> int:
-    query = select(func.count(StopRow.id)).where(StopRow.district_id == district.id)
-    return db.session.scalar(query) or 0
-
-
-def _published_weeks(district: District) -> list[PublishedWeek]:
-    """The current version of each of the district's published weeks, newest week first."""
-    from web.operations.publishing import district_week_ids
-
-    query = (
-        select(PublishedWeek)
-        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
-        .where(PublishedWeek.id.in_(district_week_ids(district)))
-        .order_by(PublishedWeek.week.desc())
-    )
-    return list(db.session.scalars(query))
-
-
-def district_or_404(code: str) -> District:
-    district = db.session.scalar(select(District).where(District.code == code))
-    if district is None:
-        abort(404)
-    return district
-
-
-@bp.errorhandler(404)
-def _not_found(exc: Exception) -> Any:
-    """The JSON URLs answer JSON; pages get the site's error page."""
-    if _wants_json():
-        return _refuse(404, _("This page does not exist."))
-    return render_template("error.html", code=404, message=_("This page does not exist.")), 404
-
-
 @bp.get("/")
 def index() -> Any:
     """A dispatcher goes to their district; an admin sees every district and the log."""
@@ -257,10 +167,10 @@ def index() -> Any:
         if current_user.district is None:
             abort(403, _("Your account has no district; ask an administrator."))
         return redirect(url_for("dispatch.district", code=current_user.district.code))
-    districts = list(db.session.scalars(select(District).order_by(District.code)))
+    districts = all_districts()
     return render_template(
         "dispatch/admin.html",
-        districts=[(d, _stops_count(d), len(_published_weeks(d))) for d in districts],
+        districts=[(d, stops_count(d), len(current_weeks(d))) for d in districts],
         entries=audit.latest(),
     )
 
@@ -268,28 +178,6 @@ def index() -> Any:
 @bp.get("/districts/<code>")
 def district(code: str) -> str:
     return district_page(district_or_404(code))
-
-
-def district_page(d: District, plan_form: Any = None) -> str:
-    """The district page; `plan_form` is a plan form sent back with its errors."""
-    from web.views.dispatch.planning_views import planning_context
-
-    weeks = _published_weeks(d)
-    return render_template(
-        "dispatch/district.html",
-        district=d,
-        stops=_stops_count(d),
-        weeks=weeks,
-        coming_weeks=[w for w in _coming_weeks() if w not in {x.week for x in weeks}],
-        entries=audit.latest(d),
-        **planning_context(d, plan_form),
-    )
-
-
-def _coming_weeks(n: int = 5) -> list[str]:
-    """This week and the next ones (China time): the weeks a dispatcher plans and publishes."""
-    today = china_now().date()
-    return [iso_week_label(today + dt.timedelta(days=7 * i)) for i in range(n)]
 
 
 @bp.get("/api/districts/<code>")
@@ -302,8 +190,8 @@ def district_json(code: str) -> Response:
             "name": d.name,
             "name_en": d.name_en,
             "hall": d.hall,
-            "stops": _stops_count(d),
-            "published_weeks": [w.week for w in _published_weeks(d)],
+            "stops": stops_count(d),
+            "published_weeks": [w.week for w in reversed(current_weeks(d))],
             "updated_at": d.updated_at.isoformat(),
         }
     )

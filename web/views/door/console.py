@@ -20,7 +20,7 @@ from web.clock import china_now
 from web.db.models import District, DoorRequest, PublishedWeek, ServiceRow, User
 from web.extensions import db
 from web.operations import door as svc
-from web.views.dispatch.views import bp
+from web.views.dispatch.blueprint import bp
 from web.views.door.forms import AcceptForm, DeclineForm
 
 STATUSES = ("received", "accepted", "declined")
