@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         importing,
         planning_views,
         publishing,
+        versions,
         views,
     )
     from web.views.dispatch import notices as outbox_pages  # noqa: F401  (on the console's bp)

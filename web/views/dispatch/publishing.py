@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -33,6 +32,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -42,9 +42,7 @@ from wtforms import HiddenField
 from wtforms.validators import DataRequired, NumberRange
 
 from taxvan.errors import TaxvanError
-from taxvan.workdays import parse_iso_week
 from web.db.models import (
-    Booking,
     BookingChange,
     District,
     Draft,
@@ -53,7 +51,6 @@ from web.db.models import (
     User,
 )
 from web.extensions import db
-from web.operations.publish_notices import notice_rows, notices_csv, notices_xlsx
 from web.operations.publishing import (
     CANCEL,
     MOVE,
@@ -71,6 +68,7 @@ from web.operations.publishing import (
     week_versions,
 )
 from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.versions import week_or_404
 from web.views.inputs import WholeNumberField
 
 SESSION_KEY = "publish_draft"
@@ -144,20 +142,6 @@ def _drop_draft(token: str) -> None:
 # --- pages -----------------------------------------------------------------------------------
 
 
-def _week_or_404(week: str) -> str:
-    try:
-        return parse_iso_week(week).label
-    except (TaxvanError, ValueError, OverflowError):
-        abort(404)
-
-
-def _version_or_404(district: District, week: str, version: int) -> PublishedWeek:
-    for v in week_versions(district, week):
-        if v.version == version:
-            return v
-    abort(404)
-
-
 def _change_counts(ids: list[int]) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = {i: {} for i in ids}
     if ids:
@@ -175,7 +159,7 @@ def _change_counts(ids: list[int]) -> dict[int, dict[str, int]]:
 def week_page(code: str, week: str) -> Any:
     """The week's versions, newest first, and the form that plans a new draft."""
     district = district_or_404(code)
-    label = _week_or_404(week)
+    label = week_or_404(week)
     versions = week_versions(district, label)
     return render_template(
         "dispatch/week.html",
@@ -189,62 +173,11 @@ def week_page(code: str, week: str) -> Any:
     )
 
 
-@bp.get("/districts/<code>/weeks/<week>/versions/<int:version>")
-def week_version(code: str, week: str, version: int) -> Any:
-    """One stored version's timetable, and whom its publish told what."""
-    district = district_or_404(code)
-    label = _week_or_404(week)
-    v = _version_or_404(district, label, version)
-    active = dict(
-        db.session.execute(
-            select(Booking.visit_id, func.count())
-            .where(Booking.visit_id.in_([x.id for x in v.visits]), Booking.status == "active")
-            .group_by(Booking.visit_id)
-        ).all()
-    )
-    return render_template(
-        "dispatch/version.html",
-        district=district,
-        week=label,
-        version=v,
-        current=current_id(district, label) == v.id,
-        active=active,
-        notices=notice_rows(v.id, zh=str(_locale()).startswith("zh")),
-    )
-
-
-def _locale() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale())
-
-
-@bp.get("/districts/<code>/weeks/<week>/versions/<int:version>/notices.<any(csv, xlsx):fmt>")
-def week_notices(code: str, week: str, version: int, fmt: str) -> Response:
-    """The taxpayers to tell after this version's publish: phone, code, old and new time."""
-    district = district_or_404(code)
-    label = _week_or_404(week)
-    v = _version_or_404(district, label, version)
-    rows = notice_rows(v.id, zh=_locale().startswith("zh"))
-    name = f"notices-{district.code}-{label}-v{v.version}.{fmt}"
-    if fmt == "csv":
-        return Response(
-            notices_csv(rows),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    return Response(
-        notices_xlsx(rows, f"{label} v{v.version}"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
 @bp.post("/districts/<code>/weeks/<week>/plan")
 def week_plan(code: str, week: str) -> Any:
     """Plan a draft of the week from the district's data folder; then the confirm step."""
     district = district_or_404(code)
-    label = _week_or_404(week)
+    label = week_or_404(week)
     form = PlanForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -302,7 +235,7 @@ def _decisions(affected: list[Affected]) -> tuple[Decisions, dict[int, str]]:
 def week_publish(code: str, week: str) -> Any:
     """GET: the confirm step for the planned draft. POST: publish it with the decisions."""
     district = district_or_404(code)
-    label = _week_or_404(week)
+    label = week_or_404(week)
     pending = _pending_draft(code, label)
     if pending is None:
         flash(_("There is no draft to publish; plan the week first."), "error")
@@ -405,7 +338,7 @@ def _confirm(
 
 
 def _service_names(district: District) -> dict[str, str]:
-    zh = _locale().startswith("zh")
+    zh = str(get_locale()).startswith("zh")
     return {
         s.code: s.name_zh if zh else s.name_en
         for s in db.session.scalars(select(ServiceRow).where(ServiceRow.district_id == district.id))
