@@ -88,6 +88,14 @@ class PublishedWeek(db.Model):
     """The actor as the audit log names them (a user, or `command line (<os user>)`)."""
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     map_html: Mapped[str] = mapped_column(db.Text)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), unique=True, default=None)
+    """The draft this version was published from (a draft publishes at most once: unique);
+    None for versions published before drafts were recorded."""
+    lifted: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    """Call-offs of the version it replaced that the dispatcher lifted when publishing it
+    ({"stop_id", "date"}); every other call-off carried over to this version's visits."""
     visits: Mapped[list[VisitRow]] = relationship(
         back_populates="published",
         cascade="all, delete-orphan",
@@ -177,6 +185,9 @@ class Booking(db.Model):
     status_reason: Mapped[str | None] = mapped_column(String(200), default=None)
     """Why the dispatcher cancelled it when publishing a new version of its week (the new
     timetable no longer holds its visit): the dispatcher's words, shown on the booking page."""
+    moved_to_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), default=None)
+    """The booking this one became when the taxpayer moved it (a new code): the old code
+    leads to the new time and code."""
     visit: Mapped[VisitRow] = relationship()
     service: Mapped[ServiceRow] = relationship()
     claims: Mapped[list[SlotClaim]] = relationship(
@@ -525,6 +536,10 @@ class Draft(db.Model):
     map_html: Mapped[str] = mapped_column(db.Text)
     fingerprint: Mapped[str] = mapped_column(String(40))
     template_reused: Mapped[bool]
+    base_version: Mapped[int | None] = mapped_column(default=None)
+    """The version of the week current when the draft was planned (0: none was published);
+    publishing applies it only while that version is still current. None: not recorded
+    (planned before this column), refused."""
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str] = mapped_column(String(100))
     district: Mapped[District] = relationship()
