@@ -85,7 +85,9 @@ def _draft(app, change=None) -> WeekDraft:
         visits = [_planned(v) for v in week.visits]
         if change is not None:
             change(visits)
-        return WeekDraft(WEEK, tuple(visits), dict(week.report), week.map_html)
+        return WeekDraft(
+            WEEK, tuple(visits), dict(week.report), week.map_html, base_version=week.version
+        )
 
 
 def _visits(app) -> list[tuple[int, str, str, int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -122,10 +123,12 @@ def _plan_args(args: list[str]) -> list[str]:
 def register(app: Flask) -> None:
     from web.commands.console import register as register_console
     from web.commands.notices import register as register_notices
+    from web.commands.schedule import register as register_schedule
     from web.commands.worker import register as register_worker
 
     register_console(app)
     register_notices(app)
+    register_schedule(app)
     register_worker(app)
 
     @app.cli.command(
@@ -190,6 +193,14 @@ def register(app: Flask) -> None:
         is_flag=True,
         help="plan a new weekly template even if the saved one still fits the data",
     )
+    @click.option(
+        "--call-off-door",
+        "door_reason",
+        default=None,
+        metavar="REASON",
+        help="call off the accepted door-to-door visits the new version clashes with, "
+        "telling the firms REASON",
+    )
     def publish_command(
         week: str | None,
         data: str | None,
@@ -199,12 +210,15 @@ def register(app: Flask) -> None:
         cancel_reason: str | None,
         notices: str | None,
         new_template: bool,
+        door_reason: str | None,
     ) -> None:
         """Plan a week from the weekly template and publish it as the week's new version.
 
         Bookings on visits the new version keeps are carried over. Bookings on visits it moves
         or removes are listed, and publishing is refused until --move-affected or
-        --cancel-affected REASON decides for them."""
+        --cancel-affected REASON decides for them. Call-offs of the current version carry
+        over. Accepted door-to-door visits the new version clashes with refuse the publish
+        until --call-off-door REASON calls them off."""
         if move_affected and cancel_reason is not None:
             raise click.UsageError("give --move-affected or --cancel-affected, not both")
         if cancel_reason is not None and not cancel_reason.strip():
@@ -241,6 +255,8 @@ def register(app: Flask) -> None:
                     raise TaxvanError(
                         "not published: decide with --move-affected or --cancel-affected REASON"
                     )
+            if door_reason and door_reason.strip():
+                decisions = dataclasses.replace(decisions, call_off_door=door_reason.strip())
             outcome = publish_version(district, draft, decisions, audit.command_line_actor())
         except TaxvanError as exc:
             _fail(exc)

@@ -27,6 +27,7 @@ ACTIONS = (
     "day_sheet_export",
     "door_accept",
     "door_decline",
+    "door_called_off",
     "plan_started",
     "plan_finished",
     "plan_cancelled",

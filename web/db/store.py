@@ -136,6 +136,17 @@ def current_week(label: str, district: District) -> PublishedWeek | None:
     )
 
 
+def current_version(district_id: int, label: str) -> int:
+    """The version number of the district's current `label` week; 0 when none is published.
+    A draft records it when planning starts, and publishing it checks it is still current."""
+    number = db.session.scalar(
+        select(PublishedWeek.version)
+        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+        .where(CurrentWeek.district_id == district_id, CurrentWeek.week == label)
+    )
+    return int(number or 0)
+
+
 def current_weeks(district: District) -> list[PublishedWeek]:
     """The current version of each of the district's published weeks, in week order."""
     return list(

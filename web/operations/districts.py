@@ -158,6 +158,7 @@ def _settings(dataset: Dataset) -> dict[str, Any]:
                 "name": v.name,
                 "counters": v.counters,
                 "shift": [v.shift_start, v.shift_end],
+                "lunch": [v.lunch_minutes, v.lunch_earliest, v.lunch_latest],
             }
             for v in dataset.vans
         ],

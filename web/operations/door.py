@@ -48,6 +48,7 @@ from web.db.models import (
 from web.db.outbox import notify
 from web.db.store import IS_CURRENT_WEEK
 from web.extensions import db
+from web.operations.unit import Unit, transaction
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Reference codes: no 0/O or 1/I, so a code read out on the phone is typed right."""
@@ -170,9 +171,12 @@ def submit(district: District, req: NewRequest) -> DoorRequest:
         status="received",
         created_at=china_now().replace(tzinfo=None),
     )
-    db.session.add(row)
-    db.session.commit()
-    return row
+
+    def work(_u: Unit) -> DoorRequest:
+        db.session.add(row)
+        return row
+
+    return transaction(work, keep_loaded=True)
 
 
 def find(reference: str, mobile: str) -> DoorRequest | None:
@@ -263,27 +267,27 @@ class DoorDecision:
     lang: str
     firm_name: str
     decision: str
-    """accepted or declined."""
+    """accepted, declined or called_off."""
     date: dt.date | None = None
     start: int | None = None
     end: int | None = None
     reason: str | None = None
 
 
-def _lock(district: District) -> None:
-    """Decisions of one district one at a time (PostgreSQL: the district row's lock; SQLite
-    writes one transaction at a time anyway)."""
-    db.session.execute(
-        select(District.id).where(District.id == district.id).with_for_update()
-    ).all()
-
-
 def accept(
     district: District, req: DoorRequest, ask: PlanAsk, choice: str, user: User
 ) -> DoorDecision:
     """Plan the request in as the chosen option (`day|van|position|start`), if it still keeps
-    every published time; store the visit, the decision and its audit entry together."""
-    _lock(district)
+    every published time; store the visit, the decision and its audit entry together, as one
+    unit of work under the district's exclusive lock (no publish or call-off changes the
+    published visits meanwhile)."""
+    return transaction(lambda u: _accept(u, district, req, ask, choice, user))
+
+
+def _accept(
+    u: Unit, district: District, req: DoorRequest, ask: PlanAsk, choice: str, user: User
+) -> DoorDecision:
+    u.district(district.id, exclusive=True)
     db.session.refresh(req)
     if req.status != "received":
         raise AlreadyDecided(req.reference, req.status)
@@ -335,13 +339,18 @@ def accept(
         chosen.end,
     )
     _tell(decision, req, district)
-    db.session.commit()
     return decision
 
 
 def decline(district: District, req: DoorRequest, reason: str, user: User) -> DoorDecision:
-    """Decline with a reason the firm sees on its status page."""
-    _lock(district)
+    """Decline with a reason the firm sees on its status page (one unit of work)."""
+    return transaction(lambda u: _decline(u, district, req, reason, user))
+
+
+def _decline(
+    u: Unit, district: District, req: DoorRequest, reason: str, user: User
+) -> DoorDecision:
+    u.district(district.id, exclusive=True)
     db.session.refresh(req)
     if req.status != "received":
         raise AlreadyDecided(req.reference, req.status)
@@ -358,15 +367,50 @@ def decline(district: District, req: DoorRequest, reason: str, user: User) -> Do
         req.reference, req.mobile, req.lang, req.firm_name, "declined", reason=reason
     )
     _tell(decision, req, district)
-    db.session.commit()
+    return decision
+
+
+def call_off_door_visit(
+    district: District, visit: DoorVisit, reason: str, actor: str, user: User | None
+) -> DoorDecision:
+    """Call an accepted door-to-door visit off (a new version of its week takes its time),
+    inside the caller's unit of work, which holds the district's exclusive lock: the visit
+    goes, the request is marked called off with the reason its status page shows, and the
+    firm is told."""
+    req = visit.request
+    decision = DoorDecision(
+        req.reference,
+        req.mobile,
+        req.lang,
+        req.firm_name,
+        "called_off",
+        visit.date,
+        visit.start,
+        visit.end,
+        reason,
+    )
+    req.status, req.reason = "called_off", reason[:500]
+    req.decided_at = china_now().replace(tzinfo=None)
+    db.session.delete(visit)
+    audit.record(
+        "door_called_off",
+        actor=actor,
+        user=user,
+        district=district,
+        details={"reference": req.reference, "date": visit.date.isoformat(), "reason": reason},
+    )
+    _tell(decision, req, district)
     return decision
 
 
 def _tell(decision: DoorDecision, req: DoorRequest, district: District) -> None:
     """The firm's notice of the decision, in the decision's transaction (the outbox)."""
-    accepted = decision.decision == "accepted"
+    kind = {
+        "accepted": NoticeKind.DOOR_ACCEPTED,
+        "called_off": NoticeKind.DOOR_CANCELLED,
+    }.get(decision.decision, NoticeKind.DOOR_DECLINED)
     notify(
-        NoticeKind.DOOR_ACCEPTED if accepted else NoticeKind.DOOR_DECLINED,
+        kind,
         NoticeData(
             code=decision.reference,
             date=decision.date,
@@ -379,7 +423,8 @@ def _tell(decision: DoorDecision, req: DoorRequest, district: District) -> None:
         ),
         phone=decision.mobile,
         lang=decision.lang if decision.lang in ("zh", "en") else "zh",
-        key=f"door:{decision.reference}",
+        key=f"door:{decision.reference}"
+        + (":called_off" if decision.decision == "called_off" else ""),
         district_id=district.id,
     )
 

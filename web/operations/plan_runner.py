@@ -34,6 +34,7 @@ from web.adapters.planner import run_plan
 from web.clock import wall_now
 from web.db import audit
 from web.db.models import Draft, PlanJob, User
+from web.db.store import current_version
 from web.extensions import db
 from web.operations.drafts import visit_dicts
 
@@ -182,6 +183,7 @@ def execute(job_id: int) -> str:
     db.session.commit()
     district = job.district
     options = dict(job.options)
+    base_version = current_version(district.id, job.week)
     cfg = dataclasses.replace(
         app.config["TAXVAN"],
         data_dir=district.data_dir,
@@ -209,6 +211,7 @@ def execute(job_id: int) -> str:
                 "map_html": run.files["map.html"].read_text("utf-8"),
                 "fingerprint": run.week.fingerprint,
                 "template_reused": run.template_reused,
+                "base_version": base_version,
             }
         outcome = ("succeeded", None)
     except SearchStopped:

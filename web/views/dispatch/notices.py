@@ -45,6 +45,7 @@ KIND_LABELS = {
     NoticeKind.VISIT_MOVED: _l("Visit moved"),
     NoticeKind.DOOR_ACCEPTED: _l("Door-to-door accepted"),
     NoticeKind.DOOR_DECLINED: _l("Door-to-door declined"),
+    NoticeKind.DOOR_CANCELLED: _l("Door-to-door called off"),
 }
 
 

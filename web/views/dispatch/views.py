@@ -52,6 +52,7 @@ def action_label(action: str) -> str:
         "day_sheet_export": _("Day sheet downloaded"),
         "door_accept": _("Door-to-door request accepted"),
         "door_decline": _("Door-to-door request declined"),
+        "door_called_off": _("Door-to-door visit called off"),
         "plan_started": _("Plan started"),
         "plan_finished": _("Plan finished (draft)"),
         "plan_cancelled": _("Plan cancelled"),

@@ -232,6 +232,7 @@ def status_label(status: str) -> str:
         "received": _("Received"),
         "accepted": _("Accepted"),
         "declined": _("Declined"),
+        "called_off": _("Called off"),
     }
     return labels.get(status, status)
 
