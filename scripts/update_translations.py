@@ -111,6 +111,15 @@ ZH = {
     "Scan to open this page": "扫码打开本页",
     "past": "已结束",
     "This form has expired. Please go back, reload the page and try again.": "表单已过期，请返回并刷新页面后重试。",
+    "booked; the tax bureau changed the time": "已预约（税务局已调整时间）",
+    "Your booking was moved": "您的预约已改约",
+    "Booking %(old)s was moved to a new time and has a new booking code: %(new)s. Use the new code from now on.": "预约%(old)s已改约到新时间，新的预约码为：%(new)s。今后请使用新的预约码。",
+    "The booking now": "现在的预约",
+    "New booking code": "新预约码",
+    "Open booking %(code)s": "打开预约%(code)s",
+    "Before the move": "改约前",
+    "Old booking code": "原预约码",
+    "The new time and its booking code were sent to your mobile phone by text message.": "新的时间和预约码已通过短信发送到您的手机。",
 }
 
 

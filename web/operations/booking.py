@@ -681,11 +681,81 @@ def reschedule(
         moving = find(code, phone, for_update=True)  # fresh, under the taxpayer's lock too
         if moving.status != "active":
             raise NotActive(moving.code, moving.status)
-        return _new_booking(
+        new = _new_booking(
             conn, visit, service, first, tid, moving.name, phone, now, moving, moving.lang
         )
+        if new is not None:  # the old code leads to the new booking (`latest`)
+            conn.execute(_LINK_MOVED, {"booking_id": moving.id, "moved_to": new.id})
+        return new
 
     new = _locked(old.district_id, tid, visit.counters + 1, move)
     if new is None:
         raise PlaceTaken(nearest_alternatives(visit, service, first))
     return new
+
+
+# --- where a moved booking went ------------------------------------------------------------
+
+_LINK_MOVED = (
+    update(BOOKINGS)
+    .where(BOOKINGS.c.id == bindparam("booking_id"))
+    .values(moved_to_id=bindparam("moved_to"))
+)
+"""Record on a booking the taxpayer moved the booking it became (`reschedule`)."""
+_MOVED_TO = select(BOOKINGS.c.moved_to_id).where(BOOKINGS.c.id == bindparam("booking_id"))
+_BOOKING_BY_ID = (
+    select(*BOOKINGS.c, *VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
+    .join_from(BOOKINGS, VISITS, BOOKINGS.c.visit_id == VISITS.c.id)
+    .join(STOPS, VISITS.c.stop_id == STOPS.c.id)
+    .join(STREETS, STOPS.c.street_code == STREETS.c.code)
+    .join(
+        SERVICES,
+        (BOOKINGS.c.district_id == SERVICES.c.district_id)
+        & (BOOKINGS.c.service_code == SERVICES.c.code),
+    )
+    .where(BOOKINGS.c.id == bindparam("booking_id"))
+)
+
+MAX_MOVES = 50
+"""How many moves `latest` follows at most: far more than a taxpayer makes in a booking
+window, few enough that a damaged chain costs little."""
+
+
+def latest(booking: Booking) -> Booking | None:
+    """What `booking` became through the taxpayer's own moves: the end of its `moved_to_id`
+    links (at most `MAX_MOVES`, stopping before a booking already seen, so a loop ends),
+    loaded as `find` loads a booking (visit, stop, street, service; detached). None when it
+    was never moved to another booking.
+
+    The caller has checked the code and phone of `booking`; the booking it leads to counts
+    only if it is the same taxpayer's, with the same phone, in the same district (a move
+    keeps all three), so a damaged link never shows someone else's booking."""
+    target = booking.moved_to_id
+    if target is None:
+        return None
+    conn = db.session.connection()
+    seen = {booking.id}
+    last = None
+    while target is not None and target not in seen and len(seen) <= MAX_MOVES:
+        seen.add(target)
+        last = target
+        rows = _run(conn, _MOVED_TO, {"booking_id": target})
+        target = rows[0][0] if rows else None
+    if last is None:
+        return None
+    rows = _run(conn, _BOOKING_BY_ID, {"booking_id": last})
+    if not rows:
+        return None
+    b, v, stop, street, service = _split(rows[0], BOOKINGS, VISITS, STOPS, STREETS, SERVICES)
+    found: Booking = _detached(
+        Booking,
+        b,
+        visit=_visit_from(v, stop, street),
+        service=_detached(ServiceRow, service),
+    )
+    same = (
+        found.taxpayer_id == booking.taxpayer_id
+        and found.district_id == booking.district_id
+        and secrets.compare_digest(found.phone, booking.phone)
+    )
+    return found if same else None

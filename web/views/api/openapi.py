@@ -247,8 +247,27 @@ def _booking(codes: Sequence[str]) -> dict[str, Any]:
             "end": HHMM,
             "materials_zh": _STR,
             "materials_en": _STR,
+            "moved_to": {
+                "description": "set when the taxpayer moved this booking (status `moved`): "
+                "the booking it became, with its new code, time and visit; after several "
+                "moves, the last one",
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "code": BOOKING_CODE,
+                            "status": {"type": "string", "enum": list(BOOKING_STATUSES)},
+                            "visit": {"$ref": "#/components/schemas/Visit"},
+                            "start": HHMM,
+                            "end": HHMM,
+                        },
+                        "required": ["code", "status", "visit", "start", "end"],
+                    },
+                ],
+            },
         },
-        "required": ["code", "status", "service", "visit", "start", "end"],
+        "required": ["code", "status", "service", "visit", "start", "end", "moved_to"],
     }
 
 
