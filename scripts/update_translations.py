@@ -120,6 +120,29 @@ ZH = {
     "Before the move": "改约前",
     "Old booking code": "原预约码",
     "The new time and its booking code were sent to your mobile phone by text message.": "新的时间和预约码已通过短信发送到您的手机。",
+    "Versions of %(week)s": "%(week)s 的各版本",
+    "Door-to-door visits clash with the new version; nothing was published.": "新版本与上门服务时间冲突，未发布。",
+    "Called-off visits (%(n)d)": "已停止的服务（%(n)d）",
+    "These visits of the current version are called off. The new version keeps them called off; tick one to hold that visit again (it opens for bookings).": "当前版本中以下服务已停止。新版本保持停止；勾选某项即恢复该服务（重新开放预约）。",
+    "Hold it again": "恢复服务",
+    "lift the call-off": "取消停止",
+    "Door-to-door visits the new version clashes with (%(n)d)": "与新版本冲突的上门服务（%(n)d）",
+    "A visit of the new version takes the van's time of these accepted door-to-door visits. Publishing calls them off and tells each firm the reason below; or plan again with the van's day kept free.": "新版本的服务占用了以下已同意上门服务的时间。发布将取消这些上门服务，并把下面的原因告知各企业；也可以空出该车当天的时间后重新规划。",
+    "Door-to-door visit": "上门服务",
+    "New visit": "新服务",
+    "Reason the firms are told": "告知企业的原因",
+    "This draft cannot be published": "此草案无法发布",
+    "Plan the week again": "重新规划本周",
+    "Planning runs in the background from the district page. Nothing is published until you confirm on the draft's publish page, which lists every booking the new version would move or cancel.": "规划在区县页面后台运行。在草案的发布页确认之前不会发布任何内容；发布页会列出新版本将改约或取消的每个预约。",
+    "Draft #%(id)d, planned %(when)s": "草案 #%(id)d，规划于 %(when)s",
+    "Map: tap to pick the point": "地图：点击选择地点",
+    "Called off": "已取消",
+    "Not a valid integer value.": "请输入整数。",
+    "Bookings changed since the preview: nothing was saved. Check the new preview and confirm again.": "预览之后预约有变化，未保存任何内容。请核对新的预览后再次确认。",
+    "Door-to-door called off": "上门服务已取消",
+    "This week changed since the draft was planned (from version %(base)s; version %(now)d is current now). Plan again from the current version.": "草案规划后本周已有变化（规划时为第 %(base)s 版，现为第 %(now)d 版）。请基于当前版本重新规划。",
+    "Give the reason the firms are told.": "请填写告知企业的原因。",
+    "Door-to-door visit called off": "上门服务已取消",
 }
 
 
@@ -138,10 +161,11 @@ def main() -> int:
             "_l",
             "-o",
             str(pot),
-            str(ROOT),
+            ".",
         ],
         check=True,
         capture_output=True,
+        cwd=ROOT,
     )
     with pot.open("rb") as f:
         template = read_po(f)
@@ -159,7 +183,8 @@ def main() -> int:
     template.locale = "zh"
     PO.parent.mkdir(parents=True, exist_ok=True)
     with PO.open("wb") as f:
-        write_po(f, template, omit_header=False, sort_output=True, width=100)
+        # No source locations: they change with every edit and make merges conflict.
+        write_po(f, template, omit_header=False, sort_output=True, width=100, no_location=True)
     for m in missing:
         print(f"untranslated: {m}")
     print(f"wrote {PO}: {len(template) - 1} messages, {len(missing)} untranslated")
