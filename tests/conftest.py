@@ -320,6 +320,9 @@ def reset_published() -> None:
         Booking,
         BookingChange,
         CurrentWeek,
+        DoorRequest,
+        DoorVisit,
+        Draft,
         Notice,
         PublishedWeek,
         SlotClaim,
@@ -328,6 +331,8 @@ def reset_published() -> None:
     from web.extensions import db
 
     db.session.rollback()
+    db.session.execute(delete(DoorVisit))
+    db.session.execute(delete(DoorRequest))
     db.session.execute(delete(Notice))
     db.session.execute(delete(BookingChange))
     db.session.execute(delete(SlotClaim))
@@ -341,6 +346,10 @@ def reset_published() -> None:
     later = select(PublishedWeek.id).where(PublishedWeek.version > 1)
     db.session.execute(delete(VisitRow).where(VisitRow.published_id.in_(later)))
     db.session.execute(delete(PublishedWeek).where(PublishedWeek.version > 1))
+    db.session.execute(update(Draft).values(status="draft"))
+    db.session.execute(
+        update(VisitRow).values(cancelled_at=None, cancel_reason=None, cancel_note=None)
+    )
     db.session.commit()
 
 
