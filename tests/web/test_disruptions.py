@@ -5,6 +5,7 @@ feed, the API and the open data show it; booking a cancelled visit is refused. B
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import icalendar
@@ -271,7 +272,12 @@ def test_the_console_previews_then_confirms_and_other_districts_are_refused(app,
         assert db.session.get(VisitRow, a.id).cancelled_at is None, "a preview saves nothing"
     missing_note = client.post(url, data={**fields, "reason": "other"})
     assert missing_note.status_code == 422
-    done = client.post(f"{url}/confirm", data=fields)
+    expect = re.search(r'name="expect" value="([0-9a-f]+)"', page).group(1)
+    unseen = client.post(f"{url}/confirm", data=fields)
+    assert unseen.status_code == 409, "a confirmation names the preview it confirms"
+    with app.app_context():
+        assert db.session.get(VisitRow, a.id).cancelled_at is None
+    done = client.post(f"{url}/confirm", data={**fields, "expect": expect})
     assert done.status_code == 200 and mine.code in done.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(VisitRow, a.id).cancel_reason == "weather"
