@@ -30,6 +30,11 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def user_cache_dir() -> str:
+    """The `taxvan` command's cache folder when `TAXVAN_CACHE_DIR` is unset: the user's."""
+    return str(Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "taxvan")
+
+
 def _default_data() -> str:
     local = Path("data/fangzi")
     return str(local if local.is_dir() else REPO_DATA)
@@ -66,12 +71,10 @@ class Config:
     tiles: str = field(default_factory=lambda: _env("TAXVAN_TILES", "osm"))
     tile_url: str = field(default_factory=lambda: _env("TAXVAN_TILE_URL", ""))
     tile_key: str = field(default_factory=lambda: _env("TAXVAN_TILE_KEY", ""))
-    cache_dir: str = field(
-        default_factory=lambda: _env(
-            "TAXVAN_CACHE_DIR",
-            str(Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "taxvan"),
-        )
-    )
+    cache_dir: str = field(default_factory=lambda: _env("TAXVAN_CACHE_DIR", ""))
+    """Where the planner keeps travel-time matrices and weekly templates. Unset, the app keeps
+    them in its instance folder (`planner-cache/`), so two installations on one machine never
+    share them; the `taxvan` command in the user's cache folder (`user_cache_dir()`)."""
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     db_pool_size: int = field(
         default_factory=lambda: int(_env("TAXVAN_DB_POOL_SIZE", _env("TAXVAN_THREADS", "8")))
