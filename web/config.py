@@ -144,11 +144,21 @@ class Config:
     signin_rate: str = field(
         default_factory=lambda: _env("TAXVAN_SIGNIN_RATE", "5 per minute; 20 per hour")
     )
-    """Failed console sign-ins allowed per user name."""
+    """Failed console sign-ins allowed per user name and client address together: failures from
+    other addresses never lock the owner out at their own."""
     signin_address_rate: str = field(
         default_factory=lambda: _env("TAXVAN_SIGNIN_ADDRESS_RATE", "20 per minute; 100 per hour")
     )
-    """Failed console sign-ins allowed per client address (an office may share one)."""
+    """Failed console sign-ins allowed per client address, whatever the names (an office may
+    share one address)."""
+    session_idle_minutes: float = field(
+        default_factory=lambda: float(_env("TAXVAN_SESSION_IDLE_MINUTES", "30"))
+    )
+    """A console session ends after this long without a request."""
+    session_max_hours: float = field(
+        default_factory=lambda: float(_env("TAXVAN_SESSION_MAX_HOURS", "12"))
+    )
+    """A console session ends this long after signing in, however busy."""
     door_answer_days: int = field(default_factory=lambda: int(_env("TAXVAN_DOOR_ANSWER_DAYS", "3")))
     """Working days within which the bureau answers a door-to-door request (told to the firm)."""
     queue_name: str = field(default_factory=lambda: _env("TAXVAN_QUEUE", "taxvan-plans"))

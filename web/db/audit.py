@@ -34,6 +34,8 @@ ACTIONS = (
     "publish",
     "adjustment_add",
     "adjustment_remove",
+    "password_change",
+    "password_reset",
 )
 
 
