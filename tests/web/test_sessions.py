@@ -24,6 +24,7 @@ from tests.web.test_dispatch import (  # noqa: F401  (fixtures)
     limited_console,
     sign_in,
 )
+from tests.web.test_dispatch_browser import console_url  # noqa: F401  (fixture)
 
 HOME = "/dispatch/districts/fangzi"
 NEW_PASSWORD = "a new one, kept in mind"
@@ -257,3 +258,32 @@ def test_one_address_cannot_guess_many_names(limited_console):  # noqa: F811
     assert codes == [200] * 5 + [429], "the address's own budget, whatever the names"
     assert sign_in(attacker, "root").status_code == 429
     assert sign_in(_from(app, "10.1.1.1"), "root").status_code == 302, "others are not held up"
+
+
+# --- in the browser -----------------------------------------------------------------------------
+
+
+def test_the_password_page_in_the_browser(console_url, laptop_page):  # noqa: F811
+    from tests.conftest import sign_in_page
+    from tests.web.test_accessibility import axe_violations
+
+    page = laptop_page
+    sign_in_page(page, console_url, "ann", PASSWORD)
+    page.get_by_role("link", name="密码", exact=True).click()
+    page.wait_for_selector("form.sign-in")
+    assert page.locator("h1").inner_text() == "修改密码"
+    page.get_by_label("当前密码").fill("not my password")
+    page.get_by_label("新密码", exact=True).fill("short")
+    page.get_by_label("再次输入新密码").fill("shorter")
+    page.get_by_role("button", name="保存新密码").click()
+    page.wait_for_selector(".error-summary")
+    summary = page.locator(".error-summary").inner_text()
+    assert "当前密码不正确" in summary and "两次输入的新密码不一致" in summary
+    assert axe_violations(page) == [], "the password page with its errors"
+    page.get_by_label("当前密码").fill(PASSWORD)
+    page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="保存新密码").click()
+    page.wait_for_selector(".notice.ok")
+    assert "密码已修改" in page.locator(".notice.ok").inner_text()
+    assert axe_violations(page) == []
