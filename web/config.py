@@ -30,6 +30,11 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def user_cache_dir() -> str:
+    """The `taxvan` command's cache folder when `TAXVAN_CACHE_DIR` is unset: the user's."""
+    return str(Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "taxvan")
+
+
 def _default_data() -> str:
     local = Path("data/fangzi")
     return str(local if local.is_dir() else REPO_DATA)
@@ -66,12 +71,10 @@ class Config:
     tiles: str = field(default_factory=lambda: _env("TAXVAN_TILES", "osm"))
     tile_url: str = field(default_factory=lambda: _env("TAXVAN_TILE_URL", ""))
     tile_key: str = field(default_factory=lambda: _env("TAXVAN_TILE_KEY", ""))
-    cache_dir: str = field(
-        default_factory=lambda: _env(
-            "TAXVAN_CACHE_DIR",
-            str(Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "taxvan"),
-        )
-    )
+    cache_dir: str = field(default_factory=lambda: _env("TAXVAN_CACHE_DIR", ""))
+    """Where the planner keeps travel-time matrices and weekly templates. Unset, the app keeps
+    them in its instance folder (`planner-cache/`), so two installations on one machine never
+    share them; the `taxvan` command in the user's cache folder (`user_cache_dir()`)."""
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     db_pool_size: int = field(
         default_factory=lambda: int(_env("TAXVAN_DB_POOL_SIZE", _env("TAXVAN_THREADS", "8")))
@@ -141,11 +144,21 @@ class Config:
     signin_rate: str = field(
         default_factory=lambda: _env("TAXVAN_SIGNIN_RATE", "5 per minute; 20 per hour")
     )
-    """Failed console sign-ins allowed per user name."""
+    """Failed console sign-ins allowed per user name and client address together: failures from
+    other addresses never lock the owner out at their own."""
     signin_address_rate: str = field(
         default_factory=lambda: _env("TAXVAN_SIGNIN_ADDRESS_RATE", "20 per minute; 100 per hour")
     )
-    """Failed console sign-ins allowed per client address (an office may share one)."""
+    """Failed console sign-ins allowed per client address, whatever the names (an office may
+    share one address)."""
+    session_idle_minutes: float = field(
+        default_factory=lambda: float(_env("TAXVAN_SESSION_IDLE_MINUTES", "30"))
+    )
+    """A console session ends after this long without a request."""
+    session_max_hours: float = field(
+        default_factory=lambda: float(_env("TAXVAN_SESSION_MAX_HOURS", "12"))
+    )
+    """A console session ends this long after signing in, however busy."""
     door_answer_days: int = field(default_factory=lambda: int(_env("TAXVAN_DOOR_ANSWER_DAYS", "3")))
     """Working days within which the bureau answers a door-to-door request (told to the firm)."""
     queue_name: str = field(default_factory=lambda: _env("TAXVAN_QUEUE", "taxvan-plans"))

@@ -34,7 +34,7 @@ from taxvan.errors import TaxvanError
 from taxvan.io.loaders import load_dataset
 from taxvan.io.timetable_files import write_json, write_timetable_csv, write_timetable_json
 from web.adapters.maps import add_coverage_layer, load_outline, schedule_map, tile_source, write_map
-from web.config import Config
+from web.config import Config, user_cache_dir
 
 Say = Callable[[str], None]
 
@@ -71,6 +71,12 @@ class PlanRun:
         return self.week.template_reused
 
 
+def cache_root(config: Config) -> Path:
+    """The planner's cache folder: the configured one (the app's instance folder by default),
+    else the user's (the `taxvan` command)."""
+    return Path(config.cache_dir or user_cache_dir()).expanduser()
+
+
 def make_provider(config: Config) -> MatrixProvider:
     """The matrix provider the configuration names, wrapped in the on-disk cache."""
     inner: MatrixProvider
@@ -82,7 +88,7 @@ def make_provider(config: Config) -> MatrixProvider:
         inner = OsrmProvider(config.osrm_url)
     else:
         raise TaxvanError(f"unknown matrix provider '{config.matrix}'; use geodesic or osrm")
-    return CachedProvider(inner, Path(config.cache_dir).expanduser() / "matrices")
+    return CachedProvider(inner, cache_root(config) / "matrices")
 
 
 def run_plan(
@@ -136,7 +142,7 @@ def run_plan(
         make_provider(config),
         settings,
         params,
-        Path(config.cache_dir).expanduser() / "templates",
+        cache_root(config) / "templates",
         new_template=new_template,
         say=say,
         progress=progress,

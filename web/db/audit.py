@@ -35,6 +35,8 @@ ACTIONS = (
     "publish",
     "adjustment_add",
     "adjustment_remove",
+    "password_change",
+    "password_reset",
 )
 
 
