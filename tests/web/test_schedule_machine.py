@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
@@ -300,6 +300,7 @@ def test_every_interleaving_of_the_operations_keeps_the_schedule_rules(app, tmp_
             deadline=None,
             suppress_health_check=list(HealthCheck),
             database=None,
+            phases=[Phase.generate],
         ),
     )
     assert set(RAN) == {
