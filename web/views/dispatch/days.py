@@ -28,6 +28,7 @@ from web.clock import china_now
 from web.db import audit
 from web.db.district_scope import visit_in_district
 from web.db.models import Booking, District, DoorVisit, ServiceRow, User, VisitRow
+from web.db.store import services_by_code
 from web.extensions import db
 from web.operations.door import door_visits_of
 from web.views.dispatch.blueprint import bp, district_or_404
@@ -159,7 +160,7 @@ def day_sheets(district: District, date: dt.date, van_id: str | None = None) -> 
                 )
             )
         sheet.stops.append(stop)
-    services = {s.code: s for s in db.session.scalars(select(ServiceRow))}
+    services = services_by_code(district.id)
     for sheet in sheets.values():
         counts = Counter(b.service_code for s in sheet.stops for b in s.bookings)
         sheet.materials = [

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from routes.insertion import InsertionResult
 from taxvan.clock import hhmm, parse_hhmm
 from web.clock import china_now
-from web.db.models import District, DoorRequest, PublishedWeek, ServiceRow, User
+from web.db.models import District, DoorRequest, PublishedWeek, User
 from web.extensions import db
 from web.operations import door as svc
 from web.views.dispatch.blueprint import bp
@@ -50,7 +50,7 @@ def door_requests(code: str) -> str:
     status = request.args.get("status")
     if status not in STATUSES:
         status = None
-    services = {s.code: s for s in db.session.scalars(select(ServiceRow))}
+    services = svc.services_by_code(district)
     return render_template(
         "dispatch/door_requests.html",
         district=district,
@@ -133,7 +133,7 @@ def _plan_page(
     refused: str | None = None,
     decline: DeclineForm | None = None,
 ) -> str:
-    services = {s.code: s for s in db.session.scalars(select(ServiceRow))}
+    services = svc.services_by_code(district)
     accept = AcceptForm(formdata=None)
     if ask is not None:
         accept.reference.data = req.reference
