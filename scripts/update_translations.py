@@ -111,6 +111,7 @@ ZH = {
     "Scan to open this page": "扫码打开本页",
     "past": "已结束",
     "This form has expired. Please go back, reload the page and try again.": "表单已过期，请返回并刷新页面后重试。",
+    "Names and mobile numbers are masked: they are shown in full only to the district's own dispatchers.": "姓名和手机号已部分隐去：只向本辖区的调度员完整显示。",
 }
 
 

@@ -20,7 +20,7 @@ from web.clock import china_now
 from web.db.models import District, DoorRequest, PublishedWeek, User
 from web.extensions import db
 from web.operations import door as svc
-from web.views.dispatch.blueprint import bp
+from web.views.dispatch.blueprint import bp, people_of
 from web.views.door.forms import AcceptForm, DeclineForm
 
 STATUSES = ("received", "accepted", "declined")
@@ -58,6 +58,7 @@ def door_requests(code: str) -> str:
         status=status,
         statuses=STATUSES,
         services=services,
+        people=people_of(district),
     )
 
 
@@ -152,6 +153,7 @@ def _plan_page(
         problem=problem,
         refused=refused,
         services=services,
+        people=people_of(district),
         accept=accept,
         decline=decline or DeclineForm(formdata=None, reference=req.reference),
         option_key=svc.option_key,
