@@ -169,6 +169,7 @@ ZH = {
     "Every session of this user ends at once; tell them the new password in person or by phone.": "该用户的所有会话将立即结束；请当面或通过电话告知新密码。",
     "Save the new password": "保存新密码",
     "Set a new password": "设置新密码",
+    "Names and mobile numbers are masked: they are shown in full only to the district's own dispatchers.": "姓名和手机号已部分隐去：只向本辖区的调度员完整显示。",
 }
 
 

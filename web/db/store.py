@@ -184,3 +184,21 @@ def stops_count(district: District) -> int:
 def all_districts() -> list[District]:
     """Every district of the installation, by code."""
     return list(db.session.scalars(select(District).order_by(District.code)))
+
+
+def district_services(district_id: int) -> list[ServiceRow]:
+    """The district's own services, shortest first. Services are keyed by (district, code):
+    two districts may give one code other names, minutes or materials, so a service is never
+    looked up by its code alone."""
+    return list(
+        db.session.scalars(
+            select(ServiceRow)
+            .where(ServiceRow.district_id == district_id)
+            .order_by(ServiceRow.minutes, ServiceRow.code)
+        )
+    )
+
+
+def services_by_code(district_id: int) -> dict[str, ServiceRow]:
+    """The district's own services by code (see `district_services`)."""
+    return {s.code: s for s in district_services(district_id)}

@@ -43,9 +43,9 @@ from taxvan.notices import NoticeKind
 from web.clock import china_now
 from web.db import audit
 from web.db.district_scope import visit_in_district
-from web.db.models import Booking, District, ServiceRow, User, VisitRow
+from web.db.models import Booking, District, User, VisitRow
 from web.db.outbox import notify_booking
-from web.db.store import IS_CURRENT_VISIT
+from web.db.store import IS_CURRENT_VISIT, services_by_code
 from web.extensions import db
 from web.operations import booking as svc
 from web.operations.moves import Placement, place_booking, ranked_places
@@ -334,10 +334,7 @@ def _run(
     alternatives = [v for v in concerned if v.cancelled_at is None]
     by_id = {v.id: v for v in scope_visits}
     info = {v.id: _visit_info(v) for v in concerned}
-    services = {
-        s.code: s
-        for s in db.session.scalars(select(ServiceRow).where(ServiceRow.district_id == district.id))
-    }
+    services = services_by_code(district.id)
     result = Disruption(scope, reason, note, [info[v.id] for v in scope_visits])
     for b in bookings:
         old = by_id[b.visit_id]

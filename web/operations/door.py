@@ -35,7 +35,7 @@ from taxvan.io.loaders import load_vans
 from taxvan.notices import NoticeData, NoticeKind
 from web.adapters.planner import make_provider
 from web.clock import china_now
-from web.db import audit
+from web.db import audit, store
 from web.db.models import (
     District,
     DoorRequest,
@@ -92,9 +92,13 @@ def district_stop_ids(district: District) -> list[str]:
 
 
 def district_services(district: District) -> list[ServiceRow]:
-    codes = district.rows.get("services", [])
-    rows = db.session.scalars(select(ServiceRow).where(ServiceRow.code.in_(codes)))
-    return sorted(rows, key=lambda s: (s.minutes, s.code))
+    """The district's own services, shortest first (each code once)."""
+    return store.district_services(district.id)
+
+
+def services_by_code(district: District) -> dict[str, ServiceRow]:
+    """The district's own services by code, for naming a request's services."""
+    return store.services_by_code(district.id)
 
 
 def district_vans(district: District) -> list[Van]:
@@ -195,7 +199,7 @@ def find(reference: str, mobile: str) -> DoorRequest | None:
 def default_minutes(req: DoorRequest, counters: int = 2) -> int:
     """A first guess at the visit's length: every person's services over the van's counters,
     on the grid, at least 45 minutes (the shortest planned visit)."""
-    minutes = {s.code: s.minutes for s in db.session.scalars(select(ServiceRow))}
+    minutes = {c: s.minutes for c, s in store.services_by_code(req.district_id).items()}
     per_person = sum(minutes.get(c, 15) for c in req.services)
     need = -(-per_person * req.people // max(1, counters))
     return max(45, ceil_to_grid(need, GRID_MINUTES))

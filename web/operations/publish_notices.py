@@ -41,7 +41,11 @@ def notice_rows(published_id: int, zh: bool = True) -> list[NoticeRow]:
     query = (
         select(BookingChange, Booking, ServiceRow, StopRow, old, new)
         .join(Booking, BookingChange.booking_id == Booking.id)
-        .join(ServiceRow, Booking.service_code == ServiceRow.code)
+        .join(
+            ServiceRow,
+            (Booking.district_id == ServiceRow.district_id)
+            & (Booking.service_code == ServiceRow.code),
+        )
         .join(old, BookingChange.old_visit_id == old.id)
         .join(StopRow, old.stop_id == StopRow.id)
         .outerjoin(new, BookingChange.new_visit_id == new.id)

@@ -1,9 +1,9 @@
 """Day sheets for the van crew: each van's stops of a day in order, with times, the taxpayers
 booked at each and what to bring; printable (A4), as CSV and Excel, and today's on a phone.
 
-Names and mobile numbers are personal data: only the district's own dispatchers see them (the
-console's guard refuses other districts; an administrator of no district sees the sheet with
-them masked and cannot download it). Every download is written to the audit log.
+Names and mobile numbers are personal data, shown whole or masked by the console's one rule
+(`web.operations.people`): the district's own people see them whole, an administrator of no
+district sees the sheet and its downloads masked. Every download is written to the audit log.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from web.clock import china_now
 from web.db import audit
 from web.db.district_scope import visit_in_district
 from web.db.models import Booking, District, DoorVisit, ServiceRow, User, VisitRow
+from web.db.store import services_by_code
 from web.extensions import db
 from web.operations.door import door_visits_of
-from web.views.dispatch.blueprint import bp, district_or_404
-
-MASK = "•••"
+from web.operations.people import People
+from web.views.dispatch.blueprint import bp, district_or_404, people_of
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,6 @@ class DaySheet:
 
 def _zh() -> bool:
     return str(get_locale()).startswith("zh")
-
-
-def may_see_people(district: District) -> bool:
-    """Names and phones: the district's own dispatchers (and an admin working in it)."""
-    own = current_user.district
-    return own is not None and own.id == district.id
 
 
 def door_to_door(district: District, date: dt.date, van_id: str) -> list[DoorVisit]:
@@ -159,7 +153,7 @@ def day_sheets(district: District, date: dt.date, van_id: str | None = None) -> 
                 )
             )
         sheet.stops.append(stop)
-    services = {s.code: s for s in db.session.scalars(select(ServiceRow))}
+    services = services_by_code(district.id)
     for sheet in sheets.values():
         counts = Counter(b.service_code for s in sheet.stops for b in s.bookings)
         sheet.materials = [
@@ -188,8 +182,9 @@ def _columns() -> list[str]:
     ]
 
 
-def export_rows(sheets: list[DaySheet]) -> list[list[Any]]:
-    """One row per booking (a stop without bookings still gets a row: the crew goes there)."""
+def export_rows(sheets: list[DaySheet], people: People) -> list[list[Any]]:
+    """One row per booking (a stop without bookings still gets a row: the crew goes there);
+    names and phones as `people` shows them."""
     rows: list[list[Any]] = []
     for sheet in sheets:
         for s in sheet.stops:
@@ -205,9 +200,9 @@ def export_rows(sheets: list[DaySheet]) -> list[list[Any]]:
                     [
                         *base,
                         f"{hhmm(b.start)}–{hhmm(b.end)}",
-                        b.name,
+                        people.name(b.name),
                         b.service_name,
-                        b.phone,
+                        people.phone(b.phone),
                         b.code,
                         b.counter,
                     ]
@@ -215,22 +210,22 @@ def export_rows(sheets: list[DaySheet]) -> list[list[Any]]:
     return rows
 
 
-def _csv(sheets: list[DaySheet]) -> bytes:
+def _csv(sheets: list[DaySheet], people: People) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(_columns())
-    writer.writerows(export_rows(sheets))
+    writer.writerows(export_rows(sheets, people))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # the BOM: Excel reads it as UTF-8
 
 
-def _xlsx(sheets: list[DaySheet]) -> bytes:
+def _xlsx(sheets: list[DaySheet], people: People) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = _("Day sheet")[:31]
     ws.append(_columns())
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for row in export_rows(sheets):
+    for row in export_rows(sheets, people):
         ws.append(row)
     widths = (11, 6, 5, 24, 18, 13, 12, 18, 13, 11, 6)
     for i, width in enumerate(widths):
@@ -278,9 +273,8 @@ def days(code: str) -> Any:
         date=date,
         van=_van_arg(),
         sheets=sheets,
-        people=may_see_people(district),
+        people=people_of(district),
         today=today,
-        mask=MASK,
     )
 
 
@@ -290,12 +284,10 @@ def _export(code: str, kind: str) -> Any:
     if date is None:
         flash(_("Choose a day to download."), "error")
         return redirect(url_for("dispatch.days", code=code))
-    if not may_see_people(district):
-        flash(_("Only the district's own dispatchers may download day sheets."), "error")
-        return redirect(url_for("dispatch.days", code=code, date=date.isoformat()))
+    people = people_of(district)
     van = _van_arg()
     sheets = day_sheets(district, date, van)
-    body = _csv(sheets) if kind == "csv" else _xlsx(sheets)
+    body = _csv(sheets, people) if kind == "csv" else _xlsx(sheets, people)
     user = db.session.get(User, current_user.id)
     audit.record(
         "day_sheet_export",
@@ -307,6 +299,7 @@ def _export(code: str, kind: str) -> Any:
             "van": van,
             "format": kind,
             "bookings": sum(s.booked for s in sheets),
+            "masked": not people.full,
         },
         commit=True,
     )
@@ -346,6 +339,5 @@ def today(code: str) -> Any:
         district=district,
         date=date,
         sheets=day_sheets(district, date, _van_arg()),
-        people=may_see_people(district),
-        mask=MASK,
+        people=people_of(district),
     )

@@ -28,8 +28,8 @@ from web.operations.disruptions import (
     Scope,
     disrupt,
 )
-from web.views.dispatch.blueprint import bp, district_or_404
-from web.views.dispatch.days import MASK, may_see_people, van_names
+from web.views.dispatch.blueprint import bp, district_or_404, people_of
+from web.views.dispatch.days import van_names
 from web.views.dispatch.forms import DisruptionForm
 
 FIELD_MESSAGES = {
@@ -80,8 +80,7 @@ def _page(district: District, form: DisruptionForm, status: int = 200, **kw: Any
             days=_upcoming(district),
             vans=van_names(district),
             chosen_visit=visit,
-            people=may_see_people(district),
-            mask=MASK,
+            people=people_of(district),
             **kw,
         ),
         status,

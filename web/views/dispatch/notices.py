@@ -1,8 +1,9 @@
 """The district's outbox in the dispatcher console: filter, page, export (CSV, Excel).
 
 The views sit on the console's blueprint, so its access rule holds: a dispatcher sees only
-their district's outbox. Phone numbers are personal data: only the district's own
-dispatchers see them whole (an admin sees them masked), and every export is in the audit log.
+their district's outbox. Phone numbers (and a text that names the taxpayer) are personal data,
+shown whole or masked by the console's one rule (`web.operations.people`) on the page and in
+the exports alike; every export is in the audit log.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from web.db import audit
 from web.db.models import District, Notice
 from web.db.outbox import notices_of_district
 from web.extensions import db
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, people_of
 
 PAGE_SIZE = 50
 STATUSES = ("pending", "sending", "sent", "rejected", "failed")
@@ -93,15 +94,6 @@ def _query(district: District, f: Filters) -> Select[tuple[Notice]]:
     return q.order_by(Notice.created_at.desc(), Notice.id.desc())
 
 
-def _sees_phones(district: District) -> bool:
-    """Only the district's own dispatchers see whole phone numbers."""
-    return not current_user.is_admin and current_user.district_id == district.id
-
-
-def mask(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
-
-
 def _page_number() -> int:
     try:
         return max(1, min(int(request.args.get("page", "1")), 10**6))
@@ -130,7 +122,7 @@ def notices(code: str) -> Any:
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
         kind_labels=KIND_LABELS,
-        show_phone=(lambda p: p) if _sees_phones(d) else mask,
+        people=people_of(d),
     ), (400 if errors else 200)
 
 
@@ -152,16 +144,16 @@ def _export_rows(d: District) -> tuple[list[list[Any]], Filters]:
     f, errors = _filters()
     if errors:
         abort(400, "; ".join(errors.values()))
-    show = (lambda p: p) if _sees_phones(d) else mask
+    people = people_of(d)
     rows = [
         [
             n.id,
             n.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             n.kind,
             n.status,
-            show(n.phone),
+            people.phone(n.phone),
             n.lang,
-            n.text,
+            people.notice_text(n.kind, n.text),
             n.attempts,
             n.last_error or "",
             n.sent_at.strftime("%Y-%m-%d %H:%M:%S") if n.sent_at else "",

@@ -58,7 +58,7 @@ from web.operations.publishing import (
     week_draft_of,
     week_versions,
 )
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, people_of
 from web.views.dispatch.versions import week_or_404
 
 SESSION_KEY = "publish_draft"
@@ -257,6 +257,7 @@ def _confirm(
         problems=problems,
         chosen=request.form if request.method == "POST" else {},
         services=_service_names(district),
+        people=people_of(district),
         refused=refused,
         saved=saved,
         door_problem=door_problem,

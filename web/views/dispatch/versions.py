@@ -2,11 +2,13 @@
 
 `/dispatch/districts/<code>/weeks/<week>/versions/<n>` shows the version's visits (with how many
 active bookings each holds) and the list of taxpayers its publish told (moved or cancelled
-bookings), which downloads as CSV or Excel (`notices.csv`, `notices.xlsx`).
+bookings), which downloads as CSV or Excel (`notices.csv`, `notices.xlsx`). Names and phones
+on the page and in the downloads as the console's one rule shows them (`web.operations.people`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Response, abort, render_template
@@ -16,9 +18,10 @@ from taxvan.errors import TaxvanError
 from taxvan.workdays import parse_iso_week
 from web.db.models import Booking, District, PublishedWeek
 from web.extensions import db
-from web.operations.publish_notices import notice_rows, notices_csv, notices_xlsx
+from web.operations.people import People
+from web.operations.publish_notices import NoticeRow, notice_rows, notices_csv, notices_xlsx
 from web.operations.publishing import current_id, week_versions
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, people_of
 
 
 def week_or_404(week: str) -> str:
@@ -63,7 +66,15 @@ def week_version(code: str, week: str, version: int) -> Any:
         current=current_id(district, label) == v.id,
         active=active,
         notices=notice_rows(v.id, zh=str(_locale()).startswith("zh")),
+        people=people_of(district),
     )
+
+
+def _shown(rows: list[NoticeRow], people: People) -> list[NoticeRow]:
+    """The rows with names and phones as `people` shows them."""
+    return [
+        dataclasses.replace(r, name=people.name(r.name), phone=people.phone(r.phone)) for r in rows
+    ]
 
 
 def _locale() -> str:
@@ -78,7 +89,7 @@ def week_notices(code: str, week: str, version: int, fmt: str) -> Response:
     district = district_or_404(code)
     label = week_or_404(week)
     v = _version_or_404(district, label, version)
-    rows = notice_rows(v.id, zh=_locale().startswith("zh"))
+    rows = _shown(notice_rows(v.id, zh=_locale().startswith("zh")), people_of(district))
     name = f"notices-{district.code}-{label}-v{v.version}.{fmt}"
     if fmt == "csv":
         return Response(
