@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from taxvan.clock import hhmm
+from taxvan.van_day import DayProblem, day_problems
 from web.clock import china_now
 from web.db.models import (
     Booking,
@@ -105,39 +106,31 @@ def _busy(district: District) -> dict[tuple[str, dt.date], list[tuple[int, int, 
     return busy
 
 
-def _lunch_fits(spans: list[tuple[int, int, str]], lunch: list[int]) -> bool:
-    minutes, earliest, latest = lunch
-    free_from = earliest
-    for start, end, _what in sorted(spans):
-        if end <= earliest:
-            continue
-        if min(start, latest) - free_from >= minutes:
-            return True
-        free_from = max(free_from, end)
-    return latest - free_from >= minutes
+def van_settings(district: District) -> dict[str, dict[str, Any]]:
+    """The district's vans' shift and lunch as imported (`district.settings`)."""
+    return {v["id"]: v for v in (district.settings or {}).get("vans", [])}
 
 
 def _i2(district: District) -> list[Violation]:
-    vans = {v["id"]: v for v in (district.settings or {}).get("vans", [])}
+    vans = van_settings(district)
     out = []
     for (van, day), spans in sorted(_busy(district).items()):
-        spans.sort()
-        for (_s1, e1, a), (s2, _e2, b) in itertools.pairwise(spans):
-            if s2 < e1:
-                out.append(Violation("I2", district.code, f"{van} {day}: {a} overlaps {b}"))
         shift = vans.get(van, {}).get("shift")
-        if shift and (spans[0][0] < shift[0] or spans[-1][1] > shift[1]):
-            out.append(
-                Violation(
-                    "I2",
-                    district.code,
-                    f"{van} {day}: {hhmm(spans[0][0])}-{hhmm(spans[-1][1])} outside the shift",
-                )
-            )
         lunch = vans.get(van, {}).get("lunch")
-        if lunch and not _lunch_fits(spans, lunch):
-            out.append(Violation("I2", district.code, f"{van} {day}: no room for lunch"))
+        for p in day_problems(
+            spans, tuple(shift) if shift else None, tuple(lunch) if lunch else None
+        ):
+            out.append(Violation("I2", district.code, f"{van} {day}: {describe(p)}"))
     return out
+
+
+def describe(p: DayProblem) -> str:
+    """A problem of a van's day in words (the check's report, for cron and the tests)."""
+    if p.kind == "overlap":
+        return f"{p.what[0]} overlaps {p.what[1]}"
+    if p.kind == "shift":
+        return f"{hhmm(p.start)}-{hhmm(p.end)} outside the shift"
+    return f"no room for lunch between {hhmm(p.start)} and {hhmm(p.end)}"
 
 
 def _i3(district: District) -> list[Violation]:

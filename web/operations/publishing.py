@@ -48,6 +48,7 @@ from sqlalchemy import func, insert, select, update
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
 from taxvan.notices import NoticeKind
+from taxvan.van_day import DayProblem, day_problems
 from taxvan.workdays import parse_iso_week
 from web.adapters.planner import PlanRun, Say, run_plan
 from web.clock import china_now
@@ -71,6 +72,7 @@ from web.db.store import current_version, current_week, load_dataset_rows
 from web.extensions import db
 from web.operations.booking import _detached, at
 from web.operations.door import call_off_door_visit
+from web.operations.invariants import van_settings
 from web.operations.moves import Placement, cancel_with_reason, move_to_nearest
 from web.operations.unit import Unit, transaction
 
@@ -437,6 +439,18 @@ class DoorClashes(TaxvanError):
         )
 
 
+class DraftBreaksVanDay(TaxvanError):
+    """Publishing refused: in the draft, a van's day has overlapping visits, visits outside
+    the crew's shift or no room for lunch (the planner never makes one; a hand-edited or
+    corrupted draft may)."""
+
+    def __init__(self, week: str, problems: Sequence[tuple[str, dt.date, DayProblem]]) -> None:
+        self.week = week
+        self.problems = list(problems)
+        said = "; ".join(f"{van} {day}: {p.kind}" for van, day, p in self.problems[:5])
+        super().__init__(f"{week}: the draft breaks a van's day ({said})")
+
+
 class NotTheDistrictsWeek(TaxvanError):
     """The draft or the week's current version has visits at another district's stops."""
 
@@ -574,16 +588,42 @@ def _carry_call_offs(
     return sorted(out.values(), key=lambda c: (c.date, c.stop_name))
 
 
+def _door_visits(district: District, week: str) -> list[DoorVisit]:
+    return list(
+        db.session.scalars(
+            select(DoorVisit)
+            .where(DoorVisit.district_id == district.id, DoorVisit.week == week)
+            .order_by(DoorVisit.date, DoorVisit.start, DoorVisit.id)
+        )
+    )
+
+
+def _check_van_days(district: District, new: PublishedWeek, doors: Sequence[DoorVisit]) -> None:
+    """Every van's day of the new version, with the door-to-door visits it keeps, holds the
+    day's rules (`taxvan.van_day`): refused otherwise, nothing saved."""
+    busy: dict[tuple[str, dt.date], list[tuple[int, int, str]]] = defaultdict(list)
+    for v in new.visits:
+        if v.cancelled_at is None:
+            busy[(v.van_id, v.date)].append((v.start, v.end, v.stop_id))
+    for d in doors:
+        busy[(d.van_id, d.date)].append((d.start, d.end, d.request.reference))
+    vans = van_settings(district)
+    problems = []
+    for (van, day), spans in sorted(busy.items()):
+        shift, lunch = vans.get(van, {}).get("shift"), vans.get(van, {}).get("lunch")
+        for p in day_problems(
+            spans, (shift[0], shift[1]) if shift else None, tuple(lunch) if lunch else None
+        ):
+            problems.append((van, day, p))
+    if problems:
+        raise DraftBreaksVanDay(new.week, problems)
+
+
 def _door_clashes(district: District, new: PublishedWeek) -> list[tuple[DoorVisit, DoorClash]]:
     """The district's door-to-door visits of the week that a visit of `new` (not called off)
     of the same van overlaps."""
-    doors = db.session.scalars(
-        select(DoorVisit)
-        .where(DoorVisit.district_id == district.id, DoorVisit.week == new.week)
-        .order_by(DoorVisit.date, DoorVisit.start, DoorVisit.id)
-    ).all()
     out: list[tuple[DoorVisit, DoorClash]] = []
-    for d in doors:
+    for d in _door_visits(district, new.week):
         hit = next(
             (
                 v
@@ -669,6 +709,8 @@ def _run(
     outcome.called_off = _carry_call_offs(current, new, decisions.lift)
     clashes = _door_clashes(district, new)
     outcome.door_clashes = [c for _d, c in clashes]
+    kept = [d for d in _door_visits(district, new.week) if d not in {x for x, _c in clashes}]
+    _check_van_days(district, new, kept)
     _settle_door_clashes(district, draft.week, clashes, decisions.call_off_door, preview, who, user)
 
     # Taxpayers before rows (the lock order): nobody books in the district meanwhile.
