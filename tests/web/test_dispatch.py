@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from tests.conftest import DEMO, _dispose, _web_config
 from tests.districts import make_county
@@ -91,11 +91,14 @@ def _clean(app) -> None:
     """Remove what the console tests added (the PostgreSQL database outlives each test): users,
     the audit log, the districts besides the demo's (with their rows), and the demo district's
     name and folder as the fixtures made them."""
-    from web.db.models import PublishedWeek, ServiceRow
+    from web.db.models import DoorRequest, DoorVisit, PublishedWeek, ServiceRow
 
     with app.app_context():
         db.session.rollback()
         db.session.execute(delete(AdjustmentRow))
+        db.session.execute(delete(DoorVisit))
+        db.session.execute(delete(DoorRequest))
+        db.session.execute(update(PublishedWeek).values(draft_id=None))
         db.session.execute(delete(Draft))
         db.session.execute(delete(PlanJob))
         db.session.execute(delete(AuditEntry))

@@ -11,6 +11,7 @@ Accepting or declining returns a `DoorDecision`: the data of the notice the firm
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections import defaultdict
@@ -37,6 +38,7 @@ from web.adapters.planner import make_provider
 from web.clock import china_now
 from web.db import audit, store
 from web.db.models import (
+    CurrentWeek,
     District,
     DoorRequest,
     DoorVisit,
@@ -295,6 +297,16 @@ def _accept(
     db.session.refresh(req)
     if req.status != "received":
         raise AlreadyDecided(req.reference, req.status)
+    # The week as it is now, under the lock: a publish may have replaced the version the
+    # dispatcher's options were worked out on.
+    current = db.session.scalar(
+        select(PublishedWeek)
+        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+        .where(CurrentWeek.district_id == district.id, CurrentWeek.week == ask.week.week)
+    )
+    if current is None:
+        raise OptionGone()
+    ask = dataclasses.replace(ask, week=current)
     result = options(district, req, ask)
     chosen = next((i for i in result.fits if option_key(i) == choice), None)
     if chosen is None:
