@@ -143,6 +143,8 @@ ZH = {
     "This week changed since the draft was planned (from version %(base)s; version %(now)d is current now). Plan again from the current version.": "草案规划后本周已有变化（规划时为第 %(base)s 版，现为第 %(now)d 版）。请基于当前版本重新规划。",
     "Give the reason the firms are told.": "请填写告知企业的原因。",
     "Door-to-door visit called off": "上门服务已取消",
+    "Data package": "数据包",
+    "Publish notice list downloaded": "下载发布通知名单",
 }
 
 

@@ -60,6 +60,7 @@ def action_label(action: str) -> str:
         "publish": _("Week published"),
         "adjustment_add": _("Adjustment added"),
         "adjustment_remove": _("Adjustment removed"),
+        "publish_notices_export": _("Publish notice list downloaded"),
     }
     return labels.get(action, action)
 
