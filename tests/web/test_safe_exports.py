@@ -405,6 +405,7 @@ def test_robots_txt_lets_crawlers_read_the_public_pages_only(client):
         f"/d/fangzi/open-data/{WEEK}.csv",
         f"/d/fangzi/open-data/{WEEK}/datapackage.json",
         "/static/css/site.css",
+        "/d/fangzi/door-to-door",
     ):
         assert _robots_allow(rules, path), path
     for path in (
@@ -415,5 +416,7 @@ def test_robots_txt_lets_crawlers_read_the_public_pages_only(client):
         "/d/fangzi/booking/lookup",
         "/d/fangzi/booking/ABC123/confirmed",
         "/door-to-door/status",
+        "/d/fangzi/visits/12/book",
+        "/api/v1/bookings/ABC123",
     ):
         assert not _robots_allow(rules, path), path

@@ -74,7 +74,8 @@ def favicon() -> Response:
 
 ROBOTS = """\
 # The timetable, stop pages, maps, calendars and open data are for everyone, search engines
-# included. The dispatcher console and a taxpayer's own booking or request pages are not.
+# included. The dispatcher console, booking look-ups and forms, and a firm's door-to-door
+# request status are not.
 User-agent: *
 Allow: /
 Disallow: /dispatch
@@ -83,7 +84,6 @@ Disallow: /d/*/booking/
 Disallow: /visits/
 Disallow: /d/*/visits/
 Disallow: /door-to-door/
-Disallow: /d/*/door-to-door
 Disallow: /api/v1/bookings
 """
 """RFC 9309; `*` in a path matches any district's code."""
