@@ -170,6 +170,8 @@ ZH = {
     "Save the new password": "保存新密码",
     "Set a new password": "设置新密码",
     "Names and mobile numbers are masked: they are shown in full only to the district's own dispatchers.": "姓名和手机号已部分隐去：只向本辖区的调度员完整显示。",
+    "Data package": "数据包",
+    "Publish notice list downloaded": "下载发布通知名单",
 }
 
 

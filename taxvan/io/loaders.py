@@ -106,6 +106,28 @@ class Column:
     default: Any = None
 
 
+FORMULA_FIRST = ("=", "+", "@")
+"""First characters that make a spreadsheet run a cell as a formula. A place name is
+published (timetable, open data, posters, the console's spreadsheets), so one that starts
+with them is refused at import rather than written out neutralised everywhere."""
+
+
+def formula_problem(value: str) -> str | None:
+    """Why `value` cannot be a place's name or id, if it starts like a spreadsheet formula."""
+    first = value[:1]
+    if first not in FORMULA_FIRST:
+        return None
+    return (
+        f"'{value}' starts with '{first}', which a spreadsheet runs as a formula; "
+        f"remove the '{first}' or start the name with another character"
+    )
+
+
+def _place(name: str, unique: bool = False) -> Column:
+    """A place's name or id (hall, street, stop, van): text that cannot start a formula."""
+    return Column(name, unique=unique, check=formula_problem)
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise DataFileError(str(path), [DataProblem("file not found")])
@@ -444,8 +466,8 @@ def load_depot(path: Path, outline: Outline | None = None) -> Depot:
     recs = read_records(
         path,
         [
-            Column("id"),
-            Column("name"),
+            _place("id"),
+            _place("name"),
             *_coords(),
             Column(
                 "coord_quality",
@@ -465,9 +487,9 @@ def load_depot(path: Path, outline: Outline | None = None) -> Depot:
 
 
 _STREET_COLUMNS = (
-    Column("code", unique=True),
-    Column("name"),
-    Column("name_en"),
+    _place("code", unique=True),
+    _place("name"),
+    _place("name_en"),
     Column("served", _as_bool, expect="true or false"),
 )
 
@@ -495,8 +517,8 @@ def load_stops(
     recs = read_records(
         path,
         [
-            Column("stop_id", unique=True),
-            Column("name"),
+            _place("stop_id", unique=True),
+            _place("name"),
             Column("street_code", check=_street_check(street_codes)),
             Column("kind", StopKind, choices=tuple(k.value for k in StopKind)),
             *_coords(),
@@ -647,8 +669,8 @@ def load_vans(path: Path) -> list[Van]:
     recs = read_records(
         path,
         [
-            Column("van_id", unique=True),
-            Column("name"),
+            _place("van_id", unique=True),
+            _place("name"),
             Column("counters", _as_int, expect="a whole number", check=_positive),
             hhmm_col("shift_start"),
             hhmm_col("shift_end"),

@@ -21,7 +21,7 @@ from web.db.models import District
 from web.db.store import latest_week
 from web.extensions import db
 from web.operations.districts import district_by_code, import_district
-from web.operations.publish_notices import notice_rows, notices_csv, notices_xlsx
+from web.operations.publish_notices import export_notices
 from web.operations.publishing import (
     CANCEL,
     MOVE,
@@ -269,14 +269,15 @@ def register(app: Flask) -> None:
             )
             click.echo(f"  tell {n.booking.phone} {n.booking.code}: {new}")
         if notices and outcome.published_id is not None:
-            rows = notice_rows(outcome.published_id)
-            body = (
-                notices_xlsx(rows, outcome.week)
-                if notices.lower().endswith(".xlsx")
-                else notices_csv(rows)
+            body, count = export_notices(
+                outcome.published_id,
+                district,
+                "xlsx" if notices.lower().endswith(".xlsx") else "csv",
+                audit.command_line_actor(),
+                file=str(Path(notices).resolve()),
             )
             Path(notices).write_bytes(body)
-            click.echo(f"wrote {len(rows)} taxpayers to tell to {notices}")
+            click.echo(f"wrote {count} taxpayers to tell to {notices}")
 
     @app.cli.command("setup-demo")
     @click.option("--time-limit", type=float, default=None, help="solver seconds")

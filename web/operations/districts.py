@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
-from taxvan.io.loaders import load_dataset
+from taxvan.io.loaders import formula_problem, load_dataset
 from web.clock import china_now
 from web.db import audit
 from web.db.models import Booking, District, ServiceRow, StopRow, StreetRow, User, VisitRow
@@ -39,6 +39,15 @@ class DistrictNotFoundError(TaxvanError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(f"no district with code {code!r} (flask --app app district import)")
+
+
+class DistrictNameError(TaxvanError):
+    """A district's code or name that starts like a spreadsheet formula (`=`, `+`, `@`)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"district {field}: {problem}")
 
 
 @dataclass
@@ -214,8 +223,11 @@ def _import(
     note: dict[str, Any],
 ) -> ImportResult:
     path = Path(folder)
-    dataset = load_dataset(path)
     code = (code or path.resolve().name).strip()
+    for what, value in (("code", code), ("name", name), ("name_en", name_en)):
+        if value and (problem := formula_problem(value.strip())):
+            raise DistrictNameError(what, problem)
+    dataset = load_dataset(path)
     if not code:
         raise TaxvanError("the district code is empty")
     district = db.session.scalar(select(District).where(District.code == code))

@@ -8,7 +8,6 @@ district sees the sheet and its downloads masked. Every download is written to t
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections import Counter
@@ -24,6 +23,7 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 
 from taxvan.clock import hhmm
+from web.adapters.spreadsheets import csv_bytes, write_row
 from web.clock import china_now
 from web.db import audit
 from web.db.district_scope import visit_in_district
@@ -211,22 +211,20 @@ def export_rows(sheets: list[DaySheet], people: People) -> list[list[Any]]:
 
 
 def _csv(sheets: list[DaySheet], people: People) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(_columns())
-    writer.writerows(export_rows(sheets, people))
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # the BOM: Excel reads it as UTF-8
+    """UTF-8 with a BOM (Excel reads the Chinese), CRLF, no cell a spreadsheet would run."""
+    return csv_bytes(_columns(), export_rows(sheets, people))
 
 
 def _xlsx(sheets: list[DaySheet], people: People) -> bytes:
+    """Every name and text as a text cell: a taxpayer named `=HYPERLINK(...)` is no formula."""
     wb = Workbook()
     ws = wb.active
     ws.title = _("Day sheet")[:31]
-    ws.append(_columns())
+    write_row(ws, _columns())
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in export_rows(sheets, people):
-        ws.append(row)
+        write_row(ws, row)
     widths = (11, 6, 5, 24, 18, 13, 12, 18, 13, 11, 6)
     for i, width in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = width
@@ -234,12 +232,12 @@ def _xlsx(sheets: list[DaySheet], people: People) -> bytes:
         for cell in row:
             cell.alignment = Alignment(vertical="top")
     mats = wb.create_sheet(_("What to bring")[:31])
-    mats.append([_("Van"), _("Service"), _("Bookings"), _("Taxpayers bring")])
+    write_row(mats, [_("Van"), _("Service"), _("Bookings"), _("Taxpayers bring")])
     for cell in mats[1]:
         cell.font = Font(bold=True)
     for sheet in sheets:
         for m in sheet.materials:
-            mats.append([sheet.van_id, m.name(), m.count, m.materials()])
+            write_row(mats, [sheet.van_id, m.name(), m.count, m.materials()])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

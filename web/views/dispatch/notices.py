@@ -8,7 +8,6 @@ the exports alike; every export is in the audit log.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from taxvan.notices import NoticeKind
+from web.adapters.spreadsheets import csv_bytes, write_row
 from web.db import audit
 from web.db.models import District, Notice
 from web.db.outbox import notices_of_district
@@ -179,13 +179,9 @@ def _filename(d: District, ext: str) -> str:
 def notices_csv(code: str) -> Response:
     d = district_or_404(code)
     rows, _f = _export_rows(d)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
-    body = "\ufeff" + out.getvalue()  # the BOM: Excel then reads the Chinese as UTF-8
+    body = csv_bytes(COLUMNS, rows)  # BOM, CRLF, no cell a spreadsheet would run
     return Response(
-        body.encode("utf-8"),
+        body,
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{_filename(d, "csv")}"',
@@ -204,10 +200,9 @@ def notices_xlsx(code: str) -> Response:
     ws = wb.active
     assert ws is not None
     ws.title = "notices"
-    ws.append(list(COLUMNS))
+    write_row(ws, COLUMNS)
     for row in rows:
-        # Texts go in as strings: a notice starting with "=" is never taken for a formula.
-        ws.append([_cell(v) for v in row])
+        write_row(ws, row)  # text cells: a notice starting with "=" is never a formula
     ws.column_dimensions["G"].width = 80
     buf = io.BytesIO()
     wb.save(buf)
@@ -219,9 +214,3 @@ def notices_xlsx(code: str) -> Response:
             "Cache-Control": "no-store",
         },
     )
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value

@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any
 
 from flask import Response, abort, render_template
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from taxvan.errors import TaxvanError
@@ -19,7 +20,7 @@ from taxvan.workdays import parse_iso_week
 from web.db.models import Booking, District, PublishedWeek
 from web.extensions import db
 from web.operations.people import People
-from web.operations.publish_notices import NoticeRow, notice_rows, notices_csv, notices_xlsx
+from web.operations.publish_notices import NoticeRow, export_notices, notice_rows
 from web.operations.publishing import current_id, week_versions
 from web.views.dispatch.blueprint import bp, district_or_404, people_of
 
@@ -85,20 +86,26 @@ def _locale() -> str:
 
 @bp.get("/districts/<code>/weeks/<week>/versions/<int:version>/notices.<any(csv, xlsx):fmt>")
 def week_notices(code: str, week: str, version: int, fmt: str) -> Response:
-    """The taxpayers to tell after this version's publish: phone, code, old and new time."""
+    """The taxpayers to tell after this version's publish: phone, code, old and new time.
+    Names and phones: each download is in the audit log."""
     district = district_or_404(code)
     label = week_or_404(week)
     v = _version_or_404(district, label, version)
-    rows = _shown(notice_rows(v.id, zh=_locale().startswith("zh")), people_of(district))
+    body, _n = export_notices(
+        v.id,
+        district,
+        fmt,
+        current_user.name,
+        current_user,
+        zh=_locale().startswith("zh"),
+        people=people_of(district),
+    )
     name = f"notices-{district.code}-{label}-v{v.version}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     if fmt == "csv":
-        return Response(
-            notices_csv(rows),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return Response(body, content_type="text/csv; charset=utf-8", headers=headers)
     return Response(
-        notices_xlsx(rows, f"{label} v{v.version}"),
+        body,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=headers,
     )

@@ -69,6 +69,7 @@ def action_label(action: str) -> str:
         "adjustment_remove": _("Adjustment removed"),
         "password_change": _("Password changed"),
         "password_reset": _("Password reset by an administrator"),
+        "publish_notices_export": _("Publish notice list downloaded"),
     }
     return labels.get(action, action)
 
