@@ -89,10 +89,6 @@ EXCLUDED = {
     "site.week_map": "the district chooser (walked as site.index) or a redirect",
     "site.lookup": "the district chooser (walked as site.index) or a redirect",
     "booking.confirmed": "shown only to the browser that just booked: walked after booking",
-    "dispatch.week_publish": (
-        "needs a draft planned in the same session; its confirm page is the one walked as"
-        " dispatch.draft_publish"
-    ),
     "door.sent": "shown only to the browser that just sent the request: walked after sending",
 }
 """GET endpoints the walk does not open by their URL, each with the reason."""
