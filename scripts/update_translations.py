@@ -172,6 +172,14 @@ ZH = {
     "Names and mobile numbers are masked: they are shown in full only to the district's own dispatchers.": "姓名和手机号已部分隐去：只向本辖区的调度员完整显示。",
     "Data package": "数据包",
     "Publish notice list downloaded": "下载发布通知名单",
+    "visits overlap": "服务时间重叠",
+    "visits outside the crew's shift": "服务超出班次时间",
+    "no room for lunch": "没有午餐时间",
+    "、": "、",
+    "%(van)s %(date)s: %(what)s": "%(van)s %(date)s：%(what)s",
+    "The draft breaks a van's day (%(problems)s); plan again.": "草案不符合车辆当日安排（%(problems)s），请重新规划。",
+    "Booking %(code)s: no visit of %(stop)s in the new version has room for it; cancel it with a reason instead.": "预约 %(code)s：新版本中 %(stop)s 没有可容纳的班次，请改为取消并填写原因。",
+    "Booking %(code)s: give the reason for cancelling it.": "预约 %(code)s：请填写取消原因。",
 }
 
 

@@ -47,8 +47,12 @@ from web.operations.publishing import (
     Affected,
     Decision,
     Decisions,
+    DoorClashes,
+    DraftBreaksVanDay,
     DraftPublished,
+    NoRoomToMove,
     Outcome,
+    ReasonMissing,
     StaleDraft,
     UndecidedBookings,
     WeekDraft,
@@ -60,9 +64,6 @@ from web.operations.publishing import (
 )
 from web.views.dispatch.blueprint import bp, district_or_404, people_of
 from web.views.dispatch.versions import week_or_404
-
-SESSION_KEY = "publish_draft"
-DRAFT_MAX_AGE_S = 24 * 3600
 
 
 class PublishForm(FlaskForm):
@@ -236,7 +237,7 @@ def _confirm(
                 except UndecidedBookings:
                     refused, status = _("Some bookings have no decision yet."), 400
                 except TaxvanError as exc:
-                    refused, status = str(exc), 400
+                    refused, status = refusal_text(exc), 400
                 else:
                     flash(_published_message(outcome), "ok")
                     return redirect(
@@ -264,6 +265,33 @@ def _confirm(
         lifted=set(request.form.getlist("lift")) if request.method == "POST" else set(),
         action=url_for("dispatch.draft_publish", code=code, draft_id=saved.id),
     ), status
+
+
+def refusal_text(exc: TaxvanError) -> str:
+    """Why a publish was refused, in the reader's language, with its values."""
+    if isinstance(exc, DraftBreaksVanDay):
+        kinds = {
+            "overlap": _("visits overlap"),
+            "shift": _("visits outside the crew's shift"),
+            "lunch": _("no room for lunch"),
+        }
+        said = _("、").join(
+            _("%(van)s %(date)s: %(what)s", van=van, date=day.isoformat(), what=kinds[p.kind])
+            for van, day, p in exc.problems[:5]
+        )
+        return _("The draft breaks a van's day (%(problems)s); plan again.", problems=said)
+    if isinstance(exc, NoRoomToMove):
+        return _(
+            "Booking %(code)s: no visit of %(stop)s in the new version has room for it; "
+            "cancel it with a reason instead.",
+            code=exc.code,
+            stop=exc.stop_name,
+        )
+    if isinstance(exc, ReasonMissing):
+        return _("Booking %(code)s: give the reason for cancelling it.", code=exc.code)
+    if isinstance(exc, DoorClashes):
+        return _("Door-to-door visits clash with the new version; nothing was published.")
+    return str(exc)
 
 
 def _service_names(district: District) -> dict[str, str]:
