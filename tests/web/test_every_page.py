@@ -161,6 +161,7 @@ def _seed(app, tmp: Path) -> dict[str, Any]:
         "job_id": job_id,
         "draft_id": draft_id,
         "reference": reference,
+        "name": "ann",  # a dispatcher whose password the admin may reset
     }
 
 
