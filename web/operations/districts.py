@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from taxvan.dataset import Dataset
@@ -213,7 +214,7 @@ def _import(
     note: dict[str, Any],
 ) -> ImportResult:
     path = Path(folder)
-    dataset = load_dataset(path)
+    dataset = load_dataset(path, current_app.config["TAXVAN"].file_limits)
     code = (code or path.resolve().name).strip()
     if not code:
         raise TaxvanError("the district code is empty")
