@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,6 +25,8 @@ from web.db.models import District, Notice
 from web.db.outbox import notices_of_district
 from web.extensions import db
 from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.downloads import XLSX, download
+from web.views.inputs import YEARS, BadInput
 
 PAGE_SIZE = 50
 STATUSES = ("pending", "sending", "sent", "rejected", "failed")
@@ -77,6 +79,14 @@ def _filters() -> tuple[Filters, dict[str, str]]:
             date = dt.date.fromisoformat(text)
         except ValueError:
             errors["date"] = _("Enter the date as YYYY-MM-DD.")
+        else:
+            if not YEARS[0] <= date.year <= YEARS[1]:
+                errors["date"] = _(
+                    "Enter a date between %(first)s and %(last)s.",
+                    first=f"{YEARS[0]}-01-01",
+                    last=f"{YEARS[1]}-12-31",
+                )
+                date = None
     return Filters(status, kind, date), errors
 
 
@@ -150,7 +160,7 @@ COLUMNS = (
 def _export_rows(d: District) -> tuple[list[list[Any]], Filters]:
     f, errors = _filters()
     if errors:
-        abort(400, "; ".join(errors.values()))
+        raise BadInput(errors)
     show = (lambda p: p) if _sees_phones(d) else mask
     rows = [
         [
@@ -191,14 +201,7 @@ def notices_csv(code: str) -> Response:
     writer.writerow(COLUMNS)
     writer.writerows(rows)
     body = "\ufeff" + out.getvalue()  # the BOM: Excel then reads the Chinese as UTF-8
-    return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(d, "csv")}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return download(body, _filename(d, "csv"), "text/csv", private=True)
 
 
 @bp.get("/districts/<code>/notices.xlsx")
@@ -218,14 +221,7 @@ def notices_xlsx(code: str) -> Response:
     ws.column_dimensions["G"].width = 80
     buf = io.BytesIO()
     wb.save(buf)
-    return Response(
-        buf.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(d, "xlsx")}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return download(buf.getvalue(), _filename(d, "xlsx"), XLSX, private=True)
 
 
 def _cell(value: Any) -> Any:

@@ -19,6 +19,7 @@ from web.extensions import db
 from web.operations.publish_notices import notice_rows, notices_csv, notices_xlsx
 from web.operations.publishing import current_id, week_versions
 from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.downloads import XLSX, download
 
 
 def week_or_404(week: str) -> str:
@@ -42,7 +43,7 @@ def _version_or_404(district: District, week: str, version: int) -> PublishedWee
     abort(404)
 
 
-@bp.get("/districts/<code>/weeks/<week>/versions/<int:version>")
+@bp.get("/districts/<code>/weeks/<week>/versions/<row_id:version>")
 def week_version(code: str, week: str, version: int) -> Any:
     """One stored version's timetable, and whom its publish told what."""
     district = district_or_404(code)
@@ -72,7 +73,7 @@ def _locale() -> str:
     return str(get_locale())
 
 
-@bp.get("/districts/<code>/weeks/<week>/versions/<int:version>/notices.<any(csv, xlsx):fmt>")
+@bp.get("/districts/<code>/weeks/<week>/versions/<row_id:version>/notices.<any(csv, xlsx):fmt>")
 def week_notices(code: str, week: str, version: int, fmt: str) -> Response:
     """The taxpayers to tell after this version's publish: phone, code, old and new time."""
     district = district_or_404(code)
@@ -81,13 +82,5 @@ def week_notices(code: str, week: str, version: int, fmt: str) -> Response:
     rows = notice_rows(v.id, zh=_locale().startswith("zh"))
     name = f"notices-{district.code}-{label}-v{v.version}.{fmt}"
     if fmt == "csv":
-        return Response(
-            notices_csv(rows),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    return Response(
-        notices_xlsx(rows, f"{label} v{v.version}"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+        return download(notices_csv(rows), name, "text/csv", private=True)
+    return download(notices_xlsx(rows, f"{label} v{v.version}"), name, XLSX, private=True)

@@ -33,6 +33,7 @@ from web.extensions import db
 from web.operations.booking import at, open_slots
 from web.operations.disruptions import reason_text
 from web.security import map_policy, public_url_for
+from web.views.downloads import download
 from web.views.public import district as here
 
 bp = Blueprint("public", __name__, url_prefix=here.PREFIX)
@@ -224,7 +225,8 @@ def stop_calendar(stop_id: str) -> Response:
     cal = icalendar.Calendar()
     cal.add("prodid", "-//taxvan//mobile tax service van//ZH")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"移动办税车 {here.current().name} {stop.name}")
+    # As text (escaped like SUMMARY): a name with a line break must not end the property.
+    cal.add("x-wr-calname", icalendar.vText(f"移动办税车 {here.current().name} {stop.name}"))
     cal.add("x-wr-timezone", CHINA.key)
     now = dt.datetime.now(dt.UTC)
     for v in upcoming(stop, days=60):
@@ -248,11 +250,7 @@ def stop_calendar(stop_id: str) -> Response:
         ev.add("url", public_url_for("public.stop_page", stop_id=stop.id))
         cal.add_component(ev)
     cal.add_missing_timezones()
-    return Response(
-        cal.to_ical(),
-        mimetype="text/calendar",
-        headers={"Content-Disposition": f'inline; filename="stop-{stop.id}.ics"'},
-    )
+    return download(cal.to_ical(), f"stop-{stop.id}.ics", "text/calendar", inline=True)
 
 
 def cancel_text(v: VisitRow, locale: str) -> str:
@@ -292,15 +290,8 @@ def open_data_csv(week: str) -> Response:
     writer = csv.DictWriter(buf, fieldnames=TIMETABLE_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(timetable_records(w))
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        content_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="timetable-{here.current().code}-{w.week}.csv"'
-            )
-        },
-    )
+    name = f"timetable-{here.current().code}-{w.week}.csv"
+    return download("\ufeff" + buf.getvalue(), name, "text/csv")
 
 
 @bp.get("/open-data/<week>.json")
@@ -353,8 +344,4 @@ def open_data_cancelled_csv(week: str) -> Response:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(cancellation_records(w))
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="cancelled-{w.week}.csv"'},
-    )
+    return download("\ufeff" + buf.getvalue(), f"cancelled-{w.week}.csv", "text/csv")
