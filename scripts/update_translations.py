@@ -113,8 +113,8 @@ ZH = {
     "This form has expired. Please go back, reload the page and try again.": "表单已过期，请返回并刷新页面后重试。",
     "%(file)s unpacks to %(found)s MB, more than the limit of %(allowed)s MB.": "%(file)s 解压后为 %(found)s MB，超过上限 %(allowed)s MB。",
     "%(file)s is %(found)s MB, more than the limit of %(allowed)s MB.": "%(file)s 大小为 %(found)s MB，超过上限 %(allowed)s MB。",
-    "%(file)s has %(found)s rows, more than the limit of %(allowed)s rows.": "%(file)s 有 %(found)s 行，超过上限 %(allowed)s 行。",
-    "%(file)s has %(found)s cells, more than the limit of %(allowed)s cells.": "%(file)s 有 %(found)s 个单元格，超过上限 %(allowed)s 个。",
+    "%(file)s has at least %(found)s rows, more than the limit of %(allowed)s rows.": "%(file)s 至少有 %(found)s 行，超过上限 %(allowed)s 行。",
+    "%(file)s has at least %(found)s cells, more than the limit of %(allowed)s cells.": "%(file)s 至少有 %(found)s 个单元格，超过上限 %(allowed)s 个。",
     "%(file)s nests %(found)s levels deep, more than the limit of %(allowed)s levels.": "%(file)s 嵌套 %(found)s 层，超过上限 %(allowed)s 层。",
     "Enter a date between %(first)s and %(last)s.": "请输入 %(first)s 至 %(last)s 之间的日期。",
 }

@@ -5,9 +5,9 @@ hundreds of thousands of rows, and parsing them takes minutes of CPU in the one 
 also serves the site. A GeoJSON file of nested brackets exhausts the JSON parser's stack. So a
 data folder's files are checked against `FileLimits` first, cheaply and without parsing:
 
-* a workbook: its zip's member sizes (what it unpacks to), then, with openpyxl in read-only
-  mode, the first sheet's declared dimension, then a scan of that sheet's XML for its rows
-  and cells (the dimension is written by whoever made the file and may lie);
+* a workbook: its zip's member sizes (what it unpacks to), then the first sheet's declared
+  dimension, then a count of that sheet's row and cell tags (the dimension is written by
+  whoever made the file and may lie, or be missing);
 * a CSV file: its lines;
 * a GeoJSON file: its size, then how deeply its brackets nest.
 
@@ -20,14 +20,15 @@ from a refused file.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
-import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import IO, Any
+from xml.etree import ElementTree
 
 from taxvan.errors import DataFileError, DataProblem
 
@@ -58,7 +59,7 @@ DEFAULT_LIMITS = FileLimits()
 
 class LimitProblem(DataProblem):
     """A file over one of the `FileLimits`: `limit` is the field's name, `allowed` its value,
-    `found` what the file has (at least)."""
+    `found` what the file has, at least (rows and cells are counted until they are over)."""
 
     __slots__ = ("allowed", "file", "found", "limit")
 
@@ -80,12 +81,12 @@ _MESSAGES = {
         f" / {f} unpacks to {_mb(n)} MB, more than the limit of {_mb(a)} MB."
     ),
     "rows": lambda f, a, n: (
-        f"{f} 有 {n:,} 行，超过上限 {a:,} 行。"
-        f" / {f} has {n:,} rows, more than the limit of {a:,} rows."
+        f"{f} 至少有 {n:,} 行，超过上限 {a:,} 行。"
+        f" / {f} has at least {n:,} rows, more than the limit of {a:,} rows."
     ),
     "cells": lambda f, a, n: (
-        f"{f} 有 {n:,} 个单元格，超过上限 {a:,} 个。"
-        f" / {f} has {n:,} cells, more than the limit of {a:,} cells."
+        f"{f} 至少有 {n:,} 个单元格，超过上限 {a:,} 个。"
+        f" / {f} has at least {n:,} cells, more than the limit of {a:,} cells."
     ),
     "json_bytes": lambda f, a, n: (
         f"{f} 大小为 {_mb(n)} MB，超过上限 {_mb(a)} MB。"
@@ -143,14 +144,17 @@ class SheetSize:
     """As a spreadsheet reader lays them out: every row as wide as the widest."""
 
 
-def scan_sheet(stream: IO[bytes]) -> SheetSize:
-    """Rows and cells of a worksheet's XML, counted from its tags without parsing it."""
+def scan_sheet(stream: IO[bytes], limits: FileLimits | None = None) -> SheetSize:
+    """Rows and cells of a worksheet's XML, counted from its tags without parsing it; with
+    `limits`, the count stops once it is over them."""
     rows = cells = widest = 0
     for piece in _chunks_at_tags(stream):
         rows += len(_ROW.findall(piece))
         cells += len(_CELL.findall(piece))
         for letters in set(_CELL_COLUMN.findall(piece)):
             widest = max(widest, _column_number(letters))
+        if limits is not None and (rows - 1 > limits.rows or cells > limits.cells):
+            break
     return SheetSize(rows, max(cells, rows * widest))
 
 
@@ -160,38 +164,83 @@ def _not_a_workbook(path: Path, why: str) -> DataFileError:
     )
 
 
+_RELS_TYPE_END = ("/officeDocument", "/worksheet")
+
+
+def _relations(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """A part's relationships: id -> (type, the target's path in the archive)."""
+    folder, name = posixpath.split(part)
+    rels = posixpath.join(folder, "_rels", f"{name}.rels")
+    out = {}
+    for rel in ElementTree.fromstring(archive.read(rels)):
+        target = rel.get("Target", "")
+        if target.startswith("/"):
+            target = target[1:]
+        else:
+            target = posixpath.normpath(posixpath.join(folder, target))
+        out[rel.get("Id", "")] = (rel.get("Type", ""), target)
+    return out
+
+
+def first_sheet(archive: zipfile.ZipFile) -> str:
+    """The path in the archive of a workbook's first worksheet (the one a spreadsheet reader
+    reads by default), from the package's relationships and the workbook's list of sheets.
+
+    Reads only those small parts: openpyxl's read-only mode, asked for a sheet's size, parses
+    the whole sheet when the sheet does not declare its dimension. Raises KeyError, ValueError
+    or ElementTree.ParseError when the archive is no workbook."""
+    [workbook] = [
+        t for typ, t in _relations(archive, "").values() if typ.endswith("/officeDocument")
+    ]
+    rels = _relations(archive, workbook)
+    for element in ElementTree.fromstring(archive.read(workbook)).iter():
+        if element.tag.rsplit("}", 1)[-1] != "sheet":
+            continue
+        rid = next((v for k, v in element.attrib.items() if k.endswith("}id")), "")
+        typ, target = rels.get(rid, ("", ""))
+        if typ.endswith("/worksheet"):
+            return target
+    raise ValueError("no worksheet")
+
+
+_DIMENSION = re.compile(
+    rb"<(?:[\w.-]+:)?dimension\s+ref=\"[A-Za-z]{0,3}[0-9]*:?([A-Za-z]{1,3})([0-9]+)\""
+)
+_HEAD = 64 * 1024
+"""Where a worksheet declares its dimension: before its rows, in the first few KB."""
+
+
+def declared_size(head: bytes) -> SheetSize | None:
+    """The rows and cells a worksheet declares (its `dimension`, e.g. A1:H100001), if any."""
+    found = _DIMENSION.search(head)
+    if found is None:
+        return None
+    rows = int(found.group(2))
+    return SheetSize(rows, rows * _column_number(found.group(1)))
+
+
 def check_workbook(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> None:
     """Raise DataFileError if `path` is not a workbook, or its first sheet (the one read) is
-    over `limits`; parses nothing but the workbook's list of sheets."""
+    over `limits`. Parses no sheet: the zip's list of members, the workbook's list of sheets,
+    then the first sheet's declared dimension and a count of its row and cell tags."""
     try:
         with zipfile.ZipFile(path) as archive:
             # zipfile stops at a member's declared size (and then fails its CRC check), so the
             # declared sizes bound what reading the workbook can unpack.
             unpacked = sum(m.file_size for m in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            if unpacked > limits.unpacked_bytes:
+                raise _over(path, "unpacked_bytes", limits.unpacked_bytes, unpacked)
+            try:
+                sheet = first_sheet(archive)
+            except (KeyError, ValueError, ElementTree.ParseError):
+                raise _not_a_workbook(path, "it holds no readable workbook") from None
+            with archive.open(sheet) as source:
+                if (declared := declared_size(source.read(_HEAD))) is not None:
+                    _check_size(path, limits, declared)
+            with archive.open(sheet) as source:
+                _check_size(path, limits, scan_sheet(source, limits))
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise _not_a_workbook(path, f"the zip archive is damaged ({exc})") from None
-    if unpacked > limits.unpacked_bytes:
-        raise _over(path, "unpacked_bytes", limits.unpacked_bytes, unpacked)
-    from openpyxl import load_workbook
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns of styles it does not know
-            book = load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # any of openpyxl's parsers may fail on a hostile archive
-        raise _not_a_workbook(
-            path, f"it holds no readable workbook ({type(exc).__name__})"
-        ) from None
-    try:
-        if not book.worksheets:
-            raise _not_a_workbook(path, "it has no worksheet")
-        sheet: Any = book.worksheets[0]
-        declared_rows, declared_columns = sheet.max_row or 0, sheet.max_column or 0
-        _check_size(path, limits, SheetSize(declared_rows, declared_rows * declared_columns))
-        with book._archive.open(sheet._worksheet_path) as source:
-            _check_size(path, limits, scan_sheet(source))
-    finally:
-        book.close()
 
 
 def _check_size(path: Path, limits: FileLimits, size: SheetSize) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,9 +118,14 @@ file names), so a cell with a control character inside is refused, naming row an
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise DataFileError(str(path), [DataProblem("file not found")])
-    try:
-        if path.suffix.lower() in (".xlsx", ".xls"):
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        try:
             return pd.read_excel(path, dtype=str, keep_default_na=False)
+        except Exception as exc:  # any of the XML and zip readers may fail on a foreign file
+            raise DataFileError(
+                str(path), [DataProblem(f"cannot be read as an Excel workbook: {exc!r}")]
+            ) from None
+    try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataFileError(
@@ -129,10 +133,6 @@ def _read_table(path: Path) -> pd.DataFrame:
         ) from None
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataFileError(str(path), [DataProblem(f"cannot be read as a table: {exc}")]) from None
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:  # a damaged or foreign zip archive
-        raise DataFileError(
-            str(path), [DataProblem(f"cannot be read as an Excel workbook: {exc!r}")]
-        ) from None
 
 
 def read_records(

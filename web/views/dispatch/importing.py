@@ -280,14 +280,14 @@ def _limit_message(p: LimitProblem) -> str:
     found, allowed = f"{p.found:,}", f"{p.allowed:,}"
     if p.limit == "rows":
         return _(
-            "%(file)s has %(found)s rows, more than the limit of %(allowed)s rows.",
+            "%(file)s has at least %(found)s rows, more than the limit of %(allowed)s rows.",
             file=p.file,
             found=found,
             allowed=allowed,
         )
     if p.limit == "cells":
         return _(
-            "%(file)s has %(found)s cells, more than the limit of %(allowed)s cells.",
+            "%(file)s has at least %(found)s cells, more than the limit of %(allowed)s cells.",
             file=p.file,
             found=found,
             allowed=allowed,
