@@ -180,6 +180,12 @@ ZH = {
     "The draft breaks a van's day (%(problems)s); plan again.": "草案不符合车辆当日安排（%(problems)s），请重新规划。",
     "Booking %(code)s: no visit of %(stop)s in the new version has room for it; cancel it with a reason instead.": "预约 %(code)s：新版本中 %(stop)s 没有可容纳的班次，请改为取消并填写原因。",
     "Booking %(code)s: give the reason for cancelling it.": "预约 %(code)s：请填写取消原因。",
+    "%(file)s unpacks to %(found)s MB, more than the limit of %(allowed)s MB.": "%(file)s 解压后为 %(found)s MB，超过上限 %(allowed)s MB。",
+    "%(file)s is %(found)s MB, more than the limit of %(allowed)s MB.": "%(file)s 大小为 %(found)s MB，超过上限 %(allowed)s MB。",
+    "%(file)s has at least %(found)s rows, more than the limit of %(allowed)s rows.": "%(file)s 至少有 %(found)s 行，超过上限 %(allowed)s 行。",
+    "%(file)s has at least %(found)s cells, more than the limit of %(allowed)s cells.": "%(file)s 至少有 %(found)s 个单元格，超过上限 %(allowed)s 个。",
+    "%(file)s nests %(found)s levels deep, more than the limit of %(allowed)s levels.": "%(file)s 嵌套 %(found)s 层，超过上限 %(allowed)s 层。",
+    "Enter a date between %(first)s and %(last)s.": "请输入 %(first)s 至 %(last)s 之间的日期。",
 }
 
 

@@ -16,11 +16,13 @@ from routes.engine import SearchParams, default_workers
 from routes.matrix import GeodesicProvider
 from routes.problem import PlanSettings
 from taxvan.booking import BookingRules
+from taxvan.io.guards import FileLimits
 
 PLAN = PlanSettings()
 SEARCH = SearchParams()
 TRAVEL = GeodesicProvider()
 BOOKING = BookingRules()
+FILES = FileLimits()
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data" / "fangzi"
 
@@ -124,6 +126,26 @@ class Config:
         default_factory=lambda: int(_env("TAXVAN_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
     )
     """Largest console upload (a district's files together); larger is refused with 413."""
+    import_unpacked_bytes: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_UNPACKED_BYTES", str(FILES.unpacked_bytes)))
+    )
+    """What one imported workbook (a zip archive) may unpack to; checked before it is read."""
+    import_rows: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_ROWS", str(FILES.rows)))
+    )
+    """Records one data file (CSV or workbook) may hold; checked before it is read."""
+    import_cells: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_CELLS", str(FILES.cells)))
+    )
+    """Cells one workbook's sheet may hold; checked before it is read."""
+    import_json_bytes: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_JSON_BYTES", str(FILES.json_bytes)))
+    )
+    """Size of an outline (GeoJSON) file."""
+    import_json_depth: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_JSON_DEPTH", str(FILES.json_depth)))
+    )
+    """How deeply an outline's arrays and objects may nest; checked before it is parsed."""
     sms_url: str = field(default_factory=lambda: _env("TAXVAN_SMS_URL", ""))
     """The SMS gateway notices are posted to; unset, notices stay in the outbox."""
     sms_token: str = field(default_factory=lambda: _env("TAXVAN_SMS_TOKEN", ""))
@@ -168,3 +190,14 @@ class Config:
     )
     """A running plan whose worker has not reported for this long is taken as dead (killed,
     crashed, the app restarted) and marked failed, so it can be retried."""
+
+    @property
+    def file_limits(self) -> FileLimits:
+        """What a data file may hold (`taxvan.io.guards`), from the `import_*` settings."""
+        return FileLimits(
+            unpacked_bytes=self.import_unpacked_bytes,
+            rows=self.import_rows,
+            cells=self.import_cells,
+            json_bytes=self.import_json_bytes,
+            json_depth=self.import_json_depth,
+        )

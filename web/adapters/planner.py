@@ -138,7 +138,7 @@ def run_plan(
         raise TaxvanError(str(exc)) from None
     data = Path(config.data_dir)
     say(f"Loading {data} ...")
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, config.file_limits)
     if adjust is not None:
         dataset = adjust(dataset)
     for warning in dataset.warnings:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from taxvan.dataset import Dataset
@@ -227,7 +228,7 @@ def _import(
     for what, value in (("code", code), ("name", name), ("name_en", name_en)):
         if value and (problem := formula_problem(value.strip())):
             raise DistrictNameError(what, problem)
-    dataset = load_dataset(path)
+    dataset = load_dataset(path, current_app.config["TAXVAN"].file_limits)
     if not code:
         raise TaxvanError("the district code is empty")
     district = db.session.scalar(select(District).where(District.code == code))

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,6 +33,8 @@ from web.extensions import db
 from web.operations.door import door_visits_of
 from web.operations.people import People
 from web.views.dispatch.blueprint import bp, district_or_404, people_of
+from web.views.downloads import XLSX, download
+from web.views.inputs import BadInput, one_line_problem
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,11 @@ def _date_arg() -> dt.date | None:
 
 
 def _van_arg() -> str | None:
-    return request.args.get("van") or None
+    """The `van` filter; a value with a control character (no van id has one) is refused."""
+    van = request.args.get("van") or None
+    if van is not None and (problem := one_line_problem(van)):
+        raise BadInput({"van": problem})
+    return van
 
 
 @bp.get("/districts/<code>/days")
@@ -301,20 +307,11 @@ def _export(code: str, kind: str) -> Any:
         },
         commit=True,
     )
-    name = f"day-{district.code}-{date.isoformat()}{'-' + van if van else ''}.{kind}"
-    mimetype = (
-        "text/csv; charset=utf-8"
-        if kind == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    return Response(
-        body,
-        content_type=mimetype,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    # The van in the name is the sheets' own (a van of the district), never the query's text.
+    vans = sorted({s.van_id for s in sheets})
+    part = f"-{vans[0]}" if van and len(vans) == 1 else ""
+    name = f"day-{district.code}-{date.isoformat()}{part}.{kind}"
+    return download(body, name, "text/csv" if kind == "csv" else XLSX, private=True)
 
 
 @bp.get("/districts/<code>/days.csv")

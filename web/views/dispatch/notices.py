@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,6 +26,8 @@ from web.db.models import District, Notice
 from web.db.outbox import notices_of_district
 from web.extensions import db
 from web.views.dispatch.blueprint import bp, district_or_404, people_of
+from web.views.downloads import XLSX, download
+from web.views.inputs import YEARS, BadInput
 
 PAGE_SIZE = 50
 STATUSES = ("pending", "sending", "sent", "rejected", "failed")
@@ -79,6 +81,14 @@ def _filters() -> tuple[Filters, dict[str, str]]:
             date = dt.date.fromisoformat(text)
         except ValueError:
             errors["date"] = _("Enter the date as YYYY-MM-DD.")
+        else:
+            if not YEARS[0] <= date.year <= YEARS[1]:
+                errors["date"] = _(
+                    "Enter a date between %(first)s and %(last)s.",
+                    first=f"{YEARS[0]}-01-01",
+                    last=f"{YEARS[1]}-12-31",
+                )
+                date = None
     return Filters(status, kind, date), errors
 
 
@@ -143,7 +153,7 @@ COLUMNS = (
 def _export_rows(d: District) -> tuple[list[list[Any]], Filters]:
     f, errors = _filters()
     if errors:
-        abort(400, "; ".join(errors.values()))
+        raise BadInput(errors)
     people = people_of(d)
     rows = [
         [
@@ -180,14 +190,7 @@ def notices_csv(code: str) -> Response:
     d = district_or_404(code)
     rows, _f = _export_rows(d)
     body = csv_bytes(COLUMNS, rows)  # BOM, CRLF, no cell a spreadsheet would run
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(d, "csv")}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return download(body, _filename(d, "csv"), "text/csv", private=True)
 
 
 @bp.get("/districts/<code>/notices.xlsx")
@@ -206,11 +209,4 @@ def notices_xlsx(code: str) -> Response:
     ws.column_dimensions["G"].width = 80
     buf = io.BytesIO()
     wb.save(buf)
-    return Response(
-        buf.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(d, "xlsx")}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return download(buf.getvalue(), _filename(d, "xlsx"), XLSX, private=True)

@@ -151,7 +151,7 @@ def _decisions(affected: list[Affected]) -> tuple[Decisions, dict[int, str]]:
     return Decisions(each), problems
 
 
-@bp.route("/districts/<code>/drafts/<int:draft_id>/publish", methods=["GET", "POST"])
+@bp.route("/districts/<code>/drafts/<row_id:draft_id>/publish", methods=["GET", "POST"])
 def draft_publish(code: str, draft_id: int) -> Any:
     """The confirm step for a draft background planning saved (the draft page's "publish
     this draft"): GET lists the affected bookings, POST publishes with the decisions."""

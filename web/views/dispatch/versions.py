@@ -23,6 +23,7 @@ from web.operations.people import People
 from web.operations.publish_notices import NoticeRow, export_notices, notice_rows
 from web.operations.publishing import current_id, week_versions
 from web.views.dispatch.blueprint import bp, district_or_404, people_of
+from web.views.downloads import XLSX, download
 
 
 def week_or_404(week: str) -> str:
@@ -46,7 +47,7 @@ def _version_or_404(district: District, week: str, version: int) -> PublishedWee
     abort(404)
 
 
-@bp.get("/districts/<code>/weeks/<week>/versions/<int:version>")
+@bp.get("/districts/<code>/weeks/<week>/versions/<row_id:version>")
 def week_version(code: str, week: str, version: int) -> Any:
     """One stored version's timetable, and whom its publish told what."""
     district = district_or_404(code)
@@ -84,7 +85,7 @@ def _locale() -> str:
     return str(get_locale())
 
 
-@bp.get("/districts/<code>/weeks/<week>/versions/<int:version>/notices.<any(csv, xlsx):fmt>")
+@bp.get("/districts/<code>/weeks/<week>/versions/<row_id:version>/notices.<any(csv, xlsx):fmt>")
 def week_notices(code: str, week: str, version: int, fmt: str) -> Response:
     """The taxpayers to tell after this version's publish: phone, code, old and new time.
     Names and phones: each download is in the audit log."""
@@ -101,11 +102,4 @@ def week_notices(code: str, week: str, version: int, fmt: str) -> Response:
         people=people_of(district),
     )
     name = f"notices-{district.code}-{label}-v{v.version}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
-    if fmt == "csv":
-        return Response(body, content_type="text/csv; charset=utf-8", headers=headers)
-    return Response(
-        body,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers=headers,
-    )
+    return download(body, name, "text/csv" if fmt == "csv" else XLSX, private=True)

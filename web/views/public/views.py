@@ -34,6 +34,7 @@ from web.extensions import db
 from web.operations.booking import at, open_slots
 from web.operations.disruptions import REASONS, reason_text
 from web.security import map_policy, public_url_for
+from web.views.downloads import download
 from web.views.public import district as here
 
 bp = Blueprint("public", __name__, url_prefix=here.PREFIX)
@@ -225,7 +226,8 @@ def stop_calendar(stop_id: str) -> Response:
     cal = icalendar.Calendar()
     cal.add("prodid", "-//taxvan//mobile tax service van//ZH")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"移动办税车 {here.current().name} {stop.name}")
+    # As text (escaped like SUMMARY): a name with a line break must not end the property.
+    cal.add("x-wr-calname", icalendar.vText(f"移动办税车 {here.current().name} {stop.name}"))
     cal.add("x-wr-timezone", CHINA.key)
     now = dt.datetime.now(dt.UTC)
     for v in upcoming(stop, days=60):
@@ -249,11 +251,7 @@ def stop_calendar(stop_id: str) -> Response:
         ev.add("url", public_url_for("public.stop_page", stop_id=stop.id))
         cal.add_component(ev)
     cal.add_missing_timezones()
-    return Response(
-        cal.to_ical(),
-        mimetype="text/calendar",
-        headers={"Content-Disposition": f'inline; filename="stop-{stop.id}.ics"'},
-    )
+    return download(cal.to_ical(), f"stop-{stop.id}.ics", "text/calendar", inline=True)
 
 
 def cancel_text(v: VisitRow, locale: str) -> str:
@@ -290,15 +288,8 @@ def _timetable_csv(week: str) -> Response:
     """The week's timetable as open data: UTF-8 with a BOM, CRLF, no cell a spreadsheet runs."""
     w = _week_or_404(week)
     records = timetable_records(w)
-    return Response(
-        csv_bytes(TIMETABLE_COLUMNS, [[r[c] for c in TIMETABLE_COLUMNS] for r in records]),
-        content_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="timetable-{here.current().code}-{w.week}.csv"'
-            )
-        },
-    )
+    body = csv_bytes(TIMETABLE_COLUMNS, [[r[c] for c in TIMETABLE_COLUMNS] for r in records])
+    return download(body, f"timetable-{here.current().code}-{w.week}.csv", "text/csv")
 
 
 @bp.get("/open-data/<week>.csv")
@@ -370,8 +361,5 @@ def open_data_cancelled_csv(week: str) -> Response:
     """The week's cancelled visits, for readers of the CSV timetable."""
     w = _week_or_404(week)
     records = cancellation_records(w)
-    return Response(
-        csv_bytes(CANCELLATION_COLUMNS, [[r[c] for c in CANCELLATION_COLUMNS] for r in records]),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="cancelled-{w.week}.csv"'},
-    )
+    body = csv_bytes(CANCELLATION_COLUMNS, [[r[c] for c in CANCELLATION_COLUMNS] for r in records])
+    return download(body, f"cancelled-{w.week}.csv", "text/csv")
