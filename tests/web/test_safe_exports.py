@@ -32,7 +32,7 @@ from tests.web.test_dispatch import _audit, _cli, console, sign_in  # noqa: F401
 from tests.web.test_dispatch_import import _cells, _csv, _rows, _upload, home  # noqa: F401
 from tests.web.test_notices_console import _clean_notices, _write
 from tests.web.test_publish_cli import affected  # noqa: F401
-from tests.web.test_publishing import WEEK, _draft, _home, _shift, _three_visits
+from tests.web.test_publishing import WEEK, _draft, _home, _remove, _shift, _three_visits
 from web.db.models import Notice, StopRow, VisitRow
 from web.extensions import db
 from web.operations import booking as svc
@@ -146,10 +146,15 @@ def test_a_publish_notice_list_shows_hostile_names_as_text_and_each_download_is_
 ):
     from web.operations.publishing import CANCEL, Decision, Decisions, publish_version
 
-    a, _b, _c = _three_visits(app)
+    a, b, _c = _three_visits(app)
     with app.app_context():
         _book_hostile(a[0], 60)
-    draft = _draft(app, lambda visits: _shift(visits, a[1], 60))
+
+    def change(visits):  # a an hour later, b's stop gone (the van is free for a then)
+        _shift(visits, a[1], 60)
+        _remove(visits, b[1])
+
+    draft = _draft(app, change)
     with app.app_context():
         outcome = publish_version(
             _home(), draft, Decisions(others=Decision(CANCEL, "路线调整")), "ann"
