@@ -191,15 +191,15 @@ TEMPLATES: dict[tuple[NoticeKind, str], tuple[str, ...]] = {
         "Door-to-door request declined. Call {hotline}",
     ),
     (NoticeKind.DOOR_CANCELLED, "zh"): (
-        "{name}的上门服务（{day} {start}-{end}）已取消：{reason}。咨询{hotline}",
-        "上门服务（{day} {start}）已取消：{reason}。咨询{hotline}",
-        "上门服务（{day} {start}）已取消，咨询{hotline}",
+        "{name}的上门服务{code}（{day} {start}-{end}）已取消：{reason}。咨询{hotline}",
+        "上门服务{code}（{day} {start}）已取消：{reason}。咨询{hotline}",
+        "上门服务{code}（{day} {start}）已取消，咨询{hotline}",
     ),
     (NoticeKind.DOOR_CANCELLED, "en"): (
-        "Door-to-door visit for {name} ({day} {start}-{end}) is called off: {reason}. "
+        "Door-to-door visit {code} for {name} ({day} {start}-{end}) is called off: {reason}. "
         "Call {hotline}",
-        "Door-to-door visit ({day} {start}) called off: {reason}. Call {hotline}",
-        "Door-to-door visit ({day} {start}) called off. Call {hotline}",
+        "Door-to-door visit {code} ({day} {start}) called off: {reason}. Call {hotline}",
+        "Door-to-door visit {code} ({day} {start}) called off. Call {hotline}",
     ),
 }
 
