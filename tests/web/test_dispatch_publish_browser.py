@@ -3,10 +3,13 @@ the decisions, the published version with its taxpayers to tell. Screenshots go 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import DEMO, serving
 from tests.web.test_accessibility import axe_violations
+from tests.web.test_dispatch_publish import save_draft
 from tests.web.test_publishing import _book, _draft, _remove, _shift, _three_visits
 
 PASSWORD = "correct horse battery"
@@ -14,7 +17,7 @@ SHOTS = "/tmp/taxvan-publish"
 
 
 @pytest.fixture
-def console_url(sqlite_app, monkeypatch):
+def console_url(sqlite_app):
     app = sqlite_app
     runner = app.test_cli_runner()
     imported = runner.invoke(
@@ -35,10 +38,7 @@ def console_url(sqlite_app, monkeypatch):
         _shift(visits, a[1], 60)
         _remove(visits, b[1])
 
-    draft = _draft(app, change)
-    import web.views.dispatch.publishing as pages
-
-    monkeypatch.setattr(pages, "plan_draft", lambda *args, **kwargs: draft)
+    save_draft(app, _draft(app, change))  # as a background plan leaves its draft
     app.config["SERVER_NAME"] = None
     with serving(app) as url:
         yield url
@@ -59,7 +59,7 @@ def test_a_dispatcher_decides_for_the_affected_bookings_and_publishes(console_ur
     page.get_by_role("link", name="2026-W49").click()
     page.wait_for_selector("table.versions")
     assert "第 1 版" in page.locator("table.versions").inner_text()
-    page.get_by_role("button", name="排班").click()
+    page.get_by_role("link", name=re.compile("草案 #")).click()
     page.wait_for_selector("table.affected")
     assert page.locator("h1").inner_text() == "发布 2026-W49 第 2 版"
     rows = page.locator("table.affected tbody tr")

@@ -71,6 +71,8 @@ EXCLUDED = {
     "public.open_data_csv": "a download (CSV)",
     "public.open_data_json": "a download (JSON)",
     "public.open_data_cancelled_csv": "a download (CSV)",
+    "public.open_data_package": "a download (JSON: the Frictionless data package)",
+    "public.open_data_package_timetable": "a download (CSV, beside its data package)",
     "site.open_data_csv": "a redirect to the district's download",
     "site.open_data_json": "a redirect to the district's download",
     "public.stop_calendar": "a download (iCalendar)",
