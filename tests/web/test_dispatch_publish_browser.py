@@ -56,7 +56,7 @@ def test_a_dispatcher_decides_for_the_affected_bookings_and_publishes(console_ur
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_label("密码").press("Enter")
     page.wait_for_selector(".stops-count")
-    page.get_by_role("link", name="2026-W49").click()
+    page.get_by_role("link", name="2026-W49", exact=True).click()
     page.wait_for_selector("table.versions")
     assert "第 1 版" in page.locator("table.versions").inner_text()
     page.get_by_role("link", name=re.compile("草案 #")).click()

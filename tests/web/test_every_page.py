@@ -71,6 +71,7 @@ EXCLUDED = {
     "public.open_data_csv": "a download (CSV)",
     "public.open_data_json": "a download (JSON)",
     "public.open_data_cancelled_csv": "a download (CSV)",
+    "site.robots": "a text file for crawlers",
     "public.open_data_package": "a download (JSON: the Frictionless data package)",
     "public.open_data_package_timetable": "a download (CSV, beside its data package)",
     "site.open_data_csv": "a redirect to the district's download",
@@ -149,6 +150,10 @@ def _seed(app, tmp: Path) -> dict[str, Any]:
         db.session.get(Draft, draft_id).map_html = db.session.scalar(
             select(PublishedWeek.map_html).order_by(PublishedWeek.id).limit(1)
         )
+        from web.db.store import current_version
+
+        saved = db.session.get(Draft, draft_id)
+        saved.base_version = current_version(saved.district_id, saved.week)  # publishable
         db.session.commit()
     sent = _send(app, app.test_client())
     assert sent.status_code == 302, sent.get_data(as_text=True)
