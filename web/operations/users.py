@@ -74,6 +74,11 @@ def find_user(name: str) -> User | None:
     return db.session.scalar(select(User).where(User.name == normalise_name(name)))
 
 
+def all_users() -> list[User]:
+    """Every console user, by name."""
+    return list(db.session.scalars(select(User).order_by(User.name)))
+
+
 def create_user(name: str, password: str, role: str, district: District | None) -> User:
     """A new active user; a dispatcher needs a district, an admin may have one."""
     key = normalise_name(name)

@@ -25,11 +25,11 @@ from sqlalchemy import select
 
 from taxvan.clock import hhmm
 from web.clock import china_now
-from web.db import audit
 from web.db.district_scope import visit_in_district
-from web.db.models import Booking, District, DoorVisit, ServiceRow, User, VisitRow
+from web.db.models import Booking, District, DoorVisit, ServiceRow, VisitRow
 from web.extensions import db
 from web.operations.door import door_visits_of
+from web.operations.downloads import log_download
 from web.views.dispatch.blueprint import bp, district_or_404
 
 MASK = "•••"
@@ -296,19 +296,16 @@ def _export(code: str, kind: str) -> Any:
     van = _van_arg()
     sheets = day_sheets(district, date, van)
     body = _csv(sheets) if kind == "csv" else _xlsx(sheets)
-    user = db.session.get(User, current_user.id)
-    audit.record(
+    log_download(
         "day_sheet_export",
-        actor=user.name,
-        user=user,
-        district=district,
-        details={
+        current_user.id,
+        district,
+        {
             "date": date.isoformat(),
             "van": van,
             "format": kind,
             "bookings": sum(s.booked for s in sheets),
         },
-        commit=True,
     )
     name = f"day-{district.code}-{date.isoformat()}{'-' + van if van else ''}.{kind}"
     mimetype = (
