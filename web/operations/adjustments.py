@@ -30,6 +30,7 @@ from web.db import audit
 from web.db.models import ADJUSTMENT_KINDS, AdjustmentRow, District, StopRow, User
 from web.extensions import db
 from web.operations.drafts import WEEKDAYS_EN
+from web.operations.unit import transaction
 
 FIELDS = {
     "pin": ("stop", "weekday", "start", "tolerance"),
@@ -251,6 +252,10 @@ def _replaces(row: AdjustmentRow, new: AdjustmentRow) -> bool:
 def add(district: District, new: AdjustmentRow, user: User, dataset: Dataset) -> AdjustmentRow:
     """Save `new` if the district's adjustments with it still hold for `dataset`; else raise
     `Refused` with the problems the new row brings, by field, and save nothing. Audited."""
+    return transaction(lambda _u: _add(district, new, user, dataset))
+
+
+def _add(district: District, new: AdjustmentRow, user: User, dataset: Dataset) -> AdjustmentRow:
     rows = rows_of(district)
     kept = [r for r in rows if not _replaces(r, new)]
     before = {str(p) for p in adjustment_problems(as_adjustments(rows), dataset)}
@@ -273,12 +278,15 @@ def add(district: District, new: AdjustmentRow, user: User, dataset: Dataset) ->
         district=district,
         details={"id": new.id, **describe(new)},
     )
-    db.session.commit()
     return new
 
 
 def remove(district: District, row_id: int, user: User) -> AdjustmentRow | None:
     """Remove the district's row `row_id` (None if it has no such row). Audited."""
+    return transaction(lambda _u: _remove(district, row_id, user))
+
+
+def _remove(district: District, row_id: int, user: User) -> AdjustmentRow | None:
     row = db.session.get(AdjustmentRow, row_id)
     if row is None or row.district_id != district.id:
         return None
@@ -290,7 +298,6 @@ def remove(district: District, row_id: int, user: User) -> AdjustmentRow | None:
         details={"id": row.id, **describe(row)},
     )
     db.session.delete(row)
-    db.session.commit()
     return row
 
 
