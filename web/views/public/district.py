@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g
 from flask_babel import get_locale
-from sqlalchemy import exists, select
 
-from web.db.models import District, PublishedWeek
-from web.extensions import db
+from web.db.models import District
+from web.db.queries import published_districts
+from web.db.store import district_by_code
 
 PREFIX = "/d/<district>"
 
@@ -25,9 +25,7 @@ def bind(bp: Blueprint) -> None:
     @bp.url_value_preprocessor
     def pull_district(endpoint: str | None, values: dict[str, Any] | None) -> None:
         code = (values or {}).pop("district", None)
-        district = (
-            db.session.scalar(select(District).where(District.code == code)) if code else None
-        )
+        district = district_by_code(code) if code else None
         if district is None:
             abort(404)
         g.district = district
@@ -57,10 +55,4 @@ def name(district: District) -> str:
 
 def published() -> list[District]:
     """Districts with at least one published week, by code: the ones the public site lists."""
-    return list(
-        db.session.scalars(
-            select(District)
-            .where(exists().where(PublishedWeek.district_id == District.id))
-            .order_by(District.code)
-        )
-    )
+    return published_districts()
