@@ -321,6 +321,16 @@ def plan_changes(dataset: Dataset, district: District | None) -> dict[str, KindC
     return changes
 
 
+def preview_changes(folder: Path, district: District) -> tuple[Dataset, dict[str, KindChanges]]:
+    """Load `folder` and say what importing it into `district` would change (`plan_changes`).
+    Reads only: nothing it touched stays in the session, whatever it raises."""
+    try:
+        dataset = load_dataset(folder)
+        return dataset, plan_changes(dataset, district)
+    finally:
+        db.session.rollback()
+
+
 def split_referenced(
     kind: str, ids: list[str], district: District | None
 ) -> tuple[list[str], list[str]]:
