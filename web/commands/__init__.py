@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
-from sqlalchemy import select
 
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
@@ -18,8 +17,7 @@ from web.cli import main as cli_main
 from web.clock import china_now
 from web.db import audit
 from web.db.models import District
-from web.db.store import latest_week
-from web.extensions import db
+from web.db.store import all_districts, latest_week
 from web.operations.districts import district_by_code, import_district
 from web.operations.publish_notices import export_notices
 from web.operations.publishing import (
@@ -50,7 +48,7 @@ def choose_district(code: str | None) -> District | None:
     yet. Several districts and no code is an error listing their codes."""
     if code:
         return district_by_code(code)
-    districts = db.session.scalars(select(District).order_by(District.code)).all()
+    districts = all_districts()
     if len(districts) > 1:
         raise TaxvanError(
             "this installation has several districts; choose one with --district CODE: "

@@ -7,18 +7,15 @@ import sys
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from taxvan.errors import DataFileError, TaxvanError
 from web.db import audit
-from web.db.models import User
-from web.extensions import db
-from web.operations.districts import district_by_code, import_district
-from web.operations.users import ROLES, create_user, disable_user, reset_password
+from web.operations.accounts import create_account, disable_account
+from web.operations.districts import import_district
+from web.operations.users import ROLES, all_users, reset_password
 
 
 def _fail(exc: Exception) -> None:
-    db.session.rollback()
     message = exc.report() if isinstance(exc, DataFileError) else str(exc)
     raise click.ClickException(message + ("\nnothing was saved" if message else ""))
 
@@ -57,25 +54,16 @@ def register(app: Flask) -> None:
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            district = district_by_code(district_code) if district_code else None
-            user = create_user(name, password, role, district)
-            db.session.flush()
-            audit.record(
-                "user_create",
-                actor=audit.command_line_actor(),
-                district=district,
-                details={"user": user.name, "role": role},
-            )
-            db.session.commit()
+            user = create_account(name, password, role, district_code)
         except TaxvanError as exc:
             _fail(exc)
-        where = f" of district {district.code}" if district else ""
+        where = f" of district {user.district.code}" if user.district else ""
         click.echo(f"created {role} {user.name}{where}")
 
     @user_group.command("list")
     def list_command() -> None:
         """Every user: name, role, district, active or disabled, last sign-in."""
-        users = db.session.scalars(select(User).order_by(User.name)).all()
+        users = all_users()
         if not users:
             click.echo("no users yet (flask --app app user create NAME --district CODE)")
         for u in users:
@@ -90,14 +78,7 @@ def register(app: Flask) -> None:
     def disable_command(name: str) -> None:
         """Disable a user: they cannot sign in, and their open sessions end."""
         try:
-            user = disable_user(name)
-            audit.record(
-                "user_disable",
-                actor=audit.command_line_actor(),
-                district=user.district,
-                details={"user": user.name},
-            )
-            db.session.commit()
+            user = disable_account(name)
         except TaxvanError as exc:
             _fail(exc)
         click.echo(f"disabled {user.name}")

@@ -2,7 +2,8 @@
 (day sheets, the outbox, a publish's notice list), when, in which district.
 
 Entries are added to the caller's transaction, so an action and its entry are saved together
-or not at all; a failed sign-in, which saves nothing else, commits its entry on its own.
+or not at all; a failed sign-in or a download, which saves nothing else, is a transaction of
+its own (`web.operations.signing_in`, `web.operations.downloads`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ def record(
     user: User | None = None,
     district: District | None = None,
     details: dict[str, Any] | None = None,
-    commit: bool = False,
 ) -> AuditEntry:
     """Add an entry for `action` (one of ACTIONS) to the session."""
     if action not in ACTIONS:
@@ -72,8 +72,6 @@ def record(
         details=details or {},
     )
     db.session.add(entry)
-    if commit:
-        db.session.commit()
     return entry
 
 

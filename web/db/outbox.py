@@ -13,7 +13,17 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, false, or_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from taxvan.clock import hhmm
@@ -198,3 +208,42 @@ def notices_of_district(district: District) -> ColumnElement[bool]:
     if stops:
         clauses.append(Notice.stop_id.in_(stops))
     return or_(false(), *clauses)
+
+
+def _district_notices(
+    district: District, status: str, kind: str, date: dt.date | None
+) -> Select[tuple[Notice]]:
+    q = select(Notice).where(notices_of_district(district))
+    if status:
+        q = q.where(Notice.status == status)
+    if kind:
+        q = q.where(Notice.kind == kind)
+    if date:
+        start = dt.datetime.combine(date, dt.time())
+        q = q.where(Notice.created_at >= start, Notice.created_at < start + dt.timedelta(days=1))
+    return q.order_by(Notice.created_at.desc(), Notice.id.desc())
+
+
+def count_notices(
+    district: District, status: str = "", kind: str = "", date: dt.date | None = None
+) -> int:
+    """How many of the district's notices have this status, kind and day of writing (each
+    filter left out when empty)."""
+    q = _district_notices(district, status, kind, date).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
+
+
+def find_notices(
+    district: District,
+    status: str = "",
+    kind: str = "",
+    date: dt.date | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Notice]:
+    """The district's notices with this status, kind and day of writing, newest first; a page
+    of them with `limit` and `offset`."""
+    q = _district_notices(district, status, kind, date)
+    if limit is not None:
+        q = q.limit(limit).offset(offset)
+    return list(db.session.scalars(q))

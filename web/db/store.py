@@ -65,12 +65,10 @@ def check_owners(dataset: Dataset, district: District | None) -> None:
             )
 
 
-def load_dataset_rows(dataset: Dataset, district: District, commit: bool = True) -> dict[str, int]:
-    """Insert or update the district's streets, stops and services; taxpayers stay in the
-    registry files. A street or stop another district owns is refused, nothing saved.
-
-    `commit=False` leaves the transaction open for a caller that saves more with it (a district
-    import saves its record and audit entry in the same transaction)."""
+def load_dataset_rows(dataset: Dataset, district: District) -> dict[str, int]:
+    """Insert or update the district's streets, stops and services in the caller's transaction;
+    taxpayers stay in the registry files. A street or stop another district owns is refused
+    (DistrictConflictError)."""
     check_owners(dataset, district)
     if district.id is None:
         db.session.flush()
@@ -104,8 +102,6 @@ def load_dataset_rows(dataset: Dataset, district: District, commit: bool = True)
                 materials_en=s.materials_en,
             )
         )
-    if commit:
-        db.session.commit()
     return {
         "streets": len(dataset.streets),
         "stops": len(dataset.stops),

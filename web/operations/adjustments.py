@@ -31,6 +31,7 @@ from web.db import audit
 from web.db.models import ADJUSTMENT_KINDS, AdjustmentRow, District, StopRow, User
 from web.extensions import db
 from web.operations.drafts import WEEKDAYS_EN
+from web.operations.unit import transaction
 
 FIELDS = {
     "pin": ("stop", "weekday", "start", "tolerance"),
@@ -121,8 +122,9 @@ KIND_NAMES = {
 }
 
 PROBLEM_TEXTS = (
-    # The templates of `taxvan.adjustments.AdjustmentProblem.of`, listed so that Babel finds them
-    # (tests/web/operations/test_adjust.py checks that every one the domain uses is here and translated).
+    # The templates of `taxvan.adjustments.AdjustmentProblem.of`, listed so that Babel finds
+    # them (tests/web/operations/test_adjust.py checks that every one the domain uses is here
+    # and translated).
     _l("no such stop in stops.csv"),
     _l("the stop's street {street} is not served by the van (streets.csv served=false)"),
     _l("the stop is also excluded"),
@@ -148,7 +150,8 @@ PROBLEM_TEXTS = (
 
 
 PIN_REASONS = (
-    # The reasons `routes.weekly.pin_error` gives (tests/web/operations/test_adjust.py checks the list).
+    # The reasons `routes.weekly.pin_error` gives (tests/web/operations/test_adjust.py checks
+    # the list).
     _l("no van works on that day in {week}"),
     _l(
         "the stop is {out} min from the hall and {back} min back, with {dwell} min on site, "
@@ -252,6 +255,10 @@ def _replaces(row: AdjustmentRow, new: AdjustmentRow) -> bool:
 def add(district: District, new: AdjustmentRow, user: User, dataset: Dataset) -> AdjustmentRow:
     """Save `new` if the district's adjustments with it still hold for `dataset`; else raise
     `Refused` with the problems the new row brings, by field, and save nothing. Audited."""
+    return transaction(lambda _u: _add(district, new, user, dataset))
+
+
+def _add(district: District, new: AdjustmentRow, user: User, dataset: Dataset) -> AdjustmentRow:
     rows = rows_of(district)
     kept = [r for r in rows if not _replaces(r, new)]
     before = {str(p) for p in adjustment_problems(as_adjustments(rows), dataset)}
@@ -274,12 +281,15 @@ def add(district: District, new: AdjustmentRow, user: User, dataset: Dataset) ->
         district=district,
         details={"id": new.id, **describe(new)},
     )
-    db.session.commit()
     return new
 
 
 def remove(district: District, row_id: int, user: User) -> AdjustmentRow | None:
     """Remove the district's row `row_id` (None if it has no such row). Audited."""
+    return transaction(lambda _u: _remove(district, row_id, user))
+
+
+def _remove(district: District, row_id: int, user: User) -> AdjustmentRow | None:
     row = db.session.get(AdjustmentRow, row_id)
     if row is None or row.district_id != district.id:
         return None
@@ -291,7 +301,6 @@ def remove(district: District, row_id: int, user: User) -> AdjustmentRow | None:
         details={"id": row.id, **describe(row)},
     )
     db.session.delete(row)
-    db.session.commit()
     return row
 
 

@@ -28,6 +28,7 @@ from web.db import audit
 from web.db.models import Booking, District, ServiceRow, StopRow, StreetRow, User, VisitRow
 from web.db.store import DistrictConflictError, check_owners, load_dataset_rows
 from web.extensions import db
+from web.operations.unit import Unit, transaction
 
 __all__ = ["DistrictConflictError", "import_district", "plan_changes", "split_referenced"]
 
@@ -205,33 +206,39 @@ def import_district(
 
     `note` is added to the audit entry (the console records which files were uploaded).
     Raises the loaders' DataFileError / DataFolderError (every problem by file, row and
-    column) or DistrictConflictError; in either case nothing is saved.
+    column) or DistrictConflictError; in either case nothing is saved (one transaction).
+    An existing district is imported under its exclusive lock (`web.db.locks`): the import
+    waits for the district's bookings and publishes under way, and they wait for it.
     """
-    try:
-        return _import(folder, code, name, name_en, actor, user, note or {})
-    except Exception:
-        db.session.rollback()  # nothing half-saved, whatever failed
-        raise
+    path = Path(folder)
+    code = (code or path.resolve().name).strip()
+    for what, value in (("code", code), ("name", name), ("name_en", name_en)):
+        if value and (problem := formula_problem(value.strip())):
+            raise DistrictNameError(what, problem)
+    # the files are read (within their limits) before the transaction starts
+    dataset = load_dataset(path, current_app.config["TAXVAN"].file_limits)
+    if not code:
+        raise TaxvanError("the district code is empty")
+    return transaction(
+        lambda u: _import(u, path, dataset, code, name, name_en, actor, user, note or {})
+    )
 
 
 def _import(
-    folder: str | Path,
-    code: str | None,
+    u: Unit,
+    path: Path,
+    dataset: Dataset,
+    code: str,
     name: str | None,
     name_en: str | None,
     actor: str,
     user: User | None,
     note: dict[str, Any],
 ) -> ImportResult:
-    path = Path(folder)
-    code = (code or path.resolve().name).strip()
-    for what, value in (("code", code), ("name", name), ("name_en", name_en)):
-        if value and (problem := formula_problem(value.strip())):
-            raise DistrictNameError(what, problem)
-    dataset = load_dataset(path, current_app.config["TAXVAN"].file_limits)
-    if not code:
-        raise TaxvanError("the district code is empty")
     district = db.session.scalar(select(District).where(District.code == code))
+    if district is not None:
+        u.district(district.id, exclusive=True)
+        db.session.refresh(district)  # as the last import or publish before the lock left it
     changes = plan_changes(dataset, district)
 
     now = china_now().replace(tzinfo=None)
@@ -257,7 +264,7 @@ def _import(
     # Upsert first (a stop may move to a new street), then remove what the folder dropped:
     # stops before streets, and nothing that a published visit, a booking or a stop still uses
     # (those stay the district's, listed as left in place).
-    load_dataset_rows(dataset, district, commit=False)
+    load_dataset_rows(dataset, district)
     db.session.flush()
     for kind in ("stops", "streets", "services"):
         model = _MODEL[kind][0]
@@ -287,7 +294,6 @@ def _import(
             **result.summary(),
         },
     )
-    db.session.commit()
     return result
 
 
@@ -327,6 +333,16 @@ def plan_changes(dataset: Dataset, district: District | None) -> dict[str, KindC
         changes[kind].removed = gone  # filtered below for rows still referenced
 
     return changes
+
+
+def preview_changes(folder: Path, district: District) -> tuple[Dataset, dict[str, KindChanges]]:
+    """Load `folder` and say what importing it into `district` would change (`plan_changes`).
+    Reads only: nothing it touched stays in the session, whatever it raises."""
+    try:
+        dataset = load_dataset(folder, current_app.config["TAXVAN"].file_limits)
+        return dataset, plan_changes(dataset, district)
+    finally:
+        db.session.rollback()
 
 
 def split_referenced(

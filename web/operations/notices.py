@@ -26,6 +26,7 @@ from web.clock import china_now
 from web.db.models import Booking, Notice, VisitRow
 from web.db.outbox import NOTICES, notify_booking
 from web.extensions import db
+from web.operations.unit import Unit, transaction
 
 BATCH = 20
 
@@ -78,16 +79,28 @@ def _claim(conn: Connection, token: str, now: dt.datetime, batch: int) -> list[i
 
 def _release_stale(now: dt.datetime, minutes: float) -> int:
     """Claims older than `minutes` (a run that died) go back to pending."""
-    result = db.session.execute(
-        update(Notice)
-        .where(
-            Notice.status == "sending",
-            Notice.claimed_at < now - dt.timedelta(minutes=minutes),
+
+    def work(_u: Unit) -> int:
+        result = db.session.execute(
+            update(Notice)
+            .where(
+                Notice.status == "sending",
+                Notice.claimed_at < now - dt.timedelta(minutes=minutes),
+            )
+            .values(status="pending", claimed_by=None)
         )
-        .values(status="pending", claimed_by=None)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    return transaction(work)
+
+
+def _claimed(ids: list[int]) -> list[Outgoing]:
+    rows = db.session.execute(
+        select(Notice.id, Notice.phone, Notice.text, Notice.lang, Notice.attempts)
+        .where(Notice.id.in_(ids))
+        .order_by(Notice.id)
     )
-    db.session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return [Outgoing(*r) for r in rows]
 
 
 def deliver_due(
@@ -115,18 +128,11 @@ def deliver_due(
     done = 0
     while limit is None or done < limit:
         batch = batch_size if limit is None else min(batch_size, limit - done)
-        conn = db.session.connection()
-        ids = _claim(conn, token, stamp, batch)
-        db.session.commit()
+        ids = transaction(lambda u, n=batch: _claim(u.conn, token, stamp, n))
         if not ids:
             break
-        rows = db.session.execute(
-            select(Notice.id, Notice.phone, Notice.text, Notice.lang, Notice.attempts)
-            .where(Notice.id.in_(ids))
-            .order_by(Notice.id)
-        )
-        notices = [Outgoing(*r) for r in rows]
-        db.session.commit()  # no transaction stays open while the gateway answers
+        # read in a transaction of its own: none stays open while the gateway answers
+        notices = transaction(lambda _u, claimed=ids: _claimed(claimed))
         for notice in notices:
             outcome = sender.send(notice)
             _record(notice, outcome, token, report, cfg.sms_max_attempts, cfg.sms_retry_seconds)
@@ -158,12 +164,13 @@ def _record(
             "last_error": outcome.error[:500],
             "next_attempt_at": at + backoff(attempts, retry_s),
         }
-    db.session.execute(
-        update(NOTICES)
-        .where(and_(NOTICES.c.id == notice.id, NOTICES.c.claimed_by == token))
-        .values(**values)
+    transaction(
+        lambda _u: db.session.execute(
+            update(NOTICES)
+            .where(and_(NOTICES.c.id == notice.id, NOTICES.c.claimed_by == token))
+            .values(**values)
+        )
     )
-    db.session.commit()
     status = str(values["status"])
     report.counts["retry later" if status == "pending" else status] += 1
     if outcome.error:
@@ -174,14 +181,17 @@ def write_reminders(day: dt.date, now: dt.datetime | None = None) -> int:
     """Write a reminder for each active booking on `day` that has none yet; commit; how many.
 
     The unique key `reminder:<booking id>` makes a second run write nothing."""
-    rows = db.session.scalars(
-        select(Booking)
-        .join(VisitRow, Booking.visit_id == VisitRow.id)
-        .where(VisitRow.date == day, Booking.status == "active")
-        .options(joinedload(Booking.visit).joinedload(VisitRow.stop), joinedload(Booking.service))
-        .order_by(Booking.id)
-    )
-    conn = db.session.connection()
-    written = sum(notify_booking(NoticeKind.REMINDER, b, conn=conn, now=now) for b in rows.all())
-    db.session.commit()
-    return written
+
+    def work(u: Unit) -> int:
+        rows = db.session.scalars(
+            select(Booking)
+            .join(VisitRow, Booking.visit_id == VisitRow.id)
+            .where(VisitRow.date == day, Booking.status == "active")
+            .options(
+                joinedload(Booking.visit).joinedload(VisitRow.stop), joinedload(Booking.service)
+            )
+            .order_by(Booking.id)
+        )
+        return sum(notify_booking(NoticeKind.REMINDER, b, conn=u.conn, now=now) for b in rows.all())
+
+    return transaction(work)

@@ -33,6 +33,7 @@ from web.db import audit
 from web.db.models import JOB_ACTIVE, District, PlanJob, User
 from web.extensions import db
 from web.operations.plan_runner import run_in_thread
+from web.operations.unit import Unit, transaction
 
 TASK = "web.worker.run_plan_job"
 
@@ -100,7 +101,8 @@ def submit(
     running (joined). Raises `JobRefused` when another week of the district is being planned.
     `retry_of` is the failed or cancelled job this one plans again."""
     reap_district(district)
-    for _attempt in range(2):
+
+    def work(_u: Unit) -> tuple[PlanJob, bool]:
         running = active_job(district)
         if running is not None:
             if running.week == options.week:
@@ -124,11 +126,7 @@ def submit(
             created_at=wall_now(),
         )
         db.session.add(job)
-        try:
-            db.session.flush()
-        except IntegrityError:  # another request started one at the same moment: look again
-            db.session.rollback()
-            continue
+        db.session.flush()
         audit.record(
             "plan_started",
             actor=user.name,
@@ -136,10 +134,18 @@ def submit(
             district=district,
             details={"job": job.id, "week": job.week, **options.as_json()},
         )
-        db.session.commit()
-        _start(job)
         return job, False
-    raise TaxvanError("the plan could not be started; try again")
+
+    try:
+        # another request started one at the same moment (the unique index): look again
+        job, joined = transaction(
+            work, attempts=2, retry_on=lambda exc: isinstance(exc, IntegrityError)
+        )
+    except IntegrityError:
+        raise TaxvanError("the plan could not be started; try again") from None
+    if not joined:
+        _start(job)
+    return job, joined
 
 
 def retry(job: PlanJob, user: User) -> PlanJob:
@@ -168,6 +174,7 @@ def _start(job: PlanJob) -> None:
     if job.runner == "thread":
         run_in_thread(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
         return
+    job_id = job.id
     try:
         limit = float(job.options["time_limit_s"])
         rq_job = _queue().enqueue(
@@ -179,16 +186,18 @@ def _start(job: PlanJob) -> None:
             failure_ttl=7 * 24 * 3600,
             description=f"plan {job.district.code} {job.week} (job {job.id})",
         )
-        job.rq_id = rq_job.id
-        db.session.commit()
+        transaction(lambda _u: setattr(job, "rq_id", rq_job.id))
     except Exception as exc:  # Redis down or refusing: say so on the job, never a 500
-        db.session.rollback()
-        job = db.session.get(PlanJob, job.id, populate_existing=True) or job
-        if job.status == "queued":
-            job.status = "failed"
-            job.error = f"the job queue (Redis) cannot be reached: {exc}"
-            job.finished_at = wall_now()
-            db.session.commit()
+        why = str(exc)
+        transaction(lambda _u: _queue_unreachable(job_id, why))
+
+
+def _queue_unreachable(job_id: int, why: str) -> None:
+    job = db.session.get(PlanJob, job_id, populate_existing=True)
+    if job is not None and job.status == "queued":
+        job.status = "failed"
+        job.error = f"the job queue (Redis) cannot be reached: {why}"
+        job.finished_at = wall_now()
 
 
 def cancel(job: PlanJob, user: User) -> None:
@@ -196,6 +205,10 @@ def cancel(job: PlanJob, user: User) -> None:
     checks (a second or two); an ended job is left as it is."""
     if not job.active:
         return
+    transaction(lambda _u: _cancel(job, user))
+
+
+def _cancel(job: PlanJob, user: User) -> None:
     job.cancel_requested = True
     job.cancelled_by = user.name
     if job.status == "queued":
@@ -215,7 +228,6 @@ def cancel(job: PlanJob, user: User) -> None:
                 Job.fetch(job.rq_id, connection=_connection()).cancel()
             except Exception:  # gone already, or Redis down: the worker skips it anyway
                 pass
-    db.session.commit()
 
 
 def _rq_state(job: PlanJob) -> tuple[str, str]:
@@ -264,6 +276,10 @@ def reap(job: PlanJob) -> bool:
             reason = f"no word from the worker for {int((now - last).total_seconds())} s"
     if reason is None:
         return False
+    return transaction(lambda _u: _failed(job, reason, now))
+
+
+def _failed(job: PlanJob, reason: str, now: dt.datetime) -> bool:
     db.session.refresh(job)  # the worker may have ended it while RQ was asked
     if not job.active:
         return False
@@ -277,7 +293,6 @@ def reap(job: PlanJob) -> bool:
         district=job.district,
         details={"job": job.id, "week": job.week, "error": job.error},
     )
-    db.session.commit()
     return True
 
 

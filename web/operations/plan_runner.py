@@ -37,6 +37,7 @@ from web.db.models import Draft, PlanJob, User
 from web.db.store import current_version
 from web.extensions import db
 from web.operations.drafts import visit_dicts
+from web.operations.unit import Unit, transaction
 
 BEAT_S = 1.0
 """How often the watcher writes the heartbeat and progress (the throttle) and reads cancel."""
@@ -122,21 +123,22 @@ class _Watcher(threading.Thread):
 
     def beat(self) -> None:
         try:
-            job = db.session.get(PlanJob, self.job_id, populate_existing=True)
-            if job is None:
-                return
-            job.heartbeat_at = wall_now()
-            seen = (len(self.points), len(self.lines))
-            if seen != self.written:
-                job.progress = thin(list(self.points))
-                job.log = self.lines[-MAX_LINES:]
-                self.written = seen
-            if job.cancel_requested:
-                self.cancel.set()
-            db.session.commit()
+            transaction(self._beat)
         except Exception:  # a missed beat is not the end of the job; the next one tries again
-            db.session.rollback()
             current_app.logger.exception("plan job %s: heartbeat failed", self.job_id)
+
+    def _beat(self, _u: Unit) -> None:
+        job = db.session.get(PlanJob, self.job_id, populate_existing=True)
+        if job is None:
+            return
+        job.heartbeat_at = wall_now()
+        seen = (len(self.points), len(self.lines))
+        if seen != self.written:
+            job.progress = thin(list(self.points))
+            job.log = self.lines[-MAX_LINES:]
+            self.written = seen
+        if job.cancel_requested:
+            self.cancel.set()
 
     def stop(self) -> None:
         self.done.set()
@@ -173,14 +175,9 @@ def execute(job_id: int) -> str:
     if job.status != "queued":
         return job.status
     if job.cancel_requested:
-        _end(job, "cancelled")
-        _audit(job, "plan_cancelled", {"before_start": True}, actor=job.cancelled_by)
-        db.session.commit()
+        transaction(lambda _u: _cancelled_before_start(job))
         return job.status
-    job.status = "running"
-    job.started_at = job.heartbeat_at = wall_now()
-    job.worker = f"{socket.gethostname()}:{os.getpid()}"[:120]
-    db.session.commit()
+    transaction(lambda _u: _running(job))
     district = job.district
     options = dict(job.options)
     base_version = current_version(district.id, job.week)
@@ -233,7 +230,28 @@ def execute(job_id: int) -> str:
         outcome = ("failed", f"unexpected error: {type(exc).__name__}: {exc}")
     finally:
         watcher.stop()
+    return transaction(lambda _u: _finish(job_id, watcher, outcome, draft_parts, options))
 
+
+def _cancelled_before_start(job: PlanJob) -> None:
+    _end(job, "cancelled")
+    _audit(job, "plan_cancelled", {"before_start": True}, actor=job.cancelled_by)
+
+
+def _running(job: PlanJob) -> None:
+    job.status = "running"
+    job.started_at = job.heartbeat_at = wall_now()
+    job.worker = f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def _finish(
+    job_id: int,
+    watcher: _Watcher,
+    outcome: tuple[str, str | None],
+    draft_parts: dict[str, Any] | None,
+    options: dict[str, Any],
+) -> str:
+    """The job's end, and its draft when it succeeded: one transaction."""
     job = db.session.get(PlanJob, job_id, populate_existing=True)
     assert job is not None
     job.progress = thin(watcher.points)
@@ -272,7 +290,6 @@ def execute(job_id: int) -> str:
     else:
         _end(job, "failed", error or "the plan failed")
         _audit(job, "plan_failed", {"error": job.error})
-    db.session.commit()
     return job.status
 
 

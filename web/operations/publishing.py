@@ -229,7 +229,7 @@ def plan_draft(
     base = current_version(district.id, label)
     out = Path(current_app.instance_path) / "plans" / district.code / label
     run = run_plan(cfg, label, out, say=say, new_template=new_template)
-    load_dataset_rows(run.dataset, district)
+    transaction(lambda _u: load_dataset_rows(run.dataset, district))
     return draft_from_run(run, run.files["map.html"].read_text(encoding="utf-8"), base)
 
 

@@ -115,6 +115,12 @@ def _commit(keep_loaded: bool) -> None:
         session.expire_on_commit = before
 
 
+def discard() -> None:
+    """Roll back whatever an unexpected error left in the session's transaction (the error
+    page does, so the next request starts clean)."""
+    db.session.rollback()
+
+
 def transaction(
     work: Callable[[Unit], T],
     *,

@@ -116,6 +116,16 @@ def find_user(name: str) -> User | None:
     return db.session.scalar(select(User).where(User.name == normalise_name(name)))
 
 
+def user_by_id(user_id: int) -> User | None:
+    """The user with this id, if there is one."""
+    return db.session.get(User, user_id)
+
+
+def all_users() -> list[User]:
+    """Every console user, by name."""
+    return list(db.session.scalars(select(User).order_by(User.name)))
+
+
 def create_user(name: str, password: str, role: str, district: District | None) -> User:
     """A new active user; a dispatcher needs a district, an admin may have one."""
     key = normalise_name(name)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from web.extensions import db
+from web.operations.unit import discard
 from web.views.inputs import BadInput
 
 
@@ -50,7 +50,7 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
-        db.session.rollback()
+        discard()
         app.logger.exception("unhandled error on %s", request.path)
         message = _("Something went wrong on our side. Please try again later.")
         if _wants_json():

@@ -7,15 +7,23 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask_babel import get_locale
-from sqlalchemy import select
 
 from taxvan.booking import BookingError, BookingNotFound
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
 from taxvan.workdays import parse_iso_week, week_dates
-from web.db.models import Booking, District, PublishedWeek, ServiceRow, StopRow, VisitRow
-from web.db.store import IS_CURRENT_VISIT, IS_CURRENT_WEEK, current_visit
-from web.extensions import booking_limit, db
+from web.db.models import Booking, District, VisitRow
+from web.db.queries import (
+    current_visits_between,
+    current_week_labels,
+    district_codes,
+    service_code_exists,
+    service_codes,
+    services_by_length,
+    stops_of,
+)
+from web.db.store import all_districts, current_visit, district_by_code
+from web.extensions import booking_limit
 from web.operations import booking as svc
 from web.operations.disruptions import cancellation
 from web.views.api import openapi as spec
@@ -36,27 +44,18 @@ def invalid_fields(exc: SchemaErrors):  # type: ignore[no-untyped-def]
     return _error(422, "some fields are not valid", errors=exc.errors)
 
 
-def _service_codes() -> list[str]:
-    """Every district's service codes (one code may be several districts' service)."""
-    return list(db.session.scalars(select(ServiceRow.code).distinct().order_by(ServiceRow.code)))
-
-
-def _district_codes() -> list[str]:
-    return list(db.session.scalars(select(District.code).order_by(District.code)))
-
-
 def _district(args: dict[str, str]) -> District:
     """The `district` parameter's district; without one, the only district. Several
     districts and none named is a 422 listing their codes."""
     code = args.get("district")
     if code is None:
-        districts = db.session.scalars(select(District).order_by(District.code)).all()
+        districts = all_districts()
         if len(districts) == 1:
             return districts[0]
         raise SchemaErrors(
             {"district": "choose a district: " + ", ".join(d.code for d in districts)}
         )
-    district = db.session.scalar(select(District).where(District.code == code))
+    district = district_by_code(code)
     if district is None:  # the schema's enum has already refused unknown codes
         raise SchemaErrors({"district": spec.FIELD_MESSAGES["district"]})
     return district
@@ -106,7 +105,7 @@ def _booking_json(b: Booking, moved_to: Booking | None = None) -> dict:
 
 @bp.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
-    return jsonify(spec.openapi_document(_service_codes(), _district_codes()))
+    return jsonify(spec.openapi_document(service_codes(), district_codes()))
 
 
 @bp.get("/districts")
@@ -114,11 +113,7 @@ def districts():  # type: ignore[no-untyped-def]
     """The districts with a published timetable: code, names, hall, published weeks."""
     out = []
     for d in here.published():
-        weeks = db.session.scalars(
-            select(PublishedWeek.week)
-            .where(PublishedWeek.district_id == d.id, IS_CURRENT_WEEK)
-            .order_by(PublishedWeek.week)
-        ).all()
+        weeks = current_week_labels(d)
         out.append(
             {
                 "code": d.code,
@@ -133,10 +128,8 @@ def districts():  # type: ignore[no-untyped-def]
 
 @bp.get("/stops")
 def stops():  # type: ignore[no-untyped-def]
-    district = _district(_check_query(spec.district_parameters(_district_codes())))
-    rows = db.session.scalars(
-        select(StopRow).where(StopRow.district_id == district.id).order_by(StopRow.id)
-    ).all()
+    district = _district(_check_query(spec.district_parameters(district_codes())))
+    rows = stops_of(district)
     return jsonify(
         [
             {
@@ -155,37 +148,23 @@ def stops():  # type: ignore[no-untyped-def]
 
 @bp.get("/visits")
 def visits():  # type: ignore[no-untyped-def]
-    args = _check_query(spec.week_parameters(_district_codes()))
+    args = _check_query(spec.week_parameters(district_codes()))
     week, district = args["week"], _district(args)
     try:
         days = week_dates(*parse_iso_week(week))
     except (TaxvanError, OverflowError):  # 9999-W52 ends in year 10000, past what dates hold
         raise SchemaErrors({"week": f"{week} is not a week of the calendar"}) from None
-    rows = db.session.scalars(
-        select(VisitRow)
-        .join(PublishedWeek, PublishedWeek.id == VisitRow.published_id)
-        .where(
-            PublishedWeek.district_id == district.id,
-            VisitRow.date >= days[0],
-            VisitRow.date <= days[-1],
-            IS_CURRENT_VISIT,
-        )
-        .order_by(VisitRow.date, VisitRow.van_id, VisitRow.order)
-    ).all()
+    rows = current_visits_between(district, days[0], days[-1])
     return jsonify([_visit_json(v) for v in rows])
 
 
 @bp.get("/visits/<row_id:visit_id>/slots")
 def slots(visit_id: int):  # type: ignore[no-untyped-def]
-    wanted = _check_query(spec.slot_parameters(_service_codes())).get("service")
+    wanted = _check_query(spec.slot_parameters(service_codes())).get("service")
     visit = current_visit(visit_id)
     if visit is None:
         return _error(404, "no such visit", errors={"visit_id": "no such visit"})
-    services = db.session.scalars(
-        select(ServiceRow)
-        .where(ServiceRow.district_id == visit.stop.district_id)
-        .order_by(ServiceRow.minutes, ServiceRow.code)
-    ).all()
+    services = services_by_length(visit.stop.district_id)
     out = {}
     for s in services:
         if wanted and s.code != wanted:
@@ -208,7 +187,7 @@ def create_booking():  # type: ignore[no-untyped-def]
     # fail here, so that one answer names every bad field.
     if errors := check_schema(body, spec.booking_request(None), spec.FIELD_MESSAGES):
         code = body.get("service")
-        if "service" not in errors and not _any_service(code):
+        if "service" not in errors and not service_code_exists(code):
             errors["service"] = spec.FIELD_MESSAGES["service"]
         raise SchemaErrors(errors)
     req = svc.BookingRequest(
@@ -236,13 +215,6 @@ def _code_and_phone(code: str) -> tuple[str, str]:
     if check_schema({"code": code}, {"properties": {"code": spec.BOOKING_CODE}}):
         raise BookingNotFound()
     return code, phone
-
-
-def _any_service(code: str) -> bool:
-    return (
-        db.session.scalar(select(ServiceRow.code).where(ServiceRow.code == code).limit(1))
-        is not None
-    )
 
 
 @bp.get("/bookings/<code>")

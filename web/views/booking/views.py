@@ -15,12 +15,11 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from taxvan.booking import BookingError, InvalidFields, PlaceTaken, VisitCancelled
-from web.db.models import Booking, PublishedWeek, ServiceRow, VisitRow
-from web.db.store import current_visit
-from web.extensions import booking_limit, booking_post_limit, db
+from web.db.models import Booking, VisitRow
+from web.db.queries import booking_of, district_current_visit, service_of
+from web.extensions import booking_limit, booking_post_limit
 from web.operations import booking as svc
 from web.views.booking.errors import http_status, user_message
 from web.views.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
@@ -35,11 +34,8 @@ here.bind(bp)
 def _visit_or_404(visit_id: int) -> VisitRow:
     """The visit, if it is this district's and in the current version of its week: another
     district's visit, or one an earlier version held, is not found here."""
-    visit = current_visit(visit_id)
+    visit = district_current_visit(here.current(), visit_id)
     if visit is None:
-        abort(404)
-    week = db.session.get(PublishedWeek, visit.published_id)
-    if week is None or week.district_id != here.current().id:
         abort(404)
     return visit
 
@@ -59,7 +55,7 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
         for s in services
     ]
     chosen = form.service.data or request.args.get("service") or services[0].code
-    service = db.session.get(ServiceRow, (district_id, chosen)) or services[0]
+    service = service_of(district_id, chosen) or services[0]
     form.service.data = service.code
     slots = svc.open_slots(visit, service)
     form.start.choices = [(s.start, f"{s.start}–{s.end}") for s in slots]
@@ -111,9 +107,7 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
 def confirmed(code: str):  # type: ignore[no-untyped-def]
     if session.get("confirmed") != code:
         return redirect(url_for("booking.lookup"))
-    booking = db.session.scalar(
-        select(Booking).where(Booking.code == code, Booking.district_id == here.current().id)
-    )
+    booking = booking_of(here.current(), code)
     if booking is None:
         abort(404)
     return render_template(

@@ -20,17 +20,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import select
 
 from taxvan.clock import hhmm
 from web.adapters.spreadsheets import csv_bytes, write_row
 from web.clock import china_now
-from web.db import audit
-from web.db.district_scope import visit_in_district
-from web.db.models import Booking, District, DoorVisit, ServiceRow, User, VisitRow
+from web.db.models import Booking, District, DoorVisit, ServiceRow, VisitRow
+from web.db.queries import active_bookings_at, van_days, visits_of_day
 from web.db.store import services_by_code
-from web.extensions import db
 from web.operations.door import door_visits_of
+from web.operations.downloads import log_download
 from web.operations.people import People
 from web.views.dispatch.blueprint import bp, district_or_404, people_of
 from web.views.downloads import XLSX, download
@@ -101,32 +99,18 @@ def van_names(district: District) -> dict[str, str]:
 
 def sheet_days(district: District, since: dt.date) -> list[tuple[dt.date, list[str]]]:
     """Days from `since` on with visits of the district, each with its vans."""
-    rows = db.session.execute(
-        select(VisitRow.date, VisitRow.van_id)
-        .where(visit_in_district(district), VisitRow.date >= since)
-        .distinct()
-        .order_by(VisitRow.date, VisitRow.van_id)
-    )
     days: dict[dt.date, list[str]] = {}
-    for date, van in rows:
+    for date, van in van_days(district, since):
         days.setdefault(date, []).append(van)
     return list(days.items())
 
 
 def day_sheets(district: District, date: dt.date, van_id: str | None = None) -> list[DaySheet]:
     """The sheets of `date`, one per van (or only `van_id`'s), from the active bookings."""
-    query = select(VisitRow).where(visit_in_district(district), VisitRow.date == date)
-    if van_id:
-        query = query.where(VisitRow.van_id == van_id)
-    visits = list(db.session.scalars(query.order_by(VisitRow.van_id, VisitRow.order)))
+    visits = visits_of_day(district, date, van_id)
     bookings: dict[int, list[Booking]] = {}
-    if visits:
-        for b in db.session.scalars(
-            select(Booking)
-            .where(Booking.visit_id.in_([v.id for v in visits]), Booking.status == "active")
-            .order_by(Booking.start, Booking.counter, Booking.id)
-        ):
-            bookings.setdefault(b.visit_id, []).append(b)
+    for b in active_bookings_at([v.id for v in visits]):
+        bookings.setdefault(b.visit_id, []).append(b)
     names = van_names(district)
     sheets: dict[str, DaySheet] = {}
     for v in visits:
@@ -292,20 +276,17 @@ def _export(code: str, kind: str) -> Any:
     van = _van_arg()
     sheets = day_sheets(district, date, van)
     body = _csv(sheets, people) if kind == "csv" else _xlsx(sheets, people)
-    user = db.session.get(User, current_user.id)
-    audit.record(
+    log_download(
         "day_sheet_export",
-        actor=user.name,
-        user=user,
-        district=district,
-        details={
+        current_user.id,
+        district,
+        {
             "date": date.isoformat(),
             "van": van,
             "format": kind,
             "bookings": sum(s.booked for s in sheets),
             "masked": not people.full,
         },
-        commit=True,
     )
     # The van in the name is the sheets' own (a van of the district), never the query's text.
     vans = sorted({s.van_id for s in sheets})

@@ -14,13 +14,10 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import select
 
 from web.clock import china_now
-from web.db.district_scope import stop_ids, visit_in_district
-from web.db.models import District, User, VisitRow
-from web.extensions import db
+from web.db.models import District, VisitRow
+from web.db.queries import district_visit, district_visits_between
 from web.operations.disruptions import (
     Disruption,
     DisruptionChanged,
@@ -28,7 +25,7 @@ from web.operations.disruptions import (
     Scope,
     disrupt,
 )
-from web.views.dispatch.blueprint import bp, district_or_404, people_of
+from web.views.dispatch.blueprint import bp, district_or_404, people_of, signed_in_user
 from web.views.dispatch.days import van_names
 from web.views.dispatch.forms import DisruptionForm
 
@@ -42,15 +39,7 @@ FIELD_MESSAGES = {
 def _upcoming(district: District) -> list[tuple[dt.date, list[VisitRow]]]:
     """The district's visits from today on that are not called off, by day."""
     today = china_now().date()
-    visits = db.session.scalars(
-        select(VisitRow)
-        .where(
-            visit_in_district(district),
-            VisitRow.date >= today,
-            VisitRow.date <= today + dt.timedelta(days=21),
-        )
-        .order_by(VisitRow.date, VisitRow.van_id, VisitRow.order)
-    )
+    visits = district_visits_between(district, today, today + dt.timedelta(days=21))
     days: dict[dt.date, list[VisitRow]] = {}
     for v in visits:
         days.setdefault(v.date, []).append(v)
@@ -69,9 +58,7 @@ def _scope(form: DisruptionForm) -> Scope | None:
 
 
 def _page(district: District, form: DisruptionForm, status: int = 200, **kw: Any) -> Any:
-    visit = db.session.get(VisitRow, form.visit.data) if form.visit.data else None
-    if visit is not None and visit.stop_id not in stop_ids(district):
-        visit = None
+    visit = district_visit(district, form.visit.data) if form.visit.data else None
     return (
         render_template(
             "dispatch/disruptions.html",
@@ -99,7 +86,7 @@ def _run(
         return redirect(url_for("dispatch.disruptions", code=district.code))
     if not form.validate():
         return _page(district, form, 422)
-    user = db.session.get(User, current_user.id)
+    user = signed_in_user()
     try:
         return disrupt(
             district,

@@ -39,23 +39,25 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from wtforms import HiddenField
 
 from taxvan.dataset import Dataset
 from taxvan.errors import DataFileError, DataFolderError, DataProblem, TaxvanError
 from taxvan.io.guards import MB, LimitProblem
-from taxvan.io.loaders import load_dataset, load_taxpayers
+from taxvan.io.loaders import load_taxpayers
 from web.clock import china_now
-from web.db.models import Booking, District, StopRow, User, VisitRow
-from web.db.store import IS_CURRENT_VISIT
-from web.extensions import db
-from web.operations.districts import KindChanges, import_district, plan_changes, split_referenced
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.db.models import District, User
+from web.db.queries import reload, stop_name, stops_by_ids, upcoming_use
+from web.operations.districts import (
+    KindChanges,
+    import_district,
+    preview_changes,
+    split_referenced,
+)
+from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
 from web.views.inputs import takes_files
 
 TABLES = ("stops", "taxpayers", "streets", "services", "vans", "depot", "calendar")
@@ -343,7 +345,7 @@ def _impacts(dataset: Dataset, changes: dict[str, KindChanges]) -> list[StopImpa
     bookings: what the dispatcher must tell the public about."""
     new = {s.id: s for s in dataset.stops}
     moved = []
-    for row in db.session.scalars(select(StopRow).where(StopRow.id.in_(changes["stops"].changed))):
+    for row in stops_by_ids(changes["stops"].changed):
         s = new[row.id]
         if abs(float(row.lat) - s.lat) > 1e-7 or abs(float(row.lon) - s.lon) > 1e-7:
             moved.append(row.id)
@@ -351,20 +353,10 @@ def _impacts(dataset: Dataset, changes: dict[str, KindChanges]) -> list[StopImpa
     out = []
     for what, ids in (("removed", changes["stops"].removed), ("moved", moved)):
         for stop_id in ids:
-            visits = select(VisitRow.id).where(
-                VisitRow.stop_id == stop_id, VisitRow.date >= today, IS_CURRENT_VISIT
-            )
-            n_visits = db.session.scalar(select(func.count()).select_from(visits.subquery())) or 0
+            n_visits, n_bookings = upcoming_use(stop_id, today)
             if not n_visits:
                 continue
-            n_bookings = db.session.scalar(
-                select(func.count(Booking.id)).where(
-                    Booking.visit_id.in_(visits), Booking.status == "active"
-                )
-            )
-            row = db.session.get(StopRow, stop_id)
-            name = row.name if row is not None else stop_id
-            out.append(StopImpact(stop_id, name, what, n_visits, n_bookings or 0))
+            out.append(StopImpact(stop_id, stop_name(stop_id), what, n_visits, n_bookings))
     return out
 
 
@@ -372,14 +364,11 @@ def preview(district: District, staged: Path) -> Preview:
     """Check the merged folder; every problem, or what the import would change. Reads only."""
     with _merged(district, staged) as folder:
         try:
-            dataset = load_dataset(folder, current_app.config["TAXVAN"].file_limits)
-            changes = plan_changes(dataset, district)
+            dataset, changes = preview_changes(folder, district)
         except DataFileError as exc:
             return Preview(problems=_problems(exc))
         except TaxvanError as exc:
             return Preview(problems=[Problem("", None, None, str(exc))])
-        finally:
-            db.session.rollback()
     for kind in ("stops", "streets", "services"):
         changes[kind].removed, changes[kind].kept = split_referenced(
             kind, changes[kind].removed, district
@@ -539,7 +528,7 @@ def import_confirm(code: str) -> Any:
         flash(_("There is no preview to confirm; upload the files again."), "error")
         return redirect(url_for("dispatch.import_page", code=code))
     with _district_lock(code):
-        db.session.refresh(district)
+        district = reload(district)
         if pending.get("fingerprint") != fingerprint(district):
             shutil.rmtree(staged, ignore_errors=True)
             session.pop(SESSION_KEY, None)
@@ -548,7 +537,7 @@ def import_confirm(code: str) -> Any:
                 "saved; upload the files again to see a new preview."
             )
             return _page(district, ImportForm(), 409, refused=message)
-        user = db.session.get(User, current_user.id)
+        user = signed_in_user()
         try:
             result = apply(district, staged, user, pending.get("uploaded", {}))
         except DataFileError as exc:

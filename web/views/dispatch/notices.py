@@ -17,14 +17,12 @@ from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import Select, func, select
 
 from taxvan.notices import NoticeKind
 from web.adapters.spreadsheets import csv_bytes, write_row
-from web.db import audit
-from web.db.models import District, Notice
-from web.db.outbox import notices_of_district
-from web.extensions import db
+from web.db.models import District
+from web.db.outbox import count_notices, find_notices
+from web.operations.downloads import log_download
 from web.views.dispatch.blueprint import bp, district_or_404, people_of
 from web.views.downloads import XLSX, download
 from web.views.inputs import YEARS, BadInput
@@ -92,18 +90,6 @@ def _filters() -> tuple[Filters, dict[str, str]]:
     return Filters(status, kind, date), errors
 
 
-def _query(district: District, f: Filters) -> Select[tuple[Notice]]:
-    q = select(Notice).where(notices_of_district(district))
-    if f.status:
-        q = q.where(Notice.status == f.status)
-    if f.kind:
-        q = q.where(Notice.kind == f.kind)
-    if f.date:
-        start = dt.datetime.combine(f.date, dt.time())
-        q = q.where(Notice.created_at >= start, Notice.created_at < start + dt.timedelta(days=1))
-    return q.order_by(Notice.created_at.desc(), Notice.id.desc())
-
-
 def _page_number() -> int:
     try:
         return max(1, min(int(request.args.get("page", "1")), 10**6))
@@ -115,11 +101,10 @@ def _page_number() -> int:
 def notices(code: str) -> Any:
     d = district_or_404(code)
     f, errors = _filters()
-    q = _query(d, f)
-    total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+    total = count_notices(d, f.status, f.kind, f.date)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(_page_number(), pages)
-    rows = list(db.session.scalars(q.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    rows = find_notices(d, f.status, f.kind, f.date, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     return render_template(
         "dispatch/notices.html",
         district=d,
@@ -168,16 +153,14 @@ def _export_rows(d: District) -> tuple[list[list[Any]], Filters]:
             n.last_error or "",
             n.sent_at.strftime("%Y-%m-%d %H:%M:%S") if n.sent_at else "",
         ]
-        for n in db.session.scalars(_query(d, f))
+        for n in find_notices(d, f.status, f.kind, f.date)
     ]
-    audit.record(
+    log_download(
         "notices_export",
-        actor=current_user.name,
-        user=current_user,
-        district=d,
-        details={"format": request.path.rsplit(".", 1)[-1], "rows": len(rows), **f.args()},
+        current_user.id,
+        d,
+        {"format": request.path.rsplit(".", 1)[-1], "rows": len(rows), **f.args()},
     )
-    db.session.commit()
     return rows, f
 
 

@@ -22,8 +22,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from taxvan.errors import TaxvanError
@@ -33,14 +31,14 @@ from taxvan.workdays import iso_week_label, next_iso_week
 from web.clock import china_now, wall_now
 from web.db import audit
 from web.db.models import District, Draft, PlanJob, User
+from web.db.queries import draft_of, job_of, recent_drafts, recent_jobs
 from web.db.store import current_weeks, stops_count
-from web.extensions import db
 from web.operations import adjustments
 from web.operations import plan_jobs as queue
 from web.operations.draft_diff import REASON_LABELS, draft_adjustments, draft_diff, when_text
 from web.operations.drafts import WEEKDAYS_EN, timetable_by_day
 from web.security import map_policy
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
 from web.views.dispatch.charts import progress_chart, share_chart
 from web.views.dispatch.forms import JobActionForm, PlanForm
 
@@ -48,21 +46,19 @@ RECENT = 10
 
 
 def _user() -> User:
-    user = db.session.get(User, current_user.id)
-    assert user is not None
-    return user
+    return signed_in_user()
 
 
 def _job_or_404(district: District, job_id: int) -> PlanJob:
-    job = db.session.get(PlanJob, job_id)
-    if job is None or job.district_id != district.id:
+    job = job_of(district, job_id)
+    if job is None:
         abort(404)
     return job
 
 
 def _draft_or_404(district: District, draft_id: int) -> Draft:
-    draft = db.session.get(Draft, draft_id)
-    if draft is None or draft.district_id != district.id:
+    draft = draft_of(district, draft_id)
+    if draft is None:
         abort(404)
     return draft
 
@@ -108,22 +104,8 @@ def _config() -> Any:
 def planning_context(district: District, form: PlanForm | None = None) -> dict[str, Any]:
     """What the district page shows about planning: the form, recent jobs and drafts."""
     queue.reap_district(district)
-    jobs = list(
-        db.session.scalars(
-            select(PlanJob)
-            .where(PlanJob.district_id == district.id)
-            .order_by(PlanJob.id.desc())
-            .limit(RECENT)
-        )
-    )
-    drafts = list(
-        db.session.scalars(
-            select(Draft)
-            .where(Draft.district_id == district.id)
-            .order_by(Draft.id.desc())
-            .limit(RECENT)
-        )
-    )
+    jobs = recent_jobs(district, RECENT)
+    drafts = recent_drafts(district, RECENT)
     return {
         "plan_form": plan_form(district, form),
         "adjustment_count": len(adjustments.rows_of(district)),

@@ -26,21 +26,18 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import HiddenField
 
 from taxvan.errors import TaxvanError
-from web.db.models import (
-    BookingChange,
-    District,
-    Draft,
-    PublishedWeek,
-    ServiceRow,
-    User,
+from web.db.models import District, Draft, PublishedWeek
+from web.db.queries import (
+    change_counts,
+    draft_of,
+    open_drafts,
+    published_week,
+    services_by_length,
 )
-from web.extensions import db
 from web.operations.publishing import (
     CANCEL,
     MOVE,
@@ -62,7 +59,7 @@ from web.operations.publishing import (
     week_draft_of,
     week_versions,
 )
-from web.views.dispatch.blueprint import bp, district_or_404, people_of
+from web.views.dispatch.blueprint import bp, district_or_404, people_of, signed_in_user
 from web.views.dispatch.versions import week_or_404
 
 
@@ -78,19 +75,6 @@ class PublishForm(FlaskForm):
 # --- pages -----------------------------------------------------------------------------------
 
 
-def _change_counts(ids: list[int]) -> dict[int, dict[str, int]]:
-    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
-    if ids:
-        rows = db.session.execute(
-            select(BookingChange.published_id, BookingChange.action, func.count())
-            .where(BookingChange.published_id.in_(ids))
-            .group_by(BookingChange.published_id, BookingChange.action)
-        )
-        for pid, action, n in rows:
-            counts[pid][action] = n
-    return counts
-
-
 @bp.get("/districts/<code>/weeks/<week>")
 def week_page(code: str, week: str) -> Any:
     """The week's versions, newest first, and the form that plans a new draft."""
@@ -103,19 +87,8 @@ def week_page(code: str, week: str) -> Any:
         week=label,
         versions=versions,
         current=current_id(district, label),
-        changes=_change_counts([v.id for v in versions]),
-        drafts=_open_drafts(district, label),
-    )
-
-
-def _open_drafts(district: District, label: str) -> list[Draft]:
-    """The week's drafts not published yet, newest first."""
-    return list(
-        db.session.scalars(
-            select(Draft)
-            .where(Draft.district_id == district.id, Draft.week == label, Draft.status == "draft")
-            .order_by(Draft.id.desc())
-        )
+        changes=change_counts([v.id for v in versions]),
+        drafts=open_drafts(district, label),
     )
 
 
@@ -156,8 +129,8 @@ def draft_publish(code: str, draft_id: int) -> Any:
     """The confirm step for a draft background planning saved (the draft page's "publish
     this draft"): GET lists the affected bookings, POST publishes with the decisions."""
     district = district_or_404(code)
-    row = db.session.get(Draft, draft_id)
-    if row is None or row.district_id != district.id:
+    row = draft_of(district, draft_id)
+    if row is None:
         abort(404)
     if row.status != "draft":
         flash(_("This draft is already published."), "error")
@@ -197,8 +170,7 @@ def _confirm(
     """The confirm step (GET) and the publish (POST) of `draft`."""
     code = district.code
     form = PublishForm()
-    user = db.session.get(User, current_user.id)
-    assert user is not None
+    user = signed_in_user()
     try:
         preview = preview_version(district, draft, user.name)
     except (StaleDraft, DraftPublished) as exc:
@@ -245,7 +217,7 @@ def _confirm(
                             "dispatch.week_version", code=code, week=label, version=outcome.version
                         )
                     )
-    current = db.session.get(PublishedWeek, based_on) if based_on else None
+    current = published_week(based_on) if based_on else None
     return render_template(
         "dispatch/publish.html",
         district=district,
@@ -296,10 +268,7 @@ def refusal_text(exc: TaxvanError) -> str:
 
 def _service_names(district: District) -> dict[str, str]:
     zh = str(get_locale()).startswith("zh")
-    return {
-        s.code: s.name_zh if zh else s.name_en
-        for s in db.session.scalars(select(ServiceRow).where(ServiceRow.district_id == district.id))
-    }
+    return {s.code: s.name_zh if zh else s.name_en for s in services_by_length(district.id)}
 
 
 def _published_message(outcome: Outcome) -> str:

@@ -13,12 +13,11 @@ from typing import Any
 
 from flask import Response, abort, render_template
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from taxvan.errors import TaxvanError
 from taxvan.workdays import parse_iso_week
-from web.db.models import Booking, District, PublishedWeek
-from web.extensions import db
+from web.db.models import District, PublishedWeek
+from web.db.queries import active_bookings_per_visit
 from web.operations.people import People
 from web.operations.publish_notices import NoticeRow, export_notices, notice_rows
 from web.operations.publishing import current_id, week_versions
@@ -53,13 +52,7 @@ def week_version(code: str, week: str, version: int) -> Any:
     district = district_or_404(code)
     label = week_or_404(week)
     v = _version_or_404(district, label, version)
-    active = dict(
-        db.session.execute(
-            select(Booking.visit_id, func.count())
-            .where(Booking.visit_id.in_([x.id for x in v.visits]), Booking.status == "active")
-            .group_by(Booking.visit_id)
-        ).all()
-    )
+    active = active_bookings_per_visit([x.id for x in v.visits])
     return render_template(
         "dispatch/version.html",
         district=district,

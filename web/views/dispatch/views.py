@@ -21,16 +21,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from web.clock import china_now
 from web.db import audit
-from web.db.models import User
 from web.db.store import all_districts, current_weeks, stops_count
-from web.extensions import db, limiter
+from web.extensions import limiter
 from web.operations import users as accounts
-from web.operations.users import authenticate, find_user, normalise_name
+from web.operations.signing_in import failed_sign_in, signed_in
+from web.operations.users import all_users, authenticate, find_user, normalise_name
 from web.views.dispatch.blueprint import admin_only, bp, district_or_404, open_to_all
 from web.views.dispatch.forms import (
     ChangePasswordForm,
@@ -147,30 +145,12 @@ def sign_in() -> Any:
     if form.validate_on_submit():
         user = authenticate(form.name.data or "", form.password.data or "")
         if user is None:
-            # Attempts on an existing account go to its district's log too, so its
-            # dispatcher sees them; the page itself never says whether the name exists.
-            tried = find_user(form.name.data or "")
-            audit.record(
-                "sign_in_failed",
-                actor=normalise_name(form.name.data or "")[:100],
-                user=tried,
-                district=tried.district if tried is not None else None,
-                details={"address": request.remote_addr},
-                commit=True,
-            )
+            failed_sign_in(form.name.data or "", request.remote_addr)
             failed = True
             g.signin_failed = True
         else:
             accounts.start_session(user)
-            user.last_sign_in_at = china_now().replace(tzinfo=None)
-            audit.record(
-                "sign_in",
-                actor=user.name,
-                user=user,
-                district=user.district,
-                details={"address": request.remote_addr},
-            )
-            db.session.commit()
+            signed_in(user, request.remote_addr)
             return redirect(_safe_next(request.args.get("next")) or url_for("dispatch.index"))
     status = 400 if form.errors else 200
     return render_template("dispatch/sign_in.html", form=form, failed=failed, ended=ended), status
@@ -317,5 +297,4 @@ def district_json(code: str) -> Response:
 @bp.get("/users")
 @admin_only
 def users() -> str:
-    rows = list(db.session.scalars(select(User).order_by(User.name)))
-    return render_template("dispatch/users.html", users=rows)
+    return render_template("dispatch/users.html", users=all_users())

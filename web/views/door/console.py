@@ -11,16 +11,14 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import select
 
 from routes.insertion import InsertionResult
 from taxvan.clock import hhmm, parse_hhmm
 from web.clock import china_now
-from web.db.models import District, DoorRequest, PublishedWeek, User
-from web.extensions import db
+from web.db.models import District, DoorRequest, PublishedWeek
+from web.db.queries import door_request_of
 from web.operations import door as svc
-from web.views.dispatch.blueprint import bp, people_of
+from web.views.dispatch.blueprint import bp, people_of, signed_in_user
 from web.views.door.forms import AcceptForm, DeclineForm
 
 STATUSES = ("received", "accepted", "declined")
@@ -36,12 +34,7 @@ def _district(code: str) -> District:
 def _request_of(district: District, reference: str | None) -> DoorRequest | None:
     if not reference or len(reference) > 12:
         return None
-    return db.session.scalar(
-        select(DoorRequest).where(
-            DoorRequest.reference == reference.strip().upper(),
-            DoorRequest.district_id == district.id,
-        )
-    )
+    return door_request_of(district, reference)
 
 
 @bp.get("/districts/<code>/door-to-door")
@@ -181,11 +174,10 @@ def door_accept(code: str) -> Any:
         ask = _ask(district, req, request.form, weeks)
     except PlanProblem as exc:
         return _plan_page(district, req, weeks, None, None, exc), 422
-    user = db.session.get(User, current_user.id)
+    user = signed_in_user()
     try:
         decision = svc.accept(district, req, ask, form.option.data or "", user)
     except svc.DoorError as exc:
-        db.session.rollback()
         message = (
             _("This option no longer keeps every published time; choose again.")
             if isinstance(exc, svc.OptionGone)
@@ -218,11 +210,10 @@ def door_decline(code: str) -> Any:
     weeks = svc.district_weeks(district, china_now().date())
     if not valid:
         return _plan_page(district, req, weeks, None, None, decline=form), 422
-    user = db.session.get(User, current_user.id)
+    user = signed_in_user()
     try:
         svc.decline(district, req, (form.reason.data or "").strip(), user)
     except svc.DoorError:
-        db.session.rollback()
         refused = _("This request was already answered.")
         return _plan_page(district, req, weeks, None, None, refused=refused), 409
     flash(_("Declined; the firm sees the reason on its status page."), "ok")

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from web.adapters.maps import tile_source
 from web.clock import china_now
+from web.db.queries import stop_points
 from web.extensions import booking_rate, limiter
 from web.operations import door as svc
 from web.views.door.forms import DoorRequestForm, StatusForm, parse_dates
@@ -41,14 +42,8 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def _reach_km(district: Any) -> float:
     """The district's extent from its hall: its farthest stop, plus a margin."""
-    from sqlalchemy import select
-
-    from web.db.models import StopRow
-    from web.extensions import db
-
     hall = (float(district.hall["lat"]), float(district.hall["lon"]))
-    ids = svc.district_stop_ids(district)
-    points = db.session.execute(select(StopRow.lat, StopRow.lon).where(StopRow.id.in_(ids)))
+    points = stop_points(svc.district_stop_ids(district))
     return max((_km(hall, (lat, lon)) for lat, lon in points), default=0.0) + NEAR_KM
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g
 from flask_babel import get_locale
-from sqlalchemy import exists, select
 
-from web.db.models import District, PublishedWeek
-from web.extensions import db
+from web.db.models import District
+from web.db.queries import published_districts
+from web.db.store import district_by_code
 from web.views.inputs import text_problem
 
 PREFIX = "/d/<district>"
@@ -28,11 +28,7 @@ def bind(bp: Blueprint) -> None:
         code = (values or {}).pop("district", None)
         # Runs before the app's text guard (`web.views.inputs`): a code no database can store
         # (a NUL, which PostgreSQL refuses) names no district, so it is a 404 like any other.
-        district = (
-            db.session.scalar(select(District).where(District.code == code))
-            if code and not text_problem(code)
-            else None
-        )
+        district = district_by_code(code) if code and not text_problem(code) else None
         if district is None:
             abort(404)
         g.district = district
@@ -62,10 +58,4 @@ def name(district: District) -> str:
 
 def published() -> list[District]:
     """Districts with at least one published week, by code: the ones the public site lists."""
-    return list(
-        db.session.scalars(
-            select(District)
-            .where(exists().where(PublishedWeek.district_id == District.id))
-            .order_by(District.code)
-        )
-    )
+    return published_districts()

@@ -21,11 +21,14 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import select
 
-from web.db.models import Booking, District, PublishedWeek, StopRow, VisitRow
-from web.db.store import IS_CURRENT_WEEK
-from web.extensions import db
+from web.db.models import District
+from web.db.queries import (
+    district_of_booking,
+    district_of_stop,
+    district_of_visit,
+    districts_publishing,
+)
 from web.views.public import district as here
 
 bp = Blueprint("site", __name__)
@@ -96,11 +99,9 @@ def robots() -> Response:
 
 
 def _stop_district(stop_id: str) -> District:
-    stop = db.session.get(StopRow, stop_id)
-    if stop is None:
+    district = district_of_stop(stop_id)
+    if district is None:
         abort(404)
-    district = db.session.get(District, stop.district_id)
-    assert district is not None
     return district
 
 
@@ -125,14 +126,7 @@ def stop_calendar(stop_id: str) -> Response:
 
 
 def _week_districts(week: str) -> list[District]:
-    return list(
-        db.session.scalars(
-            select(District)
-            .join(PublishedWeek, PublishedWeek.district_id == District.id)
-            .where(PublishedWeek.week == week, IS_CURRENT_WEEK)
-            .order_by(District.code)
-        )
-    )
+    return districts_publishing(week)
 
 
 @bp.get("/map/<week>")
@@ -152,12 +146,7 @@ def open_data_json(week: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/visits/<row_id:visit_id>/book", methods=["GET", "POST"])
 def book(visit_id: int) -> Response:
-    district = db.session.scalar(
-        select(District)
-        .join(PublishedWeek, PublishedWeek.district_id == District.id)
-        .join(VisitRow, VisitRow.published_id == PublishedWeek.id)
-        .where(VisitRow.id == visit_id)
-    )
+    district = district_of_visit(visit_id)
     if district is None:
         abort(404)
     return _moved("booking.book", district, visit_id=visit_id)
@@ -167,15 +156,9 @@ def book(visit_id: int) -> Response:
 def confirmed(code: str) -> Response:
     """Only the browser that just booked is sent on (as the district's page checks too): a
     code alone does not say which district it belongs to."""
-    booking = (
-        db.session.scalar(select(Booking).where(Booking.code == code))
-        if session.get("confirmed") == code
-        else None
-    )
-    if booking is None:
+    district = district_of_booking(code) if session.get("confirmed") == code else None
+    if district is None:
         return redirect(url_for("site.lookup"))  # type: ignore[return-value]
-    district = db.session.get(District, booking.district_id)
-    assert district is not None
     return _moved("booking.confirmed", district, code=code)
 
 

@@ -20,7 +20,6 @@ from flask import (
 )
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from taxvan.clock import CHINA, hhmm
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
@@ -29,8 +28,8 @@ from web.adapters.open_data import CANCELLATION_COLUMNS, CANCELLED_VISIT_COLUMNS
 from web.adapters.spreadsheets import csv_bytes
 from web.clock import china_now
 from web.db.models import District, PublishedWeek, ServiceRow, StopRow, VisitRow
-from web.db.store import IS_CURRENT_VISIT, current_week, current_weeks, latest_week
-from web.extensions import db
+from web.db.queries import services_by_length, stop_of, upcoming_visits
+from web.db.store import current_week, current_weeks, latest_week
 from web.operations.booking import at, open_slots
 from web.operations.disruptions import REASONS, reason_text
 from web.security import map_policy, public_url_for
@@ -137,37 +136,20 @@ def week_map(week: str) -> Response:
 
 def _stop_or_404(stop_id: str) -> StopRow:
     """The stop, if it is this district's: another district's stop is not found here."""
-    stop = db.session.get(StopRow, stop_id)
-    if stop is None or stop.district_id != here.current().id:
+    stop = stop_of(here.current(), stop_id)
+    if stop is None:
         abort(404)
     return stop
 
 
 def services_of(district_id: int) -> list[ServiceRow]:
     """The district's services, shortest first."""
-    return list(
-        db.session.scalars(
-            select(ServiceRow)
-            .where(ServiceRow.district_id == district_id)
-            .order_by(ServiceRow.minutes, ServiceRow.code)
-        )
-    )
+    return services_by_length(district_id)
 
 
 def upcoming(stop: StopRow, days: int = 28) -> list[VisitRow]:
     today = china_now().date()
-    return list(
-        db.session.scalars(
-            select(VisitRow)
-            .where(
-                VisitRow.stop_id == stop.id,
-                IS_CURRENT_VISIT,
-                VisitRow.date >= today,
-                VisitRow.date <= today + dt.timedelta(days=days),
-            )
-            .order_by(VisitRow.date, VisitRow.start)
-        )
-    )
+    return upcoming_visits(stop, today, today + dt.timedelta(days=days))
 
 
 @bp.get("/stops/<stop_id>")
