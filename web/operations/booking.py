@@ -1,7 +1,7 @@
 """Booking transactions. Plain functions over the session; the views and the API share them.
 
 Every change to a taxpayer's bookings (book, move, cancel) runs in one database transaction
-that first takes that taxpayer's lock (`_lock_taxpayer`): the cap on open bookings and the
+that first takes that taxpayer's lock (`lock_taxpayer`): the cap on open bookings and the
 no-overlap rule are read and decided under it, so requests that arrive together for one
 taxpayer are decided one after the other, on SQLite and PostgreSQL alike. Places are
 guarded separately by the unique key on `SlotClaim`: two taxpayers racing for one place both
@@ -111,7 +111,7 @@ _IS_CURRENT = VISITS.c.published_id.in_(select(CURRENT.c.published_id))
 
 # The hot path's statements, built once: SQLAlchemy Core over the tables, so a booking pays
 # neither for building the statement nor for the ORM's row loading and identity map; the
-# rows become detached model objects (`_detached`) for the views and templates.
+# rows become detached model objects (`detached`) for the views and templates.
 
 _VISIT_WITH_SERVICE = (
     select(*VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
@@ -218,7 +218,7 @@ def _manager(cls: type) -> ClassManager:
     return manager_of_class(cls)
 
 
-def _detached(cls: type, columns: Mapping[str, object], **related: object) -> Any:
+def detached(cls: type, columns: Mapping[str, object], **related: object) -> Any:
     """A model object from its columns and the related objects given, detached from the
     session: what the views read, without the ORM's row loading.
 
@@ -247,8 +247,8 @@ def _visit_from(
     visit: Mapping[str, object], stop: Mapping[str, object], street: Mapping[str, object]
 ) -> VisitRow:
     """A detached visit with its stop and street."""
-    s = _detached(StopRow, stop, street=_detached(StreetRow, street))
-    v: VisitRow = _detached(VisitRow, visit, stop=s)
+    s = detached(StopRow, stop, street=detached(StreetRow, street))
+    v: VisitRow = detached(VisitRow, visit, stop=s)
     return v
 
 
@@ -334,7 +334,7 @@ def _visit_and_service(
         return None, _any_service(service_code)
     v, stop, street, service = _split(row, VISITS, STOPS, STREETS, SERVICES)
     visit = _visit_from(v, stop, street)
-    return visit, (_detached(ServiceRow, service) if service["code"] is not None else None)
+    return visit, (detached(ServiceRow, service) if service["code"] is not None else None)
 
 
 def validate(req: BookingRequest) -> tuple[VisitRow, ServiceRow, int, str, str]:
@@ -390,11 +390,11 @@ def _lock_writes(conn: Connection) -> None:
     if conn.dialect.name != "sqlite":
         return
     raw = conn.connection.dbapi_connection
-    if raw is not None and not raw.in_transaction:  # type: ignore[attr-defined]
+    if raw is not None and not raw.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _lock_taxpayer(conn: Connection, taxpayer_id: str) -> None:
+def lock_taxpayer(conn: Connection, taxpayer_id: str) -> None:
     """Hold the taxpayer's lock until this transaction ends (commit or rollback).
 
     PostgreSQL: a transaction-level advisory lock on a hash of the ID (READ COMMITTED alone
@@ -483,7 +483,7 @@ def _locked(
     for _attempt in range(attempts):
         try:
             conn = db.session.connection()
-            _lock_taxpayer(conn, taxpayer_id)
+            lock_taxpayer(conn, taxpayer_id)
             booking = work(conn)
             if booking is None:
                 db.session.rollback()
@@ -500,7 +500,7 @@ def _locked(
     return None
 
 
-def _new_booking(
+def new_booking(
     conn: Connection,
     visit: VisitRow,
     service: ServiceRow,
@@ -525,7 +525,7 @@ def _new_booking(
     check_taxpayer_limits((at(visit.date, start), at(visit.date, end)), mine, r)
     if moving is not None:
         # The old place is free before the new one is chosen (both in this transaction).
-        _release(conn, moving.id, "moved")
+        release(conn, moving.id, "moved")
     first = (start - visit.start) // r.slot_minutes
     n_slots = len(slot_starts(visit.start, visit.end, r.slot_minutes))
     places = [
@@ -554,7 +554,7 @@ def _new_booking(
     if notice is None:
         notice = NoticeKind.MOVED if moving is not None else NoticeKind.BOOKED
     if conn.dialect.name == "postgresql":  # the notice in the booking's own statement
-        draft = _detached(Booking, {"id": _ID_HERE, **values}, visit=visit, service=service)
+        draft = detached(Booking, {"id": _ID_HERE, **values}, visit=visit, service=service)
         told = booking_notice(notice, draft, reason=reason, now=now)
         head, tail = told["key"].split(_ID_HERE)
         params = {f"n_{k}": v for k, v in told.items()}
@@ -564,7 +564,7 @@ def _new_booking(
     else:
         booking_id = _insert(conn, values, first, length)
     # The row just written, outside the session, with what the reply shows.
-    booking: Booking = _detached(
+    booking: Booking = detached(
         Booking,
         {"id": booking_id, **values},
         visit=visit,
@@ -583,14 +583,14 @@ def _insert(conn: Connection, values: dict[str, Any], first: int, length: int) -
     """SQLite: write a booking and the claims on its `length` slots from `first`; its id.
 
     Core statements, no unit-of-work bookkeeping (SQLite has no data-modifying WITH; on
-    PostgreSQL `_new_booking` sends one statement). A place already claimed raises
+    PostgreSQL `new_booking` sends one statement). A place already claimed raises
     IntegrityError."""
     booking_id = int(conn.execute(_INSERT_BOOKING, values).scalar_one())
-    _insert_claims(conn, booking_id, values["visit_id"], values["counter"], first, length)
+    insert_claims(conn, booking_id, values["visit_id"], values["counter"], first, length)
     return booking_id
 
 
-def _insert_claims(
+def insert_claims(
     conn: Connection, booking_id: int, visit_id: int, counter: int, first: int, length: int
 ) -> None:
     """Claim `length` slots from `first` on one counter of a visit for a booking; a place
@@ -604,7 +604,7 @@ def _insert_claims(
     )
 
 
-def _release(conn: Connection, booking_id: int, status: str) -> None:
+def release(conn: Connection, booking_id: int, status: str) -> None:
     """Free a booking's places and give it `status` (moved, cancelled)."""
     params = {"booking_id": booking_id, "new_status": status}
     if conn.dialect.name == "postgresql":
@@ -636,7 +636,7 @@ def book(req: BookingRequest, now: dt.datetime | None = None) -> Booking:
     booking = _locked(
         tid,
         visit.counters + 1,
-        lambda conn: _new_booking(
+        lambda conn: new_booking(
             conn, visit, service, start, tid, name, phone, now, lang=_lang(req.lang)
         ),
     )
@@ -682,11 +682,11 @@ def find(
     if row is None:
         raise BookingNotFound()
     b, v, stop, street, service = _split(row, BOOKINGS, VISITS, STOPS, STREETS, SERVICES)
-    booking: Booking = _detached(
+    booking: Booking = detached(
         Booking,
         b,
         visit=_visit_from(v, stop, street),
-        service=_detached(ServiceRow, service),
+        service=detached(ServiceRow, service),
     )
     if not phone or not secrets.compare_digest(booking.phone, phone):
         raise BookingNotFound()
@@ -705,7 +705,7 @@ def cancel(code: str, phone: str, district_id: int | None = None) -> Booking:
         if booking.status != "active":
             raise NotActive(booking.code, booking.status)
         conn = db.session.connection()
-        _release(conn, booking.id, "cancelled")
+        release(conn, booking.id, "cancelled")
         notify_booking(NoticeKind.CANCELLED, booking, conn=conn)
         _commit_keeping_loaded()
     except BaseException:
@@ -742,7 +742,7 @@ def reschedule(
         moving = find(code, phone, for_update=True)  # fresh, under the taxpayer's lock too
         if moving.status != "active":
             raise NotActive(moving.code, moving.status)
-        return _new_booking(
+        return new_booking(
             conn, visit, service, first, tid, moving.name, phone, now, moving, moving.lang
         )
 

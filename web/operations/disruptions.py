@@ -5,7 +5,7 @@ and why, so bookings keep their history), each active booking moves to the neare
 same stop that has room for its service (later or earlier, whichever is nearer in time), or is
 cancelled with the reason, and the audit entry is written: all of it, or on any error nothing.
 
-A move goes through the booking service's own insert (`_new_booking`), the same as a taxpayer's
+A move goes through the booking service's own insert (`new_booking`), the same as a taxpayer's
 reschedule: the unique slot claims, the per-taxpayer cap and no-overlap rule (under the
 taxpayer's lock), the walk-in share and the booking window hold for it too, so an alternative
 visit that is full is never overfilled.
@@ -46,13 +46,14 @@ from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
 from taxvan.notices import NoticeKind
 from web.clock import china_now
-from web.db import audit
+from web.db import audit, locks
 from web.db.district_scope import visit_in_district
 from web.db.models import Booking, District, ServiceRow, User, VisitRow
 from web.db.outbox import notify_booking
 from web.db.store import IS_CURRENT_VISIT
 from web.extensions import db
 from web.operations import booking as svc
+from web.operations.unit import retryable
 
 REASONS = ("out_of_service", "weather", "road_closed", "other")
 """Why a visit is called off; `other` needs the dispatcher's words."""
@@ -218,7 +219,7 @@ def _taken(conn: Connection, visit_id: int) -> set[tuple[int, int]]:
 def _lock(conn: Connection, taxpayers: set[str], locked: set[str]) -> None:
     """Take the taxpayers' locks not held yet (sorted, so two disruptions agree on order)."""
     for tid in sorted(taxpayers - locked):
-        svc._lock_taxpayer(conn, tid)
+        svc.lock_taxpayer(conn, tid)
         locked.add(tid)
 
 
@@ -243,7 +244,7 @@ def _place_for(
     Every rule of a taxpayer's own move applies (window, walk-ins, claims, cap, overlap)."""
     r = svc.rules()
     length = slots_needed(service.minutes, r.slot_minutes)
-    moving = svc._detached(Booking, dict(booking._mapping))
+    moving = svc.detached(Booking, dict(booking._mapping))
     for v in candidates:
         starts = slot_starts(v.start, v.end, r.slot_minutes)
         places = free_places(len(starts), v.counters, length, _taken(conn, v.id), r.walkin_share)
@@ -257,7 +258,7 @@ def _place_for(
             except BookingError:
                 continue
             try:
-                new = svc._new_booking(
+                new = svc.new_booking(
                     conn,
                     v,
                     service,
@@ -307,7 +308,7 @@ def _run(
 ) -> Disruption:
     """One attempt, inside the open transaction; the caller commits or rolls back."""
     conn = db.session.connection()
-    svc._lock_writes(conn)  # SQLite: the write lock from the start; PostgreSQL: nothing
+    locks.write_lock(conn)  # SQLite: the write lock from the start; PostgreSQL: nothing
     ids = list(db.session.scalars(_scope_query(district, scope, now)))
     if not ids:
         raise NothingToCancel()
@@ -355,8 +356,8 @@ def _run(
         told = _taxpayer_reason(b.lang, reason, note)
         new = _place_for(conn, b, services[b.service_code], candidates, now, told)
         if new is None:
-            svc._release(conn, b.id, "cancelled")
-            cancelled = svc._detached(
+            svc.release(conn, b.id, "cancelled")
+            cancelled = svc.detached(
                 Booking, dict(b._mapping), visit=old, service=services[b.service_code]
             )
             notify_booking(NoticeKind.VISIT_CANCELLED, cancelled, reason=told, conn=conn, now=now)
@@ -432,7 +433,7 @@ def disrupt(
             return result
         except DBAPIError as exc:
             db.session.rollback()
-            if not svc._retryable(exc) or attempt == ATTEMPTS - 1:
+            if not retryable(exc) or attempt == ATTEMPTS - 1:
                 raise
         except BaseException:
             db.session.rollback()

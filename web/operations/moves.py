@@ -4,7 +4,7 @@ cancelling it with a reason.
 A new timetable version that moves or drops a visit (`web.operations.publishing`) and a
 disruption that cancels one both need "put this booking on the nearest visit of the same stop
 with room for its service", so it lives here once, beside the taxpayer's own booking
-transactions and through the same guarantees: the taxpayer's lock (`_lock_taxpayer`), the cap
+transactions and through the same guarantees: the taxpayer's lock (`lock_taxpayer`), the cap
 and no-overlap rules (`check_taxpayer_limits`), walk-in places kept free (`free_places`) and the
 unique key on `SlotClaim`, each attempt inside a savepoint so a place someone else just took
 only moves on to the next nearest one. These functions run inside the caller's transaction and
@@ -36,10 +36,10 @@ from web.operations.booking import (
     CLAIMS,
     SERVICES,
     VISITS,
-    _insert_claims,
-    _lock_taxpayer,
-    _release,
     at,
+    insert_claims,
+    lock_taxpayer,
+    release,
     rules,
 )
 
@@ -158,7 +158,7 @@ def place_booking(conn: Connection, booking_id: int, place: Placement) -> None:
             "new_counter": place.counter,
         },
     )
-    _insert_claims(conn, booking_id, place.visit_id, place.counter, first, length)
+    insert_claims(conn, booking_id, place.visit_id, place.counter, first, length)
 
 
 def move_to_nearest(
@@ -169,7 +169,7 @@ def move_to_nearest(
 
     Each attempt runs in a savepoint: a place another transaction claimed first fails on
     the unique key and the next nearest is tried, while the caller's other changes stay."""
-    _lock_taxpayer(conn, booking.taxpayer_id)
+    lock_taxpayer(conn, booking.taxpayer_id)
     for place in ranked_places(conn, booking, list(candidates), now):
         try:
             with conn.begin_nested():
@@ -183,5 +183,5 @@ def move_to_nearest(
 def cancel_with_reason(conn: Connection, booking_id: int, reason: str) -> None:
     """Cancel a booking for the dispatcher: its places freed, the reason kept with it so the
     taxpayer who looks it up reads why. Inside the caller's transaction."""
-    _release(conn, booking_id, "cancelled")
+    release(conn, booking_id, "cancelled")
     conn.execute(_REASON, {"booking_id": booking_id, "reason": reason[:200]})

@@ -68,7 +68,7 @@ from web.db.models import (
 from web.db.outbox import notify_booking
 from web.db.store import current_week, load_dataset_rows
 from web.extensions import db
-from web.operations.booking import _detached, at, lock_against_publishing
+from web.operations.booking import at, detached, lock_against_publishing
 from web.operations.moves import Placement, cancel_with_reason, move_to_nearest
 
 MOVE = "move"
@@ -584,7 +584,7 @@ def _tell(
     if place is not None:
         columns.update(visit_id=place.visit_id, start=place.start, end=place.end)
         columns.update(counter=place.counter)
-    told = _detached(Booking, columns, visit=visit, service=services[b.service_code])
+    told = detached(Booking, columns, visit=visit, service=services[b.service_code])
     notify_booking(
         kind,
         told,
