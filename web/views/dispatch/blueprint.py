@@ -26,8 +26,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from web.db.models import District
+from web.db.models import District, User
 from web.db.store import district_by_code
+from web.extensions import db
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
 
@@ -44,6 +45,12 @@ def admin_only(view: F) -> F:
     """Mark a view that only admins may see."""
     view.admin_only = True  # type: ignore[attr-defined]
     return view
+
+
+def signed_in_user() -> User:
+    """The console user of this request, as a row of the request's database session (the
+    access rule lets only signed-in users reach a view that asks)."""
+    return db.get_or_404(User, current_user.id)
 
 
 def wants_json() -> bool:

@@ -21,16 +21,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
 from taxvan.clock import hhmm
 from web.clock import china_now
 from web.db import audit
 from web.db.district_scope import visit_in_district
-from web.db.models import Booking, District, DoorVisit, ServiceRow, User, VisitRow
+from web.db.models import Booking, District, DoorVisit, ServiceRow, VisitRow
 from web.extensions import db
 from web.operations.door import door_visits_of
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
 
 MASK = "•••"
 
@@ -226,6 +227,7 @@ def _csv(sheets: list[DaySheet]) -> bytes:
 def _xlsx(sheets: list[DaySheet]) -> bytes:
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one, ordinary sheet
     ws.title = _("Day sheet")[:31]
     ws.append(_columns())
     for cell in ws[1]:
@@ -235,8 +237,8 @@ def _xlsx(sheets: list[DaySheet]) -> bytes:
     widths = (11, 6, 5, 24, 18, 13, 12, 18, 13, 11, 6)
     for i, width in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = width
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
             cell.alignment = Alignment(vertical="top")
     mats = wb.create_sheet(_("What to bring")[:31])
     mats.append([_("Van"), _("Service"), _("Bookings"), _("Taxpayers bring")])
@@ -296,7 +298,7 @@ def _export(code: str, kind: str) -> Any:
     van = _van_arg()
     sheets = day_sheets(district, date, van)
     body = _csv(sheets) if kind == "csv" else _xlsx(sheets)
-    user = db.session.get(User, current_user.id)
+    user = signed_in_user()
     audit.record(
         "day_sheet_export",
         actor=user.name,

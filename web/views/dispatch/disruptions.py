@@ -13,12 +13,11 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from web.clock import china_now
 from web.db.district_scope import stop_ids, visit_in_district
-from web.db.models import District, User, VisitRow
+from web.db.models import District, VisitRow
 from web.extensions import db
 from web.operations.disruptions import (
     Disruption,
@@ -26,7 +25,7 @@ from web.operations.disruptions import (
     Scope,
     disrupt,
 )
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
 from web.views.dispatch.days import MASK, may_see_people, van_names
 from web.views.dispatch.forms import DisruptionForm
 
@@ -94,7 +93,7 @@ def _run(district: District, form: DisruptionForm, dry_run: bool) -> Disruption 
         return redirect(url_for("dispatch.disruptions", code=district.code))
     if not form.validate():
         return _page(district, form, 422)
-    user = db.session.get(User, current_user.id)
+    user = signed_in_user()
     try:
         return disrupt(
             district,

@@ -39,7 +39,6 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from sqlalchemy import func, select
@@ -54,7 +53,7 @@ from web.db.models import Booking, District, StopRow, User, VisitRow
 from web.db.store import IS_CURRENT_VISIT
 from web.extensions import db
 from web.operations.districts import KindChanges, import_district, plan_changes, split_referenced
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
 from web.views.inputs import takes_files
 
 TABLES = ("stops", "taxpayers", "streets", "services", "vans", "depot", "calendar")
@@ -316,8 +315,8 @@ def _impacts(dataset: Dataset, changes: dict[str, KindChanges]) -> list[StopImpa
                     Booking.visit_id.in_(visits), Booking.status == "active"
                 )
             )
-            row = db.session.get(StopRow, stop_id)
-            name = row.name if row is not None else stop_id
+            stop = db.session.get(StopRow, stop_id)
+            name = stop.name if stop is not None else stop_id
             out.append(StopImpact(stop_id, name, what, n_visits, n_bookings or 0))
     return out
 
@@ -502,7 +501,7 @@ def import_confirm(code: str) -> Any:
                 "saved; upload the files again to see a new preview."
             )
             return _page(district, ImportForm(), 409, refused=message)
-        user = db.session.get(User, current_user.id)
+        user = signed_in_user()
         try:
             result = apply(district, staged, user, pending.get("uploaded", {}))
         except DataFileError as exc:

@@ -80,7 +80,7 @@ def _filters() -> tuple[Filters, dict[str, str]]:
     return Filters(status, kind, date), errors
 
 
-def _query(district: District, f: Filters) -> Select[tuple[Notice]]:
+def _query(district: District, f: Filters) -> Select[Notice]:
     q = select(Notice).where(notices_of_district(district))
     if f.status:
         q = q.where(Notice.status == f.status)

@@ -22,7 +22,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -32,7 +31,7 @@ from taxvan.io.loaders import load_vans
 from taxvan.workdays import iso_week_label, next_iso_week
 from web.clock import china_now, wall_now
 from web.db import audit
-from web.db.models import District, Draft, PlanJob, User
+from web.db.models import District, Draft, PlanJob
 from web.db.store import current_weeks, stops_count
 from web.extensions import db
 from web.operations import adjustments
@@ -40,17 +39,11 @@ from web.operations import plan_jobs as queue
 from web.operations.draft_diff import REASON_LABELS, draft_adjustments, draft_diff, when_text
 from web.operations.drafts import WEEKDAYS_EN, timetable_by_day
 from web.security import map_policy
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
 from web.views.dispatch.charts import progress_chart, share_chart
 from web.views.dispatch.forms import JobActionForm, PlanForm
 
 RECENT = 10
-
-
-def _user() -> User:
-    user = db.session.get(User, current_user.id)
-    assert user is not None
-    return user
 
 
 def _job_or_404(district: District, job_id: int) -> PlanJob:
@@ -175,7 +168,7 @@ def plan_start(code: str) -> Any:
         ),
     )
     try:
-        job, joined = queue.submit(district, options, _user())
+        job, joined = queue.submit(district, options, signed_in_user())
     except queue.JobRefused as exc:
         flash(
             _(
@@ -288,7 +281,7 @@ def plan_cancel(code: str, job_id: int) -> WerkzeugResponse:
     job = _job_or_404(district, job_id)
     if JobActionForm().validate_on_submit():
         if job.active:
-            queue.cancel(job, _user())
+            queue.cancel(job, signed_in_user())
             flash(_("Cancelling: the search stops within a few seconds."), "info")
     else:
         abort(400)
@@ -305,7 +298,7 @@ def plan_retry(code: str, job_id: int) -> WerkzeugResponse:
         flash(_("Only a failed or cancelled plan can be retried."), "error")
         return redirect(url_for("dispatch.plan_job", code=code, job_id=job.id))
     try:
-        new = queue.retry(job, _user())
+        new = queue.retry(job, signed_in_user())
     except queue.JobRefused as exc:
         flash(
             _(

@@ -35,7 +35,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import HiddenField
@@ -48,7 +47,6 @@ from web.db.models import (
     Draft,
     PublishedWeek,
     ServiceRow,
-    User,
 )
 from web.extensions import db
 from web.operations.publishing import (
@@ -67,7 +65,7 @@ from web.operations.publishing import (
     week_draft_of,
     week_versions,
 )
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
 from web.views.dispatch.versions import week_or_404
 from web.views.inputs import WholeNumberField
 
@@ -277,7 +275,7 @@ def _confirm(
     a successful publish (drop the session's draft, mark the saved draft published)."""
     code = district.code
     form = PublishForm()
-    user = db.session.get(User, current_user.id)
+    user = signed_in_user()
     assert user is not None
     preview = preview_version(district, draft, user.name)
     based_on = current_id(district, label)

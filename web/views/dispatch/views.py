@@ -29,7 +29,13 @@ from web.db.models import User
 from web.db.store import all_districts, current_weeks, stops_count
 from web.extensions import db, limiter
 from web.operations.users import authenticate, find_user, normalise_name
-from web.views.dispatch.blueprint import admin_only, bp, district_or_404, open_to_all
+from web.views.dispatch.blueprint import (
+    admin_only,
+    bp,
+    district_or_404,
+    open_to_all,
+    signed_in_user,
+)
 from web.views.dispatch.forms import SignInForm, SignOutForm
 from web.views.dispatch.planning_views import district_page
 
@@ -143,7 +149,7 @@ def sign_in() -> Any:
 @bp.post("/sign-out")
 def sign_out() -> Response:
     if SignOutForm().validate_on_submit():
-        user = db.session.get(User, current_user.id)
+        user = signed_in_user()
         audit.record(
             "sign_out",
             actor=user.name,

@@ -11,16 +11,15 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from routes.insertion import InsertionResult
 from taxvan.clock import hhmm, parse_hhmm
 from web.clock import china_now
-from web.db.models import District, DoorRequest, PublishedWeek, ServiceRow, User
+from web.db.models import District, DoorRequest, PublishedWeek, ServiceRow
 from web.extensions import db
 from web.operations import door as svc
-from web.views.dispatch.blueprint import bp
+from web.views.dispatch.blueprint import bp, signed_in_user
 from web.views.door.forms import AcceptForm, DeclineForm
 
 STATUSES = ("received", "accepted", "declined")
@@ -179,7 +178,7 @@ def door_accept(code: str) -> Any:
         ask = _ask(district, req, request.form, weeks)
     except PlanProblem as exc:
         return _plan_page(district, req, weeks, None, None, exc), 422
-    user = db.session.get(User, current_user.id)
+    user = signed_in_user()
     try:
         decision = svc.accept(district, req, ask, form.option.data or "", user)
     except svc.DoorError as exc:
@@ -216,7 +215,7 @@ def door_decline(code: str) -> Any:
     weeks = svc.district_weeks(district, china_now().date())
     if not valid:
         return _plan_page(district, req, weeks, None, None, decline=form), 422
-    user = db.session.get(User, current_user.id)
+    user = signed_in_user()
     try:
         svc.decline(district, req, (form.reason.data or "").strip(), user)
     except svc.DoorError:
