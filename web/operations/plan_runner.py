@@ -32,6 +32,7 @@ from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
 from web.adapters.planner import run_plan
 from web.clock import wall_now
+from web.config import Config
 from web.db import audit
 from web.db.models import Draft, PlanJob, User
 from web.extensions import db
@@ -189,8 +190,36 @@ def execute(job_id: int) -> str:
     )
     watcher = _Watcher(app, job_id)
     watcher.start()
-    outcome: tuple[str, str | None] = ("failed", None)
-    draft_parts: dict[str, Any] | None = None
+    try:
+        outcome, draft_parts = _plan(app, job, cfg, options, watcher)
+    finally:
+        watcher.stop()
+
+    job = db.session.get(PlanJob, job_id, populate_existing=True)
+    assert job is not None
+    job.progress = thin(watcher.points)
+    job.log = watcher.lines[-MAX_LINES:]
+    status, error = outcome
+    if status == "succeeded" and job.cancel_requested:
+        status = "cancelled"  # asked to stop while the files were written: keep nothing
+    if status == "succeeded" and draft_parts is not None:
+        _save_draft(job, options, draft_parts)
+    elif status == "cancelled":
+        _end(job, "cancelled")
+        _audit(job, "plan_cancelled", {}, actor=job.cancelled_by)
+    else:
+        _end(job, "failed", error or "the plan failed")
+        _audit(job, "plan_failed", {"error": job.error})
+    db.session.commit()
+    return job.status
+
+
+def _plan(
+    app: Flask, job: PlanJob, cfg: Config, options: dict[str, Any], watcher: _Watcher
+) -> tuple[tuple[str, str | None], dict[str, Any] | None]:
+    """Run the job's plan: ((status, error for people), the draft's columns if it
+    succeeded). Every failure becomes a status and a message, the unexpected ones logged."""
+    job_id = job.id
     try:
         with tempfile.TemporaryDirectory(prefix=f"taxvan-job-{job_id}-") as tmp:
             run = run_plan(
@@ -210,67 +239,52 @@ def execute(job_id: int) -> str:
                 "fingerprint": run.week.fingerprint,
                 "template_reused": run.template_reused,
             }
-        outcome = ("succeeded", None)
+        return ("succeeded", None), draft_parts
     except SearchStopped:
-        outcome = ("cancelled", None)
+        return ("cancelled", None), None
     except AdjustmentError as exc:  # every problem, not only the first
         # In the console's language (Chinese: a job has no request to ask).
         from web.operations.adjustments import problem_text
 
         texts = "; ".join(problem_text(p) for p in exc.problems)
-        outcome = ("failed", _("Adjustment not possible: %(problems)s", problems=texts))
+        return ("failed", _("Adjustment not possible: %(problems)s", problems=texts)), None
     except PinError as exc:
         from web.operations.adjustments import pin_error_text
 
-        outcome = ("failed", pin_error_text(exc))
+        return ("failed", pin_error_text(exc)), None
     except TaxvanError as exc:  # another PlanningError, bad data: a message for people
-        outcome = ("failed", str(exc))
+        return ("failed", str(exc)), None
     except Exception as exc:
         app.logger.exception("plan job %s failed", job_id)
-        outcome = ("failed", f"unexpected error: {type(exc).__name__}: {exc}")
-    finally:
-        watcher.stop()
+        return ("failed", f"unexpected error: {type(exc).__name__}: {exc}"), None
 
-    job = db.session.get(PlanJob, job_id, populate_existing=True)
-    assert job is not None
-    job.progress = thin(watcher.points)
-    job.log = watcher.lines[-MAX_LINES:]
-    status, error = outcome
-    if status == "succeeded" and job.cancel_requested:
-        status = "cancelled"  # asked to stop while the files were written: keep nothing
-    if status == "succeeded" and draft_parts is not None:
-        draft = Draft(
-            district_id=job.district_id,
-            week=job.week,
-            job=job,
-            status="draft",
-            options=options,
-            created_at=wall_now(),
-            created_by=job.actor,
-            **draft_parts,
-        )
-        db.session.add(draft)
-        _end(job, "succeeded")
-        db.session.flush()
-        report = draft_parts["report"]
-        _audit(
-            job,
-            "plan_finished",
-            {
-                "draft": draft.id,
-                "visits": len(draft_parts["visits"]),
-                "dropped": len(report.get("dropped", [])),
-                "km": report.get("km_driven"),
-            },
-        )
-    elif status == "cancelled":
-        _end(job, "cancelled")
-        _audit(job, "plan_cancelled", {}, actor=job.cancelled_by)
-    else:
-        _end(job, "failed", error or "the plan failed")
-        _audit(job, "plan_failed", {"error": job.error})
-    db.session.commit()
-    return job.status
+
+def _save_draft(job: PlanJob, options: dict[str, Any], draft_parts: dict[str, Any]) -> None:
+    """The succeeded job's plan as a draft of its week, the job ended and audited."""
+    draft = Draft(
+        district_id=job.district_id,
+        week=job.week,
+        job=job,
+        status="draft",
+        options=options,
+        created_at=wall_now(),
+        created_by=job.actor,
+        **draft_parts,
+    )
+    db.session.add(draft)
+    _end(job, "succeeded")
+    db.session.flush()
+    report = draft_parts["report"]
+    _audit(
+        job,
+        "plan_finished",
+        {
+            "draft": draft.id,
+            "visits": len(draft_parts["visits"]),
+            "dropped": len(report.get("dropped", [])),
+            "km": report.get("km_driven"),
+        },
+    )
 
 
 def run_in_thread(app: Flask, job_id: int) -> threading.Thread:
