@@ -234,7 +234,8 @@ class AppSQL:
         from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 
         from web.db.driver_sql import driver_sql
-        from web.db.outbox import _INSERT_ONCE
+        from web.db.locks import taxpayer_key
+        from web.db.outbox import INSERT_ONCE
         from web.operations import booking as svc
 
         dialect = pg_dialect.dialect()
@@ -242,15 +243,15 @@ class AppSQL:
         def sql(stmt):
             return driver_sql(stmt, dialect)
 
-        self.visit = sql(svc._VISIT_WITH_SERVICE)
-        self.lock = sql(svc._PG_LOCK)
-        self.held = sql(svc._HELD)
-        self.insert = sql(svc._PG_INSERT_BOOKING_CLAIMS_AND_NOTICE)
-        self.notice = sql(_INSERT_ONCE["postgresql"])
-        self.find = sql(svc._BOOKING_BY_CODE_FOR_UPDATE)
-        self.release = sql(svc._PG_RELEASE)
+        self.visit = sql(svc.VISIT_WITH_SERVICE)
+        self.lock = sql(svc.PG_LOCK)
+        self.held = sql(svc.HELD)
+        self.insert = sql(svc.PG_INSERT_BOOKING_CLAIMS_AND_NOTICE)
+        self.notice = sql(INSERT_ONCE["postgresql"])
+        self.find = sql(svc.BOOKING_BY_CODE_FOR_UPDATE)
+        self.release = sql(svc.PG_RELEASE)
         self.publishing = svc.PUBLISHING_LOCK
-        self.lock_key = svc._lock_key
+        self.lock_key = taxpayer_key
         self.visit_cols = {k: i for i, k in enumerate(svc.VISITS.c.keys())}
         n_visit, n_stop, n_street = (len(t.c) for t in (svc.VISITS, svc.STOPS, svc.STREETS))
         self.stop_district = n_visit + list(svc.STOPS.c.keys()).index("district_id")

@@ -113,7 +113,7 @@ _IS_CURRENT = VISITS.c.published_id.in_(select(CURRENT.c.published_id))
 # neither for building the statement nor for the ORM's row loading and identity map; the
 # rows become detached model objects (`detached`) for the views and templates.
 
-_VISIT_WITH_SERVICE = (
+VISIT_WITH_SERVICE = (
     select(*VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
     .join_from(VISITS, STOPS, VISITS.c.stop_id == STOPS.c.id)
     .join(STREETS, STOPS.c.street_code == STREETS.c.code)
@@ -138,9 +138,9 @@ _BOOKING_BY_CODE = (
     )
     .where(BOOKINGS.c.code == bindparam("code"))
 )
-_BOOKING_BY_CODE_FOR_UPDATE = _BOOKING_BY_CODE.with_for_update(of=BOOKINGS)
+BOOKING_BY_CODE_FOR_UPDATE = _BOOKING_BY_CODE.with_for_update(of=BOOKINGS)
 
-_HELD = union_all(
+HELD = union_all(
     select(literal_column("1"), BOOKINGS.c.id, VISITS.c.date, BOOKINGS.c.start, BOOKINGS.c.end)
     .join_from(BOOKINGS, VISITS, BOOKINGS.c.visit_id == VISITS.c.id)
     .where(
@@ -169,7 +169,7 @@ replaced."""
 _TAKEN = select(CLAIMS.c.counter, CLAIMS.c.slot).where(CLAIMS.c.visit_id == bindparam("visit_id"))
 _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
 _INSERT_CLAIMS = insert(CLAIMS)
-_PG_INSERT_BOOKING_CLAIMS_AND_NOTICE = text(
+PG_INSERT_BOOKING_CLAIMS_AND_NOTICE = text(
     "WITH booking AS ("
     ' INSERT INTO bookings (code, visit_id, district_id, service_code, start, "end", counter,'
     " taxpayer_id, name, phone, status, created_at, lang)"
@@ -192,7 +192,7 @@ _PG_INSERT_BOOKING_CLAIMS_AND_NOTICE = text(
 """PostgreSQL: the booking, its claims and its notice in one statement (data-modifying WITHs,
 all run to completion); a place already claimed fails it on the unique key like separate
 inserts would, and the notice's key and booking take the new booking's id."""
-_PG_LOCK = text("SELECT pg_advisory_xact_lock_shared(:publishing), pg_advisory_xact_lock(:key)")
+PG_LOCK = text("SELECT pg_advisory_xact_lock_shared(:publishing), pg_advisory_xact_lock(:key)")
 """The publishing lock shared (many bookings at once; a publish waits for them and they wait
 for a publish) and the taxpayer's lock, in one round trip."""
 PUBLISHING_LOCK = 0x7461787661_6E5042
@@ -203,7 +203,7 @@ _SET_STATUS = (
     .where(BOOKINGS.c.id == bindparam("booking_id"))
     .values(status=bindparam("new_status"))
 )
-_PG_RELEASE = text(
+PG_RELEASE = text(
     "WITH freed AS (DELETE FROM slot_claims WHERE booking_id = :booking_id)"
     " UPDATE bookings SET status = :new_status WHERE id = :booking_id"
 )
@@ -326,7 +326,7 @@ def _visit_and_service(
         return None, _any_service(service_code)
     rows = _run(
         db.session.connection(),
-        _VISIT_WITH_SERVICE,
+        VISIT_WITH_SERVICE,
         {"visit_id": visit_id, "service": service_code or ""},
     )
     row = rows[0] if rows else None
@@ -405,7 +405,7 @@ def lock_taxpayer(conn: Connection, taxpayer_id: str) -> None:
     already holds that lock.
     """
     if conn.dialect.name == "postgresql":
-        _run(conn, _PG_LOCK, {"key": _lock_key(taxpayer_id), "publishing": PUBLISHING_LOCK})
+        _run(conn, PG_LOCK, {"key": _lock_key(taxpayer_id), "publishing": PUBLISHING_LOCK})
     elif conn.dialect.name == "sqlite":
         _lock_writes(conn)
     else:  # pragma: no cover - the app runs on these two only
@@ -420,9 +420,7 @@ def _held(
     statement."""
     mine: list[tuple[dt.datetime, dt.datetime]] = []
     taken: set[tuple[int, int]] = set()
-    rows = _run(
-        conn, _HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id}
-    )
+    rows = _run(conn, HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id})
     current = False
     for own, booking_id, date, a, b in rows:
         if own == 2:
@@ -560,7 +558,7 @@ def new_booking(
         params = {f"n_{k}": v for k, v in told.items()}
         params.update(values, n_key_head=head, n_key_tail=tail)
         params.update(first_slot=first, last_slot=first + length - 1)
-        booking_id = int(_run(conn, _PG_INSERT_BOOKING_CLAIMS_AND_NOTICE, params)[0][0])
+        booking_id = int(_run(conn, PG_INSERT_BOOKING_CLAIMS_AND_NOTICE, params)[0][0])
     else:
         booking_id = _insert(conn, values, first, length)
     # The row just written, outside the session, with what the reply shows.
@@ -608,7 +606,7 @@ def release(conn: Connection, booking_id: int, status: str) -> None:
     """Free a booking's places and give it `status` (moved, cancelled)."""
     params = {"booking_id": booking_id, "new_status": status}
     if conn.dialect.name == "postgresql":
-        _run(conn, _PG_RELEASE, params)
+        _run(conn, PG_RELEASE, params)
     else:
         conn.execute(_FREE_CLAIMS, params)
         conn.execute(_SET_STATUS, params)
@@ -675,7 +673,7 @@ def find(
         _lock_writes(conn)
     rows = _run(
         conn,
-        _BOOKING_BY_CODE_FOR_UPDATE if for_update else _BOOKING_BY_CODE,
+        BOOKING_BY_CODE_FOR_UPDATE if for_update else _BOOKING_BY_CODE,
         {"code": (code or "").strip().upper()},
     )
     row = rows[0] if rows else None

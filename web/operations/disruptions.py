@@ -12,7 +12,7 @@ visit that is full is never overfilled.
 
 Locks, so that a booking arriving meanwhile is seen and moved or refused: on SQLite the
 transaction holds the database's write lock from its start, and a booking re-reads its visit's
-cancellation under that lock (`_HELD` in the booking service). On PostgreSQL the disruption
+cancellation under that lock (`HELD` in the booking service). On PostgreSQL the disruption
 takes the affected taxpayers' advisory locks, then locks the visits concerned (called off and
 alternatives) for update, in id order; that waits for bookings whose claims are written (their
 foreign key holds a key-share lock on the visit). Left open on PostgreSQL: a booking that read
