@@ -43,7 +43,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
@@ -454,57 +454,18 @@ def _run(
     new = _new_version(district, draft, who)
     outcome = Outcome(draft.week, new.version, None if preview else new.id, len(new.visits))
 
-    bookings: list[Booking] = []
-    if current is not None:
-        bookings = list(
-            session.scalars(
-                select(Booking)
-                .join(VisitRow, Booking.visit_id == VisitRow.id)
-                .where(VisitRow.published_id == current.id, Booking.status == "active")
-                .order_by(VisitRow.date, Booking.start, Booking.id)
-                .with_for_update(of=Booking)
-            )
-        )
+    bookings = _active_bookings(current)
     same: dict[tuple[str, dt.date, int, int], list[VisitRow]] = defaultdict(list)
     by_stop: dict[str, list[VisitRow]] = defaultdict(list)
     for v in new.visits:
         same[(v.stop_id, v.date, v.start, v.end)].append(v)
         by_stop[v.stop_id].append(v)
 
-    carried: list[tuple[Booking, VisitRow]] = []
-    affected: list[Booking] = []
-    for b in bookings:
-        old = b.visit
-        match = next(
-            (
-                v
-                for v in same.get((old.stop_id, old.date, old.start, old.end), [])
-                if b.counter < v.counters
-            ),
-            None,
-        )
-        if match is not None:
-            carried.append((b, match))
-        elif at_end(old) <= now:
-            outcome.kept += 1
-        else:
-            affected.append(b)
-
+    carried, affected = _match_bookings(bookings, same, now, outcome)
     if not preview:
-        undecided = [b for b in affected if decisions.of(b.id) is None]
-        if undecided:
-            raise UndecidedBookings(draft.week, [_affected(b, None) for b in undecided])
-        for b in affected:
-            d = decisions.of(b.id)
-            if d is not None and d.action == CANCEL and not d.reason.strip():
-                raise ReasonMissing(b.code)
+        _check_decisions(draft.week, affected, decisions)
 
-    changes: list[BookingChange] = []
-    for b, v in carried:
-        conn.execute(update(Booking).where(Booking.id == b.id).values(visit_id=v.id))
-        conn.execute(update(SlotClaim).where(SlotClaim.booking_id == b.id).values(visit_id=v.id))
-        changes.append(_change(new, b, "carried", v, b.start, b.end, ""))
-        outcome.carried += 1
+    changes = _carry(conn, new, carried, outcome)
 
     visits_by_id = {v.id: v for v in new.visits}
     services = {
@@ -558,6 +519,77 @@ def _run(
     for b in bookings:
         session.expire(b)  # rows changed underneath by the statements above
     return outcome
+
+
+def _carry(
+    conn: Connection,
+    new: PublishedWeek,
+    carried: list[tuple[Booking, VisitRow]],
+    outcome: Outcome,
+) -> list[BookingChange]:
+    """Move the carried bookings and their places to the new version's visits."""
+    changes: list[BookingChange] = []
+    for b, v in carried:
+        conn.execute(update(Booking).where(Booking.id == b.id).values(visit_id=v.id))
+        conn.execute(update(SlotClaim).where(SlotClaim.booking_id == b.id).values(visit_id=v.id))
+        changes.append(_change(new, b, "carried", v, b.start, b.end, ""))
+        outcome.carried += 1
+    return changes
+
+
+def _active_bookings(current: PublishedWeek | None) -> list[Booking]:
+    """The active bookings of the version `current` (none yet: none), locked, in time order."""
+    if current is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .join(VisitRow, Booking.visit_id == VisitRow.id)
+            .where(VisitRow.published_id == current.id, Booking.status == "active")
+            .order_by(VisitRow.date, Booking.start, Booking.id)
+            .with_for_update(of=Booking)
+        )
+    )
+
+
+def _match_bookings(
+    bookings: list[Booking],
+    same: dict[tuple[str, dt.date, int, int], list[VisitRow]],
+    now: dt.datetime,
+    outcome: Outcome,
+) -> tuple[list[tuple[Booking, VisitRow]], list[Booking]]:
+    """(bookings carried to the new version's visit at the same stop and time, with room on
+    their counter; bookings affected). A booking whose visit is over stays as it was (kept)."""
+    carried: list[tuple[Booking, VisitRow]] = []
+    affected: list[Booking] = []
+    for b in bookings:
+        old = b.visit
+        match = next(
+            (
+                v
+                for v in same.get((old.stop_id, old.date, old.start, old.end), [])
+                if b.counter < v.counters
+            ),
+            None,
+        )
+        if match is not None:
+            carried.append((b, match))
+        elif at_end(old) <= now:
+            outcome.kept += 1
+        else:
+            affected.append(b)
+    return carried, affected
+
+
+def _check_decisions(week: str, affected: list[Booking], decisions: Decisions) -> None:
+    """Every affected booking has a decision, and a cancellation its reason."""
+    undecided = [b for b in affected if decisions.of(b.id) is None]
+    if undecided:
+        raise UndecidedBookings(week, [_affected(b, None) for b in undecided])
+    for b in affected:
+        d = decisions.of(b.id)
+        if d is not None and d.action == CANCEL and not d.reason.strip():
+            raise ReasonMissing(b.code)
 
 
 def taxpayer_reason(lang: str, words: str) -> str:
