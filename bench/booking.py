@@ -223,7 +223,7 @@ class AppSQL:
     PostgreSQL, compiled from the app's own statement objects as the app compiles them
     (`web.db.driver_sql`): the bare path runs exactly these, so it stays the same as the app's.
 
-    Booking: the visit with its stop, street and service; in one transaction the publishing
+    Booking: the visit with its stop, street and service; in one transaction the district's
     lock (shared) and the taxpayer's advisory lock, the taxpayer's open bookings with the
     visit's claims, cancellation and current version in one statement, the booking with its
     claims and its notice in one statement; commit. Cancel:
@@ -233,8 +233,8 @@ class AppSQL:
     def __init__(self) -> None:
         from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 
+        from web.db import locks
         from web.db.driver_sql import driver_sql
-        from web.db.locks import taxpayer_key
         from web.db.outbox import INSERT_ONCE
         from web.operations import booking as svc
 
@@ -244,14 +244,14 @@ class AppSQL:
             return driver_sql(stmt, dialect)
 
         self.visit = sql(svc.VISIT_WITH_SERVICE)
-        self.lock = sql(svc.PG_LOCK)
+        self.lock = sql(locks.SHARED_AND_TAXPAYER)
         self.held = sql(svc.HELD)
         self.insert = sql(svc.PG_INSERT_BOOKING_CLAIMS_AND_NOTICE)
         self.notice = sql(INSERT_ONCE["postgresql"])
         self.find = sql(svc.BOOKING_BY_CODE_FOR_UPDATE)
         self.release = sql(svc.PG_RELEASE)
-        self.publishing = svc.PUBLISHING_LOCK
-        self.lock_key = taxpayer_key
+        self.space = locks.DISTRICT_SPACE
+        self.lock_key = locks.taxpayer_key
         self.visit_cols = {k: i for i, k in enumerate(svc.VISITS.c.keys())}
         n_visit, n_stop, n_street = (len(t.c) for t in (svc.VISITS, svc.STOPS, svc.STREETS))
         self.stop_district = n_visit + list(svc.STOPS.c.keys()).index("district_id")
@@ -353,7 +353,7 @@ def book_same(q: AppSQL, conn, visit_id: int, minute: int, tid: str, code: str, 
             stop_id, district = row[v["stop_id"]], row[q.stop_district]
             length = -(-row[q.service_minutes] // 15)
             slot, end = (minute - vstart) // 15, minute + length * 15
-            run(conn, q.lock, publishing=q.publishing, key=q.lock_key(tid))
+            run(conn, q.lock, space=q.space, district=district, key=q.lock_key(tid))
             mine, taken, current = [], set(), False
             held = run(conn, q.held, taxpayer_id=tid, today=now.date(), visit_id=visit_id)
             for own, _bid, d, a, b in held:

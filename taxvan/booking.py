@@ -158,6 +158,8 @@ def walkin_slots(n_slots: int, counter: int, share: float) -> set[int]:
     if share <= 0 or n_slots == 0:
         return set()
     keep = math.ceil(n_slots * share - 1e-9)
+    if keep == 0:  # a share so small it keeps no whole slot
+        return set()
     period = n_slots / keep
     offset = (counter * period / 2) % period
     return {min(n_slots - 1, int(offset + i * period)) for i in range(keep)}

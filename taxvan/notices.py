@@ -35,6 +35,8 @@ class NoticeKind(StrEnum):
     """A disruption cancelled the visit and the booking was moved to another visit."""
     DOOR_ACCEPTED = "door_accepted"
     DOOR_DECLINED = "door_declined"
+    DOOR_CANCELLED = "door_cancelled"
+    """An accepted door-to-door visit called off (a new timetable of the week took its time)."""
 
 
 LANGUAGES = ("zh", "en")
@@ -187,6 +189,17 @@ TEMPLATES: dict[tuple[NoticeKind, str], tuple[str, ...]] = {
         "Door-to-door request of {name} declined: {reason}. Call {hotline}",
         "Door-to-door request declined: {reason}. Call {hotline}",
         "Door-to-door request declined. Call {hotline}",
+    ),
+    (NoticeKind.DOOR_CANCELLED, "zh"): (
+        "{name}的上门服务{code}（{day} {start}-{end}）已取消：{reason}。咨询{hotline}",
+        "上门服务{code}（{day} {start}）已取消：{reason}。咨询{hotline}",
+        "上门服务{code}（{day} {start}）已取消，咨询{hotline}",
+    ),
+    (NoticeKind.DOOR_CANCELLED, "en"): (
+        "Door-to-door visit {code} for {name} ({day} {start}-{end}) is called off: {reason}. "
+        "Call {hotline}",
+        "Door-to-door visit {code} ({day} {start}) called off: {reason}. Call {hotline}",
+        "Door-to-door visit {code} ({day} {start}) called off. Call {hotline}",
     ),
 }
 

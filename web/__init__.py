@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from pathlib import Path
@@ -51,6 +52,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=instance and str(instance), instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     cfg = Config()
+    if not cfg.cache_dir:
+        # The planner's templates and matrices belong to this installation: two sites on one
+        # machine must never plan from each other's template.
+        cfg = dataclasses.replace(cfg, cache_dir=str(Path(app.instance_path) / "planner-cache"))
     app.config.from_mapping(
         SECRET_KEY=cfg.secret_key or _secret_key(Path(app.instance_path)),
         SQLALCHEMY_DATABASE_URI=cfg.database_url

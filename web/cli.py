@@ -126,7 +126,7 @@ def _diff(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     folder = args.data or Config().data_dir
     try:
-        ds = load_dataset(folder)
+        ds = load_dataset(folder, Config().file_limits)
     except DataFileError as exc:
         print(exc.report(), file=sys.stderr)
         files = len(exc.errors) if isinstance(exc, DataFolderError) else 1

@@ -16,11 +16,13 @@ from routes.engine import SearchParams, default_workers
 from routes.matrix import GeodesicProvider
 from routes.problem import PlanSettings
 from taxvan.booking import BookingRules
+from taxvan.io.guards import FileLimits
 
 PLAN = PlanSettings()
 SEARCH = SearchParams()
 TRAVEL = GeodesicProvider()
 BOOKING = BookingRules()
+FILES = FileLimits()
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data" / "fangzi"
 
@@ -28,6 +30,11 @@ REPO_DATA = Path(__file__).resolve().parent.parent / "data" / "fangzi"
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or default
+
+
+def user_cache_dir() -> str:
+    """The `taxvan` command's cache folder when `TAXVAN_CACHE_DIR` is unset: the user's."""
+    return str(Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "taxvan")
 
 
 def _default_data() -> str:
@@ -66,12 +73,10 @@ class Config:
     tiles: str = field(default_factory=lambda: _env("TAXVAN_TILES", "osm"))
     tile_url: str = field(default_factory=lambda: _env("TAXVAN_TILE_URL", ""))
     tile_key: str = field(default_factory=lambda: _env("TAXVAN_TILE_KEY", ""))
-    cache_dir: str = field(
-        default_factory=lambda: _env(
-            "TAXVAN_CACHE_DIR",
-            str(Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "taxvan"),
-        )
-    )
+    cache_dir: str = field(default_factory=lambda: _env("TAXVAN_CACHE_DIR", ""))
+    """Where the planner keeps travel-time matrices and weekly templates. Unset, the app keeps
+    them in its instance folder (`planner-cache/`), so two installations on one machine never
+    share them; the `taxvan` command in the user's cache folder (`user_cache_dir()`)."""
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     db_pool_size: int = field(
         default_factory=lambda: int(_env("TAXVAN_DB_POOL_SIZE", _env("TAXVAN_THREADS", "8")))
@@ -121,6 +126,26 @@ class Config:
         default_factory=lambda: int(_env("TAXVAN_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
     )
     """Largest console upload (a district's files together); larger is refused with 413."""
+    import_unpacked_bytes: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_UNPACKED_BYTES", str(FILES.unpacked_bytes)))
+    )
+    """What one imported workbook (a zip archive) may unpack to; checked before it is read."""
+    import_rows: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_ROWS", str(FILES.rows)))
+    )
+    """Records one data file (CSV or workbook) may hold; checked before it is read."""
+    import_cells: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_CELLS", str(FILES.cells)))
+    )
+    """Cells one workbook's sheet may hold; checked before it is read."""
+    import_json_bytes: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_JSON_BYTES", str(FILES.json_bytes)))
+    )
+    """Size of an outline (GeoJSON) file."""
+    import_json_depth: int = field(
+        default_factory=lambda: int(_env("TAXVAN_IMPORT_JSON_DEPTH", str(FILES.json_depth)))
+    )
+    """How deeply an outline's arrays and objects may nest; checked before it is parsed."""
     sms_url: str = field(default_factory=lambda: _env("TAXVAN_SMS_URL", ""))
     """The SMS gateway notices are posted to; unset, notices stay in the outbox."""
     sms_token: str = field(default_factory=lambda: _env("TAXVAN_SMS_TOKEN", ""))
@@ -141,11 +166,21 @@ class Config:
     signin_rate: str = field(
         default_factory=lambda: _env("TAXVAN_SIGNIN_RATE", "5 per minute; 20 per hour")
     )
-    """Failed console sign-ins allowed per user name."""
+    """Failed console sign-ins allowed per user name and client address together: failures from
+    other addresses never lock the owner out at their own."""
     signin_address_rate: str = field(
         default_factory=lambda: _env("TAXVAN_SIGNIN_ADDRESS_RATE", "20 per minute; 100 per hour")
     )
-    """Failed console sign-ins allowed per client address (an office may share one)."""
+    """Failed console sign-ins allowed per client address, whatever the names (an office may
+    share one address)."""
+    session_idle_minutes: float = field(
+        default_factory=lambda: float(_env("TAXVAN_SESSION_IDLE_MINUTES", "30"))
+    )
+    """A console session ends after this long without a request."""
+    session_max_hours: float = field(
+        default_factory=lambda: float(_env("TAXVAN_SESSION_MAX_HOURS", "12"))
+    )
+    """A console session ends this long after signing in, however busy."""
     door_answer_days: int = field(default_factory=lambda: int(_env("TAXVAN_DOOR_ANSWER_DAYS", "3")))
     """Working days within which the bureau answers a door-to-door request (told to the firm)."""
     queue_name: str = field(default_factory=lambda: _env("TAXVAN_QUEUE", "taxvan-plans"))
@@ -155,3 +190,14 @@ class Config:
     )
     """A running plan whose worker has not reported for this long is taken as dead (killed,
     crashed, the app restarted) and marked failed, so it can be retried."""
+
+    @property
+    def file_limits(self) -> FileLimits:
+        """What a data file may hold (`taxvan.io.guards`), from the `import_*` settings."""
+        return FileLimits(
+            unpacked_bytes=self.import_unpacked_bytes,
+            rows=self.import_rows,
+            cells=self.import_cells,
+            json_bytes=self.import_json_bytes,
+            json_depth=self.import_json_depth,
+        )

@@ -8,7 +8,9 @@ Three rules from abuse seen in the field:
 * `X-Forwarded-For` is believed only from as many proxies as `TAXVAN_PROXIES` says, otherwise
   anyone could pick a fresh rate-limit budget per request;
 * every response carries a Content-Security-Policy and the usual browser protections; the
-  planner's map page, whose Leaflet code is inline, gets its own policy with a hash per script.
+  planner's map page, whose Leaflet code is inline, gets its own policy with a hash per script;
+* a page or download that shows a taxpayer's name, phone or booking is never stored by a
+  browser or a proxy (`Cache-Control: no-store`), decided here for whole blueprints.
 
 A small `after_request` hook rather than flask-talisman: talisman's last release is from 2023 and
 its defaults (HTTPS redirect, `Secure` session cookie) would break the out-of-the-box
@@ -35,6 +37,21 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1")
 CSRF_HOURS = 4
 """A booking form's CSRF token expires after this long (a page left open over lunch still
 works; a token copied into a forged page goes stale the same afternoon)."""
+
+NO_STORE_BLUEPRINTS = frozenset({"dispatch", "booking", "door"})
+"""Pages that show taxpayers' names, phones or booking codes: the whole console (pages and
+downloads), the taxpayer's booking pages (form, confirmation, look-up, move, cancel) and the
+door-to-door pages. They carry `Cache-Control: no-store`, so neither a shared computer's browser
+(its back button, its disk cache) nor a proxy keeps a copy."""
+
+NO_STORE_ENDPOINTS = frozenset(
+    {
+        *("site.book", "site.confirmed", "site.lookup", "site.cancel", "site.reschedule"),
+        *("api.create_booking", "api.get_booking", "api.delete_booking"),
+    }
+)
+"""The booking URLs without a district (they lead to the district's own) and the API's answers
+that show a booking; the timetable's pages, files and answers may be cached."""
 
 HSTS = "max-age=31536000"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -181,6 +198,8 @@ def _headers(response: Response) -> Response:
     h.setdefault("Referrer-Policy", REFERRER_POLICY)
     if _is_https():
         h.setdefault("Strict-Transport-Security", HSTS)
+    if request.blueprint in NO_STORE_BLUEPRINTS or request.endpoint in NO_STORE_ENDPOINTS:
+        h["Cache-Control"] = "no-store"
     return response
 
 

@@ -13,8 +13,8 @@ the only fixed sanity check.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from taxvan.clock import hhmm, parse_hhmm
 from taxvan.dataset import Dataset, DataWarning
 from taxvan.errors import DataFileError, DataFolderError, DataProblem
 from taxvan.fleet import Van
+from taxvan.io.guards import DEFAULT_LIMITS, FileLimits, check_files, read_json
 from taxvan.places import Depot, Stop, StopKind, Street
 from taxvan.services import Service
 from taxvan.taxpayers import Taxpayer, TaxpayerKind
@@ -107,14 +108,49 @@ class Column:
     default: Any = None
 
 
+FORMULA_FIRST = ("=", "+", "@")
+"""First characters that make a spreadsheet run a cell as a formula. A place name is
+published (timetable, open data, posters, the console's spreadsheets), so one that starts
+with them is refused at import rather than written out neutralised everywhere."""
+
+
+def formula_problem(value: str) -> str | None:
+    """Why `value` cannot be a place's name or id, if it starts like a spreadsheet formula."""
+    first = value[:1]
+    if first not in FORMULA_FIRST:
+        return None
+    return (
+        f"'{value}' starts with '{first}', which a spreadsheet runs as a formula; "
+        f"remove the '{first}' or start the name with another character"
+    )
+
+
+def _place(name: str, unique: bool = False) -> Column:
+    """A place's name or id (hall, street, stop, van): text that cannot start a formula."""
+    return Column(name, unique=unique, check=formula_problem)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_MESSAGE = (
+    "contains a line break, tab or another control character: a cell holds one line of text"
+)
+"""Names and codes go on one line everywhere they are shown (pages, posters, calendar feeds,
+file names), so a cell with a control character inside is refused, naming row and column."""
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """A CSV (UTF-8, with or without BOM) or Excel file as a table of text cells; a missing or
     unreadable file raises DataFileError naming it."""
     if not path.exists():
         raise DataFileError(str(path), [DataProblem("file not found")])
-    try:
-        if path.suffix.lower() in (".xlsx", ".xls"):
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        try:
             return pd.read_excel(path, dtype=str, keep_default_na=False)
+        except Exception as exc:  # any of the XML and zip readers may fail on a foreign file
+            raise DataFileError(
+                str(path), [DataProblem(f"cannot be read as an Excel workbook: {exc!r}")]
+            ) from None
+    try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataFileError(
@@ -204,6 +240,8 @@ def _cell_value(col: Column, raw: str) -> tuple[Any, str | None]:
         if col.required:
             return None, f"empty; expected {col.expect}"
         return col.default, None
+    if _CONTROL.search(raw):
+        return None, _CONTROL_MESSAGE
     if col.choices is not None and raw not in col.choices:
         return None, f"'{raw}' is not one of: {', '.join(col.choices)}"
     try:
@@ -266,16 +304,20 @@ class Outline:
         ]
 
 
-def load_outline(path: Path) -> Outline:
-    """Read a GeoJSON Polygon/MultiPolygon (bare, Feature or FeatureCollection), WGS-84."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFileError(str(path), [DataProblem(f"not valid GeoJSON: {exc}")]) from None
+def load_outline(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> Outline:
+    """Read a GeoJSON Polygon/MultiPolygon (bare, Feature or FeatureCollection), WGS-84.
+
+    The file's size and nesting are checked against `limits` before it is parsed."""
+    doc = read_json(path, limits, "GeoJSON")
     if not isinstance(doc, dict):
         raise DataFileError(str(path), [DataProblem("not a GeoJSON object")])
     if doc.get("type") == "FeatureCollection":
-        geoms = [f.get("geometry") for f in doc.get("features") or [] if isinstance(f, dict)]
+        features = doc.get("features")
+        if not isinstance(features, list):
+            raise DataFileError(
+                str(path), [DataProblem("'features' of a FeatureCollection must be a list")]
+            )
+        geoms = [f.get("geometry") for f in features if isinstance(f, dict)]
     elif doc.get("type") == "Feature":
         geoms = [doc.get("geometry")]
     else:
@@ -290,7 +332,14 @@ def load_outline(path: Path) -> Outline:
             )
         try:
             shapes.append(shape(g).buffer(0))
-        except (ValueError, TypeError, KeyError, shapely.errors.GEOSException) as exc:
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            shapely.errors.GEOSException,
+        ) as exc:
             raise DataFileError(
                 str(path), [DataProblem(f"geometry {i} cannot be read: {exc}")]
             ) from None
@@ -460,8 +509,8 @@ def load_depot(path: Path, outline: Outline | None = None) -> Depot:
     recs = read_records(
         path,
         [
-            Column("id"),
-            Column("name"),
+            _place("id"),
+            _place("name"),
             *_coords(),
             Column(
                 "coord_quality",
@@ -481,9 +530,9 @@ def load_depot(path: Path, outline: Outline | None = None) -> Depot:
 
 
 _STREET_COLUMNS = (
-    Column("code", unique=True),
-    Column("name"),
-    Column("name_en"),
+    _place("code", unique=True),
+    _place("name"),
+    _place("name_en"),
     Column("served", _as_bool, expect="true or false"),
 )
 
@@ -511,8 +560,8 @@ def load_stops(
     recs = read_records(
         path,
         [
-            Column("stop_id", unique=True),
-            Column("name"),
+            _place("stop_id", unique=True),
+            _place("name"),
             Column("street_code", check=_street_check(street_codes)),
             Column("kind", StopKind, choices=tuple(k.value for k in StopKind)),
             *_coords(),
@@ -663,8 +712,8 @@ def load_vans(path: Path) -> list[Van]:
     recs = read_records(
         path,
         [
-            Column("van_id", unique=True),
-            Column("name"),
+            _place("van_id", unique=True),
+            _place("name"),
             Column("counters", _as_int, expect="a whole number", check=_positive),
             hhmm_col("shift_start"),
             hhmm_col("shift_end"),
@@ -764,21 +813,31 @@ def load_calendar(path: Path) -> list[CalendarDay | PublishedYear]:
     return out
 
 
-def load_dataset(folder: str | Path) -> Dataset:
+TABLE_STEMS = ("depot", "streets", "stops", "taxpayers", "services", "vans", "calendar")
+"""The tables of a data folder, each `<stem>.csv` or `<stem>.xlsx` (see `_find`)."""
+
+
+def load_dataset(folder: str | Path, limits: FileLimits = DEFAULT_LIMITS) -> Dataset:
     """Load and cross-check a district's data folder.
 
     Every file is checked even when an earlier one is bad, so the error (a DataFileError;
     a DataFolderError when several files are bad) lists every problem of every file. Files:
     depot, streets, stops, taxpayers, services, vans (`.csv`, or `.xlsx`), and optionally
     `outline.geojson` and `calendar` (see data/README.md). Outliers within a street are
-    warnings on the dataset, not errors.
+    warnings on the dataset, not errors. A file over `limits` (`taxvan.io.guards`) is refused
+    before it is parsed.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataFileError(str(folder), [DataProblem("data folder not found")])
     errors: list[DataFileError] = []
+    paths = {stem: _find(folder, stem) for stem in TABLE_STEMS}
+    refused = check_files(list(paths.values()), limits)
 
-    def attempt(load: Callable[[], Any]) -> Any:
+    def attempt(load: Callable[[], Any], path: Path | None = None) -> Any:
+        if path in refused:
+            errors.append(refused[path])
+            return None
         try:
             return load()
         except DataFileError as exc:
@@ -786,18 +845,28 @@ def load_dataset(folder: str | Path) -> Dataset:
             return None
 
     outline_path = folder / "outline.geojson"
-    outline = attempt(lambda: load_outline(outline_path)) if outline_path.exists() else None
-    depot_path, streets_path = _find(folder, "depot"), _find(folder, "streets")
-    depot = attempt(lambda: load_depot(depot_path, outline))
-    streets = attempt(lambda: load_streets(streets_path))
-    codes = {s.code for s in streets} if streets is not None else street_codes(streets_path)
-    stops_path, tp_path = _find(folder, "stops"), _find(folder, "taxpayers")
-    stops = attempt(lambda: load_stops(stops_path, codes, outline))
-    taxpayers = attempt(lambda: load_taxpayers(tp_path, codes, outline))
-    services = attempt(lambda: load_services(_find(folder, "services")))
-    vans = attempt(lambda: load_vans(_find(folder, "vans")))
-    calendar_path = _find(folder, "calendar")
-    calendar = attempt(lambda: load_calendar(calendar_path)) if calendar_path.exists() else []
+    outline = attempt(lambda: load_outline(outline_path, limits)) if outline_path.exists() else None
+    depot_path, streets_path = paths["depot"], paths["streets"]
+    depot = attempt(lambda: load_depot(depot_path, outline), depot_path)
+    streets = attempt(lambda: load_streets(streets_path), streets_path)
+    codes = (
+        {s.code for s in streets}
+        if streets is not None
+        else None
+        if streets_path in refused
+        else street_codes(streets_path)
+    )
+    stops_path, tp_path = paths["stops"], paths["taxpayers"]
+    stops = attempt(lambda: load_stops(stops_path, codes, outline), stops_path)
+    taxpayers = attempt(lambda: load_taxpayers(tp_path, codes, outline), tp_path)
+    services = attempt(lambda: load_services(paths["services"]), paths["services"])
+    vans = attempt(lambda: load_vans(paths["vans"]), paths["vans"])
+    calendar_path = paths["calendar"]
+    calendar = (
+        attempt(lambda: load_calendar(calendar_path), calendar_path)
+        if calendar_path.exists()
+        else []
+    )
     if errors:
         raise errors[0] if len(errors) == 1 else DataFolderError(str(folder), errors)
     points = [

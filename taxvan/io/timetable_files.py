@@ -1,4 +1,7 @@
-"""Writing the open-data files: timetable CSV (UTF-8 with BOM, so Excel shows Chinese) and JSON."""
+"""The planner's JSON files, and reading a published timetable CSV back (`taxvan diff`).
+
+The timetable CSV itself is written by `web.adapters.planner` through the one way the product
+writes spreadsheets (`web.adapters.spreadsheets`: no cell a spreadsheet would run, CRLF)."""
 
 from __future__ import annotations
 
@@ -12,14 +15,6 @@ from typing import Any
 
 from taxvan.errors import DataFileError, DataProblem
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
-
-
-def write_timetable_csv(path: Path, rows: Sequence[TimetableRow]) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=TIMETABLE_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow(r.as_record())
 
 
 def write_timetable_json(path: Path, rows: Sequence[TimetableRow], meta: dict[str, Any]) -> None:

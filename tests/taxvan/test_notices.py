@@ -96,6 +96,7 @@ def test_short_names_are_never_cut(kind):
         assert "…" not in text and "..." not in text, text
     assert "西曹庄村委会" in render(kind, SHORT, "zh") or kind in (
         NoticeKind.DOOR_DECLINED,
+        NoticeKind.DOOR_CANCELLED,
         NoticeKind.VISIT_CANCELLED,
     )
 

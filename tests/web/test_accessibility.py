@@ -1,8 +1,9 @@
 """Public pages for everyone (GB/T 37668, WCAG 2.1 AA), checked in headless Chromium.
 
-axe-core (bundled by `axe-playwright-python`, so it runs offline) checks every public page,
-frames included; further tests cover what axe cannot see: zooming, the keyboard path past the
-map, focus after a failed form, the focus ring's contrast, compression, missing files.
+axe-core (bundled by `axe-playwright-python`, so it runs offline) checks every page, frames
+included, in `test_every_page.py`; `axe_violations` here is for the browser tests' own states.
+These tests cover what axe cannot see: zooming, the keyboard path past the map, focus after a
+failed form, the focus ring's contrast, compression, missing files.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import re
 
 import pytest
 
-from tests.conftest import VALID_USCC
 from web.db.models import VisitRow
 from web.extensions import db
 
@@ -46,58 +46,6 @@ def axe_violations(page) -> list[str]:
 def _assert_no_violations(page) -> None:
     found = axe_violations(page)
     assert not found, "\n".join(found)
-
-
-def _book(page, live_url: str, visit_id: int) -> None:
-    """Book the first free time of visit `visit_id` with the form, as a villager would."""
-    page.goto(f"{live_url}/d/fangzi/visits/{visit_id}/book")
-    page.locator("fieldset.slots input[type=radio]").first.check()
-    page.get_by_label("纳税人识别号").fill(VALID_USCC)
-    page.get_by_label("姓名").fill("王五")
-    page.get_by_label("手机号码").fill("13800138000")
-    page.locator("form[method=post] button[type=submit]").click()
-    page.wait_for_selector("dd.code")
-
-
-PAGES = {
-    "home": lambda v: "/d/fangzi/",
-    "home in English": lambda v: "/d/fangzi/?lang=en",
-    "map": lambda v: "/d/fangzi/map/2026-W49",
-    "stop": lambda v: f"/d/fangzi/stops/{v.stop_id}",
-    "poster": lambda v: f"/d/fangzi/stops/{v.stop_id}/poster",
-    "booking form": lambda v: f"/d/fangzi/visits/{v.id}/book",
-    "lookup": lambda v: "/d/fangzi/booking/lookup",
-}
-
-
-@pytest.mark.parametrize("name", PAGES)
-def test_public_page_has_no_wcag_aa_violation(name, sqlite_app, live_url, phone_page):
-    page = phone_page
-    page.goto(live_url + PAGES[name](_first_visit(sqlite_app)))
-    _assert_no_violations(page)
-
-
-def test_booking_form_with_errors_has_no_wcag_aa_violation(sqlite_app, live_url, phone_page):
-    page = phone_page
-    page.goto(f"{live_url}/d/fangzi/visits/{_first_visit(sqlite_app).id}/book")
-    page.locator("form[method=post] button[type=submit]").click()
-    page.wait_for_selector(".error")
-    _assert_no_violations(page)
-
-
-def test_lookup_with_errors_has_no_wcag_aa_violation(live_url, phone_page):
-    page = phone_page
-    page.goto(f"{live_url}/d/fangzi/booking/lookup")
-    page.locator("form[method=post] button[type=submit]").click()
-    page.wait_for_selector(".error")
-    _assert_no_violations(page)
-
-
-def test_booking_confirmation_has_no_wcag_aa_violation(sqlite_app, live_url, phone_page):
-    page = phone_page
-    _book(page, live_url, _first_visit(sqlite_app).id)
-    assert re.fullmatch(r"\w{8}", page.locator("dd.code").inner_text())
-    _assert_no_violations(page)
 
 
 # --- what axe cannot see ----------------------------------------------------------------

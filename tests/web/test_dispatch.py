@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from tests.conftest import DEMO, _dispose, _web_config
 from tests.districts import make_county
@@ -34,13 +34,18 @@ from web.extensions import db, limiter
 
 PASSWORD = "correct horse battery"
 
-ADMIN_ONLY = {"dispatch.users"}
+ADMIN_ONLY = {"dispatch.users", "dispatch.user_password"}
 """Console pages only an admin may see; every other page is a dispatcher's, of their district."""
 
 OPEN = {"dispatch.sign_in"}
 """The only console page an anonymous visitor may see."""
 
-NEEDS_FIELDS = {"dispatch.plan_start", "dispatch.adjustment_add"}
+NEEDS_FIELDS = {
+    "dispatch.plan_start",
+    "dispatch.adjustment_add",
+    "dispatch.password",
+    "dispatch.user_password",
+}
 """Forms the walk sends without their fields (only the CSRF token): refused as incomplete."""
 
 
@@ -86,11 +91,14 @@ def _clean(app) -> None:
     """Remove what the console tests added (the PostgreSQL database outlives each test): users,
     the audit log, the districts besides the demo's (with their rows), and the demo district's
     name and folder as the fixtures made them."""
-    from web.db.models import PublishedWeek, ServiceRow
+    from web.db.models import DoorRequest, DoorVisit, PublishedWeek, ServiceRow
 
     with app.app_context():
         db.session.rollback()
         db.session.execute(delete(AdjustmentRow))
+        db.session.execute(delete(DoorVisit))
+        db.session.execute(delete(DoorRequest))
+        db.session.execute(update(PublishedWeek).values(draft_id=None))
         db.session.execute(delete(Draft))
         db.session.execute(delete(PlanJob))
         db.session.execute(delete(AuditEntry))
@@ -146,8 +154,9 @@ def _audit(app, action: str) -> list[AuditEntry]:
 
 # --- access: walk the whole URL map ---------------------------------------------------------
 
-SAMPLE = {"week": "2026-W49", "version": 1, "fmt": "csv"}
-"""Values for the console URLs' other parts: the demo's published week, its first version."""
+SAMPLE = {"week": "2026-W49", "version": 1, "fmt": "csv", "name": "ann"}
+"""Values for the console URLs' other parts: the demo's published week, its first version, the
+demo district's dispatcher."""
 
 
 def _console_rules(app) -> list[tuple[str, str, str]]:
@@ -239,6 +248,8 @@ def _other_districts_are_refused(app, rules, home, ids):
         r = _request(stranger, app, endpoint, method, home, ids)
         if endpoint in ADMIN_ONLY or "<code>" in rule:
             assert r.status_code == 403, (method, rule, r.status_code)
+        elif endpoint in NEEDS_FIELDS and method == "POST":
+            assert r.status_code == 400, (method, rule, r.status_code)
         else:
             assert r.status_code in (200, 302), (method, rule, r.status_code)
 
@@ -375,7 +386,8 @@ REDIS = "redis://127.0.0.1:6379/0"
 
 @pytest.fixture(params=["memory", "redis"])
 def limited_console(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path):
-    """An app with the sign-in limits on (3 failures a minute per name, 5 per address),
+    """An app with the sign-in limits on (3 failures a minute per name and address, 5 per
+    address),
     counting in memory or in the machine's Redis under a key prefix of this test, deleted after."""
     from web import create_app
 
@@ -406,7 +418,7 @@ def limited_console(request: pytest.FixtureRequest, sqlite_template: Path, tmp_p
         keys = list(r.scan_iter(f"*{prefix}*"))
         if keys:
             r.delete(*keys)
-        assert any(b"signin-name" in k for k in keys), "the sign-in counts were kept in Redis"
+        assert any(b"signin-pair" in k for k in keys), "the sign-in counts were kept in Redis"
 
 
 def _from(app, address: str):
@@ -416,17 +428,14 @@ def _from(app, address: str):
     return client
 
 
-def test_failed_sign_ins_are_limited_per_user_name(limited_console):
+def test_failed_sign_ins_are_limited_per_user_name_and_address(limited_console):
     app = limited_console
-    codes = []
-    for i in range(4):  # each from another address: the name's own budget still runs out
-        client = _from(app, f"10.0.0.{i}")
-        codes.append(sign_in(client, "ann", "wrong password!").status_code)
+    guesser = _from(app, "10.0.0.1")
+    codes = [sign_in(guesser, "ann", "wrong password!").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
-    late = _from(app, "10.0.0.9")
-    assert sign_in(late, "ann").status_code == 429, "even the right password waits"
-    other = _from(app, "10.0.0.9")
-    assert sign_in(other, "bo").status_code == 302, "another name is not blocked"
+    assert sign_in(guesser, "ann").status_code == 429, "even the right password waits there"
+    assert sign_in(_from(app, "10.0.0.1"), "bo").status_code == 302, "another name is not"
+    assert sign_in(_from(app, "10.0.0.2"), "ann").status_code == 302, "nor another address"
 
 
 def test_failed_sign_ins_are_limited_per_address_and_successes_do_not_count(limited_console):

@@ -1,9 +1,9 @@
-"""The console's publish flow: plan a draft, see every affected booking, decide, publish;
+"""The console's publish flow: open a draft, see every affected booking, decide, publish;
 earlier versions stay readable; the taxpayers to tell download as CSV and Excel.
 
-Every test runs on SQLite and PostgreSQL (the `app` fixture). Most tests put a hand-made draft
-(the current version with one visit later and one stop gone) in place of the planner, so the
-affected bookings are known; one test plans the week for real.
+Every test runs on SQLite and PostgreSQL (the `app` fixture). The drafts are hand-made (the
+current version with one visit later and one stop gone), saved as a background job saves its
+draft, so the affected bookings are known; planning itself runs only as a job (its own tests).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +22,6 @@ from tests.web.test_publishing import (
     WEEK,
     _affected_draft,
     _booking,
-    _draft,
     _versions,
 )
 from web.db.models import AuditEntry
@@ -30,15 +30,43 @@ from web.extensions import db
 BASE = f"/dispatch/districts/fangzi/weeks/{WEEK}"
 
 
-@pytest.fixture
-def scene(app, console, monkeypatch):  # noqa: F811
-    """Three bookings (a: its visit starts an hour later in the draft, b: its stop is gone,
-    c: unchanged) and the console's planner replaced by that draft."""
-    codes, draft = _affected_draft(app)
-    import web.views.dispatch.publishing as pages
+class Scene(dict):
+    """The three bookings' codes by name, and the draft that affects them."""
 
-    monkeypatch.setattr(pages, "plan_draft", lambda *args, **kwargs: draft)
-    return codes
+    app: Any
+    draft: Any
+
+
+@pytest.fixture
+def scene(app, console):  # noqa: F811
+    """Three bookings (a: its visit starts an hour later in the draft, b: its stop is gone,
+    c: unchanged) and that draft; `_plan` saves it as a finished job's draft."""
+    codes, draft = _affected_draft(app)
+    out = Scene(codes)
+    out.app, out.draft = app, draft
+    return out
+
+
+def save_draft(app, draft, base_version: int | None = None) -> int:
+    """`draft` saved as a finished background job saves its draft (planned from the week's
+    current version unless `base_version` says otherwise); its id."""
+    from tests.web.test_plan_jobs import make_finished_job
+    from web.db.models import Draft
+
+    with app.app_context():
+        _job_id, draft_id = make_finished_job("fangzi")
+        row = db.session.get(Draft, draft_id)
+        row.visits = [
+            {**v.__dict__, "date": v.date.isoformat(), "usual_date": None} for v in draft.visits
+        ]
+        row.report, row.map_html = dict(draft.report), draft.map_html
+        row.base_version = draft.base_version if base_version is None else base_version
+        db.session.commit()
+        return draft_id
+
+
+def draft_url(draft_id: int) -> str:
+    return f"/dispatch/districts/fangzi/drafts/{draft_id}/publish"
 
 
 def _signed_in(app, name: str = "ann"):
@@ -47,10 +75,10 @@ def _signed_in(app, name: str = "ann"):
     return client
 
 
-def _plan(client) -> str:
-    r = client.post(f"{BASE}/plan", data={"csrf_token": _token(client), "time_limit": "1"})
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"{BASE}/publish")
-    return client.get(f"{BASE}/publish").get_data(as_text=True)
+def _plan(client, scene) -> tuple[str, str]:
+    """A new draft of the scene's (as planning leaves one) and its publish page: (url, page)."""
+    url = draft_url(save_draft(scene.app, scene.draft))
+    return url, client.get(url).get_data(as_text=True)
 
 
 def _form(page: str) -> dict[str, str]:
@@ -66,7 +94,7 @@ def _booking_ids(app, codes: dict[str, str]) -> dict[str, int]:
 
 def test_the_publish_page_lists_every_affected_booking_and_waits_for_decisions(app, scene):
     client = _signed_in(app)
-    page = _plan(client)
+    url, page = _plan(client, scene)
     assert scene["a"] in page and scene["b"] in page, "both affected bookings are listed"
     assert scene["c"] not in page, "a carried booking is not"
     assert "纳税人0" in page and PHONE in page
@@ -75,14 +103,14 @@ def test_the_publish_page_lists_every_affected_booking_and_waits_for_decisions(a
 
     # no decision: refused, nothing published
     form = _form(page)
-    r = client.post(f"{BASE}/publish", data=form)
+    r = client.post(url, data=form)
     assert r.status_code == 400
     assert "需要决定" in r.get_data(as_text=True)
     assert _versions(app) == [1]
 
     # cancel without a reason, move where there is no room: refused per row
     r = client.post(
-        f"{BASE}/publish",
+        url,
         data={**form, f"decision-{ids['a']}": "cancel", f"decision-{ids['b']}": "move"},
     )
     assert r.status_code == 400 and _versions(app) == [1]
@@ -90,7 +118,7 @@ def test_the_publish_page_lists_every_affected_booking_and_waits_for_decisions(a
     assert "请填写告知纳税人的取消原因" in body and "只能取消" in body
 
     r = client.post(
-        f"{BASE}/publish",
+        url,
         data={
             **form,
             "decision-all": "move",
@@ -137,10 +165,10 @@ def test_the_publish_page_lists_every_affected_booking_and_waits_for_decisions(a
 
 def test_earlier_versions_stay_readable_in_the_console(app, scene):
     client = _signed_in(app)
-    page = _plan(client)
+    url, page = _plan(client, scene)
     ids = _booking_ids(app, scene)
     form = {**_form(page), "decision-all": "cancel", "reason-all": "路线调整"}
-    assert client.post(f"{BASE}/publish", data=form).status_code == 302
+    assert client.post(url, data=form).status_code == 302
     week = client.get(BASE).get_data(as_text=True)
     assert "第 1 版" in week and "第 2 版" in week and "ann" in week
     assert week.count("当前") >= 1
@@ -162,49 +190,33 @@ def test_earlier_versions_stay_readable_in_the_console(app, scene):
 
 def test_a_preview_made_stale_by_another_publish_is_refused(app, scene):
     first, second = _signed_in(app), _signed_in(app, "root")
-    page1 = _plan(first)
-    page2 = _plan(second)
+    url1, page1 = _plan(first, scene)
+    url2, page2 = _plan(second, scene)  # planned from the same version
     decide = {"decision-all": "cancel", "reason-all": "路线调整"}
-    assert first.post(f"{BASE}/publish", data={**_form(page1), **decide}).status_code == 302
-    stale = second.post(f"{BASE}/publish", data={**_form(page2), **decide})
+    assert first.post(url1, data={**_form(page1), **decide}).status_code == 302
+    stale = second.post(url2, data={**_form(page2), **decide})
     assert stale.status_code == 409
+    assert "请基于当前版本重新规划" in stale.get_data(as_text=True)
+    assert second.get(url2).status_code == 409, "and its page says so before any decision"
     assert _versions(app) == [1, 2], "the second publish saved nothing"
 
 
 def test_another_districts_dispatcher_is_refused(app, scene):
     stranger = _signed_in(app, "bo")
-    for url in (BASE, f"{BASE}/versions/1", f"{BASE}/versions/1/notices.csv", f"{BASE}/publish"):
+    publish = draft_url(save_draft(app, scene.draft))
+    for url in (BASE, f"{BASE}/versions/1", f"{BASE}/versions/1/notices.csv", publish):
         assert stranger.get(url).status_code == 403, url
     token = _token(stranger)
-    for url in (f"{BASE}/plan", f"{BASE}/publish"):
-        assert stranger.post(url, data={"csrf_token": token, "time_limit": "1"}).status_code == 403
+    assert stranger.post(publish, data={"csrf_token": token}).status_code == 403
     assert _versions(app) == [1]
 
 
 def test_forms_without_the_csrf_token_are_refused(app, scene):
     client = _signed_in(app)
-    page = _plan(client)
+    url, page = _plan(client, scene)
     form = {k: v for k, v in _form(page).items() if k != "csrf_token"}
-    r = client.post(f"{BASE}/publish", data={**form, "decision-all": "move"})
+    r = client.post(url, data={**form, "decision-all": "move"})
     assert r.status_code == 400 and _versions(app) == [1]
-    r = client.post(f"{BASE}/plan", data={"time_limit": "1"})
-    assert r.status_code == 400
-    assert _versions(app) == [1]
-
-
-def test_the_console_plans_the_week_for_real_and_publishes_it(app, console):  # noqa: F811
-    """No stand-in: the week is planned from the district's data folder (1 s), previewed and
-    published; the public API then lists the new version's visits."""
-    client = _signed_in(app)
-    page = _plan(client)
-    assert "发布 2026-W49 第 2 版" in page
-    old = {v["id"] for v in client.get(f"/api/v1/visits?week={WEEK}&district=fangzi").get_json()}
-    r = client.post(f"{BASE}/publish", data=_form(page))
-    assert r.status_code == 302, r.get_data(as_text=True)
-    assert _versions(app) == [1, 2]
-    new = {v["id"] for v in client.get(f"/api/v1/visits?week={WEEK}&district=fangzi").get_json()}
-    assert new and new.isdisjoint(old)
-    assert "第 2 版" in client.get(BASE).get_data(as_text=True)
 
 
 def test_a_background_draft_is_published_from_its_draft_page(app, scene):
@@ -212,23 +224,9 @@ def test_a_background_draft_is_published_from_its_draft_page(app, scene):
     (`web.db.models.Draft`, as a planning job leaves it): it lists the affected bookings, takes
     the decisions, publishes, tells the moved and cancelled taxpayers, marks the draft
     published, and a second publish of it is refused."""
-    from tests.web.test_plan_jobs import make_finished_job
     from web.db.models import Draft, Notice
-    from web.operations.publishing import PlannedVisit
 
-    with app.app_context():
-        _job_id, draft_id = make_finished_job("fangzi")
-        week_draft = _draft(app, None)
-        row = db.session.get(Draft, draft_id)
-        # the hand-made draft of the scene (a later, b's stop gone), in the jobs' row shape
-        import web.views.dispatch.publishing as pages
-
-        planned: tuple[PlannedVisit, ...] = pages.plan_draft().visits
-        row.visits = [
-            {**v.__dict__, "date": v.date.isoformat(), "usual_date": None} for v in planned
-        ]
-        row.report, row.map_html = dict(week_draft.report), week_draft.map_html
-        db.session.commit()
+    draft_id = save_draft(app, scene.draft)
     client = _signed_in(app)
     draft_page = client.get(f"/dispatch/districts/fangzi/drafts/{draft_id}").get_data(as_text=True)
     url = f"/dispatch/districts/fangzi/drafts/{draft_id}/publish"

@@ -131,8 +131,15 @@ def tooltip(content_html: str) -> _Bind:
     return _Bind("bindTooltip", content_html, sticky=True)
 
 
+# Leaflet's CSS for Internet Explorer's VML (before IE 9): `behavior` is no CSS property, and
+# Leaflet draws with SVG in every browser the site supports.
+_IE_VML = re.compile(r"\s*behavior: url\(#default#VML\);")
+
+
 def _inline_images(css: str) -> str:
-    """Leaflet's CSS points at images/*.png beside it; a standalone page carries them inline."""
+    """Leaflet's CSS points at images/*.png beside it; a standalone page carries them inline
+    (and leaves out the rule only old Internet Explorer read)."""
+    css = _IE_VML.sub("", css)
 
     def data_uri(match: re.Match[str]) -> str:
         png = (VENDOR / "images" / match.group(1)).read_bytes()
@@ -159,7 +166,9 @@ class _Region(MacroElement):
 
 
 class _Page(Figure):
-    """branca's page with a language and a title, which every web page needs (WCAG 3.1.1, 2.4.2).
+    """branca's page with a language and a title, which every web page needs (WCAG 3.1.1, 2.4.2),
+    and its script inside the body (branca's own page puts it after `</body>`, which HTML does
+    not allow).
 
     `title` must already be HTML-escaped.
     """
@@ -173,10 +182,10 @@ class _Page(Figure):
         "</head>\n"
         "<body>\n"
         "    {{ this.html.render(**kwargs) }}\n"
-        "</body>\n"
         "<script>\n"
         "    {{ this.script.render(**kwargs) }}\n"
         "</script>\n"
+        "</body>\n"
         "</html>\n"
     )
 
@@ -273,8 +282,8 @@ def _offline_map(
 _PAGE_CSS = """<style>
 html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK SC",
   "Microsoft YaHei", sans-serif; }
-.tv-num { background: #fff; border: 2px solid; border-radius: 50%; width: 22px; height: 22px;
-  line-height: 19px; text-align: center; font: bold 13px sans-serif; box-sizing: border-box; }
+.tv-num { background: #fff; border: 2px solid; border-radius: 50%; width: 24px; height: 24px;
+  line-height: 20px; text-align: center; font: bold 13px sans-serif; box-sizing: border-box; }
 .tv-hall { background: #222; color: #fff; border-radius: 4px; width: 26px; height: 26px;
   line-height: 26px; text-align: center; font-size: 15px; font-weight: bold; }
 .tv-box { position: absolute; z-index: 1000; background: rgba(255,255,255,.93); padding: 6px 9px;
@@ -288,6 +297,7 @@ html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK
   white-space: nowrap; }
 .leaflet-container :focus-visible { outline: 3px solid #1d1d1f; outline-offset: 1px; }
 .leaflet-control-layers-expanded { font-size: 14px; }
+.leaflet-container .leaflet-control-attribution a { text-decoration: underline; }
 @media (max-width: 480px) { .tv-box { font-size: 12px; } .tv-title { left: 50px; right: 50px; } }
 </style>"""
 
@@ -417,8 +427,8 @@ def schedule_map(
                         f'<div class="tv-num" style="border-color:{dc};color:{dc}" '
                         f'aria-hidden="true">{v.order}</div><span class="tv-sr">{name}</span>'
                     ),
-                    icon_size=(22, 22),
-                    icon_anchor=(11, 11),
+                    icon_size=(24, 24),  # WCAG 2.5.8: a target of 24 x 24 px at least
+                    icon_anchor=(12, 12),
                 ),
             )
             num.add_child(tooltip(f"{v.order}. {hhmm(v.start)}–{hhmm(v.end)} {esc(s.name)}"))
@@ -551,8 +561,8 @@ def add_coverage_layer(
                 (cell.lat, cell.lon),
                 icon=folium.DivIcon(
                     html=f'<div class="tv-count">{cell.count}</div>',
-                    icon_size=(28, 16),
-                    icon_anchor=(14, 8),
+                    icon_size=(28, 24),  # WCAG 2.5.8: a target of 24 px high at least
+                    icon_anchor=(14, 12),
                 ),
             )
             count.add_child(tooltip(text))
@@ -567,6 +577,6 @@ def add_coverage_layer(
 
 
 _COUNT_CSS = """<style>
-.tv-count { font: bold 12px sans-serif; color: #252525; text-align: center; line-height: 16px;
+.tv-count { font: bold 12px sans-serif; color: #252525; text-align: center; line-height: 24px;
   text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
 </style>"""

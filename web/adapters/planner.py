@@ -8,7 +8,7 @@ Flask commands both call `run_plan`, so there is one way to make a plan.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,11 @@ from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
 from taxvan.io.loaders import load_dataset
-from taxvan.io.timetable_files import write_json, write_timetable_csv, write_timetable_json
+from taxvan.io.timetable_files import write_json, write_timetable_json
+from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 from web.adapters.maps import add_coverage_layer, load_outline, schedule_map, tile_source, write_map
-from web.config import Config
+from web.adapters.spreadsheets import csv_bytes
+from web.config import Config, user_cache_dir
 
 Say = Callable[[str], None]
 
@@ -71,6 +73,21 @@ class PlanRun:
         return self.week.template_reused
 
 
+def cache_root(config: Config) -> Path:
+    """The planner's cache folder: the configured one (the app's instance folder by default),
+    else the user's (the `taxvan` command)."""
+    return Path(config.cache_dir or user_cache_dir()).expanduser()
+
+
+def write_timetable_csv(path: Path, rows: Sequence[TimetableRow]) -> None:
+    """`timetable.csv`: UTF-8 with a BOM (Excel shows Chinese), CRLF (RFC 4180), and no cell
+    a spreadsheet would run (a stop named `-村口` is written `'-村口`)."""
+    records = [r.as_record() for r in rows]
+    path.write_bytes(
+        csv_bytes(TIMETABLE_COLUMNS, [[r[c] for c in TIMETABLE_COLUMNS] for r in records])
+    )
+
+
 def make_provider(config: Config) -> MatrixProvider:
     """The matrix provider the configuration names, wrapped in the on-disk cache."""
     inner: MatrixProvider
@@ -82,7 +99,7 @@ def make_provider(config: Config) -> MatrixProvider:
         inner = OsrmProvider(config.osrm_url)
     else:
         raise TaxvanError(f"unknown matrix provider '{config.matrix}'; use geodesic or osrm")
-    return CachedProvider(inner, Path(config.cache_dir).expanduser() / "matrices")
+    return CachedProvider(inner, cache_root(config) / "matrices")
 
 
 def run_plan(
@@ -121,7 +138,7 @@ def run_plan(
         raise TaxvanError(str(exc)) from None
     data = Path(config.data_dir)
     say(f"Loading {data} ...")
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, config.file_limits)
     if adjust is not None:
         dataset = adjust(dataset)
     for warning in dataset.warnings:
@@ -136,7 +153,7 @@ def run_plan(
         make_provider(config),
         settings,
         params,
-        Path(config.cache_dir).expanduser() / "templates",
+        cache_root(config) / "templates",
         new_template=new_template,
         say=say,
         progress=progress,

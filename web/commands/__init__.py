@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from web.db.models import District
 from web.db.store import latest_week
 from web.extensions import db
 from web.operations.districts import district_by_code, import_district
-from web.operations.publish_notices import notice_rows, notices_csv, notices_xlsx
+from web.operations.publish_notices import export_notices
 from web.operations.publishing import (
     CANCEL,
     MOVE,
@@ -124,10 +125,12 @@ def _plan_args(args: list[str]) -> list[str]:
 def register(app: Flask) -> None:
     from web.commands.console import register as register_console
     from web.commands.notices import register as register_notices
+    from web.commands.schedule import register as register_schedule
     from web.commands.worker import register as register_worker
 
     register_console(app)
     register_notices(app)
+    register_schedule(app)
     register_worker(app)
     for command in (
         plan_command,
@@ -205,6 +208,14 @@ def load_demo_command(data: str | None) -> None:
     is_flag=True,
     help="plan a new weekly template even if the saved one still fits the data",
 )
+@click.option(
+    "--call-off-door",
+    "door_reason",
+    default=None,
+    metavar="REASON",
+    help="call off the accepted door-to-door visits the new version clashes with, "
+    "telling the firms REASON",
+)
 @with_appcontext
 def publish_command(
     week: str | None,
@@ -215,12 +226,15 @@ def publish_command(
     cancel_reason: str | None,
     notices: str | None,
     new_template: bool,
+    door_reason: str | None,
 ) -> None:
     """Plan a week from the weekly template and publish it as the week's new version.
 
     Bookings on visits the new version keeps are carried over. Bookings on visits it moves
     or removes are listed, and publishing is refused until --move-affected or
-    --cancel-affected REASON decides for them."""
+    --cancel-affected REASON decides for them. Call-offs of the current version carry
+    over. Accepted door-to-door visits the new version clashes with refuse the publish
+    until --call-off-door REASON calls them off."""
     decisions = _publish_decisions(move_affected, cancel_reason, notices)
     try:
         label = week or next_iso_week(china_now().date())
@@ -238,6 +252,8 @@ def publish_command(
         )
         if decisions is NONE:
             _refuse_if_affected(district, draft)
+        if door_reason and door_reason.strip():
+            decisions = dataclasses.replace(decisions, call_off_door=door_reason.strip())
         outcome = publish_version(district, draft, decisions, audit.command_line_actor())
     except TaxvanError as exc:
         _fail(exc)
@@ -250,7 +266,7 @@ def publish_command(
         )
         click.echo(f"  tell {n.booking.phone} {n.booking.code}: {new}")
     if notices and outcome.published_id is not None:
-        _write_notices(outcome, notices)
+        _write_notices(outcome, district, notices)
 
 
 def _publish_decisions(
@@ -284,15 +300,18 @@ def _refuse_if_affected(district: District, draft: WeekDraft) -> None:
         raise TaxvanError("not published: decide with --move-affected or --cancel-affected REASON")
 
 
-def _write_notices(outcome: Outcome, notices: str) -> None:
+def _write_notices(outcome: Outcome, district: District, notices: str) -> None:
     """The taxpayers to tell about the published version, to the .csv or .xlsx `notices`."""
     assert outcome.published_id is not None
-    rows = notice_rows(outcome.published_id)
-    body = (
-        notices_xlsx(rows, outcome.week) if notices.lower().endswith(".xlsx") else notices_csv(rows)
+    body, count = export_notices(
+        outcome.published_id,
+        district,
+        "xlsx" if notices.lower().endswith(".xlsx") else "csv",
+        audit.command_line_actor(),
+        file=str(Path(notices).resolve()),
     )
     Path(notices).write_bytes(body)
-    click.echo(f"wrote {len(rows)} taxpayers to tell to {notices}")
+    click.echo(f"wrote {count} taxpayers to tell to {notices}")
 
 
 @click.command("setup-demo")

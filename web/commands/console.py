@@ -14,7 +14,7 @@ from web.db import audit
 from web.db.models import User
 from web.extensions import db
 from web.operations.districts import district_by_code, import_district
-from web.operations.users import ROLES, create_user, disable_user
+from web.operations.users import ROLES, create_user, disable_user, reset_password
 
 
 def _fail(exc: Exception) -> None:
@@ -24,7 +24,7 @@ def _fail(exc: Exception) -> None:
 
 
 district_group = AppGroup("district", help="Districts: import a data folder.")
-user_group = AppGroup("user", help="Console users: create, list, disable.")
+user_group = AppGroup("user", help="Console users: create, list, disable, set a password.")
 
 
 @district_group.command("import")
@@ -102,6 +102,25 @@ def disable_command(name: str) -> None:
     except TaxvanError as exc:
         _fail(exc)
     click.echo(f"disabled {user.name}")
+
+
+@user_group.command("set-password")
+@click.argument("name")
+@click.option(
+    "--password-stdin", is_flag=True, help="read the password from standard input (scripts)"
+)
+def set_password_command(name: str, password_stdin: bool) -> None:
+    """Give a user a new password (asked twice); every session of theirs ends."""
+    if password_stdin:
+        password = repeat = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+        repeat = password
+    try:
+        user = reset_password(name, password, repeat, audit.command_line_actor())
+    except TaxvanError as exc:
+        _fail(exc)
+    click.echo(f"new password set for {user.name}; their sessions have ended")
 
 
 def register(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""The audit log: who signed in, imported or managed users, when, in which district.
+"""The audit log: who signed in, imported or managed users, downloaded names and phones
+(day sheets, the outbox, a publish's notice list), when, in which district.
 
 Entries are added to the caller's transaction, so an action and its entry are saved together
 or not at all; a failed sign-in, which saves nothing else, commits its entry on its own.
@@ -27,6 +28,7 @@ ACTIONS = (
     "day_sheet_export",
     "door_accept",
     "door_decline",
+    "door_called_off",
     "plan_started",
     "plan_finished",
     "plan_cancelled",
@@ -34,6 +36,9 @@ ACTIONS = (
     "publish",
     "adjustment_add",
     "adjustment_remove",
+    "password_change",
+    "password_reset",
+    "publish_notices_export",
 )
 
 

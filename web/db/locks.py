@@ -36,7 +36,7 @@ DISTRICT_SPACE = 0x74617876
 _DISTRICT_SHARED = text("SELECT pg_advisory_xact_lock_shared(:space, :district)")
 _DISTRICT_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:space, :district)")
 _TAXPAYER = text("SELECT pg_advisory_xact_lock(:key)")
-_SHARED_AND_TAXPAYER = text(
+SHARED_AND_TAXPAYER = text(
     "SELECT pg_advisory_xact_lock_shared(:space, :district), pg_advisory_xact_lock(:key)"
 )
 """Levels 1 (shared) and 2 in one round trip: the booking path's locks."""
@@ -83,6 +83,6 @@ def district_shared_and_taxpayer(conn: Connection, district_id: int, taxpayer_id
             "district": district_id,
             "key": taxpayer_key(taxpayer_id),
         }
-        run(conn, _SHARED_AND_TAXPAYER, params)
+        run(conn, SHARED_AND_TAXPAYER, params)
     else:
         write_lock(conn)

@@ -142,6 +142,17 @@ def current_week(label: str, district: District) -> PublishedWeek | None:
     )
 
 
+def current_version(district_id: int, label: str) -> int:
+    """The version number of the district's current `label` week; 0 when none is published.
+    A draft records it when planning starts, and publishing it checks it is still current."""
+    number = db.session.scalar(
+        select(PublishedWeek.version)
+        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+        .where(CurrentWeek.district_id == district_id, CurrentWeek.week == label)
+    )
+    return int(number or 0)
+
+
 def current_weeks(district: District) -> list[PublishedWeek]:
     """The current version of each of the district's published weeks, in week order."""
     return list(
@@ -179,3 +190,21 @@ def stops_count(district: District) -> int:
 def all_districts() -> list[District]:
     """Every district of the installation, by code."""
     return list(db.session.scalars(select(District).order_by(District.code)))
+
+
+def district_services(district_id: int) -> list[ServiceRow]:
+    """The district's own services, shortest first. Services are keyed by (district, code):
+    two districts may give one code other names, minutes or materials, so a service is never
+    looked up by its code alone."""
+    return list(
+        db.session.scalars(
+            select(ServiceRow)
+            .where(ServiceRow.district_id == district_id)
+            .order_by(ServiceRow.minutes, ServiceRow.code)
+        )
+    )
+
+
+def services_by_code(district_id: int) -> dict[str, ServiceRow]:
+    """The district's own services by code (see `district_services`)."""
+    return {s.code: s for s in district_services(district_id)}

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -83,7 +84,7 @@ def adjustments_of(district: District) -> Adjustments:
 
 def district_dataset(district: District) -> Dataset:
     """The district's data as the planner loads it (raises `TaxvanError` naming bad files)."""
-    return load_dataset(Path(district.data_dir))
+    return load_dataset(Path(district.data_dir), current_app.config["TAXVAN"].file_limits)
 
 
 @dataclass

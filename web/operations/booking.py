@@ -1,9 +1,11 @@
 """Booking transactions. Plain functions over the session; the views and the API share them.
 
-Every change to a taxpayer's bookings (book, move, cancel) runs in one database transaction
-that first takes that taxpayer's lock (`lock_taxpayer`): the cap on open bookings and the
-no-overlap rule are read and decided under it, so requests that arrive together for one
-taxpayer are decided one after the other, on SQLite and PostgreSQL alike. Places are
+Every change to a taxpayer's bookings (book, move, cancel) is one unit of work
+(`web.operations.unit`) that first takes the district's lock shared and that taxpayer's lock
+(`web.db.locks`): the cap on open bookings and the no-overlap rule are read and decided under
+them, so requests that arrive together for one taxpayer are decided one after the other, and
+a call-off or publish of the district (which holds its lock exclusively) is either seen whole
+or waits, on SQLite and PostgreSQL alike. Places are
 guarded separately by the unique key on `SlotClaim`: two taxpayers racing for one place both
 insert the same row and the database lets one win; the loser retries on the next counter.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ClassManager, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
 
@@ -56,6 +57,7 @@ from taxvan.booking import (
 from taxvan.clock import CHINA, hhmm, parse_hhmm
 from taxvan.notices import NoticeKind
 from web.clock import china_now
+from web.db import locks
 from web.db.driver_sql import run as _run
 from web.db.models import (
     Booking,
@@ -68,6 +70,7 @@ from web.db.models import (
 )
 from web.db.outbox import booking_notice, notify_booking
 from web.extensions import db
+from web.operations.unit import Unit, transaction
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -162,9 +165,9 @@ HELD = union_all(
 `today` on, (0, booking id, NULL, counter, slot) for each place of the visit that a booking
 holds, (2, visit id, NULL, NULL, NULL) if the visit is called off (a disruption committed
 since the visit was read: the booking is refused), and (3, visit id, ...) if the visit is
-still in a current version. Read under the taxpayer's lock, which a publish waits for
-(`lock_against_publishing`), so a booking never lands on a visit that a new version has just
-replaced."""
+still in a current version. Read under the district's shared lock, which a publish or a
+call-off holds exclusively, so a booking never lands on a visit that a new version has just
+replaced or a call-off has just cancelled."""
 
 _TAKEN = select(CLAIMS.c.counter, CLAIMS.c.slot).where(CLAIMS.c.visit_id == bindparam("visit_id"))
 _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
@@ -192,11 +195,6 @@ PG_INSERT_BOOKING_CLAIMS_AND_NOTICE = text(
 """PostgreSQL: the booking, its claims and its notice in one statement (data-modifying WITHs,
 all run to completion); a place already claimed fails it on the unique key like separate
 inserts would, and the notice's key and booking take the new booking's id."""
-PG_LOCK = text("SELECT pg_advisory_xact_lock_shared(:publishing), pg_advisory_xact_lock(:key)")
-"""The publishing lock shared (many bookings at once; a publish waits for them and they wait
-for a publish) and the taxpayer's lock, in one round trip."""
-PUBLISHING_LOCK = 0x7461787661_6E5042
-"""PostgreSQL advisory-lock key publishing holds exclusively (`lock_against_publishing`)."""
 _FREE_CLAIMS = delete(CLAIMS).where(CLAIMS.c.booking_id == bindparam("booking_id"))
 _SET_STATUS = (
     update(BOOKINGS)
@@ -378,40 +376,6 @@ def nearest_alternatives(visit: VisitRow, service: ServiceRow, start: int, n: in
     return [s.start for s in sorted(slots, key=lambda s: abs(parse_hhmm(s.start) - start))[:n]]
 
 
-def _lock_key(taxpayer_id: str) -> int:
-    """A signed 64-bit key for PostgreSQL's advisory locks, fixed per taxpayer ID."""
-    digest = hashlib.blake2b(taxpayer_id.encode(), digest_size=8, person=b"taxvan-b").digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _lock_writes(conn: Connection) -> None:
-    """SQLite: take the database's write lock now (`BEGIN IMMEDIATE`) unless this transaction
-    has written already and so holds it. PostgreSQL needs nothing here (row locks do)."""
-    if conn.dialect.name != "sqlite":
-        return
-    raw = conn.connection.dbapi_connection
-    if raw is not None and not raw.in_transaction:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def lock_taxpayer(conn: Connection, taxpayer_id: str) -> None:
-    """Hold the taxpayer's lock until this transaction ends (commit or rollback).
-
-    PostgreSQL: a transaction-level advisory lock on a hash of the ID (READ COMMITTED alone
-    lets two "read the bookings, then insert" transactions both pass the check). SQLite:
-    `BEGIN IMMEDIATE` takes the database's write lock before the taxpayer's bookings are
-    read (Python's sqlite3 otherwise begins lazily at the first write, after the check);
-    other writers wait for it up to the busy timeout. A SQLite transaction that has written
-    already holds that lock.
-    """
-    if conn.dialect.name == "postgresql":
-        _run(conn, PG_LOCK, {"key": _lock_key(taxpayer_id), "publishing": PUBLISHING_LOCK})
-    elif conn.dialect.name == "sqlite":
-        _lock_writes(conn)
-    else:  # pragma: no cover - the app runs on these two only
-        raise RuntimeError(f"no taxpayer lock for {conn.dialect.name}")
-
-
 def _held(
     conn: Connection, taxpayer_id: str, visit_id: int, now: dt.datetime, but: int | None = None
 ) -> tuple[list[tuple[dt.datetime, dt.datetime]], set[tuple[int, int]]]:
@@ -439,63 +403,36 @@ def _held(
     return mine, taken
 
 
-def lock_against_publishing(conn: Connection) -> None:
-    """Take what a publish holds for its whole transaction: bookings already under way finish
-    first (their bookings are then seen and carried), and bookings that start later wait and
-    then find their visit replaced (`_held`). PostgreSQL: the publishing advisory lock,
-    exclusively; SQLite: the database's write lock (`BEGIN IMMEDIATE`)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISHING_LOCK})
-    else:
-        _lock_writes(conn)
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    """A unique-key conflict (someone took the place or the code) or a PostgreSQL deadlock
-    between two moves: the transaction was rolled back and may simply run again."""
-    return isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) == "40P01"
-
-
-def _commit_keeping_loaded() -> None:
-    """Commit without expiring the loaded objects: the reply is built from what was just
-    written, instead of reloading the booking, visit, stop and service afterwards."""
-    session = db.session()
-    before = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = before
-
-
 def _locked(
-    taxpayer_id: str, attempts: int, work: Callable[[Connection], Booking | None]
+    district_id: int,
+    taxpayer_id: str,
+    attempts: int,
+    work: Callable[[Connection], Booking | None],
 ) -> Booking | None:
-    """Run `work` in one transaction under the taxpayer's lock and commit it.
+    """Run `work` as one unit of work under the district's shared lock and the taxpayer's
+    lock (`web.db.locks`: a call-off or a publish of the district waits for it, and it waits
+    for them, then reads what they did), and commit it.
 
     `work` returns the booking it added, or None when no place is free. A unique-key
-    conflict (at the insert or the commit) rolls everything back and runs `work` again
-    (another counter may be free), up to `attempts` times; any error rolls back, so nothing
-    is ever half-saved.
+    conflict rolls everything back and runs `work` again (another counter may be free), up
+    to `attempts` times, then None; any other error rolls back, so nothing is half-saved.
     """
-    for _attempt in range(attempts):
-        try:
-            conn = db.session.connection()
-            lock_taxpayer(conn, taxpayer_id)
-            booking = work(conn)
-            if booking is None:
-                db.session.rollback()
-                return None
-            _commit_keeping_loaded()
-            return booking
-        except DBAPIError as exc:
-            db.session.rollback()
-            if not _retryable(exc):
-                raise
-        except BaseException:
-            db.session.rollback()
-            raise
-    return None
+
+    def locked(u: Unit) -> Booking:
+        u.taxpayer_of(district_id, taxpayer_id)
+        booking = work(u.conn)
+        if booking is None:
+            raise _NoPlace  # rolls back what `work` did first (a move's freed place)
+        return booking
+
+    try:
+        return transaction(locked, attempts=attempts, keep_loaded=True)
+    except (IntegrityError, _NoPlace):
+        return None
+
+
+class _NoPlace(Exception):
+    """No free place at the asked time: the unit of work is rolled back."""
 
 
 def new_booking(
@@ -632,6 +569,7 @@ def book(req: BookingRequest, now: dt.datetime | None = None) -> Booking:
     _check_time(visit, service, start, now)
     name = (req.name or "").strip()
     booking = _locked(
+        visit.stop.district_id,
         tid,
         visit.counters + 1,
         lambda conn: new_booking(
@@ -670,7 +608,7 @@ def find(
         phone = ""
     conn = db.session.connection()
     if for_update:
-        _lock_writes(conn)
+        locks.write_lock(conn)
     rows = _run(
         conn,
         BOOKING_BY_CODE_FOR_UPDATE if for_update else _BOOKING_BY_CODE,
@@ -696,19 +634,20 @@ def find(
 def cancel(code: str, phone: str, district_id: int | None = None) -> Booking:
     """Cancel an active booking and free its place, or raise BookingNotFound / NotActive.
 
-    Takes no taxpayer lock: a cancel only lowers the taxpayer's count, and the booking's own
-    row lock orders it against a move of the same booking."""
-    try:
+    One unit of work holding only the booking's row lock (level 3 of the lock order; SQLite:
+    the write lock): a cancel only frees, so it needs neither the district's nor the
+    taxpayer's lock. A call-off or publish that moves bookings reads them `FOR UPDATE` and
+    so either sees this booking cancelled or has moved it before it is read here."""
+
+    def work(u: Unit) -> Booking:
         booking = find(code, phone, for_update=True, district_id=district_id)
         if booking.status != "active":
             raise NotActive(booking.code, booking.status)
-        conn = db.session.connection()
-        release(conn, booking.id, "cancelled")
-        notify_booking(NoticeKind.CANCELLED, booking, conn=conn)
-        _commit_keeping_loaded()
-    except BaseException:
-        db.session.rollback()
-        raise
+        release(u.conn, booking.id, "cancelled")
+        notify_booking(NoticeKind.CANCELLED, booking, conn=u.conn)
+        return booking
+
+    booking = transaction(work, keep_loaded=True)
     set_committed_value(booking, "status", "cancelled")
     set_committed_value(booking, "claims", [])
     return booking
@@ -740,11 +679,81 @@ def reschedule(
         moving = find(code, phone, for_update=True)  # fresh, under the taxpayer's lock too
         if moving.status != "active":
             raise NotActive(moving.code, moving.status)
-        return new_booking(
+        new = new_booking(
             conn, visit, service, first, tid, moving.name, phone, now, moving, moving.lang
         )
+        if new is not None:  # the old code leads to the new booking (`latest`)
+            conn.execute(_LINK_MOVED, {"booking_id": moving.id, "moved_to": new.id})
+        return new
 
-    new = _locked(tid, visit.counters + 1, move)
+    new = _locked(old.district_id, tid, visit.counters + 1, move)
     if new is None:
         raise PlaceTaken(nearest_alternatives(visit, service, first))
     return new
+
+
+# --- where a moved booking went ------------------------------------------------------------
+
+_LINK_MOVED = (
+    update(BOOKINGS)
+    .where(BOOKINGS.c.id == bindparam("booking_id"))
+    .values(moved_to_id=bindparam("moved_to"))
+)
+"""Record on a booking the taxpayer moved the booking it became (`reschedule`)."""
+_MOVED_TO = select(BOOKINGS.c.moved_to_id).where(BOOKINGS.c.id == bindparam("booking_id"))
+_BOOKING_BY_ID = (
+    select(*BOOKINGS.c, *VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
+    .join_from(BOOKINGS, VISITS, BOOKINGS.c.visit_id == VISITS.c.id)
+    .join(STOPS, VISITS.c.stop_id == STOPS.c.id)
+    .join(STREETS, STOPS.c.street_code == STREETS.c.code)
+    .join(
+        SERVICES,
+        (BOOKINGS.c.district_id == SERVICES.c.district_id)
+        & (BOOKINGS.c.service_code == SERVICES.c.code),
+    )
+    .where(BOOKINGS.c.id == bindparam("booking_id"))
+)
+
+MAX_MOVES = 50
+"""How many moves `latest` follows at most: far more than a taxpayer makes in a booking
+window, few enough that a damaged chain costs little."""
+
+
+def latest(booking: Booking) -> Booking | None:
+    """What `booking` became through the taxpayer's own moves: the end of its `moved_to_id`
+    links (at most `MAX_MOVES`, stopping before a booking already seen, so a loop ends),
+    loaded as `find` loads a booking (visit, stop, street, service; detached). None when it
+    was never moved to another booking.
+
+    The caller has checked the code and phone of `booking`; the booking it leads to counts
+    only if it is the same taxpayer's, with the same phone, in the same district (a move
+    keeps all three), so a damaged link never shows someone else's booking."""
+    target = booking.moved_to_id
+    if target is None:
+        return None
+    conn = db.session.connection()
+    seen = {booking.id}
+    last = None
+    while target is not None and target not in seen and len(seen) <= MAX_MOVES:
+        seen.add(target)
+        last = target
+        rows = _run(conn, _MOVED_TO, {"booking_id": target})
+        target = rows[0][0] if rows else None
+    if last is None:
+        return None
+    rows = _run(conn, _BOOKING_BY_ID, {"booking_id": last})
+    if not rows:
+        return None
+    b, v, stop, street, service = _split(rows[0], BOOKINGS, VISITS, STOPS, STREETS, SERVICES)
+    found: Booking = detached(
+        Booking,
+        b,
+        visit=_visit_from(v, stop, street),
+        service=detached(ServiceRow, service),
+    )
+    same = (
+        found.taxpayer_id == booking.taxpayer_id
+        and found.district_id == booking.district_id
+        and secrets.compare_digest(found.phone, booking.phone)
+    )
+    return found if same else None

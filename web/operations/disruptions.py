@@ -23,6 +23,7 @@ cancelled visit (a narrow window; closing it needs the insert itself to check th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,30 +31,25 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Connection, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError
 
 from taxvan.booking import (
     BookingError,
-    LimitReached,
-    OverlappingBooking,
-    VisitCancelled,
     check_window,
-    free_places,
-    slot_starts,
-    slots_needed,
 )
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
 from taxvan.notices import NoticeKind
 from web.clock import china_now
-from web.db import audit, locks
+from web.db import audit
 from web.db.district_scope import visit_in_district
-from web.db.models import Booking, District, ServiceRow, User, VisitRow
+from web.db.models import Booking, District, User, VisitRow
 from web.db.outbox import notify_booking
-from web.db.store import IS_CURRENT_VISIT
+from web.db.store import IS_CURRENT_VISIT, services_by_code
 from web.extensions import db
 from web.operations import booking as svc
-from web.operations.unit import retryable
+from web.operations.moves import Placement, place_booking, ranked_places
+from web.operations.unit import Unit, transaction
 
 REASONS = ("out_of_service", "weather", "road_closed", "other")
 """Why a visit is called off; `other` needs the dispatcher's words."""
@@ -84,6 +80,16 @@ class DisruptionError(TaxvanError):
     def __init__(self, field_name: str, message: str) -> None:
         self.field = field_name
         super().__init__(message)
+
+
+class DisruptionChanged(DisruptionError):
+    """The bookings changed since the preview: confirming would do something else than the
+    dispatcher saw. Nothing was saved; the page shows the new preview."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "date", "bookings changed since the preview; check the new preview and confirm again"
+        )
 
 
 class NothingToCancel(DisruptionError):
@@ -165,6 +171,15 @@ class Disruption:
     def cancelled(self) -> list[Notice]:
         return [n for n in self.notices if not n.moved]
 
+    @property
+    def fingerprint(self) -> str:
+        """What it does, in short: the visits called off and where each booking goes. The
+        preview's and the confirmation's are equal exactly when they do the same."""
+        parts = [f"v{v.id}" for v in self.visits] + [
+            f"{n.code}>{n.new_visit.id if n.new_visit else '-'}@{n.new_start}" for n in self.notices
+        ]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
 
 def check_reason(reason: str, note: str | None) -> str | None:
     """The note to store (stripped, None if empty), or DisruptionError naming the field."""
@@ -197,15 +212,18 @@ def _visit_info(v: VisitRow) -> VisitInfo:
     return VisitInfo(v.id, v.date, v.van_id, v.order, v.stop_id, v.stop.name, v.start, v.end)
 
 
-def _active_bookings(conn: Connection, visit_ids: Sequence[int]) -> list[Any]:
+def _active_bookings(
+    conn: Connection, visit_ids: Sequence[int], for_update: bool = False
+) -> list[Any]:
+    """The visits' active bookings; `for_update` locks them (a cancel under way finishes
+    first, and its booking is then no longer active)."""
     b = svc.BOOKINGS
-    return list(
-        conn.execute(
-            select(b)
-            .where(b.c.visit_id.in_(visit_ids), b.c.status == "active")
-            .order_by(b.c.visit_id, b.c.start, b.c.id)
-        )
+    query = (
+        select(b)
+        .where(b.c.visit_id.in_(visit_ids), b.c.status == "active")
+        .order_by(b.c.visit_id, b.c.start, b.c.id)
     )
+    return list(conn.execute(query.with_for_update() if for_update else query))
 
 
 def _taken(conn: Connection, visit_id: int) -> set[tuple[int, int]]:
@@ -216,13 +234,6 @@ def _taken(conn: Connection, visit_id: int) -> set[tuple[int, int]]:
     }
 
 
-def _lock(conn: Connection, taxpayers: set[str], locked: set[str]) -> None:
-    """Take the taxpayers' locks not held yet (sorted, so two disruptions agree on order)."""
-    for tid in sorted(taxpayers - locked):
-        svc.lock_taxpayer(conn, tid)
-        locked.add(tid)
-
-
 def _set_reason(conn: Connection, booking_id: int, reason: str, note: str | None) -> None:
     b = svc.BOOKINGS
     conn.execute(
@@ -231,54 +242,28 @@ def _set_reason(conn: Connection, booking_id: int, reason: str, note: str | None
 
 
 def _place_for(
-    conn: Connection,
-    booking: Any,
-    service: ServiceRow,
-    candidates: Sequence[VisitRow],
-    now: dt.datetime,
-    reason: str,
-) -> Booking | None:
-    """Move `booking` to the first candidate visit with a free place for its service, at the
-    free start nearest to its old time; the new booking, or None if no candidate has room.
-
-    Every rule of a taxpayer's own move applies (window, walk-ins, claims, cap, overlap)."""
+    u: Unit, booking: Any, old: VisitRow, candidates: Sequence[VisitRow], now: dt.datetime
+) -> Placement | None:
+    """Move `booking` (its row and code kept) to the first candidate visit with a free place
+    for its service, at the free start nearest to its old time; None if no candidate has
+    room. Every rule of a taxpayer's own move applies (window, walk-ins, cap, overlap)."""
     r = svc.rules()
-    length = slots_needed(service.minutes, r.slot_minutes)
-    moving = svc.detached(Booking, dict(booking._mapping))
+    moving = svc.detached(Booking, dict(booking._mapping), visit=old)
     for v in candidates:
-        starts = slot_starts(v.start, v.end, r.slot_minutes)
-        places = free_places(len(starts), v.counters, length, _taken(conn, v.id), r.walkin_share)
-        firsts = sorted(
-            {p.first for p in places}, key=lambda f: (abs(starts[f] - booking.start), f)
-        )
-        for first in firsts:
-            start = starts[first]
+        places = ranked_places(u.conn, moving, [v], now)
+        # The same time of day first: the taxpayer planned their day around it.
+        places.sort(key=lambda p: (abs(p.start - booking.start), p.start, p.counter))
+        for place in places:
             try:
-                check_window(svc.at(v.date, start), now, r)
+                check_window(svc.at(v.date, place.start), now, r)
             except BookingError:
                 continue
             try:
-                new = svc.new_booking(
-                    conn,
-                    v,
-                    service,
-                    start,
-                    booking.taxpayer_id,
-                    booking.name,
-                    booking.phone,
-                    now,
-                    moving=moving,
-                    lang=moving.lang,
-                    notice=NoticeKind.VISIT_MOVED,
-                    reason=reason,
-                )
-            except OverlappingBooking:
-                continue  # another time of this visit may not overlap
-            except (LimitReached, VisitCancelled):
-                break
-            if new is None:  # the place was seen free under the visit's lock: cannot happen
-                raise RuntimeError(f"place {v.id}/{start} vanished under its lock")
-            return new
+                with u.conn.begin_nested():
+                    place_booking(u.conn, booking.id, place)
+            except IntegrityError:
+                continue
+            return place
     return None
 
 
@@ -297,6 +282,7 @@ StepHook = Callable[[Notice], None]
 
 
 def _run(
+    u: Unit,
     district: District,
     scope: Scope,
     reason: str,
@@ -306,14 +292,15 @@ def _run(
     now: dt.datetime,
     after_each: StepHook | None,
 ) -> Disruption:
-    """One attempt, inside the open transaction; the caller commits or rolls back."""
-    conn = db.session.connection()
-    locks.write_lock(conn)  # SQLite: the write lock from the start; PostgreSQL: nothing
+    """The disruption inside its unit of work; `transaction` commits or rolls back."""
+    conn = u.conn
+    u.district(district.id, exclusive=True)  # bookings of the district wait, or are done
     ids = list(db.session.scalars(_scope_query(district, scope, now)))
     if not ids:
         raise NothingToCancel()
-    locked: set[str] = set()
-    _lock(conn, {b.taxpayer_id for b in _active_bookings(conn, ids)}, locked)
+    bookings = _active_bookings(conn, ids)
+    u.lock_taxpayers(b.taxpayer_id for b in bookings)
+    u.rows()
     # Lock the visits called off and every possible alternative, in id order.
     scope_visits = list(
         db.session.scalars(select(VisitRow).where(VisitRow.id.in_(ids)).order_by(VisitRow.id))
@@ -337,10 +324,9 @@ def _run(
         )
     )
     scope_visits = [v for v in concerned if v.id in set(ids)]
-    if not scope_visits:  # called off by someone else meanwhile
+    if not scope_visits:
         raise NothingToCancel()
-    bookings = _active_bookings(conn, [v.id for v in scope_visits])
-    _lock(conn, {b.taxpayer_id for b in bookings}, locked)  # booked since the first read
+    bookings = _active_bookings(conn, [v.id for v in scope_visits], for_update=True)
     stamp = now.replace(tzinfo=None)
     for v in scope_visits:
         v.cancelled_at, v.cancel_reason, v.cancel_note = stamp, reason, note
@@ -348,19 +334,26 @@ def _run(
     alternatives = [v for v in concerned if v.cancelled_at is None]
     by_id = {v.id: v for v in scope_visits}
     info = {v.id: _visit_info(v) for v in concerned}
-    services = {s.code: s for s in db.session.scalars(select(ServiceRow))}
+    services = services_by_code(district.id)
     result = Disruption(scope, reason, note, [info[v.id] for v in scope_visits])
     for b in bookings:
         old = by_id[b.visit_id]
         candidates = _candidates([v for v in alternatives if v.stop_id == old.stop_id], old)
         told = _taxpayer_reason(b.lang, reason, note)
-        new = _place_for(conn, b, services[b.service_code], candidates, now, told)
-        if new is None:
+        place = _place_for(u, b, old, candidates, now)
+        columns = dict(b._mapping)
+        service = services[b.service_code]
+        if place is None:
             svc.release(conn, b.id, "cancelled")
-            cancelled = svc.detached(
-                Booking, dict(b._mapping), visit=old, service=services[b.service_code]
-            )
+            cancelled = svc.detached(Booking, columns, visit=old, service=service)
             notify_booking(NoticeKind.VISIT_CANCELLED, cancelled, reason=told, conn=conn, now=now)
+        else:
+            columns.update(
+                visit_id=place.visit_id, start=place.start, end=place.end, counter=place.counter
+            )
+            target = next(v for v in alternatives if v.id == place.visit_id)
+            moved = svc.detached(Booking, columns, visit=target, service=service)
+            notify_booking(NoticeKind.VISIT_MOVED, moved, reason=told, conn=conn, now=now)
         _set_reason(conn, b.id, reason, note)
         notice = Notice(
             booking_id=b.id,
@@ -371,10 +364,10 @@ def _run(
             old_visit=info[old.id],
             old_start=b.start,
             old_end=b.end,
-            new_visit=info[new.visit_id] if new is not None else None,
-            new_code=new.code if new is not None else None,
-            new_start=new.start if new is not None else None,
-            new_end=new.end if new is not None else None,
+            new_visit=info[place.visit_id] if place is not None else None,
+            new_code=b.code if place is not None else None,
+            new_start=place.start if place is not None else None,
+            new_end=place.end if place is not None else None,
             reason=reason,
             note=note,
         )
@@ -392,7 +385,7 @@ def _run(
             "date": scope.date.isoformat() if scope.date else None,
             "van": scope.van_id,
             "visits": [v.id for v in scope_visits],
-            "moved": {n.code: n.new_code for n in result.moved},
+            "moved": {n.code: n.new_visit.times for n in result.moved if n.new_visit},
             "cancelled": [n.code for n in result.cancelled],
         },
     )
@@ -410,35 +403,31 @@ def disrupt(
     user: User | None = None,
     now: dt.datetime | None = None,
     dry_run: bool = False,
+    expect: str | None = None,
     after_each: StepHook | None = None,
 ) -> Disruption:
-    """Call off the visits of `scope`, move or cancel their bookings, record it; one
-    transaction. `dry_run` does all of it and rolls back: the confirm page shows exactly what
-    the disruption will do. Raises DisruptionError (NothingToCancel) naming the field.
+    """Call off the visits of `scope`, move or cancel their bookings, record it; one unit of
+    work under the district's exclusive lock. `dry_run` does all of it and rolls back: the
+    confirm page shows exactly what the disruption will do, and its `fingerprint`; given as
+    `expect`, the confirmation refuses (DisruptionChanged, nothing saved) if the outcome
+    would differ from what the dispatcher saw. Raises DisruptionError naming the field.
 
-    Each affected taxpayer's notice (visit moved, with the new time and code, or cancelled,
-    with the reason in their language) goes into the outbox in the same transaction; the
-    returned `notices` list the affected bookings for the console. `after_each` is called
-    after each booking is handled (tests use it to fail half-way)."""
+    Each affected taxpayer's notice (visit moved, with the new time, or cancelled, with the
+    reason in their language) goes into the outbox in the same transaction; a moved booking
+    keeps its code. `after_each` is called after each booking is handled (tests use it to
+    fail half-way)."""
     note = check_reason(reason, note)
     now = now or china_now()
-    for attempt in range(ATTEMPTS):
-        try:
-            result = _run(district, scope, reason, note, actor, user, now, after_each)
-            if dry_run:
-                db.session.rollback()
-            else:
-                db.session.commit()
-                result.applied = True
-            return result
-        except DBAPIError as exc:
-            db.session.rollback()
-            if not retryable(exc) or attempt == ATTEMPTS - 1:
-                raise
-        except BaseException:
-            db.session.rollback()
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def work(u: Unit) -> Disruption:
+        result = _run(u, district, scope, reason, note, actor, user, now, after_each)
+        if expect is not None and result.fingerprint != expect:
+            raise DisruptionChanged()
+        return result
+
+    result = transaction(work, attempts=ATTEMPTS, dry_run=dry_run, keep_loaded=True)
+    result.applied = not dry_run
+    return result
 
 
 def _taxpayer_reason(lang: str, reason: str, note: str | None) -> str:

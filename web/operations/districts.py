@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
-from taxvan.io.loaders import load_dataset
+from taxvan.io.loaders import formula_problem, load_dataset
 from web.clock import china_now
 from web.db import audit
 from web.db.models import Booking, District, ServiceRow, StopRow, StreetRow, User, VisitRow
@@ -39,6 +40,15 @@ class DistrictNotFoundError(TaxvanError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(f"no district with code {code!r} (flask --app app district import)")
+
+
+class DistrictNameError(TaxvanError):
+    """A district's code or name that starts like a spreadsheet formula (`=`, `+`, `@`)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"district {field}: {problem}")
 
 
 @dataclass
@@ -158,6 +168,7 @@ def _settings(dataset: Dataset) -> dict[str, Any]:
                 "name": v.name,
                 "counters": v.counters,
                 "shift": [v.shift_start, v.shift_end],
+                "lunch": [v.lunch_minutes, v.lunch_earliest, v.lunch_latest],
             }
             for v in dataset.vans
         ],
@@ -213,8 +224,11 @@ def _import(
     note: dict[str, Any],
 ) -> ImportResult:
     path = Path(folder)
-    dataset = load_dataset(path)
     code = (code or path.resolve().name).strip()
+    for what, value in (("code", code), ("name", name), ("name_en", name_en)):
+        if value and (problem := formula_problem(value.strip())):
+            raise DistrictNameError(what, problem)
+    dataset = load_dataset(path, current_app.config["TAXVAN"].file_limits)
     if not code:
         raise TaxvanError("the district code is empty")
     district = db.session.scalar(select(District).where(District.code == code))

@@ -11,6 +11,7 @@ Accepting or declining returns a `DoorDecision`: the data of the notice the firm
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections import defaultdict
@@ -35,8 +36,9 @@ from taxvan.io.loaders import load_vans
 from taxvan.notices import NoticeData, NoticeKind
 from web.adapters.planner import make_provider
 from web.clock import china_now
-from web.db import audit
+from web.db import audit, store
 from web.db.models import (
+    CurrentWeek,
     District,
     DoorRequest,
     DoorVisit,
@@ -48,6 +50,7 @@ from web.db.models import (
 from web.db.outbox import notify
 from web.db.store import IS_CURRENT_WEEK
 from web.extensions import db
+from web.operations.unit import Unit, transaction
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Reference codes: no 0/O or 1/I, so a code read out on the phone is typed right."""
@@ -91,9 +94,13 @@ def district_stop_ids(district: District) -> list[str]:
 
 
 def district_services(district: District) -> list[ServiceRow]:
-    codes = district.rows.get("services", [])
-    rows = db.session.scalars(select(ServiceRow).where(ServiceRow.code.in_(codes)))
-    return sorted(rows, key=lambda s: (s.minutes, s.code))
+    """The district's own services, shortest first (each code once)."""
+    return store.district_services(district.id)
+
+
+def services_by_code(district: District) -> dict[str, ServiceRow]:
+    """The district's own services by code, for naming a request's services."""
+    return store.services_by_code(district.id)
 
 
 def district_vans(district: District) -> list[Van]:
@@ -170,9 +177,12 @@ def submit(district: District, req: NewRequest) -> DoorRequest:
         status="received",
         created_at=china_now().replace(tzinfo=None),
     )
-    db.session.add(row)
-    db.session.commit()
-    return row
+
+    def work(_u: Unit) -> DoorRequest:
+        db.session.add(row)
+        return row
+
+    return transaction(work, keep_loaded=True)
 
 
 def find(reference: str, mobile: str) -> DoorRequest | None:
@@ -191,7 +201,7 @@ def find(reference: str, mobile: str) -> DoorRequest | None:
 def default_minutes(req: DoorRequest, counters: int = 2) -> int:
     """A first guess at the visit's length: every person's services over the van's counters,
     on the grid, at least 45 minutes (the shortest planned visit)."""
-    minutes = {s.code: s.minutes for s in db.session.scalars(select(ServiceRow))}
+    minutes = {c: s.minutes for c, s in store.services_by_code(req.district_id).items()}
     per_person = sum(minutes.get(c, 15) for c in req.services)
     need = -(-per_person * req.people // max(1, counters))
     return max(45, ceil_to_grid(need, GRID_MINUTES))
@@ -263,30 +273,40 @@ class DoorDecision:
     lang: str
     firm_name: str
     decision: str
-    """accepted or declined."""
+    """accepted, declined or called_off."""
     date: dt.date | None = None
     start: int | None = None
     end: int | None = None
     reason: str | None = None
 
 
-def _lock(district: District) -> None:
-    """Decisions of one district one at a time (PostgreSQL: the district row's lock; SQLite
-    writes one transaction at a time anyway)."""
-    db.session.execute(
-        select(District.id).where(District.id == district.id).with_for_update()
-    ).all()
-
-
 def accept(
     district: District, req: DoorRequest, ask: PlanAsk, choice: str, user: User
 ) -> DoorDecision:
     """Plan the request in as the chosen option (`day|van|position|start`), if it still keeps
-    every published time; store the visit, the decision and its audit entry together."""
-    _lock(district)
+    every published time; store the visit, the decision and its audit entry together, as one
+    unit of work under the district's exclusive lock (no publish or call-off changes the
+    published visits meanwhile)."""
+    return transaction(lambda u: _accept(u, district, req, ask, choice, user))
+
+
+def _accept(
+    u: Unit, district: District, req: DoorRequest, ask: PlanAsk, choice: str, user: User
+) -> DoorDecision:
+    u.district(district.id, exclusive=True)
     db.session.refresh(req)
     if req.status != "received":
         raise AlreadyDecided(req.reference, req.status)
+    # The week as it is now, under the lock: a publish may have replaced the version the
+    # dispatcher's options were worked out on.
+    current = db.session.scalar(
+        select(PublishedWeek)
+        .join(CurrentWeek, CurrentWeek.published_id == PublishedWeek.id)
+        .where(CurrentWeek.district_id == district.id, CurrentWeek.week == ask.week.week)
+    )
+    if current is None:
+        raise OptionGone()
+    ask = dataclasses.replace(ask, week=current)
     result = options(district, req, ask)
     chosen = next((i for i in result.fits if option_key(i) == choice), None)
     if chosen is None:
@@ -335,13 +355,18 @@ def accept(
         chosen.end,
     )
     _tell(decision, req, district)
-    db.session.commit()
     return decision
 
 
 def decline(district: District, req: DoorRequest, reason: str, user: User) -> DoorDecision:
-    """Decline with a reason the firm sees on its status page."""
-    _lock(district)
+    """Decline with a reason the firm sees on its status page (one unit of work)."""
+    return transaction(lambda u: _decline(u, district, req, reason, user))
+
+
+def _decline(
+    u: Unit, district: District, req: DoorRequest, reason: str, user: User
+) -> DoorDecision:
+    u.district(district.id, exclusive=True)
     db.session.refresh(req)
     if req.status != "received":
         raise AlreadyDecided(req.reference, req.status)
@@ -358,15 +383,50 @@ def decline(district: District, req: DoorRequest, reason: str, user: User) -> Do
         req.reference, req.mobile, req.lang, req.firm_name, "declined", reason=reason
     )
     _tell(decision, req, district)
-    db.session.commit()
+    return decision
+
+
+def call_off_door_visit(
+    district: District, visit: DoorVisit, reason: str, actor: str, user: User | None
+) -> DoorDecision:
+    """Call an accepted door-to-door visit off (a new version of its week takes its time),
+    inside the caller's unit of work, which holds the district's exclusive lock: the visit
+    goes, the request is marked called off with the reason its status page shows, and the
+    firm is told."""
+    req = visit.request
+    decision = DoorDecision(
+        req.reference,
+        req.mobile,
+        req.lang,
+        req.firm_name,
+        "called_off",
+        visit.date,
+        visit.start,
+        visit.end,
+        reason,
+    )
+    req.status, req.reason = "called_off", reason[:500]
+    req.decided_at = china_now().replace(tzinfo=None)
+    db.session.delete(visit)
+    audit.record(
+        "door_called_off",
+        actor=actor,
+        user=user,
+        district=district,
+        details={"reference": req.reference, "date": visit.date.isoformat(), "reason": reason},
+    )
+    _tell(decision, req, district)
     return decision
 
 
 def _tell(decision: DoorDecision, req: DoorRequest, district: District) -> None:
     """The firm's notice of the decision, in the decision's transaction (the outbox)."""
-    accepted = decision.decision == "accepted"
+    kind = {
+        "accepted": NoticeKind.DOOR_ACCEPTED,
+        "called_off": NoticeKind.DOOR_CANCELLED,
+    }.get(decision.decision, NoticeKind.DOOR_DECLINED)
     notify(
-        NoticeKind.DOOR_ACCEPTED if accepted else NoticeKind.DOOR_DECLINED,
+        kind,
         NoticeData(
             code=decision.reference,
             date=decision.date,
@@ -379,7 +439,8 @@ def _tell(decision: DoorDecision, req: DoorRequest, district: District) -> None:
         ),
         phone=decision.mobile,
         lang=decision.lang if decision.lang in ("zh", "en") else "zh",
-        key=f"door:{decision.reference}",
+        key=f"door:{decision.reference}"
+        + (":called_off" if decision.decision == "called_off" else ""),
         district_id=district.id,
     )
 

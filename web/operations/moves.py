@@ -4,7 +4,7 @@ cancelling it with a reason.
 A new timetable version that moves or drops a visit (`web.operations.publishing`) and a
 disruption that cancels one both need "put this booking on the nearest visit of the same stop
 with room for its service", so it lives here once, beside the taxpayer's own booking
-transactions and through the same guarantees: the taxpayer's lock (`lock_taxpayer`), the cap
+transactions and through the same guarantees: the taxpayer's lock (`web.db.locks`), the cap
 and no-overlap rules (`check_taxpayer_limits`), walk-in places kept free (`free_places`) and the
 unique key on `SlotClaim`, each attempt inside a savepoint so a place someone else just took
 only moves on to the next nearest one. These functions run inside the caller's transaction and
@@ -38,10 +38,10 @@ from web.operations.booking import (
     VISITS,
     at,
     insert_claims,
-    lock_taxpayer,
     release,
     rules,
 )
+from web.operations.unit import Unit
 
 
 @dataclass(frozen=True)
@@ -162,14 +162,15 @@ def place_booking(conn: Connection, booking_id: int, place: Placement) -> None:
 
 
 def move_to_nearest(
-    conn: Connection, booking: Booking, candidates: Iterable[VisitRow], now: dt.datetime
+    u: Unit, booking: Booking, candidates: Iterable[VisitRow], now: dt.datetime
 ) -> Placement | None:
     """Move `booking` to the nearest place of `candidates` with room (see `ranked_places`),
     under the taxpayer's lock, inside the caller's transaction; None if no place has room.
 
     Each attempt runs in a savepoint: a place another transaction claimed first fails on
     the unique key and the next nearest is tried, while the caller's other changes stay."""
-    lock_taxpayer(conn, booking.taxpayer_id)
+    u.lock_taxpayers([booking.taxpayer_id])  # held already by a caller that follows the order
+    conn = u.conn
     for place in ranked_places(conn, booking, list(candidates), now):
         try:
             with conn.begin_nested():

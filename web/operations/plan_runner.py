@@ -35,6 +35,7 @@ from web.clock import wall_now
 from web.config import Config
 from web.db import audit
 from web.db.models import Draft, PlanJob, User
+from web.db.store import current_version
 from web.extensions import db
 from web.operations.drafts import visit_dicts
 
@@ -183,6 +184,7 @@ def execute(job_id: int) -> str:
     db.session.commit()
     district = job.district
     options = dict(job.options)
+    base_version = current_version(district.id, job.week)
     cfg = dataclasses.replace(
         app.config["TAXVAN"],
         data_dir=district.data_dir,
@@ -194,6 +196,8 @@ def execute(job_id: int) -> str:
         outcome, draft_parts = _plan(app, job, cfg, options, watcher)
     finally:
         watcher.stop()
+    if draft_parts is not None:
+        draft_parts["base_version"] = base_version  # the version current when planning began
 
     job = db.session.get(PlanJob, job_id, populate_existing=True)
     assert job is not None

@@ -2,12 +2,13 @@
 
 Read back from the `BookingChange` rows the publish wrote, so the list downloads again at any
 time, for any version; as CSV (UTF-8 with BOM, so Excel shows Chinese) or as an Excel workbook
-(openpyxl). Only moved and cancelled bookings are listed: a carried booking needs no notice.
+(openpyxl), both through `web.adapters.spreadsheets`, so a name like `=HYPERLINK(...)` stays
+text. Only moved and cancelled bookings are listed: a carried booking needs no notice.
 """
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import io
 from dataclasses import dataclass
 
@@ -16,8 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from taxvan.clock import hhmm
-from web.db.models import Booking, BookingChange, ServiceRow, StopRow, VisitRow
+from taxvan.errors import TaxvanError
+from web.adapters.spreadsheets import csv_bytes, write_row
+from web.db import audit
+from web.db.models import (
+    Booking,
+    BookingChange,
+    District,
+    PublishedWeek,
+    ServiceRow,
+    StopRow,
+    User,
+    VisitRow,
+)
 from web.extensions import db
+from web.operations.people import People
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,11 @@ def notice_rows(published_id: int, zh: bool = True) -> list[NoticeRow]:
     query = (
         select(BookingChange, Booking, ServiceRow, StopRow, old, new)
         .join(Booking, BookingChange.booking_id == Booking.id)
-        .join(ServiceRow, Booking.service_code == ServiceRow.code)
+        .join(
+            ServiceRow,
+            (Booking.district_id == ServiceRow.district_id)
+            & (Booking.service_code == ServiceRow.code),
+        )
         .join(old, BookingChange.old_visit_id == old.id)
         .join(StopRow, old.stop_id == StopRow.id)
         .outerjoin(new, BookingChange.new_visit_id == new.id)
@@ -94,12 +112,9 @@ def _values(r: NoticeRow) -> list[str]:
 
 
 def notices_csv(rows: list[NoticeRow]) -> bytes:
-    """CSV, UTF-8 with a BOM (Excel then reads the Chinese right)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(_header())
-    writer.writerows(_values(r) for r in rows)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """CSV, UTF-8 with a BOM (Excel then reads the Chinese right), CRLF, no cell a
+    spreadsheet would run."""
+    return csv_bytes(_header(), [_values(r) for r in rows])
 
 
 def notices_xlsx(rows: list[NoticeRow], title: str) -> bytes:
@@ -111,11 +126,11 @@ def notices_xlsx(rows: list[NoticeRow], title: str) -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = title[:31]
-    ws.append(_header())
+    write_row(ws, _header())
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for r in rows:
-        ws.append(_values(r))
+        write_row(ws, _values(r))
     for row in ws.iter_rows(min_row=2, max_col=3):
         for cell in row:
             cell.number_format = "@"
@@ -126,3 +141,50 @@ def notices_xlsx(rows: list[NoticeRow], title: str) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def export_notices(
+    published_id: int,
+    district: District,
+    fmt: str,
+    actor: str,
+    user: User | None = None,
+    zh: bool = True,
+    file: str | None = None,
+    people: People | None = None,
+) -> tuple[bytes, int]:
+    """The list of taxpayers to tell after the publish that made version `published_id`, as a
+    `csv` or `xlsx` file, and how many it names. Names and phones leave the system: the
+    download is in the audit log (who, when, which week and version, which format, how many
+    taxpayers; `file` for a command that wrote it to disk), saved before the file is handed
+    out."""
+    version = db.session.get(PublishedWeek, published_id)
+    if version is None or version.district_id != district.id:
+        raise TaxvanError(f"no published version {published_id} of district {district.code}")
+    rows = notice_rows(version.id, zh=zh)
+    if people is not None:  # names and phones as the reader may see them
+        rows = [
+            dataclasses.replace(r, name=people.name(r.name), phone=people.phone(r.phone))
+            for r in rows
+        ]
+    if fmt == "xlsx":
+        body = notices_xlsx(rows, f"{version.week} v{version.version}")
+    else:
+        body = notices_csv(rows)
+    details = {
+        "week": version.week,
+        "version": version.version,
+        "format": fmt,
+        "rows": len(rows),
+    }
+    if file is not None:
+        details["file"] = file
+    audit.record(
+        "publish_notices_export",
+        actor=actor,
+        user=user,
+        district=district,
+        details=details,
+        commit=True,
+    )
+    return body, len(rows)

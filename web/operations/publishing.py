@@ -43,11 +43,12 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
 from taxvan.notices import NoticeKind
+from taxvan.van_day import DayProblem, day_problems
 from taxvan.workdays import parse_iso_week
 from web.adapters.planner import PlanRun, Say, run_plan
 from web.clock import china_now
@@ -57,6 +58,7 @@ from web.db.models import (
     BookingChange,
     CurrentWeek,
     District,
+    DoorVisit,
     Draft,
     PublishedWeek,
     ServiceRow,
@@ -66,10 +68,13 @@ from web.db.models import (
     VisitRow,
 )
 from web.db.outbox import notify_booking
-from web.db.store import current_week, load_dataset_rows
+from web.db.store import current_version, current_week, load_dataset_rows
 from web.extensions import db
-from web.operations.booking import at, detached, lock_against_publishing
+from web.operations.booking import at, detached
+from web.operations.door import call_off_door_visit
+from web.operations.invariants import van_settings
 from web.operations.moves import Placement, cancel_with_reason, move_to_nearest
+from web.operations.unit import Unit, transaction
 
 MOVE = "move"
 CANCEL = "cancel"
@@ -111,6 +116,11 @@ class WeekDraft:
     visits: tuple[PlannedVisit, ...]
     report: dict[str, Any]
     map_html: str
+    base_version: int | None = None
+    """The version of the week that was current when it was planned (0: none); publishing
+    refuses it once another version is current. None: not known, refused."""
+    draft_id: int | None = None
+    """The saved draft it came from: a draft publishes at most once."""
 
     def to_json(self) -> str:
         """For keeping a draft between the console's preview and its confirm."""
@@ -120,6 +130,8 @@ class WeekDraft:
                 "visits": [asdict(v) for v in self.visits],
                 "report": self.report,
                 "map_html": self.map_html,
+                "base_version": self.base_version,
+                "draft_id": self.draft_id,
             },
             default=str,
             ensure_ascii=False,
@@ -136,11 +148,19 @@ class WeekDraft:
             PlannedVisit(**{**v, "date": day(v["date"]), "usual_date": day(v["usual_date"])})
             for v in data["visits"]
         )
-        return cls(data["week"], visits, data["report"], data["map_html"])
+        return cls(
+            data["week"],
+            visits,
+            data["report"],
+            data["map_html"],
+            data.get("base_version"),
+            data.get("draft_id"),
+        )
 
 
-def draft_from_run(run: PlanRun, map_html: str) -> WeekDraft:
-    """The draft of a planned week (`web.adapters.planner.run_plan`)."""
+def draft_from_run(run: PlanRun, map_html: str, base_version: int | None = None) -> WeekDraft:
+    """The draft of a planned week (`web.adapters.planner.run_plan`), planned while version
+    `base_version` of the week was current."""
     counters = {v.id: v.counters for v in run.dataset.vans}
     alternate = {d.key for d in run.problem.demand.visits if d.biweekly}
     visits = []
@@ -161,7 +181,7 @@ def draft_from_run(run: PlanRun, map_html: str) -> WeekDraft:
                 usual_end=usual.end if usual else None,
             )
         )
-    return WeekDraft(run.plan.week, tuple(visits), run.report, map_html)
+    return WeekDraft(run.plan.week, tuple(visits), run.report, map_html, base_version)
 
 
 def week_draft_of(row: Draft) -> WeekDraft:
@@ -187,7 +207,7 @@ def week_draft_of(row: Draft) -> WeekDraft:
         )
         for v in row.visits
     )
-    return WeekDraft(row.week, visits, row.report, row.map_html)
+    return WeekDraft(row.week, visits, row.report, row.map_html, row.base_version, row.id)
 
 
 def plan_draft(
@@ -206,10 +226,11 @@ def plan_draft(
     }
     cfg = dataclasses.replace(cfg, **overrides)
     label = parse_iso_week(week).label
+    base = current_version(district.id, label)
     out = Path(current_app.instance_path) / "plans" / district.code / label
     run = run_plan(cfg, label, out, say=say, new_template=new_template)
     load_dataset_rows(run.dataset, district)
-    return draft_from_run(run, run.files["map.html"].read_text(encoding="utf-8"))
+    return draft_from_run(run, run.files["map.html"].read_text(encoding="utf-8"), base)
 
 
 # --- decisions, results, errors ----------------------------------------------------------------
@@ -234,6 +255,12 @@ class Decisions:
 
     each: dict[int, Decision] = field(default_factory=dict)
     others: Decision | None = None
+    lift: frozenset[tuple[str, dt.date]] = frozenset()
+    """Call-offs of the current version to lift: (stop id, date). Every other one carries
+    over to the new version's visit of that stop on that day."""
+    call_off_door: str = ""
+    """The reason for calling off the door-to-door visits the new version clashes with (the
+    firms are told it); empty: a clash refuses the publish."""
 
     def of(self, booking_id: int) -> Decision | None:
         return self.each.get(booking_id, self.others)
@@ -281,6 +308,23 @@ class Notice:
     reason: str
 
 
+@dataclass(frozen=True)
+class CalledOff:
+    """A visit of the current version that is called off, and whether the new version's
+    visit of that stop on that day stays called off (carried) or is open again (lifted)."""
+
+    stop_id: str
+    stop_name: str
+    date: dt.date
+    reason: str | None
+    note: str | None
+    lifted: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.stop_id}|{self.date.isoformat()}"
+
+
 @dataclass
 class Outcome:
     """What publishing (or its preview) did: the version, the counts and the notices."""
@@ -297,6 +341,10 @@ class Outcome:
     """Bookings of visits that already took place, left on them as history."""
     affected: list[Affected] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    called_off: list[CalledOff] = field(default_factory=list)
+    """Call-offs of the current version that meet a visit of the new one: carried over
+    unless lifted (the confirmation page lists them, each with a box to lift it)."""
+    door_clashes: list[DoorClash] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
@@ -337,6 +385,70 @@ class ReasonMissing(TaxvanError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(f"booking {code}: give the reason for cancelling it")
+
+
+class StaleDraft(TaxvanError):
+    """Publishing refused: another version of the week became current after the draft was
+    planned; applying it would undo what that version did."""
+
+    def __init__(self, week: str, base: int | None, current: int) -> None:
+        self.week = week
+        self.base = base
+        self.current = current
+        super().__init__(
+            f"{week} changed since the draft was planned (from version {base}, now version "
+            f"{current}); plan again from the current version"
+        )
+
+
+class DraftPublished(TaxvanError):
+    """Publishing refused: this draft is already published (a draft publishes once)."""
+
+    def __init__(self, draft_id: int, version: int) -> None:
+        self.draft_id = draft_id
+        self.version = version
+        super().__init__(f"draft {draft_id} is already published as version {version}")
+
+
+@dataclass(frozen=True)
+class DoorClash:
+    """An accepted door-to-door visit that a visit of the new version overlaps."""
+
+    reference: str
+    firm_name: str
+    van_id: str
+    date: dt.date
+    start: int
+    end: int
+    stop_name: str
+    stop_start: int
+    stop_end: int
+
+
+class DoorClashes(TaxvanError):
+    """Publishing refused: the new version puts stop visits over accepted door-to-door visits;
+    the dispatcher calls those off (with a reason the firms are told) or plans again."""
+
+    def __init__(self, week: str, clashes: Sequence[DoorClash]) -> None:
+        self.week = week
+        self.clashes = list(clashes)
+        refs = ", ".join(c.reference for c in self.clashes)
+        super().__init__(
+            f"{week}: the new version overlaps {len(self.clashes)} door-to-door visits ({refs}); "
+            "call them off with a reason, or plan again"
+        )
+
+
+class DraftBreaksVanDay(TaxvanError):
+    """Publishing refused: in the draft, a van's day has overlapping visits, visits outside
+    the crew's shift or no room for lunch (the planner never makes one; a hand-edited or
+    corrupted draft may)."""
+
+    def __init__(self, week: str, problems: Sequence[tuple[str, dt.date, DayProblem]]) -> None:
+        self.week = week
+        self.problems = list(problems)
+        said = "; ".join(f"{van} {day}: {p.kind}" for van, day, p in self.problems[:5])
+        super().__init__(f"{week}: the draft breaks a van's day ({said})")
 
 
 class NotTheDistrictsWeek(TaxvanError):
@@ -437,7 +549,145 @@ def _switch(district: District, week: str, published_id: int, had_current: bool)
         )
 
 
+def _check_fresh(district: District, draft: WeekDraft) -> int:
+    """The week's current version number, if `draft` may still be published over it: it was
+    planned from that version and is not published yet."""
+    if draft.draft_id is not None:
+        done = db.session.scalar(
+            select(PublishedWeek.version).where(PublishedWeek.draft_id == draft.draft_id)
+        )
+        if done is not None:
+            raise DraftPublished(draft.draft_id, done)
+    number = current_version(district.id, draft.week)
+    if draft.base_version != number:
+        raise StaleDraft(draft.week, draft.base_version, number)
+    return number
+
+
+def _carry_call_offs(
+    current: PublishedWeek | None, new: PublishedWeek, lift: frozenset[tuple[str, dt.date]]
+) -> list[CalledOff]:
+    """Call the new version's visits off where the current version's visit of the same stop on
+    the same day is called off, unless the dispatcher lifted that call-off."""
+    if current is None:
+        return []
+    off = {(v.stop_id, v.date): v for v in current.visits if v.cancelled_at is not None}
+    out: dict[tuple[str, dt.date], CalledOff] = {}
+    for v in new.visits:
+        old = off.get((v.stop_id, v.date))
+        if old is None:
+            continue
+        lifted = (v.stop_id, v.date) in lift
+        if not lifted:
+            v.cancelled_at = old.cancelled_at
+            v.cancel_reason, v.cancel_note = old.cancel_reason, old.cancel_note
+        out[(v.stop_id, v.date)] = CalledOff(
+            v.stop_id, old.stop.name, v.date, old.cancel_reason, old.cancel_note, lifted
+        )
+    new.lifted = [{"stop_id": k[0], "date": k[1].isoformat()} for k, c in out.items() if c.lifted]
+    return sorted(out.values(), key=lambda c: (c.date, c.stop_name))
+
+
+def _door_visits(district: District, week: str) -> list[DoorVisit]:
+    return list(
+        db.session.scalars(
+            select(DoorVisit)
+            .where(DoorVisit.district_id == district.id, DoorVisit.week == week)
+            .order_by(DoorVisit.date, DoorVisit.start, DoorVisit.id)
+        )
+    )
+
+
+def _check_van_days(district: District, new: PublishedWeek, doors: Sequence[DoorVisit]) -> None:
+    """Every van's day of the new version, with the door-to-door visits it keeps, holds the
+    day's rules (`taxvan.van_day`): refused otherwise, nothing saved."""
+    busy: dict[tuple[str, dt.date], list[tuple[int, int, str]]] = defaultdict(list)
+    for v in new.visits:
+        if v.cancelled_at is None:
+            busy[(v.van_id, v.date)].append((v.start, v.end, v.stop_id))
+    for d in doors:
+        busy[(d.van_id, d.date)].append((d.start, d.end, d.request.reference))
+    vans = van_settings(district)
+    problems = []
+    for (van, day), spans in sorted(busy.items()):
+        shift, lunch = vans.get(van, {}).get("shift"), vans.get(van, {}).get("lunch")
+        for p in day_problems(
+            spans, (shift[0], shift[1]) if shift else None, tuple(lunch) if lunch else None
+        ):
+            problems.append((van, day, p))
+    if problems:
+        raise DraftBreaksVanDay(new.week, problems)
+
+
+def _door_clashes(district: District, new: PublishedWeek) -> list[tuple[DoorVisit, DoorClash]]:
+    """The district's door-to-door visits of the week that a visit of `new` (not called off)
+    of the same van overlaps."""
+    out: list[tuple[DoorVisit, DoorClash]] = []
+    for d in _door_visits(district, new.week):
+        hit = next(
+            (
+                v
+                for v in new.visits
+                if v.cancelled_at is None
+                and v.van_id == d.van_id
+                and v.date == d.date
+                and v.start < d.end
+                and d.start < v.end
+            ),
+            None,
+        )
+        if hit is not None:
+            stop = db.session.get(StopRow, hit.stop_id)
+            clash = DoorClash(
+                d.request.reference,
+                d.request.firm_name,
+                d.van_id,
+                d.date,
+                d.start,
+                d.end,
+                stop.name if stop else hit.stop_id,
+                hit.start,
+                hit.end,
+            )
+            out.append((d, clash))
+    return out
+
+
+def _settle_door_clashes(
+    district: District,
+    week: str,
+    clashes: list[tuple[DoorVisit, DoorClash]],
+    reason: str,
+    preview: bool,
+    who: str,
+    user: User | None,
+) -> None:
+    """Refuse while the new version clashes with door-to-door visits and no reason to call
+    them off was given; otherwise call them off, each firm told why, in this transaction."""
+    if not clashes or preview:
+        return
+    if not reason.strip():
+        raise DoorClashes(week, [c for _d, c in clashes])
+    for d, _clash in clashes:
+        call_off_door_visit(district, d, reason.strip(), who, user)
+
+
+def _active_on(current: PublishedWeek | None, for_update: bool) -> list[Booking]:
+    if current is None:
+        return []
+    query = (
+        select(Booking)
+        .join(VisitRow, Booking.visit_id == VisitRow.id)
+        .where(VisitRow.published_id == current.id, Booking.status == "active")
+        .order_by(VisitRow.date, Booking.start, Booking.id)
+    )
+    if for_update:
+        query = query.with_for_update(of=Booking).execution_options(populate_existing=True)
+    return list(db.session.scalars(query))
+
+
 def _run(
+    u: Unit,
     district: District,
     draft: WeekDraft,
     decisions: Decisions,
@@ -445,27 +695,70 @@ def _run(
     user: User | None,
     preview: bool,
 ) -> Outcome:
+    """One attempt inside the unit of work; `transaction` commits or rolls back."""
     session = db.session
-    conn = session.connection()
-    lock_against_publishing(conn)
+    conn = u.conn
+    u.district(district.id, exclusive=True)
     now = china_now()
+    _check_fresh(district, draft)
     current = current_week(draft.week, district)
     _check_district(district, draft)
     new = _new_version(district, draft, who)
+    new.draft_id = draft.draft_id
     outcome = Outcome(draft.week, new.version, None if preview else new.id, len(new.visits))
+    outcome.called_off = _carry_call_offs(current, new, decisions.lift)
+    clashes = _door_clashes(district, new)
+    outcome.door_clashes = [c for _d, c in clashes]
+    kept = [d for d in _door_visits(district, new.week) if d not in {x for x, _c in clashes}]
+    _check_van_days(district, new, kept)
+    _settle_door_clashes(district, draft.week, clashes, decisions.call_off_door, preview, who, user)
 
-    bookings = _active_bookings(current)
+    # Taxpayers before rows (the lock order): nobody books in the district meanwhile.
+    u.lock_taxpayers(b.taxpayer_id for b in _active_on(current, for_update=False))
+    u.rows()
+    bookings = _active_on(current, for_update=True)
     same: dict[tuple[str, dt.date, int, int], list[VisitRow]] = defaultdict(list)
     by_stop: dict[str, list[VisitRow]] = defaultdict(list)
     for v in new.visits:
+        if v.cancelled_at is not None:
+            continue
         same[(v.stop_id, v.date, v.start, v.end)].append(v)
         by_stop[v.stop_id].append(v)
 
-    carried, affected = _match_bookings(bookings, same, now, outcome)
-    if not preview:
-        _check_decisions(draft.week, affected, decisions)
+    carried: list[tuple[Booking, VisitRow]] = []
+    affected: list[Booking] = []
+    for b in bookings:
+        old = b.visit
+        match = next(
+            (
+                v
+                for v in same.get((old.stop_id, old.date, old.start, old.end), [])
+                if b.counter < v.counters
+            ),
+            None,
+        )
+        if match is not None:
+            carried.append((b, match))
+        elif at_end(old) <= now:
+            outcome.kept += 1
+        else:
+            affected.append(b)
 
-    changes = _carry(conn, new, carried, outcome)
+    if not preview:
+        undecided = [b for b in affected if decisions.of(b.id) is None]
+        if undecided:
+            raise UndecidedBookings(draft.week, [_affected(b, None) for b in undecided])
+        for b in affected:
+            d = decisions.of(b.id)
+            if d is not None and d.action == CANCEL and not d.reason.strip():
+                raise ReasonMissing(b.code)
+
+    changes: list[BookingChange] = []
+    for b, v in carried:
+        conn.execute(update(Booking).where(Booking.id == b.id).values(visit_id=v.id))
+        conn.execute(update(SlotClaim).where(SlotClaim.booking_id == b.id).values(visit_id=v.id))
+        changes.append(_change(new, b, "carried", v, b.start, b.end, ""))
+        outcome.carried += 1
 
     visits_by_id = {v.id: v for v in new.visits}
     services = {
@@ -477,7 +770,7 @@ def _run(
         assert d is not None
         old = b.visit
         if d.action == MOVE:
-            place = move_to_nearest(conn, b, by_stop.get(old.stop_id, []), now)
+            place = move_to_nearest(u, b, by_stop.get(old.stop_id, []), now)
             outcome.affected.append(_affected(b, place))
             if place is None:
                 if preview:
@@ -500,6 +793,8 @@ def _run(
 
     session.add_all(changes)
     _switch(district, draft.week, new.id, current is not None)
+    if draft.draft_id is not None:
+        session.execute(update(Draft).where(Draft.id == draft.draft_id).values(status="published"))
     audit.record(
         "publish",
         actor=who,
@@ -513,83 +808,15 @@ def _run(
             "moved": outcome.moved,
             "cancelled": outcome.cancelled,
             "kept": outcome.kept,
+            "called_off": sum(1 for c in outcome.called_off if not c.lifted),
+            "lifted": sum(1 for c in outcome.called_off if c.lifted),
+            "door_called_off": 0 if preview else len(outcome.door_clashes),
         },
     )
     session.flush()
     for b in bookings:
         session.expire(b)  # rows changed underneath by the statements above
     return outcome
-
-
-def _carry(
-    conn: Connection,
-    new: PublishedWeek,
-    carried: list[tuple[Booking, VisitRow]],
-    outcome: Outcome,
-) -> list[BookingChange]:
-    """Move the carried bookings and their places to the new version's visits."""
-    changes: list[BookingChange] = []
-    for b, v in carried:
-        conn.execute(update(Booking).where(Booking.id == b.id).values(visit_id=v.id))
-        conn.execute(update(SlotClaim).where(SlotClaim.booking_id == b.id).values(visit_id=v.id))
-        changes.append(_change(new, b, "carried", v, b.start, b.end, ""))
-        outcome.carried += 1
-    return changes
-
-
-def _active_bookings(current: PublishedWeek | None) -> list[Booking]:
-    """The active bookings of the version `current` (none yet: none), locked, in time order."""
-    if current is None:
-        return []
-    return list(
-        db.session.scalars(
-            select(Booking)
-            .join(VisitRow, Booking.visit_id == VisitRow.id)
-            .where(VisitRow.published_id == current.id, Booking.status == "active")
-            .order_by(VisitRow.date, Booking.start, Booking.id)
-            .with_for_update(of=Booking)
-        )
-    )
-
-
-def _match_bookings(
-    bookings: list[Booking],
-    same: dict[tuple[str, dt.date, int, int], list[VisitRow]],
-    now: dt.datetime,
-    outcome: Outcome,
-) -> tuple[list[tuple[Booking, VisitRow]], list[Booking]]:
-    """(bookings carried to the new version's visit at the same stop and time, with room on
-    their counter; bookings affected). A booking whose visit is over stays as it was (kept)."""
-    carried: list[tuple[Booking, VisitRow]] = []
-    affected: list[Booking] = []
-    for b in bookings:
-        old = b.visit
-        match = next(
-            (
-                v
-                for v in same.get((old.stop_id, old.date, old.start, old.end), [])
-                if b.counter < v.counters
-            ),
-            None,
-        )
-        if match is not None:
-            carried.append((b, match))
-        elif at_end(old) <= now:
-            outcome.kept += 1
-        else:
-            affected.append(b)
-    return carried, affected
-
-
-def _check_decisions(week: str, affected: list[Booking], decisions: Decisions) -> None:
-    """Every affected booking has a decision, and a cancellation its reason."""
-    undecided = [b for b in affected if decisions.of(b.id) is None]
-    if undecided:
-        raise UndecidedBookings(week, [_affected(b, None) for b in undecided])
-    for b in affected:
-        d = decisions.of(b.id)
-        if d is not None and d.action == CANCEL and not d.reason.strip():
-            raise ReasonMissing(b.code)
 
 
 def taxpayer_reason(lang: str, words: str) -> str:
@@ -678,25 +905,23 @@ def publish_version(
     who: str = "",
     user: User | None = None,
 ) -> Outcome:
-    """Publish `draft` as the new current version of its week, in one transaction (see the
-    module docstring). Raises UndecidedBookings, ReasonMissing, NoRoomToMove or
-    NotTheDistrictsWeek and saves nothing then; on any error nothing is saved.
+    """Publish `draft` as the new current version of its week, as one unit of work (see the
+    module docstring). Raises StaleDraft, DraftPublished, DoorClashes, UndecidedBookings,
+    ReasonMissing, NoRoomToMove or NotTheDistrictsWeek, and saves nothing then.
 
     `outcome.notices` lists (booking, old visit, new visit or None, reason) for each moved or
     cancelled booking: what a notifier sends."""
-    try:
-        outcome = _run(district, draft, decisions, who or audit.command_line_actor(), user, False)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return outcome
+    actor = who or audit.command_line_actor()
+    return transaction(
+        lambda u: _run(u, district, draft, decisions, actor, user, False), keep_loaded=True
+    )
 
 
 def preview_version(district: District, draft: WeekDraft, who: str = "") -> Outcome:
     """What publishing `draft` would do, every affected booking with the place a move would
-    give it; saves nothing (the same transaction as `publish_version`, rolled back)."""
-    try:
-        return _run(district, draft, NONE, who or "preview", None, True)
-    finally:
-        db.session.rollback()
+    give it; saves nothing (the same unit of work as `publish_version`, rolled back)."""
+    return transaction(
+        lambda u: _run(u, district, draft, NONE, who or "preview", None, True),
+        dry_run=True,
+        keep_loaded=True,
+    )

@@ -5,8 +5,11 @@ winner and OWASP's first choice; argon2-cffi is maintained and has `check_needs_
 hashes follow the library's parameters as they are raised). passlib was not used: its last
 release is from 2020 and it breaks with current bcrypt releases.
 
-A session names the user by `id:session_token`; disabling a user changes the token, so every
-session of that user ends at its next request, not when its cookie expires.
+A session names the user by `id:session_token`; signing out, being disabled and a new password
+change the token, so every session of that user ends at its next request (a copied cookie
+included), not when its cookie expires. A session also ends after `session_idle_minutes`
+without a request and `session_max_hours` after signing in (`web.config`), read on the app's
+clock from the two times the signed session cookie carries.
 """
 
 from __future__ import annotations
@@ -14,21 +17,36 @@ from __future__ import annotations
 import contextlib
 import secrets
 import unicodedata
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask
-from flask_login import LoginManager
+from flask import Flask, current_app, session
+from flask_login import LoginManager, login_user
 from sqlalchemy import select
 
 from taxvan.errors import TaxvanError
 from web.clock import china_now
+from web.db import audit
 from web.db.models import District, User
 from web.extensions import db
+from web.operations.unit import transaction
 
 ROLES = ("dispatcher", "admin")
 MIN_PASSWORD = 10
 """Characters a password needs at least (NIST SP 800-63B asks for 8 at the very least)."""
+MIN_DISTINCT = 5
+"""Different characters a password needs at least: "aaaaaaaaaa" and "1212121212" are refused."""
+
+SIGNED_IN_AT = "signed_in_at"
+SEEN_AT = "seen_at"
+"""Session keys: when this browser signed in and when it last asked for a console page (POSIX
+seconds on the app's clock). The session cookie is signed, so neither can be moved forward."""
+ENDED = "session_ended"
+"""Session key: why the last session of this browser ended ("idle", "lifetime", "ended"), for the
+sign-in page to say."""
+SEEN_STEP_S = 60
+"""The last-seen time is rewritten at most once a minute, not on every request."""
 
 hasher = PasswordHasher()
 _DUMMY_HASH = hasher.hash(secrets.token_hex(16))
@@ -40,7 +58,7 @@ login_manager.login_view = "dispatch.sign_in"
 login_manager.session_protection = None
 """Flask-Login's "strong"/"basic" protection rewrites the session of every visitor whose session
 holds anything (a chosen language) on every public page; the session token in the user id
-already ends stolen or stale sessions when a user is disabled."""
+already ends stolen or stale sessions at sign-out, a new password or a disabled account."""
 
 
 class UserError(TaxvanError):
@@ -59,10 +77,34 @@ class UserNotFoundError(UserError):
         super().__init__(f"no user named {name!r}")
 
 
+@dataclass(frozen=True)
+class PasswordProblem:
+    """One reason a password form is refused: the form field it is about and a code."""
+
+    field: str
+    """"current", "new" or "repeat"."""
+    code: str
+    """"wrong" (the current password), "short", "few_characters", "contains_name",
+    "unchanged" (the new one is the current one), "mismatch" (the two copies differ)."""
+
+    def text(self) -> str:
+        """In English, for the command line (the console translates the code)."""
+        return {
+            "wrong": "the current password is wrong",
+            "short": f"the password needs at least {MIN_PASSWORD} characters",
+            "few_characters": f"the password needs at least {MIN_DISTINCT} different characters",
+            "contains_name": "the password must not contain the user name",
+            "unchanged": "the new password must differ from the current one",
+            "mismatch": "the two passwords differ",
+        }[self.code]
+
+
 class WeakPasswordError(UserError):
-    def __init__(self, length: int) -> None:
-        self.length = length
-        super().__init__(f"the password has {length} characters; it needs at least {MIN_PASSWORD}")
+    """A password is refused; `problems` says why, each at its field."""
+
+    def __init__(self, problems: list[PasswordProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(p.text() for p in problems))
 
 
 def normalise_name(name: str) -> str:
@@ -83,8 +125,8 @@ def create_user(name: str, password: str, role: str, district: District | None) 
         raise UserError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
     if role == "dispatcher" and district is None:
         raise UserError("a dispatcher needs a district (--district CODE)")
-    if len(password) < MIN_PASSWORD:
-        raise WeakPasswordError(len(password))
+    if problems := password_problems(key, password, password):
+        raise WeakPasswordError(problems)
     if find_user(key) is not None:
         raise UserExistsError(key)
     user = User(
@@ -100,14 +142,156 @@ def create_user(name: str, password: str, role: str, district: District | None) 
     return user
 
 
+def password_problems(name: str, password: str, repeat: str) -> list[PasswordProblem]:
+    """What keeps `password` from being `name`'s new password (empty when nothing does).
+
+    Length first (NIST SP 800-63B: length, not composition rules), then what makes a long
+    password guessable all the same: a few characters repeated, or the user name inside it."""
+    problems = []
+    if len(password) < MIN_PASSWORD:
+        problems.append(PasswordProblem("new", "short"))
+    elif len(set(password)) < MIN_DISTINCT:
+        problems.append(PasswordProblem("new", "few_characters"))
+    elif len(name) >= 3 and normalise_name(name) in normalise_name(password):
+        problems.append(PasswordProblem("new", "contains_name"))
+    if repeat != password:
+        problems.append(PasswordProblem("repeat", "mismatch"))
+    return problems
+
+
+def end_sessions(user: User) -> None:
+    """End every session of `user`, on every browser, at its next request (a new token)."""
+    user.session_token = secrets.token_hex(16)
+
+
 def disable_user(name: str) -> User:
     """Disable a user and end their sessions (the session token changes)."""
     user = find_user(name)
     if user is None:
         raise UserNotFoundError(normalise_name(name))
     user.active = False
-    user.session_token = secrets.token_hex(16)
+    end_sessions(user)
     return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Give `user` a new password and end their sessions (the caller checked it)."""
+    user.password_hash = hasher.hash(password)
+    end_sessions(user)
+
+
+def _verified(user: User, password: str) -> bool:
+    try:
+        return hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def change_own_password(user_id: int, current: str, new: str, repeat: str) -> User:
+    """A user's new password, given their current one; every session of theirs ends (the
+    caller starts the browser's own afresh). Raises `WeakPasswordError` with every problem."""
+
+    def work(_unit: object) -> User:
+        user = db.session.get(User, user_id)
+        if user is None or not user.active:
+            raise UserNotFoundError(str(user_id))
+        problems = [] if _verified(user, current) else [PasswordProblem("current", "wrong")]
+        found = password_problems(user.name, new, repeat)
+        if not found and problems == [] and new == current:
+            found = [PasswordProblem("new", "unchanged")]
+        if problems or found:
+            raise WeakPasswordError(problems + found)
+        set_password(user, new)
+        audit.record(
+            "password_change",
+            actor=user.name,
+            user=user,
+            district=user.district,
+            details={"user": user.name},
+        )
+        return user
+
+    return transaction(work, keep_loaded=True)
+
+
+def reset_password(name: str, new: str, repeat: str, actor: str) -> User:
+    """An administrator (or the command line, `actor`) gives user `name` a new password; every
+    session of theirs ends. Raises `UserNotFoundError` or `WeakPasswordError`."""
+
+    def work(_unit: object) -> User:
+        user = find_user(name)
+        if user is None:
+            raise UserNotFoundError(normalise_name(name))
+        if problems := password_problems(user.name, new, repeat):
+            raise WeakPasswordError(problems)
+        set_password(user, new)
+        audit.record(
+            "password_reset",
+            actor=actor,
+            district=user.district,
+            details={"user": user.name},
+        )
+        return user
+
+    return transaction(work, keep_loaded=True)
+
+
+def sign_out(user_id: int, address: str | None) -> None:
+    """Sign a user out: the audit entry, and every session of theirs ends on the server, so a
+    copy of the session cookie taken before (a shared or lost computer) no longer opens the
+    console."""
+
+    def work(_unit: object) -> None:
+        user = db.session.get(User, user_id)
+        if user is None:
+            return
+        end_sessions(user)
+        audit.record(
+            "sign_out",
+            actor=user.name,
+            user=user,
+            district=user.district,
+            details={"address": address},
+        )
+
+    transaction(work)
+
+
+def start_session(user: User) -> None:
+    """A new console session for `user` in this browser: nothing from before signing in
+    carries over (session fixation, an old CSRF token), except the language chosen; its
+    idle and absolute clocks start now."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+    now = int(china_now().timestamp())
+    session[SIGNED_IN_AT] = session[SEEN_AT] = now
+
+
+def _session_end() -> str | None:
+    """Why this browser's session is over on the app's clock ("idle", "lifetime"), else None;
+    a session without its times (from before they were kept) is over too."""
+    started, seen = session.get(SIGNED_IN_AT), session.get(SEEN_AT)
+    if not isinstance(started, int) or not isinstance(seen, int):
+        return "lifetime"
+    cfg = current_app.config["TAXVAN"]
+    now = int(china_now().timestamp())
+    if now - started > cfg.session_max_hours * 3600:
+        return "lifetime"
+    if now - seen > cfg.session_idle_minutes * 60:
+        return "idle"
+    if now - seen >= SEEN_STEP_S:
+        session[SEEN_AT] = now
+    return None
+
+
+def _forget(reason: str) -> None:
+    """Drop the ended session's sign-in (Flask-Login's keys and the times), keep the rest."""
+    for key in ("_user_id", "_fresh", "_id", SIGNED_IN_AT, SEEN_AT):
+        session.pop(key, None)
+    session[ENDED] = reason
 
 
 def authenticate(name: str, password: str) -> User | None:
@@ -117,9 +301,7 @@ def authenticate(name: str, password: str) -> User | None:
         with contextlib.suppress(VerificationError):
             hasher.verify(_DUMMY_HASH, password)
         return None
-    try:
-        hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    if not _verified(user, password):
         return None
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
@@ -133,6 +315,10 @@ def _load_user(user_id: str) -> User | None:
         return None
     user = db.session.get(User, int(ident))
     if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
+        _forget("ended")
+        return None
+    if (reason := _session_end()) is not None:
+        _forget(reason)
         return None
     return user
 

@@ -26,6 +26,11 @@ MAX_ROW_ID = 2**31 - 1
 """The largest id a URL or a JSON body may name: PostgreSQL's `integer`. SQLite would take up
 to 2**63 - 1; bounding both alike makes an impossible id a plain "not found" on either."""
 
+YEARS = (2000, 2099)
+"""The first and last year a date or an ISO week in a request may name: the service's working
+life with a wide margin. Nothing is stored outside it, and arithmetic on far dates fails (the day
+after 9999-12-31 does not exist); the API's document says the same (`ISO_WEEK`)."""
+
 MAX_JSON_BYTES = 16 * 1024
 """Largest JSON body the API reads: a booking is a few hundred bytes."""
 
@@ -92,6 +97,16 @@ def line_problem(value: str) -> str | None:
         return problem
     if _CONTROL.search(value):
         return "contains a control character"
+    return None
+
+
+def one_line_problem(value: str) -> str | None:
+    """Why `value` is not one line of text (an id, a name in a file name), or None if it is:
+    as `line_problem`, and no tab or line break either."""
+    if problem := line_problem(value):
+        return problem
+    if any(c in value for c in "\t\r\n"):
+        return "contains a tab or a line break"
     return None
 
 

@@ -7,6 +7,7 @@ the document forbids is refused with a 4xx naming the field, never passed on.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,16 +15,48 @@ from taxvan.timetable import TIMETABLE_COLUMNS
 from taxvan.workdays import WEEKDAY_EN
 from web.operations.disruptions import REASONS
 from web.views.booking.errors import ERROR_KINDS, OTHER_KIND
-from web.views.inputs import MAX_JSON_BYTES, MAX_ROW_ID
+from web.views.inputs import MAX_JSON_BYTES, MAX_ROW_ID, YEARS
 
 BOOKING_STATUSES = ("active", "moving", "moved", "cancelled")
+
+
+def _years_pattern(first: int, last: int) -> str:
+    """A regular expression (no anchors) for the four-digit years `first` to `last`: whole
+    centuries and decades as digit classes, the years around them one by one."""
+    parts, year = [], first
+    while year <= last:
+        if year % 100 == 0 and year + 99 <= last:
+            parts.append(f"{year // 100:02d}[0-9]{{2}}")
+            year += 100
+        elif year % 10 == 0 and year + 9 <= last:
+            parts.append(f"{year // 10:03d}[0-9]")
+            year += 10
+        else:
+            parts.append(f"{year:04d}")
+            year += 1
+    return "|".join(parts)
+
+
+def iso_week_pattern(first: int, last: int) -> str:
+    """A regular expression matching exactly the ISO weeks of the years `first` to `last`:
+    weeks 01 to 52 of each, and week 53 of the years that have one (28 December is always in
+    a year's last week)."""
+    long_years = [y for y in range(first, last + 1) if dt.date(y, 12, 28).isocalendar()[1] == 53]
+    weeks = "0[1-9]|[1-4][0-9]|5[0-2]"
+    return (
+        f"^(({_years_pattern(first, last)})-W({weeks})"
+        f"|({'|'.join(f'{y:04d}' for y in long_years)})-W53)$"
+    )
+
 
 ROW_ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
 HHMM: dict[str, Any] = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "maxLength": 5}
 ISO_WEEK: dict[str, Any] = {
     "type": "string",
-    "pattern": "^[0-9]{4}-W[0-5][0-9]$",
+    "pattern": iso_week_pattern(*YEARS),
     "maxLength": 8,
+    "description": f"an ISO week (YYYY-Www) of the years {YEARS[0]} to {YEARS[1]}; week 53 "
+    "only in the years that have one",
     "examples": ["2026-W49"],
 }
 BOOKING_CODE: dict[str, Any] = {"type": "string", "pattern": "^[A-Za-z0-9]{6,12}$"}
@@ -55,7 +88,7 @@ FIELD_MESSAGES = {
     "taxpayer_id": "expected an 18-character unified social credit code or resident ID number",
     "name": "enter the name: one line of at most 100 characters",
     "phone": "expected an 11-digit mainland mobile number",
-    "week": "expected an ISO week such as 2026-W49",
+    "week": f"expected an ISO week of {YEARS[0]} to {YEARS[1]} such as 2026-W49",
     "code": "expected a booking code of 6 to 12 letters and digits",
     "district": "no such district (GET /api/v1/districts lists them)",
 }
@@ -247,8 +280,27 @@ def _booking(codes: Sequence[str]) -> dict[str, Any]:
             "end": HHMM,
             "materials_zh": _STR,
             "materials_en": _STR,
+            "moved_to": {
+                "description": "set when the taxpayer moved this booking (status `moved`): "
+                "the booking it became, with its new code, time and visit; after several "
+                "moves, the last one",
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "code": BOOKING_CODE,
+                            "status": {"type": "string", "enum": list(BOOKING_STATUSES)},
+                            "visit": {"$ref": "#/components/schemas/Visit"},
+                            "start": HHMM,
+                            "end": HHMM,
+                        },
+                        "required": ["code", "status", "visit", "start", "end"],
+                    },
+                ],
+            },
         },
-        "required": ["code", "status", "service", "visit", "start", "end"],
+        "required": ["code", "status", "service", "visit", "start", "end", "moved_to"],
     }
 
 

@@ -80,8 +80,9 @@ def _visit_json(v: VisitRow) -> dict:
     }
 
 
-def _booking_json(b: Booking) -> dict:
-    """What the holder of code and phone may see: no ID, the name only as given."""
+def _booking_json(b: Booking, moved_to: Booking | None = None) -> dict:
+    """What the holder of code and phone may see: no ID, the name only as given; for a
+    booking the taxpayer moved, the booking it became (`moved_to`, else null)."""
     return {
         "code": b.code,
         "status": b.status,
@@ -91,6 +92,15 @@ def _booking_json(b: Booking) -> dict:
         "end": hhmm(b.end),
         "materials_zh": b.service.materials_zh,
         "materials_en": b.service.materials_en,
+        "moved_to": None
+        if moved_to is None
+        else {
+            "code": moved_to.code,
+            "status": moved_to.status,
+            "visit": _visit_json(moved_to.visit),
+            "start": hhmm(moved_to.start),
+            "end": hhmm(moved_to.end),
+        },
     }
 
 
@@ -242,7 +252,8 @@ def get_booking(code: str):
         booking = svc.find(*_code_and_phone(code))
     except BookingError as exc:
         return jsonify(error_json(exc)), http_status(exc)
-    return jsonify(_booking_json(booking))
+    moved_to = svc.latest(booking) if booking.status == "moved" else None
+    return jsonify(_booking_json(booking, moved_to))
 
 
 @bp.delete("/bookings/<code>")

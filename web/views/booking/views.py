@@ -153,6 +153,10 @@ def _manage_page(booking: Booking, phone: str, problem: str | None = None, statu
     move = RescheduleForm(formdata=None, code=booking.code, phone=phone)
     moves = _moves(booking) if booking.status == "active" else []
     move.target.choices = moves
+    moved_to = svc.latest(booking) if booking.status == "moved" else None
+    follow = (
+        ManageForm(formdata=None, code=moved_to.code, phone=phone) if moved_to is not None else None
+    )
     return render_template(
         "booking.html",
         booking=booking,
@@ -161,6 +165,8 @@ def _manage_page(booking: Booking, phone: str, problem: str | None = None, statu
         move=move,
         moves=moves,
         problem=problem,
+        moved_to=moved_to,
+        follow=follow,
     ), status
 
 

@@ -29,6 +29,7 @@ from flask_login import current_user
 from web.db.models import District, User
 from web.db.store import district_by_code
 from web.extensions import db
+from web.operations.people import People, people_for
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
 
@@ -85,6 +86,12 @@ def guard() -> Any:
         if own is None or own.code != code:
             return refuse(403, _("This district is not yours."))
     return None
+
+
+def people_of(district: District) -> People:
+    """How the signed-in user sees the district's names and phones, on a page or in a
+    download: the one rule of `web.operations.people`."""
+    return people_for(current_user, district.id)
 
 
 def district_or_404(code: str) -> District:

@@ -1,39 +1,40 @@
 """Day sheets for the van crew: each van's stops of a day in order, with times, the taxpayers
 booked at each and what to bring; printable (A4), as CSV and Excel, and today's on a phone.
 
-Names and mobile numbers are personal data: only the district's own dispatchers see them (the
-console's guard refuses other districts; an administrator of no district sees the sheet with
-them masked and cannot download it). Every download is written to the audit log.
+Names and mobile numbers are personal data, shown whole or masked by the console's one rule
+(`web.operations.people`): the district's own people see them whole, an administrator of no
+district sees the sheet and its downloads masked. Every download is written to the audit log.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
 from taxvan.clock import hhmm
+from web.adapters.spreadsheets import csv_bytes, write_row
 from web.clock import china_now
 from web.db import audit
 from web.db.district_scope import visit_in_district
 from web.db.models import Booking, District, DoorVisit, ServiceRow, VisitRow
+from web.db.store import services_by_code
 from web.extensions import db
 from web.operations.door import door_visits_of
-from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
-
-MASK = "•••"
+from web.operations.people import People
+from web.views.dispatch.blueprint import bp, district_or_404, people_of, signed_in_user
+from web.views.downloads import XLSX, download
+from web.views.inputs import BadInput, one_line_problem
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,6 @@ class DaySheet:
 
 def _zh() -> bool:
     return str(get_locale()).startswith("zh")
-
-
-def may_see_people(district: District) -> bool:
-    """Names and phones: the district's own dispatchers (and an admin working in it)."""
-    own = current_user.district
-    return own is not None and own.id == district.id
 
 
 def door_to_door(district: District, date: dt.date, van_id: str) -> list[DoorVisit]:
@@ -160,7 +155,7 @@ def day_sheets(district: District, date: dt.date, van_id: str | None = None) -> 
                 )
             )
         sheet.stops.append(stop)
-    services = {s.code: s for s in db.session.scalars(select(ServiceRow))}
+    services = services_by_code(district.id)
     for sheet in sheets.values():
         counts = Counter(b.service_code for s in sheet.stops for b in s.bookings)
         sheet.materials = [
@@ -189,8 +184,9 @@ def _columns() -> list[str]:
     ]
 
 
-def export_rows(sheets: list[DaySheet]) -> list[list[Any]]:
-    """One row per booking (a stop without bookings still gets a row: the crew goes there)."""
+def export_rows(sheets: list[DaySheet], people: People) -> list[list[Any]]:
+    """One row per booking (a stop without bookings still gets a row: the crew goes there);
+    names and phones as `people` shows them."""
     rows: list[list[Any]] = []
     for sheet in sheets:
         for s in sheet.stops:
@@ -206,9 +202,9 @@ def export_rows(sheets: list[DaySheet]) -> list[list[Any]]:
                     [
                         *base,
                         f"{hhmm(b.start)}–{hhmm(b.end)}",
-                        b.name,
+                        people.name(b.name),
                         b.service_name,
-                        b.phone,
+                        people.phone(b.phone),
                         b.code,
                         b.counter,
                     ]
@@ -216,24 +212,22 @@ def export_rows(sheets: list[DaySheet]) -> list[list[Any]]:
     return rows
 
 
-def _csv(sheets: list[DaySheet]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(_columns())
-    writer.writerows(export_rows(sheets))
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # the BOM: Excel reads it as UTF-8
+def _csv(sheets: list[DaySheet], people: People) -> bytes:
+    """UTF-8 with a BOM (Excel reads the Chinese), CRLF, no cell a spreadsheet would run."""
+    return csv_bytes(_columns(), export_rows(sheets, people))
 
 
-def _xlsx(sheets: list[DaySheet]) -> bytes:
+def _xlsx(sheets: list[DaySheet], people: People) -> bytes:
+    """Every name and text as a text cell: a taxpayer named `=HYPERLINK(...)` is no formula."""
     wb = Workbook()
     ws = wb.active
     assert isinstance(ws, Worksheet)  # a new workbook's one, ordinary sheet
     ws.title = _("Day sheet")[:31]
-    ws.append(_columns())
+    write_row(ws, _columns())
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for row in export_rows(sheets):
-        ws.append(row)
+    for row in export_rows(sheets, people):
+        write_row(ws, row)
     widths = (11, 6, 5, 24, 18, 13, 12, 18, 13, 11, 6)
     for i, width in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = width
@@ -241,12 +235,12 @@ def _xlsx(sheets: list[DaySheet]) -> bytes:
         for cell in cells:
             cell.alignment = Alignment(vertical="top")
     mats = wb.create_sheet(_("What to bring")[:31])
-    mats.append([_("Van"), _("Service"), _("Bookings"), _("Taxpayers bring")])
+    write_row(mats, [_("Van"), _("Service"), _("Bookings"), _("Taxpayers bring")])
     for cell in mats[1]:
         cell.font = Font(bold=True)
     for sheet in sheets:
         for m in sheet.materials:
-            mats.append([sheet.van_id, m.name(), m.count, m.materials()])
+            write_row(mats, [sheet.van_id, m.name(), m.count, m.materials()])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -263,7 +257,11 @@ def _date_arg() -> dt.date | None:
 
 
 def _van_arg() -> str | None:
-    return request.args.get("van") or None
+    """The `van` filter; a value with a control character (no van id has one) is refused."""
+    van = request.args.get("van") or None
+    if van is not None and (problem := one_line_problem(van)):
+        raise BadInput({"van": problem})
+    return van
 
 
 @bp.get("/districts/<code>/days")
@@ -280,9 +278,8 @@ def days(code: str) -> Any:
         date=date,
         van=_van_arg(),
         sheets=sheets,
-        people=may_see_people(district),
+        people=people_of(district),
         today=today,
-        mask=MASK,
     )
 
 
@@ -292,12 +289,10 @@ def _export(code: str, kind: str) -> Any:
     if date is None:
         flash(_("Choose a day to download."), "error")
         return redirect(url_for("dispatch.days", code=code))
-    if not may_see_people(district):
-        flash(_("Only the district's own dispatchers may download day sheets."), "error")
-        return redirect(url_for("dispatch.days", code=code, date=date.isoformat()))
+    people = people_of(district)
     van = _van_arg()
     sheets = day_sheets(district, date, van)
-    body = _csv(sheets) if kind == "csv" else _xlsx(sheets)
+    body = _csv(sheets, people) if kind == "csv" else _xlsx(sheets, people)
     user = signed_in_user()
     audit.record(
         "day_sheet_export",
@@ -309,23 +304,15 @@ def _export(code: str, kind: str) -> Any:
             "van": van,
             "format": kind,
             "bookings": sum(s.booked for s in sheets),
+            "masked": not people.full,
         },
         commit=True,
     )
-    name = f"day-{district.code}-{date.isoformat()}{'-' + van if van else ''}.{kind}"
-    mimetype = (
-        "text/csv; charset=utf-8"
-        if kind == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    return Response(
-        body,
-        content_type=mimetype,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    # The van in the name is the sheets' own (a van of the district), never the query's text.
+    vans = sorted({s.van_id for s in sheets})
+    part = f"-{vans[0]}" if van and len(vans) == 1 else ""
+    name = f"day-{district.code}-{date.isoformat()}{part}.{kind}"
+    return download(body, name, "text/csv" if kind == "csv" else XLSX, private=True)
 
 
 @bp.get("/districts/<code>/days.csv")
@@ -348,6 +335,5 @@ def today(code: str) -> Any:
         district=district,
         date=date,
         sheets=day_sheets(district, date, _van_arg()),
-        people=may_see_people(district),
-        mask=MASK,
+        people=people_of(district),
     )

@@ -3,7 +3,8 @@ booking that moves, where to, and those cancelled), confirm; see what happened.
 
 The work is `web.operations.disruptions.disrupt`: the preview runs it and rolls back, the
 confirmation runs it again and commits, so the preview shows exactly what the confirmation does
-(unless bookings change in between; the result page then shows what was done).
+(its fingerprint travels with the confirmation; if bookings changed in between, nothing is
+saved and the new preview is shown).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from web.db.models import District, VisitRow
 from web.extensions import db
 from web.operations.disruptions import (
     Disruption,
+    DisruptionChanged,
     DisruptionError,
     Scope,
     disrupt,
 )
-from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
-from web.views.dispatch.days import MASK, may_see_people, van_names
+from web.views.dispatch.blueprint import bp, district_or_404, people_of, signed_in_user
+from web.views.dispatch.days import van_names
 from web.views.dispatch.forms import DisruptionForm
 
 FIELD_MESSAGES = {
@@ -77,16 +79,19 @@ def _page(district: District, form: DisruptionForm, status: int = 200, **kw: Any
             days=_upcoming(district),
             vans=van_names(district),
             chosen_visit=visit,
-            people=may_see_people(district),
-            mask=MASK,
+            people=people_of(district),
             **kw,
         ),
         status,
     )
 
 
-def _run(district: District, form: DisruptionForm, dry_run: bool) -> Disruption | Any:
-    """The disruption (previewed or applied), or the page/redirect saying what is wrong."""
+def _run(
+    district: District, form: DisruptionForm, dry_run: bool, expect: str | None = None
+) -> Disruption | Any:
+    """The disruption (previewed or applied), or the page/redirect saying what is wrong.
+    Applied with `expect` (the preview's fingerprint), it is refused if it would do anything
+    else than the preview showed: the page then shows the new preview."""
     scope = _scope(form)
     if scope is None:
         flash(_("Choose a day or a visit to call off."), "error")
@@ -103,7 +108,17 @@ def _run(district: District, form: DisruptionForm, dry_run: bool) -> Disruption 
             actor=user.name,
             user=user,
             dry_run=dry_run,
+            expect=expect,
         )
+    except DisruptionChanged:
+        again = _run(district, form, dry_run=True)
+        if not isinstance(again, Disruption):
+            return again
+        changed = _(
+            "Bookings changed since the preview: nothing was saved. Check the new preview "
+            "and confirm again."
+        )
+        return _page(district, form, 409, preview=again, confirm=form, changed=changed)
     except DisruptionError as exc:
         form[exc.field].errors = [*form[exc.field].errors, FIELD_MESSAGES[exc.field]()]
         return _page(district, form, 422)
@@ -132,7 +147,7 @@ def disruptions_confirm(code: str) -> Any:
     """Apply the previewed disruption (one transaction) and show what was done."""
     district = district_or_404(code)
     form = DisruptionForm()
-    result = _run(district, form, dry_run=False)
+    result = _run(district, form, dry_run=False, expect=request.form.get("expect", ""))
     if not isinstance(result, Disruption):
         return result
     return _page(district, DisruptionForm(formdata=None), done=result)

@@ -33,6 +33,38 @@ class SignInForm(FlaskForm):
     )
 
 
+def _new_password() -> PasswordField:
+    return PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Enter the new password.")), Length(max=200)],
+    )
+
+
+def _repeat_password() -> PasswordField:
+    return PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(_l("Enter the new password again.")), Length(max=200)],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    """A user's own new password: the current one, then the new one twice."""
+
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=200)],
+    )
+    new = _new_password()
+    repeat = _repeat_password()
+
+
+class ResetPasswordForm(FlaskForm):
+    """An administrator's reset: the new password twice."""
+
+    new = _new_password()
+    repeat = _repeat_password()
+
+
 class SignOutForm(FlaskForm):
     """Only the CSRF token: signing out is a POST, so another site cannot sign a user out."""
 

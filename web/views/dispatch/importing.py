@@ -47,6 +47,7 @@ from wtforms import HiddenField
 
 from taxvan.dataset import Dataset
 from taxvan.errors import DataFileError, DataFolderError, DataProblem, TaxvanError
+from taxvan.io.guards import MB, LimitProblem
 from taxvan.io.loaders import load_dataset, load_taxpayers
 from web.clock import china_now
 from web.db.models import Booking, District, StopRow, User, VisitRow
@@ -255,8 +256,53 @@ class Preview:
         return sum(i.bookings for i in self.impacts)
 
 
+def _mb(n: int) -> str:
+    return f"{n / MB:,.1f}".removesuffix(".0")
+
+
+def _limit_message(p: LimitProblem) -> str:
+    """A file over a limit, in the page's language, naming the file and the limit."""
+    if p.limit == "unpacked_bytes":
+        return _(
+            "%(file)s unpacks to %(found)s MB, more than the limit of %(allowed)s MB.",
+            file=p.file,
+            found=_mb(p.found),
+            allowed=_mb(p.allowed),
+        )
+    if p.limit == "json_bytes":
+        return _(
+            "%(file)s is %(found)s MB, more than the limit of %(allowed)s MB.",
+            file=p.file,
+            found=_mb(p.found),
+            allowed=_mb(p.allowed),
+        )
+    found, allowed = f"{p.found:,}", f"{p.allowed:,}"
+    if p.limit == "rows":
+        return _(
+            "%(file)s has at least %(found)s rows, more than the limit of %(allowed)s rows.",
+            file=p.file,
+            found=found,
+            allowed=allowed,
+        )
+    if p.limit == "cells":
+        return _(
+            "%(file)s has at least %(found)s cells, more than the limit of %(allowed)s cells.",
+            file=p.file,
+            found=found,
+            allowed=allowed,
+        )
+    return _(
+        "%(file)s nests %(found)s levels deep, more than the limit of %(allowed)s levels.",
+        file=p.file,
+        found=found,
+        allowed=allowed,
+    )
+
+
 def _problem(path: str, p: DataProblem) -> Problem:
     """A loader's problem for the page; the taxpayers file's without values or points."""
+    if isinstance(p, LimitProblem):
+        return Problem(Path(path).name, None, None, _limit_message(p))
     message = p.message
     if Path(path).stem == "taxpayers":
         message = message.split(": ", 1)[0] if "read as" in message else message
@@ -325,7 +371,7 @@ def preview(district: District, staged: Path) -> Preview:
     """Check the merged folder; every problem, or what the import would change. Reads only."""
     with _merged(district, staged) as folder:
         try:
-            dataset = load_dataset(folder)
+            dataset = load_dataset(folder, current_app.config["TAXVAN"].file_limits)
             changes = plan_changes(dataset, district)
         except DataFileError as exc:
             return Preview(problems=_problems(exc))

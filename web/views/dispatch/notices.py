@@ -1,30 +1,33 @@
 """The district's outbox in the dispatcher console: filter, page, export (CSV, Excel).
 
 The views sit on the console's blueprint, so its access rule holds: a dispatcher sees only
-their district's outbox. Phone numbers are personal data: only the district's own
-dispatchers see them whole (an admin sees them masked), and every export is in the audit log.
+their district's outbox. Phone numbers (and a text that names the taxpayer) are personal data,
+shown whole or masked by the console's one rule (`web.operations.people`) on the page and in
+the exports alike; every export is in the audit log.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from taxvan.notices import NoticeKind
+from web.adapters.spreadsheets import csv_bytes, write_row
 from web.db import audit
 from web.db.models import District, Notice
 from web.db.outbox import notices_of_district
 from web.extensions import db
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, people_of
+from web.views.downloads import XLSX, download
+from web.views.inputs import YEARS, BadInput
 
 PAGE_SIZE = 50
 STATUSES = ("pending", "sending", "sent", "rejected", "failed")
@@ -45,6 +48,7 @@ KIND_LABELS = {
     NoticeKind.VISIT_MOVED: _l("Visit moved"),
     NoticeKind.DOOR_ACCEPTED: _l("Door-to-door accepted"),
     NoticeKind.DOOR_DECLINED: _l("Door-to-door declined"),
+    NoticeKind.DOOR_CANCELLED: _l("Door-to-door called off"),
 }
 
 
@@ -77,6 +81,14 @@ def _filters() -> tuple[Filters, dict[str, str]]:
             date = dt.date.fromisoformat(text)
         except ValueError:
             errors["date"] = _("Enter the date as YYYY-MM-DD.")
+        else:
+            if not YEARS[0] <= date.year <= YEARS[1]:
+                errors["date"] = _(
+                    "Enter a date between %(first)s and %(last)s.",
+                    first=f"{YEARS[0]}-01-01",
+                    last=f"{YEARS[1]}-12-31",
+                )
+                date = None
     return Filters(status, kind, date), errors
 
 
@@ -90,15 +102,6 @@ def _query(district: District, f: Filters) -> Select[Notice]:
         start = dt.datetime.combine(f.date, dt.time())
         q = q.where(Notice.created_at >= start, Notice.created_at < start + dt.timedelta(days=1))
     return q.order_by(Notice.created_at.desc(), Notice.id.desc())
-
-
-def _sees_phones(district: District) -> bool:
-    """Only the district's own dispatchers see whole phone numbers."""
-    return not current_user.is_admin and current_user.district_id == district.id
-
-
-def mask(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
 def _page_number() -> int:
@@ -129,7 +132,7 @@ def notices(code: str) -> Any:
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
         kind_labels=KIND_LABELS,
-        show_phone=(lambda p: p) if _sees_phones(d) else mask,
+        people=people_of(d),
     ), (400 if errors else 200)
 
 
@@ -150,17 +153,17 @@ COLUMNS = (
 def _export_rows(d: District) -> tuple[list[list[Any]], Filters]:
     f, errors = _filters()
     if errors:
-        abort(400, "; ".join(errors.values()))
-    show = (lambda p: p) if _sees_phones(d) else mask
+        raise BadInput(errors)
+    people = people_of(d)
     rows = [
         [
             n.id,
             n.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             n.kind,
             n.status,
-            show(n.phone),
+            people.phone(n.phone),
             n.lang,
-            n.text,
+            people.notice_text(n.kind, n.text),
             n.attempts,
             n.last_error or "",
             n.sent_at.strftime("%Y-%m-%d %H:%M:%S") if n.sent_at else "",
@@ -186,19 +189,8 @@ def _filename(d: District, ext: str) -> str:
 def notices_csv(code: str) -> Response:
     d = district_or_404(code)
     rows, _f = _export_rows(d)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
-    body = "\ufeff" + out.getvalue()  # the BOM: Excel then reads the Chinese as UTF-8
-    return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(d, "csv")}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    body = csv_bytes(COLUMNS, rows)  # BOM, CRLF, no cell a spreadsheet would run
+    return download(body, _filename(d, "csv"), "text/csv", private=True)
 
 
 @bp.get("/districts/<code>/notices.xlsx")
@@ -211,24 +203,10 @@ def notices_xlsx(code: str) -> Response:
     ws = wb.active
     assert ws is not None
     ws.title = "notices"
-    ws.append(list(COLUMNS))
+    write_row(ws, COLUMNS)
     for row in rows:
-        # Texts go in as strings: a notice starting with "=" is never taken for a formula.
-        ws.append([_cell(v) for v in row])
+        write_row(ws, row)  # text cells: a notice starting with "=" is never a formula
     ws.column_dimensions["G"].width = 80
     buf = io.BytesIO()
     wb.save(buf)
-    return Response(
-        buf.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(d, "xlsx")}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+    return download(buf.getvalue(), _filename(d, "xlsx"), XLSX, private=True)

@@ -245,7 +245,7 @@ def _chart(job: PlanJob, points: list[list[float]], limit: float) -> Any:
     )
 
 
-@bp.get("/districts/<code>/jobs/<int:job_id>")
+@bp.get("/districts/<code>/jobs/<row_id:job_id>")
 def plan_job(code: str, job_id: int) -> str:
     """A job's progress: its status, the improving objective as a chart (the page polls the
     JSON URL; without script it refreshes itself), cancel or retry."""
@@ -266,7 +266,7 @@ def plan_job(code: str, job_id: int) -> str:
     )
 
 
-@bp.get("/api/districts/<code>/jobs/<int:job_id>")
+@bp.get("/api/districts/<code>/jobs/<row_id:job_id>")
 def plan_job_json(code: str, job_id: int) -> Response:
     """The job's state for the progress page to poll every second or two."""
     district = district_or_404(code)
@@ -275,7 +275,7 @@ def plan_job_json(code: str, job_id: int) -> Response:
     return jsonify(_job_json(district, job))
 
 
-@bp.post("/districts/<code>/jobs/<int:job_id>/cancel")
+@bp.post("/districts/<code>/jobs/<row_id:job_id>/cancel")
 def plan_cancel(code: str, job_id: int) -> WerkzeugResponse:
     district = district_or_404(code)
     job = _job_or_404(district, job_id)
@@ -288,7 +288,7 @@ def plan_cancel(code: str, job_id: int) -> WerkzeugResponse:
     return redirect(url_for("dispatch.plan_job", code=code, job_id=job.id))
 
 
-@bp.post("/districts/<code>/jobs/<int:job_id>/retry")
+@bp.post("/districts/<code>/jobs/<row_id:job_id>/retry")
 def plan_retry(code: str, job_id: int) -> WerkzeugResponse:
     district = district_or_404(code)
     job = _job_or_404(district, job_id)
@@ -313,7 +313,7 @@ def plan_retry(code: str, job_id: int) -> WerkzeugResponse:
     return redirect(url_for("dispatch.plan_job", code=code, job_id=new.id))
 
 
-@bp.get("/districts/<code>/drafts/<int:draft_id>")
+@bp.get("/districts/<code>/drafts/<row_id:draft_id>")
 def draft(code: str, draft_id: int) -> str:
     """The draft: map, report figures, street shares against targets (a chart and its table),
     coverage, timetable by day and dropped visits with their reasons. Not published."""
@@ -377,7 +377,7 @@ def adjust_context(district: District, d: Draft) -> dict[str, Any]:
     }
 
 
-@bp.get("/districts/<code>/drafts/<int:draft_id>/map")
+@bp.get("/districts/<code>/drafts/<row_id:draft_id>/map")
 def draft_map(code: str, draft_id: int) -> Response:
     """The draft's map page (the planner's Folium map, Leaflet inlined), framed by the draft
     page; its own CSP allows its inline scripts by hash, as the public map does."""

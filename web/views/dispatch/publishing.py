@@ -1,44 +1,35 @@
-"""Console pages for a week's versions and for publishing a new one.
+"""Console pages for a week's versions and for publishing a draft.
 
 * `/dispatch/districts/<code>/weeks/<week>`: the week's stored versions (who published each,
-  when, what it did to bookings), and a form that plans a new draft of the week;
-* `.../versions/<n>`: one version's timetable, and the list of taxpayers its publish told
-  (CSV and Excel);
-* `.../publish`: the confirm step. It previews the draft (`preview_version`: every booking on
-  a visit the draft moves or removes, with the place a move would give it) and takes the
-  dispatcher's decision for each; publishing is refused while one is missing.
-* `/dispatch/districts/<code>/drafts/<id>/publish`: the same confirm step for a draft that
-  background planning saved (`web.db.models.Draft`, the draft page's "publish this draft").
-
-The week page's own "plan the week" plans in the request
-(`web.operations.publishing.plan_draft`); that draft waits in the instance folder (never under
-`static/`), named in the user's session.
+  when, what it did to bookings), with a link to plan a new draft (planning runs only as a
+  background job: the district page's plan form);
+* `/dispatch/districts/<code>/drafts/<id>/publish`: the confirm step for a draft background
+  planning saved (`web.db.models.Draft`). It previews the draft (`preview_version`: every
+  booking on a visit the draft moves or removes, with the place a move would give it; every
+  call-off it carries, each with a box to lift it; every door-to-door visit it clashes with)
+  and takes the dispatcher's decisions; publishing is refused while one is missing, and a
+  draft planned from a version that is no longer current is refused with a link to plan again.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from pathlib import Path
+import dataclasses
 from typing import Any
 
 from flask import (
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import HiddenField
-from wtforms.validators import DataRequired, NumberRange
 
 from taxvan.errors import TaxvanError
 from web.db.models import (
@@ -47,6 +38,7 @@ from web.db.models import (
     Draft,
     PublishedWeek,
     ServiceRow,
+    User,
 )
 from web.extensions import db
 from web.operations.publishing import (
@@ -55,32 +47,23 @@ from web.operations.publishing import (
     Affected,
     Decision,
     Decisions,
+    DoorClashes,
+    DraftBreaksVanDay,
+    DraftPublished,
+    NoRoomToMove,
     Outcome,
+    ReasonMissing,
+    StaleDraft,
     UndecidedBookings,
     WeekDraft,
     current_id,
-    plan_draft,
     preview_version,
     publish_version,
     week_draft_of,
     week_versions,
 )
-from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
+from web.views.dispatch.blueprint import bp, district_or_404, people_of
 from web.views.dispatch.versions import week_or_404
-from web.views.inputs import WholeNumberField
-
-SESSION_KEY = "publish_draft"
-DRAFT_MAX_AGE_S = 24 * 3600
-
-
-class PlanForm(FlaskForm):
-    time_limit = WholeNumberField(
-        _l("Solver time limit (seconds)"),
-        validators=[
-            DataRequired(_l("Enter the solver's time limit in seconds.")),
-            NumberRange(1, 600, _l("Between 1 and 600 seconds.")),
-        ],
-    )
 
 
 class PublishForm(FlaskForm):
@@ -90,51 +73,6 @@ class PublishForm(FlaskForm):
     based_on = HiddenField()
     """The week's current version when the preview was shown: a publish in between makes the
     preview stale."""
-
-
-# --- the draft between planning and publishing --------------------------------------------------
-
-
-def _drafts_root() -> Path:
-    root = Path(current_app.instance_path) / "publish-drafts"
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    now = time.time()
-    for old in root.glob("*.json"):
-        if now - old.stat().st_mtime > DRAFT_MAX_AGE_S:
-            old.unlink(missing_ok=True)
-    return root
-
-
-def _save_draft(district: District, draft: WeekDraft) -> None:
-    pending = session.get(SESSION_KEY) or {}
-    if (old := _draft_path(pending.get("token", ""))) is not None:
-        old.unlink(missing_ok=True)
-    token = secrets.token_urlsafe(24)
-    (_drafts_root() / f"{token}.json").write_text(draft.to_json(), encoding="utf-8")
-    session[SESSION_KEY] = {"code": district.code, "week": draft.week, "token": token}
-
-
-def _draft_path(token: str) -> Path | None:
-    if not token or not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
-        return None
-    path = _drafts_root() / f"{token}.json"
-    return path if path.is_file() else None
-
-
-def _pending_draft(code: str, week: str) -> tuple[str, WeekDraft] | None:
-    pending = session.get(SESSION_KEY) or {}
-    if pending.get("code") != code or pending.get("week") != week:
-        return None
-    path = _draft_path(pending.get("token", ""))
-    if path is None:
-        return None
-    return pending["token"], WeekDraft.from_json(path.read_text(encoding="utf-8"))
-
-
-def _drop_draft(token: str) -> None:
-    if (path := _draft_path(token)) is not None:
-        path.unlink(missing_ok=True)
-    session.pop(SESSION_KEY, None)
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -166,35 +104,19 @@ def week_page(code: str, week: str) -> Any:
         versions=versions,
         current=current_id(district, label),
         changes=_change_counts([v.id for v in versions]),
-        form=PlanForm(time_limit=10),
-        pending=_pending_draft(code, label) is not None,
+        drafts=_open_drafts(district, label),
     )
 
 
-@bp.post("/districts/<code>/weeks/<week>/plan")
-def week_plan(code: str, week: str) -> Any:
-    """Plan a draft of the week from the district's data folder; then the confirm step."""
-    district = district_or_404(code)
-    label = week_or_404(week)
-    form = PlanForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for e in errors:
-                flash(str(e), "error")
-        return redirect(url_for("dispatch.week_page", code=code, week=label))
-    try:
-        draft = plan_draft(
-            label,
-            district,
-            data_dir=district.data_dir,
-            time_limit=float(form.time_limit.data or 10),
-            say=lambda _m: None,
+def _open_drafts(district: District, label: str) -> list[Draft]:
+    """The week's drafts not published yet, newest first."""
+    return list(
+        db.session.scalars(
+            select(Draft)
+            .where(Draft.district_id == district.id, Draft.week == label, Draft.status == "draft")
+            .order_by(Draft.id.desc())
         )
-    except TaxvanError as exc:
-        flash(_("Planning failed: %(problem)s", problem=str(exc)), "error")
-        return redirect(url_for("dispatch.week_page", code=code, week=label))
-    _save_draft(district, draft)
-    return redirect(url_for("dispatch.week_publish", code=code, week=label))
+    )
 
 
 def _visit_changes(draft: WeekDraft, current: PublishedWeek | None) -> dict[str, int]:
@@ -229,20 +151,7 @@ def _decisions(affected: list[Affected]) -> tuple[Decisions, dict[int, str]]:
     return Decisions(each), problems
 
 
-@bp.route("/districts/<code>/weeks/<week>/publish", methods=["GET", "POST"])
-def week_publish(code: str, week: str) -> Any:
-    """GET: the confirm step for the planned draft. POST: publish it with the decisions."""
-    district = district_or_404(code)
-    label = week_or_404(week)
-    pending = _pending_draft(code, label)
-    if pending is None:
-        flash(_("There is no draft to publish; plan the week first."), "error")
-        return redirect(url_for("dispatch.week_page", code=code, week=label))
-    token, draft = pending
-    return _confirm(district, label, token, draft, lambda: _drop_draft(token), None)
-
-
-@bp.route("/districts/<code>/drafts/<int:draft_id>/publish", methods=["GET", "POST"])
+@bp.route("/districts/<code>/drafts/<row_id:draft_id>/publish", methods=["GET", "POST"])
 def draft_publish(code: str, draft_id: int) -> Any:
     """The confirm step for a draft background planning saved (the draft page's "publish
     this draft"): GET lists the affected bookings, POST publishes with the decisions."""
@@ -253,14 +162,29 @@ def draft_publish(code: str, draft_id: int) -> Any:
     if row.status != "draft":
         flash(_("This draft is already published."), "error")
         return redirect(url_for("dispatch.week_page", code=code, week=row.week))
+    return _confirm(district, row.week, f"draft-{row.id}", week_draft_of(row), row)
 
-    def done() -> None:
-        fresh = db.session.get(Draft, draft_id)
-        if fresh is not None:
-            fresh.status = "published"
-            db.session.commit()
 
-    return _confirm(district, row.week, f"draft-{row.id}", week_draft_of(row), done, row)
+def _stale(district: District, label: str, saved: Draft, exc: TaxvanError) -> Any:
+    """The draft can no longer be published: say why, and lead back to planning."""
+    if isinstance(exc, StaleDraft):
+        message = _(
+            "This week changed since the draft was planned (from version %(base)s; version "
+            "%(now)d is current now). Plan again from the current version.",
+            base=exc.base if exc.base is not None else "—",
+            now=exc.current,
+        )
+    else:
+        message = _("This draft is already published.")
+    return render_template(
+        "dispatch/publish_stale.html", district=district, week=label, saved=saved, message=message
+    ), 409
+
+
+def _lifts(preview: Outcome) -> frozenset[tuple[str, Any]]:
+    """The call-offs the dispatcher ticked to lift (`lift` boxes: "stop|date")."""
+    asked = set(request.form.getlist("lift"))
+    return frozenset((c.stop_id, c.date) for c in preview.called_off if c.key in asked)
 
 
 def _confirm(
@@ -268,19 +192,21 @@ def _confirm(
     label: str,
     token: str,
     draft: WeekDraft,
-    published: Any,
-    saved: Draft | None,
+    saved: Draft,
 ) -> Any:
-    """The confirm step (GET) and the publish (POST) of `draft`; `published` is called after
-    a successful publish (drop the session's draft, mark the saved draft published)."""
+    """The confirm step (GET) and the publish (POST) of `draft`."""
     code = district.code
     form = PublishForm()
-    user = signed_in_user()
+    user = db.session.get(User, current_user.id)
     assert user is not None
-    preview = preview_version(district, draft, user.name)
+    try:
+        preview = preview_version(district, draft, user.name)
+    except (StaleDraft, DraftPublished) as exc:
+        return _stale(district, label, saved, exc)
     based_on = current_id(district, label)
     status = 200
     problems: dict[int, str] = {}
+    door_problem = ""
     refused = None
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -295,17 +221,24 @@ def _confirm(
             )
         else:
             decisions, problems = _decisions(preview.affected)
-            if problems:
+            door_reason = request.form.get("door-reason", "").strip()[:200]
+            decisions = dataclasses.replace(
+                decisions, lift=_lifts(preview), call_off_door=door_reason
+            )
+            if preview.door_clashes and not door_reason:
+                door_problem = _("Give the reason the firms are told.")
+            if problems or door_problem:
                 status = 400
             else:
                 try:
                     outcome = publish_version(district, draft, decisions, user.name, user)
+                except (StaleDraft, DraftPublished) as exc:
+                    return _stale(district, label, saved, exc)
                 except UndecidedBookings:
                     refused, status = _("Some bookings have no decision yet."), 400
                 except TaxvanError as exc:
-                    refused, status = str(exc), 400
+                    refused, status = refusal_text(exc), 400
                 else:
-                    published()
                     flash(_published_message(outcome), "ok")
                     return redirect(
                         url_for(
@@ -325,14 +258,40 @@ def _confirm(
         problems=problems,
         chosen=request.form if request.method == "POST" else {},
         services=_service_names(district),
+        people=people_of(district),
         refused=refused,
         saved=saved,
-        action=(
-            url_for("dispatch.draft_publish", code=code, draft_id=saved.id)
-            if saved is not None
-            else url_for("dispatch.week_publish", code=code, week=label)
-        ),
+        door_problem=door_problem,
+        lifted=set(request.form.getlist("lift")) if request.method == "POST" else set(),
+        action=url_for("dispatch.draft_publish", code=code, draft_id=saved.id),
     ), status
+
+
+def refusal_text(exc: TaxvanError) -> str:
+    """Why a publish was refused, in the reader's language, with its values."""
+    if isinstance(exc, DraftBreaksVanDay):
+        kinds = {
+            "overlap": _("visits overlap"),
+            "shift": _("visits outside the crew's shift"),
+            "lunch": _("no room for lunch"),
+        }
+        said = _("、").join(
+            _("%(van)s %(date)s: %(what)s", van=van, date=day.isoformat(), what=kinds[p.kind])
+            for van, day, p in exc.problems[:5]
+        )
+        return _("The draft breaks a van's day (%(problems)s); plan again.", problems=said)
+    if isinstance(exc, NoRoomToMove):
+        return _(
+            "Booking %(code)s: no visit of %(stop)s in the new version has room for it; "
+            "cancel it with a reason instead.",
+            code=exc.code,
+            stop=exc.stop_name,
+        )
+    if isinstance(exc, ReasonMissing):
+        return _("Booking %(code)s: give the reason for cancelling it.", code=exc.code)
+    if isinstance(exc, DoorClashes):
+        return _("Door-to-door visits clash with the new version; nothing was published.")
+    return str(exc)
 
 
 def _service_names(district: District) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import (
     abort,
     current_app,
+    flash,
     g,
     jsonify,
     redirect,
@@ -19,7 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -28,15 +29,15 @@ from web.db import audit
 from web.db.models import User
 from web.db.store import all_districts, current_weeks, stops_count
 from web.extensions import db, limiter
+from web.operations import users as accounts
 from web.operations.users import authenticate, find_user, normalise_name
-from web.views.dispatch.blueprint import (
-    admin_only,
-    bp,
-    district_or_404,
-    open_to_all,
-    signed_in_user,
+from web.views.dispatch.blueprint import admin_only, bp, district_or_404, open_to_all
+from web.views.dispatch.forms import (
+    ChangePasswordForm,
+    ResetPasswordForm,
+    SignInForm,
+    SignOutForm,
 )
-from web.views.dispatch.forms import SignInForm, SignOutForm
 from web.views.dispatch.planning_views import district_page
 
 
@@ -58,6 +59,7 @@ def action_label(action: str) -> str:
         "day_sheet_export": _("Day sheet downloaded"),
         "door_accept": _("Door-to-door request accepted"),
         "door_decline": _("Door-to-door request declined"),
+        "door_called_off": _("Door-to-door visit called off"),
         "plan_started": _("Plan started"),
         "plan_finished": _("Plan finished (draft)"),
         "plan_cancelled": _("Plan cancelled"),
@@ -65,6 +67,9 @@ def action_label(action: str) -> str:
         "publish": _("Week published"),
         "adjustment_add": _("Adjustment added"),
         "adjustment_remove": _("Adjustment removed"),
+        "password_change": _("Password changed"),
+        "password_reset": _("Password reset by an administrator"),
+        "publish_notices_export": _("Publish notice list downloaded"),
     }
     return labels.get(action, action)
 
@@ -80,13 +85,42 @@ def _signin_address_rate() -> str:
     return current_app.config["TAXVAN_SIGNIN_ADDRESS_RATE"]
 
 
-def _signin_name() -> str:
-    return "signin-name:" + normalise_name(request.form.get("name", ""))[:60]
+def _signin_pair() -> str:
+    """The name tried from this address: its failures never lock the name out elsewhere."""
+    name = normalise_name(request.form.get("name", ""))[:60]
+    return f"signin-pair:{name}@{get_remote_address()}"
 
 
 def _failed(response: Response) -> bool:
     """Only failed attempts use up the budget: a dispatcher signing in and out is not held up."""
     return bool(g.get("signin_failed"))
+
+
+def _password_user() -> str:
+    """Wrong current passwords count per user: a borrowed session cannot try them all."""
+    return f"password-user:{getattr(current_user, 'id', '-')}"
+
+
+def _ended_message() -> str | None:
+    """Why this browser was signed out, once (the sign-in page says it)."""
+    reason = session.pop(accounts.ENDED, None)
+    cfg = current_app.config["TAXVAN"]
+    if reason == "idle":
+        return _(
+            "You were signed out after %(minutes)d minutes without activity. Sign in again.",
+            minutes=round(cfg.session_idle_minutes),
+        )
+    if reason == "lifetime":
+        return _(
+            "You were signed out %(hours)d hours after signing in. Sign in again.",
+            hours=round(cfg.session_max_hours),
+        )
+    if reason == "ended":
+        return _(
+            "Your session has ended (signed out, a new password, or the account disabled). "
+            "Sign in again."
+        )
+    return None
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -101,13 +135,15 @@ def _safe_next(target: str | None) -> str | None:
 @limiter.limit(
     _signin_address_rate, key_func=get_remote_address, methods=["POST"], deduct_when=_failed
 )
-@limiter.limit(_signin_rate, key_func=_signin_name, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_signin_rate, key_func=_signin_pair, methods=["POST"], deduct_when=_failed)
 def sign_in() -> Any:
-    """Failed attempts count against the client address and against the name tried."""
+    """Failed attempts count against the client address, and against the name tried from that
+    address (README, "Sign-in limits")."""
     if current_user.is_authenticated:
         return redirect(url_for("dispatch.index"))
     form = SignInForm()
     failed = False
+    ended = _ended_message() if request.method == "GET" else None
     if form.validate_on_submit():
         user = authenticate(form.name.data or "", form.password.data or "")
         if user is None:
@@ -125,13 +161,7 @@ def sign_in() -> Any:
             failed = True
             g.signin_failed = True
         else:
-            # A new session: nothing from before signing in carries over (session fixation,
-            # an old CSRF token), except the language chosen.
-            lang = session.get("lang")
-            session.clear()
-            if lang:
-                session["lang"] = lang
-            login_user(user)
+            accounts.start_session(user)
             user.last_sign_in_at = china_now().replace(tzinfo=None)
             audit.record(
                 "sign_in",
@@ -143,24 +173,105 @@ def sign_in() -> Any:
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or url_for("dispatch.index"))
     status = 400 if form.errors else 200
-    return render_template("dispatch/sign_in.html", form=form, failed=failed), status
+    return render_template("dispatch/sign_in.html", form=form, failed=failed, ended=ended), status
 
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
+    """Ends the user's sessions on the server, in every browser (a copied cookie included)."""
     if SignOutForm().validate_on_submit():
-        user = signed_in_user()
-        audit.record(
-            "sign_out",
-            actor=user.name,
-            user=user,
-            district=user.district,
-            details={"address": request.remote_addr},
-        )
-        db.session.commit()
+        accounts.sign_out(current_user.id, request.remote_addr)
         logout_user()
         session.clear()
     return redirect(url_for("dispatch.sign_in"))
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+def _password_messages() -> dict[str, str]:
+    return {
+        "wrong": _("The current password is wrong."),
+        "short": _("The new password needs at least %(n)d characters.", n=accounts.MIN_PASSWORD),
+        "few_characters": _(
+            "The new password needs at least %(n)d different characters.",
+            n=accounts.MIN_DISTINCT,
+        ),
+        "contains_name": _("The new password must not contain the user name."),
+        "unchanged": _("The new password must differ from the current one."),
+        "mismatch": _("The two new passwords differ."),
+    }
+
+
+def _password_page(form: Any, target: str | None = None) -> str:
+    """The password form (`form` None: the user's own password was just changed)."""
+    return render_template(
+        "dispatch/password.html",
+        form=form,
+        done=form is None,
+        target=target,
+        min_password=accounts.MIN_PASSWORD,
+        min_distinct=accounts.MIN_DISTINCT,
+    )
+
+
+def _show_problems(form: Any, problems: list[accounts.PasswordProblem]) -> None:
+    """Each refusal at the field it is about."""
+    messages = _password_messages()
+    for p in problems:
+        field = getattr(form, p.field)
+        field.errors = [*field.errors, messages[p.code]]
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@limiter.limit(_signin_rate, key_func=_password_user, methods=["POST"], deduct_when=_failed)
+def password() -> Any:
+    """A user changes their own password: the current one, the new one twice. Every session of
+    theirs ends; this browser's goes on in a new one."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_own_password(
+                current_user.id,
+                form.current.data or "",
+                form.new.data or "",
+                form.repeat.data or "",
+            )
+        except accounts.WeakPasswordError as exc:
+            if any(p.code == "wrong" for p in exc.problems):
+                g.signin_failed = True
+            _show_problems(form, exc.problems)
+        else:
+            accounts.start_session(user)
+            return _password_page(None)
+    return _password_page(form), 400 if form.errors else 200
+
+
+@bp.route("/users/<name>/password", methods=["GET", "POST"])
+@admin_only
+def user_password(name: str) -> Any:
+    """An administrator gives another user a new password (twice); their sessions end."""
+    target = find_user(name)
+    if target is None:
+        abort(404)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(
+                target.name, form.new.data or "", form.repeat.data or "", current_user.name
+            )
+        except accounts.WeakPasswordError as exc:
+            _show_problems(form, exc.problems)
+        else:
+            flash(
+                _(
+                    "%(name)s has a new password; their sessions have ended.",
+                    name=target.name,
+                ),
+                "ok",
+            )
+            return redirect(url_for("dispatch.users"))
+    return _password_page(form, target.name), 400 if form.errors else 200
 
 
 # --- pages ----------------------------------------------------------------------------------

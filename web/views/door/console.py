@@ -16,10 +16,10 @@ from sqlalchemy import select
 from routes.insertion import InsertionResult
 from taxvan.clock import hhmm, parse_hhmm
 from web.clock import china_now
-from web.db.models import District, DoorRequest, PublishedWeek, ServiceRow
+from web.db.models import District, DoorRequest, PublishedWeek
 from web.extensions import db
 from web.operations import door as svc
-from web.views.dispatch.blueprint import bp, signed_in_user
+from web.views.dispatch.blueprint import bp, people_of, signed_in_user
 from web.views.door.forms import AcceptForm, DeclineForm
 
 STATUSES = ("received", "accepted", "declined")
@@ -49,7 +49,7 @@ def door_requests(code: str) -> str:
     status = request.args.get("status")
     if status not in STATUSES:
         status = None
-    services = {s.code: s for s in db.session.scalars(select(ServiceRow))}
+    services = svc.services_by_code(district)
     return render_template(
         "dispatch/door_requests.html",
         district=district,
@@ -57,6 +57,7 @@ def door_requests(code: str) -> str:
         status=status,
         statuses=STATUSES,
         services=services,
+        people=people_of(district),
     )
 
 
@@ -132,7 +133,7 @@ def _plan_page(
     refused: str | None = None,
     decline: DeclineForm | None = None,
 ) -> str:
-    services = {s.code: s for s in db.session.scalars(select(ServiceRow))}
+    services = svc.services_by_code(district)
     accept = AcceptForm(formdata=None)
     if ask is not None:
         accept.reference.data = req.reference
@@ -151,6 +152,7 @@ def _plan_page(
         problem=problem,
         refused=refused,
         services=services,
+        people=people_of(district),
         accept=accept,
         decline=decline or DeclineForm(formdata=None, reference=req.reference),
         option_key=svc.option_key,
@@ -231,6 +233,7 @@ def status_label(status: str) -> str:
         "received": _("Received"),
         "accepted": _("Accepted"),
         "declined": _("Declined"),
+        "called_off": _("Called off"),
     }
     return labels.get(status, status)
 

@@ -15,6 +15,7 @@ from sqlalchemy import exists, select
 
 from web.db.models import District, PublishedWeek
 from web.extensions import db
+from web.views.inputs import text_problem
 
 PREFIX = "/d/<district>"
 
@@ -25,8 +26,12 @@ def bind(bp: Blueprint) -> None:
     @bp.url_value_preprocessor
     def pull_district(endpoint: str | None, values: dict[str, Any] | None) -> None:
         code = (values or {}).pop("district", None)
+        # Runs before the app's text guard (`web.views.inputs`): a code no database can store
+        # (a NUL, which PostgreSQL refuses) names no district, so it is a 404 like any other.
         district = (
-            db.session.scalar(select(District).where(District.code == code)) if code else None
+            db.session.scalar(select(District).where(District.code == code))
+            if code and not text_problem(code)
+            else None
         )
         if district is None:
             abort(404)

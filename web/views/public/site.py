@@ -72,6 +72,29 @@ def favicon() -> Response:
     )
 
 
+ROBOTS = """\
+# The timetable, stop pages, maps, calendars and open data are for everyone, search engines
+# included. The dispatcher console, booking look-ups and forms, and a firm's door-to-door
+# request status are not.
+User-agent: *
+Allow: /
+Disallow: /dispatch
+Disallow: /booking/
+Disallow: /d/*/booking/
+Disallow: /visits/
+Disallow: /d/*/visits/
+Disallow: /door-to-door/
+Disallow: /api/v1/bookings
+"""
+"""RFC 9309; `*` in a path matches any district's code."""
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    """What crawlers may read: the public pages, not the console or booking look-ups."""
+    return Response(ROBOTS, content_type="text/plain; charset=utf-8")
+
+
 def _stop_district(stop_id: str) -> District:
     stop = db.session.get(StopRow, stop_id)
     if stop is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections import defaultdict
@@ -26,13 +25,16 @@ from sqlalchemy import select
 from taxvan.clock import CHINA, hhmm
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
+from web.adapters.open_data import CANCELLATION_COLUMNS, CANCELLED_VISIT_COLUMNS, data_package
+from web.adapters.spreadsheets import csv_bytes
 from web.clock import china_now
 from web.db.models import District, PublishedWeek, ServiceRow, StopRow, VisitRow
 from web.db.store import IS_CURRENT_VISIT, current_week, current_weeks, latest_week
 from web.extensions import db
 from web.operations.booking import at, open_slots
-from web.operations.disruptions import reason_text
+from web.operations.disruptions import REASONS, reason_text
 from web.security import map_policy, public_url_for
+from web.views.downloads import download
 from web.views.public import district as here
 
 bp = Blueprint("public", __name__, url_prefix=here.PREFIX)
@@ -224,7 +226,8 @@ def stop_calendar(stop_id: str) -> Response:
     cal = icalendar.Calendar()
     cal.add("prodid", "-//taxvan//mobile tax service van//ZH")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"移动办税车 {here.current().name} {stop.name}")
+    # As text (escaped like SUMMARY): a name with a line break must not end the property.
+    cal.add("x-wr-calname", icalendar.vText(f"移动办税车 {here.current().name} {stop.name}"))
     cal.add("x-wr-timezone", CHINA.key)
     now = dt.datetime.now(dt.UTC)
     for v in upcoming(stop, days=60):
@@ -248,11 +251,7 @@ def stop_calendar(stop_id: str) -> Response:
         ev.add("url", public_url_for("public.stop_page", stop_id=stop.id))
         cal.add_component(ev)
     cal.add_missing_timezones()
-    return Response(
-        cal.to_ical(),
-        mimetype="text/calendar",
-        headers={"Content-Disposition": f'inline; filename="stop-{stop.id}.ics"'},
-    )
+    return download(cal.to_ical(), f"stop-{stop.id}.ics", "text/calendar", inline=True)
 
 
 def cancel_text(v: VisitRow, locale: str) -> str:
@@ -285,21 +284,39 @@ def timetable_records(week: PublishedWeek) -> list[dict]:
     return [visit_record(v) for v in week.visits]
 
 
+def _timetable_csv(week: str) -> Response:
+    """The week's timetable as open data: UTF-8 with a BOM, CRLF, no cell a spreadsheet runs."""
+    w = _week_or_404(week)
+    records = timetable_records(w)
+    body = csv_bytes(TIMETABLE_COLUMNS, [[r[c] for c in TIMETABLE_COLUMNS] for r in records])
+    return download(body, f"timetable-{here.current().code}-{w.week}.csv", "text/csv")
+
+
 @bp.get("/open-data/<week>.csv")
 def open_data_csv(week: str) -> Response:
+    return _timetable_csv(week)
+
+
+@bp.get("/open-data/<week>/timetable.csv")
+def open_data_package_timetable(week: str) -> Response:
+    """The same timetable beside the week's `datapackage.json` (the package's resource)."""
+    return _timetable_csv(week)
+
+
+@bp.get("/open-data/<week>/datapackage.json")
+def open_data_package(week: str) -> Response:
+    """The week's Frictionless Data Package: what the CSV files beside it hold, typed."""
     w = _week_or_404(week)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=TIMETABLE_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(timetable_records(w))
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        content_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": (
-                f'attachment; filename="timetable-{here.current().code}-{w.week}.csv"'
-            )
-        },
+    d = here.current()
+    return jsonify(
+        data_package(
+            d.code,
+            d.name,
+            d.name_en,
+            w.week,
+            w.published_at.replace(tzinfo=CHINA).isoformat(),
+            REASONS,
+        )
     )
 
 
@@ -321,11 +338,6 @@ def open_data_json(week: str) -> Response:
     )
 
 
-CANCELLATION_COLUMNS = ("date", "van", "order", "stop_id", "stop_name", "start", "end")
-"""A cancelled visit in the open data: the timetable's key columns (the visit stays in the
-timetable, whose columns are a contract), then when and why it was called off."""
-
-
 def cancellation_records(week: PublishedWeek) -> list[dict]:
     """The week's visits called off by a disruption (the timetable still lists them)."""
     out = []
@@ -334,7 +346,7 @@ def cancellation_records(week: PublishedWeek) -> list[dict]:
             continue
         row = visit_record(v)
         out.append(
-            {k: row[k] for k in CANCELLATION_COLUMNS}
+            {k: row[k] for k in CANCELLED_VISIT_COLUMNS}
             | {
                 "cancelled_at": v.cancelled_at.replace(tzinfo=CHINA).isoformat(),
                 "reason": v.cancel_reason,
@@ -348,13 +360,6 @@ def cancellation_records(week: PublishedWeek) -> list[dict]:
 def open_data_cancelled_csv(week: str) -> Response:
     """The week's cancelled visits, for readers of the CSV timetable."""
     w = _week_or_404(week)
-    buf = io.StringIO()
-    columns = [*CANCELLATION_COLUMNS, "cancelled_at", "reason", "note"]
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(cancellation_records(w))
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="cancelled-{w.week}.csv"'},
-    )
+    records = cancellation_records(w)
+    body = csv_bytes(CANCELLATION_COLUMNS, [[r[c] for c in CANCELLATION_COLUMNS] for r in records])
+    return download(body, f"cancelled-{w.week}.csv", "text/csv")
