@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -17,7 +18,7 @@ from web.operations.districts import district_by_code, import_district
 from web.operations.users import ROLES, create_user, disable_user, reset_password
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     db.session.rollback()
     message = exc.report() if isinstance(exc, DataFileError) else str(exc)
     raise click.ClickException(message + ("\nnothing was saved" if message else ""))
