@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.test_security import _demo_server_command, _free_port, _serve, _stop, _wait_up
+from tests.web.views.test_security import _demo_server_command, _free_port, _serve, _stop, _wait_up
 from web.serve import ServeError, default_threads, main, serve_plan
 
 REDIS = "redis://127.0.0.1:6379/0"
