@@ -122,7 +122,8 @@ KIND_NAMES = {
 
 PROBLEM_TEXTS = (
     # The templates of `taxvan.adjustments.AdjustmentProblem.of`, listed so that Babel finds them
-    # (tests/web/operations/test_adjust.py checks that every one the domain uses is here and translated).
+    # (tests/web/operations/test_adjust.py checks that every one the domain uses is here and
+    # translated).
     _l("no such stop in stops.csv"),
     _l("the stop's street {street} is not served by the van (streets.csv served=false)"),
     _l("the stop is also excluded"),
@@ -148,7 +149,8 @@ PROBLEM_TEXTS = (
 
 
 PIN_REASONS = (
-    # The reasons `routes.weekly.pin_error` gives (tests/web/operations/test_adjust.py checks the list).
+    # The reasons `routes.weekly.pin_error` gives (tests/web/operations/test_adjust.py checks
+    # the list).
     _l("no van works on that day in {week}"),
     _l(
         "the stop is {out} min from the hall and {back} min back, with {dwell} min on site, "
