@@ -235,7 +235,7 @@ class AppSQL:
 
         from web.db import locks
         from web.db.driver_sql import driver_sql
-        from web.db.outbox import _INSERT_ONCE
+        from web.db.outbox import INSERT_ONCE
         from web.operations import booking as svc
 
         dialect = pg_dialect.dialect()
@@ -243,13 +243,13 @@ class AppSQL:
         def sql(stmt):
             return driver_sql(stmt, dialect)
 
-        self.visit = sql(svc._VISIT_WITH_SERVICE)
+        self.visit = sql(svc.VISIT_WITH_SERVICE)
         self.lock = sql(locks.SHARED_AND_TAXPAYER)
-        self.held = sql(svc._HELD)
-        self.insert = sql(svc._PG_INSERT_BOOKING_CLAIMS_AND_NOTICE)
-        self.notice = sql(_INSERT_ONCE["postgresql"])
-        self.find = sql(svc._BOOKING_BY_CODE_FOR_UPDATE)
-        self.release = sql(svc._PG_RELEASE)
+        self.held = sql(svc.HELD)
+        self.insert = sql(svc.PG_INSERT_BOOKING_CLAIMS_AND_NOTICE)
+        self.notice = sql(INSERT_ONCE["postgresql"])
+        self.find = sql(svc.BOOKING_BY_CODE_FOR_UPDATE)
+        self.release = sql(svc.PG_RELEASE)
         self.space = locks.DISTRICT_SPACE
         self.lock_key = locks.taxpayer_key
         self.visit_cols = {k: i for i, k in enumerate(svc.VISITS.c.keys())}

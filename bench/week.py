@@ -26,6 +26,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 from bench.bound import column_bound_km, round_trip_bound_km
 from routes.check import check_plan
 from routes.engine import SearchParams, default_workers
@@ -34,7 +36,9 @@ from routes.planner import plan_week
 from routes.problem import STOP_CHOICES, PlanSettings, WeekProblem, build_week_problem
 from routes.schedule import schedule_day
 from taxvan.dataset import Dataset
+from taxvan.demand import VisitDemand
 from taxvan.errors import PlanningError
+from taxvan.fleet import Van
 from taxvan.io.loaders import load_dataset
 from taxvan.places import Stop, StopKind
 
@@ -103,29 +107,7 @@ def baseline(problem: WeekProblem, keys: set[str]) -> dict:
     for street in sorted(by_street):
         queue = list(by_street[street])
         while queue:
-            route: list = []
-            here = 0
-            for _ in range(len(queue)):
-                cands = [
-                    v
-                    for v in queue
-                    if v not in route and v.stop_id not in {r.stop_id for r in route}
-                ]
-                fits = []
-                for v in sorted(cands, key=lambda v: sec[here][node[v.stop_id]]):
-                    trial = [*route, v]
-                    try:
-                        schedule_day(
-                            [node[x.stop_id] for x in trial], [x.dwell for x in trial], sec, van
-                        )
-                    except PlanningError:
-                        continue
-                    fits.append(v)
-                    break
-                if not fits:
-                    break
-                route.append(fits[0])
-                here = node[fits[0].stop_id]
+            route = _greedy_day(queue, sec, node, van)
             if not route:
                 raise SystemExit(f"baseline: visit {queue[0].key} fits in no day")
             for v in route:
@@ -135,6 +117,31 @@ def baseline(problem: WeekProblem, keys: set[str]) -> dict:
             service += sum(v.dwell for v in route)
             days += 1
     return {"km": metres / 1000, "service_h": service / 60, "days": days}
+
+
+def _greedy_day(
+    queue: list[VisitDemand], sec: np.ndarray, node: dict[str, int], van: Van
+) -> list[VisitDemand]:
+    """One van-day of `queue`'s visits: from the hall, the nearest visit (one per stop) that
+    still lets the day be timed, until none does."""
+    route: list[VisitDemand] = []
+    here = 0
+    for _ in range(len(queue)):
+        cands = [v for v in queue if v not in route and v.stop_id not in {r.stop_id for r in route}]
+        fits = []
+        for v in sorted(cands, key=lambda v: sec[here][node[v.stop_id]]):
+            trial = [*route, v]
+            try:
+                schedule_day([node[x.stop_id] for x in trial], [x.dwell for x in trial], sec, van)
+            except PlanningError:
+                continue
+            fits.append(v)
+            break
+        if not fits:
+            break
+        route.append(fits[0])
+        here = node[fits[0].stop_id]
+    return route
 
 
 def run(args: tuple[str, float, int, str]) -> dict:

@@ -18,7 +18,9 @@ import json
 import math
 import random
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -114,6 +116,29 @@ def short_name(village: str) -> str:
     return village.removesuffix("村") if len(village) > 2 else village
 
 
+@dataclass
+class _Map:
+    """The district in local metres: the projection, each sub-district's point and its cell
+    (a Voronoi partition of the points, clipped to the outline)."""
+
+    proj: LocalProjection
+    sub_pts: dict[str, tuple[float, float]]
+    cells: dict[str, Any]
+    np_rng: np.random.Generator
+
+    def place_in(
+        self, name: str, centre: tuple[float, float], spread: float
+    ) -> tuple[float, float]:
+        """A random point around `centre` inside sub-district `name`'s cell."""
+        cell = self.cells[name]
+        for _ in range(10_000):
+            x = centre[0] + self.np_rng.normal(0, spread)
+            y = centre[1] + self.np_rng.normal(0, spread)
+            if cell.contains(Point(x, y)):
+                return x, y
+        raise RuntimeError(f"could not place a point in {name}")
+
+
 def main() -> int:
     rng = random.Random(SEED)
     np_rng = np.random.default_rng(SEED)
@@ -126,45 +151,98 @@ def main() -> int:
         if f["properties"].get("primary")
     )
     seat = places["district_gov_seat"]
+    geo = _district_map(subs, outline_feature, seat, np_rng)
+    vpoints = _village_points(villages, geo)
+
+    OUT.mkdir(exist_ok=True)
+    _write_outline(outline_feature)
+    _write_depot(geo.proj, seat, places["tax_service_hall"]["name"])
+    streets = [
+        {
+            "code": s["code_nbs"],
+            "name": s["name"],
+            "name_en": STREET_EN[s["name"]],
+            "served": "false" if s["name"] in URBAN else "true",
+        }
+        for s in subs
+    ]
+    write_csv(OUT / "streets.csv", streets, ["code", "name", "name_en", "served"])
+    code_of = {s["name"]: s["code_nbs"] for s in subs}
+
+    stops = _village_stops(subs, villages, vpoints, geo.proj)
+    site_points = {}
+    for sid, name, sname, kind, lat, lon in _site_points(geo):
+        site_points[sid] = (lat, lon, sname)
+        stops.append(
+            {
+                "stop_id": sid,
+                "name": name,
+                "street_code": code_of[sname],
+                "kind": kind,
+                "lat": round(lat, 6),
+                "lon": round(lon, 6),
+                "coord_source": "placed",
+                "source": "synthetic demo site",
+            }
+        )
+    write_csv(
+        OUT / "stops.csv",
+        stops,
+        ["stop_id", "name", "street_code", "kind", "lat", "lon", "coord_source", "source"],
+    )
+
+    anchors, counts = _taxpayer_anchors(villages, vpoints, site_points)
+    taxpayers = _taxpayers(anchors, counts, geo.proj, code_of, rng, np_rng)
+    write_csv(
+        OUT / "taxpayers.csv",
+        taxpayers,
+        ["taxpayer_id", "name", "kind", "street_code", "lat", "lon"],
+    )
+    _write_services_and_vans()
+    print(f"wrote {OUT}: {len(stops)} stops, {len(taxpayers)} taxpayers")
+    return 0
+
+
+def _district_map(
+    subs: list[dict[str, str]],
+    outline_feature: dict[str, Any],
+    seat: dict[str, str],
+    np_rng: np.random.Generator,
+) -> _Map:
     proj = LocalProjection(float(seat["lat_wgs84"]), float(seat["lon_wgs84"]))
 
-    def project_geom(geom):
-        def to_xy(coords: np.ndarray) -> np.ndarray:
-            lon, lat = coords[:, 0], coords[:, 1]
-            return np.column_stack(((lon - proj.lon0) * proj.kx, (lat - proj.lat0) * proj.ky))
+    def to_xy(coords: np.ndarray) -> np.ndarray:
+        lon, lat = coords[:, 0], coords[:, 1]
+        return np.column_stack(((lon - proj.lon0) * proj.kx, (lat - proj.lat0) * proj.ky))
 
-        return shapely.transform(geom, to_xy)
-
-    outline = project_geom(shape(outline_feature["geometry"])).buffer(0)
+    outline = shapely.transform(shape(outline_feature["geometry"]), to_xy).buffer(0)
     sub_pts = {s["name"]: proj.to_xy(float(s["lat_wgs84"]), float(s["lon_wgs84"])) for s in subs}
     cells_raw = voronoi_diagram(MultiPoint(list(sub_pts.values())), envelope=outline.envelope)
     cells = {}
     for name, (x, y) in sub_pts.items():
         cell = next(c for c in cells_raw.geoms if c.contains(Point(x, y)))
         cells[name] = cell.intersection(outline)
+    return _Map(proj, sub_pts, cells, np_rng)
 
-    def place_in(name: str, centre: tuple[float, float], spread: float) -> tuple[float, float]:
-        cell = cells[name]
-        for _ in range(10_000):
-            x = centre[0] + np_rng.normal(0, spread)
-            y = centre[1] + np_rng.normal(0, spread)
-            if cell.contains(Point(x, y)):
-                return x, y
-        raise RuntimeError(f"could not place a point in {name}")
 
-    # Villages: surveyed points kept, the others placed in their sub-district's cell.
+def _village_points(
+    villages: list[dict[str, str]], geo: _Map
+) -> dict[str, tuple[float, float, str]]:
+    """Villages: surveyed points kept, the others placed in their sub-district's cell."""
     vpoints: dict[str, tuple[float, float, str]] = {}
     for v in villages:
         if v["lat_wgs84"]:
             vpoints[v["code"]] = (float(v["lat_wgs84"]), float(v["lon_wgs84"]), "surveyed")
         else:
             sname = v["subdistrict_name"]
-            spread = math.sqrt(cells[sname].area) / (4.0 if sname in URBAN else 2.2)
-            x, y = place_in(sname, sub_pts[sname], spread)
-            lat, lon = proj.to_latlon(x, y)
+            spread = math.sqrt(geo.cells[sname].area) / (4.0 if sname in URBAN else 2.2)
+            x, y = geo.place_in(sname, geo.sub_pts[sname], spread)
+            lat, lon = geo.proj.to_latlon(x, y)
             vpoints[v["code"]] = (round(lat, 6), round(lon, 6), "placed")
+    return vpoints
 
-    OUT.mkdir(exist_ok=True)
+
+def _write_outline(outline_feature: dict[str, Any]) -> None:
     (OUT / "outline.geojson").write_text(
         json.dumps(
             {
@@ -185,7 +263,9 @@ def main() -> int:
         encoding="utf-8",
     )
 
-    # Depot: near the government seat (the hall's address is not in any source).
+
+def _write_depot(proj: LocalProjection, seat: dict[str, str], hall_name: str) -> None:
+    """Depot: near the government seat (the hall's address is not in any source)."""
     depot_lat, depot_lon = proj.to_latlon(
         *(
             a + b
@@ -201,7 +281,7 @@ def main() -> int:
         [
             {
                 "id": "hall",
-                "name": places["tax_service_hall"]["name"],
+                "name": hall_name,
                 "lat": round(depot_lat, 6),
                 "lon": round(depot_lon, 6),
                 "coord_quality": "approximate",
@@ -210,20 +290,15 @@ def main() -> int:
         ["id", "name", "lat", "lon", "coord_quality"],
     )
 
-    streets = [
-        {
-            "code": s["code_nbs"],
-            "name": s["name"],
-            "name_en": STREET_EN[s["name"]],
-            "served": "false" if s["name"] in URBAN else "true",
-        }
-        for s in subs
-    ]
-    write_csv(OUT / "streets.csv", streets, ["code", "name", "name_en", "served"])
-    code_of = {s["name"]: s["code_nbs"] for s in subs}
 
-    # Stops: in each outlying street, the surveyed villages first, then spread-out others
-    # (farthest-point sampling from the sub-district point).
+def _village_stops(
+    subs: list[dict[str, str]],
+    villages: list[dict[str, str]],
+    vpoints: dict[str, tuple[float, float, str]],
+    proj: LocalProjection,
+) -> list[dict[str, Any]]:
+    """Stops: in each outlying street, the surveyed villages first, then spread-out others
+    (farthest-point sampling from the sub-district point)."""
     stops = []
     for s in subs:
         if s["name"] in URBAN:
@@ -257,40 +332,34 @@ def main() -> int:
                     "source": "NBS 2023 village-level unit",
                 }
             )
-    site_points = {}
+    return stops
+
+
+def _site_points(geo: _Map) -> list[tuple[str, str, str, str, float, float]]:
+    """(id, name, street, kind, lat, lon) of the parks and project sites: between the
+    sub-district point and the cell's far side, so parks spread out."""
+    out = []
     for sid, name, sname, kind, frac in SITES:
-        cx, cy = sub_pts[sname]
-        cell = cells[sname]
-        # Between the sub-district point and the cell's far side, so parks spread out.
+        cx, cy = geo.sub_pts[sname]
+        cell = geo.cells[sname]
         far = max(cell.exterior.coords, key=lambda p: math.hypot(p[0] - cx, p[1] - cy))
         x, y = cx + (far[0] - cx) * frac, cy + (far[1] - cy) * frac
         if not cell.contains(Point(x, y)):
-            x, y = place_in(sname, (cx, cy), 1500)
-        lat, lon = proj.to_latlon(x, y)
-        site_points[sid] = (lat, lon, sname)
-        stops.append(
-            {
-                "stop_id": sid,
-                "name": name,
-                "street_code": code_of[sname],
-                "kind": kind,
-                "lat": round(lat, 6),
-                "lon": round(lon, 6),
-                "coord_source": "placed",
-                "source": "synthetic demo site",
-            }
-        )
-    write_csv(
-        OUT / "stops.csv",
-        stops,
-        ["stop_id", "name", "street_code", "kind", "lat", "lon", "coord_source", "source"],
-    )
+            x, y = geo.place_in(sname, (cx, cy), 1500)
+        lat, lon = geo.proj.to_latlon(x, y)
+        out.append((sid, name, sname, kind, lat, lon))
+    return out
 
-    # Taxpayers: urban streets hold most of them; in the outlying streets they sit in
-    # villages (more in town cores) and in the parks.
-    anchors: list[
-        tuple[float, float, str, float, str, bool]
-    ] = []  # lat, lon, street, w, place, park
+
+def _taxpayer_anchors(
+    villages: list[dict[str, str]],
+    vpoints: dict[str, tuple[float, float, str]],
+    site_points: dict[str, tuple[float, float, str]],
+) -> tuple[list[tuple[float, float, str, float, str, bool]], list[int]]:
+    """The places taxpayers gather around (lat, lon, street, weight, place name, park) and
+    how many each gets: urban streets hold most of them; in the outlying streets they sit in
+    villages (more in town cores) and in the parks."""
+    anchors: list[tuple[float, float, str, float, str, bool]] = []
     for v in villages:
         cls = int(float(v["urban_rural_class"])) if v["urban_rural_class"] else 220
         lat, lon, _ = vpoints[v["code"]]
@@ -318,7 +387,19 @@ def main() -> int:
         : TOTAL_TAXPAYERS - sum(ints)
     ]:
         ints[i] += 1
+    return anchors, ints
 
+
+def _taxpayers(
+    anchors: list[tuple[float, float, str, float, str, bool]],
+    ints: list[int],
+    proj: LocalProjection,
+    code_of: dict[str, str],
+    rng: random.Random,
+    np_rng: np.random.Generator,
+) -> list[dict[str, Any]]:
+    """The registry: around each anchor as many taxpayers as it gets, firms (mostly in the
+    parks) and individual shops, with valid made-up USCCs."""
     surnames = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
     shops = [
         "便利店",
@@ -380,12 +461,10 @@ def main() -> int:
                     "lon": round(lon, 6),
                 }
             )
-    write_csv(
-        OUT / "taxpayers.csv",
-        taxpayers,
-        ["taxpayer_id", "name", "kind", "street_code", "lat", "lon"],
-    )
+    return taxpayers
 
+
+def _write_services_and_vans() -> None:
     services = [
         (
             "invoice_sale",
@@ -469,8 +548,6 @@ def main() -> int:
             "weekdays",
         ],
     )
-    print(f"wrote {OUT}: {len(stops)} stops, {len(taxpayers)} taxpayers")
-    return 0
 
 
 if __name__ == "__main__":

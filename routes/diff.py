@@ -178,27 +178,19 @@ def _rows(rows: Iterable[Mapping[str, Any] | TimetableRow], what: str) -> list[_
         stop = str(rec.get("stop_id") or "").strip()
         if not stop:
             problems.append(DataProblem("empty; expected a stop id", i, "stop_id"))
-        date = rec.get("date")
-        if isinstance(date, dt.datetime):
-            date = date.date()
-        if not isinstance(date, dt.date):
-            try:
-                date = dt.date.fromisoformat(str(date).strip())
-            except ValueError:
-                problems.append(DataProblem(f"'{date}' is not a date YYYY-MM-DD", i, "date"))
+        date = None
+        try:
+            date = _cell_date(rec.get("date"))
+        except ValueError:
+            problems.append(DataProblem(f"'{rec.get('date')}' is not a date YYYY-MM-DD", i, "date"))
         times = []
         for col in ("start", "end"):
             value = rec.get(col)
             try:
-                if isinstance(value, int) and not isinstance(value, bool):
-                    times.append(value)
-                elif isinstance(value, dt.time):
-                    times.append(value.hour * 60 + value.minute)
-                else:
-                    times.append(parse_hhmm(str(value)))
+                times.append(_cell_minutes(value))
             except ValueError:
                 problems.append(DataProblem(f"'{value}' is not a time HH:MM", i, col))
-        if len(problems) == bad and isinstance(date, dt.date):
+        if len(problems) == bad and date is not None:
             out.append(
                 _Row(
                     stop,
@@ -210,6 +202,25 @@ def _rows(rows: Iterable[Mapping[str, Any] | TimetableRow], what: str) -> list[_
     if problems:
         raise DataFileError(what, problems)
     return out
+
+
+def _cell_date(value: Any) -> dt.date:
+    """A date cell: a date (or datetime), or text YYYY-MM-DD; ValueError otherwise."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip())
+
+
+def _cell_minutes(value: Any) -> int:
+    """A time cell as minutes since midnight: minutes already, a time, or text HH:MM;
+    ValueError otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, dt.time):
+        return value.hour * 60 + value.minute
+    return parse_hhmm(str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +329,18 @@ def _reason(
     street: str = "",
 ) -> tuple[str, str]:
     """(code, sentence) of the most specific reason known for a change."""
+    return (
+        _calendar_reason(stop_id, old, new, ctx)
+        or _data_reason(kind, stop_id, new, ctx)
+        or _made_room(kind, stop_id, street, old, new, ctx, causes or _Causes())
+        or _search_reason(ctx)
+    )
+
+
+def _calendar_reason(
+    stop_id: str, old: VisitTime | None, new: VisitTime | None, ctx: DiffContext
+) -> tuple[str, str] | None:
+    """An excluded stop or weekday, a holiday or a make-up working day."""
     adj = ctx.adjustments
     if stop_id in adj.excluded_stops:
         return "stop_excluded", f"stop {stop_id} is excluded from the plan"
@@ -328,6 +351,15 @@ def _reason(
         return "holiday", f"{old.date.isoformat()} is a holiday ({ctx.holidays[old.date]})"
     if new is not None and new.date in ctx.makeup_days:
         return "holiday", f"{new.date.isoformat()} is a make-up working day"
+    return None
+
+
+def _data_reason(
+    kind: str, stop_id: str, new: VisitTime | None, ctx: DiffContext
+) -> tuple[str, str] | None:
+    """The stop's pins (those of the new visit's weekday), the stop gone from or new in the
+    data, why the plan dropped it, or its visits or dwell asked for."""
+    adj = ctx.adjustments
     pins = adj.pins_of(stop_id)
     if pins and kind != "removed":
         held = [p for p in pins if new is None or p.weekday == new.date.weekday()]
@@ -345,9 +377,11 @@ def _reason(
         return "dwell_changed", f"stop {stop_id} now has {dwell[stop_id]} min a visit"
     if pins:
         return "pinned", "; ".join(p.describe() for p in pins)
-    room = _made_room(kind, stop_id, street, old, new, ctx, causes or _Causes())
-    if room is not None:
-        return room
+    return None
+
+
+def _search_reason(ctx: DiffContext) -> tuple[str, str]:
+    """What is left: the template was planned again, or nothing known."""
     if ctx.near_previous:
         return (
             "replanned",
@@ -382,36 +416,50 @@ def diff_rows(
     changes: list[VisitChange] = []
     unchanged = 0
     for stop_id, (was, now) in sorted(by_stop.items()):
-        name = next((r.stop_name for r in [*now, *was] if r.stop_name), "")
-        street = next((r.street for r in [*now, *was] if r.street), "")
-        was = sorted(was, key=lambda r: r.time)
-        now = sorted(now, key=lambda r: r.time)
-        same = {(r.time.date, r.time.start, r.time.end) for r in now}
-        kept = [r for r in was if (r.time.date, r.time.start, r.time.end) in same]
-        unchanged += len(kept)
-        kept_times = {(r.time.date, r.time.start, r.time.end) for r in kept}
-        was = [r for r in was if r not in kept]
-        now = [r for r in now if (r.time.date, r.time.start, r.time.end) not in kept_times]
-        pairs: list[tuple[_Row, _Row]] = []
-        for r in list(was):  # a new time on the same date first
-            match = next((n for n in now if n.time.date == r.time.date), None)
-            if match is not None:
-                pairs.append((r, match))
-                was.remove(r)
-                now.remove(match)
-        pairs += list(zip(was, now, strict=False))
-        n_pairs = min(len(was), len(now))
-        removed, added = was[n_pairs:], now[n_pairs:]
+        stop_changes, kept = _stop_changes(stop_id, was, now)
+        changes += stop_changes
+        unchanged += kept
+    _explain(changes, context, causes)
+    changes.sort(key=lambda c: ((c.old or c.new).date, (c.old or c.new).start, c.stop_id))  # type: ignore[union-attr]
+    return PlanDiff(context.week, tuple(changes), unchanged, other)
 
-        items: list[tuple[str, VisitTime | None, VisitTime | None]] = [
-            *(("moved", o.time, n.time) for o, n in pairs),
-            *(("removed", o.time, None) for o in removed),
-            *(("added", None, n.time) for n in added),
-        ]
-        for kind, o, n in items:
-            changes.append(VisitChange(kind, stop_id, name, street, o, n, "", ""))
-    # Reasons; a visit that made room for an adjusted stop makes its own dates causes in
-    # turn (a chain of visits making room), until nothing new is found.
+
+def _stop_changes(stop_id: str, was: list[_Row], now: list[_Row]) -> tuple[list[VisitChange], int]:
+    """A stop's changes from its published visits `was` to its new ones `now` (reasons not
+    yet given), and how many visits kept their times. A visit moved within its date pairs
+    with the new time on that date first."""
+    name = next((r.stop_name for r in [*now, *was] if r.stop_name), "")
+    street = next((r.street for r in [*now, *was] if r.street), "")
+    was = sorted(was, key=lambda r: r.time)
+    now = sorted(now, key=lambda r: r.time)
+    same = {(r.time.date, r.time.start, r.time.end) for r in now}
+    kept = [r for r in was if (r.time.date, r.time.start, r.time.end) in same]
+    kept_times = {(r.time.date, r.time.start, r.time.end) for r in kept}
+    was = [r for r in was if r not in kept]
+    now = [r for r in now if (r.time.date, r.time.start, r.time.end) not in kept_times]
+    pairs: list[tuple[_Row, _Row]] = []
+    for r in list(was):  # a new time on the same date first
+        match = next((n for n in now if n.time.date == r.time.date), None)
+        if match is not None:
+            pairs.append((r, match))
+            was.remove(r)
+            now.remove(match)
+    pairs += list(zip(was, now, strict=False))
+    n_pairs = min(len(was), len(now))
+    removed, added = was[n_pairs:], now[n_pairs:]
+
+    items: list[tuple[str, VisitTime | None, VisitTime | None]] = [
+        *(("moved", o.time, n.time) for o, n in pairs),
+        *(("removed", o.time, None) for o in removed),
+        *(("added", None, n.time) for n in added),
+    ]
+    changes = [VisitChange(kind, stop_id, name, street, o, n, "", "") for kind, o, n in items]
+    return changes, len(kept)
+
+
+def _explain(changes: list[VisitChange], context: DiffContext, causes: _Causes) -> None:
+    """Give each change its reason. A visit that made room for an adjusted stop makes its
+    own dates causes in turn (a chain of visits making room), until nothing new is found."""
     for _ in range(len(changes) + 1):
         grown = False
         for i, c in enumerate(changes):
@@ -434,8 +482,6 @@ def diff_rows(
                             grown |= causes.add(t.date, _Cause(root.stop_id, root.what, c.stop_id))
         if not grown:
             break
-    changes.sort(key=lambda c: ((c.old or c.new).date, (c.old or c.new).start, c.stop_id))  # type: ignore[union-attr]
-    return PlanDiff(context.week, tuple(changes), unchanged, other)
 
 
 def plan_context(week_plan: WeekPlan, published_stops: Iterable[str] | None = None) -> DiffContext:

@@ -203,10 +203,10 @@ class _Model:
 def _build(instance: Instance, params: SearchParams, must_serve_penalty: int | None) -> _Model:
     """The model. With `must_serve_penalty`, nodes that must be served may be left out at
     that cost, so that a partly ruined solution can be read back in and completed."""
-    n = instance.num_nodes
-    manager = pywrapcp.RoutingIndexManager(n, instance.num_vehicles, instance.depot)
+    manager = pywrapcp.RoutingIndexManager(
+        instance.num_nodes, instance.num_vehicles, instance.depot
+    )
     routing = pywrapcp.RoutingModel(manager)
-    solver = routing.solver()
 
     # Matrices registered as such are evaluated in C++; Python callbacks would be called
     # millions of times during the search and make it several times slower.
@@ -215,11 +215,42 @@ def _build(instance: Instance, params: SearchParams, must_serve_penalty: int | N
     transit = [[service[i] + int(t) for t in row] for i, row in enumerate(instance.travel)]
     cost_index = routing.RegisterTransitMatrix(cost)
     routing.SetArcCostEvaluatorOfAllVehicles(cost_index)
+    time_dim = _add_time(instance, manager, routing, transit)
+    if instance.allowed_vehicles is not None:
+        _restrict_vehicles(instance, manager, routing, instance.allowed_vehicles)
+    if instance.demand is not None and instance.capacity is not None:
+        d_index = routing.RegisterUnaryTransitVector([int(d) for d in instance.demand])
+        routing.AddDimensionWithVehicleCapacity(
+            d_index, 0, [instance.capacity] * instance.num_vehicles, True, "load"
+        )
+    _add_penalties(instance, manager, routing, must_serve_penalty)
+    break_vars = _add_breaks(instance, manager, routing, time_dim, service)
+    _add_spacing(instance, manager, routing, time_dim)
+    if instance.vehicle_cost is not None:
+        _add_vehicle_cost(routing, instance.vehicle_cost)
+    if instance.target_clock is not None and instance.clock_cost > 0:
+        _add_clock(instance, manager, routing, transit)
+    if params.earliest_times:
+        for node in range(instance.num_nodes):
+            if node != instance.depot:
+                routing.AddVariableMinimizedByFinalizer(
+                    time_dim.CumulVar(manager.NodeToIndex(node))
+                )
+    return _Model(manager, routing, time_dim, break_vars)
+
+
+def _add_time(
+    instance: Instance,
+    manager: pywrapcp.RoutingIndexManager,
+    routing: pywrapcp.RoutingModel,
+    transit: list[list[int]],
+) -> pywrapcp.RoutingDimension:
+    """The "time" dimension (seconds; service then travel on each arc), with every node's
+    window and every vehicle's shift."""
     time_index = routing.RegisterTransitMatrix(transit)
     horizon = instance.horizon or max(b for _, b in instance.vehicle_windows)
     routing.AddDimension(time_index, horizon, horizon, False, "time")
     time_dim = routing.GetDimensionOrDie("time")
-
     for node, (a, b) in enumerate(instance.windows):
         if node == instance.depot:
             continue
@@ -227,21 +258,31 @@ def _build(instance: Instance, params: SearchParams, must_serve_penalty: int | N
     for v, (a, b) in enumerate(instance.vehicle_windows):
         time_dim.CumulVar(routing.Start(v)).SetRange(a, b)
         time_dim.CumulVar(routing.End(v)).SetRange(a, b)
+    return time_dim
 
-    if instance.allowed_vehicles is not None:
-        for node, allowed in enumerate(instance.allowed_vehicles):
-            if allowed is not None and node != instance.depot:
-                # SetAllowedVehiclesForIndex rejects Python sequences in OR-Tools 9.15
-                # (docs/pitfalls); -1 keeps the node optional (inactive).
-                routing.VehicleVar(manager.NodeToIndex(node)).SetValues([-1, *map(int, allowed)])
 
-    if instance.demand is not None and instance.capacity is not None:
-        d_index = routing.RegisterUnaryTransitVector([int(d) for d in instance.demand])
-        routing.AddDimensionWithVehicleCapacity(
-            d_index, 0, [instance.capacity] * instance.num_vehicles, True, "load"
-        )
+def _restrict_vehicles(
+    instance: Instance,
+    manager: pywrapcp.RoutingIndexManager,
+    routing: pywrapcp.RoutingModel,
+    allowed_vehicles: Sequence[Sequence[int] | None],
+) -> None:
+    for node, allowed in enumerate(allowed_vehicles):
+        if allowed is not None and node != instance.depot:
+            # SetAllowedVehiclesForIndex rejects Python sequences in OR-Tools 9.15
+            # (docs/pitfalls); -1 keeps the node optional (inactive).
+            routing.VehicleVar(manager.NodeToIndex(node)).SetValues([-1, *map(int, allowed)])
 
-    penalties = instance.penalty or [None] * n
+
+def _add_penalties(
+    instance: Instance,
+    manager: pywrapcp.RoutingIndexManager,
+    routing: pywrapcp.RoutingModel,
+    must_serve_penalty: int | None,
+) -> None:
+    """A node with a penalty may be left out at that cost; one without must be served
+    (unless `must_serve_penalty` lets it go too)."""
+    penalties = instance.penalty or [None] * instance.num_nodes
     for node, pen in enumerate(penalties):
         if node == instance.depot:
             continue
@@ -250,25 +291,46 @@ def _build(instance: Instance, params: SearchParams, must_serve_penalty: int | N
         elif must_serve_penalty is not None:
             routing.AddDisjunction([manager.NodeToIndex(node)], must_serve_penalty)
 
-    break_vars: list[list[pywrapcp.IntervalVar]] = [[] for _ in range(instance.num_vehicles)]
-    if instance.breaks is not None:
-        node_visit_transit = [0] * routing.Size()
-        for idx in range(routing.Size()):
-            if not routing.IsStart(idx):
-                node_visit_transit[idx] = service[manager.IndexToNode(idx)]
-        for v, brs in enumerate(instance.breaks):
-            intervals = [
-                solver.FixedDurationIntervalVar(
-                    b.start_min, b.start_max, b.duration, False, f"break {v}.{k}"
-                )
-                for k, b in enumerate(brs)
-            ]
-            if intervals:
-                time_dim.SetBreakIntervalsOfVehicle(intervals, v, node_visit_transit)
-                for iv in intervals:
-                    routing.AddIntervalToAssignment(iv)
-            break_vars[v] = intervals
 
+def _add_breaks(
+    instance: Instance,
+    manager: pywrapcp.RoutingIndexManager,
+    routing: pywrapcp.RoutingModel,
+    time_dim: pywrapcp.RoutingDimension,
+    service: list[int],
+) -> list[list[pywrapcp.IntervalVar]]:
+    """Each vehicle's breaks (lunch) as interval variables no service overlaps."""
+    break_vars: list[list[pywrapcp.IntervalVar]] = [[] for _ in range(instance.num_vehicles)]
+    if instance.breaks is None:
+        return break_vars
+    solver = routing.solver()
+    node_visit_transit = [0] * routing.Size()
+    for idx in range(routing.Size()):
+        if not routing.IsStart(idx):
+            node_visit_transit[idx] = service[manager.IndexToNode(idx)]
+    for v, brs in enumerate(instance.breaks):
+        intervals = [
+            solver.FixedDurationIntervalVar(
+                b.start_min, b.start_max, b.duration, False, f"break {v}.{k}"
+            )
+            for k, b in enumerate(brs)
+        ]
+        if intervals:
+            time_dim.SetBreakIntervalsOfVehicle(intervals, v, node_visit_transit)
+            for iv in intervals:
+                routing.AddIntervalToAssignment(iv)
+        break_vars[v] = intervals
+    return break_vars
+
+
+def _add_spacing(
+    instance: Instance,
+    manager: pywrapcp.RoutingIndexManager,
+    routing: pywrapcp.RoutingModel,
+    time_dim: pywrapcp.RoutingDimension,
+) -> None:
+    """A later visit is served only with its earlier one, at least `gap` after it."""
+    solver = routing.solver()
     for sp in instance.spacing:
         e = manager.NodeToIndex(sp.earlier)
         later = manager.NodeToIndex(sp.later)
@@ -277,25 +339,17 @@ def _build(instance: Instance, params: SearchParams, must_serve_penalty: int | N
             time_dim.CumulVar(later) - time_dim.CumulVar(e) >= sp.gap * routing.ActiveVar(later)
         )
 
-    if instance.vehicle_cost is not None:
-        # Each vehicle's unary transit is the cost of serving a node there; the span of the
-        # "moves" dimension is their sum over the route, charged once into the objective.
-        rows = [[int(c) for c in row] for row in instance.vehicle_cost]
-        vectors = [routing.RegisterUnaryTransitVector(row) for row in rows]
-        bound = max(1, max(sum(row) for row in rows))
-        routing.AddDimensionWithVehicleTransits(vectors, 0, bound, True, "moves")
-        routing.GetDimensionOrDie("moves").SetSpanCostCoefficientForAllVehicles(1)
 
-    if instance.target_clock is not None and instance.clock_cost > 0:
-        _add_clock(instance, manager, routing, transit)
-
-    if params.earliest_times:
-        for node in range(n):
-            if node != instance.depot:
-                routing.AddVariableMinimizedByFinalizer(
-                    time_dim.CumulVar(manager.NodeToIndex(node))
-                )
-    return _Model(manager, routing, time_dim, break_vars)
+def _add_vehicle_cost(
+    routing: pywrapcp.RoutingModel, vehicle_cost: Sequence[Sequence[int]]
+) -> None:
+    """Each vehicle's unary transit is the cost of serving a node there; the span of the
+    "moves" dimension is their sum over the route, charged once into the objective."""
+    rows = [[int(c) for c in row] for row in vehicle_cost]
+    vectors = [routing.RegisterUnaryTransitVector(row) for row in rows]
+    bound = max(1, max(sum(row) for row in rows))
+    routing.AddDimensionWithVehicleTransits(vectors, 0, bound, True, "moves")
+    routing.GetDimensionOrDie("moves").SetSpanCostCoefficientForAllVehicles(1)
 
 
 def _add_clock(
@@ -442,20 +496,14 @@ def solve(
     if instance.initial_routes is not None:
         model, assignment = _solve_from(instance, params, first_phase, record, stop)
     if assignment is None:
-        model = _stoppable(_build(instance, params, None), stop)
-        model.routing.AddAtSolutionCallback(lambda: record(model.routing.CostVar().Value()))
-        assignment = model.routing.SolveWithParameters(_search_parameters(params, first_phase))
-    if stop is not None and stop():
-        raise SearchStopped()
+        model, assignment = _search_anew(instance, params, lambda: first_phase, record, stop)
+    _raise_if_stopped(stop)
     if assignment is None and first_phase < params.time_limit_s and model.routing.status() == 3:
         # No first solution within the first phase: give the whole time to finding one.
-        model = _stoppable(_build(instance, params, None), stop)
-        model.routing.AddAtSolutionCallback(lambda: record(model.routing.CostVar().Value()))
-        assignment = model.routing.SolveWithParameters(
-            _search_parameters(params, deadline - time.monotonic())
+        model, assignment = _search_anew(
+            instance, params, lambda: deadline - time.monotonic(), record, stop
         )
-        if stop is not None and stop():
-            raise SearchStopped()
+        _raise_if_stopped(stop)
     if assignment is None:
         status = _STATUS.get(model.routing.status(), f"status {model.routing.status()}")
         raise PlanningError(f"the routing solver found no plan: {status}")
@@ -465,6 +513,25 @@ def solve(
             instance, params, model, assignment, deadline, record, stop
         )
     return _solution(instance, model, assignment, time.monotonic() - t0, improvements)
+
+
+def _search_anew(
+    instance: Instance,
+    params: SearchParams,
+    seconds: Callable[[], float],
+    record: Callable[[int], None],
+    stop: StopFn | None,
+) -> tuple[_Model, Any]:
+    """A search from scratch for `seconds()` (asked once the model is built), each better
+    solution `record`ed."""
+    model = _stoppable(_build(instance, params, None), stop)
+    model.routing.AddAtSolutionCallback(lambda: record(model.routing.CostVar().Value()))
+    return model, model.routing.SolveWithParameters(_search_parameters(params, seconds()))
+
+
+def _raise_if_stopped(stop: StopFn | None) -> None:
+    if stop is not None and stop():
+        raise SearchStopped()
 
 
 def _solve_from(

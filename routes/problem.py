@@ -144,6 +144,18 @@ def standard_week(label: str, weekdays: frozenset[int]) -> WorkWeek:
     return WorkWeek(year, week, dates, standard=True)
 
 
+def _remote_trips(
+    provider: MatrixProvider, points: list[LatLon], stop_points: list[LatLon], symmetric: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds from each remote taxpayer's point to each stop, the round trips)."""
+    if not points:
+        empty = np.zeros((0, len(stop_points)), dtype=np.int64)
+        return empty, empty.copy()
+    there = provider.matrix(points, stop_points).seconds
+    back = there if symmetric else provider.matrix(stop_points, points).seconds.T
+    return there, there + back
+
+
 def build_week_problem(
     dataset: Dataset,
     week_label: str,
@@ -187,13 +199,7 @@ def build_week_problem(
 
     remote_idx = [i for i, r in enumerate(remote) if r]
     stop_ids = [s.id for s in stops]
-    there = np.zeros((len(remote_idx), len(stops)), dtype=np.int64)
-    rt = np.zeros((len(remote_idx), len(stops)), dtype=np.int64)
-    if remote_idx:
-        pts = [tp_points[i] for i in remote_idx]
-        there = provider.matrix(pts, stop_points).seconds
-        back = there if symmetric else provider.matrix(stop_points, pts).seconds.T
-        rt = there + back
+    there, rt = _remote_trips(provider, [tp_points[i] for i in remote_idx], stop_points, symmetric)
 
     def catchment(columns: list[int]) -> tuple[list[str], np.ndarray, Weights]:
         """Each remote taxpayer's nearest stop among `columns` (by round trip), and weights."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,14 +60,9 @@ class TemplateProblem:
     pairs: Pairs
 
 
-def pair_alternating(base: WeekProblem) -> TemplateProblem:
-    """Pair every-other-week stops of opposite parity within each street, nearest first.
-
-    A pair becomes one stop whose travel times to and from every place are the slower of its
-    two members', so a time the template gives it suits whichever member is due.
-    """
-    stops = {s.id: s for s in base.dataset.stops}
-    node = {s.id: k for k, s in enumerate(base.dataset.stops, start=1)}
+def _alternating_pairs(base: WeekProblem, node: dict[str, int]) -> Pairs:
+    """Every-other-week visits of opposite parity, paired nearest first within each street,
+    then what is left across streets; a pinned one keeps a place of its own."""
     sec = base.seconds
     even: dict[str, list[VisitDemand]] = {}
     odd: dict[str, list[VisitDemand]] = {}
@@ -98,6 +94,18 @@ def pair_alternating(base: WeekProblem) -> TemplateProblem:
         o = _nearest(e, left_odd, node, sec)
         left_odd.remove(o)
         pairs[f"{e.stop_id}+{o.stop_id}"] = (e, o)
+    return pairs
+
+
+def pair_alternating(base: WeekProblem) -> TemplateProblem:
+    """Pair every-other-week stops of opposite parity within each street, nearest first.
+
+    A pair becomes one stop whose travel times to and from every place are the slower of its
+    two members', so a time the template gives it suits whichever member is due.
+    """
+    stops = {s.id: s for s in base.dataset.stops}
+    node = {s.id: k for k, s in enumerate(base.dataset.stops, start=1)}
+    pairs = _alternating_pairs(base, node)
     if not pairs:
         return TemplateProblem(base, base, {})
 
@@ -344,176 +352,30 @@ def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = N
     (fewest remote taxpayers first), so every street is served whenever a day has the room.
     A visit held on another day or at other times than usual carries `moved_from`.
     """
-    pairs = pairs or {}
-    template = _resolve_pairs(template, pairs, problem.week.number)
-    vans = {v.id: v for v in problem.dataset.vans}
-    by_day = {(r.date.weekday(), r.van_id): r for r in template.routes}
-    due = {v.key: v for v in problem.demand.visits}
-    runs = choose_makeup_runs(problem, template, set(due))
-    makeup = set(problem.week.makeup_days)
-    stop_name = {s.id: s.name for s in problem.dataset.stops}
-    street_name = {s.code: s.name for s in problem.dataset.streets}
-
-    days: list[_Day] = []
-    for d, date in enumerate(problem.week.dates):
-        for van_id, van in vans.items():
-            if date.weekday() not in van.weekdays and date not in makeup:
-                continue
-            source = runs[date]
-            route = None if source is None else by_day.get((source, van_id))
-            kept: list[PlannedVisit] = []
-            if route is not None and source is not None:
-                usual = _week_date(problem, source)
-                for v in route.visits:
-                    if v.key in due:
-                        moved = None if usual == date else UsualTime(usual, v.start, v.end)
-                        kept.append(dataclasses.replace(v, date=date, moved_from=moved))
-            days.append(_Day(d, date, van, route, kept, route.lunch_start if route else None))
-
-    dropped: list[DroppedVisit] = []
-
-    def drop(v: PlannedVisit, reason: str) -> None:
-        dv = due[v.key]
-        dropped.append(
-            DroppedVisit(v.key, v.stop_id, v.street_code, dv.dwell, v.remote_served, reason)
-        )
-
-    # Spacing: the calendar may bring two visits to one stop too close; keep the earlier.
-    gap = {v.stop_id: max(1, v.min_gap_days) for v in problem.demand.visits}
-    last_day: dict[str, tuple[int, dt.date]] = {}
-    for day in days:
-        for v in list(day.visits):
-            before = last_day.get(v.stop_id)
-            if before is not None and day.d - before[0] < gap[v.stop_id]:
-                day.visits.remove(v)
-                drop(v, f"not held: too close to its visit on {before[1].isoformat()}")
-            else:
-                last_day[v.stop_id] = (day.d, day.date)
-
-    # Visits of cancelled template days that no make-up day runs wait for free time.
-    run_days = {(runs[day.date], day.van.id) for day in days}
-    pending: list[PlannedVisit] = []
-    for (weekday, van_id), route in sorted(by_day.items(), key=lambda kv: kv[0]):
-        if (weekday, van_id) not in run_days:
-            usual = _week_date(problem, weekday)
-            for v in route.visits:
-                if v.key not in due:
-                    continue
-                if due[v.key].pin_weekday is not None:
-                    # Pinned to its weekday: held only where the calendar runs that day's
-                    # timetable (a make-up day), never moved into another day's free time.
-                    drop(
-                        v,
-                        _holiday_reason(problem, weekday)
-                        + f"; pinned to {WEEKDAY_EN[weekday]}, so not moved to another day",
-                    )
-                    continue
-                pending.append(dataclasses.replace(v, moved_from=UsualTime(usual, v.start, v.end)))
-    week = _Week(problem, days)
-    needed = sorted({v.street_code for v in problem.demand.visits})
-    moved_notes: list[str] = []
-
-    def served() -> set[str]:
-        return {v.street_code for day in days for v in day.visits}
-
-    def place(v: PlannedVisit, day: _Day, pos: int, start: int) -> None:
-        dwell = v.end - v.start
-        day.visits.insert(
-            pos, dataclasses.replace(v, date=day.date, start=start, end=start + dwell)
-        )
-        if day.lunch_start is None:
-            day.lunch_start = day.van.lunch_earliest
-        assert v.moved_from is not None
-        u = v.moved_from
-        moved_notes.append(
-            f"{stop_name.get(v.stop_id, v.stop_id)} ({v.key}) moved from "
-            f"{WEEKDAY_EN[u.date.weekday()]} {u.date.isoformat()} {hhmm(u.start)}-{hhmm(u.end)} "
-            f"to {WEEKDAY_EN[day.date.weekday()]} {day.date.isoformat()} "
-            f"{hhmm(start)}-{hhmm(start + dwell)}"
-        )
-
-    def fill() -> None:
-        while pending:
-            have = served()
-            pending.sort(
-                key=lambda v: (
-                    v.street_code in have,
-                    not due[v.key].must_serve,
-                    -v.remote_served,
-                    v.key,
-                )
-            )
-            for v in pending:
-                spot = week.best_place(v.stop_id, v.end - v.start, gap[v.stop_id])
-                if spot is not None:
-                    pending.remove(v)
-                    place(v, spot[1], spot[2], spot[3])
-                    break
-            else:
-                return
-
-    fill()
-    bumped: dict[str, str] = {}
-    for street in needed:
-        if street in served():
-            continue
-        candidates = sorted(
-            (v for v in pending if v.street_code == street),
-            key=lambda v: (not due[v.key].must_serve, -v.remote_served, v.key),
-        )
-        best = None
-        for v in candidates:
-            for day in days:
-                held = {x.street_code for other in days if other is not day for x in other.visits}
-                for i in range(len(day.visits) + 1):
-                    for j in range(i, min(len(day.visits), i + 3) + 1):
-                        out = day.visits[i:j]
-                        rest = day.visits[:i] + day.visits[j:]
-                        if not {x.street_code for x in out} <= held | {x.street_code for x in rest}:
-                            continue
-                        if any(due[x.key].pin_weekday is not None for x in out):
-                            continue  # a pinned visit keeps its time
-                        if week.too_close(v.stop_id, gap[v.stop_id], day.d, {x.key for x in out}):
-                            continue
-                        fit = week.slot(day, v.stop_id, v.end - v.start, rest, i)
-                        if fit is None:
-                            continue
-                        cost = (sum(x.remote_served for x in out), fit[0])
-                        if best is None or cost < best[0]:
-                            best = (cost, v, day, i, j, fit[1])
-            if best is not None:
-                break
-        if best is None:
-            continue
-        _, v, day, i, j, start = best
-        out = day.visits[i:j]
-        del day.visits[i:j]
-        pending.remove(v)
-        place(v, day, i, start)
-        for x in out:
-            bumped[x.key] = (
-                f"not held: its time on {day.date.isoformat()} went to "
-                f"{stop_name.get(v.stop_id, v.stop_id)} so that "
-                f"{street_name.get(street, street)} is served this week"
-            )
-            usual_time = x.moved_from or UsualTime(x.date, x.start, x.end)
-            pending.append(dataclasses.replace(x, moved_from=usual_time))
-    fill()
-
-    for v in pending:
-        reason = bumped.get(v.key)
-        if reason is None:
-            assert v.moved_from is not None
-            reason = (
-                _holiday_reason(problem, v.moved_from.date.weekday())
-                + "; no day that runs has room for it"
-            )
-        drop(v, reason)
-    for dv in template.dropped:
-        if dv.key in due:
-            dropped.append(dv)
-
+    template = _resolve_pairs(template, pairs or {}, problem.week.number)
+    runs = choose_makeup_runs(problem, template, {v.key for v in problem.demand.visits})
+    week = _CalendarWeek(template, problem, runs)
+    week.keep_spacing()
+    week.hold_cancelled_visits()
+    week.fill()
+    week.serve_every_street()
+    week.fill()
+    week.drop_pending()
+    dropped = week.dropped + [dv for dv in template.dropped if dv.key in week.due]
+    days = week.days
     routes = [_route(day, problem, week.node) for day in days if day.route or day.visits]
+    return Plan(
+        week=problem.week.label,
+        routes=tuple(routes),
+        dropped=tuple(dropped),
+        search=template.search,
+        notes=tuple(_calendar_notes(problem, runs) + week.moved_notes),
+        makeup_runs=tuple((m, runs[m]) for m in problem.week.makeup_days),
+    )
+
+
+def _calendar_notes(problem: WeekProblem, runs: dict[dt.date, int | None]) -> list[str]:
+    """The week's and the demand's notes, and what its holidays and make-up days did."""
     notes = list(problem.week.notes) + list(problem.demand.notes)
     notes.append("times follow the weekly template; only the calendar changes which days run")
     for h in problem.week.holidays:
@@ -530,15 +392,211 @@ def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = N
                 f"{m.isoformat()} is a make-up working day: the van works, "
                 f"on the {WEEKDAY_EN[source]} timetable"
             )
-    notes += moved_notes
-    return Plan(
-        week=problem.week.label,
-        routes=tuple(routes),
-        dropped=tuple(dropped),
-        search=template.search,
-        notes=tuple(notes),
-        makeup_runs=tuple((m, runs[m]) for m in problem.week.makeup_days),
-    )
+    return notes
+
+
+class _CalendarWeek(_Week):
+    """`apply_template`'s work, step by step: the days that run with the template visits
+    they keep, the visits of cancelled days waiting for free time (`pending`), and what was
+    dropped (`dropped`, with the reason) or moved (`moved_notes`)."""
+
+    def __init__(
+        self, template: Plan, problem: WeekProblem, runs: dict[dt.date, int | None]
+    ) -> None:
+        self.runs = runs
+        self.by_day = {(r.date.weekday(), r.van_id): r for r in template.routes}
+        self.due = {v.key: v for v in problem.demand.visits}
+        self.gap = {v.stop_id: max(1, v.min_gap_days) for v in problem.demand.visits}
+        self.stop_name = {s.id: s.name for s in problem.dataset.stops}
+        self.street_name = {s.code: s.name for s in problem.dataset.streets}
+        self.dropped: list[DroppedVisit] = []
+        self.pending: list[PlannedVisit] = []
+        self.moved_notes: list[str] = []
+        self.bumped: dict[str, str] = {}
+        """Why a visit that gave its time to an unserved street's visit was not held."""
+        super().__init__(problem, self._running_days(problem))
+
+    def _running_days(self, problem: WeekProblem) -> list[_Day]:
+        """Each van's working dates, with the due visits of the template day each runs (its
+        own weekday, or for a make-up day the cancelled day chosen)."""
+        makeup = set(problem.week.makeup_days)
+        vans = {v.id: v for v in problem.dataset.vans}
+        days: list[_Day] = []
+        for d, date in enumerate(problem.week.dates):
+            for van_id, van in vans.items():
+                if date.weekday() not in van.weekdays and date not in makeup:
+                    continue
+                source = self.runs[date]
+                route = None if source is None else self.by_day.get((source, van_id))
+                kept: list[PlannedVisit] = []
+                if route is not None and source is not None:
+                    usual = _week_date(problem, source)
+                    for v in route.visits:
+                        if v.key in self.due:
+                            moved = None if usual == date else UsualTime(usual, v.start, v.end)
+                            kept.append(dataclasses.replace(v, date=date, moved_from=moved))
+                lunch = route.lunch_start if route else None
+                days.append(_Day(d, date, van, route, kept, lunch))
+        return days
+
+    def drop(self, v: PlannedVisit, reason: str) -> None:
+        dv = self.due[v.key]
+        self.dropped.append(
+            DroppedVisit(v.key, v.stop_id, v.street_code, dv.dwell, v.remote_served, reason)
+        )
+
+    def served(self) -> set[str]:
+        return {v.street_code for day in self.days for v in day.visits}
+
+    def keep_spacing(self) -> None:
+        """The calendar may bring two visits to one stop too close: keep the earlier."""
+        last_day: dict[str, tuple[int, dt.date]] = {}
+        for day in self.days:
+            for v in list(day.visits):
+                before = last_day.get(v.stop_id)
+                if before is not None and day.d - before[0] < self.gap[v.stop_id]:
+                    day.visits.remove(v)
+                    self.drop(v, f"not held: too close to its visit on {before[1].isoformat()}")
+                else:
+                    last_day[v.stop_id] = (day.d, day.date)
+
+    def hold_cancelled_visits(self) -> None:
+        """Visits of cancelled template days that no make-up day runs wait for free time;
+        a visit pinned to its weekday is held only where the calendar runs that day's
+        timetable (a make-up day), never moved into another day's free time."""
+        run_days = {(self.runs[day.date], day.van.id) for day in self.days}
+        for (weekday, van_id), route in sorted(self.by_day.items(), key=lambda kv: kv[0]):
+            if (weekday, van_id) in run_days:
+                continue
+            usual = _week_date(self.problem, weekday)
+            for v in route.visits:
+                if v.key not in self.due:
+                    continue
+                if self.due[v.key].pin_weekday is not None:
+                    self.drop(
+                        v,
+                        _holiday_reason(self.problem, weekday)
+                        + f"; pinned to {WEEKDAY_EN[weekday]}, so not moved to another day",
+                    )
+                    continue
+                self.pending.append(
+                    dataclasses.replace(v, moved_from=UsualTime(usual, v.start, v.end))
+                )
+
+    def place(self, v: PlannedVisit, day: _Day, pos: int, start: int) -> None:
+        """Put a moved visit at `start` before `day.visits[pos]`, and note the move."""
+        dwell = v.end - v.start
+        day.visits.insert(
+            pos, dataclasses.replace(v, date=day.date, start=start, end=start + dwell)
+        )
+        if day.lunch_start is None:
+            day.lunch_start = day.van.lunch_earliest
+        assert v.moved_from is not None
+        u = v.moved_from
+        self.moved_notes.append(
+            f"{self.stop_name.get(v.stop_id, v.stop_id)} ({v.key}) moved from "
+            f"{WEEKDAY_EN[u.date.weekday()]} {u.date.isoformat()} {hhmm(u.start)}-{hhmm(u.end)} "
+            f"to {WEEKDAY_EN[day.date.weekday()]} {day.date.isoformat()} "
+            f"{hhmm(start)}-{hhmm(start + dwell)}"
+        )
+
+    def fill(self) -> None:
+        """Pending visits into the cheapest free time, one at a time: a street with no
+        service yet first, then the street's minimum visit, then the most remote taxpayers."""
+        while self.pending:
+            have = self.served()
+            self.pending.sort(
+                key=lambda v: (
+                    v.street_code in have,
+                    not self.due[v.key].must_serve,
+                    -v.remote_served,
+                    v.key,
+                )
+            )
+            for v in self.pending:
+                spot = self.best_place(v.stop_id, v.end - v.start, self.gap[v.stop_id])
+                if spot is not None:
+                    self.pending.remove(v)
+                    self.place(v, spot[1], spot[2], spot[3])
+                    break
+            else:
+                return
+
+    def serve_every_street(self) -> None:
+        """A street still without service gets a pending visit in place of up to three
+        visits of streets served anyway (fewest remote taxpayers first); those wait again."""
+        for street in sorted({v.street_code for v in self.problem.demand.visits}):
+            if street in self.served():
+                continue
+            best = self._best_swap(street)
+            if best is None:
+                continue
+            _, v, day, i, j, start = best
+            out = day.visits[i:j]
+            del day.visits[i:j]
+            self.pending.remove(v)
+            self.place(v, day, i, start)
+            for x in out:
+                self.bumped[x.key] = (
+                    f"not held: its time on {day.date.isoformat()} went to "
+                    f"{self.stop_name.get(v.stop_id, v.stop_id)} so that "
+                    f"{self.street_name.get(street, street)} is served this week"
+                )
+                usual_time = x.moved_from or UsualTime(x.date, x.start, x.end)
+                self.pending.append(dataclasses.replace(x, moved_from=usual_time))
+
+    def _best_swap(
+        self, street: str
+    ) -> tuple[tuple[float, int], PlannedVisit, _Day, int, int, int] | None:
+        """(cost, visit, day, i, j, start): the first of `street`'s pending visits (its
+        minimum visit, then the most remote taxpayers) that fits in place of `day.visits[i:j]`,
+        at the least cost in remote taxpayers, then metres."""
+        candidates = sorted(
+            (v for v in self.pending if v.street_code == street),
+            key=lambda v: (not self.due[v.key].must_serve, -v.remote_served, v.key),
+        )
+        for v in candidates:
+            best = None
+            for day in self.days:
+                for swap in self._swaps(v, day):
+                    if best is None or swap[0] < best[0]:
+                        best = swap
+            if best is not None:
+                return best
+        return None
+
+    def _swaps(
+        self, v: PlannedVisit, day: _Day
+    ) -> Iterator[tuple[tuple[float, int], PlannedVisit, _Day, int, int, int]]:
+        """Every way `v` fits on `day` in place of one to three visits in a row (none pinned)
+        whose streets stay served by the day's other visits or another day's."""
+        held = {x.street_code for other in self.days if other is not day for x in other.visits}
+        for i in range(len(day.visits) + 1):
+            for j in range(i, min(len(day.visits), i + 3) + 1):
+                out = day.visits[i:j]
+                rest = day.visits[:i] + day.visits[j:]
+                if not {x.street_code for x in out} <= held | {x.street_code for x in rest}:
+                    continue
+                if any(self.due[x.key].pin_weekday is not None for x in out):
+                    continue  # a pinned visit keeps its time
+                if self.too_close(v.stop_id, self.gap[v.stop_id], day.d, {x.key for x in out}):
+                    continue
+                fit = self.slot(day, v.stop_id, v.end - v.start, rest, i)
+                if fit is None:
+                    continue
+                yield (sum(x.remote_served for x in out), fit[0]), v, day, i, j, fit[1]
+
+    def drop_pending(self) -> None:
+        """What still waits is not held: bumped for an unserved street, or no room."""
+        for v in self.pending:
+            reason = self.bumped.get(v.key)
+            if reason is None:
+                assert v.moved_from is not None
+                reason = (
+                    _holiday_reason(self.problem, v.moved_from.date.weekday())
+                    + "; no day that runs has room for it"
+                )
+            self.drop(v, reason)
 
 
 def _route(day: _Day, problem: WeekProblem, node: dict[str, int]) -> DayRoute:

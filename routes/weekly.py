@@ -234,91 +234,101 @@ def check_pins(
             raise pin_error(
                 problem, v, "no van works on that day in {week}", week=problem.week.label
             )
-        node = problem.stop_node(v.stop_id)
-        out, back = int(problem.seconds[0][node]), int(problem.seconds[node][0])
-        try:
-            for van in vans:
-                try:
-                    schedule_day([node], [v.dwell], problem.seconds, van, windows=[v.pin_window])
-                    break
-                except PlanningError:
-                    if van is vans[-1]:
-                        raise
-        except PlanningError:
-            van = vans[0]
-            reason: tuple[str, dict[str, object]] = (
-                "the stop is {out} min from the hall and {back} min back, with {dwell} min on "
-                "site, which does not fit the shift {start}-{end} and its lunch break",
-                {
-                    "out": out // 60,
-                    "back": back // 60,
-                    "dwell": v.dwell,
-                    "start": hhmm(van.shift_start),
-                    "end": hhmm(van.shift_end),
-                },
-            )
-            if v.pin_window is not None:
-                lo, hi = v.pin_window
-                earliest = van.shift_start * 60 + out
-                if earliest > hi * 60:
-                    reason = (
-                        "leaving the hall at {start}, the van needs {out} min to get there "
-                        "and cannot open by {latest}",
-                        {"start": hhmm(van.shift_start), "out": -(-out // 60), "latest": hhmm(hi)},
-                    )
-                elif lo * 60 + v.dwell * 60 + back > van.shift_end * 60:
-                    reason = (
-                        "after {dwell} min there from {earliest}, the van cannot be back at the "
-                        "hall ({back} min away) by {end}",
-                        {
-                            "dwell": v.dwell,
-                            "earliest": hhmm(lo),
-                            "back": back // 60,
-                            "end": hhmm(van.shift_end),
-                        },
-                    )
-                else:
-                    reason = (
-                        "{earliest} to {until} leaves no room for the {lunch}-minute lunch "
-                        "break between {lunch_from} and {lunch_to}",
-                        {
-                            "earliest": hhmm(lo),
-                            "until": hhmm(lo + v.dwell),
-                            "lunch": van.lunch_minutes,
-                            "lunch_from": hhmm(van.lunch_earliest),
-                            "lunch_to": hhmm(van.lunch_latest),
-                        },
-                    )
-            raise pin_error(problem, v, reason[0], **reason[1]) from None
+        if not _fits_a_van(problem, v, vans):
+            template, params = _why_pin_cannot_hold(problem, v, vans[0])
+            raise pin_error(problem, v, template, **params)
         if v.pin_window is not None:
             by_day.setdefault(d, []).append(v)
     for d, timed in by_day.items():
-        timed.sort(key=lambda v: v.pin_window or (0, 0))
-        nodes = [problem.stop_node(v.stop_id) for v in timed]
-        vans = [van for dv, van in vehicles if dv == d]
-        if len(timed) <= len(vans):
-            continue  # each may go on a van of its own
+        _check_day_pins(problem, timed, [van for dv, van in vehicles if dv == d])
+
+
+def _fits_a_van(problem: WeekProblem, v: VisitDemand, vans: list[Van]) -> bool:
+    """Whether one of `vans` can hold the pinned visit alone, within its shift and lunch."""
+    node = problem.stop_node(v.stop_id)
+    for van in vans:
         try:
-            schedule_day(
-                nodes,
-                [v.dwell for v in timed],
-                problem.seconds,
-                vans[0],
-                windows=[v.pin_window for v in timed],
-            )
+            schedule_day([node], [v.dwell], problem.seconds, van, windows=[v.pin_window])
         except PlanningError:
-            others = ", ".join(
-                f"{v.stop_id} {hhmm(v.pin_window[0])}"
-                for v in timed[1:]
-                if v.pin_window is not None
-            )
-            raise pin_error(
-                problem,
-                timed[0],
-                "the pins of that day ({others}) cannot all be kept by one van, with the "
-                "driving between them and the lunch break",
-                others=others,
-            ) from None
+            continue
+        return True
+    return False
+
+
+def _why_pin_cannot_hold(
+    problem: WeekProblem, v: VisitDemand, van: Van
+) -> tuple[str, dict[str, object]]:
+    """(template, values) saying why the pinned visit does not fit `van`'s day: the way
+    there, the way back, or the lunch break."""
+    node = problem.stop_node(v.stop_id)
+    out, back = int(problem.seconds[0][node]), int(problem.seconds[node][0])
+    if v.pin_window is None:
+        return (
+            "the stop is {out} min from the hall and {back} min back, with {dwell} min on "
+            "site, which does not fit the shift {start}-{end} and its lunch break",
+            {
+                "out": out // 60,
+                "back": back // 60,
+                "dwell": v.dwell,
+                "start": hhmm(van.shift_start),
+                "end": hhmm(van.shift_end),
+            },
+        )
+    lo, hi = v.pin_window
+    if van.shift_start * 60 + out > hi * 60:
+        return (
+            "leaving the hall at {start}, the van needs {out} min to get there "
+            "and cannot open by {latest}",
+            {"start": hhmm(van.shift_start), "out": -(-out // 60), "latest": hhmm(hi)},
+        )
+    if lo * 60 + v.dwell * 60 + back > van.shift_end * 60:
+        return (
+            "after {dwell} min there from {earliest}, the van cannot be back at the "
+            "hall ({back} min away) by {end}",
+            {
+                "dwell": v.dwell,
+                "earliest": hhmm(lo),
+                "back": back // 60,
+                "end": hhmm(van.shift_end),
+            },
+        )
+    return (
+        "{earliest} to {until} leaves no room for the {lunch}-minute lunch "
+        "break between {lunch_from} and {lunch_to}",
+        {
+            "earliest": hhmm(lo),
+            "until": hhmm(lo + v.dwell),
+            "lunch": van.lunch_minutes,
+            "lunch_from": hhmm(van.lunch_earliest),
+            "lunch_to": hhmm(van.lunch_latest),
+        },
+    )
+
+
+def _check_day_pins(problem: WeekProblem, timed: list[VisitDemand], vans: list[Van]) -> None:
+    """More pinned times on a day than vans: one van must keep them all, one after another."""
+    timed.sort(key=lambda v: v.pin_window or (0, 0))
+    if len(timed) <= len(vans):
+        return  # each may go on a van of its own
+    try:
+        schedule_day(
+            [problem.stop_node(v.stop_id) for v in timed],
+            [v.dwell for v in timed],
+            problem.seconds,
+            vans[0],
+            windows=[v.pin_window for v in timed],
+        )
+    except PlanningError:
+        others = ", ".join(
+            f"{v.stop_id} {hhmm(v.pin_window[0])}" for v in timed[1:] if v.pin_window is not None
+        )
+        raise pin_error(
+            problem,
+            timed[0],
+            "the pins of that day ({others}) cannot all be kept by one van, with the "
+            "driving between them and the lunch break",
+            others=others,
+        ) from None
 
 
 def _previous_places(
@@ -356,34 +366,9 @@ def _initial_routes(
     to a stop keep their order and spacing; a day that can no longer be timed (a pin's
     window, the shift, lunch) sheds visits, last first, until it can. What is left out is
     inserted by the search."""
-    ranked: list[list[tuple[int, int]]] = [[] for _ in vehicles]
-    for k, place in enumerate(places, start=1):
-        if place is None or place[1] is None:
-            continue
-        vi = place[1]
-        ok = allowed[k]
-        if ok is not None and vi not in ok:
-            continue
-        ranked[vi].append((place[0].order, k))
-    day_of: dict[int, int] = {}
-    nodes: list[list[int]] = []
-    for vi, places_of in enumerate(ranked):
-        ordered = [k for _, k in sorted(places_of)]
-        nodes.append(ordered)
-        for k in ordered:
-            day_of[k] = vehicles[vi][0]
-    # Spacing: visit k+1 of a stop only after visit k, far enough apart (as in the model).
-    gone: set[int] = set()
-    by_stop: dict[str, list[int]] = {}
-    for k, v in enumerate(visits, start=1):
-        by_stop.setdefault(v.stop_id, []).append(k)
-    for ks in by_stop.values():
-        for a, b in itertools.pairwise(ks):
-            if b not in day_of:
-                continue
-            gap = max(1, visits[b - 1].min_gap_days)
-            if a not in day_of or a in gone or day_of[b] - day_of[a] < gap:
-                gone.add(b)
+    nodes = _previous_routes(vehicles, places, allowed)
+    day_of = {k: vehicles[vi][0] for vi, ordered in enumerate(nodes) for k in ordered}
+    gone = _out_of_spacing(visits, day_of)
 
     def timed(route: list[int], van: Van) -> bool:
         try:
@@ -416,6 +401,42 @@ def _initial_routes(
             route = shorter
         out.append(route)
     return out
+
+
+def _previous_routes(
+    vehicles: list[tuple[int, Van]],
+    places: list[tuple[Placed, int | None] | None],
+    allowed: list[list[int] | None],
+) -> list[list[int]]:
+    """Per vehicle, the visits (nodes) the previous template had there, in its order, but
+    those whose pin now allows other vehicles only."""
+    ranked: list[list[tuple[int, int]]] = [[] for _ in vehicles]
+    for k, place in enumerate(places, start=1):
+        if place is None or place[1] is None:
+            continue
+        vi = place[1]
+        ok = allowed[k]
+        if ok is not None and vi not in ok:
+            continue
+        ranked[vi].append((place[0].order, k))
+    return [[k for _, k in sorted(places_of)] for places_of in ranked]
+
+
+def _out_of_spacing(visits: list[VisitDemand], day_of: dict[int, int]) -> set[int]:
+    """The visits (nodes) placed too soon: visit k+1 of a stop goes only after visit k, far
+    enough apart (as in the model)."""
+    gone: set[int] = set()
+    by_stop: dict[str, list[int]] = {}
+    for k, v in enumerate(visits, start=1):
+        by_stop.setdefault(v.stop_id, []).append(k)
+    for ks in by_stop.values():
+        for a, b in itertools.pairwise(ks):
+            if b not in day_of:
+                continue
+            gap = max(1, visits[b - 1].min_gap_days)
+            if a not in day_of or a in gone or day_of[b] - day_of[a] < gap:
+                gone.add(b)
+    return gone
 
 
 def solve_week(
@@ -453,15 +474,7 @@ def solve_week(
     n = len(stop_nodes)
     span = max(v.shift_end - v.shift_start for _, v in vehicles) * 60
 
-    spacing = []
-    by_stop: dict[str, list[int]] = {}
-    for k, v in enumerate(visits, start=1):
-        by_stop.setdefault(v.stop_id, []).append(k)
-    for nodes in by_stop.values():
-        for a, b in itertools.pairwise(nodes):
-            gap_days = visits[b - 1].min_gap_days
-            spacing.append(Spacing(a, b, max(1, gap_days) * DAY - span))
-
+    spacing = _spacing(visits, span)
     check_pins(problem, visits, vehicles)
     k_pen = problem.settings.penalty_per_remote_taxpayer
     penalty = [k_pen * max(1, round(v.remote_served)) for v in visits]
@@ -545,69 +558,10 @@ def solve_week(
         for v, p in zip(visits, places, strict=True)
         if p is not None and v.pin_window is None
     }
-    for k in solution.dropped:
-        v = visits[k - 1]
-        if v.pin_weekday is not None:
-            raise pin_error(
-                problem,
-                v,
-                "the solver could not fit it with the other visits of that day ({dwell} min "
-                "on site); move the pin or lighten that day",
-                dwell=v.dwell,
-            )
+    _check_no_pin_dropped(problem, [visits[k - 1] for k in solution.dropped])
     left_out = _fill_free_time([visits[k - 1] for k in solution.dropped], days, vehicles, problem)
 
-    routes: list[DayRoute] = []
-    for vi, (d, van) in enumerate(vehicles):
-        day_visits = days[vi]
-        stops = [problem.stop_node(v.stop_id) for v in day_visits]
-        try:
-            sched = schedule_near(
-                stops,
-                [v.dwell for v in day_visits],
-                problem.seconds,
-                van,
-                windows=_windows(day_visits),
-                prefer=[wish.get(v.key) for v in day_visits],
-            )
-        except PlanningError as exc:
-            raise PlanningError(
-                f"internal error: route of {van.id} on {problem.week.dates[d]} found by the "
-                f"solver cannot be timed ({exc})"
-            ) from None
-        date = problem.week.dates[d]
-        planned = tuple(
-            PlannedVisit(
-                v.key,
-                v.stop_id,
-                v.street_code,
-                date,
-                van.id,
-                order,
-                t.arrive,
-                t.start,
-                t.end,
-                v.remote_served,
-            )
-            for order, (v, t) in enumerate(zip(day_visits, sched.visits, strict=True), start=1)
-        )
-        path = [0, *stops, 0] if stops else []
-        metres = sum(int(problem.metres[a][b]) for a, b in itertools.pairwise(path))
-        drive = sum(int(problem.seconds[a][b]) for a, b in itertools.pairwise(path))
-        routes.append(
-            DayRoute(
-                date,
-                d,
-                van.id,
-                planned,
-                sched.depart,
-                sched.back,
-                sched.lunch_start,
-                van.lunch_minutes,
-                metres,
-                drive,
-            )
-        )
+    routes = [_day_route(problem, d, van, days[vi], wish) for vi, (d, van) in enumerate(vehicles)]
 
     dropped = tuple(
         DroppedVisit(
@@ -635,4 +589,87 @@ def solve_week(
             tuple(solution.improvements),
         ),
         notes=tuple(notes),
+    )
+
+
+def _spacing(visits: list[VisitDemand], span: int) -> list[Spacing]:
+    """Repeated visits to a stop in order, their working days apart (less one shift's
+    `span` seconds: a day's visits may lie anywhere in its shift)."""
+    spacing = []
+    by_stop: dict[str, list[int]] = {}
+    for k, v in enumerate(visits, start=1):
+        by_stop.setdefault(v.stop_id, []).append(k)
+    for nodes in by_stop.values():
+        for a, b in itertools.pairwise(nodes):
+            gap_days = visits[b - 1].min_gap_days
+            spacing.append(Spacing(a, b, max(1, gap_days) * DAY - span))
+    return spacing
+
+
+def _check_no_pin_dropped(problem: WeekProblem, dropped: list[VisitDemand]) -> None:
+    """A pinned visit the search left out is an error naming the pin."""
+    for v in dropped:
+        if v.pin_weekday is not None:
+            raise pin_error(
+                problem,
+                v,
+                "the solver could not fit it with the other visits of that day ({dwell} min "
+                "on site); move the pin or lighten that day",
+                dwell=v.dwell,
+            )
+
+
+def _day_route(
+    problem: WeekProblem,
+    d: int,
+    van: Van,
+    day_visits: list[VisitDemand],
+    wish: dict[str, int],
+) -> DayRoute:
+    """One van's day with the visits the search gave it, timed (near the `wish`ed starts)."""
+    stops = [problem.stop_node(v.stop_id) for v in day_visits]
+    try:
+        sched = schedule_near(
+            stops,
+            [v.dwell for v in day_visits],
+            problem.seconds,
+            van,
+            windows=_windows(day_visits),
+            prefer=[wish.get(v.key) for v in day_visits],
+        )
+    except PlanningError as exc:
+        raise PlanningError(
+            f"internal error: route of {van.id} on {problem.week.dates[d]} found by the "
+            f"solver cannot be timed ({exc})"
+        ) from None
+    date = problem.week.dates[d]
+    planned = tuple(
+        PlannedVisit(
+            v.key,
+            v.stop_id,
+            v.street_code,
+            date,
+            van.id,
+            order,
+            t.arrive,
+            t.start,
+            t.end,
+            v.remote_served,
+        )
+        for order, (v, t) in enumerate(zip(day_visits, sched.visits, strict=True), start=1)
+    )
+    path = [0, *stops, 0] if stops else []
+    metres = sum(int(problem.metres[a][b]) for a, b in itertools.pairwise(path))
+    drive = sum(int(problem.seconds[a][b]) for a, b in itertools.pairwise(path))
+    return DayRoute(
+        date,
+        d,
+        van.id,
+        planned,
+        sched.depart,
+        sched.back,
+        sched.lunch_start,
+        van.lunch_minutes,
+        metres,
+        drive,
     )

@@ -177,74 +177,84 @@ class Adjustments:
             problems.append(
                 AdjustmentProblem(f"unknown field; use {', '.join(sorted(known))}", field=key)
             )
-
-        def listed(name: str) -> list[Any]:
-            value = data.get(name, [])
-            if not isinstance(value, list):
-                problems.append(AdjustmentProblem("must be a list", field=name))
-                return []
-            return value
-
-        def mapped(name: str) -> dict[str, int]:
-            value = data.get(name, {})
-            if not isinstance(value, Mapping):
-                problems.append(
-                    AdjustmentProblem("must be an object of stop id: number", field=name)
-                )
-                return {}
-            out = {}
-            for k, v in value.items():
-                if isinstance(v, bool) or not isinstance(v, int):
-                    problems.append(
-                        AdjustmentProblem(
-                            f"{v!r} is not a whole number", str(k), field=f"{name}.{k}"
-                        )
-                    )
-                else:
-                    out[str(k)] = v
-            return out
-
         pins = []
-        for i, raw in enumerate(listed("pins")):
-            where = f"pins[{i}]"
-            if not isinstance(raw, Mapping):
-                problems.append(AdjustmentProblem("must be an object", field=where))
-                continue
-            stop = str(raw.get("stop_id", "")).strip()
-            if not stop:
-                problems.append(AdjustmentProblem("missing stop_id", field=f"{where}.stop_id"))
-            try:
-                weekday = parse_weekday(raw.get("weekday", ""))
-            except ValueError as exc:
-                problems.append(AdjustmentProblem(str(exc), stop, field=f"{where}.weekday"))
-                continue
-            start = None
-            if raw.get("start") not in (None, ""):
-                try:
-                    start = parse_hhmm(str(raw["start"]))
-                except ValueError as exc:
-                    problems.append(AdjustmentProblem(str(exc), stop, field=f"{where}.start"))
-                    continue
-            tolerance = raw.get("tolerance", 0) or 0
-            if isinstance(tolerance, bool) or not isinstance(tolerance, int):
-                problems.append(
-                    AdjustmentProblem(
-                        f"{tolerance!r} is not whole minutes", stop, field=f"{where}.tolerance"
-                    )
-                )
-                continue
-            pins.append(Pin(stop, weekday, start, tolerance))
+        for i, raw in enumerate(_listed(data, "pins", problems)):
+            pin = _pin_from_dict(raw, f"pins[{i}]", problems)
+            if pin is not None:
+                pins.append(pin)
         days = set()
-        for i, raw in enumerate(listed("exclude_weekdays")):
+        for i, raw in enumerate(_listed(data, "exclude_weekdays", problems)):
             try:
                 days.add(parse_weekday(raw))
             except ValueError as exc:
                 problems.append(AdjustmentProblem(str(exc), field=f"exclude_weekdays[{i}]"))
-        stops = {str(s) for s in listed("exclude_stops")}
-        visits, dwell = mapped("visits_per_week"), mapped("dwell")
+        stops = {str(s) for s in _listed(data, "exclude_stops", problems)}
+        visits = _numbers_by_stop(data, "visits_per_week", problems)
+        dwell = _numbers_by_stop(data, "dwell", problems)
         if problems:
             raise AdjustmentError(problems)
         return cls(tuple(pins), frozenset(stops), frozenset(days), _pairs(visits), _pairs(dwell))
+
+
+def _listed(data: Mapping[str, Any], name: str, problems: list[AdjustmentProblem]) -> list[Any]:
+    """The list `data` holds under `name` (none: empty); not a list is a problem."""
+    value = data.get(name, [])
+    if not isinstance(value, list):
+        problems.append(AdjustmentProblem("must be a list", field=name))
+        return []
+    return value
+
+
+def _numbers_by_stop(
+    data: Mapping[str, Any], name: str, problems: list[AdjustmentProblem]
+) -> dict[str, int]:
+    """The {stop id: whole number} object `data` holds under `name`, without the entries
+    that are not whole numbers (each one a problem)."""
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        problems.append(AdjustmentProblem("must be an object of stop id: number", field=name))
+        return {}
+    out = {}
+    for k, v in value.items():
+        if isinstance(v, bool) or not isinstance(v, int):
+            problems.append(
+                AdjustmentProblem(f"{v!r} is not a whole number", str(k), field=f"{name}.{k}")
+            )
+        else:
+            out[str(k)] = v
+    return out
+
+
+def _pin_from_dict(raw: Any, where: str, problems: list[AdjustmentProblem]) -> Pin | None:
+    """The pin `raw` (an `as_dict` pin) says, or None when a field that makes it is bad (the
+    problem is added, naming the field under `where`)."""
+    if not isinstance(raw, Mapping):
+        problems.append(AdjustmentProblem("must be an object", field=where))
+        return None
+    stop = str(raw.get("stop_id", "")).strip()
+    if not stop:
+        problems.append(AdjustmentProblem("missing stop_id", field=f"{where}.stop_id"))
+    try:
+        weekday = parse_weekday(raw.get("weekday", ""))
+    except ValueError as exc:
+        problems.append(AdjustmentProblem(str(exc), stop, field=f"{where}.weekday"))
+        return None
+    start = None
+    if raw.get("start") not in (None, ""):
+        try:
+            start = parse_hhmm(str(raw["start"]))
+        except ValueError as exc:
+            problems.append(AdjustmentProblem(str(exc), stop, field=f"{where}.start"))
+            return None
+    tolerance = raw.get("tolerance", 0) or 0
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int):
+        problems.append(
+            AdjustmentProblem(
+                f"{tolerance!r} is not whole minutes", stop, field=f"{where}.tolerance"
+            )
+        )
+        return None
+    return Pin(stop, weekday, start, tolerance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,21 +346,36 @@ def adjustment_problems(adj: Adjustments, dataset: Dataset) -> list[AdjustmentPr
     stop has at most one pin a weekday and no more pins than visits a week; visits a week
     and dwell are in range; at least one weekday stays.
     """
-    out: list[AdjustmentProblem] = []
-    stops = {s.id: s for s in dataset.stops}
-    served = {s.code for s in dataset.streets if s.served}
-    working = fleet_weekdays(dataset.vans)
-    days_left = working - adj.excluded_weekdays
-    visits = adj.visits_map()
-    dwell = adj.dwell_map()
+    check = _AdjustmentCheck(adj, dataset)
+    check.exclusions()
+    check.visit_counts()
+    check.dwells()
+    check.pins()
+    return check.out
 
-    def stop_ok(stop_id: str, what: str) -> bool:
-        stop = stops.get(stop_id)
+
+class _AdjustmentCheck:
+    """`adjustment_problems`, one kind of adjustment per method, collecting into `out`."""
+
+    def __init__(self, adj: Adjustments, dataset: Dataset) -> None:
+        self.adj = adj
+        self.dataset = dataset
+        self.out: list[AdjustmentProblem] = []
+        self.stops = {s.id: s for s in dataset.stops}
+        self.served = {s.code for s in dataset.streets if s.served}
+        self.working = fleet_weekdays(dataset.vans)
+        self.days_left = self.working - adj.excluded_weekdays
+        self.visits = adj.visits_map()
+        self.dwell = adj.dwell_map()
+
+    def stop_ok(self, stop_id: str, what: str) -> bool:
+        """The stop exists and, unless `what` excludes it, is served and not excluded."""
+        stop = self.stops.get(stop_id)
         if stop is None:
-            out.append(AdjustmentProblem.of(what, "no such stop in stops.csv", stop_id))
+            self.out.append(AdjustmentProblem.of(what, "no such stop in stops.csv", stop_id))
             return False
-        if what != "exclude" and stop.street_code not in served:
-            out.append(
+        if what != "exclude" and stop.street_code not in self.served:
+            self.out.append(
                 AdjustmentProblem.of(
                     what,
                     "the stop's street {street} is not served by the van (streets.csv "
@@ -360,91 +385,106 @@ def adjustment_problems(adj: Adjustments, dataset: Dataset) -> list[AdjustmentPr
                 )
             )
             return False
-        if what != "exclude" and stop_id in adj.excluded_stops:
-            out.append(AdjustmentProblem.of(what, "the stop is also excluded", stop_id))
+        if what != "exclude" and stop_id in self.adj.excluded_stops:
+            self.out.append(AdjustmentProblem.of(what, "the stop is also excluded", stop_id))
             return False
         return True
 
-    for stop_id in sorted(adj.excluded_stops):
-        stop_ok(stop_id, "exclude")
-    for day in sorted(adj.excluded_weekdays):
-        if not 0 <= day < 7:
-            out.append(AdjustmentProblem.of("exclude day", "{day} is not a weekday 0-6", day=day))
-        elif day not in working:
-            out.append(
-                AdjustmentProblem.of(
-                    "exclude day", "no van works on this weekday anyway", weekday=day
+    def exclusions(self) -> None:
+        """Excluded stops exist; excluded weekdays are working weekdays, and not all of them."""
+        for stop_id in sorted(self.adj.excluded_stops):
+            self.stop_ok(stop_id, "exclude")
+        for day in sorted(self.adj.excluded_weekdays):
+            if not 0 <= day < 7:
+                self.out.append(
+                    AdjustmentProblem.of("exclude day", "{day} is not a weekday 0-6", day=day)
                 )
-            )
-    if working and not days_left:
-        out.append(AdjustmentProblem.of("exclude day", "every working weekday is excluded"))
-
-    longest = max((v.working_minutes for v in dataset.vans), default=0)
-    for stop_id, count in visits.items():
-        if stop_ok(stop_id, "visits per week") and not 1 <= count <= max(1, len(days_left)):
-            out.append(
-                AdjustmentProblem.of(
-                    "visits per week",
-                    "{count} is not between 1 and the {days} working weekdays (exclude the "
-                    "stop for none)",
-                    stop_id,
-                    count=count,
-                    days=len(days_left),
-                )
-            )
-    for stop_id, minutes in dwell.items():
-        if not stop_ok(stop_id, "dwell"):
-            continue
-        if minutes <= 0 or minutes % GRID_MINUTES:
-            out.append(
-                AdjustmentProblem.of(
-                    "dwell",
-                    "{minutes} min is not a positive multiple of {grid} min",
-                    stop_id,
-                    minutes=minutes,
-                    grid=GRID_MINUTES,
-                )
-            )
-        elif minutes > longest:
-            out.append(
-                AdjustmentProblem.of(
-                    "dwell",
-                    "{minutes} min is longer than a whole shift ({longest} min without lunch)",
-                    stop_id,
-                    minutes=minutes,
-                    longest=longest,
-                )
-            )
-
-    for stop_id, pins in itertools.groupby(adj.pins, key=lambda p: p.stop_id):
-        pins_here = list(pins)
-        if not stop_ok(stop_id, "pin"):
-            continue
-        for a, b in itertools.combinations(pins_here, 2):
-            if a.weekday == b.weekday:
-                out.append(
+            elif day not in self.working:
+                self.out.append(
                     AdjustmentProblem.of(
-                        "pin",
-                        "two pins on one weekday cannot both hold (a stop is visited at most "
-                        "once a day)",
-                        stop_id,
-                        a.weekday,
+                        "exclude day", "no van works on this weekday anyway", weekday=day
                     )
                 )
-        distinct = {p.weekday for p in pins_here}
-        if stop_id in visits and len(distinct) > visits[stop_id]:
-            out.append(
-                AdjustmentProblem.of(
-                    "pin",
-                    "{pinned} pinned weekdays but only {visits} visit(s) a week asked for",
-                    stop_id,
-                    pinned=len(distinct),
-                    visits=visits[stop_id],
-                )
+        if self.working and not self.days_left:
+            self.out.append(
+                AdjustmentProblem.of("exclude day", "every working weekday is excluded")
             )
-        for p in pins_here:
-            out.extend(_pin_day_problems(p, dataset, adj, dwell.get(stop_id)))
-    return out
+
+    def visit_counts(self) -> None:
+        """Visits a week: from one to the working weekdays left."""
+        days = len(self.days_left)
+        for stop_id, count in self.visits.items():
+            if self.stop_ok(stop_id, "visits per week") and not 1 <= count <= max(1, days):
+                self.out.append(
+                    AdjustmentProblem.of(
+                        "visits per week",
+                        "{count} is not between 1 and the {days} working weekdays (exclude "
+                        "the stop for none)",
+                        stop_id,
+                        count=count,
+                        days=days,
+                    )
+                )
+
+    def dwells(self) -> None:
+        """Dwell: a positive multiple of the grid, no longer than the longest shift."""
+        longest = max((v.working_minutes for v in self.dataset.vans), default=0)
+        for stop_id, minutes in self.dwell.items():
+            if not self.stop_ok(stop_id, "dwell"):
+                continue
+            if minutes <= 0 or minutes % GRID_MINUTES:
+                self.out.append(
+                    AdjustmentProblem.of(
+                        "dwell",
+                        "{minutes} min is not a positive multiple of {grid} min",
+                        stop_id,
+                        minutes=minutes,
+                        grid=GRID_MINUTES,
+                    )
+                )
+            elif minutes > longest:
+                self.out.append(
+                    AdjustmentProblem.of(
+                        "dwell",
+                        "{minutes} min is longer than a whole shift ({longest} min without lunch)",
+                        stop_id,
+                        minutes=minutes,
+                        longest=longest,
+                    )
+                )
+
+    def pins(self) -> None:
+        """A stop's pins: one a weekday, no more weekdays than visits, each day's time fits."""
+        for stop_id, pins in itertools.groupby(self.adj.pins, key=lambda p: p.stop_id):
+            pins_here = list(pins)
+            if not self.stop_ok(stop_id, "pin"):
+                continue
+            for a, b in itertools.combinations(pins_here, 2):
+                if a.weekday == b.weekday:
+                    self.out.append(
+                        AdjustmentProblem.of(
+                            "pin",
+                            "two pins on one weekday cannot both hold (a stop is visited at "
+                            "most once a day)",
+                            stop_id,
+                            a.weekday,
+                        )
+                    )
+            distinct = {p.weekday for p in pins_here}
+            if stop_id in self.visits and len(distinct) > self.visits[stop_id]:
+                self.out.append(
+                    AdjustmentProblem.of(
+                        "pin",
+                        "{pinned} pinned weekdays but only {visits} visit(s) a week asked for",
+                        stop_id,
+                        pinned=len(distinct),
+                        visits=self.visits[stop_id],
+                    )
+                )
+            for p in pins_here:
+                self.out.extend(
+                    _pin_day_problems(p, self.dataset, self.adj, self.dwell.get(stop_id))
+                )
 
 
 def _pin_day_problems(
@@ -530,6 +570,23 @@ def _pinned_days(
     return None
 
 
+def _place_pins(
+    stop_id: str, pins: list[Pin], weekdays: Sequence[int], count: int, gap: int
+) -> tuple[int, dict[int, Pin]]:
+    """The gap between a stop's `count` visits and which visit (by index) holds each pin: the
+    pinned weekdays in order, spaced `gap` days apart or as close as the pins need."""
+    if not pins:
+        return gap, {}
+    pinned_at = [weekdays.index(p.weekday) for p in pins]
+    found = _pinned_days(len(weekdays), count, pinned_at, gap)
+    if found is None:  # validation keeps pins <= visits <= days
+        raise AdjustmentError(
+            [AdjustmentProblem.of("pin", "the pinned weekdays cannot all hold", stop_id)]
+        )
+    gap, combo = found
+    return gap, {combo.index(at): p for p, at in zip(pins, pinned_at, strict=True)}
+
+
 def adjust_demand(
     demand: WeekDemand,
     adj: Adjustments,
@@ -568,18 +625,9 @@ def adjust_demand(
         weight = (
             sum(v.remote_served for v in old) if old else float(weights.stop_remote.get(stop_id, 0))
         )
-        gap = min_gap_days(count, len(weekdays))
-        pinned_at = [weekdays.index(p.weekday) for p in pins]
-        pin_of_index: dict[int, Pin] = {}
-        if pins:
-            found = _pinned_days(len(weekdays), count, pinned_at, gap)
-            if found is None:  # validation keeps pins <= visits <= days
-                raise AdjustmentError(
-                    [AdjustmentProblem.of("pin", "the pinned weekdays cannot all hold", stop_id)]
-                )
-            gap, combo = found
-            for p, at in zip(pins, pinned_at, strict=True):
-                pin_of_index[combo.index(at)] = p
+        gap, pin_of_index = _place_pins(
+            stop_id, pins, weekdays, count, min_gap_days(count, len(weekdays))
+        )
         must = any(v.must_serve for v in old)
         notes.append(
             f"adjusted: stop {stop_id} has {count} visit(s) "

@@ -20,20 +20,41 @@ def apportion(total: int, weights: Mapping[K, float], floor: int = 0) -> dict[K,
     Ties in the remainders go to the larger weight, then to the key order given, so the
     result is deterministic. Zero weights get only the floor.
     """
+    _check_arguments(total, weights, floor)
+    if not weights:
+        return {}
+    fixed, free, quotas = _quotas_above_floor(total, weights, floor)
+    result = dict(fixed)
+    if free:
+        result.update(_largest_remainders(total - sum(fixed.values()), free, quotas, weights))
+    return {k: result[k] for k in weights}
+
+
+def _check_arguments(total: int, weights: Mapping[K, float], floor: int) -> None:
+    """ValueError unless the units can be shared at all: nothing negative, somewhere to put
+    them, and enough of them for every key's floor."""
     if total < 0 or floor < 0:
         raise ValueError("total and floor must not be negative")
-    keys = list(weights)
-    if not keys:
+    if not weights:
         if total:
             raise ValueError("nothing to share the units among")
-        return {}
+        return
     if any(w < 0 or math.isnan(w) for w in weights.values()):
         raise ValueError("weights must not be negative")
-    if floor * len(keys) > total:
-        raise ValueError(f"{total} units cannot give each of {len(keys)} keys the floor of {floor}")
+    if floor * len(weights) > total:
+        raise ValueError(
+            f"{total} units cannot give each of {len(weights)} keys the floor of {floor}"
+        )
 
+
+def _quotas_above_floor(
+    total: int, weights: Mapping[K, float], floor: int
+) -> tuple[dict[K, int], list[K], dict[K, float]]:
+    """(keys fixed at the floor, the other keys, their proportional quotas): keys whose
+    quota falls under the floor are fixed there and the rest is shared again among the
+    others, until every other quota is at least the floor."""
     fixed: dict[K, int] = {}
-    free = list(keys)
+    free = list(weights)
     while True:
         remaining = total - floor * len(fixed)
         weight_sum = sum(weights[k] for k in free)
@@ -43,22 +64,25 @@ def apportion(total: int, weights: Mapping[K, float], floor: int = 0) -> dict[K,
             quotas = {k: remaining * weights[k] / weight_sum for k in free}
         under = [k for k in free if quotas[k] < floor]
         if not under:
-            break
+            return fixed, free, quotas
         for k in under:
             fixed[k] = floor
         free = [k for k in free if k not in fixed]
         if not free:
-            break
+            return fixed, free, quotas
 
-    result = dict(fixed)
-    if free:
-        base = {k: math.floor(quotas[k]) for k in free}
-        left = total - sum(result.values()) - sum(base.values())
-        order = sorted(
-            range(len(free)),
-            key=lambda i: (-(quotas[free[i]] - base[free[i]]), -weights[free[i]], i),
-        )
-        for i in order[:left]:
-            base[free[i]] += 1
-        result.update(base)
-    return {k: result[k] for k in keys}
+
+def _largest_remainders(
+    units: int, free: list[K], quotas: dict[K, float], weights: Mapping[K, float]
+) -> dict[K, int]:
+    """`units` shared among `free` keys: each quota rounded down, the units left over one
+    each to the largest remainders (ties: larger weight, then key order)."""
+    base = {k: math.floor(quotas[k]) for k in free}
+    left = units - sum(base.values())
+    order = sorted(
+        range(len(free)),
+        key=lambda i: (-(quotas[free[i]] - base[free[i]]), -weights[free[i]], i),
+    )
+    for i in order[:left]:
+        base[free[i]] += 1
+    return base

@@ -277,42 +277,9 @@ def week_demand(
             if choice is None
             else share_chosen(street_minutes, street_stops, choice, weights, week_rules)
         )
-        weekly = [sid for sid, p in patterns.items() if p[0] > 0 and not p[2]]
-        minimum = max(
-            weekly,
-            key=lambda sid: (weights.stop_remote.get(sid, 0), patterns[sid][1], sid),
-            default=None,
+        visits += _street_visits(
+            street, street_stops, patterns, weights, choice, iso_week_number, working_days
         )
-        for stop in street_stops:
-            count, dwell, biweekly = patterns.get(stop.id, (0, 0, False))
-            if count == 0:
-                continue
-            if (
-                biweekly
-                and iso_week_number is not None
-                and not biweekly_in_week(stop.id, iso_week_number)
-            ):
-                continue
-            served_weight = (
-                weights.stop_remote.get(stop.id, 0)
-                if choice is None or stop.id not in choice.stops
-                else choice.weights.get(stop.id, 0)
-            )
-            gap = min_gap_days(count, working_days)
-            for i in range(count):
-                visits.append(
-                    VisitDemand(
-                        stop_id=stop.id,
-                        street_code=street.code,
-                        index=i,
-                        count=count,
-                        dwell=dwell,
-                        remote_served=served_weight / count,
-                        min_gap_days=gap,
-                        biweekly=biweekly,
-                        must_serve=stop.id == minimum and i == 0,
-                    )
-                )
     return WeekDemand(
         visits=tuple(visits),
         street_target_minutes={c: u * rules.grid for c, u in street_units.items()},
@@ -320,3 +287,55 @@ def week_demand(
         budget_minutes=units * rules.grid,
         notes=tuple(notes),
     )
+
+
+def _street_visits(
+    street: Street,
+    street_stops: Sequence[Stop],
+    patterns: Mapping[str, tuple[int, int, bool]],
+    weights: Weights,
+    choice: StopChoice | None,
+    iso_week_number: int | None,
+    working_days: int,
+) -> list[VisitDemand]:
+    """The visits one street's stops get from their (count, dwell, biweekly) patterns: an
+    every-other-week stop only in its weeks (all of them for the template, no week number),
+    and the street's minimum visit marked to be served first."""
+    weekly = [sid for sid, p in patterns.items() if p[0] > 0 and not p[2]]
+    minimum = max(
+        weekly,
+        key=lambda sid: (weights.stop_remote.get(sid, 0), patterns[sid][1], sid),
+        default=None,
+    )
+    visits = []
+    for stop in street_stops:
+        count, dwell, biweekly = patterns.get(stop.id, (0, 0, False))
+        if count == 0:
+            continue
+        if (
+            biweekly
+            and iso_week_number is not None
+            and not biweekly_in_week(stop.id, iso_week_number)
+        ):
+            continue
+        served_weight = (
+            weights.stop_remote.get(stop.id, 0)
+            if choice is None or stop.id not in choice.stops
+            else choice.weights.get(stop.id, 0)
+        )
+        gap = min_gap_days(count, working_days)
+        for i in range(count):
+            visits.append(
+                VisitDemand(
+                    stop_id=stop.id,
+                    street_code=street.code,
+                    index=i,
+                    count=count,
+                    dwell=dwell,
+                    remote_served=served_weight / count,
+                    min_gap_days=gap,
+                    biweekly=biweekly,
+                    must_serve=stop.id == minimum and i == 0,
+                )
+            )
+    return visits

@@ -95,52 +95,53 @@ def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
         w.writerows(rows)
 
 
-def make_county(folder: Path, seed: int = 2026, outline: bool = True) -> Path:
-    """Write the county's data folder into `folder` (created) and return it."""
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write(
-        folder / "depot.csv",
-        ["id", "name", "lat", "lon", "coord_quality"],
-        [["hall", MARKUP_HALL, *to_latlon(0.0, 0.0), "surveyed"]],
-    )
-    _write(
-        folder / "streets.csv",
-        ["code", "name", "name_en", "served"],
-        [[street_code(s), n, en, "true" if served else "false"] for s, n, en, served, _ in STREETS],
-    )
+def _street_sites(
+    rng: random.Random, suffix: str, name: str, x0: float, x1: float
+) -> list[tuple[str, str, float, float]]:
+    """(kind, name, x, y) of a served street's stops: villages spread along it, the park
+    street's one service centre, and the hostile names and the key project of some."""
+    if suffix == "101":
+        return [("industrial_park", "示例工业园区服务中心", 6.5, 2.0)]
+    n = rng.randint(4, 6)
+    sites = []
+    for k in range(n):
+        x = x0 + (k + 0.5) * (x1 - x0) / n + rng.uniform(-1.5, 1.5)
+        y = rng.uniform(-9.0, 9.0)
+        village = f"{name.strip('<b>/')[:2]}{k + 1}村"
+        sites.append(("village", village, x, y))
+    if suffix == "104":
+        sites[0] = ("village", SCRIPT_STOP, *sites[0][2:])
+    if suffix == "102":
+        sites[1] = ("village", QUOTE_STOP, *sites[1][2:])
+    if suffix == "106":
+        sites.append(("key_project", "雪山风电场项目（示例）", x1 - 4.0, 6.0))
+    return sites
+
+
+def _county_stops(
+    rng: random.Random,
+) -> tuple[list[list[object]], dict[str, list[tuple[float, float]]]]:
+    """The stops.csv rows, and each street's stop points (km) the taxpayers gather around."""
     stops: list[list[object]] = []
     anchors: dict[str, list[tuple[float, float]]] = {}
     for suffix, name, _en, served, (x0, x1) in STREETS:
         if not served:
             continue
         code = street_code(suffix)
-        if suffix == "101":
-            sites = [("industrial_park", "示例工业园区服务中心", 6.5, 2.0)]
-        else:
-            n = rng.randint(4, 6)
-            sites = []
-            for k in range(n):
-                x = x0 + (k + 0.5) * (x1 - x0) / n + rng.uniform(-1.5, 1.5)
-                y = rng.uniform(-9.0, 9.0)
-                village = f"{name.strip('<b>/')[:2]}{k + 1}村"
-                sites.append(("village", village, x, y))
-            if suffix == "104":
-                sites[0] = ("village", SCRIPT_STOP, *sites[0][2:])
-            if suffix == "102":
-                sites[1] = ("village", QUOTE_STOP, *sites[1][2:])
-            if suffix == "106":
-                sites.append(("key_project", "雪山风电场项目（示例）", x1 - 4.0, 6.0))
-        for k, (kind, stop_name, x, y) in enumerate(sites, start=1):
+        for k, (kind, stop_name, x, y) in enumerate(
+            _street_sites(rng, suffix, name, x0, x1), start=1
+        ):
             stops.append(
                 [f"{code}{k:03d}", stop_name, code, kind, *to_latlon(x, y), "placed", "generated"]
             )
             anchors.setdefault(code, []).append((x, y))
-    _write(
-        folder / "stops.csv",
-        ["stop_id", "name", "street_code", "kind", "lat", "lon", "coord_source", "source"],
-        stops,
-    )
+    return stops, anchors
+
+
+def _county_taxpayers(
+    rng: random.Random, anchors: dict[str, list[tuple[float, float]]]
+) -> list[list[object]]:
+    """The taxpayers.csv rows: around a street's stops, or anywhere in a street without."""
     seen: set[str] = set()
     shops = ["饭店", "超市", "五金店", "农资店", "修理部", "养殖场"]
     counts = {"100": 110, "101": 60, "102": 45, "103": 40, "104": 35, "105": 35, "106": 30}
@@ -171,6 +172,30 @@ def make_county(folder: Path, seed: int = 2026, outline: bool = True) -> Path:
                     *to_latlon(x, y),
                 ]
             )
+    return taxpayers
+
+
+def make_county(folder: Path, seed: int = 2026, outline: bool = True) -> Path:
+    """Write the county's data folder into `folder` (created) and return it."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(
+        folder / "depot.csv",
+        ["id", "name", "lat", "lon", "coord_quality"],
+        [["hall", MARKUP_HALL, *to_latlon(0.0, 0.0), "surveyed"]],
+    )
+    _write(
+        folder / "streets.csv",
+        ["code", "name", "name_en", "served"],
+        [[street_code(s), n, en, "true" if served else "false"] for s, n, en, served, _ in STREETS],
+    )
+    stops, anchors = _county_stops(rng)
+    _write(
+        folder / "stops.csv",
+        ["stop_id", "name", "street_code", "kind", "lat", "lon", "coord_source", "source"],
+        stops,
+    )
+    taxpayers = _county_taxpayers(rng, anchors)
     _write(
         folder / "taxpayers.csv",
         ["taxpayer_id", "name", "kind", "street_code", "lat", "lon"],

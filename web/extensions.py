@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from flask import Response, current_app, has_request_context, request, session
 from flask_babel import Babel
@@ -21,6 +22,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    # `db.Model` is a class Flask-SQLAlchemy builds at run time from `Base`, which a type
+    # checker cannot follow; tables derive from `Model`, checked as the declarative `Base`.
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

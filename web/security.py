@@ -23,6 +23,7 @@ import base64
 import functools
 import hashlib
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request, url_for
@@ -92,7 +93,7 @@ def trusted_hosts(public_url: str, listed: str, server_name: str | None) -> list
     return hosts
 
 
-def public_url_for(endpoint: str, **values: object) -> str:
+def public_url_for(endpoint: str, **values: Any) -> str:
     """An absolute link to `endpoint` for QR codes, posters and feeds.
 
     From TAXVAN_PUBLIC_URL when set; otherwise from the request's host, which `TRUSTED_HOSTS`
@@ -100,8 +101,8 @@ def public_url_for(endpoint: str, **values: object) -> str:
     """
     base = current_app.config.get("TAXVAN_PUBLIC_URL", "")
     if not base:
-        return url_for(endpoint, _external=True, **values)  # type: ignore[arg-type]
-    path = url_for(endpoint, **values)  # type: ignore[arg-type]
+        return url_for(endpoint, _external=True, **values)
+    path = url_for(endpoint, **values)
     root = request.script_root if request else ""
     if root and path.startswith(root):
         path = path[len(root) :]

@@ -17,13 +17,14 @@ planning (`taxvan.adjustments.check_adjustments`).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from taxvan.adjustments import AdjustmentError, Adjustments, Pin, parse_weekday
 from taxvan.clock import parse_hhmm
 from taxvan.errors import DataFileError, DataProblem
-from taxvan.io.loaders import _read_table, _text
+from taxvan.io.loaders import cell_text, read_table
 
 ACTIONS = ("pin", "exclude_stop", "exclude_day", "visits", "dwell")
 COLUMNS = ("action", "stop_id", "weekday", "start", "value", "tolerance")
@@ -53,104 +54,124 @@ def _load_json(path: Path) -> Adjustments:
 
 
 def _load_table(path: Path) -> Adjustments:
-    frame = _read_table(path)
+    frame = read_table(path)
     present = [str(c).strip() for c in frame.columns]
     frame.columns = present
     missing = [c for c in COLUMNS[:5] if c not in present]
     if missing:
         raise DataFileError(str(path), [DataProblem("missing column", column=c) for c in missing])
-    problems: list[DataProblem] = []
-    pins: list[Pin] = []
-    stops: set[str] = set()
-    days: set[int] = set()
-    visits: dict[str, int] = {}
-    dwell: dict[str, int] = {}
-    seen: dict[tuple[str, str], int] = {}
+    table = _Table()
     for i, row in enumerate(frame.to_dict("records"), start=2):
-        rec = {c: _text(row.get(c)) for c in COLUMNS}
+        table.add(i, {c: cell_text(row.get(c)) for c in COLUMNS})
+    if table.problems:
+        raise DataFileError(str(path), table.problems)
+    return table.adjustments()
+
+
+@dataclass
+class _Table:
+    """The adjustments an adjustments table's rows add up to, and every problem found in
+    them (each naming its row and column)."""
+
+    problems: list[DataProblem] = field(default_factory=list)
+    pins: list[Pin] = field(default_factory=list)
+    stops: set[str] = field(default_factory=set)
+    days: set[int] = field(default_factory=set)
+    visits: dict[str, int] = field(default_factory=dict)
+    dwell: dict[str, int] = field(default_factory=dict)
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    """The first row of each (action, stop): a stop's visits or dwell is given once."""
+
+    def adjustments(self) -> Adjustments:
+        return Adjustments(
+            tuple(self.pins),
+            frozenset(self.stops),
+            frozenset(self.days),
+            tuple(sorted(self.visits.items())),
+            tuple(sorted(self.dwell.items())),
+        )
+
+    def add(self, row: int, rec: dict[str, str]) -> None:
+        """One row (`row` counts the header as 1) of text cells by column."""
         action = rec["action"].lower()
         if action not in ACTIONS:
-            problems.append(
-                DataProblem(f"'{rec['action']}' is not one of: {', '.join(ACTIONS)}", i, "action")
+            self.problems.append(
+                DataProblem(f"'{rec['action']}' is not one of: {', '.join(ACTIONS)}", row, "action")
             )
-            continue
-
-        def need(column: str, expect: str, row: int = i, values: dict[str, str] = rec) -> str:
-            if not values[column]:
-                what = values["action"].lower()
-                problems.append(DataProblem(f"empty; {what} needs {expect}", row, column))
-            return values[column]
-
-        def number(row: int = i, values: dict[str, str] = rec) -> int | None:
-            text = need("value", "a whole number", row, values)
-            if not text:
-                return None
-            try:
-                f = float(text)
-                if f.is_integer():
-                    return int(f)
-            except ValueError:
-                pass
-            problems.append(DataProblem(f"'{text}' is not a whole number", row, "value"))
-            return None
-
-        def weekday(row: int = i, values: dict[str, str] = rec) -> int | None:
-            text = need("weekday", "a weekday (Mon..Sun)", row, values)
-            if not text:
-                return None
-            try:
-                return parse_weekday(text)
-            except ValueError as exc:
-                problems.append(DataProblem(str(exc), row, "weekday"))
-                return None
-
+            return
         stop = rec["stop_id"]
         if action != "exclude_day":
-            need("stop_id", "a stop id")
-            key = (action, stop)
-            if action != "pin" and stop:
-                first = seen.setdefault(key, i)
-                if first != i:
-                    problems.append(
-                        DataProblem(
-                            f"{action} for stop {stop} already in row {first}", i, "stop_id"
-                        )
-                    )
+            self._check_stop(action, row, rec)
         if action == "pin":
-            day = weekday()
-            start = None
-            if rec["start"]:
-                try:
-                    start = parse_hhmm(rec["start"])
-                except ValueError as exc:
-                    problems.append(DataProblem(str(exc), i, "start"))
-            tolerance = 0
-            if rec["tolerance"]:
-                try:
-                    tolerance = int(rec["tolerance"])
-                except ValueError:
-                    problems.append(
-                        DataProblem(f"'{rec['tolerance']}' is not whole minutes", i, "tolerance")
-                    )
-            if stop and day is not None:
-                pins.append(Pin(stop, day, start, tolerance))
+            self._add_pin(row, rec)
         elif action == "exclude_stop":
             if stop:
-                stops.add(stop)
+                self.stops.add(stop)
         elif action == "exclude_day":
-            day = weekday()
+            day = self._weekday(row, rec)
             if day is not None:
-                days.add(day)
+                self.days.add(day)
         else:
-            value = number()
+            value = self._number(row, rec)
             if stop and value is not None:
-                (visits if action == "visits" else dwell)[stop] = value
-    if problems:
-        raise DataFileError(str(path), problems)
-    return Adjustments(
-        tuple(pins),
-        frozenset(stops),
-        frozenset(days),
-        tuple(sorted(visits.items())),
-        tuple(sorted(dwell.items())),
-    )
+                (self.visits if action == "visits" else self.dwell)[stop] = value
+
+    def _check_stop(self, action: str, row: int, rec: dict[str, str]) -> None:
+        """The row names a stop, and a stop's exclusion, visits or dwell only once."""
+        stop = self._need(row, rec, "stop_id", "a stop id")
+        if action == "pin" or not stop:
+            return
+        first = self.seen.setdefault((action, stop), row)
+        if first != row:
+            self.problems.append(
+                DataProblem(f"{action} for stop {stop} already in row {first}", row, "stop_id")
+            )
+
+    def _add_pin(self, row: int, rec: dict[str, str]) -> None:
+        day = self._weekday(row, rec)
+        start = None
+        if rec["start"]:
+            try:
+                start = parse_hhmm(rec["start"])
+            except ValueError as exc:
+                self.problems.append(DataProblem(str(exc), row, "start"))
+        tolerance = 0
+        if rec["tolerance"]:
+            try:
+                tolerance = int(rec["tolerance"])
+            except ValueError:
+                self.problems.append(
+                    DataProblem(f"'{rec['tolerance']}' is not whole minutes", row, "tolerance")
+                )
+        if rec["stop_id"] and day is not None:
+            self.pins.append(Pin(rec["stop_id"], day, start, tolerance))
+
+    def _need(self, row: int, rec: dict[str, str], column: str, expect: str) -> str:
+        """The cell's text; an empty one is a problem (the action needs `expect`)."""
+        if not rec[column]:
+            what = rec["action"].lower()
+            self.problems.append(DataProblem(f"empty; {what} needs {expect}", row, column))
+        return rec[column]
+
+    def _number(self, row: int, rec: dict[str, str]) -> int | None:
+        text = self._need(row, rec, "value", "a whole number")
+        if not text:
+            return None
+        try:
+            f = float(text)
+            if f.is_integer():
+                return int(f)
+        except ValueError:
+            pass
+        self.problems.append(DataProblem(f"'{text}' is not a whole number", row, "value"))
+        return None
+
+    def _weekday(self, row: int, rec: dict[str, str]) -> int | None:
+        text = self._need(row, rec, "weekday", "a weekday (Mon..Sun)")
+        if not text:
+            return None
+        try:
+            return parse_weekday(text)
+        except ValueError as exc:
+            self.problems.append(DataProblem(str(exc), row, "weekday"))
+            return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -69,7 +69,8 @@ class RowRule:
     check: Callable[[dict[str, Any]], list[DataProblem]]
 
 
-def _text(v: Any) -> str:
+def cell_text(v: Any) -> str:
+    """A table cell as trimmed text; an empty or missing cell is ""."""
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
     return str(v).strip()
@@ -137,7 +138,9 @@ _CONTROL_MESSAGE = (
 file names), so a cell with a control character inside is refused, naming row and column."""
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV (UTF-8, with or without BOM) or Excel file as a table of text cells; a missing or
+    unreadable file raises DataFileError naming it."""
     if not path.exists():
         raise DataFileError(str(path), [DataProblem("file not found")])
     if path.suffix.lower() in (".xlsx", ".xls"):
@@ -180,7 +183,7 @@ def parse_records(
     other files. Raises DataFileError only when the file as a whole cannot be read (no
     file, not a table, a missing column, no records).
     """
-    frame = _read_table(path)
+    frame = read_table(path)
     problems: list[DataProblem] = []
     present = [str(c).strip() for c in frame.columns]
     frame.columns = present
@@ -195,47 +198,59 @@ def parse_records(
     records: list[dict[str, Any]] = []
     seen: dict[str, dict[Any, int]] = {c.name: {} for c in columns if c.unique}
     for i, row in enumerate(frame.to_dict("records")):
-        rownum = i + 2
-        rec: dict[str, Any] = {}
-        for col in columns:
-            raw = _text(row.get(col.name))
-            if raw == "":
-                if col.required:
-                    problems.append(DataProblem(f"empty; expected {col.expect}", rownum, col.name))
-                else:
-                    rec[col.name] = col.default
-                continue
-            if _CONTROL.search(raw):
-                problems.append(DataProblem(_CONTROL_MESSAGE, rownum, col.name))
-                continue
-            if col.choices is not None and raw not in col.choices:
-                problems.append(
-                    DataProblem(
-                        f"'{raw}' is not one of: {', '.join(col.choices)}", rownum, col.name
-                    )
-                )
-                continue
-            try:
-                value = col.parse(raw)
-            except (ValueError, TypeError):
-                problems.append(DataProblem(f"'{raw}' is not {col.expect}", rownum, col.name))
-                continue
-            if col.check is not None and (msg := col.check(value)):
-                problems.append(DataProblem(msg, rownum, col.name))
-                continue
-            rec[col.name] = value
-            if col.unique:
-                first = seen[col.name].setdefault(value, rownum)
-                if first != rownum:
-                    problems.append(
-                        DataProblem(f"'{raw}' already appears in row {first}", rownum, col.name)
-                    )
-        rec["_row"] = rownum
+        rec = _parse_row(row, i + 2, columns, seen, problems)
         for rule in rules:
             if all(name in rec for name in rule.needs):
                 problems.extend(rule.check(rec))
         records.append(rec)
     return records, problems
+
+
+def _parse_row(
+    row: Mapping[Any, Any],
+    rownum: int,
+    columns: Sequence[Column],
+    seen: dict[str, dict[Any, int]],
+    problems: list[DataProblem],
+) -> dict[str, Any]:
+    """The record of row `rownum`: the columns that parsed, and `_row`. Adds the row's
+    problems, a unique column's repeat of an earlier row's value (`seen`) among them."""
+    rec: dict[str, Any] = {}
+    for col in columns:
+        raw = cell_text(row.get(col.name))
+        value, problem = _cell_value(col, raw)
+        if problem is not None:
+            problems.append(DataProblem(problem, rownum, col.name))
+            continue
+        rec[col.name] = value
+        if col.unique and raw:
+            first = seen[col.name].setdefault(value, rownum)
+            if first != rownum:
+                problems.append(
+                    DataProblem(f"'{raw}' already appears in row {first}", rownum, col.name)
+                )
+    rec["_row"] = rownum
+    return rec
+
+
+def _cell_value(col: Column, raw: str) -> tuple[Any, str | None]:
+    """(the value, None) of a cell's text by its column's rules (an empty optional cell: the
+    column's default), or (None, what is wrong with it)."""
+    if raw == "":
+        if col.required:
+            return None, f"empty; expected {col.expect}"
+        return col.default, None
+    if _CONTROL.search(raw):
+        return None, _CONTROL_MESSAGE
+    if col.choices is not None and raw not in col.choices:
+        return None, f"'{raw}' is not one of: {', '.join(col.choices)}"
+    try:
+        value = col.parse(raw)
+    except (ValueError, TypeError):
+        return None, f"'{raw}' is not {col.expect}"
+    if col.check is not None and (msg := col.check(value)):
+        return None, msg
+    return value, None
 
 
 def _lat_check(v: float) -> str | None:

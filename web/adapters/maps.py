@@ -229,6 +229,14 @@ def _default_icon_options() -> str:
     )
 
 
+def _page_of(m: folium.Map) -> Figure:
+    """The page `_offline_map` put the map on (its head and body take our extra parts)."""
+    root = m.get_root()
+    if not isinstance(root, Figure):
+        raise TypeError("the map was not made by _offline_map: it has no page")
+    return root
+
+
 def _offline_map(
     location: tuple[float, float], tiles: TileSource, title: str, description: str
 ) -> folium.Map:
@@ -441,7 +449,7 @@ def schedule_map(
         if s.served
     )
     heading = esc(heading)
-    m.get_root().html.add_child(
+    _page_of(m).html.add_child(
         Element(
             f'<div class="tv-box tv-title"><b>{heading}</b><br><small>定时定点 · 点击服务点查看时间'
             f" · {en('Tap a stop for its times')}</small></div>"
@@ -560,7 +568,7 @@ def add_coverage_layer(
             count.add_child(tooltip(text))
             count.add_to(layer)
         layer.add_to(m)
-    m.get_root().header.add_child(Element(_COUNT_CSS), name="taxvan_count_css")
+    _page_of(m).header.add_child(Element(_COUNT_CSS), name="taxvan_count_css")
     # The layer control's script must come after every layer it lists: move it to the end.
     for key, child in list(m._children.items()):
         if isinstance(child, folium.LayerControl):

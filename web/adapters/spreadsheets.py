@@ -82,7 +82,8 @@ def xlsx_bytes(
     from openpyxl import Workbook
 
     book = Workbook()
-    book.remove(book.active)
+    for default in book.worksheets:  # a new workbook has one empty sheet
+        book.remove(default)
     for title, header, rows in sheets:
         sheet = book.create_sheet(title=title[:31] or "Sheet")
         if header is not None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from taxvan.clock import hhmm
@@ -28,13 +30,14 @@ from web.operations.publishing import (
     Decision,
     Decisions,
     Outcome,
+    WeekDraft,
     plan_draft,
     preview_version,
     publish_version,
 )
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     raise click.ClickException(str(exc))
 
 
@@ -128,180 +131,214 @@ def register(app: Flask) -> None:
     register_notices(app)
     register_schedule(app)
     register_worker(app)
+    for command in (
+        plan_command,
+        init_db_command,
+        load_demo_command,
+        publish_command,
+        setup_demo_command,
+    ):
+        app.cli.add_command(command)
 
-    @app.cli.command(
-        "plan", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
-    )
-    @click.pass_context
-    def plan_command(ctx: click.Context) -> None:
-        """Plan a week (same options as `taxvan plan`, and `--district CODE`: its data)."""
-        try:
-            args = _plan_args(list(ctx.args))
-        except TaxvanError as exc:
-            _fail(exc)
-        ctx.exit(cli_main(["plan", *args]))
 
-    @app.cli.command("init-db")
-    def init_db_command() -> None:
-        """Create or upgrade the database tables."""
-        init_db()
-        click.echo(f"database ready: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+@click.command("plan", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@with_appcontext
+@click.pass_context
+def plan_command(ctx: click.Context) -> None:
+    """Plan a week (same options as `taxvan plan`, and `--district CODE`: its data)."""
+    try:
+        args = _plan_args(list(ctx.args))
+    except TaxvanError as exc:
+        _fail(exc)
+    ctx.exit(cli_main(["plan", *args]))
 
-    @app.cli.command("load-demo")
-    @click.option("--data", default=None, help="data folder (default: data/fangzi)")
-    def load_demo_command(data: str | None) -> None:
-        """Load a data folder as a district (as `district import`; code = the folder's name)."""
-        try:
-            result = import_district(data or current_app.config["TAXVAN"].data_dir)
-        except TaxvanError as exc:
-            _fail(exc)
-        for line in result.lines():
-            click.echo(line)
 
-    @app.cli.command("publish")
-    @click.option("--week", default=None, help="ISO week, e.g. 2026-W49 (default: next week)")
-    @click.option("--data", default=None, help="data folder (default: the district's)")
-    @click.option(
-        "--district",
-        "district_code",
-        default=None,
-        help="district code (default: the only district; several: required)",
-    )
-    @click.option("--time-limit", type=float, default=None, help="solver seconds")
-    @click.option(
-        "--move-affected",
-        is_flag=True,
-        help="move every booking whose visit moves or goes to the nearest visit of its stop",
-    )
-    @click.option(
-        "--cancel-affected",
-        "cancel_reason",
-        default=None,
-        metavar="REASON",
-        help="cancel every booking whose visit moves or goes, telling REASON",
-    )
-    @click.option(
-        "--notices",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="write the taxpayers to tell to this .csv or .xlsx file",
-    )
-    @click.option(
-        "--new-template",
-        is_flag=True,
-        help="plan a new weekly template even if the saved one still fits the data",
-    )
-    @click.option(
-        "--call-off-door",
-        "door_reason",
-        default=None,
-        metavar="REASON",
-        help="call off the accepted door-to-door visits the new version clashes with, "
-        "telling the firms REASON",
-    )
-    def publish_command(
-        week: str | None,
-        data: str | None,
-        district_code: str | None,
-        time_limit: float | None,
-        move_affected: bool,
-        cancel_reason: str | None,
-        notices: str | None,
-        new_template: bool,
-        door_reason: str | None,
-    ) -> None:
-        """Plan a week from the weekly template and publish it as the week's new version.
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create or upgrade the database tables."""
+    init_db()
+    click.echo(f"database ready: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
 
-        Bookings on visits the new version keeps are carried over. Bookings on visits it moves
-        or removes are listed, and publishing is refused until --move-affected or
-        --cancel-affected REASON decides for them. Call-offs of the current version carry
-        over. Accepted door-to-door visits the new version clashes with refuse the publish
-        until --call-off-door REASON calls them off."""
-        if move_affected and cancel_reason is not None:
-            raise click.UsageError("give --move-affected or --cancel-affected, not both")
-        if cancel_reason is not None and not cancel_reason.strip():
-            raise click.UsageError("--cancel-affected needs the reason the taxpayers are told")
-        if notices and Path(notices).suffix.lower() not in (".csv", ".xlsx"):
-            raise click.UsageError("--notices must name a .csv or .xlsx file")
-        decisions = NONE
-        if move_affected:
-            decisions = Decisions(others=Decision(MOVE))
-        elif cancel_reason is not None:
-            decisions = Decisions(others=Decision(CANCEL, cancel_reason.strip()))
-        try:
-            label = week or next_iso_week(china_now().date())
-            district = choose_district(district_code)
-            if district is None:
-                district = import_district(data or current_app.config["TAXVAN"].data_dir).district
-                click.echo(f"created district {district.code} from {district.data_dir}")
-            draft = plan_draft(
-                label,
-                district,
-                data or district_data_dir(district),
-                time_limit,
-                click.echo,
-                new_template,
-            )
-            if decisions is NONE:
-                preview = preview_version(district, draft)
-                if preview.affected:
-                    click.echo(
-                        f"{len(preview.affected)} bookings are on visits this version moves "
-                        "or removes (code, name, phone, service, stop, old -> proposed time):"
-                    )
-                    _say_affected(preview.affected)
-                    raise TaxvanError(
-                        "not published: decide with --move-affected or --cancel-affected REASON"
-                    )
-            if door_reason and door_reason.strip():
-                decisions = dataclasses.replace(decisions, call_off_door=door_reason.strip())
-            outcome = publish_version(district, draft, decisions, audit.command_line_actor())
-        except TaxvanError as exc:
-            _fail(exc)
-        click.echo(f"published {outcome.summary()}")
-        for n in outcome.notices:
-            new = (
-                f"{n.new_visit.date.isoformat()} {hhmm(n.booking.start)}"
-                if n.new_visit is not None
-                else f"cancelled: {n.reason}"
-            )
-            click.echo(f"  tell {n.booking.phone} {n.booking.code}: {new}")
-        if notices and outcome.published_id is not None:
-            body, count = export_notices(
-                outcome.published_id,
-                district,
-                "xlsx" if notices.lower().endswith(".xlsx") else "csv",
-                audit.command_line_actor(),
-                file=str(Path(notices).resolve()),
-            )
-            Path(notices).write_bytes(body)
-            click.echo(f"wrote {count} taxpayers to tell to {notices}")
 
-    @app.cli.command("setup-demo")
-    @click.option("--time-limit", type=float, default=None, help="solver seconds")
-    @click.option("--code", default=None, help="district code (default: the folder's name)")
-    @click.option("--name", default=None, help="district name (default: kept, else the code)")
-    @click.option("--name-en", default=None, help="English name (default: kept, else the code)")
-    def setup_demo_command(
-        time_limit: float | None, code: str | None, name: str | None, name_en: str | None
-    ) -> None:
-        """Create the database, import the data folder (TAXVAN_DATA) as a district and publish
-        this and next week in it if needed."""
-        init_db()
-        try:
-            imported = import_district(
-                current_app.config["TAXVAN"].data_dir, code=code, name=name, name_en=name_en
-            )
-            click.echo(imported.lines()[0])
-            district = imported.district
-            today = china_now().date()
-            for day in (today, today + dt.timedelta(days=7)):
-                label = iso_week_label(day)
-                existing = latest_week(day, district)
-                if existing is not None and existing.week == label:
-                    click.echo(f"{label} is already published")
-                    continue
-                outcome = publish_week(label, time_limit=time_limit, district_code=district.code)
-                click.echo(f"published {outcome.summary()}")
-        except TaxvanError as exc:
-            _fail(exc)
+@click.command("load-demo")
+@click.option("--data", default=None, help="data folder (default: data/fangzi)")
+@with_appcontext
+def load_demo_command(data: str | None) -> None:
+    """Load a data folder as a district (as `district import`; code = the folder's name)."""
+    try:
+        result = import_district(data or current_app.config["TAXVAN"].data_dir)
+    except TaxvanError as exc:
+        _fail(exc)
+    for line in result.lines():
+        click.echo(line)
+
+
+@click.command("publish")
+@click.option("--week", default=None, help="ISO week, e.g. 2026-W49 (default: next week)")
+@click.option("--data", default=None, help="data folder (default: the district's)")
+@click.option(
+    "--district",
+    "district_code",
+    default=None,
+    help="district code (default: the only district; several: required)",
+)
+@click.option("--time-limit", type=float, default=None, help="solver seconds")
+@click.option(
+    "--move-affected",
+    is_flag=True,
+    help="move every booking whose visit moves or goes to the nearest visit of its stop",
+)
+@click.option(
+    "--cancel-affected",
+    "cancel_reason",
+    default=None,
+    metavar="REASON",
+    help="cancel every booking whose visit moves or goes, telling REASON",
+)
+@click.option(
+    "--notices",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write the taxpayers to tell to this .csv or .xlsx file",
+)
+@click.option(
+    "--new-template",
+    is_flag=True,
+    help="plan a new weekly template even if the saved one still fits the data",
+)
+@click.option(
+    "--call-off-door",
+    "door_reason",
+    default=None,
+    metavar="REASON",
+    help="call off the accepted door-to-door visits the new version clashes with, "
+    "telling the firms REASON",
+)
+@with_appcontext
+def publish_command(
+    week: str | None,
+    data: str | None,
+    district_code: str | None,
+    time_limit: float | None,
+    move_affected: bool,
+    cancel_reason: str | None,
+    notices: str | None,
+    new_template: bool,
+    door_reason: str | None,
+) -> None:
+    """Plan a week from the weekly template and publish it as the week's new version.
+
+    Bookings on visits the new version keeps are carried over. Bookings on visits it moves
+    or removes are listed, and publishing is refused until --move-affected or
+    --cancel-affected REASON decides for them. Call-offs of the current version carry
+    over. Accepted door-to-door visits the new version clashes with refuse the publish
+    until --call-off-door REASON calls them off."""
+    decisions = _publish_decisions(move_affected, cancel_reason, notices)
+    try:
+        label = week or next_iso_week(china_now().date())
+        district = choose_district(district_code)
+        if district is None:
+            district = import_district(data or current_app.config["TAXVAN"].data_dir).district
+            click.echo(f"created district {district.code} from {district.data_dir}")
+        draft = plan_draft(
+            label,
+            district,
+            data or district_data_dir(district),
+            time_limit,
+            click.echo,
+            new_template,
+        )
+        if decisions is NONE:
+            _refuse_if_affected(district, draft)
+        if door_reason and door_reason.strip():
+            decisions = dataclasses.replace(decisions, call_off_door=door_reason.strip())
+        outcome = publish_version(district, draft, decisions, audit.command_line_actor())
+    except TaxvanError as exc:
+        _fail(exc)
+    click.echo(f"published {outcome.summary()}")
+    for n in outcome.notices:
+        new = (
+            f"{n.new_visit.date.isoformat()} {hhmm(n.booking.start)}"
+            if n.new_visit is not None
+            else f"cancelled: {n.reason}"
+        )
+        click.echo(f"  tell {n.booking.phone} {n.booking.code}: {new}")
+    if notices and outcome.published_id is not None:
+        _write_notices(outcome, district, notices)
+
+
+def _publish_decisions(
+    move_affected: bool, cancel_reason: str | None, notices: str | None
+) -> Decisions:
+    """What `publish` does with the bookings a new version affects, from its options (a
+    usage error for options that do not go together)."""
+    if move_affected and cancel_reason is not None:
+        raise click.UsageError("give --move-affected or --cancel-affected, not both")
+    if cancel_reason is not None and not cancel_reason.strip():
+        raise click.UsageError("--cancel-affected needs the reason the taxpayers are told")
+    if notices and Path(notices).suffix.lower() not in (".csv", ".xlsx"):
+        raise click.UsageError("--notices must name a .csv or .xlsx file")
+    if move_affected:
+        return Decisions(others=Decision(MOVE))
+    if cancel_reason is not None:
+        return Decisions(others=Decision(CANCEL, cancel_reason.strip()))
+    return NONE
+
+
+def _refuse_if_affected(district: District, draft: WeekDraft) -> None:
+    """With no decision given, list the bookings the draft would move or cancel, if any, and
+    refuse to publish."""
+    preview = preview_version(district, draft)
+    if preview.affected:
+        click.echo(
+            f"{len(preview.affected)} bookings are on visits this version moves "
+            "or removes (code, name, phone, service, stop, old -> proposed time):"
+        )
+        _say_affected(preview.affected)
+        raise TaxvanError("not published: decide with --move-affected or --cancel-affected REASON")
+
+
+def _write_notices(outcome: Outcome, district: District, notices: str) -> None:
+    """The taxpayers to tell about the published version, to the .csv or .xlsx `notices`."""
+    assert outcome.published_id is not None
+    body, count = export_notices(
+        outcome.published_id,
+        district,
+        "xlsx" if notices.lower().endswith(".xlsx") else "csv",
+        audit.command_line_actor(),
+        file=str(Path(notices).resolve()),
+    )
+    Path(notices).write_bytes(body)
+    click.echo(f"wrote {count} taxpayers to tell to {notices}")
+
+
+@click.command("setup-demo")
+@click.option("--time-limit", type=float, default=None, help="solver seconds")
+@click.option("--code", default=None, help="district code (default: the folder's name)")
+@click.option("--name", default=None, help="district name (default: kept, else the code)")
+@click.option("--name-en", default=None, help="English name (default: kept, else the code)")
+@with_appcontext
+def setup_demo_command(
+    time_limit: float | None, code: str | None, name: str | None, name_en: str | None
+) -> None:
+    """Create the database, import the data folder (TAXVAN_DATA) as a district and publish
+    this and next week in it if needed."""
+    init_db()
+    try:
+        imported = import_district(
+            current_app.config["TAXVAN"].data_dir, code=code, name=name, name_en=name_en
+        )
+        click.echo(imported.lines()[0])
+        district = imported.district
+        today = china_now().date()
+        for day in (today, today + dt.timedelta(days=7)):
+            label = iso_week_label(day)
+            existing = latest_week(day, district)
+            if existing is not None and existing.week == label:
+                click.echo(f"{label} is already published")
+                continue
+            outcome = publish_week(label, time_limit=time_limit, district_code=district.code)
+            click.echo(f"published {outcome.summary()}")
+    except TaxvanError as exc:
+        _fail(exc)

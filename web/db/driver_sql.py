@@ -12,18 +12,22 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy import CompoundSelect, Connection, Dialect, Select, TextClause
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.dml import UpdateBase
+
+Statement = TextClause | Select[Any] | CompoundSelect[Any] | UpdateBase
+"""A statement `run` takes: SQL text, a select (a UNION too), or an insert, update or delete."""
 
 
 @functools.lru_cache(maxsize=64)  # a few statements per engine (tests make many)
-def driver_sql(stmt: Executable, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+def driver_sql(stmt: Statement, dialect: Dialect) -> tuple[str, dict[str, Any]]:
     """`stmt` compiled once for `dialect`: its SQL text and the values of its own literals."""
     compiled = stmt.compile(dialect=dialect)
     return compiled.string, dict(compiled.params)
 
 
-def run(conn: Connection, stmt: Executable, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+def run(conn: Connection, stmt: Statement, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
     """Execute one of the hot path's statements in the connection's transaction; its rows.
 
     On PostgreSQL the statement goes straight to psycopg, compiled once (`driver_sql`), and

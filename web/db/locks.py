@@ -54,7 +54,7 @@ def write_lock(conn: Connection) -> None:
     if conn.dialect.name != "sqlite":
         return
     raw = conn.connection.dbapi_connection
-    if raw is not None and not raw.in_transaction:  # type: ignore[attr-defined]
+    if raw is not None and not raw.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -23,10 +23,10 @@ from sqlalchemy import (
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
-from web.extensions import db
+from web.extensions import Model, db
 
 
-class StreetRow(db.Model):
+class StreetRow(Model):
     """A street (sub-district) of one district. Street codes are unique in the installation."""
 
     __tablename__ = "streets"
@@ -37,7 +37,7 @@ class StreetRow(db.Model):
     served: Mapped[bool]
 
 
-class StopRow(db.Model):
+class StopRow(Model):
     """A stop of one district. Stop ids are unique in the installation (a printed QR code
     names only the stop), so `/stops/<id>` always finds its district."""
 
@@ -53,7 +53,7 @@ class StopRow(db.Model):
     street: Mapped[StreetRow] = relationship()
 
 
-class ServiceRow(db.Model):
+class ServiceRow(Model):
     """A service as one district defines it: two districts may give the same code other
     minutes or materials, so the key is (district, code)."""
 
@@ -67,7 +67,7 @@ class ServiceRow(db.Model):
     materials_en: Mapped[str] = mapped_column(String(500))
 
 
-class PublishedWeek(db.Model):
+class PublishedWeek(Model):
     """One version of a week's published timetable.
 
     A week has versions 1, 2, ...; `CurrentWeek` says which one the public sees. Earlier
@@ -104,7 +104,7 @@ class PublishedWeek(db.Model):
     district: Mapped[District] = relationship()
 
 
-class CurrentWeek(db.Model):
+class CurrentWeek(Model):
     """Which version of a district's week the public site, open data, API, .ics and bookings
     read.
 
@@ -121,7 +121,7 @@ class CurrentWeek(db.Model):
     published: Mapped[PublishedWeek] = relationship()
 
 
-class VisitRow(db.Model):
+class VisitRow(Model):
     __tablename__ = "visits"
     id: Mapped[int] = mapped_column(primary_key=True)
     published_id: Mapped[int] = mapped_column(ForeignKey("published_weeks.id"))
@@ -152,7 +152,7 @@ class VisitRow(db.Model):
     stop: Mapped[StopRow] = relationship()
 
 
-class Booking(db.Model):
+class Booking(Model):
     """A taxpayer's place at a visit. `district_id` is the visit's district (through its
     published week); it is here because the service is the district's: (district, code)."""
 
@@ -195,7 +195,7 @@ class Booking(db.Model):
     )
 
 
-class SlotClaim(db.Model):
+class SlotClaim(Model):
     __tablename__ = "slot_claims"
     __table_args__ = (UniqueConstraint("visit_id", "counter", "slot", name="uq_claim_place"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -206,7 +206,7 @@ class SlotClaim(db.Model):
     booking: Mapped[Booking] = relationship(back_populates="claims")
 
 
-class BookingChange(db.Model):
+class BookingChange(Model):
     """What publishing a version did to one booking: carried to the same visit of the new
     version, moved to another visit of the same stop, or cancelled with a reason.
 
@@ -235,7 +235,7 @@ class BookingChange(db.Model):
 # --- the dispatcher console: districts, dispatchers, audit log ------------------------------
 
 
-class District(db.Model):
+class District(Model):
     """A district as imported from its data folder.
 
     Its streets, stops, services and published weeks carry its id (`district_id`): the
@@ -271,7 +271,7 @@ class District(db.Model):
         }
 
 
-class User(db.Model):
+class User(Model):
     """A console user: a dispatcher of one district or an admin of all (Flask-Login user)."""
 
     __tablename__ = "users"
@@ -308,7 +308,7 @@ class User(db.Model):
         return self.role == "admin"
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who did what, when, in which district: kept for the dispatcher and the admins."""
 
     __tablename__ = "audit_log"
@@ -329,7 +329,7 @@ class AuditEntry(db.Model):
 # --- notices to taxpayers: the outbox -------------------------------------------------------
 
 
-class Notice(db.Model):
+class Notice(Model):
     """One message to a taxpayer, written in the transaction of the change it reports (a
     transactional outbox) and delivered later by `flask send-notices` (see web/notify/)."""
 
@@ -366,7 +366,7 @@ class Notice(db.Model):
 # --- door-to-door requests (上门服务) ----------------------------------------------------------
 
 
-class DoorRequest(db.Model):
+class DoorRequest(Model):
     """A firm's request for a visit at its own address, from the public form.
 
     `reference` and `mobile` together open its status page; the firm, contact and point are
@@ -402,7 +402,7 @@ class DoorRequest(db.Model):
     visit: Mapped[DoorVisit | None] = relationship(back_populates="request", uselist=False)
 
 
-class DoorVisit(db.Model):
+class DoorVisit(Model):
     """An accepted request as a one-off visit of a van on a day, planned around the published
     visits (`routes.insertion`). A table of its own rather than a row of `visits`: it is not a
     stop anyone can walk to or book, and the public timetable and open data stay the stops'."""
@@ -437,7 +437,7 @@ JOB_ACTIVE = ("queued", "running")
 ADJUSTMENT_KINDS = ("pin", "exclude_stop", "exclude_day", "visits", "dwell")
 
 
-class AdjustmentRow(db.Model):
+class AdjustmentRow(Model):
     """One of a district's standing adjustments to its plans (`taxvan.adjustments`): a pin, an
     excluded stop or weekday, a stop's visits a week or dwell.
 
@@ -464,7 +464,7 @@ class AdjustmentRow(db.Model):
     district: Mapped[District] = relationship()
 
 
-class PlanJob(db.Model):
+class PlanJob(Model):
     """One request to plan a district's week, from queued to succeeded/failed/cancelled.
 
     The solver's improving objective lands in `progress` as it improves; `heartbeat_at` is
@@ -515,7 +515,7 @@ class PlanJob(db.Model):
         return self.status in JOB_ACTIVE
 
 
-class Draft(db.Model):
+class Draft(Model):
     """A planned week of a district, not published: what a job produced, whole or not at all.
 
     Stored in the database (not the instance folder) so that a worker on another machine can

@@ -50,7 +50,7 @@ _COLUMNS = (
     "next_attempt_at",
     "created_at",
 )
-_INSERT_ONCE = {
+INSERT_ONCE = {
     d.dialect.name: d.insert(NOTICES)
     .values({c: bindparam(c) for c in _COLUMNS})
     .on_conflict_do_nothing(index_elements=["key"])
@@ -64,7 +64,7 @@ def _insert_once(conn: Connection, values: dict[str, Any]) -> bool:
     """INSERT the notice unless its key exists (ON CONFLICT DO NOTHING, one statement on both
     databases, so a duplicate never fails the caller's transaction); True if written. On
     PostgreSQL it goes straight to the driver like the rest of the booking path (`run`)."""
-    return bool(run(conn, _INSERT_ONCE[conn.dialect.name], values))
+    return bool(run(conn, INSERT_ONCE[conn.dialect.name], values))
 
 
 def notice_values(
@@ -212,7 +212,7 @@ def notices_of_district(district: District) -> ColumnElement[bool]:
 
 def _district_notices(
     district: District, status: str, kind: str, date: dt.date | None
-) -> Select[tuple[Notice]]:
+) -> Select[Notice]:
     q = select(Notice).where(notices_of_district(district))
     if status:
         q = q.where(Notice.status == status)

@@ -73,33 +73,39 @@ def load_dataset_rows(dataset: Dataset, district: District) -> dict[str, int]:
     if district.id is None:
         db.session.flush()
     did = district.id
-    for s in dataset.streets:
+    for street in dataset.streets:
         db.session.merge(
-            StreetRow(code=s.code, district_id=did, name=s.name, name_en=s.name_en, served=s.served)
-        )
-    for s in dataset.stops:
-        db.session.merge(
-            StopRow(
-                id=s.id,
+            StreetRow(
+                code=street.code,
                 district_id=did,
-                name=s.name,
-                street_code=s.street_code,
-                kind=s.kind,
-                lat=s.lat,
-                lon=s.lon,
-                coord_source=s.coord_source,
+                name=street.name,
+                name_en=street.name_en,
+                served=street.served,
             )
         )
-    for s in dataset.services:
+    for stop in dataset.stops:
+        db.session.merge(
+            StopRow(
+                id=stop.id,
+                district_id=did,
+                name=stop.name,
+                street_code=stop.street_code,
+                kind=stop.kind,
+                lat=stop.lat,
+                lon=stop.lon,
+                coord_source=stop.coord_source,
+            )
+        )
+    for service in dataset.services:
         db.session.merge(
             ServiceRow(
                 district_id=did,
-                code=s.code,
-                name_zh=s.name_zh,
-                name_en=s.name_en,
-                minutes=s.minutes,
-                materials_zh=s.materials_zh,
-                materials_en=s.materials_en,
+                code=service.code,
+                name_zh=service.name_zh,
+                name_en=service.name_en,
+                minutes=service.minutes,
+                materials_zh=service.materials_zh,
+                materials_en=service.materials_en,
             )
         )
     return {

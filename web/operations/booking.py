@@ -114,9 +114,9 @@ _IS_CURRENT = VISITS.c.published_id.in_(select(CURRENT.c.published_id))
 
 # The hot path's statements, built once: SQLAlchemy Core over the tables, so a booking pays
 # neither for building the statement nor for the ORM's row loading and identity map; the
-# rows become detached model objects (`_detached`) for the views and templates.
+# rows become detached model objects (`detached`) for the views and templates.
 
-_VISIT_WITH_SERVICE = (
+VISIT_WITH_SERVICE = (
     select(*VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
     .join_from(VISITS, STOPS, VISITS.c.stop_id == STOPS.c.id)
     .join(STREETS, STOPS.c.street_code == STREETS.c.code)
@@ -141,9 +141,9 @@ _BOOKING_BY_CODE = (
     )
     .where(BOOKINGS.c.code == bindparam("code"))
 )
-_BOOKING_BY_CODE_FOR_UPDATE = _BOOKING_BY_CODE.with_for_update(of=BOOKINGS)
+BOOKING_BY_CODE_FOR_UPDATE = _BOOKING_BY_CODE.with_for_update(of=BOOKINGS)
 
-_HELD = union_all(
+HELD = union_all(
     select(literal_column("1"), BOOKINGS.c.id, VISITS.c.date, BOOKINGS.c.start, BOOKINGS.c.end)
     .join_from(BOOKINGS, VISITS, BOOKINGS.c.visit_id == VISITS.c.id)
     .where(
@@ -172,7 +172,7 @@ replaced or a call-off has just cancelled."""
 _TAKEN = select(CLAIMS.c.counter, CLAIMS.c.slot).where(CLAIMS.c.visit_id == bindparam("visit_id"))
 _INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
 _INSERT_CLAIMS = insert(CLAIMS)
-_PG_INSERT_BOOKING_CLAIMS_AND_NOTICE = text(
+PG_INSERT_BOOKING_CLAIMS_AND_NOTICE = text(
     "WITH booking AS ("
     ' INSERT INTO bookings (code, visit_id, district_id, service_code, start, "end", counter,'
     " taxpayer_id, name, phone, status, created_at, lang)"
@@ -201,7 +201,7 @@ _SET_STATUS = (
     .where(BOOKINGS.c.id == bindparam("booking_id"))
     .values(status=bindparam("new_status"))
 )
-_PG_RELEASE = text(
+PG_RELEASE = text(
     "WITH freed AS (DELETE FROM slot_claims WHERE booking_id = :booking_id)"
     " UPDATE bookings SET status = :new_status WHERE id = :booking_id"
 )
@@ -216,7 +216,7 @@ def _manager(cls: type) -> ClassManager:
     return manager_of_class(cls)
 
 
-def _detached(cls: type, columns: Mapping[str, object], **related: object) -> Any:
+def detached(cls: type, columns: Mapping[str, object], **related: object) -> Any:
     """A model object from its columns and the related objects given, detached from the
     session: what the views read, without the ORM's row loading.
 
@@ -245,8 +245,8 @@ def _visit_from(
     visit: Mapping[str, object], stop: Mapping[str, object], street: Mapping[str, object]
 ) -> VisitRow:
     """A detached visit with its stop and street."""
-    s = _detached(StopRow, stop, street=_detached(StreetRow, street))
-    v: VisitRow = _detached(VisitRow, visit, stop=s)
+    s = detached(StopRow, stop, street=detached(StreetRow, street))
+    v: VisitRow = detached(VisitRow, visit, stop=s)
     return v
 
 
@@ -324,7 +324,7 @@ def _visit_and_service(
         return None, _any_service(service_code)
     rows = _run(
         db.session.connection(),
-        _VISIT_WITH_SERVICE,
+        VISIT_WITH_SERVICE,
         {"visit_id": visit_id, "service": service_code or ""},
     )
     row = rows[0] if rows else None
@@ -332,7 +332,7 @@ def _visit_and_service(
         return None, _any_service(service_code)
     v, stop, street, service = _split(row, VISITS, STOPS, STREETS, SERVICES)
     visit = _visit_from(v, stop, street)
-    return visit, (_detached(ServiceRow, service) if service["code"] is not None else None)
+    return visit, (detached(ServiceRow, service) if service["code"] is not None else None)
 
 
 def validate(req: BookingRequest) -> tuple[VisitRow, ServiceRow, int, str, str]:
@@ -384,9 +384,7 @@ def _held(
     statement."""
     mine: list[tuple[dt.datetime, dt.datetime]] = []
     taken: set[tuple[int, int]] = set()
-    rows = _run(
-        conn, _HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id}
-    )
+    rows = _run(conn, HELD, {"taxpayer_id": taxpayer_id, "today": now.date(), "visit_id": visit_id})
     current = False
     for own, booking_id, date, a, b in rows:
         if own == 2:
@@ -437,7 +435,7 @@ class _NoPlace(Exception):
     """No free place at the asked time: the unit of work is rolled back."""
 
 
-def _new_booking(
+def new_booking(
     conn: Connection,
     visit: VisitRow,
     service: ServiceRow,
@@ -462,7 +460,7 @@ def _new_booking(
     check_taxpayer_limits((at(visit.date, start), at(visit.date, end)), mine, r)
     if moving is not None:
         # The old place is free before the new one is chosen (both in this transaction).
-        _release(conn, moving.id, "moved")
+        release(conn, moving.id, "moved")
     first = (start - visit.start) // r.slot_minutes
     n_slots = len(slot_starts(visit.start, visit.end, r.slot_minutes))
     places = [
@@ -491,17 +489,17 @@ def _new_booking(
     if notice is None:
         notice = NoticeKind.MOVED if moving is not None else NoticeKind.BOOKED
     if conn.dialect.name == "postgresql":  # the notice in the booking's own statement
-        draft = _detached(Booking, {"id": _ID_HERE, **values}, visit=visit, service=service)
+        draft = detached(Booking, {"id": _ID_HERE, **values}, visit=visit, service=service)
         told = booking_notice(notice, draft, reason=reason, now=now)
         head, tail = told["key"].split(_ID_HERE)
         params = {f"n_{k}": v for k, v in told.items()}
         params.update(values, n_key_head=head, n_key_tail=tail)
         params.update(first_slot=first, last_slot=first + length - 1)
-        booking_id = int(_run(conn, _PG_INSERT_BOOKING_CLAIMS_AND_NOTICE, params)[0][0])
+        booking_id = int(_run(conn, PG_INSERT_BOOKING_CLAIMS_AND_NOTICE, params)[0][0])
     else:
         booking_id = _insert(conn, values, first, length)
     # The row just written, outside the session, with what the reply shows.
-    booking: Booking = _detached(
+    booking: Booking = detached(
         Booking,
         {"id": booking_id, **values},
         visit=visit,
@@ -520,14 +518,14 @@ def _insert(conn: Connection, values: dict[str, Any], first: int, length: int) -
     """SQLite: write a booking and the claims on its `length` slots from `first`; its id.
 
     Core statements, no unit-of-work bookkeeping (SQLite has no data-modifying WITH; on
-    PostgreSQL `_new_booking` sends one statement). A place already claimed raises
+    PostgreSQL `new_booking` sends one statement). A place already claimed raises
     IntegrityError."""
     booking_id = int(conn.execute(_INSERT_BOOKING, values).scalar_one())
-    _insert_claims(conn, booking_id, values["visit_id"], values["counter"], first, length)
+    insert_claims(conn, booking_id, values["visit_id"], values["counter"], first, length)
     return booking_id
 
 
-def _insert_claims(
+def insert_claims(
     conn: Connection, booking_id: int, visit_id: int, counter: int, first: int, length: int
 ) -> None:
     """Claim `length` slots from `first` on one counter of a visit for a booking; a place
@@ -541,11 +539,11 @@ def _insert_claims(
     )
 
 
-def _release(conn: Connection, booking_id: int, status: str) -> None:
+def release(conn: Connection, booking_id: int, status: str) -> None:
     """Free a booking's places and give it `status` (moved, cancelled)."""
     params = {"booking_id": booking_id, "new_status": status}
     if conn.dialect.name == "postgresql":
-        _run(conn, _PG_RELEASE, params)
+        _run(conn, PG_RELEASE, params)
     else:
         conn.execute(_FREE_CLAIMS, params)
         conn.execute(_SET_STATUS, params)
@@ -574,7 +572,7 @@ def book(req: BookingRequest, now: dt.datetime | None = None) -> Booking:
         visit.stop.district_id,
         tid,
         visit.counters + 1,
-        lambda conn: _new_booking(
+        lambda conn: new_booking(
             conn, visit, service, start, tid, name, phone, now, lang=_lang(req.lang)
         ),
     )
@@ -613,18 +611,18 @@ def find(
         locks.write_lock(conn)
     rows = _run(
         conn,
-        _BOOKING_BY_CODE_FOR_UPDATE if for_update else _BOOKING_BY_CODE,
+        BOOKING_BY_CODE_FOR_UPDATE if for_update else _BOOKING_BY_CODE,
         {"code": (code or "").strip().upper()},
     )
     row = rows[0] if rows else None
     if row is None:
         raise BookingNotFound()
     b, v, stop, street, service = _split(row, BOOKINGS, VISITS, STOPS, STREETS, SERVICES)
-    booking: Booking = _detached(
+    booking: Booking = detached(
         Booking,
         b,
         visit=_visit_from(v, stop, street),
-        service=_detached(ServiceRow, service),
+        service=detached(ServiceRow, service),
     )
     if not phone or not secrets.compare_digest(booking.phone, phone):
         raise BookingNotFound()
@@ -645,7 +643,7 @@ def cancel(code: str, phone: str, district_id: int | None = None) -> Booking:
         booking = find(code, phone, for_update=True, district_id=district_id)
         if booking.status != "active":
             raise NotActive(booking.code, booking.status)
-        _release(u.conn, booking.id, "cancelled")
+        release(u.conn, booking.id, "cancelled")
         notify_booking(NoticeKind.CANCELLED, booking, conn=u.conn)
         return booking
 
@@ -681,7 +679,7 @@ def reschedule(
         moving = find(code, phone, for_update=True)  # fresh, under the taxpayer's lock too
         if moving.status != "active":
             raise NotActive(moving.code, moving.status)
-        new = _new_booking(
+        new = new_booking(
             conn, visit, service, first, tid, moving.name, phone, now, moving, moving.lang
         )
         if new is not None:  # the old code leads to the new booking (`latest`)
@@ -747,11 +745,11 @@ def latest(booking: Booking) -> Booking | None:
     if not rows:
         return None
     b, v, stop, street, service = _split(rows[0], BOOKINGS, VISITS, STOPS, STREETS, SERVICES)
-    found: Booking = _detached(
+    found: Booking = detached(
         Booking,
         b,
         visit=_visit_from(v, stop, street),
-        service=_detached(ServiceRow, service),
+        service=detached(ServiceRow, service),
     )
     same = (
         found.taxpayer_id == booking.taxpayer_id

@@ -5,14 +5,14 @@ and why, so bookings keep their history), each active booking moves to the neare
 same stop that has room for its service (later or earlier, whichever is nearer in time), or is
 cancelled with the reason, and the audit entry is written: all of it, or on any error nothing.
 
-A move goes through the booking service's own insert (`_new_booking`), the same as a taxpayer's
+A move goes through the booking service's own insert (`new_booking`), the same as a taxpayer's
 reschedule: the unique slot claims, the per-taxpayer cap and no-overlap rule (under the
 taxpayer's lock), the walk-in share and the booking window hold for it too, so an alternative
 visit that is full is never overfilled.
 
 Locks, so that a booking arriving meanwhile is seen and moved or refused: on SQLite the
 transaction holds the database's write lock from its start, and a booking re-reads its visit's
-cancellation under that lock (`_HELD` in the booking service). On PostgreSQL the disruption
+cancellation under that lock (`HELD` in the booking service). On PostgreSQL the disruption
 takes the affected taxpayers' advisory locks, then locks the visits concerned (called off and
 alternatives) for update, in id order; that waits for bookings whose claims are written (their
 foreign key holds a key-share lock on the visit). Left open on PostgreSQL: a booking that read
@@ -248,7 +248,7 @@ def _place_for(
     for its service, at the free start nearest to its old time; None if no candidate has
     room. Every rule of a taxpayer's own move applies (window, walk-ins, cap, overlap)."""
     r = svc.rules()
-    moving = svc._detached(Booking, dict(booking._mapping), visit=old)
+    moving = svc.detached(Booking, dict(booking._mapping), visit=old)
     for v in candidates:
         places = ranked_places(u.conn, moving, [v], now)
         # The same time of day first: the taxpayer planned their day around it.
@@ -344,15 +344,15 @@ def _run(
         columns = dict(b._mapping)
         service = services[b.service_code]
         if place is None:
-            svc._release(conn, b.id, "cancelled")
-            cancelled = svc._detached(Booking, columns, visit=old, service=service)
+            svc.release(conn, b.id, "cancelled")
+            cancelled = svc.detached(Booking, columns, visit=old, service=service)
             notify_booking(NoticeKind.VISIT_CANCELLED, cancelled, reason=told, conn=conn, now=now)
         else:
             columns.update(
                 visit_id=place.visit_id, start=place.start, end=place.end, counter=place.counter
             )
             target = next(v for v in alternatives if v.id == place.visit_id)
-            moved = svc._detached(Booking, columns, visit=target, service=service)
+            moved = svc.detached(Booking, columns, visit=target, service=service)
             notify_booking(NoticeKind.VISIT_MOVED, moved, reason=told, conn=conn, now=now)
         _set_reason(conn, b.id, reason, note)
         notice = Notice(

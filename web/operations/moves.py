@@ -36,9 +36,9 @@ from web.operations.booking import (
     CLAIMS,
     SERVICES,
     VISITS,
-    _insert_claims,
-    _release,
     at,
+    insert_claims,
+    release,
     rules,
 )
 from web.operations.unit import Unit
@@ -158,7 +158,7 @@ def place_booking(conn: Connection, booking_id: int, place: Placement) -> None:
             "new_counter": place.counter,
         },
     )
-    _insert_claims(conn, booking_id, place.visit_id, place.counter, first, length)
+    insert_claims(conn, booking_id, place.visit_id, place.counter, first, length)
 
 
 def move_to_nearest(
@@ -184,5 +184,5 @@ def move_to_nearest(
 def cancel_with_reason(conn: Connection, booking_id: int, reason: str) -> None:
     """Cancel a booking for the dispatcher: its places freed, the reason kept with it so the
     taxpayer who looks it up reads why. Inside the caller's transaction."""
-    _release(conn, booking_id, "cancelled")
+    release(conn, booking_id, "cancelled")
     conn.execute(_REASON, {"booking_id": booking_id, "reason": reason[:200]})

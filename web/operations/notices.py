@@ -128,11 +128,19 @@ def deliver_due(
     done = 0
     while limit is None or done < limit:
         batch = batch_size if limit is None else min(batch_size, limit - done)
-        ids = transaction(lambda u, n=batch: _claim(u.conn, token, stamp, n))
+
+        def claim(u: Unit, n: int = batch) -> list[int]:
+            return _claim(u.conn, token, stamp, n)
+
+        ids = transaction(claim)
         if not ids:
             break
+
         # read in a transaction of its own: none stays open while the gateway answers
-        notices = transaction(lambda _u, claimed=ids: _claimed(claimed))
+        def read(_u: Unit, claimed: list[int] = ids) -> list[Outgoing]:
+            return _claimed(claimed)
+
+        notices = transaction(read)
         for notice in notices:
             outcome = sender.send(notice)
             _record(notice, outcome, token, report, cfg.sms_max_attempts, cfg.sms_retry_seconds)

@@ -252,28 +252,42 @@ def _rq_state(job: PlanJob) -> tuple[str, str]:
         return "unknown", ""
 
 
-def reap(job: PlanJob) -> bool:
-    """Mark `job` failed if its worker is gone (see the module docstring); True if it was."""
-    db.session.refresh(job)
-    if not job.active:
-        return False
+def _why_gone(job: PlanJob, now: dt.datetime) -> str | None:
+    """Why the active `job`'s worker is taken to be gone, or None while it may still run: RQ
+    says its job ended or is unknown, a thread's web process never started it, or no
+    heartbeat for longer than `job_stale_s`."""
     stale = dt.timedelta(seconds=current_app.config["TAXVAN"].job_stale_s)
-    now = wall_now()
     reason = None
     if job.runner == "rq" and job.rq_id:
-        status, why = _rq_state(job)
-        if status in ("failed", "stopped", "canceled"):
-            reason = "the worker stopped in the middle of the plan" + (f" ({why})" if why else "")
-        elif status == "missing":
-            reason = "the job queue no longer knows this plan"
-        elif status == "finished":
-            reason = "the worker ended without saving the plan"
+        reason = _rq_reason(job)
     elif job.runner == "thread" and job.status == "queued" and job.created_at < now - stale:
         reason = "the web process that was to run this plan stopped"
     if reason is None and job.status == "running":
         last = job.heartbeat_at or job.started_at or job.created_at
         if last < now - stale:
             reason = f"no word from the worker for {int((now - last).total_seconds())} s"
+    return reason
+
+
+def _rq_reason(job: PlanJob) -> str | None:
+    """What RQ's state of the job says of its worker, if it ended without ending the job."""
+    status, why = _rq_state(job)
+    if status in ("failed", "stopped", "canceled"):
+        return "the worker stopped in the middle of the plan" + (f" ({why})" if why else "")
+    if status == "missing":
+        return "the job queue no longer knows this plan"
+    if status == "finished":
+        return "the worker ended without saving the plan"
+    return None
+
+
+def reap(job: PlanJob) -> bool:
+    """Mark `job` failed if its worker is gone (see the module docstring); True if it was."""
+    db.session.refresh(job)
+    if not job.active:
+        return False
+    now = wall_now()
+    reason = _why_gone(job, now)
     if reason is None:
         return False
     return transaction(lambda _u: _failed(job, reason, now))

@@ -32,6 +32,7 @@ from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
 from web.adapters.planner import run_plan
 from web.clock import wall_now
+from web.config import Config
 from web.db import audit
 from web.db.models import Draft, PlanJob, User
 from web.db.store import current_version
@@ -188,60 +189,13 @@ def execute(job_id: int) -> str:
     )
     watcher = _Watcher(app, job_id)
     watcher.start()
-    outcome: tuple[str, str | None] = ("failed", None)
-    draft_parts: dict[str, Any] | None = None
     try:
-        with tempfile.TemporaryDirectory(prefix=f"taxvan-job-{job_id}-") as tmp:
-            run = run_plan(
-                cfg,
-                job.week,
-                Path(tmp),
-                say=watcher.say,
-                progress=watcher.progress,
-                stop=watcher.cancel.is_set,
-                **plan_inputs(job, options),
-            )
-            draft_parts = {
-                "visits": visit_dicts(run),
-                "report": run.report,
-                "template": json.loads(run.files["template.json"].read_text("utf-8")),
-                "map_html": run.files["map.html"].read_text("utf-8"),
-                "fingerprint": run.week.fingerprint,
-                "template_reused": run.template_reused,
-                "base_version": base_version,
-            }
-        outcome = ("succeeded", None)
-    except SearchStopped:
-        outcome = ("cancelled", None)
-    except AdjustmentError as exc:  # every problem, not only the first
-        # In the console's language (Chinese: a job has no request to ask).
-        from web.operations.adjustments import problem_text
-
-        texts = "; ".join(problem_text(p) for p in exc.problems)
-        outcome = ("failed", _("Adjustment not possible: %(problems)s", problems=texts))
-    except PinError as exc:
-        from web.operations.adjustments import pin_error_text
-
-        outcome = ("failed", pin_error_text(exc))
-    except TaxvanError as exc:  # another PlanningError, bad data: a message for people
-        outcome = ("failed", str(exc))
-    except Exception as exc:
-        app.logger.exception("plan job %s failed", job_id)
-        outcome = ("failed", f"unexpected error: {type(exc).__name__}: {exc}")
+        outcome, draft_parts = _plan(app, job, cfg, options, watcher)
     finally:
         watcher.stop()
+    if draft_parts is not None:
+        draft_parts["base_version"] = base_version  # the version current when planning began
     return transaction(lambda _u: _finish(job_id, watcher, outcome, draft_parts, options))
-
-
-def _cancelled_before_start(job: PlanJob) -> None:
-    _end(job, "cancelled")
-    _audit(job, "plan_cancelled", {"before_start": True}, actor=job.cancelled_by)
-
-
-def _running(job: PlanJob) -> None:
-    job.status = "running"
-    job.started_at = job.heartbeat_at = wall_now()
-    job.worker = f"{socket.gethostname()}:{os.getpid()}"[:120]
 
 
 def _finish(
@@ -260,30 +214,7 @@ def _finish(
     if status == "succeeded" and job.cancel_requested:
         status = "cancelled"  # asked to stop while the files were written: keep nothing
     if status == "succeeded" and draft_parts is not None:
-        draft = Draft(
-            district_id=job.district_id,
-            week=job.week,
-            job=job,
-            status="draft",
-            options=options,
-            created_at=wall_now(),
-            created_by=job.actor,
-            **draft_parts,
-        )
-        db.session.add(draft)
-        _end(job, "succeeded")
-        db.session.flush()
-        report = draft_parts["report"]
-        _audit(
-            job,
-            "plan_finished",
-            {
-                "draft": draft.id,
-                "visits": len(draft_parts["visits"]),
-                "dropped": len(report.get("dropped", [])),
-                "km": report.get("km_driven"),
-            },
-        )
+        _save_draft(job, options, draft_parts)
     elif status == "cancelled":
         _end(job, "cancelled")
         _audit(job, "plan_cancelled", {}, actor=job.cancelled_by)
@@ -291,6 +222,90 @@ def _finish(
         _end(job, "failed", error or "the plan failed")
         _audit(job, "plan_failed", {"error": job.error})
     return job.status
+
+
+def _plan(
+    app: Flask, job: PlanJob, cfg: Config, options: dict[str, Any], watcher: _Watcher
+) -> tuple[tuple[str, str | None], dict[str, Any] | None]:
+    """Run the job's plan: ((status, error for people), the draft's columns if it
+    succeeded). Every failure becomes a status and a message, the unexpected ones logged."""
+    job_id = job.id
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"taxvan-job-{job_id}-") as tmp:
+            run = run_plan(
+                cfg,
+                job.week,
+                Path(tmp),
+                say=watcher.say,
+                progress=watcher.progress,
+                stop=watcher.cancel.is_set,
+                **plan_inputs(job, options),
+            )
+            draft_parts = {
+                "visits": visit_dicts(run),
+                "report": run.report,
+                "template": json.loads(run.files["template.json"].read_text("utf-8")),
+                "map_html": run.files["map.html"].read_text("utf-8"),
+                "fingerprint": run.week.fingerprint,
+                "template_reused": run.template_reused,
+            }
+        return ("succeeded", None), draft_parts
+    except SearchStopped:
+        return ("cancelled", None), None
+    except AdjustmentError as exc:  # every problem, not only the first
+        # In the console's language (Chinese: a job has no request to ask).
+        from web.operations.adjustments import problem_text
+
+        texts = "; ".join(problem_text(p) for p in exc.problems)
+        return ("failed", _("Adjustment not possible: %(problems)s", problems=texts)), None
+    except PinError as exc:
+        from web.operations.adjustments import pin_error_text
+
+        return ("failed", pin_error_text(exc)), None
+    except TaxvanError as exc:  # another PlanningError, bad data: a message for people
+        return ("failed", str(exc)), None
+    except Exception as exc:
+        app.logger.exception("plan job %s failed", job_id)
+        return ("failed", f"unexpected error: {type(exc).__name__}: {exc}"), None
+
+
+def _cancelled_before_start(job: PlanJob) -> None:
+    _end(job, "cancelled")
+    _audit(job, "plan_cancelled", {"before_start": True}, actor=job.cancelled_by)
+
+
+def _running(job: PlanJob) -> None:
+    job.status = "running"
+    job.started_at = job.heartbeat_at = wall_now()
+    job.worker = f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def _save_draft(job: PlanJob, options: dict[str, Any], draft_parts: dict[str, Any]) -> None:
+    """The succeeded job's plan as a draft of its week, the job ended and audited."""
+    draft = Draft(
+        district_id=job.district_id,
+        week=job.week,
+        job=job,
+        status="draft",
+        options=options,
+        created_at=wall_now(),
+        created_by=job.actor,
+        **draft_parts,
+    )
+    db.session.add(draft)
+    _end(job, "succeeded")
+    db.session.flush()
+    report = draft_parts["report"]
+    _audit(
+        job,
+        "plan_finished",
+        {
+            "draft": draft.id,
+            "visits": len(draft_parts["visits"]),
+            "dropped": len(report.get("dropped", [])),
+            "km": report.get("km_driven"),
+        },
+    )
 
 
 def run_in_thread(app: Flask, job_id: int) -> threading.Thread:

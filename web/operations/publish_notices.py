@@ -32,6 +32,7 @@ from web.db.models import (
 )
 from web.extensions import db
 from web.operations.people import People
+from web.operations.unit import transaction
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ def notice_rows(published_id: int, zh: bool = True) -> list[NoticeRow]:
     out = []
     for change, booking, service, stop, was, now in db.session.execute(query):
         old_time = f"{was.date.isoformat()} {hhmm(change.old_start)}–{hhmm(change.old_end)}"
-        if change.action == "moved" and now is not None:
-            new_time = f"{now.date.isoformat()} {hhmm(change.new_start)}–{hhmm(change.new_end)}"
+        start, end = change.new_start, change.new_end  # a move records its new visit and times
+        if change.action == "moved" and now is not None and start is not None and end is not None:
+            new_time = f"{now.date.isoformat()} {hhmm(start)}–{hhmm(end)}"
             action = _("moved to a new time")
         else:
             new_time = _("cancelled: %(reason)s", reason=change.reason)
@@ -178,12 +180,9 @@ def export_notices(
     }
     if file is not None:
         details["file"] = file
-    audit.record(
-        "publish_notices_export",
-        actor=actor,
-        user=user,
-        district=district,
-        details=details,
-        commit=True,
+    transaction(
+        lambda _u: audit.record(
+            "publish_notices_export", actor=actor, user=user, district=district, details=details
+        )
     )
     return body, len(rows)

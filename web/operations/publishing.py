@@ -43,7 +43,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from taxvan.clock import hhmm
 from taxvan.errors import TaxvanError
@@ -70,7 +70,7 @@ from web.db.models import (
 from web.db.outbox import notify_booking
 from web.db.store import current_version, current_week, load_dataset_rows
 from web.extensions import db
-from web.operations.booking import _detached, at
+from web.operations.booking import at, detached
 from web.operations.door import call_off_door_visit
 from web.operations.invariants import van_settings
 from web.operations.moves import Placement, cancel_with_reason, move_to_nearest
@@ -697,11 +697,48 @@ def _run(
 ) -> Outcome:
     """One attempt inside the unit of work; `transaction` commits or rolls back."""
     session = db.session
-    conn = u.conn
     u.district(district.id, exclusive=True)
     now = china_now()
     _check_fresh(district, draft)
     current = current_week(draft.week, district)
+    new, outcome = _checked_version(district, draft, current, decisions, who, user, preview)
+
+    # Taxpayers before rows (the lock order): nobody books in the district meanwhile.
+    u.lock_taxpayers(b.taxpayer_id for b in _active_on(current, for_update=False))
+    u.rows()
+    bookings = _active_on(current, for_update=True)
+    same, by_stop = _visits_by_place(new)
+    carried, affected = _match_bookings(bookings, same, now, outcome)
+    if not preview:
+        _check_decisions(draft.week, affected, decisions)
+    changes = _carry(u.conn, new, carried, outcome)
+    changes += _settle_affected(
+        _Settling(u, district, new, by_stop, now, preview), affected, decisions, outcome
+    )
+
+    session.add_all(changes)
+    _switch(district, draft.week, new.id, current is not None)
+    if draft.draft_id is not None:
+        session.execute(update(Draft).where(Draft.id == draft.draft_id).values(status="published"))
+    _audit_publish(district, draft.week, new, outcome, who, user, preview)
+    session.flush()
+    for b in bookings:
+        session.expire(b)  # rows changed underneath by the statements above
+    return outcome
+
+
+def _checked_version(
+    district: District,
+    draft: WeekDraft,
+    current: PublishedWeek | None,
+    decisions: Decisions,
+    who: str,
+    user: User | None,
+    preview: bool,
+) -> tuple[PublishedWeek, Outcome]:
+    """The draft as the week's new version (its visits added) and its outcome so far: the
+    current version's call-offs carried, the van days checked with the door-to-door visits it
+    keeps, the ones it clashes with called off (or the publish refused)."""
     _check_district(district, draft)
     new = _new_version(district, draft, who)
     new.draft_id = draft.draft_id
@@ -712,11 +749,13 @@ def _run(
     kept = [d for d in _door_visits(district, new.week) if d not in {x for x, _c in clashes}]
     _check_van_days(district, new, kept)
     _settle_door_clashes(district, draft.week, clashes, decisions.call_off_door, preview, who, user)
+    return new, outcome
 
-    # Taxpayers before rows (the lock order): nobody books in the district meanwhile.
-    u.lock_taxpayers(b.taxpayer_id for b in _active_on(current, for_update=False))
-    u.rows()
-    bookings = _active_on(current, for_update=True)
+
+def _visits_by_place(
+    new: PublishedWeek,
+) -> tuple[dict[tuple[str, dt.date, int, int], list[VisitRow]], dict[str, list[VisitRow]]]:
+    """The new version's visits that run (not called off), by stop and time, and by stop."""
     same: dict[tuple[str, dt.date, int, int], list[VisitRow]] = defaultdict(list)
     by_stop: dict[str, list[VisitRow]] = defaultdict(list)
     for v in new.visits:
@@ -724,7 +763,17 @@ def _run(
             continue
         same[(v.stop_id, v.date, v.start, v.end)].append(v)
         by_stop[v.stop_id].append(v)
+    return same, by_stop
 
+
+def _match_bookings(
+    bookings: list[Booking],
+    same: dict[tuple[str, dt.date, int, int], list[VisitRow]],
+    now: dt.datetime,
+    outcome: Outcome,
+) -> tuple[list[tuple[Booking, VisitRow]], list[Booking]]:
+    """(bookings carried to the new version's visit at the same stop and time, with room on
+    their counter; bookings affected). A booking whose visit is over stays as it was (kept)."""
     carried: list[tuple[Booking, VisitRow]] = []
     affected: list[Booking] = []
     for b in bookings:
@@ -743,65 +792,123 @@ def _run(
             outcome.kept += 1
         else:
             affected.append(b)
+    return carried, affected
 
-    if not preview:
-        undecided = [b for b in affected if decisions.of(b.id) is None]
-        if undecided:
-            raise UndecidedBookings(draft.week, [_affected(b, None) for b in undecided])
-        for b in affected:
-            d = decisions.of(b.id)
-            if d is not None and d.action == CANCEL and not d.reason.strip():
-                raise ReasonMissing(b.code)
 
+def _check_decisions(week: str, affected: list[Booking], decisions: Decisions) -> None:
+    """Every affected booking has a decision, and a cancellation its reason."""
+    undecided = [b for b in affected if decisions.of(b.id) is None]
+    if undecided:
+        raise UndecidedBookings(week, [_affected(b, None) for b in undecided])
+    for b in affected:
+        d = decisions.of(b.id)
+        if d is not None and d.action == CANCEL and not d.reason.strip():
+            raise ReasonMissing(b.code)
+
+
+def _carry(
+    conn: Connection,
+    new: PublishedWeek,
+    carried: list[tuple[Booking, VisitRow]],
+    outcome: Outcome,
+) -> list[BookingChange]:
+    """Move the carried bookings and their places to the new version's visits."""
     changes: list[BookingChange] = []
     for b, v in carried:
         conn.execute(update(Booking).where(Booking.id == b.id).values(visit_id=v.id))
         conn.execute(update(SlotClaim).where(SlotClaim.booking_id == b.id).values(visit_id=v.id))
         changes.append(_change(new, b, "carried", v, b.start, b.end, ""))
         outcome.carried += 1
+    return changes
 
-    visits_by_id = {v.id: v for v in new.visits}
-    services = {
-        s.code: s
-        for s in session.scalars(select(ServiceRow).where(ServiceRow.district_id == district.id))
-    }
+
+@dataclass
+class _Settling:
+    """What moving or cancelling the affected bookings of a publish works with."""
+
+    u: Unit
+    district: District
+    new: PublishedWeek
+    by_stop: dict[str, list[VisitRow]]
+    now: dt.datetime
+    preview: bool
+    visits_by_id: dict[int, VisitRow] = field(init=False)
+    services: dict[str, ServiceRow] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.visits_by_id = {v.id: v for v in self.new.visits}
+        self.services = {
+            s.code: s
+            for s in db.session.scalars(
+                select(ServiceRow).where(ServiceRow.district_id == self.district.id)
+            )
+        }
+
+
+def _settle_affected(
+    st: _Settling, affected: list[Booking], decisions: Decisions, outcome: Outcome
+) -> list[BookingChange]:
+    """Move or cancel each affected booking as decided (a preview: move them all, saying
+    which have no room), telling each taxpayer unless it is a preview."""
+    changes: list[BookingChange] = []
     for b in affected:
-        d = Decision(MOVE) if preview else decisions.of(b.id)
+        d = Decision(MOVE) if st.preview else decisions.of(b.id)
         assert d is not None
-        old = b.visit
-        if d.action == MOVE:
-            place = move_to_nearest(u, b, by_stop.get(old.stop_id, []), now)
-            outcome.affected.append(_affected(b, place))
-            if place is None:
-                if preview:
-                    continue
-                raise NoRoomToMove(b.code, old.stop.name)
-            target = visits_by_id[place.visit_id]
-            changes.append(_change(new, b, "moved", target, place.start, place.end, d.reason))
-            outcome.notices.append(Notice(b, old, target, d.reason))
-            outcome.moved += 1
-            if not preview:
-                _tell(NoticeKind.VISIT_MOVED, b, target, place, services, d.reason, now)
-        else:
-            outcome.affected.append(_affected(b, None))
-            cancel_with_reason(conn, b.id, d.reason.strip())
-            changes.append(_change(new, b, "cancelled", None, None, None, d.reason.strip()))
-            outcome.notices.append(Notice(b, old, None, d.reason.strip()))
-            outcome.cancelled += 1
-            if not preview:
-                _tell(NoticeKind.VISIT_CANCELLED, b, old, None, services, d.reason, now)
+        change = _move(st, b, d, outcome) if d.action == MOVE else _cancel(st, b, d, outcome)
+        if change is not None:
+            changes.append(change)
+    return changes
 
-    session.add_all(changes)
-    _switch(district, draft.week, new.id, current is not None)
-    if draft.draft_id is not None:
-        session.execute(update(Draft).where(Draft.id == draft.draft_id).values(status="published"))
+
+def _move(st: _Settling, b: Booking, d: Decision, outcome: Outcome) -> BookingChange | None:
+    """Move `b` to the nearest free place of its stop in the new version (none in a preview:
+    no change; none when publishing: refused)."""
+    old = b.visit
+    place = move_to_nearest(st.u, b, st.by_stop.get(old.stop_id, []), st.now)
+    outcome.affected.append(_affected(b, place))
+    if place is None:
+        if st.preview:
+            return None
+        raise NoRoomToMove(b.code, old.stop.name)
+    target = st.visits_by_id[place.visit_id]
+    change = _change(st.new, b, "moved", target, place.start, place.end, d.reason)
+    outcome.notices.append(Notice(b, old, target, d.reason))
+    outcome.moved += 1
+    if not st.preview:
+        _tell(NoticeKind.VISIT_MOVED, b, target, place, st.services, d.reason, st.now)
+    return change
+
+
+def _cancel(st: _Settling, b: Booking, d: Decision, outcome: Outcome) -> BookingChange:
+    """Cancel `b`, giving the dispatcher's reason."""
+    old = b.visit
+    outcome.affected.append(_affected(b, None))
+    cancel_with_reason(st.u.conn, b.id, d.reason.strip())
+    change = _change(st.new, b, "cancelled", None, None, None, d.reason.strip())
+    outcome.notices.append(Notice(b, old, None, d.reason.strip()))
+    outcome.cancelled += 1
+    if not st.preview:
+        _tell(NoticeKind.VISIT_CANCELLED, b, old, None, st.services, d.reason, st.now)
+    return change
+
+
+def _audit_publish(
+    district: District,
+    week: str,
+    new: PublishedWeek,
+    outcome: Outcome,
+    who: str,
+    user: User | None,
+    preview: bool,
+) -> None:
+    """The publish in the audit log: the version and what happened to the bookings."""
     audit.record(
         "publish",
         actor=who,
         user=user,
         district=district,
         details={
-            "week": draft.week,
+            "week": week,
             "version": new.version,
             "visits": len(new.visits),
             "carried": outcome.carried,
@@ -813,10 +920,6 @@ def _run(
             "door_called_off": 0 if preview else len(outcome.door_clashes),
         },
     )
-    session.flush()
-    for b in bookings:
-        session.expire(b)  # rows changed underneath by the statements above
-    return outcome
 
 
 def taxpayer_reason(lang: str, words: str) -> str:
@@ -843,7 +946,7 @@ def _tell(
     if place is not None:
         columns.update(visit_id=place.visit_id, start=place.start, end=place.end)
         columns.update(counter=place.counter)
-    told = _detached(Booking, columns, visit=visit, service=services[b.service_code])
+    told = detached(Booking, columns, visit=visit, service=services[b.service_code])
     notify_booking(
         kind,
         told,

@@ -22,7 +22,7 @@ def _kept_headers(exc: HTTPException) -> list[tuple[str, str]]:
 
 def register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException):
         code = exc.code or 500
         limit = request.max_content_length or 0  # this request's own limit (API: smaller)
         messages = {
@@ -49,7 +49,7 @@ def register_errors(app: Flask) -> None:
         return render_template("error.html", code=code, message=message), code, headers
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(exc: Exception):
         discard()
         app.logger.exception("unhandled error on %s", request.path)
         message = _("Something went wrong on our side. Please try again later.")

@@ -153,6 +153,7 @@ class WholeNumberField(IntegerField):
     one would reach `NumberRange`, which turns it into a float and fails (OverflowError)."""
 
     MAX_DIGITS = 12
+    data: int | None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if valuelist:
@@ -219,7 +220,7 @@ def check_schema(
 def _type_name(value: Any) -> str:
     names = {"string": "a string", "integer": "an integer", "object": "a JSON object"}
     if isinstance(value, list):
-        return " or ".join(names.get(v, v) for v in value)
+        return " or ".join(names.get(v, str(v)) for v in value)
     return names.get(value, str(value))
 
 

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -94,183 +95,190 @@ def _changed_stops(source: Path, target: Path, n: int) -> Path:
     return target
 
 
-def _machine(app, tmp_path: Path) -> type[RuleBasedStateMachine]:
-    class Schedule(RuleBasedStateMachine):
-        def __init__(self) -> None:
-            super().__init__()
-            with app.app_context():
-                reset_published()
-                d = _district()
-                self.code = d.code
-                self.folder = Path(d.data_dir)
-            self.imports = 0
-            self.taxpayers = 0
+class Schedule(RuleBasedStateMachine):
+    """The schedule's operations as rules; `_machine` gives it the app and a folder."""
 
-        def teardown(self) -> None:
-            with app.app_context():
-                if self.imports:
-                    import_district(self.folder, code=self.code, actor="test")
-                reset_published()
+    app: Flask
+    tmp_path: Path
 
-        # --- what the rules pick from ---------------------------------------------------
+    def __init__(self) -> None:
+        super().__init__()
+        with self.app.app_context():
+            reset_published()
+            d = _district()
+            self.code = d.code
+            self.folder = Path(d.data_dir)
+        self.imports = 0
+        self.taxpayers = 0
 
-        def _visits(self) -> list[VisitRow]:
-            week = current_week(WEEK, _district())
-            return sorted(week.visits, key=lambda v: v.id) if week else []
+    def teardown(self) -> None:
+        with self.app.app_context():
+            if self.imports:
+                import_district(self.folder, code=self.code, actor="test")
+            reset_published()
 
-        def _active(self) -> list[Booking]:
-            return list(
-                db.session.scalars(
-                    select(Booking).where(Booking.status == "active").order_by(Booking.id)
-                )
+    # --- what the rules pick from ---------------------------------------------------
+
+    def _visits(self) -> list[VisitRow]:
+        week = current_week(WEEK, _district())
+        return sorted(week.visits, key=lambda v: v.id) if week else []
+
+    def _active(self) -> list[Booking]:
+        return list(
+            db.session.scalars(
+                select(Booking).where(Booking.status == "active").order_by(Booking.id)
             )
+        )
 
-        def _booked(self, pick: int) -> list[Booking]:
-            """Book first (a move or cancel needs a booking), then the active bookings."""
-            for i in range(5):
-                self._book_one(pick + i, 0)
-                if active := self._active():
-                    return active
-            return []
+    def _booked(self, pick: int) -> list[Booking]:
+        """Book first (a move or cancel needs a booking), then the active bookings."""
+        for i in range(5):
+            self._book_one(pick + i, 0)
+            if active := self._active():
+                return active
+        return []
 
-        def _book_one(self, pick: int, slot: int) -> None:
+    def _book_one(self, pick: int, slot: int) -> None:
+        visits = self._visits()
+        v = visits[pick % len(visits)]
+        service = db.session.get(svc.ServiceRow, (v.stop.district_id, "consult"))
+        open_ = svc.open_slots(v, service)
+        start = open_[slot % len(open_)].start if open_ else svc.hhmm(v.start)
+        self.taxpayers += 1
+        who = _taxpayer(self.taxpayers % 7)
+        with contextlib.suppress(BookingError):
+            svc.book(svc.BookingRequest(v.id, start, "consult", who, "机测", PHONE))
+
+    # --- the operations ---------------------------------------------------------------
+
+    @rule(pick=st.integers(0, 10_000), slot=st.integers(0, 40))
+    def book(self, pick: int, slot: int) -> None:
+        with self.app.app_context():
+            self._book_one(pick, slot)
+        RAN["book"] += 1
+
+    @rule(pick=st.integers(0, 10_000), to=st.integers(0, 10_000))
+    def move(self, pick: int, to: int) -> None:
+        with self.app.app_context():
+            active = self._active() or self._booked(pick)
+            if not active:
+                return
+            b = active[pick % len(active)]
+            visits = self._visits()
+            v = visits[to % len(visits)]
+            service = db.session.get(svc.ServiceRow, (v.stop.district_id, b.service_code))
+            open_ = svc.open_slots(v, service)
+            start = open_[0].start if open_ else svc.hhmm(v.start)
+            with contextlib.suppress(BookingError):
+                svc.reschedule(b.code, b.phone, v.id, start)
+        RAN["move"] += 1
+
+    @rule(pick=st.integers(0, 10_000))
+    def cancel(self, pick: int) -> None:
+        with self.app.app_context():
+            active = self._active() or self._booked(pick)
+            if not active:
+                return
+            b = active[pick % len(active)]
+            with contextlib.suppress(BookingError):
+                svc.cancel(b.code, b.phone)
+        RAN["cancel"] += 1
+
+    @rule(pick=st.integers(0, 10_000), whole_day=st.booleans())
+    def call_off(self, pick: int, whole_day: bool) -> None:
+        with self.app.app_context():
             visits = self._visits()
             v = visits[pick % len(visits)]
-            service = db.session.get(svc.ServiceRow, (v.stop.district_id, "consult"))
-            open_ = svc.open_slots(v, service)
-            start = open_[slot % len(open_)].start if open_ else svc.hhmm(v.start)
-            self.taxpayers += 1
-            who = _taxpayer(self.taxpayers % 7)
-            with contextlib.suppress(BookingError):
-                svc.book(svc.BookingRequest(v.id, start, "consult", who, "机测", PHONE))
+            scope = Scope(date=v.date) if whole_day else Scope(visit_id=v.id)
+            with contextlib.suppress(DisruptionError):
+                disrupt(_district(), scope, "weather", None, actor="machine")
+        RAN["call_off"] += 1
 
-        # --- the operations ---------------------------------------------------------------
-
-        @rule(pick=st.integers(0, 10_000), slot=st.integers(0, 40))
-        def book(self, pick: int, slot: int) -> None:
-            with app.app_context():
-                self._book_one(pick, slot)
-            RAN["book"] += 1
-
-        @rule(pick=st.integers(0, 10_000), to=st.integers(0, 10_000))
-        def move(self, pick: int, to: int) -> None:
-            with app.app_context():
-                active = self._active() or self._booked(pick)
-                if not active:
-                    return
-                b = active[pick % len(active)]
-                visits = self._visits()
-                v = visits[to % len(visits)]
-                service = db.session.get(svc.ServiceRow, (v.stop.district_id, b.service_code))
-                open_ = svc.open_slots(v, service)
-                start = open_[0].start if open_ else svc.hhmm(v.start)
-                with contextlib.suppress(BookingError):
-                    svc.reschedule(b.code, b.phone, v.id, start)
-            RAN["move"] += 1
-
-        @rule(pick=st.integers(0, 10_000))
-        def cancel(self, pick: int) -> None:
-            with app.app_context():
-                active = self._active() or self._booked(pick)
-                if not active:
-                    return
-                b = active[pick % len(active)]
-                with contextlib.suppress(BookingError):
-                    svc.cancel(b.code, b.phone)
-            RAN["cancel"] += 1
-
-        @rule(pick=st.integers(0, 10_000), whole_day=st.booleans())
-        def call_off(self, pick: int, whole_day: bool) -> None:
-            with app.app_context():
-                visits = self._visits()
-                v = visits[pick % len(visits)]
-                scope = Scope(date=v.date) if whole_day else Scope(visit_id=v.id)
-                with contextlib.suppress(DisruptionError):
-                    disrupt(_district(), scope, "weather", None, actor="machine")
-            RAN["call_off"] += 1
-
-        @rule(
-            stale=st.booleans(),
-            shift=st.sampled_from([0, 30, 60]),
-            drop=st.booleans(),
-            pick=st.integers(0, 10_000),
-            cancel_all=st.booleans(),
-        )
-        def publish(self, stale: bool, shift: int, drop: bool, pick: int, cancel_all: bool):
-            with app.app_context():
-                week = current_week(WEEK, _district())
-                visits = [_planned(v) for v in sorted(week.visits, key=lambda v: v.id)]
-                i = pick % len(visits)
-                if shift:
-                    v = visits[i]
-                    visits[i] = dataclasses.replace(v, start=v.start + shift, end=v.end + shift)
-                if drop and len(visits) > 1:
-                    visits.pop((i + 1) % len(visits))
-                base = week.version - 1 if stale else week.version
-                draft = WeekDraft(WEEK, tuple(visits), dict(week.report), week.map_html, base)
-                choice = Decision(CANCEL, "机测调整") if cancel_all else Decision(MOVE)
-                try:
-                    publish_version(_district(), draft, Decisions(others=choice), "machine")
-                    assert not stale, "a draft of a replaced version was published"
-                except StaleDraft:
-                    assert stale
-                except DraftBreaksVanDay:
-                    assert shift, "only a shifted visit can run into the next one"
-                except NoRoomToMove:
-                    publish_version(
-                        _district(),
-                        draft,
-                        Decisions(others=Decision(CANCEL, "机测调整")),
-                        "machine",
-                    )
-            RAN["publish"] += 1
-
-        @rule(pick=st.integers(0, 10_000), minutes=st.sampled_from([45, 60]))
-        def door_to_door(self, pick: int, minutes: int) -> None:
-            with app.app_context():
-                d = _district()
-                visits = self._visits()
-                near = visits[pick % len(visits)].stop
-                req = door.submit(
-                    d,
-                    door.NewRequest(
-                        firm_name="机测建材有限公司",
-                        credit_code=_taxpayer(99),
-                        contact_name="王经理",
-                        mobile=PHONE,
-                        address="工业园 1 号",
-                        point=(near.lat + 0.002, near.lon + 0.002),
-                        weekdays=[],
-                        dates=[],
-                        services=["consult"],
-                        people=2,
-                        lang="zh",
-                    ),
+    @rule(
+        stale=st.booleans(),
+        shift=st.sampled_from([0, 30, 60]),
+        drop=st.booleans(),
+        pick=st.integers(0, 10_000),
+        cancel_all=st.booleans(),
+    )
+    def publish(self, stale: bool, shift: int, drop: bool, pick: int, cancel_all: bool):
+        with self.app.app_context():
+            week = current_week(WEEK, _district())
+            visits = [_planned(v) for v in sorted(week.visits, key=lambda v: v.id)]
+            i = pick % len(visits)
+            if shift:
+                v = visits[i]
+                visits[i] = dataclasses.replace(v, start=v.start + shift, end=v.end + shift)
+            if drop and len(visits) > 1:
+                visits.pop((i + 1) % len(visits))
+            base = week.version - 1 if stale else week.version
+            draft = WeekDraft(WEEK, tuple(visits), dict(week.report), week.map_html, base)
+            choice = Decision(CANCEL, "机测调整") if cancel_all else Decision(MOVE)
+            try:
+                publish_version(_district(), draft, Decisions(others=choice), "machine")
+                assert not stale, "a draft of a replaced version was published"
+            except StaleDraft:
+                assert stale
+            except DraftBreaksVanDay:
+                assert shift, "only a shifted visit can run into the next one"
+            except NoRoomToMove:
+                publish_version(
+                    _district(),
+                    draft,
+                    Decisions(others=Decision(CANCEL, "机测调整")),
+                    "machine",
                 )
-                week = current_week(WEEK, d)
-                ask = door.PlanAsk(week, minutes, None, (near.lat + 0.002, near.lon + 0.002))
-                fits = door.options(d, req, ask).fits
-                user = db.session.scalar(select(User).order_by(User.id))
-                if fits and user is not None:
-                    with contextlib.suppress(TaxvanError):
-                        door.accept(d, req, ask, door.option_key(fits[0]), user)
-                db.session.get(DoorRequest, req.id)
-            RAN["door"] += 1
+        RAN["publish"] += 1
 
-        @rule(n=st.integers(0, 10_000))
-        def import_stops(self, n: int) -> None:
-            with app.app_context():
-                self.imports += 1
-                folder = _changed_stops(self.folder, tmp_path / f"import-{len(RAN)}-{n}", n)
-                import_district(folder, code=self.code, actor="machine")
-            RAN["import"] += 1
+    @rule(pick=st.integers(0, 10_000), minutes=st.sampled_from([45, 60]))
+    def door_to_door(self, pick: int, minutes: int) -> None:
+        with self.app.app_context():
+            d = _district()
+            visits = self._visits()
+            near = visits[pick % len(visits)].stop
+            req = door.submit(
+                d,
+                door.NewRequest(
+                    firm_name="机测建材有限公司",
+                    credit_code=_taxpayer(99),
+                    contact_name="王经理",
+                    mobile=PHONE,
+                    address="工业园 1 号",
+                    point=(near.lat + 0.002, near.lon + 0.002),
+                    weekdays=[],
+                    dates=[],
+                    services=["consult"],
+                    people=2,
+                    lang="zh",
+                ),
+            )
+            week = current_week(WEEK, d)
+            ask = door.PlanAsk(week, minutes, None, (near.lat + 0.002, near.lon + 0.002))
+            fits = door.options(d, req, ask).fits
+            user = db.session.scalar(select(User).order_by(User.id))
+            if fits and user is not None:
+                with contextlib.suppress(TaxvanError):
+                    door.accept(d, req, ask, door.option_key(fits[0]), user)
+            db.session.get(DoorRequest, req.id)
+        RAN["door"] += 1
 
-        @invariant()
-        def rules_hold(self) -> None:
-            with app.app_context():
-                assert [str(v) for v in check()] == []
+    @rule(n=st.integers(0, 10_000))
+    def import_stops(self, n: int) -> None:
+        with self.app.app_context():
+            self.imports += 1
+            folder = _changed_stops(self.folder, self.tmp_path / f"import-{len(RAN)}-{n}", n)
+            import_district(folder, code=self.code, actor="machine")
+        RAN["import"] += 1
 
-    return Schedule
+    @invariant()
+    def rules_hold(self) -> None:
+        with self.app.app_context():
+            assert [str(v) for v in check()] == []
+
+
+def _machine(app: Flask, tmp_path: Path) -> type[RuleBasedStateMachine]:
+    """The machine working in `app`, writing changed data folders under `tmp_path`."""
+    return type("AppSchedule", (Schedule,), {"app": app, "tmp_path": tmp_path})
 
 
 def _user(app) -> None:

@@ -6,6 +6,7 @@ sees, from the data the error carries, never from its English message.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask_babel import format_datetime
@@ -58,49 +59,81 @@ def error_kind(exc: BookingError) -> str:
     return ERROR_KINDS.get(type(exc), OTHER_KIND)
 
 
+@functools.singledispatch
 def user_message(exc: BookingError) -> str:
-    """The reason in the request's language (Chinese by default)."""
-    if isinstance(exc, PlaceTaken):
-        if exc.fully_booked:
-            return _("This time is no longer available, and this visit is fully booked.")
-        return _("This time is no longer available.")
-    if isinstance(exc, NotOpenYet):
-        return _(
-            "Booking for this visit opens on %(when)s.",
-            when=format_datetime(exc.opens, "yyyy-MM-dd HH:mm"),
-        )
-    if isinstance(exc, BookingClosed):
-        return _("Booking for this time has closed.")
-    if isinstance(exc, DoesNotFit):
-        return _(
-            "This service does not fit before the van leaves at %(end)s; choose an earlier time.",
-            end=hhmm(exc.visit_end),
-        )
-    if isinstance(exc, VisitCancelled):
-        from web.operations.disruptions import (
-            reason_text,  # the reasons' texts live with the disruptions
-        )
-
-        return _(
-            "This visit is cancelled (%(reason)s); it cannot be booked. "
-            "Choose another visit of this stop.",
-            reason=reason_text(exc.reason, exc.note),
-        )
-    if isinstance(exc, OverlappingBooking):
-        return _("You already have a booking at an overlapping time.")
-    if isinstance(exc, LimitReached):
-        return _("You already hold the most open bookings allowed.")
-    if isinstance(exc, BookingNotFound):
-        return _("No booking matches this code and phone number.")
-    if isinstance(exc, NotActive):
-        if exc.status == "cancelled":
-            return _("This booking is already cancelled.")
-        return _("This booking was moved to another time already.")
-    if isinstance(exc, InvalidFields):
-        if set(exc.errors) <= {"target", "visit_id", "start"}:
-            return _("The new time is not one of the times offered; choose one from the list.")
-        return _("Some fields are not valid.")
+    """The reason in the request's language (Chinese by default); one function per kind of
+    error below."""
     return str(exc)
+
+
+@user_message.register
+def _place_taken(exc: PlaceTaken) -> str:
+    if exc.fully_booked:
+        return _("This time is no longer available, and this visit is fully booked.")
+    return _("This time is no longer available.")
+
+
+@user_message.register
+def _not_open_yet(exc: NotOpenYet) -> str:
+    return _(
+        "Booking for this visit opens on %(when)s.",
+        when=format_datetime(exc.opens, "yyyy-MM-dd HH:mm"),
+    )
+
+
+@user_message.register
+def _booking_closed(exc: BookingClosed) -> str:
+    return _("Booking for this time has closed.")
+
+
+@user_message.register
+def _does_not_fit(exc: DoesNotFit) -> str:
+    return _(
+        "This service does not fit before the van leaves at %(end)s; choose an earlier time.",
+        end=hhmm(exc.visit_end),
+    )
+
+
+@user_message.register
+def _visit_cancelled(exc: VisitCancelled) -> str:
+    from web.operations.disruptions import (
+        reason_text,  # the reasons' texts live with the disruptions
+    )
+
+    return _(
+        "This visit is cancelled (%(reason)s); it cannot be booked. "
+        "Choose another visit of this stop.",
+        reason=reason_text(exc.reason, exc.note),
+    )
+
+
+@user_message.register
+def _overlapping(exc: OverlappingBooking) -> str:
+    return _("You already have a booking at an overlapping time.")
+
+
+@user_message.register
+def _limit_reached(exc: LimitReached) -> str:
+    return _("You already hold the most open bookings allowed.")
+
+
+@user_message.register
+def _not_found(exc: BookingNotFound) -> str:
+    return _("No booking matches this code and phone number.")
+
+
+@user_message.register
+def _not_active(exc: NotActive) -> str:
+    if exc.status == "cancelled":
+        return _("This booking is already cancelled.")
+    return _("This booking was moved to another time already.")
+
+
+@user_message.register
+def _invalid_fields(exc: InvalidFields) -> str:
+    if set(exc.errors) <= {"target", "visit_id", "start"}:
+        return _("The new time is not one of the times offered; choose one from the list.")
+    return _("Some fields are not valid.")
 
 
 def error_json(exc: BookingError) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def _visit_or_404(visit_id: int) -> VisitRow:
 
 @bp.route("/visits/<row_id:visit_id>/book", methods=["GET", "POST"])
 @booking_post_limit
-def book(visit_id: int):  # type: ignore[no-untyped-def]
+def book(visit_id: int):
     visit = _visit_or_404(visit_id)
     district_id = here.current().id
     services = services_of(district_id)
@@ -104,7 +104,7 @@ def book(visit_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/booking/<code>/confirmed")
-def confirmed(code: str):  # type: ignore[no-untyped-def]
+def confirmed(code: str):
     if session.get("confirmed") != code:
         return redirect(url_for("booking.lookup"))
     booking = booking_of(here.current(), code)
@@ -126,7 +126,7 @@ def _moves(booking: Booking) -> list[tuple[str, str]]:
 
 @bp.route("/booking/lookup", methods=["GET", "POST"])
 @booking_post_limit
-def lookup():  # type: ignore[no-untyped-def]
+def lookup():
     form = LookupForm()
     problem = None
     if form.validate_on_submit():
@@ -166,7 +166,7 @@ def _manage_page(booking: Booking, phone: str, problem: str | None = None, statu
 
 @bp.post("/booking/cancel")
 @booking_limit
-def cancel():  # type: ignore[no-untyped-def]
+def cancel():
     form = ManageForm()
     if not form.validate_on_submit():
         abort(400)
@@ -177,7 +177,7 @@ def cancel():  # type: ignore[no-untyped-def]
     return _manage_page(booking, form.phone.data)
 
 
-def _refused(form: ManageForm, exc: BookingError):  # type: ignore[no-untyped-def]
+def _refused(form: ManageForm, exc: BookingError):
     """The booking's page with the reason, or the lookup page if code and phone fail."""
     try:
         booking = svc.find(form.code.data, form.phone.data, district_id=here.current().id)
@@ -202,7 +202,7 @@ def _move_target(text: str) -> tuple[int, str]:
 
 @bp.post("/booking/reschedule")
 @booking_limit
-def reschedule():  # type: ignore[no-untyped-def]
+def reschedule():
     form = RescheduleForm()
     form.target.choices = []
     if not form.validate_on_submit():

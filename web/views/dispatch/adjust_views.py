@@ -21,9 +21,8 @@ from taxvan.errors import TaxvanError
 from web.db.models import ADJUSTMENT_KINDS, District
 from web.operations import adjustments
 from web.operations.drafts import WEEKDAYS_EN
-from web.views.dispatch.blueprint import bp, district_or_404
+from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
 from web.views.dispatch.forms import AdjustmentForm, RemoveAdjustmentForm
-from web.views.dispatch.planning_views import _user
 
 
 def _forms(district: District) -> dict[str, AdjustmentForm]:
@@ -115,7 +114,7 @@ def adjustment_add(code: str) -> Any:
         dataset = adjustments.district_dataset(district)
     except TaxvanError as exc:
         return _page(district, forms, data_error=str(exc)), 400
-    user = _user()
+    user = signed_in_user()
     try:
         row = adjustments.candidate_row(district, kind, user, **values)
         adjustments.add(district, row, user, dataset)
@@ -134,7 +133,7 @@ def adjustment_remove(code: str) -> WerkzeugResponse:
     district = district_or_404(code)
     form = RemoveAdjustmentForm()
     if form.validate_on_submit() and form.adjustment.data is not None:
-        if adjustments.remove(district, form.adjustment.data, _user()) is not None:
+        if adjustments.remove(district, form.adjustment.data, signed_in_user()) is not None:
             flash(_("Adjustment removed."), "info")
         else:
             flash(_("That adjustment is already gone."), "error")

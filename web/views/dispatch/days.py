@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from taxvan.clock import hhmm
 from web.adapters.spreadsheets import csv_bytes, write_row
@@ -205,6 +206,7 @@ def _xlsx(sheets: list[DaySheet], people: People) -> bytes:
     """Every name and text as a text cell: a taxpayer named `=HYPERLINK(...)` is no formula."""
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one, ordinary sheet
     ws.title = _("Day sheet")[:31]
     write_row(ws, _columns())
     for cell in ws[1]:
@@ -214,8 +216,8 @@ def _xlsx(sheets: list[DaySheet], people: People) -> bytes:
     widths = (11, 6, 5, 24, 18, 13, 12, 18, 13, 11, 6)
     for i, width in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = width
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
             cell.alignment = Alignment(vertical="top")
     mats = wb.create_sheet(_("What to bring")[:31])
     write_row(mats, [_("Van"), _("Service"), _("Bookings"), _("Taxpayers bring")])

@@ -157,7 +157,7 @@ def plan_start(code: str) -> Any:
         ),
     )
     try:
-        job, joined = queue.submit(district, options, _user())
+        job, joined = queue.submit(district, options, signed_in_user())
     except queue.JobRefused as exc:
         flash(
             _(
@@ -270,7 +270,7 @@ def plan_cancel(code: str, job_id: int) -> WerkzeugResponse:
     job = _job_or_404(district, job_id)
     if JobActionForm().validate_on_submit():
         if job.active:
-            queue.cancel(job, _user())
+            queue.cancel(job, signed_in_user())
             flash(_("Cancelling: the search stops within a few seconds."), "info")
     else:
         abort(400)
@@ -287,7 +287,7 @@ def plan_retry(code: str, job_id: int) -> WerkzeugResponse:
         flash(_("Only a failed or cancelled plan can be retried."), "error")
         return redirect(url_for("dispatch.plan_job", code=code, job_id=job.id))
     try:
-        new = queue.retry(job, _user())
+        new = queue.retry(job, signed_in_user())
     except queue.JobRefused as exc:
         flash(
             _(

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import (
@@ -30,7 +31,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
 from taxvan.errors import TaxvanError
-from web.db.models import District, Draft, PublishedWeek
+from web.db.models import District, Draft, PublishedWeek, User
 from web.db.queries import (
     change_counts,
     draft_of,
@@ -160,6 +161,18 @@ def _lifts(preview: Outcome) -> frozenset[tuple[str, Any]]:
     return frozenset((c.stop_id, c.date) for c in preview.called_off if c.key in asked)
 
 
+@dataclass
+class _Answer:
+    """How the confirm page answers a POST: a response as it is (the published version, the
+    stale draft), or the page again with its status and what to fix."""
+
+    status: int = 200
+    problems: dict[int, str] = field(default_factory=dict)
+    door_problem: str = ""
+    refused: str | None = None
+    response: Any = None
+
+
 def _confirm(
     district: District,
     label: str,
@@ -176,47 +189,11 @@ def _confirm(
     except (StaleDraft, DraftPublished) as exc:
         return _stale(district, label, saved, exc)
     based_on = current_id(district, label)
-    status = 200
-    problems: dict[int, str] = {}
-    door_problem = ""
-    refused = None
+    answer = _Answer()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            refused, status = _("This form has expired. Reload the page."), 400
-        elif form.token.data != token or form.based_on.data != str(based_on or ""):
-            refused, status = (
-                _(
-                    "Another version of this week was published after this page was shown. "
-                    "Nothing was saved; check the list below again."
-                ),
-                409,
-            )
-        else:
-            decisions, problems = _decisions(preview.affected)
-            door_reason = request.form.get("door-reason", "").strip()[:200]
-            decisions = dataclasses.replace(
-                decisions, lift=_lifts(preview), call_off_door=door_reason
-            )
-            if preview.door_clashes and not door_reason:
-                door_problem = _("Give the reason the firms are told.")
-            if problems or door_problem:
-                status = 400
-            else:
-                try:
-                    outcome = publish_version(district, draft, decisions, user.name, user)
-                except (StaleDraft, DraftPublished) as exc:
-                    return _stale(district, label, saved, exc)
-                except UndecidedBookings:
-                    refused, status = _("Some bookings have no decision yet."), 400
-                except TaxvanError as exc:
-                    refused, status = refusal_text(exc), 400
-                else:
-                    flash(_published_message(outcome), "ok")
-                    return redirect(
-                        url_for(
-                            "dispatch.week_version", code=code, week=label, version=outcome.version
-                        )
-                    )
+        answer = _submit(district, label, token, draft, saved, preview, based_on, form, user)
+        if answer.response is not None:
+            return answer.response
     current = published_week(based_on) if based_on else None
     return render_template(
         "dispatch/publish.html",
@@ -227,16 +204,77 @@ def _confirm(
         current=current,
         changes=_visit_changes(draft, current),
         form=PublishForm(formdata=None, token=token, based_on=str(based_on or "")),
-        problems=problems,
+        problems=answer.problems,
         chosen=request.form if request.method == "POST" else {},
         services=_service_names(district),
         people=people_of(district),
-        refused=refused,
+        refused=answer.refused,
         saved=saved,
-        door_problem=door_problem,
+        door_problem=answer.door_problem,
         lifted=set(request.form.getlist("lift")) if request.method == "POST" else set(),
         action=url_for("dispatch.draft_publish", code=code, draft_id=saved.id),
-    ), status
+    ), answer.status
+
+
+def _submit(
+    district: District,
+    label: str,
+    token: str,
+    draft: WeekDraft,
+    saved: Draft,
+    preview: Outcome,
+    based_on: int | None,
+    form: PublishForm,
+    user: User,
+) -> _Answer:
+    """The POST of the confirm page: refused for an expired form, a version published since
+    the page was shown, or a decision missing; else the publish."""
+    if not form.validate_on_submit():
+        return _Answer(400, refused=_("This form has expired. Reload the page."))
+    if form.token.data != token or form.based_on.data != str(based_on or ""):
+        return _Answer(
+            409,
+            refused=_(
+                "Another version of this week was published after this page was shown. "
+                "Nothing was saved; check the list below again."
+            ),
+        )
+    decisions, problems = _decisions(preview.affected)
+    door_reason = request.form.get("door-reason", "").strip()[:200]
+    decisions = dataclasses.replace(decisions, lift=_lifts(preview), call_off_door=door_reason)
+    door_problem = ""
+    if preview.door_clashes and not door_reason:
+        door_problem = _("Give the reason the firms are told.")
+    if problems or door_problem:
+        return _Answer(400, problems, door_problem)
+    return _publish(district, label, draft, saved, decisions, user)
+
+
+def _publish(
+    district: District,
+    label: str,
+    draft: WeekDraft,
+    saved: Draft,
+    decisions: Decisions,
+    user: User,
+) -> _Answer:
+    """Publish `draft` with the dispatcher's decisions: on to the new version, or why not."""
+    try:
+        outcome = publish_version(district, draft, decisions, user.name, user)
+    except (StaleDraft, DraftPublished) as exc:
+        return _Answer(response=_stale(district, label, saved, exc))
+    except UndecidedBookings:
+        return _Answer(400, refused=_("Some bookings have no decision yet."))
+    except TaxvanError as exc:
+        return _Answer(400, refused=refusal_text(exc))
+    flash(_published_message(outcome), "ok")
+    return _Answer(
+        response=redirect(
+            url_for(
+                "dispatch.week_version", code=district.code, week=label, version=outcome.version
+            )
+        )
+    )
 
 
 def refusal_text(exc: TaxvanError) -> str:

@@ -39,13 +39,6 @@ def _version_or_404(district: District, week: str, version: int) -> PublishedWee
     abort(404)
 
 
-def _version_or_404(district: District, week: str, version: int) -> PublishedWeek:
-    for v in week_versions(district, week):
-        if v.version == version:
-            return v
-    abort(404)
-
-
 @bp.get("/districts/<code>/weeks/<week>/versions/<row_id:version>")
 def week_version(code: str, week: str, version: int) -> Any:
     """One stored version's timetable, and whom its publish told what."""

@@ -66,7 +66,7 @@ def _mobile(form: FlaskForm, field: StringField) -> None:
         raise ValidationError(_l("Enter an 11-digit mainland mobile number.")) from None
 
 
-def _coordinate(low: float, high: float):  # type: ignore[no-untyped-def]
+def _coordinate(low: float, high: float):
     def check(form: FlaskForm, field: StringField) -> None:
         text = (field.data or "").strip()
         field.data = text

@@ -9,9 +9,10 @@ chooser lists the district's page for each (300 Multiple Choices).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     redirect,
@@ -21,6 +22,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.wrappers import Response
 
 from web.db.models import District
 from web.db.queries import (
@@ -34,17 +36,15 @@ from web.views.public import district as here
 bp = Blueprint("site", __name__)
 
 
-def _moved(endpoint: str, district: District, **values: object) -> Response:
+def _moved(endpoint: str, district: District, **values: Any) -> Response:
     """A permanent redirect to the district's page, keeping the query string."""
     target = url_for(endpoint, district=district.code, **values)
     if request.query_string:
         target += "?" + request.query_string.decode("ascii", "replace")
-    return redirect(target, 308)  # type: ignore[return-value]
+    return redirect(target, 308)
 
 
-def _choose(  # type: ignore[no-untyped-def]
-    endpoint: str, districts: list[District], status: int = 300, **values: object
-):
+def _choose(endpoint: str, districts: list[District], status: int = 300, **values: Any):
     """One district: redirect there; several: the chooser, linking each one's page; none: 404."""
     if not districts:
         abort(404)
@@ -55,7 +55,7 @@ def _choose(  # type: ignore[no-untyped-def]
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     """The district chooser; with one published district, that district's schedule."""
     districts = here.published()
     if len(districts) == 1:
@@ -130,17 +130,17 @@ def _week_districts(week: str) -> list[District]:
 
 
 @bp.get("/map/<week>")
-def week_map(week: str):  # type: ignore[no-untyped-def]
+def week_map(week: str):
     return _choose("public.week_map", _week_districts(week), week=week)
 
 
 @bp.get("/open-data/<week>.csv")
-def open_data_csv(week: str):  # type: ignore[no-untyped-def]
+def open_data_csv(week: str):
     return _choose("public.open_data_csv", _week_districts(week), week=week)
 
 
 @bp.get("/open-data/<week>.json")
-def open_data_json(week: str):  # type: ignore[no-untyped-def]
+def open_data_json(week: str):
     return _choose("public.open_data_json", _week_districts(week), week=week)
 
 
@@ -158,20 +158,20 @@ def confirmed(code: str) -> Response:
     code alone does not say which district it belongs to."""
     district = district_of_booking(code) if session.get("confirmed") == code else None
     if district is None:
-        return redirect(url_for("site.lookup"))  # type: ignore[return-value]
+        return redirect(url_for("site.lookup"))
     return _moved("booking.confirmed", district, code=code)
 
 
 @bp.route("/booking/lookup", methods=["GET", "POST"])
-def lookup():  # type: ignore[no-untyped-def]
+def lookup():
     return _choose("booking.lookup", here.published(), status=200)
 
 
 @bp.post("/booking/cancel")
-def cancel():  # type: ignore[no-untyped-def]
+def cancel():
     return _choose("booking.cancel", here.published())
 
 
 @bp.post("/booking/reschedule")
-def reschedule():  # type: ignore[no-untyped-def]
+def reschedule():
     return _choose("booking.reschedule", here.published())

@@ -217,12 +217,20 @@ def test_every_console_url_refuses_anonymous_visitors_and_other_districts(app, c
         "dispatch.draft_map",
     }, "the walk must see the console's pages"
     ids = _sample_plan(app, console.home)
+    _anonymous_visitors_are_refused(app, rules, console.home, ids)
+    # a dispatcher of the county, on the demo district's URLs
+    _other_districts_are_refused(app, rules, console.home, ids)
+    # the district's own dispatcher and an admin get every page they may see
+    for name in ("ann", "root"):
+        _own_pages_are_open(app, rules, console.home, ids, name)
 
+
+def _anonymous_visitors_are_refused(app, rules, home, ids):
     anonymous = app.test_client()
     for endpoint, method, rule in rules:
         if endpoint in OPEN:
             continue
-        r = _request(anonymous, app, endpoint, method, console.home, ids)
+        r = _request(anonymous, app, endpoint, method, home, ids)
         if rule.startswith("/dispatch/api/"):
             assert r.status_code == 401, (method, rule)
             assert r.is_json and r.get_json()["error"] == "Unauthorized"
@@ -230,13 +238,14 @@ def test_every_console_url_refuses_anonymous_visitors_and_other_districts(app, c
             assert r.status_code == 302, (method, rule, r.status_code)
             assert r.headers["Location"].split("?")[0].endswith("/dispatch/sign-in"), rule
 
-    # a dispatcher of the county, on the demo district's URLs
+
+def _other_districts_are_refused(app, rules, home, ids):
     stranger = app.test_client()
     assert sign_in(stranger, "bo").status_code == 302
     for endpoint, method, rule in rules:
         if endpoint in OPEN:
             continue
-        r = _request(stranger, app, endpoint, method, console.home, ids)
+        r = _request(stranger, app, endpoint, method, home, ids)
         if endpoint in ADMIN_ONLY or "<code>" in rule:
             assert r.status_code == 403, (method, rule, r.status_code)
         elif endpoint in NEEDS_FIELDS and method == "POST":
@@ -244,24 +253,24 @@ def test_every_console_url_refuses_anonymous_visitors_and_other_districts(app, c
         else:
             assert r.status_code in (200, 302), (method, rule, r.status_code)
 
-    # the district's own dispatcher and an admin get every page they may see
-    for name in ("ann", "root"):
-        client = app.test_client()
-        assert sign_in(client, name).status_code == 302
-        for endpoint, method, rule in rules:
-            if endpoint in OPEN:
-                continue
-            r = _request(client, app, endpoint, method, console.home, ids)
-            if endpoint in ADMIN_ONLY and name == "ann":
-                assert r.status_code == 403, (method, rule)
-            elif endpoint in NEEDS_FIELDS and method == "POST":
-                # only the CSRF token was sent: the form's own refusal, not an access one
-                assert r.status_code == 400, (name, method, rule, r.status_code)
-            else:
-                # a POST with only its CSRF token may also meet a conflict (a draft already
-                # published): the page's own answer, not an access refusal
-                allowed = (200, 302, 409) if method == "POST" else (200, 302)
-                assert r.status_code in allowed, (name, method, rule, r.status_code)
+
+def _own_pages_are_open(app, rules, home, ids, name):
+    client = app.test_client()
+    assert sign_in(client, name).status_code == 302
+    for endpoint, method, rule in rules:
+        if endpoint in OPEN:
+            continue
+        r = _request(client, app, endpoint, method, home, ids)
+        if endpoint in ADMIN_ONLY and name == "ann":
+            assert r.status_code == 403, (method, rule)
+        elif endpoint in NEEDS_FIELDS and method == "POST":
+            # only the CSRF token was sent: the form's own refusal, not an access one
+            assert r.status_code == 400, (name, method, rule, r.status_code)
+        else:
+            # a POST with only its CSRF token may also meet a conflict (a draft already
+            # published): the page's own answer, not an access refusal
+            allowed = (200, 302, 409) if method == "POST" else (200, 302)
+            assert r.status_code in allowed, (name, method, rule, r.status_code)
 
 
 def test_a_dispatcher_lands_on_their_own_district(app, console):
