@@ -17,6 +17,7 @@ from sqlalchemy import select
 from tests.web.views.dispatch.test_dispatch import _audit, _token, console, sign_in  # noqa: F401
 from web.clock import wall_now
 from web.db.models import District, Draft, PlanJob
+from web.db.store import current_version
 from web.extensions import db
 
 
@@ -58,6 +59,7 @@ def make_finished_job(code: str) -> tuple[int, int]:
         template_reused=True,
         created_at=wall_now(),
         created_by="ann",
+        base_version=current_version(district.id, "2026-W49"),  # planned from what is current
     )
     db.session.add_all([job, draft])
     db.session.commit()
