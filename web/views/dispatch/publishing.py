@@ -148,8 +148,10 @@ def _stale(district: District, label: str, saved: Draft, exc: TaxvanError) -> An
             base=exc.base if exc.base is not None else "—",
             now=exc.current,
         )
-    else:
+    elif isinstance(exc, DraftPublished):
         message = _("This draft is already published.")
+    else:  # a draft that breaks a van's day, or with another district's stops
+        message = refusal_text(exc)
     return render_template(
         "dispatch/publish_stale.html", district=district, week=label, saved=saved, message=message
     ), 409
@@ -186,7 +188,7 @@ def _confirm(
     user = signed_in_user()
     try:
         preview = preview_version(district, draft, user.name)
-    except (StaleDraft, DraftPublished) as exc:
+    except TaxvanError as exc:  # nothing to decide: the draft cannot be published as it is
         return _stale(district, label, saved, exc)
     based_on = current_id(district, label)
     answer = _Answer()

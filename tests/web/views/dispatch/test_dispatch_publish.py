@@ -250,3 +250,19 @@ def test_a_background_draft_is_published_from_its_draft_page(app, scene):
         assert kinds == ["visit_cancelled", "visit_moved"]
     again = client.get(url, follow_redirects=True).get_data(as_text=True)
     assert "已经发布" in again and _versions(app) == [1, 2]
+
+
+def test_a_draft_that_breaks_a_van_day_is_refused_with_its_reason_not_an_error(app, scene):
+    """A draft whose van runs two visits at once (a corrupted or hand-edited draft) cannot be
+    published: its page says why in the console's language, with a link to plan again."""
+    import dataclasses
+
+    first = scene.draft.visits[0]
+    twice = dataclasses.replace(scene.draft, visits=(*scene.draft.visits, first))
+    url = draft_url(save_draft(app, twice))
+    client = _signed_in(app)
+    page = client.get(url)
+    assert page.status_code == 409
+    text = page.get_data(as_text=True)
+    assert "草案不符合车辆当日安排" in text and "服务时间重叠" in text
+    assert _versions(app) == [1]
