@@ -129,7 +129,7 @@ VISIT_WITH_SERVICE = (
 """A visit of a current version with its stop and street (the reply shows them) and the
 service of the visit's district, when it exists."""
 
-_BOOKING_BY_CODE = (
+_BOOKING_WITH_PLACE = (
     select(*BOOKINGS.c, *VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
     .join_from(BOOKINGS, VISITS, BOOKINGS.c.visit_id == VISITS.c.id)
     .join(STOPS, VISITS.c.stop_id == STOPS.c.id)
@@ -139,8 +139,9 @@ _BOOKING_BY_CODE = (
         (BOOKINGS.c.district_id == SERVICES.c.district_id)
         & (BOOKINGS.c.service_code == SERVICES.c.code),
     )
-    .where(BOOKINGS.c.code == bindparam("code"))
 )
+"""A booking with its visit, stop, street and district's service: what a reply shows."""
+_BOOKING_BY_CODE = _BOOKING_WITH_PLACE.where(BOOKINGS.c.code == bindparam("code"))
 BOOKING_BY_CODE_FOR_UPDATE = _BOOKING_BY_CODE.with_for_update(of=BOOKINGS)
 
 HELD = union_all(
@@ -701,18 +702,7 @@ _LINK_MOVED = (
 )
 """Record on a booking the taxpayer moved the booking it became (`reschedule`)."""
 _MOVED_TO = select(BOOKINGS.c.moved_to_id).where(BOOKINGS.c.id == bindparam("booking_id"))
-_BOOKING_BY_ID = (
-    select(*BOOKINGS.c, *VISITS.c, *STOPS.c, *STREETS.c, *SERVICES.c)
-    .join_from(BOOKINGS, VISITS, BOOKINGS.c.visit_id == VISITS.c.id)
-    .join(STOPS, VISITS.c.stop_id == STOPS.c.id)
-    .join(STREETS, STOPS.c.street_code == STREETS.c.code)
-    .join(
-        SERVICES,
-        (BOOKINGS.c.district_id == SERVICES.c.district_id)
-        & (BOOKINGS.c.service_code == SERVICES.c.code),
-    )
-    .where(BOOKINGS.c.id == bindparam("booking_id"))
-)
+_BOOKING_BY_ID = _BOOKING_WITH_PLACE.where(BOOKINGS.c.id == bindparam("booking_id"))
 
 MAX_MOVES = 50
 """How many moves `latest` follows at most: far more than a taxpayer makes in a booking

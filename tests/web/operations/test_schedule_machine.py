@@ -28,6 +28,7 @@ from stdnum.cn import uscc
 from taxvan.booking import BookingError
 from taxvan.errors import TaxvanError
 from tests.conftest import reset_published
+from tests.web.operations.test_publishing import _planned
 from web.db.models import Booking, District, DoorRequest, User, VisitRow
 from web.db.store import current_week
 from web.extensions import db
@@ -43,7 +44,6 @@ from web.operations.publishing import (
     Decisions,
     DraftBreaksVanDay,
     NoRoomToMove,
-    PlannedVisit,
     StaleDraft,
     WeekDraft,
     publish_version,
@@ -62,22 +62,6 @@ def _taxpayer(n: int) -> str:
 
 def _district() -> District:
     return db.session.scalar(select(District).order_by(District.id))
-
-
-def _planned(v: VisitRow) -> PlannedVisit:
-    return PlannedVisit(
-        v.date,
-        v.van_id,
-        v.order,
-        v.stop_id,
-        v.start,
-        v.end,
-        v.counters,
-        v.every_other_week,
-        v.usual_date,
-        v.usual_start,
-        v.usual_end,
-    )
 
 
 def _changed_stops(source: Path, target: Path, n: int) -> Path:
