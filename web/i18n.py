@@ -11,6 +11,9 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
+from flask_babel import gettext
+
+from taxvan.messages import Message, render
 
 SOURCE = Path(__file__).resolve().parent / "translations"
 
@@ -30,3 +33,8 @@ def compiled_catalogs(app: Flask) -> Path:
             write_mo(f, catalog)
         tmp.replace(mo)
     return target
+
+
+def translate(msg: Message | str) -> str:
+    """The domain's `Message` in the reader's language, nested Messages translated too."""
+    return render(msg, gettext)
