@@ -119,6 +119,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         locale_selector=select_locale,
         default_translation_directories=str(i18n.compiled_catalogs(app)),
     )
+    app.add_template_filter(i18n.translate, "tr")  # {{ reason|tr }}: a domain Message in words
 
     from web.views.inputs import register_inputs
 
