@@ -186,6 +186,11 @@ ZH = {
     "%(file)s has at least %(found)s cells, more than the limit of %(allowed)s cells.": "%(file)s 至少有 %(found)s 个单元格，超过上限 %(allowed)s 个。",
     "%(file)s nests %(found)s levels deep, more than the limit of %(allowed)s levels.": "%(file)s 嵌套 %(found)s 层，超过上限 %(allowed)s 层。",
     "Enter a date between %(first)s and %(last)s.": "请输入 %(first)s 至 %(last)s 之间的日期。",
+    "last %(weeks)s weeks averaged %(served)s served a visit, %(walk_ins)s %% walk-ins, %(turned)s turned away a visit": "近 %(weeks)s 周平均每次服务 %(served)s 人，现场办理占 %(walk_ins)s%%，每次因时间不足未能办理 %(turned)s 人",
+    "%(stop)s: %(old)s → %(new)s: %(evidence)s": "%(stop)s：%(old)s → %(new)s。%(evidence)s",
+    "no visit": "不停靠",
+    "one visit of %(minutes)s min": "每周 1 次，每次 %(minutes)s 分钟",
+    "%(count)s visits of %(minutes)s min": "每周 %(count)s 次，每次 %(minutes)s 分钟",
 }
 
 
