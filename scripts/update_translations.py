@@ -248,6 +248,19 @@ ZH = {
     "Downloaded the notice list of %(week)s version %(version)s: %(n)d rows (%(format)s)": "下载 %(week)s 第 %(version)s 版的通知名单：%(n)d 行（%(format)s）",
     "Marked notice %(notice)s as sent by hand": "将通知 %(notice)s 标记为已人工发送",
     "Other action (%(action)s)": "其他操作（%(action)s）",
+    # the plan job page: back, cancel that asks first, the chart's axes
+    "Cancel planning": "取消规划",
+    "Back to the plan's progress": "返回规划进度",
+    "Cancel planning %(week)s?": "取消 %(week)s 的规划？",
+    "The search stops within a few seconds and no draft is made. The plan can be started again later.": "搜索将在几秒内停止，不会生成草稿。以后可以重新开始规划。",
+    "Yes, cancel planning": "确定取消规划",
+    "No, keep planning": "不，继续规划",
+    "This plan is no longer running: %(status)s.": "该规划已不在运行：%(status)s。",
+    "Back to %(district)s": "返回%(district)s",
+    "The chart starts at the first plan that serves every visit it must; the %(n)d before it left such visits out and cost up to %(cost)s.": "图表从第一个安排了全部必需服务的方案开始；此前的 %(n)d 个方案遗漏了必需服务，成本最高达 %(cost)s。",
+    "Cancel planning…": "取消规划…",
+    "Seconds searched (s)": "搜索时间（秒）",
+    "Cost (metres driven plus penalties)": "成本（行驶米数加罚分）",
 }
 
 
