@@ -261,6 +261,13 @@ ZH = {
     "Cancel planning…": "取消规划…",
     "Seconds searched (s)": "搜索时间（秒）",
     "Cost (metres driven plus penalties)": "成本（行驶米数加罚分）",
+    # the outbox: a notice sent by hand
+    "Sent by hand": "人工发送",
+    "by hand, by %(user)s": "由 %(user)s 人工发送",
+    "Mark as sent: notice %(id)d": "标记为已发送：通知 %(id)d",
+    "Mark as sent": "标记为已发送",
+    "Notice %(id)d is %(status)s: it cannot be marked as sent by hand.": "通知 %(id)d 的状态为“%(status)s”，不能标记为人工发送。",
+    "Notice %(id)d marked as sent by hand.": "通知 %(id)d 已标记为人工发送。",
 }
 
 
