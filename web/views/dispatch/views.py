@@ -29,6 +29,7 @@ from web.extensions import limiter
 from web.operations import users as accounts
 from web.operations.signing_in import failed_sign_in, signed_in
 from web.operations.users import all_users, authenticate, find_user, normalise_name
+from web.views.dispatch import audit_words
 from web.views.dispatch.blueprint import admin_only, bp, district_or_404, open_to_all
 from web.views.dispatch.forms import (
     ChangePasswordForm,
@@ -41,7 +42,13 @@ from web.views.dispatch.planning_views import district_page
 
 @bp.app_context_processor
 def console_helpers() -> dict[str, Any]:
-    return {"sign_out_form": SignOutForm, "action_label": action_label}
+    return {
+        "sign_out_form": SignOutForm,
+        "action_label": action_label,
+        "audit_sentence": audit_words.sentence,
+        "audit_details": audit_words.detail_rows,
+        "actor_text": audit_words.actor_text,
+    }
 
 
 def action_label(action: str) -> str:
