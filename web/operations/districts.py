@@ -20,9 +20,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from taxvan.data_changes import DataChanges, data_changes
 from taxvan.dataset import Dataset
-from taxvan.errors import TaxvanError
-from taxvan.io.loaders import formula_problem, load_dataset
+from taxvan.errors import DataFileError, TaxvanError
+from taxvan.io.loaders import folder_outline, formula_problem, load_dataset
+from taxvan.messages import N_, Message, message
 from web.clock import china_now
 from web.db import audit
 from web.db.models import Booking, District, ServiceRow, StopRow, StreetRow, User, VisitRow
@@ -46,10 +48,12 @@ class DistrictNotFoundError(TaxvanError):
 class DistrictNameError(TaxvanError):
     """A district's code or name that starts like a spreadsheet formula (`=`, `+`, `@`)."""
 
-    def __init__(self, field: str, problem: str) -> None:
+    def __init__(self, field: str, problem: Message) -> None:
         self.field = field
         self.problem = problem
-        super().__init__(f"district {field}: {problem}")
+        self.text = message(N_("district %(field)s: %(problem)s"), field=field, problem=problem)
+        """The same in words a page translates."""
+        super().__init__(str(self.text))
 
 
 @dataclass
@@ -343,6 +347,28 @@ def preview_changes(folder: Path, district: District) -> tuple[Dataset, dict[str
         return dataset, plan_changes(dataset, district)
     finally:
         db.session.rollback()
+
+
+def field_changes(
+    current: Path, folder: Path, dataset: Dataset
+) -> tuple[Dataset | None, DataChanges]:
+    """What the loaded `dataset` of `folder` changes, field by field, against the district's
+    current data folder `current` (`taxvan.data_changes`), with the current folder's dataset
+    (None when it has none that loads: then everything reads as added)."""
+    limits = current_app.config["TAXVAN"].file_limits
+    old: Dataset | None = None
+    if current.is_dir():
+        try:
+            old = load_dataset(current, limits)
+        except DataFileError:
+            old = None
+    changes = data_changes(
+        old,
+        dataset,
+        folder_outline(current, limits) if current.is_dir() else None,
+        folder_outline(folder, limits),
+    )
+    return old, changes
 
 
 def split_referenced(
