@@ -46,6 +46,7 @@ from wtforms import HiddenField
 
 from taxvan.dataset import Dataset
 from taxvan.errors import DataFileError, DataFolderError, DataProblem, TaxvanError
+from taxvan.io.archive import MAX_MEMBERS, ArchiveProblem
 from taxvan.io.guards import MB, LimitProblem
 from taxvan.io.loaders import load_taxpayers
 from web.clock import china_now
@@ -302,10 +303,34 @@ def _limit_message(p: LimitProblem) -> str:
     )
 
 
+def _archive_message(p: ArchiveProblem) -> str:
+    """Why an uploaded zip archive is refused, in the page's language."""
+    names = ", ".join(p.names)
+    messages = {
+        "not_zip": _("This is not a zip archive."),
+        "damaged": _("The zip archive is damaged."),
+        "encrypted": _("The zip archive is encrypted; send it without a password."),
+        "members": _("The zip archive lists more than %(n)d files.", n=MAX_MEMBERS),
+        "folders": _(
+            "The data files are in several folders of the zip archive (%(names)s); put them in "
+            "one folder.",
+            names=names,
+        ),
+        "twice": _("A table is in the zip archive twice (%(names)s); keep one.", names=names),
+        "empty": _(
+            "The zip archive holds no data file of a district (stops.csv, taxpayers.csv, … as "
+            "in the data format)."
+        ),
+    }
+    return messages[p.code]
+
+
 def _problem(path: str, p: DataProblem) -> Problem:
     """A loader's problem for the page; the taxpayers file's without values or points."""
     if isinstance(p, LimitProblem):
         return Problem(Path(path).name, None, None, _limit_message(p))
+    if isinstance(p, ArchiveProblem):
+        return Problem(Path(path).name, None, None, _archive_message(p))
     message = p.message
     if Path(path).stem == "taxpayers":
         message = message.split(": ", 1)[0] if "read as" in message else message
@@ -463,7 +488,8 @@ def upload_limit() -> None:
 
     Runs first of the app's before-request functions (see `web.views.dispatch.init_app`): the CSRF
     check reads the form, and the limit must be in place before anything does."""
-    if request.endpoint == "dispatch.import_page" and request.method == "POST":
+    uploads = ("dispatch.import_page", "dispatch.new_district")
+    if request.endpoint in uploads and request.method == "POST":
         request.max_content_length = current_app.config["TAXVAN"].max_upload_bytes
 
 
