@@ -376,6 +376,13 @@ ZH = {
     "Calendar day": "日历日期",
     "%(kind)s: %(added)d added, %(changed)d changed, %(removed)d removed": "%(kind)s：新增 %(added)d，修改 %(changed)d，删除 %(removed)d",
     ", %(n)d left in place (still used)": "，保留 %(n)d（仍在使用）",
+    "This is not a zip archive.": "这不是 zip 压缩包。",
+    "The zip archive is damaged.": "zip 压缩包已损坏。",
+    "The zip archive is encrypted; send it without a password.": "zip 压缩包设有密码，请上传不加密的压缩包。",
+    "The zip archive lists more than %(n)s files.": "zip 压缩包中的文件超过 %(n)s 个。",
+    "The data files are in several folders of the zip archive (%(names)s); put them in one folder.": "数据文件分散在 zip 压缩包的多个文件夹中（%(names)s），请放在同一个文件夹内。",
+    "A table is in the zip archive twice (%(names)s); keep one.": "zip 压缩包中同一张表出现了两次（%(names)s），请只保留一份。",
+    "The zip archive holds no data file of a district (stops.csv, taxpayers.csv, … as in the data format).": "zip 压缩包中没有辖区数据文件（应有 stops.csv、taxpayers.csv 等，见数据格式说明）。",
 }
 
 

@@ -77,6 +77,10 @@ class Config:
     """Where the planner keeps travel-time matrices and weekly templates. Unset, the app keeps
     them in its instance folder (`planner-cache/`), so two installations on one machine never
     share them; the `taxvan` command in the user's cache folder (`user_cache_dir()`)."""
+    districts_dir: str = field(default_factory=lambda: _env("TAXVAN_DISTRICTS_DIR", ""))
+    """Where the data folders of districts created in the console go (one folder per district
+    code). Unset, the app keeps them in its instance folder (`districts/`); like the data
+    folders of imported districts, planning workers on other machines must reach it."""
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     db_pool_size: int = field(
         default_factory=lambda: int(_env("TAXVAN_DB_POOL_SIZE", _env("TAXVAN_THREADS", "8")))

@@ -41,6 +41,7 @@ ACTIONS = (
     "password_reset",
     "publish_notices_export",
     "notice_sent_by_hand",
+    "user_enable",
 )
 
 

@@ -34,7 +34,15 @@ from web.extensions import db, limiter
 
 PASSWORD = "correct horse battery"
 
-ADMIN_ONLY = {"dispatch.users", "dispatch.user_password"}
+ADMIN_ONLY = {
+    "dispatch.users",
+    "dispatch.user_password",
+    "dispatch.user_create",
+    "dispatch.user_disable",
+    "dispatch.user_enable",
+    "dispatch.setup",
+    "dispatch.new_district",
+}
 """Console pages only an admin may see; every other page is a dispatcher's, of their district."""
 
 OPEN = {"dispatch.sign_in"}
@@ -45,6 +53,8 @@ NEEDS_FIELDS = {
     "dispatch.adjustment_add",
     "dispatch.password",
     "dispatch.user_password",
+    "dispatch.user_create",
+    "dispatch.new_district",
 }
 """Forms the walk sends without their fields (only the CSRF token): refused as incomplete."""
 
