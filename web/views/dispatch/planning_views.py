@@ -21,6 +21,7 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -28,6 +29,7 @@ from taxvan.errors import TaxvanError
 from taxvan.fleet import Van
 from taxvan.io.loaders import load_vans
 from taxvan.workdays import iso_week_label, next_iso_week
+from web.adapters.maps import map_page
 from web.clock import china_now, wall_now
 from web.db import audit
 from web.db.models import District, Draft, PlanJob, User
@@ -387,8 +389,9 @@ def draft_map(code: str, draft_id: int) -> Response:
     page; its own CSP allows its inline scripts by hash, as the public map does."""
     district = district_or_404(code)
     d = _draft_or_404(district, draft_id)
-    resp = Response(d.map_html, mimetype="text/html")
-    resp.headers["Content-Security-Policy"] = map_policy(d.map_html)
+    page = map_page(d.map_html, str(get_locale()))
+    resp = Response(page, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = map_policy(page)
     return resp
 
 
