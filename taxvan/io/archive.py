@@ -54,12 +54,8 @@ class ArchiveProblem(DataProblem):
         what = {
             "not_zip": message(N_("This is not a zip archive.")),
             "damaged": message(N_("The zip archive is damaged.")),
-            "encrypted": message(
-                N_("The zip archive is encrypted; send it without a password.")
-            ),
-            "members": message(
-                N_("The zip archive lists more than %(n)s files."), n=MAX_MEMBERS
-            ),
+            "encrypted": message(N_("The zip archive is encrypted; send it without a password.")),
+            "members": message(N_("The zip archive lists more than %(n)s files."), n=MAX_MEMBERS),
             "folders": message(
                 N_(
                     "The data files are in several folders of the zip archive (%(names)s); "

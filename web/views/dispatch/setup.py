@@ -37,6 +37,7 @@ from web.operations.districts import (
     create_district,
 )
 from web.operations.users import all_users
+from web.views.data_problems import problem_row, problems_of
 from web.views.dispatch.blueprint import admin_only, bp, signed_in_user
 from web.views.dispatch.importing import (
     OUTLINE,
@@ -47,8 +48,6 @@ from web.views.dispatch.importing import (
     _check_upload,
     _chosen,
     _district_lock,
-    _problem,
-    _problems,
     _safe_name,
     _staging_root,
 )
@@ -211,12 +210,12 @@ def _create(form: NewDistrictForm) -> Any:
             _show(form, exc.problems)
             return _page(form, 400)
         except DataFileError as exc:
-            return _page(form, 400, result=Preview(problems=_problems(exc)))
+            return _page(form, 400, result=Preview(problems=problems_of(exc)))
         except TaxvanError as exc:
             return _page(form, 400, refused=_refused(exc))
     _created(result)
     for w in result.warnings[:MAX_WARNINGS]:
-        p = _problem(w.path, w.problem)
+        p = problem_row(w.path, w.problem)
         flash(
             _(
                 "Worth a look (planning is still possible): %(file)s, row %(row)s: %(problem)s",
