@@ -255,6 +255,8 @@ ZH = {
     "%(name)s can sign in again.": "%(name)s 已重新启用，可以登录。",
     "%(name)s is disabled; their sessions have ended.": "%(name)s 已停用，其所有会话均已结束。",
     "User enabled": "启用用户",
+    " (code %(code)s)": "（代码 %(code)s）",
+    "Create a user of %(name)s": "创建%(name)s的用户",
 }
 
 
