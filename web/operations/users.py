@@ -121,6 +121,11 @@ def user_by_id(user_id: int) -> User | None:
     return db.session.get(User, user_id)
 
 
+def has_users() -> bool:
+    """Whether anyone can sign in at all (a new installation has no user yet)."""
+    return db.session.scalar(select(User.id).limit(1)) is not None
+
+
 def all_users() -> list[User]:
     """Every console user, by name."""
     return list(db.session.scalars(select(User).order_by(User.name)))

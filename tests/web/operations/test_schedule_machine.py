@@ -2,10 +2,10 @@
 
 A Hypothesis state machine books, moves and cancels bookings, publishes drafts of the current
 version and of a replaced one, calls off a visit or a day, accepts a door-to-door request,
-imports a changed stops file and marks a notice sent by hand, in any order, through the same
-operations the site and the console call; after every step `web.operations.invariants.check`
-must find nothing. It runs on SQLite and on PostgreSQL (the `app` fixture). A new operation
-joins this machine the day it is written.
+imports a changed stops file, marks a notice sent by hand and creates a second district (a new
+county), in any order, through the same operations the site and the console call; after every
+step `web.operations.invariants.check` must find nothing. It runs on SQLite and on PostgreSQL
+(the `app` fixture). A new operation joins this machine the day it is written.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from stdnum.cn import uscc
 from taxvan.booking import BookingError
 from taxvan.errors import TaxvanError
 from tests.conftest import reset_published
+from tests.districts import make_county
 from tests.web.operations.test_publishing import _planned
 from web.db.models import Booking, District, DoorRequest, Notice, User, VisitRow
 from web.db.outbox import notices_of_district
@@ -37,7 +38,7 @@ from web.extensions import db
 from web.operations import booking as svc
 from web.operations import door
 from web.operations.disruptions import DisruptionError, Scope, disrupt
-from web.operations.districts import import_district
+from web.operations.districts import create_district, import_district
 from web.operations.invariants import check
 from web.operations.notices import HAND_SENDABLE, NoticeNotOpen, mark_sent_by_hand
 from web.operations.publishing import (
@@ -97,11 +98,17 @@ class Schedule(RuleBasedStateMachine):
             self.folder = Path(d.data_dir)
         self.imports = 0
         self.taxpayers = 0
+        self.created: int | None = None
+        self.county = self.tmp_path / "county"
+        if not self.county.is_dir():
+            make_county(self.county)
 
     def teardown(self) -> None:
         with self.app.app_context():
             if self.imports:
                 import_district(self.folder, code=self.code, actor="test")
+            if self.created is not None:
+                _remove_district(self.created)
             reset_published()
 
     # --- what the rules pick from ---------------------------------------------------
@@ -280,10 +287,37 @@ class Schedule(RuleBasedStateMachine):
             import_district(folder, code=self.code, actor="machine")
         RAN["import"] += 1
 
+    @rule()
+    def create_district(self) -> None:
+        """A new county created from the console while the schedule is in use: its rows
+        join the installation's, the first district's schedule keeps every rule."""
+        if self.created is not None:
+            return
+        with self.app.app_context():
+            result = create_district(self.county, "machine-county", "机测县", "", actor="machine")
+            self.created = result.district.id
+        RAN["create_district"] += 1
+
     @invariant()
     def rules_hold(self) -> None:
         with self.app.app_context():
             assert [str(v) for v in check()] == []
+
+
+def _remove_district(district_id: int) -> None:
+    """Remove a district the machine created, with its rows and folder (the PostgreSQL
+    database outlives the test)."""
+    from sqlalchemy import delete
+
+    from web.db.models import AuditEntry, ServiceRow, StopRow, StreetRow
+
+    district = db.session.get(District, district_id)
+    folder = Path(district.data_dir)
+    for model in (StopRow, StreetRow, ServiceRow, AuditEntry):
+        db.session.execute(delete(model).where(model.district_id == district_id))
+    db.session.delete(district)
+    db.session.commit()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _machine(app: Flask, tmp_path: Path) -> type[RuleBasedStateMachine]:
@@ -333,5 +367,6 @@ def test_every_interleaving_of_the_operations_keeps_the_schedule_rules(app, tmp_
         "door",
         "import",
         "send_by_hand",
+        "create_district",
     }, f"every operation ran: {dict(RAN)}"
     assert dt.date.fromisocalendar(2026, 49, 1)  # the week the machine works in

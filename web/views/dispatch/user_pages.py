@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -68,9 +68,15 @@ class UserActionForm(FlaskForm):
 def _form(blank: bool = False) -> NewUserForm:
     """The new-user form, from the request or `blank`, with the districts to choose from."""
     form = NewUserForm(formdata=None) if blank else NewUserForm()
+    districts = all_districts()
     form.district.choices = [SelectChoice("", _("— none —"))] + [
-        SelectChoice(d.code, f"{d.name} ({d.code})") for d in all_districts()
+        SelectChoice(d.code, d.name + _(" (code %(code)s)", code=d.code)) for d in districts
     ]
+    if blank:
+        # the district the first-run page asked for, else the only one
+        asked = request.args.get("district", "")
+        codes = [d.code for d in districts]
+        form.district.data = asked if asked in codes else codes[0] if len(codes) == 1 else ""
     return form
 
 

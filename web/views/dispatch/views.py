@@ -28,7 +28,7 @@ from web.db.store import all_districts, current_weeks, stops_count
 from web.extensions import limiter
 from web.operations import users as accounts
 from web.operations.signing_in import failed_sign_in, signed_in
-from web.operations.users import authenticate, find_user, normalise_name
+from web.operations.users import authenticate, find_user, has_users, normalise_name
 from web.views.dispatch import audit_words
 from web.views.dispatch.blueprint import admin_only, bp, district_or_404, open_to_all
 from web.views.dispatch.forms import (
@@ -161,7 +161,13 @@ def sign_in() -> Any:
             signed_in(user, request.remote_addr)
             return redirect(_safe_next(request.args.get("next")) or url_for("dispatch.index"))
     status = 400 if form.errors else 200
-    return render_template("dispatch/sign_in.html", form=form, failed=failed, ended=ended), status
+    return render_template(
+        "dispatch/sign_in.html",
+        form=form,
+        failed=failed,
+        ended=ended,
+        no_users=not failed and not has_users(),
+    ), status
 
 
 @bp.post("/sign-out")
