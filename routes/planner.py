@@ -8,7 +8,9 @@ what the command ships):
    alternating pairs (`routes.template.pair_alternating`);
 2. the weekly template: read back from the templates folder when one was saved under the
    same fingerprint (the data, the settings and the travel model's `MatrixProvider.key()`)
-   and searched for at least as long as asked; otherwise planned and checked, then saved;
+   and searched for at least as long as asked; otherwise planned and checked, then saved.
+   With the covering choice, a template that leaves a chosen stop out of every week is
+   planned again with the days' budget (`_choose_and_plan`): a chosen stop is a served stop;
 3. the template applied to the calendar week (`calendar_problem`, `apply_template`), checked
    independently (`routes.check`) and reported.
 
@@ -31,11 +33,12 @@ from routes.check import check_plan
 from routes.engine import SearchParams, StopFn
 from routes.matrix import GeodesicProvider, MatrixProvider
 from routes.plan import Plan
-from routes.problem import PlanSettings, WeekProblem, build_week_problem
+from routes.problem import CoverLimits, PlanSettings, WeekProblem, build_week_problem
 from routes.report import plan_report
 from routes.stability import PreviousTemplate, Stability
 from routes.template import FORMAT as TEMPLATE_FORMAT
 from routes.template import (
+    Pairs,
     TemplateProblem,
     apply_template,
     calendar_problem,
@@ -45,9 +48,11 @@ from routes.template import (
 )
 from routes.weekly import ProgressFn, solve_week
 from taxvan.adjustments import Adjustments, check_adjustments
+from taxvan.clock import GRID_MINUTES, floor_to_grid
 from taxvan.dataset import Dataset
 from taxvan.errors import PlanningError
 from taxvan.io.timetable_files import write_json
+from taxvan.messages import N_, Message, message
 from taxvan.workdays import parse_iso_week
 
 Say = Callable[[str], None]
@@ -206,6 +211,129 @@ def _saved_template(
     return template
 
 
+CHOICE_ROUNDS = 6
+"""Most times the weekly template is planned for one plan: when the routes leave chosen
+stops out of every week, the covering choice is made again without them (and for the service
+minutes the routes held), and the template planned anew; the last round's template stands."""
+
+
+def unheld_chosen(template: Plan, problem: WeekProblem, pairs: Pairs) -> list[str]:
+    """Stops the covering choice took that the template holds no visit of, so that every
+    week would leave them out, in the order they were chosen."""
+    if problem.cover is None:
+        return []
+    held: set[str] = set()
+    for v in template.visits:
+        held |= {m.stop_id for m in pairs[v.stop_id]} if v.stop_id in pairs else {v.stop_id}
+    return [s for s in problem.cover.chosen if s not in held]
+
+
+def tighter_limits(limits: CoverLimits, unheld: list[str], template: Plan) -> CoverLimits:
+    """The covering choice's limits once the template left `unheld` chosen stops out of
+    every week. The week first asks for no more service minutes than the template held (the
+    days' budget): shorter visits, the same stops, which is what coverage wants. Once it
+    has, a chosen stop still left out is not chosen again, so the next-best stop is."""
+    why = message(
+        N_(
+            "not chosen: the week's routes had no room for it on any day, with the driving "
+            "the other chosen stops need; the next-best stop was chosen instead"
+        )
+    )
+    held = floor_to_grid(sum(v.end - v.start for v in template.visits), GRID_MINUTES)
+    budget = held if limits.service_minutes is None else min(held, limits.service_minutes)
+    if limits.service_minutes is None:
+        return CoverLimits(limits.left_out, budget)
+    return CoverLimits({**limits.left_out, **dict.fromkeys(unheld, why)}, budget)
+
+
+def _limits_to_dict(limits: CoverLimits) -> dict[str, Any]:
+    return {
+        "left_out": {
+            sid: {"template": m.template, "values": dict(m.values)}
+            for sid, m in limits.left_out.items()
+        },
+        "service_minutes": limits.service_minutes,
+    }
+
+
+def _saved_limits(path: Path) -> CoverLimits:
+    """The covering choice's limits a saved template was planned with (none if unreadable:
+    the template is then planned anew)."""
+    try:
+        data = json.loads(path.read_text("utf-8")).get("cover_limits") or {}
+        left_out = {
+            str(sid): Message(str(m["template"]), dict(m["values"]))
+            for sid, m in data.get("left_out", {}).items()
+        }
+        minutes = data.get("service_minutes")
+        return CoverLimits(left_out, minutes if isinstance(minutes, int) else None)
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return CoverLimits()
+
+
+@dataclass(frozen=True)
+class _Search:
+    """How the template is searched for, whatever round of the choice it is."""
+
+    params: SearchParams
+    progress: ProgressFn | None
+    near: PreviousTemplate | None
+    stability: Stability | None
+    stop: StopFn | None
+    say: Say
+
+
+def _solve_template(standard: TemplateProblem, search: _Search) -> Plan:
+    """One search for the weekly template of `standard`, checked independently."""
+    base, params, say = standard.base, search.params, search.say
+    say(
+        f"  {base.weights.total_remote} remote taxpayers; the weekly template has "
+        f"{len(base.week.dates)} working days and asks for "
+        f"{len(standard.paired.demand.visits)} visits ({len(standard.pairs)} of them shared "
+        "by two every-other-week stops)"
+    )
+    say(
+        f"Planning the weekly template (up to {params.time_limit_s:g} s, {params.workers} "
+        f"search{'es' if params.workers > 1 else ''} side by side) ..."
+    )
+    near = search.near
+    if near is not None:
+        where = near.source or near.fingerprint or "given"
+        say(f"  near the previous template ({where}): its routes first, moves cost")
+    template = solve_week(
+        standard.paired, params, search.progress, near, search.stability, search.stop
+    )
+    problems = check_plan(template, standard.paired)
+    if problems:
+        raise PlanCheckFailed("the template", problems)
+    return template
+
+
+def _choose_and_plan(
+    build: Callable[[CoverLimits], WeekProblem],
+    standard: TemplateProblem,
+    limits: CoverLimits,
+    search: _Search,
+) -> tuple[TemplateProblem, Plan, CoverLimits]:
+    """The weekly template, planned until it holds every stop the covering choice took
+    (at most `CHOICE_ROUNDS` times): while the routes leave a chosen stop out of every week,
+    the week's service minutes are cut to what the routes held, then such a stop is swapped
+    for the next-best one (`tighter_limits`). Returns the standard week, its template and
+    the limits it was chosen under."""
+    for round_ in range(1, CHOICE_ROUNDS + 1):
+        template = _solve_template(standard, search)
+        unheld = unheld_chosen(template, standard.base, standard.pairs)
+        if not unheld or round_ == CHOICE_ROUNDS:
+            break
+        search.say(
+            f"  {len(unheld)} chosen stop(s) fit no day of the week's routes; planning again "
+            f"with what the days hold (round {round_ + 1} of {CHOICE_ROUNDS})"
+        )
+        limits = tighter_limits(limits, unheld, template)
+        standard = pair_alternating(build(limits))
+    return standard, template, limits
+
+
 Previous = PreviousTemplate | Mapping[str, Any] | Path
 """A previous template: read, as its JSON data (`template_to_dict`), or its file."""
 
@@ -278,14 +406,15 @@ def plan_week(
     label = parse_iso_week(week).label
     check_adjustments(adjustments, dataset)
     say("Computing travel times and weights ...")
-    base = build_week_problem(dataset, label, provider, settings, True, adjustments)
-    standard = pair_alternating(base)
     fingerprint = template_fingerprint(dataset, provider, settings, adjustments)
     path = (
         None
         if templates is None
         else _template_path(templates, fingerprint, dataset, provider, settings, adjustments)
     )
+    limits = CoverLimits() if path is None or new_template else _saved_limits(path)
+    base = build_week_problem(dataset, label, provider, settings, True, adjustments, limits)
+    standard = pair_alternating(base)
     template = None
     if path is not None and not new_template:
         template = _saved_template(path, standard.paired, params, say)
@@ -295,16 +424,6 @@ def plan_week(
         recorded = json.loads(path.read_text("utf-8")).get("planned_near")
         where = recorded if isinstance(recorded, str) else None
     if template is None:
-        say(
-            f"  {base.weights.total_remote} remote taxpayers; the weekly template has "
-            f"{len(base.week.dates)} working days and asks for "
-            f"{len(standard.paired.demand.visits)} visits ({len(standard.pairs)} of them shared "
-            "by two every-other-week stops)"
-        )
-        say(
-            f"Planning the weekly template (up to {params.time_limit_s:g} s, {params.workers} "
-            f"search{'es' if params.workers > 1 else ''} side by side) ..."
-        )
         near = None
         if not new_template:
             base_fp = template_fingerprint(dataset, provider, settings)
@@ -316,16 +435,21 @@ def plan_week(
             near = _previous(previous, base_path, say)
         if near is not None:
             where = near.source or near.fingerprint or "given"
-            say(f"  near the previous template ({where}): its routes first, moves cost")
-        template = solve_week(standard.paired, params, progress, near, stability, stop)
-        problems = check_plan(template, standard.paired)
-        if problems:
-            raise PlanCheckFailed("the template", problems)
+        standard, template, limits = _choose_and_plan(
+            lambda lim: build_week_problem(
+                dataset, label, provider, settings, True, adjustments, lim
+            ),
+            standard,
+            limits,
+            _Search(params, progress, near, stability, stop, say),
+        )
+        base = standard.base
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             saved = template_to_dict(template, fingerprint)
             if where is not None:
                 saved["planned_near"] = where  # read back when the template is reused
+            saved["cover_limits"] = _limits_to_dict(limits)
             write_json(path, saved)
     else:
         say(f"Using the weekly template {path} (same data and settings)")

@@ -42,7 +42,7 @@ from taxvan.fleet import Van, fleet_weekdays
 from taxvan.places import Stop
 from taxvan.workdays import WEEKDAY_EN, work_week
 
-FORMAT = 3
+FORMAT = 4
 """Bumped whenever the template's meaning changes; part of the saved template's fingerprint."""
 
 Pairs = dict[str, tuple[VisitDemand, VisitDemand]]

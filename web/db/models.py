@@ -361,6 +361,9 @@ class Notice(Model):
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     """China time, like every other time the app stores."""
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    sent_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    """The console user who marked it sent by hand (they told the taxpayer themselves); None
+    for a notice the gateway sent."""
 
 
 # --- door-to-door requests (上门服务) ----------------------------------------------------------

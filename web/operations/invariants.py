@@ -15,7 +15,8 @@ violation).
   stays called off, unless the dispatcher lifted it.
 - I5: door-to-door visits carry over a re-publish (checked with I2: no stop visit over one).
 - I6: no place is claimed twice or beyond the visit's counters; no active booking without
-  its places; no taxpayer over the cap of open bookings; one notice per booking and change.
+  its places; no taxpayer over the cap of open bookings; one notice per booking and change,
+  and one marked sent by hand is sent, with its time.
 - I7: every row belongs to its district: a booking's service and visit are its district's,
   a version's visits are at its district's stops, a door visit's request is its district's.
 """
@@ -47,6 +48,7 @@ from web.db.models import (
     StopRow,
     VisitRow,
 )
+from web.db.outbox import notices_of_district
 from web.extensions import db
 from web.operations.booking import rules
 
@@ -228,15 +230,31 @@ def _i6(district: District) -> list[Violation]:
         Violation("I6", district.code, f"taxpayer …{t[-4:]} holds {n} open bookings (cap {cap})")
         for t, n in heavy
     ]
+    return out + _notices(district)
+
+
+def _notices(district: District) -> list[Violation]:
+    """I6's notices: one per booking and change; one marked sent by hand is sent, with when."""
     twice = db.session.execute(
         select(Notice.booking_id, Notice.kind, Notice.created_at, func.count())
         .where(Notice.district_id == district.id, Notice.booking_id.is_not(None))
         .group_by(Notice.booking_id, Notice.kind, Notice.created_at)
         .having(func.count() > 1)
     ).all()
-    out += [
+    out = [
         Violation("I6", district.code, f"booking {b} told {kind} {n} times at {at}")
         for b, kind, at, n in twice
+    ]
+    by_hand = db.session.execute(
+        select(Notice.id, Notice.status).where(
+            notices_of_district(district),
+            Notice.sent_by.is_not(None),
+            (Notice.status != "sent") | Notice.sent_at.is_(None),
+        )
+    ).all()
+    out += [
+        Violation("I6", district.code, f"notice {i} marked sent by hand is {status}, or undated")
+        for i, status in by_hand
     ]
     return out
 

@@ -230,7 +230,7 @@ def plan_draft(
     out = Path(current_app.instance_path) / "plans" / district.code / label
     run = run_plan(cfg, label, out, say=say, new_template=new_template)
     transaction(lambda _u: load_dataset_rows(run.dataset, district))
-    return draft_from_run(run, run.files["map.html"].read_text(encoding="utf-8"), base)
+    return draft_from_run(run, run.map_html, base)
 
 
 # --- decisions, results, errors ----------------------------------------------------------------

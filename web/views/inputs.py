@@ -34,9 +34,10 @@ after 9999-12-31 does not exist); the API's document says the same (`ISO_WEEK`).
 MAX_JSON_BYTES = 16 * 1024
 """Largest JSON body the API reads: a booking is a few hundred bytes."""
 
-UPLOAD_PATH = re.compile(r"/dispatch/districts/[^/]+/import")
-"""Only the console's import takes files, so only a POST there may reach the upload limit;
-everywhere else the request limit (MAX_CONTENT_LENGTH) applies, chunked bodies included."""
+UPLOAD_PATH = re.compile(r"/dispatch/districts/[^/]+/import|/dispatch/new-district")
+"""Only the console's import and new district take files, so only a POST there may reach the
+upload limit; everywhere else the request limit (MAX_CONTENT_LENGTH) applies, chunked bodies
+included."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

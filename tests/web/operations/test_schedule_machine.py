@@ -1,10 +1,11 @@
 """Every operation on the schedule, interleaved at random, keeps every rule (I1-I7).
 
 A Hypothesis state machine books, moves and cancels bookings, publishes drafts of the current
-version and of a replaced one, calls off a visit or a day, accepts a door-to-door request and
-imports a changed stops file, in any order, through the same operations the site and the console
-call; after every step `web.operations.invariants.check` must find nothing. It runs on SQLite
-and on PostgreSQL (the `app` fixture). A new operation joins this machine the day it is written.
+version and of a replaced one, calls off a visit or a day, accepts a door-to-door request,
+imports a changed stops file and marks a notice sent by hand, in any order, through the same
+operations the site and the console call; after every step `web.operations.invariants.check`
+must find nothing. It runs on SQLite and on PostgreSQL (the `app` fixture). A new operation
+joins this machine the day it is written.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from flask import Flask
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from sqlalchemy import select
+from sqlalchemy import func, select
 from stdnum.cn import uscc
 
 from taxvan.booking import BookingError
 from taxvan.errors import TaxvanError
 from tests.conftest import reset_published
 from tests.web.operations.test_publishing import _planned
-from web.db.models import Booking, District, DoorRequest, User, VisitRow
+from web.db.models import Booking, District, DoorRequest, Notice, User, VisitRow
+from web.db.outbox import notices_of_district
 from web.db.store import current_week
 from web.extensions import db
 from web.operations import booking as svc
@@ -37,6 +39,7 @@ from web.operations import door
 from web.operations.disruptions import DisruptionError, Scope, disrupt
 from web.operations.districts import import_district
 from web.operations.invariants import check
+from web.operations.notices import HAND_SENDABLE, NoticeNotOpen, mark_sent_by_hand
 from web.operations.publishing import (
     CANCEL,
     MOVE,
@@ -246,6 +249,29 @@ class Schedule(RuleBasedStateMachine):
             db.session.get(DoorRequest, req.id)
         RAN["door"] += 1
 
+    @rule(pick=st.integers(0, 10_000))
+    def send_by_hand(self, pick: int) -> None:
+        with self.app.app_context():
+            d = _district()
+            notices = db.session.scalars(
+                select(Notice).where(notices_of_district(d)).order_by(Notice.id)
+            ).all()
+            user = db.session.scalar(select(User).order_by(User.id))
+            if not notices or user is None:
+                return
+            n = notices[pick % len(notices)]
+            was, before = n.status, len(notices)
+            try:
+                done = mark_sent_by_hand(d, n.id, user)
+                assert was in HAND_SENDABLE and done.status == "sent" and done.sent_by
+            except NoticeNotOpen:
+                assert was not in HAND_SENDABLE
+            after = db.session.scalar(
+                select(func.count()).select_from(Notice).where(notices_of_district(d))
+            )
+            assert after == before, "marking a notice sent writes no notice"
+        RAN["send_by_hand"] += 1
+
     @rule(n=st.integers(0, 10_000))
     def import_stops(self, n: int) -> None:
         with self.app.app_context():
@@ -306,5 +332,6 @@ def test_every_interleaving_of_the_operations_keeps_the_schedule_rules(app, tmp_
         "publish",
         "door",
         "import",
+        "send_by_hand",
     }, f"every operation ran: {dict(RAN)}"
     assert dt.date.fromisocalendar(2026, 49, 1)  # the week the machine works in

@@ -15,6 +15,8 @@ def init_app(app: Flask) -> None:
         importing,
         planning_views,
         publishing,
+        setup,
+        user_pages,
         versions,
         views,
     )

@@ -435,7 +435,8 @@ def upload_limit() -> None:
 
     Runs first of the app's before-request functions (see `web.views.dispatch.init_app`): the CSRF
     check reads the form, and the limit must be in place before anything does."""
-    if request.endpoint == "dispatch.import_page" and request.method == "POST":
+    uploads = ("dispatch.import_page", "dispatch.new_district")
+    if request.endpoint in uploads and request.method == "POST":
         request.max_content_length = current_app.config["TAXVAN"].max_upload_bytes
 
 

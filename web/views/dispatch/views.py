@@ -28,7 +28,8 @@ from web.db.store import all_districts, current_weeks, stops_count
 from web.extensions import limiter
 from web.operations import users as accounts
 from web.operations.signing_in import failed_sign_in, signed_in
-from web.operations.users import all_users, authenticate, find_user, normalise_name
+from web.operations.users import authenticate, find_user, normalise_name
+from web.views.dispatch import audit_words
 from web.views.dispatch.blueprint import admin_only, bp, district_or_404, open_to_all
 from web.views.dispatch.forms import (
     ChangePasswordForm,
@@ -41,7 +42,13 @@ from web.views.dispatch.planning_views import district_page
 
 @bp.app_context_processor
 def console_helpers() -> dict[str, Any]:
-    return {"sign_out_form": SignOutForm, "action_label": action_label}
+    return {
+        "sign_out_form": SignOutForm,
+        "action_label": action_label,
+        "audit_sentence": audit_words.sentence,
+        "audit_details": audit_words.detail_rows,
+        "actor_text": audit_words.actor_text,
+    }
 
 
 def action_label(action: str) -> str:
@@ -52,6 +59,7 @@ def action_label(action: str) -> str:
         "district_import": _("District imported"),
         "user_create": _("User created"),
         "user_disable": _("User disabled"),
+        "user_enable": _("User enabled"),
         "notices_export": _("Notices exported"),
         "disruption": _("Visits called off"),
         "day_sheet_export": _("Day sheet downloaded"),
@@ -265,6 +273,8 @@ def index() -> Any:
             abort(403, _("Your account has no district; ask an administrator."))
         return redirect(url_for("dispatch.district", code=current_user.district.code))
     districts = all_districts()
+    if not districts:
+        return redirect(url_for("dispatch.setup"))
     return render_template(
         "dispatch/admin.html",
         districts=[(d, stops_count(d), len(current_weeks(d))) for d in districts],
@@ -292,9 +302,3 @@ def district_json(code: str) -> Response:
             "updated_at": d.updated_at.isoformat(),
         }
     )
-
-
-@bp.get("/users")
-@admin_only
-def users() -> str:
-    return render_template("dispatch/users.html", users=all_users())

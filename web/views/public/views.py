@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from taxvan.clock import CHINA, hhmm
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
+from web.adapters.maps import map_page
 from web.adapters.open_data import CANCELLATION_COLUMNS, CANCELLED_VISIT_COLUMNS, data_package
 from web.adapters.spreadsheets import csv_bytes
 from web.clock import china_now
@@ -129,8 +130,9 @@ def home() -> str:
 @bp.get("/map/<week>")
 def week_map(week: str) -> Response:
     w = _week_or_404(week)
-    resp = Response(w.map_html, mimetype="text/html")
-    resp.headers["Content-Security-Policy"] = map_policy(w.map_html)
+    page = map_page(w.map_html, str(get_locale()))
+    resp = Response(page, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = map_policy(page)
     return resp
 
 
