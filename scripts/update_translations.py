@@ -374,6 +374,8 @@ ZH = {
     "Calendar day": "日历日期",
     "%(kind)s: %(added)d added, %(changed)d changed, %(removed)d removed": "%(kind)s：新增 %(added)d，修改 %(changed)d，删除 %(removed)d",
     ", %(n)d left in place (still used)": "，保留 %(n)d（仍在使用）",
+    "Uploaded files: %(files)s": "已上传的文件：%(files)s",
+    ", ": "、",
     "This is not a zip archive.": "这不是 zip 压缩包。",
     "The zip archive is damaged.": "zip 压缩包已损坏。",
     "The zip archive is encrypted; send it without a password.": "zip 压缩包设有密码，请上传不加密的压缩包。",

@@ -500,7 +500,7 @@ def test_the_preview_shows_each_changed_field_of_vans_hall_outline_and_stops(app
     rows = {
         (kind, change): text
         for kind, change, text in re.findall(
-            r'<tr class="item-(\w+) (\w+)">(.*?)</tr>', table, flags=re.DOTALL
+            r'<tr class="item-(\w+) is-(\w+)">(.*?)</tr>', table, flags=re.DOTALL
         )
     }
     assert f"班次：{old_shift}" in rows["vans", "changed"]
@@ -508,7 +508,7 @@ def test_the_preview_shows_each_changed_field_of_vans_hall_outline_and_stops(app
     hall = rows["hall", "changed"]
     assert f"名称：{old_hall} → {old_hall}（新址）" in hall and "位置移动 1,112 米" in hall
     assert "面积：" in rows["outline", "changed"] and "平方公里" in rows["outline", "changed"]
-    stop_rows = re.findall(r'<tr class="item-stops (\w+)">(.*?)</tr>', table, flags=re.DOTALL)
+    stop_rows = re.findall(r'<tr class="item-stops is-(\w+)">(.*?)</tr>', table, flags=re.DOTALL)
     by_id = {re.search(r"\((\d+)\)", text).group(1): (change, text) for change, text in stop_rows}
     assert by_id[moved][0] == "changed" and re.search(r"位置移动 1,1\d\d 米", by_id[moved][1])
     assert f"名称：{old_name} → {old_name}（新址）" in by_id[renamed][1]
