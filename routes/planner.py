@@ -48,12 +48,14 @@ from taxvan.adjustments import Adjustments, check_adjustments
 from taxvan.dataset import Dataset
 from taxvan.errors import PlanningError
 from taxvan.io.timetable_files import write_json
+from taxvan.messages import N_, Message, message
 from taxvan.workdays import parse_iso_week
 
-Say = Callable[[str], None]
+Say = Callable[[Message | str], None]
+"""Where the planner tells what it does: a line, as a message (`str()` is the English)."""
 
 
-def _silent(_message: str) -> None:
+def _silent(_message: Message | str) -> None:
     pass
 
 
@@ -195,12 +197,24 @@ def _saved_template(
     try:
         template = template_from_dict(json.loads(path.read_text("utf-8")), template_problem)
     except (ValueError, PlanningError) as exc:
-        say(f"  the saved template {path} cannot be used ({exc}); planning a new one")
+        say(
+            message(
+                N_("  the saved template %(path)s cannot be used (%(why)s); planning a new one"),
+                path=path.name,
+                why=str(exc),
+            )
+        )
         return None
     if template.search.time_limit_s < params.time_limit_s:
         say(
-            f"  the saved template was searched for {template.search.time_limit_s:g} s, less "
-            f"than the {params.time_limit_s:g} s asked; planning a new one"
+            message(
+                N_(
+                    "  the saved template was searched for %(saved)s s, less than the %(asked)s s "
+                    "asked; planning a new one"
+                ),
+                saved=f"{template.search.time_limit_s:g}",
+                asked=f"{params.time_limit_s:g}",
+            )
         )
         return None
     return template
@@ -230,7 +244,7 @@ def _previous(
     try:
         return PreviousTemplate.from_file(base_path)
     except PlanningError as exc:
-        say(f"  {exc}; planning from scratch")
+        say(message(N_("  %(why)s; planning from scratch"), why=str(exc)))
         return None
 
 
@@ -277,7 +291,7 @@ def plan_week(
     adjustments = adjustments or Adjustments()
     label = parse_iso_week(week).label
     check_adjustments(adjustments, dataset)
-    say("Computing travel times and weights ...")
+    say(message(N_("Computing travel times and weights ...")))
     base = build_week_problem(dataset, label, provider, settings, True, adjustments)
     standard = pair_alternating(base)
     fingerprint = template_fingerprint(dataset, provider, settings, adjustments)
@@ -296,14 +310,27 @@ def plan_week(
         where = recorded if isinstance(recorded, str) else None
     if template is None:
         say(
-            f"  {base.weights.total_remote} remote taxpayers; the weekly template has "
-            f"{len(base.week.dates)} working days and asks for "
-            f"{len(standard.paired.demand.visits)} visits ({len(standard.pairs)} of them shared "
-            "by two every-other-week stops)"
+            message(
+                N_(
+                    "  %(remote)d remote taxpayers; the weekly template has %(days)d working days "
+                    "and asks for %(visits)d visits (%(shared)d of them shared by two "
+                    "every-other-week stops)"
+                ),
+                remote=base.weights.total_remote,
+                days=len(base.week.dates),
+                visits=len(standard.paired.demand.visits),
+                shared=len(standard.pairs),
+            )
         )
         say(
-            f"Planning the weekly template (up to {params.time_limit_s:g} s, {params.workers} "
-            f"search{'es' if params.workers > 1 else ''} side by side) ..."
+            message(
+                N_(
+                    "Planning the weekly template (up to %(limit)s s, %(workers)d search(es) side "
+                    "by side) ..."
+                ),
+                limit=f"{params.time_limit_s:g}",
+                workers=params.workers,
+            )
         )
         near = None
         if not new_template:
@@ -316,7 +343,12 @@ def plan_week(
             near = _previous(previous, base_path, say)
         if near is not None:
             where = near.source or near.fingerprint or "given"
-            say(f"  near the previous template ({where}): its routes first, moves cost")
+            say(
+                message(
+                    N_("  near the previous template (%(where)s): its routes first, moves cost"),
+                    where=where,
+                )
+            )
         template = solve_week(standard.paired, params, progress, near, stability, stop)
         problems = check_plan(template, standard.paired)
         if problems:
@@ -328,12 +360,25 @@ def plan_week(
                 saved["planned_near"] = where  # read back when the template is reused
             write_json(path, saved)
     else:
-        say(f"Using the weekly template {path} (same data and settings)")
+        say(
+            message(
+                N_("Using the weekly template %(path)s (same data and settings)"),
+                path=str(path),
+            )
+        )
     problem = calendar_problem(base, label)
     plan = apply_template(template, problem, standard.pairs)
     say(
-        f"  week {problem.week.label} has {len(problem.week.dates)} working days; "
-        f"{len(plan.visits)} of its {len(problem.demand.visits)} visits are held"
+        message(
+            N_(
+                "  week %(week)s has %(days)d working days; %(held)d of its %(asked)d visits "
+                "are held"
+            ),
+            week=problem.week.label,
+            days=len(problem.week.dates),
+            held=len(plan.visits),
+            asked=len(problem.demand.visits),
+        )
     )
     problems = check_plan(plan, problem)
     if problems:
