@@ -496,7 +496,7 @@ def _data_reason(kind: str, stop_id: str, new: VisitTime | None, ctx: DiffContex
         unique = {str(r): r for r in ctx.dropped[stop_id]}
         return _Said(
             "dropped",
-            message(N_("the planner left it out: %(why)s"), why=joined(list(unique.values()))),
+            message(N_("left out by the planner: %(why)s"), why=joined(list(unique.values()))),
         )
     visits, dwell = adj.visits_map(), adj.dwell_map()
     if stop_id in visits:

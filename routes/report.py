@@ -56,8 +56,8 @@ class ShareShortfall:
         if self.excluded:
             return message(
                 N_(
-                    "%(street)s gets %(planned)s %% of the week's service time against a target "
-                    "of %(target)s %% (%(points)s points under) after the exclusion of stop "
+                    "%(street)s gets %(planned)s %% of the week's service time, against a target "
+                    "of %(target)s %% (%(points)s points under), after the exclusion of stop "
                     "%(stops)s; pin or add visits to its other stops, or lift the exclusion"
                 ),
                 stops=joined(list(self.excluded), message(N_("%(first)s, %(rest)s"))),
@@ -65,8 +65,8 @@ class ShareShortfall:
             )
         return message(
             N_(
-                "%(street)s gets %(planned)s %% of the week's service time against a target of "
-                "%(target)s %% (%(points)s points under) with these adjustments"
+                "%(street)s gets %(planned)s %% of the week's service time, against a target of "
+                "%(target)s %% (%(points)s points under), with these adjustments"
             ),
             **values,
         )
@@ -302,7 +302,9 @@ def _pad(text: str, width: int) -> str:
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as a dispatcher reads it on a terminal."""
-    not_held = sum(1 for d in report["dropped"] if d["reason"].startswith("not held"))
+    not_held = sum(
+        1 for d in report["dropped"] if str(from_json(d["reason"])).startswith("not held")
+    )
     left_out = f"{report['visits_dropped'] - not_held} dropped"
     if not_held:
         left_out = f"{not_held} not held (calendar), " + left_out

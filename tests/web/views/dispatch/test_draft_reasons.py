@@ -223,7 +223,7 @@ def test_a_stop_that_disappears_is_listed_with_its_reason(app, ann):
     assert gone == {scene["excluded"]: "stop_excluded", scene["dropped"]: "dropped"}
     rows = table.group(0)
     assert f"调度员已将站点 {scene['excluded']} 排除在规划之外" in rows
-    assert "规划未安排此次服务：每天都没有空余时间" in rows
+    assert "规划未能安排此次服务——每天都没有空余时间" in rows
     assert "2 个站点不再服务" in _counts(page)
 
 
@@ -259,7 +259,7 @@ def test_a_draft_without_adjustments_or_within_three_points_is_not_warned():
     adj = Adjustments(excluded_stops=frozenset({"b1"}))
     (short,) = share_shortfalls(streets, adj, {"b1": "B", "a1": "A"})
     assert (short.code, short.excluded, round(short.points, 1)) == ("B", ("b1",), 5.6)
-    assert "15.5 % of the week's service time against a target of 21.1 %" in str(short.said())
+    assert "15.5 % of the week's service time, against a target of 21.1 %" in str(short.said())
 
 
 def test_old_drafts_with_plain_english_reasons_still_read(app, ann):
