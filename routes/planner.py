@@ -55,10 +55,11 @@ from taxvan.io.timetable_files import write_json
 from taxvan.messages import N_, Message, message
 from taxvan.workdays import parse_iso_week
 
-Say = Callable[[str], None]
+Say = Callable[[Message | str], None]
+"""Where the planner tells what it does: a line, as a message (`str()` is the English)."""
 
 
-def _silent(_message: str) -> None:
+def _silent(_message: Message | str) -> None:
     pass
 
 
@@ -200,12 +201,24 @@ def _saved_template(
     try:
         template = template_from_dict(json.loads(path.read_text("utf-8")), template_problem)
     except (ValueError, PlanningError) as exc:
-        say(f"  the saved template {path} cannot be used ({exc}); planning a new one")
+        say(
+            message(
+                N_("  the saved template %(path)s cannot be used (%(why)s); planning a new one"),
+                path=path.name,
+                why=str(exc),
+            )
+        )
         return None
     if template.search.time_limit_s < params.time_limit_s:
         say(
-            f"  the saved template was searched for {template.search.time_limit_s:g} s, less "
-            f"than the {params.time_limit_s:g} s asked; planning a new one"
+            message(
+                N_(
+                    "  the saved template was searched for %(saved)s s, less than the %(asked)s s "
+                    "asked; planning a new one"
+                ),
+                saved=f"{template.search.time_limit_s:g}",
+                asked=f"{params.time_limit_s:g}",
+            )
         )
         return None
     return template
@@ -287,19 +300,37 @@ def _solve_template(standard: TemplateProblem, search: _Search) -> Plan:
     """One search for the weekly template of `standard`, checked independently."""
     base, params, say = standard.base, search.params, search.say
     say(
-        f"  {base.weights.total_remote} remote taxpayers; the weekly template has "
-        f"{len(base.week.dates)} working days and asks for "
-        f"{len(standard.paired.demand.visits)} visits ({len(standard.pairs)} of them shared "
-        "by two every-other-week stops)"
+        message(
+            N_(
+                "  %(remote)d remote taxpayers; the weekly template has %(days)d working days "
+                "and asks for %(visits)d visits (%(shared)d of them shared by two "
+                "every-other-week stops)"
+            ),
+            remote=base.weights.total_remote,
+            days=len(base.week.dates),
+            visits=len(standard.paired.demand.visits),
+            shared=len(standard.pairs),
+        )
     )
     say(
-        f"Planning the weekly template (up to {params.time_limit_s:g} s, {params.workers} "
-        f"search{'es' if params.workers > 1 else ''} side by side) ..."
+        message(
+            N_(
+                "Planning the weekly template (up to %(limit)s s, %(workers)d search(es) side "
+                "by side) ..."
+            ),
+            limit=f"{params.time_limit_s:g}",
+            workers=params.workers,
+        )
     )
     near = search.near
     if near is not None:
         where = near.source or near.fingerprint or "given"
-        say(f"  near the previous template ({where}): its routes first, moves cost")
+        say(
+            message(
+                N_("  near the previous template (%(where)s): its routes first, moves cost"),
+                where=where,
+            )
+        )
     template = solve_week(
         standard.paired, params, search.progress, near, search.stability, search.stop
     )
@@ -326,8 +357,15 @@ def _choose_and_plan(
         if not unheld or round_ == CHOICE_ROUNDS:
             break
         search.say(
-            f"  {len(unheld)} chosen stop(s) fit no day of the week's routes; planning again "
-            f"with what the days hold (round {round_ + 1} of {CHOICE_ROUNDS})"
+            message(
+                N_(
+                    "  %(n)d chosen stop(s) fit no day of the week's routes; planning again "
+                    "with what the days hold (round %(round)d of %(rounds)d)"
+                ),
+                n=len(unheld),
+                round=round_ + 1,
+                rounds=CHOICE_ROUNDS,
+            )
         )
         limits = tighter_limits(limits, unheld, template)
         standard = pair_alternating(build(limits))
@@ -358,7 +396,7 @@ def _previous(
     try:
         return PreviousTemplate.from_file(base_path)
     except PlanningError as exc:
-        say(f"  {exc}; planning from scratch")
+        say(message(N_("  %(why)s; planning from scratch"), why=str(exc)))
         return None
 
 
@@ -405,7 +443,7 @@ def plan_week(
     adjustments = adjustments or Adjustments()
     label = parse_iso_week(week).label
     check_adjustments(adjustments, dataset)
-    say("Computing travel times and weights ...")
+    say(message(N_("Computing travel times and weights ...")))
     fingerprint = template_fingerprint(dataset, provider, settings, adjustments)
     path = (
         None
@@ -452,12 +490,25 @@ def plan_week(
             saved["cover_limits"] = _limits_to_dict(limits)
             write_json(path, saved)
     else:
-        say(f"Using the weekly template {path} (same data and settings)")
+        say(
+            message(
+                N_("Using the weekly template %(path)s (same data and settings)"),
+                path=str(path),
+            )
+        )
     problem = calendar_problem(base, label)
     plan = apply_template(template, problem, standard.pairs)
     say(
-        f"  week {problem.week.label} has {len(problem.week.dates)} working days; "
-        f"{len(plan.visits)} of its {len(problem.demand.visits)} visits are held"
+        message(
+            N_(
+                "  week %(week)s has %(days)d working days; %(held)d of its %(asked)d visits "
+                "are held"
+            ),
+            week=problem.week.label,
+            days=len(problem.week.dates),
+            held=len(plan.visits),
+            asked=len(problem.demand.visits),
+        )
     )
     problems = check_plan(plan, problem)
     if problems:

@@ -25,6 +25,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from routes.report import SHARE_POINTS
 from taxvan.errors import TaxvanError
 from taxvan.fleet import Van
 from taxvan.io.loaders import load_vans
@@ -35,9 +36,16 @@ from web.db import audit
 from web.db.models import District, Draft, PlanJob, User
 from web.db.queries import draft_of, job_of, recent_drafts, recent_jobs
 from web.db.store import current_weeks, stops_count
+from web.i18n import translate
 from web.operations import adjustments
 from web.operations import plan_jobs as queue
-from web.operations.draft_diff import REASON_LABELS, draft_adjustments, draft_diff, when_text
+from web.operations.draft_diff import (
+    REASON_LABELS,
+    draft_adjustments,
+    draft_diff,
+    share_warnings,
+    when_text,
+)
 from web.operations.drafts import WEEKDAYS_EN, timetable_by_day
 from web.security import map_policy
 from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
@@ -193,7 +201,7 @@ def _job_json(district: District, job: PlanJob) -> dict[str, Any]:
         "progress": points,
         "best": points[-1][1] if points else None,
         "improvements": len(points),
-        "log": (job.log or [])[-8:],
+        "log": [translate(line) for line in (job.log or [])[-8:]],
         "error": job.error,
         "cancel_requested": job.cancel_requested,
         "created_at": job.created_at.isoformat(timespec="seconds"),
@@ -348,6 +356,8 @@ def draft(code: str, draft_id: int) -> str:
         chart=chart,
         days=timetable_by_day(d.visits),
         weekday_names=[_(n) for n in WEEKDAYS_EN],
+        share_warnings=share_warnings(district, d),
+        share_points=SHARE_POINTS,
         **adjust_context(district, d),
     )
 
