@@ -268,6 +268,12 @@ ZH = {
     "Mark as sent": "标记为已发送",
     "Notice %(id)d is %(status)s: it cannot be marked as sent by hand.": "通知 %(id)d 的状态为“%(status)s”，不能标记为人工发送。",
     "Notice %(id)d marked as sent by hand.": "通知 %(id)d 已标记为人工发送。",
+    # the disruption page: bookings per visit and day before calling off
+    "%(visits)s: %(reason)s.": "%(visits)s：%(reason)s。",
+    "%(moved)s, %(cancelled)s.": "%(moved)s，%(cancelled)s。",
+    "Visit: %(visit)s": "服务：%(visit)s",
+    "Active bookings on this day: %(n)d.": "该日有效预约：%(n)d 个。",
+    "(%(visits)d visits, %(bookings)d bookings)": "（%(visits)d 次服务，%(bookings)d 个预约）",
 }
 
 
