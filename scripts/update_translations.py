@@ -274,6 +274,14 @@ ZH = {
     "Visit: %(visit)s": "服务：%(visit)s",
     "Active bookings on this day: %(n)d.": "该日有效预约：%(n)d 个。",
     "(%(visits)d visits, %(bookings)d bookings)": "（%(visits)d 次服务，%(bookings)d 个预约）",
+    # a plan job that failed because its worker is gone
+    "the web process that was to run this plan stopped": "负责运行该规划的网站进程已停止",
+    "no word from the worker for %(seconds)d s": "规划进程已 %(seconds)d 秒无响应",
+    "the worker stopped in the middle of the plan (%(why)s)": "规划进程在规划中途停止（%(why)s）",
+    "the worker stopped in the middle of the plan": "规划进程在规划中途停止",
+    "the job queue no longer knows this plan": "任务队列中已找不到该规划",
+    "the worker ended without saving the plan": "规划进程结束但未保存规划",
+    "%(reason)s; nothing was saved. Retry to plan again.": "%(reason)s，未保存任何内容。请点击“重试”重新规划。",
 }
 
 

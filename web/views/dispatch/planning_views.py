@@ -33,6 +33,7 @@ from web.db import audit
 from web.db.models import District, Draft, PlanJob, User
 from web.db.queries import draft_of, job_of, recent_drafts, recent_jobs
 from web.db.store import current_weeks, stops_count
+from web.i18n import translate
 from web.operations import adjustments
 from web.operations import plan_jobs as queue
 from web.operations.draft_diff import REASON_LABELS, draft_adjustments, draft_diff, when_text
@@ -117,7 +118,14 @@ def planning_context(district: District, form: PlanForm | None = None) -> dict[s
 
 @bp.app_context_processor
 def planning_helpers() -> dict[str, Any]:
-    return {"job_status_label": job_status_label}
+    return {"job_status_label": job_status_label, "job_error": job_error}
+
+
+def job_error(job: PlanJob) -> str | None:
+    """Why the job failed, in the reader's language when it was saved as a message."""
+    if job.error_message:
+        return translate(queue.message_from_json(job.error_message))
+    return job.error
 
 
 def job_status_label(status: str) -> str:
