@@ -535,6 +535,20 @@ ZH = {
     "  %(n)d chosen stop(s) fit no day of the week's routes; planning again with what the days hold (round %(round)d of %(rounds)d)": "  有 %(n)d 个已选服务点排不进本周任何一天的路线，按每天实际容量重新规划（第 %(round)d 轮，共 %(rounds)d 轮）",
     "cannot be reached and served within a van's day: round trip %(trip)d min + visit %(visit)d min > shift %(shift)d min (%(start)s-%(end)s less a %(lunch)d-min lunch)": "服务车一天之内无法往返并完成服务：往返 %(trip)d 分钟 + 服务 %(visit)d 分钟 > 工作时间 %(shift)d 分钟（%(start)s—%(end)s，扣除午休 %(lunch)d 分钟）",
     "cannot be reached and served within a van's day: a round trip of %(trip)d min and a %(visit)d-min visit leave no room for the %(lunch)d-min lunch break between %(lunch_from)s and %(lunch_to)s": "服务车一天之内无法往返并完成服务：往返 %(trip)d 分钟加上 %(visit)d 分钟的服务，无法在 %(lunch_from)s—%(lunch_to)s 之间留出 %(lunch)d 分钟午休",
+    # the disruption page: bookings per visit and day before calling off
+    "%(visits)s: %(reason)s.": "%(visits)s：%(reason)s。",
+    "%(moved)s, %(cancelled)s.": "%(moved)s，%(cancelled)s。",
+    "Visit: %(visit)s": "服务：%(visit)s",
+    "Active bookings on this day: %(n)d.": "该日有效预约：%(n)d 个。",
+    "(%(visits)d visits, %(bookings)d bookings)": "（%(visits)d 次服务，%(bookings)d 个预约）",
+    # a plan job that failed because its worker is gone
+    "the web process that was to run this plan stopped": "负责运行该规划的网站进程已停止",
+    "no word from the worker for %(seconds)d s": "规划进程已 %(seconds)d 秒无响应",
+    "the worker stopped in the middle of the plan (%(why)s)": "规划进程在规划中途停止（%(why)s）",
+    "the worker stopped in the middle of the plan": "规划进程在规划中途停止",
+    "the job queue no longer knows this plan": "任务队列中已找不到该规划",
+    "the worker ended without saving the plan": "规划进程结束但未保存规划",
+    "%(reason)s; nothing was saved. Retry to plan again.": "%(reason)s，未保存任何内容。请点击“重试”重新规划。",
 }
 
 

@@ -501,6 +501,9 @@ class PlanJob(Model):
     log: Mapped[list[str]] = mapped_column(JSON, default=list)
     """What the planner said (the lines `taxvan plan` prints)."""
     error: Mapped[str | None] = mapped_column(db.Text, default=None)
+    error_message: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """The error as a message (template and values) when it has one, so the page shows it in
+    the reader's language; `error` is its English text."""
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     cancelled_by: Mapped[str | None] = mapped_column(String(100), default=None)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)

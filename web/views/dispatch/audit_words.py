@@ -19,7 +19,9 @@ from flask_babel import lazy_gettext as _l
 
 from taxvan.clock import hhmm
 from web.db.models import AuditEntry
+from web.i18n import translate
 from web.operations.drafts import WEEKDAYS_EN
+from web.operations.plan_jobs import message_from_json
 
 _COMMAND_LINE = re.compile(r"^command line \((?P<who>.*)\)$")
 
@@ -296,6 +298,8 @@ def value_text(key: str, value: Any) -> str:
     label = _label(key, value)
     if label is not None:
         return label
+    if isinstance(value, Mapping) and "template" in value:
+        return translate(message_from_json(dict(value)))
     if isinstance(value, Mapping):
         return _mapping(value)
     if isinstance(value, list | tuple):

@@ -127,7 +127,14 @@ def planning_context(district: District, form: PlanForm | None = None) -> dict[s
 
 @bp.app_context_processor
 def planning_helpers() -> dict[str, Any]:
-    return {"job_status_label": job_status_label}
+    return {"job_status_label": job_status_label, "job_error": job_error}
+
+
+def job_error(job: PlanJob) -> str | None:
+    """Why the job failed, in the reader's language when it was saved as a message."""
+    if job.error_message:
+        return translate(queue.message_from_json(job.error_message))
+    return job.error
 
 
 def job_status_label(status: str) -> str:
