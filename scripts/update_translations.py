@@ -549,6 +549,22 @@ ZH = {
     "the job queue no longer knows this plan": "任务队列中已找不到该规划",
     "the worker ended without saving the plan": "规划进程结束但未保存规划",
     "%(reason)s; nothing was saved. Retry to plan again.": "%(reason)s，未保存任何内容。请点击“重试”重新规划。",
+    # the taxpayer's side: ended visits, cancel asked first, a move's old code, the poster
+    "This visit ended at %(when)s; it cannot be booked. Choose another visit of this stop.": "本次服务已于 %(when)s 结束，不能再预约。请选择该服务点的其他时间。",
+    "This visit has ended": "本次服务已结束",
+    "The next visit of this stop:": "该服务点的下一次服务：",
+    "Book the next visit": "预约下一次服务",
+    "Your booking is moved": "改约成功",
+    "Cancel this booking?": "取消预约？",
+    "Your booking is cancelled": "您的预约已取消",
+    "The old booking code %(old)s is no longer valid: its time is freed, and looking it up leads to this booking. Use the new code %(new)s from now on.": "原预约码 %(old)s 已失效：原时段已释放，用原预约码查询会转到这个新预约。今后请使用新预约码 %(new)s。",
+    "Book another time at this stop": "在该服务点预约其他时间",
+    "Do you want to cancel this booking?": "确定要取消这个预约吗？",
+    "The time is then freed for others and the code %(code)s can no longer be used. To come at another time instead, move the booking.": "取消后，该时段将留给其他人，预约码 %(code)s 不能再使用。如想换个时间来，请改约。",
+    "No, keep the booking": "不取消，保留预约",
+    "Yes, cancel the booking": "确定取消预约",
+    "%(district)s mobile tax service van": "%(district)s移动智能办税车",
+    "Weekly times": "每周服务时间",
 }
 
 

@@ -305,7 +305,8 @@ def _public_states(walk: Walk, site: Site) -> None:
     page.fill("input[name=code]", code)
     page.fill("input[name=phone]", "13800138000")
     walk.submit("a booking looked up, with its forms", send)
-    walk.submit("a booking cancelled", "main form[action$='/cancel'] button[type=submit]")
+    walk.submit("a cancel asked first", "main form[action$='/cancel'] button[type=submit]")
+    walk.submit("a booking cancelled", "main form[action$='/cancel'] button.danger")
     page.goto(walk.base + "/d/fangzi/door-to-door")
     walk.submit("the door-to-door form with its errors", send)
     for name, value in (
