@@ -186,6 +186,8 @@ ZH = {
     "%(file)s has at least %(found)s cells, more than the limit of %(allowed)s cells.": "%(file)s 至少有 %(found)s 个单元格，超过上限 %(allowed)s 个。",
     "%(file)s nests %(found)s levels deep, more than the limit of %(allowed)s levels.": "%(file)s 嵌套 %(found)s 层，超过上限 %(allowed)s 层。",
     "Enter a date between %(first)s and %(last)s.": "请输入 %(first)s 至 %(last)s 之间的日期。",
+    # the base map's review number on posters
+    "Map review number: %(number)s": "地图审图号：%(number)s",
 }
 
 
