@@ -362,7 +362,8 @@ html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK
 .tv-stop-name { font-size: 12px; line-height: 16px; }
 .tv-own .tv-street-name, .tv-own.tv-near .tv-stop-name { display: block; }
 @media (max-width: 480px) { .tv-box { font-size: 12px; } .tv-title { left: 50px; right: 50px; }
-  .leaflet-bottom.leaflet-left { bottom: 34px; } }
+  .leaflet-container .leaflet-control-attribution { font-size: 11px; line-height: 1.3; }
+  .tv-legend { bottom: 50px; } .leaflet-bottom.leaflet-left { bottom: 44px; } }
 </style>"""
 
 
