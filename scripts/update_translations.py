@@ -565,6 +565,8 @@ ZH = {
     "Yes, cancel the booking": "确定取消预约",
     "%(district)s mobile tax service van": "%(district)s移动智能办税车",
     "Weekly times": "每周服务时间",
+    # the base map's review number on posters
+    "Map review number: %(number)s": "地图审图号：%(number)s",
 }
 
 

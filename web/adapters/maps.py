@@ -203,6 +203,16 @@ class _Controls(MacroElement):
         "new Scale({imperial: false, metric: true, maxWidth: 120}).addTo(map);"
         "map.attributionControl.setPrefix(words.prefix);"
         "words.attributions.forEach(function (a) { map.attributionControl.addAttribution(a); });"
+        "function name(el, text) { if (el) { el.title = text;"
+        " el.setAttribute('aria-label', text); } }"
+        "function names() { var box = map.getContainer();"
+        " name(box.querySelector('.leaflet-control-zoom-in'), words.zoomIn);"
+        " name(box.querySelector('.leaflet-control-zoom-out'), words.zoomOut);"
+        " name(box.querySelector('.leaflet-control-layers-toggle'), words.layers); }"
+        "setTimeout(names, 0);"  # after the layer control, which comes last
+        "map.on('popupopen', function (e) { var b = e.popup.getElement()"
+        ".querySelector('.leaflet-popup-close-button');"
+        " if (b) { b.setAttribute('aria-label', words.close); } });"
         "var legend = document.querySelector('details.tv-legend');"
         "if (legend && window.matchMedia('(min-width: 600px)').matches) { legend.open = true; }"
         "})({{ this._parent.get_name() }}, {{ this.words|tojson }});"
@@ -352,7 +362,8 @@ html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK
 .tv-stop-name { font-size: 12px; line-height: 16px; }
 .tv-own .tv-street-name, .tv-own.tv-near .tv-stop-name { display: block; }
 @media (max-width: 480px) { .tv-box { font-size: 12px; } .tv-title { left: 50px; right: 50px; }
-  .leaflet-bottom.leaflet-left { bottom: 34px; } }
+  .leaflet-container .leaflet-control-attribution { font-size: 11px; line-height: 1.3; }
+  .tv-legend { bottom: 50px; } .leaflet-bottom.leaflet-left { bottom: 44px; } }
 </style>"""
 
 
@@ -559,6 +570,10 @@ def schedule_map(
                 "attributions": attributions,
                 "km": t("公里", ""),
                 "m": t("米", ""),
+                "zoomIn": t("放大", "Zoom in"),
+                "zoomOut": t("缩小", "Zoom out"),
+                "layers": t("图层：各天路线与服务点", "Layers: each day's route, the stops"),
+                "close": t("关闭", "Close"),
             }
         )
     )

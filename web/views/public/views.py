@@ -204,6 +204,7 @@ def poster(stop_id: str) -> str:
         services=services,
         qr_svg=qr.svg_inline(scale=6, omitsize=True),  # a viewBox: the CSS size scales it
         weekdays=WEEKDAY_ZH if str(get_locale()).startswith("zh") else WEEKDAY_EN,
+        review_number=current_app.config["TAXVAN"].map_review_number,
     )
 
 
