@@ -186,6 +186,10 @@ ZH = {
     "%(file)s has at least %(found)s cells, more than the limit of %(allowed)s cells.": "%(file)s 至少有 %(found)s 个单元格，超过上限 %(allowed)s 个。",
     "%(file)s nests %(found)s levels deep, more than the limit of %(allowed)s levels.": "%(file)s 嵌套 %(found)s 层，超过上限 %(allowed)s 层。",
     "Enter a date between %(first)s and %(last)s.": "请输入 %(first)s 至 %(last)s 之间的日期。",
+    # the covering choice: stops a van's days cannot hold
+    "cannot be reached and served within a van's day: round trip %(trip)d min + visit %(visit)d min > shift %(shift)d min (%(start)s-%(end)s less a %(lunch)d-min lunch)": "办税车一天内无法往返并完成服务：往返 %(trip)d 分钟 + 服务 %(visit)d 分钟 > 班次 %(shift)d 分钟（%(start)s–%(end)s，扣除 %(lunch)d 分钟午休）",
+    "cannot be reached and served within a van's day: a round trip of %(trip)d min and a %(visit)d-min visit leave no room for the %(lunch)d-min lunch break between %(lunch_from)s and %(lunch_to)s": "办税车一天内无法往返并完成服务：往返 %(trip)d 分钟、服务 %(visit)d 分钟后，%(lunch_from)s 至 %(lunch_to)s 之间排不下 %(lunch)d 分钟的午休",
+    "not chosen: the week's routes had no room for it on any day, with the driving the other chosen stops need; the next-best stop was chosen instead": "未选入：连同其他选定站点所需的路程，本周路线中没有哪一天排得下它，已改选次优站点",
 }
 
 
