@@ -86,6 +86,9 @@ class WeekPlan:
     """Where the template started from and was held near when it was planned (a previous
     template's path or fingerprint, `routes.stability`; a reused template says what it was
     planned near); None when it was planned from scratch."""
+    cover_limits: CoverLimits = field(default_factory=CoverLimits)
+    """What the week's routes taught the covering choice (`_choose_and_plan`); kept with the
+    template (`template_record`) so that reusing it, or planning near it, chooses alike."""
 
 
 class PlanCheckFailed(PlanningError):
@@ -225,9 +228,10 @@ def _saved_template(
 
 
 CHOICE_ROUNDS = 6
-"""Most times the weekly template is planned for one plan: when the routes leave chosen
-stops out of every week, the covering choice is made again without them (and for the service
-minutes the routes held), and the template planned anew; the last round's template stands."""
+"""Most times the weekly template is planned for one plan (`_choose_and_plan`): while the
+routes leave chosen stops out of every week, the week is asked for the service minutes the
+routes held, then chosen again without the stops left out, and the template planned anew;
+the last round's template stands. The second district with a far street takes 4-5 rounds."""
 
 
 def unheld_chosen(template: Plan, problem: WeekProblem, pairs: Pairs) -> list[str]:
@@ -259,29 +263,50 @@ def tighter_limits(limits: CoverLimits, unheld: list[str], template: Plan) -> Co
     return CoverLimits({**limits.left_out, **dict.fromkeys(unheld, why)}, budget)
 
 
-def _limits_to_dict(limits: CoverLimits) -> dict[str, Any]:
+def template_record(template: Plan, fingerprint: str, limits: CoverLimits) -> dict[str, Any]:
+    """The template as saved (`template_to_dict`) with the covering choice's limits it was
+    planned under, which reusing it, or planning near it, starts from."""
     return {
-        "left_out": {
-            sid: {"template": m.template, "values": dict(m.values)}
-            for sid, m in limits.left_out.items()
+        **template_to_dict(template, fingerprint),
+        "cover_limits": {
+            "left_out": {
+                sid: {"template": m.template, "values": dict(m.values)}
+                for sid, m in limits.left_out.items()
+            },
+            "service_minutes": limits.service_minutes,
         },
-        "service_minutes": limits.service_minutes,
     }
 
 
-def _saved_limits(path: Path) -> CoverLimits:
-    """The covering choice's limits a saved template was planned with (none if unreadable:
-    the template is then planned anew)."""
+def _limits_of(data: Any) -> CoverLimits:
+    """The limits in a saved template's data (none when it has none or they do not read)."""
     try:
-        data = json.loads(path.read_text("utf-8")).get("cover_limits") or {}
+        saved = data.get("cover_limits") or {}
         left_out = {
             str(sid): Message(str(m["template"]), dict(m["values"]))
-            for sid, m in data.get("left_out", {}).items()
+            for sid, m in saved.get("left_out", {}).items()
         }
-        minutes = data.get("service_minutes")
+        minutes = saved.get("service_minutes")
         return CoverLimits(left_out, minutes if isinstance(minutes, int) else None)
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         return CoverLimits()
+
+
+def _start_limits(path: Path | None, previous: Previous | None, base: Path | None) -> CoverLimits:
+    """The limits the covering choice starts from: those the template of the same
+    fingerprint was planned under, else the previous template's (given, or the district's
+    without adjustments), so a plan near a previous template chooses the same stops; none
+    when there is nothing to start from."""
+    for source in (path, previous, base):
+        if isinstance(source, Path):
+            try:
+                if source.exists():
+                    return _limits_of(json.loads(source.read_text("utf-8")))
+            except (OSError, ValueError):
+                return CoverLimits()
+        elif isinstance(source, Mapping):
+            return _limits_of(source)
+    return CoverLimits()
 
 
 @dataclass(frozen=True)
@@ -350,11 +375,17 @@ def _choose_and_plan(
     (at most `CHOICE_ROUNDS` times): while the routes leave a chosen stop out of every week,
     the week's service minutes are cut to what the routes held, then such a stop is swapped
     for the next-best one (`tighter_limits`). Returns the standard week, its template and
-    the limits it was chosen under."""
-    for round_ in range(1, CHOICE_ROUNDS + 1):
+    the limits it was chosen under.
+
+    Near a previous template (`search.near`) the choice is the one it was planned under
+    (`_start_limits`) and stays: choosing again would resize and move visits the change
+    did not touch, so a stop a pin or an exclusion leaves no room for is reported dropped,
+    as what that adjustment costs."""
+    rounds = 1 if search.near is not None else CHOICE_ROUNDS
+    for round_ in range(1, rounds + 1):
         template = _solve_template(standard, search)
         unheld = unheld_chosen(template, standard.base, standard.pairs)
-        if not unheld or round_ == CHOICE_ROUNDS:
+        if not unheld or round_ == rounds:
             break
         search.say(
             message(
@@ -450,7 +481,13 @@ def plan_week(
         if templates is None
         else _template_path(templates, fingerprint, dataset, provider, settings, adjustments)
     )
-    limits = CoverLimits() if path is None or new_template else _saved_limits(path)
+    base_fp = template_fingerprint(dataset, provider, settings)
+    base_path = (
+        None
+        if templates is None or base_fp == fingerprint
+        else _template_path(templates, base_fp, dataset, provider, settings, None)
+    )
+    limits = CoverLimits() if new_template else _start_limits(path, previous, base_path)
     base = build_week_problem(dataset, label, provider, settings, True, adjustments, limits)
     standard = pair_alternating(base)
     template = None
@@ -462,15 +499,7 @@ def plan_week(
         recorded = json.loads(path.read_text("utf-8")).get("planned_near")
         where = recorded if isinstance(recorded, str) else None
     if template is None:
-        near = None
-        if not new_template:
-            base_fp = template_fingerprint(dataset, provider, settings)
-            base_path = (
-                None
-                if templates is None or base_fp == fingerprint
-                else _template_path(templates, base_fp, dataset, provider, settings, None)
-            )
-            near = _previous(previous, base_path, say)
+        near = None if new_template else _previous(previous, base_path, say)
         if near is not None:
             where = near.source or near.fingerprint or "given"
         standard, template, limits = _choose_and_plan(
@@ -484,10 +513,9 @@ def plan_week(
         base = standard.base
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            saved = template_to_dict(template, fingerprint)
+            saved = template_record(template, fingerprint, limits)
             if where is not None:
                 saved["planned_near"] = where  # read back when the template is reused
-            saved["cover_limits"] = _limits_to_dict(limits)
             write_json(path, saved)
     else:
         say(
@@ -525,4 +553,5 @@ def plan_week(
         template_reused=reused,
         adjustments=adjustments,
         near=where,
+        cover_limits=limits,
     )

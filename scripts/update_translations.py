@@ -567,6 +567,7 @@ ZH = {
     "Weekly times": "每周服务时间",
     # the base map's review number on posters
     "Map review number: %(number)s": "地图审图号：%(number)s",
+    # the covering choice: stops a van's days cannot hold
 }
 
 

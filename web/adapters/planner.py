@@ -22,11 +22,10 @@ from routes.matrix import (
     SpeedProfile,
 )
 from routes.plan import Plan
-from routes.planner import Previous, WeekPlan, plan_week
+from routes.planner import Previous, WeekPlan, plan_week, template_record
 from routes.problem import PlanSettings, WeekProblem
 from routes.publish import timetable_rows
 from routes.report import uncovered_points
-from routes.template import template_to_dict
 from taxvan.adjustments import Adjustments
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
@@ -230,5 +229,8 @@ def run_plan(
         )
         add_coverage_layer(week_map, uncovered, lang=lang)
         write_map(week_map, files[MAP_FILES[lang]])
-    write_json(files["template.json"], template_to_dict(planned.template, planned.fingerprint))
+    write_json(
+        files["template.json"],
+        template_record(planned.template, planned.fingerprint, planned.cover_limits),
+    )
     return PlanRun(planned, files)
