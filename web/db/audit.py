@@ -40,6 +40,7 @@ ACTIONS = (
     "password_change",
     "password_reset",
     "publish_notices_export",
+    "visit_record",
 )
 
 
