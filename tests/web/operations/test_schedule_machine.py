@@ -4,7 +4,8 @@ A Hypothesis state machine books, moves and cancels bookings, publishes drafts o
 version and of a replaced one, calls off a visit or a day, accepts a door-to-door request,
 imports a changed stops file and records visits as the crew does, in any order, through the
 same operations the site and the console call; after every step
-`web.operations.invariants.check` must find nothing. It runs on SQLite and on PostgreSQL (the `app` fixture). A new operation joins this machine the day it is written.
+`web.operations.invariants.check` must find nothing. It runs on SQLite and on PostgreSQL (the
+`app` fixture). A new operation joins this machine the day it is written.
 """
 
 from __future__ import annotations
