@@ -568,6 +568,38 @@ ZH = {
     # the base map's review number on posters
     "Map review number: %(number)s": "地图审图号：%(number)s",
     # the covering choice: stops a van's days cannot hold
+    # the van crew's phone: records with or without signal
+    "A van crew's account opens only its district's day sheets.": "车组账号只能查看本区的出车单。",
+    "This visit is not on your district's timetable (it may have changed).": "本区时间表上没有这次服务（时间表可能已调整）。",
+    "This visit was called off: it takes no records.": "这次服务已取消，不能记录。",
+    "This visit's day has not come yet.": "这次服务的日期还没到。",
+    "This record's id was used for another visit.": "这条记录的编号已用于另一次服务。",
+    "Some fields of the record cannot be accepted: %(fields)s.": "记录中以下内容无法接受：%(fields)s。",
+    "Record sent.": "记录已发送。",
+    "Van crew": "车组",
+    "Record this visit": "记录本次服务",
+    "recorded": "已记录",
+    "Arrived": "到达时间",
+    "Left": "离开时间",
+    "Now": "现在",
+    "Did not come": "未到",
+    "Not recorded": "未记录",
+    "Walk-ins (without a booking), by service": "现场办理（未预约），按服务事项",
+    "One walk-in's credit code (optional)": "一位现场办理者的统一社会信用代码（可选）",
+    "Their service": "其服务事项",
+    "Turned away for lack of time": "因时间不够未能办理的人数",
+    "Note": "备注",
+    "Save the record": "保存记录",
+    "Recorded at %(time)s.": "已记录（%(time)s 更新）。",
+    "Called off: this visit takes no records.": "已取消：这次服务不能记录。",
+    "Saved on the phone; it will be sent when the phone is online.": "已保存在手机上，联网后发送。",
+    "Sent.": "已发送。",
+    "Saved on the phone; sign in again to send it.": "已保存在手机上，请重新登录后发送。",
+    "Not accepted:": "未被接受：",
+    "Offline: records are kept on the phone.": "当前无网络：记录保存在手机上。",
+    "%(n)s records waiting to be sent.": "%(n)s 条记录等待发送。",
+    "Records can be made from the visit's day on.": "服务当天起才能记录。",
+    "Visit recorded by the crew": "车组记录了服务情况",
 }
 
 

@@ -192,6 +192,11 @@ class Config:
         default_factory=lambda: float(_env("TAXVAN_SESSION_IDLE_MINUTES", "30"))
     )
     """A console session ends after this long without a request."""
+    crew_session_idle_minutes: float = field(
+        default_factory=lambda: float(_env("TAXVAN_CREW_SESSION_IDLE_MINUTES", "240"))
+    )
+    """A van crew's session ends after this long without a request: the phone lies in the van
+    through a long stop or a drive; `session_max_hours` still ends it."""
     session_max_hours: float = field(
         default_factory=lambda: float(_env("TAXVAN_SESSION_MAX_HOURS", "12"))
     )

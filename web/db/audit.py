@@ -42,6 +42,7 @@ ACTIONS = (
     "publish_notices_export",
     "notice_sent_by_hand",
     "user_enable",
+    "visit_record",
 )
 
 

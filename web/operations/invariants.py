@@ -19,6 +19,8 @@ violation).
   and one marked sent by hand is sent, with its time.
 - I7: every row belongs to its district: a booking's service and visit are its district's,
   a version's visits are at its district's stops, a door visit's request is its district's.
+- I8: the crew's records: none on a called-off visit, and each is its district's (its visit's
+  week, its walk-ins' services, its bookings' outcomes).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from taxvan.van_day import DayProblem, day_problems
 from web.clock import china_now
 from web.db.models import (
     Booking,
+    BookingOutcome,
     CurrentWeek,
     District,
     DoorRequest,
@@ -46,7 +49,9 @@ from web.db.models import (
     ServiceRow,
     SlotClaim,
     StopRow,
+    VisitRecord,
     VisitRow,
+    WalkIn,
 )
 from web.db.outbox import notices_of_district
 from web.extensions import db
@@ -308,6 +313,42 @@ def _i7(district: District) -> list[Violation]:
     return out
 
 
+def _i8(district: District) -> list[Violation]:
+    out = []
+    rows = db.session.execute(
+        select(VisitRecord.id, VisitRow.id, VisitRow.cancelled_at, PublishedWeek.district_id)
+        .join(VisitRow, VisitRecord.visit_id == VisitRow.id)
+        .join(PublishedWeek, VisitRow.published_id == PublishedWeek.id)
+        .where(
+            (VisitRecord.district_id == district.id) | (PublishedWeek.district_id == district.id)
+        )
+    ).all()
+    for record, visit, cancelled, owner in rows:
+        if cancelled is not None:
+            out.append(Violation("I8", district.code, f"record {record} on called-off {visit}"))
+        if owner != district.id:
+            out.append(
+                Violation("I8", district.code, f"record {record} on visit {visit} of {owner}")
+            )
+    walk_ins = db.session.scalars(
+        select(WalkIn.id)
+        .join(VisitRecord, WalkIn.record_id == VisitRecord.id)
+        .where(VisitRecord.district_id == district.id, WalkIn.district_id != district.id)
+    ).all()
+    out += [Violation("I8", district.code, f"walk-in {w} of another district") for w in walk_ins]
+    outcomes = db.session.scalars(
+        select(Booking.code)
+        .join(BookingOutcome, BookingOutcome.booking_id == Booking.id)
+        .join(VisitRecord, BookingOutcome.record_id == VisitRecord.id)
+        .where(VisitRecord.district_id == district.id, Booking.district_id != district.id)
+    ).all()
+    out += [
+        Violation("I8", district.code, f"outcome of booking {c} of another district")
+        for c in outcomes
+    ]
+    return out
+
+
 RULES: dict[str, Any] = {
     "I1": _i1,
     "I2": _i2,
@@ -315,6 +356,7 @@ RULES: dict[str, Any] = {
     "I4": _i4,
     "I6": _i6,
     "I7": _i7,
+    "I8": _i8,
 }
 """Each rule's check (I5 is I2's: door-to-door visits are among the van's busy times)."""
 

@@ -1,11 +1,12 @@
-"""Every operation on the schedule, interleaved at random, keeps every rule (I1-I7).
+"""Every operation on the schedule, interleaved at random, keeps every rule (I1-I8).
 
 A Hypothesis state machine books, moves and cancels bookings, publishes drafts of the current
 version and of a replaced one, calls off a visit or a day, accepts a door-to-door request,
-imports a changed stops file, marks a notice sent by hand and creates a second district (a new
-county), in any order, through the same operations the site and the console call; after every
-step `web.operations.invariants.check` must find nothing. It runs on SQLite and on PostgreSQL
-(the `app` fixture). A new operation joins this machine the day it is written.
+imports a changed stops file, marks a notice sent by hand, creates a second district (a new
+county) and records visits as the crew does, in any order, through the same operations the
+site and the console call; after every step `web.operations.invariants.check` must find
+nothing. It runs on SQLite and on PostgreSQL (the `app` fixture). A new operation joins this
+machine the day it is written.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import csv
 import dataclasses
 import datetime as dt
 import shutil
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from taxvan.errors import TaxvanError
 from tests.conftest import reset_published
 from tests.districts import make_county
 from tests.web.operations.test_publishing import _planned
+from tests.web.operations.test_records import on_the_day
 from web.db.models import Booking, District, DoorRequest, Notice, User, VisitRow
 from web.db.outbox import notices_of_district
 from web.db.store import current_week
@@ -51,6 +54,12 @@ from web.operations.publishing import (
     StaleDraft,
     WeekDraft,
     publish_version,
+)
+from web.operations.records import (
+    VisitCalledOff,
+    VisitReport,
+    WalkInCount,
+    record_visit,
 )
 
 WEEK = "2026-W49"
@@ -279,6 +288,30 @@ class Schedule(RuleBasedStateMachine):
             assert after == before, "marking a notice sent writes no notice"
         RAN["send_by_hand"] += 1
 
+    @rule(pick=st.integers(0, 10_000), served=st.booleans(), replay=st.booleans())
+    def record(self, pick: int, served: bool, replay: bool) -> None:
+        """The crew records a visit on its day (its bookings served or not, walk-ins); a
+        called-off visit refuses, and a record sent twice is applied once."""
+        with self.app.app_context():
+            v = self._visits()[pick % len(self._visits())]
+            codes = [b.code for b in self._active() if b.visit_id == v.id]
+            report = VisitReport(
+                client_id=str(uuid.uuid4()),
+                visit_id=v.id,
+                arrival=v.start,
+                outcomes={c: "served" if served else "no_show" for c in codes},
+                walk_ins=(WalkInCount("consult", 1 + pick % 3),),
+                turned_away=pick % 2,
+            )
+            called_off = v.cancelled_at is not None
+            try:
+                for _ in range(2 if replay else 1):
+                    record_visit(_district(), report, None, actor="machine", now=on_the_day(v))
+                assert not called_off, "a called-off visit took a record"
+            except VisitCalledOff:
+                assert called_off
+        RAN["record"] += 1
+
     @rule(n=st.integers(0, 10_000))
     def import_stops(self, n: int) -> None:
         with self.app.app_context():
@@ -368,5 +401,6 @@ def test_every_interleaving_of_the_operations_keeps_the_schedule_rules(app, tmp_
         "import",
         "send_by_hand",
         "create_district",
+        "record",
     }, f"every operation ran: {dict(RAN)}"
     assert dt.date.fromisocalendar(2026, 49, 1)  # the week the machine works in

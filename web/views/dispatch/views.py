@@ -30,7 +30,14 @@ from web.operations import users as accounts
 from web.operations.signing_in import failed_sign_in, signed_in
 from web.operations.users import authenticate, find_user, has_users, normalise_name
 from web.views.dispatch import audit_words
-from web.views.dispatch.blueprint import admin_only, bp, district_or_404, open_to_all
+from web.views.dispatch.blueprint import (
+    admin_only,
+    bp,
+    crew_allowed,
+    district_or_404,
+    is_crew,
+    open_to_all,
+)
 from web.views.dispatch.forms import (
     ChangePasswordForm,
     ResetPasswordForm,
@@ -76,6 +83,7 @@ def action_label(action: str) -> str:
         "password_change": _("Password changed"),
         "password_reset": _("Password reset by an administrator"),
         "publish_notices_export": _("Publish notice list downloaded"),
+        "visit_record": _("Visit recorded by the crew"),
     }
     return labels.get(action, action)
 
@@ -171,6 +179,7 @@ def sign_in() -> Any:
 
 
 @bp.post("/sign-out")
+@crew_allowed
 def sign_out() -> Response:
     """Ends the user's sessions on the server, in every browser (a copied cookie included)."""
     if SignOutForm().validate_on_submit():
@@ -218,6 +227,7 @@ def _show_problems(form: Any, problems: list[accounts.PasswordProblem]) -> None:
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@crew_allowed
 @limiter.limit(_signin_rate, key_func=_password_user, methods=["POST"], deduct_when=_failed)
 def password() -> Any:
     """A user changes their own password: the current one, the new one twice. Every session of
@@ -272,12 +282,15 @@ def user_password(name: str) -> Any:
 
 
 @bp.get("/")
+@crew_allowed
 def index() -> Any:
-    """A dispatcher goes to their district; an admin sees every district and the log."""
+    """A dispatcher goes to their district, a van's crew to its sheet of today; an admin sees
+    every district and the log."""
     if not current_user.is_admin:
         if current_user.district is None:
             abort(403, _("Your account has no district; ask an administrator."))
-        return redirect(url_for("dispatch.district", code=current_user.district.code))
+        page = "dispatch.today" if is_crew(current_user) else "dispatch.district"
+        return redirect(url_for(page, code=current_user.district.code))
     districts = all_districts()
     if not districts:
         return redirect(url_for("dispatch.setup"))

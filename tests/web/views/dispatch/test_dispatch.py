@@ -49,6 +49,7 @@ OPEN = {"dispatch.sign_in"}
 """The only console page an anonymous visitor may see."""
 
 NEEDS_FIELDS = {
+    "dispatch.record_json",
     "dispatch.plan_start",
     "dispatch.adjustment_add",
     "dispatch.password",
@@ -101,10 +102,21 @@ def _clean(app) -> None:
     """Remove what the console tests added (the PostgreSQL database outlives each test): users,
     the audit log, the districts besides the demo's (with their rows), and the demo district's
     name and folder as the fixtures made them."""
-    from web.db.models import DoorRequest, DoorVisit, PublishedWeek, ServiceRow
+    from web.db.models import (
+        AppliedRecord,
+        BookingOutcome,
+        DoorRequest,
+        DoorVisit,
+        PublishedWeek,
+        ServiceRow,
+        VisitRecord,
+        WalkIn,
+    )
 
     with app.app_context():
         db.session.rollback()
+        for model in (AppliedRecord, WalkIn, BookingOutcome, VisitRecord):
+            db.session.execute(delete(model))
         db.session.execute(delete(AdjustmentRow))
         db.session.execute(delete(DoorVisit))
         db.session.execute(delete(DoorRequest))
@@ -164,7 +176,7 @@ def _audit(app, action: str) -> list[AuditEntry]:
 
 # --- access: walk the whole URL map ---------------------------------------------------------
 
-SAMPLE = {"week": "2026-W49", "version": 1, "fmt": "csv", "name": "ann"}
+SAMPLE = {"week": "2026-W49", "version": 1, "fmt": "csv", "name": "ann", "visit_id": 1}
 """Values for the console URLs' other parts: the demo's published week, its first version, the
 demo district's dispatcher."""
 
