@@ -94,8 +94,8 @@ def book(visit_id: int):
     status = 422 if request.method == "POST" else 200
     closed = _not_bookable(visit)
     if closed is not None:  # called off or over: say so and why, offer nothing
-        problem = user_message(closed)
-        status = http_status(closed) if request.method == "POST" else 200
+        if request.method == "POST":  # a form sent anyway: refused, as an error
+            problem, status = user_message(closed), http_status(closed)
     elif request.method == "POST" and form.validate_on_submit():
         try:
             booking = svc.book(
@@ -130,7 +130,7 @@ def book(visit_id: int):
         slots=slots,
         problem=problem,
         alternatives=alternatives,
-        closed=closed,
+        closed=user_message(closed) if closed is not None else None,
         next_visit=_next_visit(visit) if closed is not None else None,
     ), status
 
