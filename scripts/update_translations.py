@@ -516,7 +516,7 @@ ZH = {
     "(the week is not published yet: every visit is new)": "（本周尚未发布：所有服务均为新增）",
     "%(n)d stop(s) no longer visited": "%(n)d 个站点不再服务",
     "Stops no longer visited (%(n)d)": "不再服务的站点（%(n)d）",
-    "The adjustments leave these streets more than %(points)s points under their target share:": "按这些调整，以下街道的服务占比比目标低 %(points)s 个百分点以上：",
+    "With these adjustments, these streets are more than %(points)s points under their target share:": "按这些调整，以下街道的服务占比低于目标 %(points)s 个百分点以上：",
     "Each change with its reason": "查看每项变化及原因",
     "Visits published": "已发布次数",
     "  the saved template %(path)s cannot be used (%(why)s); planning a new one": "  已保存的模板 %(path)s 无法使用（%(why)s），重新规划",
