@@ -6,9 +6,10 @@ gathers the rows (the crew's records, the bookings, the registry's round trips) 
 only counts, so the counting is tested with plain data.
 
 **Travel time saved** is the bulletin's own measure: every taxpayer served at the van is a round
-trip to the service hall they did not make. A served booking counts its taxpayer's round trip
-from their registered location; a walk-in counts the stop's own round trip to the hall (an
-estimate: who came is not known), and the figures say how many trips were estimated so.
+trip to the service hall they did not make. A served booking (or a walk-in named by a credit code
+found in the registry) counts its taxpayer's round trip from their registered location; any
+other walk-in counts the stop's own round trip to the hall (an estimate: where they came from is
+not known), and the figures say how many trips were estimated so.
 """
 
 from __future__ import annotations
@@ -77,10 +78,13 @@ class VisitFacts:
     turned_away: int = 0
     lead_days: Sequence[float] = ()
     """Of each booking with an outcome: days from booking to the visit's start."""
-    booked_trips: Sequence[float] = ()
-    """Of each served booking: its taxpayer's round trip to the hall, minutes."""
+    trips: Sequence[float] = ()
+    """Of each served taxpayer whose registered location is known (a served booking, a walk-in
+    named by a credit code): their round trip to the hall, minutes."""
+    estimated: int = 0
+    """Served taxpayers whose location is not known (walk-ins): each counts `stop_trip`."""
     stop_trip: float = 0.0
-    """The stop's own round trip to the hall, minutes (each walk-in's estimate)."""
+    """The stop's own round trip to the hall, minutes."""
 
     @property
     def served_booked(self) -> int:
@@ -147,8 +151,8 @@ def figures(label: str, visits: Iterable[VisitFacts]) -> PeriodFigures:
         no_show += v.no_show
         turned += v.turned_away
         leads.extend(v.lead_days)
-        minutes += sum(v.booked_trips) + v.served_walk_in * v.stop_trip
-        estimated += v.served_walk_in
+        minutes += sum(v.trips) + v.estimated * v.stop_trip
+        estimated += v.estimated
         streets[v.street] += v.served_booked + v.served_walk_in
         services.update(v.served)
         services.update(v.walk_ins)
@@ -182,9 +186,7 @@ def by_period(
     return [figures(label, rows) for label, rows in grouped.items()]
 
 
-def coverage_by_period(
-    weeks: Mapping[str, float], period: Period
-) -> list[tuple[str, float]]:
+def coverage_by_period(weeks: Mapping[str, float], period: Period) -> list[tuple[str, float]]:
     """Coverage (a share per ISO week label, as the published weeks' reports hold it) per
     period: a week's own share, or a month's mean over its weeks (a week belongs to the month
     of its Thursday, as ISO weeks belong to years)."""

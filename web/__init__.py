@@ -132,6 +132,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.views.door.views import bp as door_bp
     from web.views.errors import register_errors
     from web.views.public.site import bp as site_bp
+    from web.views.public import figures as _public_figures  # noqa: F401  (on public_bp)
     from web.views.public.views import bp as public_bp
 
     app.register_blueprint(site_bp)

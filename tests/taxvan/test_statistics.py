@@ -32,11 +32,12 @@ def test_a_week_counts_visits_served_no_shows_and_the_trips_not_made():
             no_show=1,
             turned_away=4,
             lead_days=(1.0, 3.0, 8.0),
-            booked_trips=(70.0, 90.0),
+            trips=(70.0, 90.0),
+            estimated=3,
             stop_trip=60.0,
         ),
         VisitFacts(date=MON + dt.timedelta(days=1), stop_id="s2", street="st2", called_off=True),
-        _held(MON + dt.timedelta(days=2), served={"invoice": 1}, booked_trips=(40.0,)),
+        _held(MON + dt.timedelta(days=2), served={"invoice": 1}, trips=(40.0,)),
     ]
     f = figures("2026-W49", visits)
     assert (f.visits_held, f.visits_called_off, f.visits_recorded) == (2, 1, 2)
