@@ -87,8 +87,6 @@ def bar_chart(
             f'<text x="{cx + slot / 2:.1f}" y="{base + 16}" text-anchor="middle" '
             f'fill="{INK}">{escape(short)}</text>'
         )
-    parts.append(
-        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="{INK}"/>'
-    )
+    parts.append(f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="{INK}"/>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -4,13 +4,15 @@ are)."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import Blueprint, render_template
 from flask_babel import gettext as _
 
 from web.operations.statistics import public_months
 from web.views.dispatch.stat_charts import Series, bar_chart
 from web.views.public import district as here
-from web.views.public.views import bp
+
+bp = Blueprint("figures", __name__, url_prefix=here.PREFIX)
+here.bind(bp)
 
 
 @bp.get("/figures")
@@ -28,8 +30,7 @@ def figures() -> str:
         ],
         title=_("Taxpayers served"),
         desc=_(
-            "Taxpayers served per month, booked and walk-in stacked; "
-            "the table gives the numbers."
+            "Taxpayers served per month, booked and walk-in stacked; the table gives the numbers."
         ),
     )
     return render_template("figures.html", district=district, months=months, chart=chart)

@@ -139,7 +139,8 @@ def test_the_public_monthly_totals_show_counts_and_nothing_personal(app, console
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     month = f"{day.year}-{day.month:02d}"
-    assert re.search(rf'<th scope="row">{month}</th><td>\d+</td><td>1</td><td>5</td><td>4</td><td>2</td>', html)
+    cells = r"<td>\d+</td><td>1</td><td>5</td><td>4</td><td>2</td>"
+    assert re.search(rf'<th scope="row">{month}</th>{cells}', html)
     for private in ("纳税人甲", "13800138000", VALID_USCC, OTHER_USCC, code):
         assert private not in html
 
