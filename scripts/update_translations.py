@@ -657,7 +657,8 @@ ZH = {
     "Served, total": "已服务（合计）",
     "Summary": "汇总",
     "Code": "代码",
-    "Taxpayers served per month, booked and walk-in stacked; the table gives the numbers.": "每月服务纳税人数，预约和现场办理叠加显示；具体数字见表格。",
+    "Count by": "统计周期",
+    "Taxpayers served in each of the last six months, booked and walk-in stacked; the table gives the numbers.": "最近六个月每月服务纳税人数，预约和现场办理叠加显示；具体数字见表格。",
 }
 
 

@@ -82,7 +82,7 @@ def bar_chart(
             f'<text x="{cx + slot / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" '
             f'fill="{INK}">{escape(fmt(totals[i]))}</text>'
         )
-        short = label[5:] if len(label) > 7 and slot < 60 else label
+        short = _short(label) if slot < 60 else label
         parts.append(
             f'<text x="{cx + slot / 2:.1f}" y="{base + 16}" text-anchor="middle" '
             f'fill="{INK}">{escape(short)}</text>'
@@ -90,3 +90,10 @@ def bar_chart(
     parts.append(f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="{INK}"/>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _short(label: str) -> str:
+    """A period's label for a narrow bar: `W49` for `2026-W49`, `26-12` for `2026-12`."""
+    if "-W" in label:
+        return label.split("-", 1)[1]
+    return label[2:] if len(label) == 7 and label[4] == "-" else label

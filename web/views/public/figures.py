@@ -11,6 +11,9 @@ from web.operations.statistics import public_months
 from web.views.dispatch.stat_charts import Series, bar_chart
 from web.views.public import district as here
 
+CHART_MONTHS = 6
+"""Months the chart shows (the table shows all twelve): six bars stay readable on a phone."""
+
 bp = Blueprint("figures", __name__, url_prefix=here.PREFIX)
 here.bind(bp)
 
@@ -20,7 +23,7 @@ def figures() -> str:
     """The last twelve months' totals of the district, newest first, with a chart."""
     district = here.current()
     months = public_months(district)
-    oldest_first = list(reversed(months))
+    oldest_first = list(reversed(months[:CHART_MONTHS]))
     chart = bar_chart(
         "served",
         [m.label for m in oldest_first],
