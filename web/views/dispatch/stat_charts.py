@@ -16,6 +16,9 @@ from web.views.dispatch.charts import GRID, INK
 
 COLOURS = ("#1d5fa8", "#b4540a", "#2f7d32", "#6a3d9a")
 """Series colours, each at least 3:1 against white (WCAG 1.4.11)."""
+WIDTH = 620
+"""A chart's width when its bars fit (more periods widen it): one shape for every chart, so
+the page scales them alike."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,9 @@ def bar_chart(
     the stack's total written above each bar. `top` fixes the scale's top (1.0 for shares)."""
     n = max(1, len(labels))
     left, right, head, foot = 56, 12, 40, 44
-    slot = max(28, min(64, 560 // n))
+    slot = max(28, min(120, (WIDTH - left - right) // n))
     width = left + right + slot * n
+    bar = min(slot - 8, 56)
     height = 260
     plot = height - head - foot
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
@@ -75,7 +79,7 @@ def bar_chart(
             h = plot * float(s.values[i]) / most if most else 0
             y -= h
             parts.append(
-                f'<rect x="{cx + 4}" y="{y:.1f}" width="{slot - 8}" height="{h:.1f}" '
+                f'<rect x="{cx + (slot - bar) / 2:.1f}" y="{y:.1f}" width="{bar}" height="{h:.1f}" '
                 f'fill="{COLOURS[k % len(COLOURS)]}"/>'
             )
         parts.append(
