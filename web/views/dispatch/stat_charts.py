@@ -41,7 +41,7 @@ def bar_chart(
     the stack's total written above each bar. `top` fixes the scale's top (1.0 for shares)."""
     n = max(1, len(labels))
     left, right, head, foot = 56, 12, 40, 44
-    slot = max(28, min(120, (WIDTH - left - right) // n))
+    slot = max(28, (WIDTH - left - right) // n)
     width = left + right + slot * n
     bar = min(slot - 8, 56)
     height = 260
