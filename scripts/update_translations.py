@@ -282,6 +282,11 @@ ZH = {
     "the job queue no longer knows this plan": "任务队列中已找不到该规划",
     "the worker ended without saving the plan": "规划进程结束但未保存规划",
     "%(reason)s; nothing was saved. Retry to plan again.": "%(reason)s，未保存任何内容。请点击“重试”重新规划。",
+    # the audit log's details of a notice sent by hand
+    "Kind of notice": "通知类型",
+    "Status before": "原状态",
+    "Visit numbers": "服务编号",
+    "Notice marked as sent by hand": "通知标记为人工发送",
 }
 
 

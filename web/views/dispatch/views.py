@@ -75,6 +75,7 @@ def action_label(action: str) -> str:
         "password_change": _("Password changed"),
         "password_reset": _("Password reset by an administrator"),
         "publish_notices_export": _("Publish notice list downloaded"),
+        "notice_sent_by_hand": _("Notice marked as sent by hand"),
     }
     return labels.get(action, action)
 
