@@ -287,6 +287,10 @@ ZH = {
     "Status before": "原状态",
     "Visit numbers": "服务编号",
     "Notice marked as sent by hand": "通知标记为人工发送",
+    # the audit log's details of a plan started
+    "Search time (s)": "求解时间（秒）",
+    "New weekly template": "重新规划每周模板",
+    "%(n)d adjustment(s)": "%(n)d 项调整",
 }
 
 

@@ -156,6 +156,7 @@ def _seed(app, tmp: Path) -> dict[str, Any]:
         saved = db.session.get(Draft, draft_id)
         saved.base_version = current_version(saved.district_id, saved.week)  # publishable
         db.session.commit()
+    planned = _planned_with_adjustments(app)
     sent = _send(app, app.test_client())
     assert sent.status_code == 302, sent.get_data(as_text=True)
     reference = sent.headers["Location"].split("/")[-2]
@@ -171,7 +172,46 @@ def _seed(app, tmp: Path) -> dict[str, Any]:
         "reference": reference,
         "name": "ann",  # a dispatcher whose password the admin may reset
         "failed_job_id": failed_job_id,
+        "planned": planned,
     }
+
+
+def _planned_with_adjustments(app) -> str:
+    """A week planned for real (a new template, 1 s) with a pin (± 15 min) and a stop's visits
+    a week lowered: the draft has the planner's notes and reasons (or the job its error); the
+    path of that page."""
+    from tests.web.operations.test_adjust import add
+    from tests.web.operations.test_plan_jobs import ended, job_id_of, plan, wait_for
+    from tests.web.views.dispatch.test_dispatch import sign_in
+    from web.db.models import District
+    from web.db.store import current_week
+    from web.operations.plan_jobs import reap
+
+    ann = app.test_client()
+    assert sign_in(ann, "ann").status_code == 302
+    with app.app_context():
+        d = db.session.scalar(select(District).where(District.code == "fangzi"))
+        visits = sorted(current_week(WEEK, d).visits, key=lambda v: (v.date, v.start))
+        first = visits[0]
+        counts: dict[str, int] = {}
+        for v in visits:
+            counts[v.stop_id] = counts.get(v.stop_id, 0) + 1
+        busiest = max(counts, key=lambda k: counts[k])
+        pin = {"stop": first.stop_id, "weekday": str(first.date.weekday())}
+        pin |= {"start": f"{first.start // 60:02d}:{first.start % 60:02d}", "tolerance": "15"}
+    assert add(ann, "pin", **pin).status_code == 302
+    assert (
+        add(ann, "visits", stop=busiest, value=str(max(1, counts[busiest] - 1))).status_code == 302
+    )
+    job = job_id_of(plan(ann, new_template="y"))
+    state = wait_for(ann, job, ended, timeout=180)
+    if state["draft_id"]:
+        return f"/dispatch/districts/fangzi/drafts/{state['draft_id']}"
+    with app.app_context():
+        from web.db.models import PlanJob
+
+        reap(db.session.get(PlanJob, job))
+    return f"/dispatch/districts/fangzi/jobs/{job}"
 
 
 def _failed_job(code: str) -> int:
@@ -378,6 +418,7 @@ def _console_states(walk: Walk, site: Site) -> None:
     page.locator("input[name=reason]").first.check()
     walk.submit("a disruption's preview", "form.disruption-form button[type=submit]")
     walk.visit(f"/dispatch/districts/fangzi/jobs/{site.values['failed_job_id']}")
+    walk.visit(site.values["planned"])
     walk.error("/dispatch/districts/fangzi/jobs/999999", 404)
     walk.error("/dispatch/districts/nowhere", 404)
     walk.error("/d/fangzi/stops/nowhere", 404)
@@ -641,7 +682,7 @@ def english_words(html: str, allowed: set[str]) -> list[tuple[str, str]]:
         for token in _TOKEN_SPLIT.split(flat):
             if _NOT_PROSE.search(token):
                 continue
-            words = _WORD.findall(token)
+            words = _WORD.findall(token.replace("_", " "))  # snake_case keys are words too
             found += [(w, flat[:160]) for w in words if w not in allowed and not _CODE.match(w)]
     return found
 
@@ -654,12 +695,12 @@ def test_english_words_are_found_in_visible_text_only():
     html = (
         '<html lang="zh-CN"><head><title>预约 · Booking</title><style>p{color:red}</style></head>'
         "<body><p>时间表 <code>flask --app app worker</code> stops.csv 2026-W49 V1 A1B2C3 12 km"
-        " sign-in 添加到日历（.ics） CKMXFVQZ</p>"
+        " sign-in 添加到日历（.ics） CKMXFVQZ time_limit_s</p>"
         '<p lang="en">Your visit moved</p><img alt="no room"><script>var x = "hidden";</script>'
         "<p>moved: +0 ~0</p><input type=submit value=Send></body></html>"
     )
     words = [w for w, _ in english_words(html, ENGLISH_ALLOWED)]
-    assert words == ["Booking", "sign", "in", "no", "room", "moved", "Send"]
+    assert words == ["Booking", "sign", "in", "time", "limit", "no", "room", "moved", "Send"]
 
 
 def test_every_chinese_page_reads_in_chinese(walked, site):

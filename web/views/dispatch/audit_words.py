@@ -77,6 +77,11 @@ KEYS = {
     "note": _l("Note"),
     "notice": _l("Notice"),
     "notice_kind": _l("Kind of notice"),
+    "time_limit_s": _l("Search time (s)"),
+    "vans": _l("Vans"),
+    "weekdays": _l("Working days"),
+    "new_template": _l("New weekly template"),
+    "adjustments": _l("Adjustments"),
     "was": _l("Status before"),
     "reason": _l("Reason"),
     "reference": _l("Request"),
@@ -306,6 +311,11 @@ def value_text(key: str, value: Any) -> str:
     label = _label(key, value)
     if label is not None:
         return label
+    if key == "weekdays" and isinstance(value, list):
+        return " ".join(_label("weekday", d) or str(d) for d in value)
+    if key == "adjustments" and isinstance(value, Mapping):
+        n = sum(len(v) if isinstance(v, list | Mapping) else 1 for v in value.values() if v)
+        return _("%(n)d adjustment(s)", n=n)
     if isinstance(value, Mapping) and "template" in value:
         return translate(message_from_json(dict(value)))
     if isinstance(value, Mapping):
