@@ -600,6 +600,15 @@ ZH = {
     "%(n)s records waiting to be sent.": "%(n)s 条记录等待发送。",
     "Records can be made from the visit's day on.": "服务当天起才能记录。",
     "Visit recorded by the crew": "车组记录了服务情况",
+    # the audit log's details of a notice sent by hand
+    "Kind of notice": "通知类型",
+    "Status before": "原状态",
+    "Visit numbers": "服务编号",
+    "Notice marked as sent by hand": "通知标记为人工发送",
+    # the audit log's details of a plan started
+    "Search time (s)": "求解时间（秒）",
+    "New weekly template": "重新规划每周模板",
+    "%(n)d adjustment(s)": "%(n)d 项调整",
 }
 
 

@@ -84,6 +84,7 @@ def action_label(action: str) -> str:
         "password_reset": _("Password reset by an administrator"),
         "publish_notices_export": _("Publish notice list downloaded"),
         "visit_record": _("Visit recorded by the crew"),
+        "notice_sent_by_hand": _("Notice marked as sent by hand"),
     }
     return labels.get(action, action)
 
