@@ -188,6 +188,8 @@ ZH = {
     "Enter a date between %(first)s and %(last)s.": "请输入 %(first)s 至 %(last)s 之间的日期。",
     # the base map's review number on posters
     "Map review number: %(number)s": "地图审图号：%(number)s",
+    "Zoom in": "放大",
+    "Zoom out": "缩小",
 }
 
 

@@ -123,6 +123,28 @@ def tile_source(name: str, url: str | None = None, key: str | None = None) -> Ti
     return src
 
 
+def site_tiles(
+    name: str, url: str | None, key: str | None, lang: str, review_number: str = ""
+) -> dict[str, str]:
+    """What the site's own small maps (a stop's, the door-to-door form's) draw their base from
+    (`static/js/basemap.js`): the tiles and their annotation layer in `lang`, and the attribution
+    with the review number. No tiles when the source is unknown or lacks its key."""
+    try:
+        src = tile_source(name, url, key)
+    except ValueError:
+        src = TILE_SOURCES["none"]
+    zh = lang != "en"
+    attribution = (src.attribution if zh else src.attribution_en or src.attribution) or src.name
+    if review_number:
+        attribution += (", 审图号：" if zh else ", map review no. ") + esc(review_number)
+    return {
+        "url": src.url or "",
+        "labels": (src.labels if zh else src.labels_en) or "",
+        "subdomains": src.subdomains,
+        "attribution": attribution if src.url else "",
+    }
+
+
 def esc(text: object) -> str:
     """HTML-escape data for a popup; backticks and `$` too, for any template literal."""
     return html.escape(str(text), quote=True).replace("`", "&#96;").replace("$", "&#36;")
@@ -357,9 +379,10 @@ html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK
 .tv-own .leaflet-tile-pane, .tv-tiled:not(.tv-own) .tv-area { display: none; }
 .tv-street-name, .tv-stop-name { display: none; color: #1f1f1f; white-space: nowrap;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }
+.tv-name { position: absolute; left: 0; top: 0; pointer-events: none; }
 .tv-street-name { font-size: 15px; font-weight: bold; text-align: center; letter-spacing: 1px;
-  line-height: 20px; }
-.tv-stop-name { font-size: 12px; line-height: 16px; }
+  line-height: 20px; width: 200px; margin: -10px 0 0 -100px; }
+.tv-stop-name { font-size: 12px; line-height: 16px; margin: -8px 0 0 9px; }
 .tv-own .tv-street-name, .tv-own.tv-near .tv-stop-name { display: block; }
 @media (max-width: 480px) { .tv-box { font-size: 12px; } .tv-title { left: 50px; right: 50px; }
   .leaflet-container .leaflet-control-attribution { font-size: 11px; line-height: 1.3; }
@@ -566,7 +589,7 @@ def schedule_map(
     m.add_child(
         _Controls(
             {
-                "prefix": esc(t("移动办税车", "Mobile tax service van")),
+                "prefix": esc(t("移动智能办税车", "Mobile tax service van")),  # the site's name
                 "attributions": attributions,
                 "km": t("公里", ""),
                 "m": t("米", ""),
