@@ -400,6 +400,11 @@ class _Words:
     def __call__(self, zh: str, en: str) -> str:
         return zh if self.zh else en
 
+    def name(self, text: str) -> str:
+        """A name from the data (Chinese): on the English page, marked so a screen reader
+        speaks it as Chinese."""
+        return esc(text) if self.zh else f'<span lang="zh-CN">{esc(text)}</span>'
+
     def weekday(self, day: dt.date) -> str:
         return (WEEKDAY_ZH if self.zh else WEEKDAY_EN)[day.weekday()]
 
@@ -501,7 +506,7 @@ def schedule_map(
             continue
         visits = times.get(s.id)
         body = (
-            f"<b>{esc(s.name)}</b><br>{esc(t.street(streets[s.street_code]))} · "
+            f"<b>{t.name(s.name)}</b><br>{esc(t.street(streets[s.street_code]))} · "
             f"{esc(t.kind(s.kind))}<br>"
             + (
                 t("本周服务：", "This week:") + "<br>" + "<br>".join(visits)
@@ -521,7 +526,7 @@ def schedule_map(
             fill_opacity=0.9 if visits else 0.35,
         )
         marker.add_child(popup(body))
-        marker.add_child(tooltip(esc(s.name)))
+        marker.add_child(tooltip(t.name(s.name)))
         marker.add_to(base)
 
     hall = folium.Marker(
@@ -529,7 +534,7 @@ def schedule_map(
         icon=folium.DivIcon(
             html=(
                 '<div class="tv-hall" aria-hidden="true">税</div>'
-                f'<span class="tv-sr">{esc(depot.name)}</span>'
+                f'<span class="tv-sr">{t.name(depot.name)}</span>'
             ),
             icon_size=(26, 26),
             icon_anchor=(13, 13),
@@ -537,12 +542,12 @@ def schedule_map(
     )
     hall.add_child(
         popup(
-            f"<b>{esc(depot.name)}</b><br>"
+            f"<b>{t.name(depot.name)}</b><br>"
             + t("出发与返回", "Start and end of each day")
             + (t.approximate() if depot.coord_quality != "surveyed" else "")
         )
     )
-    hall.add_child(tooltip(esc(depot.name)))
+    hall.add_child(tooltip(t.name(depot.name)))
     hall.add_to(m)
 
     for i, r in enumerate(sorted(plan.routes, key=lambda r: (r.date, r.van_id))):
@@ -561,7 +566,7 @@ def schedule_map(
             s = stops[v.stop_id]
             span = f"{hhmm(v.start)}–{hhmm(v.end)}"
             # what a screen reader says when the keyboard reaches the number
-            name = t(f"{day} 第{v.order}站", f"{day} stop {v.order}") + f" {span} {esc(s.name)}"
+            name = t(f"{day} 第{v.order}站", f"{day} stop {v.order}") + f" {span} {t.name(s.name)}"
             num = folium.Marker(
                 s.point,
                 icon=folium.DivIcon(
@@ -573,10 +578,10 @@ def schedule_map(
                     icon_anchor=(12, 12),
                 ),
             )
-            num.add_child(tooltip(f"{v.order}. {span} {esc(s.name)}"))
+            num.add_child(tooltip(f"{v.order}. {span} {t.name(s.name)}"))
             num.add_child(
                 popup(
-                    f"<b>{v.order}. {esc(s.name)}</b><br>{t.weekday(r.date)} "
+                    f"<b>{v.order}. {t.name(s.name)}</b><br>{t.weekday(r.date)} "
                     f"{r.date.isoformat()}<br>{span}<br>"
                     f"{esc(t.street(streets[s.street_code]))}<br>"
                     f"<small>{t('服务事项：', 'Services: ')}{services}</small>"

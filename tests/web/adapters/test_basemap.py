@@ -97,6 +97,7 @@ def test_the_chinese_page_is_chinese_and_the_english_page_english(pages):
     assert '<html lang="zh-CN">' in zh and '<html lang="en">' in en
     assert "Tap a stop" not in zh and '<span lang="en">' not in zh
     assert "Tap a stop for its times" in en and "点击服务点" not in en
+    assert 'lang=\\"zh-CN\\"' in en  # the Chinese names, for a screen reader
 
 
 def test_street_areas_hold_their_stops_lie_in_the_district_and_place_no_taxpayer(
