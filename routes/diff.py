@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 from taxvan.adjustments import Adjustments
 from taxvan.clock import hhmm, parse_hhmm
 from taxvan.errors import DataFileError, DataProblem
+from taxvan.messages import N_, Message, Names, from_json, joined, message
 from taxvan.timetable import TimetableRow
-from taxvan.workdays import WEEKDAY_EN, iso_week_label
+from taxvan.workdays import WEEKDAY_EN, holiday_name, iso_week_label, weekday_name
 
 if TYPE_CHECKING:
     from routes.planner import WeekPlan
@@ -84,7 +85,7 @@ class VisitChange:
     old: VisitTime | None
     new: VisitTime | None
     reason: str
-    detail: str
+    detail: Message | str
 
     def as_dict(self) -> dict[str, Any]:
         def when(t: VisitTime | None) -> dict[str, Any] | None:
@@ -106,8 +107,21 @@ class VisitChange:
             "old": when(self.old),
             "new": when(self.new),
             "reason": self.reason,
-            "detail": self.detail,
+            "detail": str(self.detail),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class GoneStop:
+    """A stop the published week visits and the new plan does not visit at all, and why."""
+
+    stop_id: str
+    stop_name: str
+    street: str
+    visits: int
+    """How many published visits it had this week."""
+    reason: str
+    detail: Message | str
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,8 @@ class PlanDiff:
     unchanged: int
     other_weeks: int = 0
     """Published rows of other weeks, left out of the comparison."""
+    gone: tuple[GoneStop, ...] = ()
+    """Stops no visit of the new plan goes to any more, each with its reason."""
 
     def of_kind(self, kind: str) -> list[VisitChange]:
         return [c for c in self.changes if c.kind == kind]
@@ -134,6 +150,17 @@ class PlanDiff:
             "counts": self.counts(),
             "other_weeks": self.other_weeks,
             "changes": [c.as_dict() for c in self.changes],
+            "gone": [
+                {
+                    "stop_id": g.stop_id,
+                    "stop_name": g.stop_name,
+                    "street": g.street,
+                    "visits": g.visits,
+                    "reason": g.reason,
+                    "detail": str(g.detail),
+                }
+                for g in self.gone
+            ],
         }
 
 
@@ -142,11 +169,11 @@ class DiffContext:
     """What is known about the new plan, from which the reasons come."""
 
     week: str
-    holidays: Mapping[dt.date, str] = field(default_factory=dict)
+    holidays: Mapping[dt.date, Names | str] = field(default_factory=dict)
     """Dates of the week the calendar takes off, with the holiday's name."""
     makeup_days: frozenset[dt.date] = frozenset()
     adjustments: Adjustments = field(default_factory=Adjustments)
-    dropped: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    dropped: Mapping[str, tuple[Message | str, ...]] = field(default_factory=dict)
     """Stop id -> the reasons the planner gives for each of its visits left out."""
     stops: frozenset[str] | None = None
     """The stops of the district's data now (None: not known)."""
@@ -157,6 +184,8 @@ class DiffContext:
     near_previous: bool = False
     """Whether that new template was planned near the previous one (`routes.stability`), so
     that a visit that moves without a reason of its own moved for a change on its day."""
+    replan_cause: str = ""
+    """Why the template was planned anew, a key of `REPLAN_CAUSES` ("": not known)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,19 +206,22 @@ def _rows(rows: Iterable[Mapping[str, Any] | TimetableRow], what: str) -> list[_
         bad = len(problems)
         stop = str(rec.get("stop_id") or "").strip()
         if not stop:
-            problems.append(DataProblem("empty; expected a stop id", i, "stop_id"))
+            empty = message(N_("empty; expected %(expect)s"), expect=message(N_("a stop id")))
+            problems.append(DataProblem(empty, i, "stop_id"))
         date = None
         try:
             date = _cell_date(rec.get("date"))
         except ValueError:
-            problems.append(DataProblem(f"'{rec.get('date')}' is not a date YYYY-MM-DD", i, "date"))
+            wrong = message(N_("'%(value)s' is not a date YYYY-MM-DD"), value=rec.get("date"))
+            problems.append(DataProblem(wrong, i, "date"))
         times = []
         for col in ("start", "end"):
             value = rec.get(col)
             try:
                 times.append(_cell_minutes(value))
             except ValueError:
-                problems.append(DataProblem(f"'{value}' is not a time HH:MM", i, col))
+                wrong = message(N_("'%(value)s' is not a time HH:MM"), value=value)
+                problems.append(DataProblem(wrong, i, col))
         if len(problems) == bad and date is not None:
             out.append(
                 _Row(
@@ -226,22 +258,34 @@ def _cell_minutes(value: Any) -> int:
 @dataclass(frozen=True, slots=True)
 class _Cause:
     stop_id: str
-    what: str
-    """What the dispatcher changed about the stop ("stop 1, pinned to Thu 10:00")."""
+    what: Message
+    """What the dispatcher changed about the stop ("stop 1 pinned to Thu 10:00")."""
     via: str = ""
     """The stop whose visit moved for it first (a chain of visits making room)."""
+    pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """A change's reason: its code, in words, and the cause it made room for (if any)."""
+
+    code: str
+    detail: Message
+    root: _Cause | None = None
 
 
 @dataclass
 class _Causes:
     """What the dispatcher changed, where: date -> causes (an adjusted stop that had or has
     a visit on that date, or a visit that made room for one), and street -> the excluded
-    stop whose street it is."""
+    stop whose street it is; and the stops each street keeps in the new plan."""
 
     by_date: dict[dt.date, list[_Cause]] = field(default_factory=dict)
     excluded_street: dict[str, str] = field(default_factory=dict)
-    demand: str = ""
+    demand: Message | str = ""
     """The changes that make the week ask for other visits (exclusions, visits, dwell)."""
+    street_stops: dict[str, list[str]] = field(default_factory=dict)
+    """Street -> names of its stops the new plan visits."""
 
     def add(self, date: dt.date, cause: _Cause) -> bool:
         here = self.by_date.setdefault(date, [])
@@ -254,23 +298,39 @@ class _Causes:
 def _causes(published: list[_Row], planned: list[_Row], adj: Adjustments) -> _Causes:
     """The dates each adjusted stop's visits leave or come to, with what was changed: a
     visit that moves from or to such a date without a reason of its own made room for it."""
-    what: dict[str, str] = {}
+    what: dict[str, Message] = {}
     for stop in sorted(adj.excluded_stops):
-        what[stop] = f"the exclusion of stop {stop}"
+        what[stop] = message(N_("the exclusion of stop %(stop)s"), stop=stop)
     for stop, n in sorted(adj.visits_map().items()):
-        what[stop] = f"stop {stop} now having {n} visit(s) a week"
+        what[stop] = message(
+            N_("stop %(stop)s now having %(count)d visit(s) a week"), stop=stop, count=n
+        )
     for stop, minutes in sorted(adj.dwell_map().items()):
-        what[stop] = f"stop {stop} now staying {minutes} min"
-    demand = "; ".join(what.values())
+        what[stop] = message(
+            N_("stop %(stop)s now staying %(minutes)d min"), stop=stop, minutes=minutes
+        )
+    demand = joined(list(what.values()))
+    pinned = set()
     for pin in adj.pins:
-        what[pin.stop_id] = pin.describe().replace(" pinned to ", ", pinned to ")
+        what[pin.stop_id] = pin.said()
+        pinned.add(pin.stop_id)
     out = _Causes(demand=demand)
     for r in [*published, *planned]:
         if r.stop_id in what:
-            out.add(r.time.date, _Cause(r.stop_id, what[r.stop_id]))
+            out.add(r.time.date, _Cause(r.stop_id, what[r.stop_id], pinned=r.stop_id in pinned))
         if r.stop_id in adj.excluded_stops and r.street:
             out.excluded_street.setdefault(r.street, r.stop_id)
+    for r in planned:
+        names = out.street_stops.setdefault(r.street, [])
+        name = r.stop_name or r.stop_id
+        if name not in names:
+            names.append(name)
     return out
+
+
+def _listed(items: Iterable[Message | str]) -> Message | str:
+    """Names or days one after another: "A, B" (A、B in Chinese)."""
+    return joined(list(items), message(N_("%(first)s, %(rest)s")))
 
 
 def _made_room(
@@ -281,40 +341,74 @@ def _made_room(
     new: VisitTime | None,
     ctx: DiffContext,
     causes: _Causes,
-) -> tuple[str, str] | None:
-    """(code, sentence) for a change with no reason of its own: a visit of a street whose
-    stop was excluded appears or disappears because the street's visits were chosen again;
-    with a template planned near the previous one, a visit moved from or to a date an
-    adjusted stop left or came to made room for it (pins named first), and one that
-    follows nothing of its day follows the visits the changed demand asks for."""
+) -> _Said | None:
+    """The reason of a change with no reason of its own: a visit of a street whose stop was
+    excluded appears or disappears because the street's visits were chosen again; with a
+    template planned near the previous one, a visit moved from or to a date an adjusted stop
+    left or came to made room for it (pins named first), and one that follows nothing of its
+    day follows the visits the changed demand asks for."""
     excluded = causes.excluded_street.get(street)
     if kind != "moved" and excluded is not None:
-        return (
+        return _Said(
             "stop_excluded",
-            f"stop {excluded} of the same street is excluded, so the street's visits were "
-            "chosen again",
+            message(
+                N_(
+                    "stop %(stop)s of the same street is excluded, so the street's visits were "
+                    "chosen again"
+                ),
+                stop=excluded,
+            ),
         )
     if not ctx.near_previous:
         return None
+    return _room_for(stop_id, old, new, causes) or _room_for_demand(ctx, causes)
+
+
+def _room_for(
+    stop_id: str, old: VisitTime | None, new: VisitTime | None, causes: _Causes
+) -> _Said | None:
+    """A visit moved from or to a date an adjusted stop left or came to made room for it
+    (pins named first, then the adjusted stop itself before a visit that moved for it)."""
     found: list[_Cause] = []
     for t in (old, new):
         if t is not None:
             for c in causes.by_date.get(t.date, []):
                 if c.stop_id != stop_id and c.via != stop_id:
                     found.append(c)
-    if found:
-        found.sort(key=lambda c: ("pinned" not in c.what, bool(c.via)))
-        first = found[0]
-        via = f" (after stop {first.via} moved for it)" if first.via else ""
-        return "made_room", f"made room for {first.what}{via}"
+    if not found:
+        return None
+    found.sort(key=lambda c: (not c.pinned, bool(c.via)))
+    first = found[0]
+    if first.via:
+        said = message(
+            N_("made room for %(what)s (after stop %(via)s moved for it)"),
+            what=first.what,
+            via=first.via,
+        )
+    else:
+        said = message(N_("made room for %(what)s"), what=first.what)
+    return _Said("made_room", said, first)
+
+
+def _room_for_demand(ctx: DiffContext, causes: _Causes) -> _Said | None:
+    """A visit that follows nothing of its day follows the excluded weekdays' visits, or the
+    visits the changed demand asks for."""
     if ctx.adjustments.excluded_weekdays:
-        days = ", ".join(WEEKDAY_EN[d] for d in sorted(ctx.adjustments.excluded_weekdays))
-        return "made_room", f"made room for the visits of the excluded weekday(s) {days}"
-    if causes.demand:
-        return (
+        days = _listed(weekday_name(d) for d in sorted(ctx.adjustments.excluded_weekdays))
+        return _Said(
             "made_room",
-            f"follows the visits the week asks for after {causes.demand} (their stops, "
-            "number and length were derived again)",
+            message(N_("made room for the visits of the excluded weekday(s) %(days)s"), days=days),
+        )
+    if causes.demand:
+        return _Said(
+            "made_room",
+            message(
+                N_(
+                    "follows the visits the week asks for after %(changes)s (their stops, "
+                    "number and length were derived again)"
+                ),
+                changes=causes.demand,
+            ),
         )
     return None
 
@@ -327,69 +421,172 @@ def _reason(
     ctx: DiffContext,
     causes: _Causes | None = None,
     street: str = "",
-) -> tuple[str, str]:
-    """(code, sentence) of the most specific reason known for a change."""
+) -> _Said:
+    """The most specific reason known for a change."""
+    causes = causes or _Causes()
     return (
         _calendar_reason(stop_id, old, new, ctx)
         or _data_reason(kind, stop_id, new, ctx)
-        or _made_room(kind, stop_id, street, old, new, ctx, causes or _Causes())
-        or _search_reason(ctx)
+        or _made_room(kind, stop_id, street, old, new, ctx, causes)
+        or _search_reason(kind, street, ctx, causes)
     )
 
 
 def _calendar_reason(
     stop_id: str, old: VisitTime | None, new: VisitTime | None, ctx: DiffContext
-) -> tuple[str, str] | None:
+) -> _Said | None:
     """An excluded stop or weekday, a holiday or a make-up working day."""
     adj = ctx.adjustments
     if stop_id in adj.excluded_stops:
-        return "stop_excluded", f"stop {stop_id} is excluded from the plan"
+        return _Said(
+            "stop_excluded",
+            message(N_("the dispatcher excluded stop %(stop)s from the plan"), stop=stop_id),
+        )
     if old is not None and old.date.weekday() in adj.excluded_weekdays:
-        day = WEEKDAY_EN[old.date.weekday()]
-        return "day_excluded", f"{day} is excluded: the van does not run that weekday"
+        return _Said(
+            "day_excluded",
+            message(
+                N_("the dispatcher excluded %(day)s: the van does not run that weekday"),
+                day=weekday_name(old.date.weekday()),
+            ),
+        )
     if old is not None and old.date in ctx.holidays:
-        return "holiday", f"{old.date.isoformat()} is a holiday ({ctx.holidays[old.date]})"
+        return _Said(
+            "holiday",
+            message(
+                N_("%(date)s (%(day)s) is a holiday (%(name)s)"),
+                date=old.date.isoformat(),
+                day=weekday_name(old.date.weekday()),
+                name=ctx.holidays[old.date],
+            ),
+        )
     if new is not None and new.date in ctx.makeup_days:
-        return "holiday", f"{new.date.isoformat()} is a make-up working day"
+        return _Said(
+            "holiday",
+            message(
+                N_("%(date)s (%(day)s) is a make-up working day"),
+                date=new.date.isoformat(),
+                day=weekday_name(new.date.weekday()),
+            ),
+        )
     return None
 
 
-def _data_reason(
-    kind: str, stop_id: str, new: VisitTime | None, ctx: DiffContext
-) -> tuple[str, str] | None:
+def _data_reason(kind: str, stop_id: str, new: VisitTime | None, ctx: DiffContext) -> _Said | None:
     """The stop's pins (those of the new visit's weekday), the stop gone from or new in the
     data, why the plan dropped it, or its visits or dwell asked for."""
     adj = ctx.adjustments
     pins = adj.pins_of(stop_id)
     if pins and kind != "removed":
         held = [p for p in pins if new is None or p.weekday == new.date.weekday()]
-        return "pinned", "; ".join(p.describe() for p in held or pins)
+        return _Said(
+            "pinned",
+            message(
+                N_("the dispatcher pinned it: %(pins)s"),
+                pins=joined([p.said() for p in held or pins]),
+            ),
+        )
     if ctx.stops is not None and stop_id not in ctx.stops:
-        return "stop_removed", f"stop {stop_id} is no longer in the district's data"
+        return _Said(
+            "stop_removed",
+            message(N_("stop %(stop)s is no longer in the district's data"), stop=stop_id),
+        )
     if kind == "added" and ctx.published_stops is not None and stop_id not in ctx.published_stops:
-        return "stop_added", f"stop {stop_id} is new in the district's data"
+        return _Said(
+            "stop_added", message(N_("stop %(stop)s is new in the district's data"), stop=stop_id)
+        )
     if kind == "removed" and ctx.dropped.get(stop_id):
-        return "dropped", "; ".join(dict.fromkeys(ctx.dropped[stop_id]))
+        unique = {str(r): r for r in ctx.dropped[stop_id]}
+        return _Said(
+            "dropped",
+            message(N_("left out by the planner: %(why)s"), why=joined(list(unique.values()))),
+        )
     visits, dwell = adj.visits_map(), adj.dwell_map()
     if stop_id in visits:
-        return "visits_changed", f"stop {stop_id} now has {visits[stop_id]} visit(s) a week"
+        return _Said(
+            "visits_changed",
+            message(
+                N_("the dispatcher set stop %(stop)s to %(count)d visit(s) a week"),
+                stop=stop_id,
+                count=visits[stop_id],
+            ),
+        )
     if stop_id in dwell:
-        return "dwell_changed", f"stop {stop_id} now has {dwell[stop_id]} min a visit"
+        return _Said(
+            "dwell_changed",
+            message(
+                N_("the dispatcher set stop %(stop)s to %(minutes)d min a visit"),
+                stop=stop_id,
+                minutes=dwell[stop_id],
+            ),
+        )
     if pins:
-        return "pinned", "; ".join(p.describe() for p in pins)
+        return _Said(
+            "pinned",
+            message(
+                N_("the dispatcher pinned it: %(pins)s"), pins=joined([p.said() for p in pins])
+            ),
+        )
     return None
 
 
-def _search_reason(ctx: DiffContext) -> tuple[str, str]:
-    """What is left: the template was planned again, or nothing known."""
+REPLAN_CAUSES = {
+    "data": N_("the district's data changed since the published plan"),
+    "asked": N_("the dispatcher asked for a new weekly template"),
+    "adjustments": N_("the adjustments changed"),
+}
+"""Why a weekly template was planned anew (`DiffContext.replan_cause`)."""
+
+
+def _search_reason(kind: str, street: str, ctx: DiffContext, causes: _Causes) -> _Said:
+    """What is left: the template was planned again (and why, if known), or nothing known."""
+    if not ctx.replanned and not ctx.near_previous:
+        return _Said("unknown", message(N_("no known reason (published from another plan)")))
+    cause = ctx.replan_cause in REPLAN_CAUSES
+    why: Message = (
+        message(REPLAN_CAUSES[ctx.replan_cause])
+        if cause
+        else message(N_("no saved template fitted the week"))
+    )
     if ctx.near_previous:
-        return (
-            "replanned",
-            "the weekly template was planned anew near the previous one; the search moved it",
+        template = N_(
+            "the weekly template was planned anew near the previous one (%(why)s); its new "
+            "routes hold this visit at another time"
         )
-    if ctx.replanned:
-        return "replanned", "the weekly template was planned anew, so times were chosen again"
-    return "unknown", REASONS["unknown"]
+        return _Said("replanned", message(template, why=why))
+    if kind == "moved":
+        said = message(
+            N_(
+                "the weekly template was planned anew (%(why)s) and its routes chosen again; "
+                "they hold this visit at another time"
+            ),
+            why=why,
+        )
+    elif kind == "added":
+        said = message(
+            N_(
+                "the weekly template was planned anew (%(why)s); it gives %(street)s this "
+                "visit to keep the street at its share"
+            ),
+            why=why,
+            street=street or "—",
+        )
+    elif causes.street_stops.get(street):
+        said = message(
+            N_(
+                "the weekly template was planned anew (%(why)s); %(street)s is served from "
+                "%(stops)s instead"
+            ),
+            why=why,
+            street=street,
+            stops=_listed(causes.street_stops[street][:3]),
+        )
+    else:
+        said = message(
+            N_("the weekly template was planned anew (%(why)s) and no longer holds this visit"),
+            why=why,
+        )
+    return _Said("replanned", said)
 
 
 def diff_rows(
@@ -421,7 +618,20 @@ def diff_rows(
         unchanged += kept
     _explain(changes, context, causes)
     changes.sort(key=lambda c: ((c.old or c.new).date, (c.old or c.new).start, c.stop_id))  # type: ignore[union-attr]
-    return PlanDiff(context.week, tuple(changes), unchanged, other)
+    gone = tuple(
+        _gone(stop_id, [c for c in changes if c.stop_id == stop_id])
+        for stop_id, (was, now) in sorted(by_stop.items())
+        if was and not now
+    )
+    return PlanDiff(context.week, tuple(changes), unchanged, other, gone)
+
+
+def _gone(stop_id: str, removed: list[VisitChange]) -> GoneStop:
+    """A stop whose every visit of the week is removed, with the reason of its first."""
+    first = removed[0]
+    return GoneStop(
+        stop_id, first.stop_name, first.street, len(removed), first.reason, first.detail
+    )
 
 
 def _stop_changes(stop_id: str, was: list[_Row], now: list[_Row]) -> tuple[list[VisitChange], int]:
@@ -463,23 +673,15 @@ def _explain(changes: list[VisitChange], context: DiffContext, causes: _Causes) 
     for _ in range(len(changes) + 1):
         grown = False
         for i, c in enumerate(changes):
-            code, detail = _reason(c.kind, c.stop_id, c.old, c.new, context, causes, c.street)
-            changes[i] = dataclasses.replace(c, reason=code, detail=detail)
-            if code == "made_room" and c.kind == "moved":
-                root = next(
-                    (
-                        x
-                        for t in (c.old, c.new)
-                        if t is not None
-                        for x in causes.by_date.get(t.date, [])
-                        if detail.startswith(f"made room for {x.what}")
-                    ),
-                    None,
-                )
-                if root is not None:
-                    for t in (c.old, c.new):
-                        if t is not None:
-                            grown |= causes.add(t.date, _Cause(root.stop_id, root.what, c.stop_id))
+            said = _reason(c.kind, c.stop_id, c.old, c.new, context, causes, c.street)
+            changes[i] = dataclasses.replace(c, reason=said.code, detail=said.detail)
+            root = said.root
+            if said.code == "made_room" and c.kind == "moved" and root is not None:
+                for t in (c.old, c.new):
+                    if t is not None:
+                        grown |= causes.add(
+                            t.date, _Cause(root.stop_id, root.what, c.stop_id, root.pinned)
+                        )
         if not grown:
             break
 
@@ -487,12 +689,12 @@ def _explain(changes: list[VisitChange], context: DiffContext, causes: _Causes) 
 def plan_context(week_plan: WeekPlan, published_stops: Iterable[str] | None = None) -> DiffContext:
     """What `week_plan` tells about its changes (see `DiffContext`)."""
     problem = week_plan.problem
-    dropped: dict[str, list[str]] = {}
+    dropped: dict[str, list[Message | str]] = {}
     for d in week_plan.plan.dropped:
         dropped.setdefault(d.stop_id, []).append(d.reason)
     return DiffContext(
         week=week_plan.plan.week,
-        holidays={h.date: h.reason for h in problem.week.holidays},
+        holidays={h.date: holiday_name(h) for h in problem.week.holidays},
         makeup_days=frozenset(problem.week.makeup_days),
         adjustments=week_plan.adjustments,
         dropped={k: tuple(v) for k, v in dropped.items()},
@@ -519,20 +721,32 @@ def diff_plan(
     return diff_rows(published, new, plan_context(week_plan, published_stops))
 
 
+def recorded_holidays(rows: Iterable[Mapping[str, Any]]) -> dict[dt.date, Names | str]:
+    """A report's holidays (`date`, `name`, `name_zh`) as the context's date -> name."""
+    return {
+        dt.date.fromisoformat(h["date"]): Names(str(h.get("name", "")), str(h.get("name_zh", "")))
+        for h in rows
+    }
+
+
+def recorded_dropped(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[Message | str, ...]]:
+    """A report's dropped visits as the context's stop id -> reasons (stored as messages, or
+    as English text in older records)."""
+    dropped: dict[str, list[Message | str]] = {}
+    for d in rows:
+        dropped.setdefault(str(d.get("stop_id", "")), []).append(from_json(d.get("reason", "")))
+    return {k: tuple(v) for k, v in dropped.items()}
+
+
 def context_from_json(doc: Mapping[str, Any]) -> DiffContext:
     """The context a plan's `timetable.json` records (week, holidays, make-up days, dropped
     visits, adjustments, whether the template was planned anew)."""
-    dropped: dict[str, list[str]] = {}
-    for d in doc.get("dropped", []):
-        dropped.setdefault(str(d.get("stop_id", "")), []).append(str(d.get("reason", "")))
     return DiffContext(
         week=str(doc["week"]),
-        holidays={
-            dt.date.fromisoformat(h["date"]): h.get("name", "") for h in doc.get("holidays", [])
-        },
+        holidays=recorded_holidays(doc.get("holidays", [])),
         makeup_days=frozenset(dt.date.fromisoformat(d) for d in doc.get("makeup_days", [])),
         adjustments=Adjustments.from_dict(doc.get("adjustments") or {}),
-        dropped={k: tuple(v) for k, v in dropped.items()},
+        dropped=recorded_dropped(doc.get("dropped", [])),
         replanned=doc.get("template_reused") is False,  # unknown in older plans
         near_previous=bool(doc.get("template_near")),
     )
@@ -562,4 +776,7 @@ def format_diff(diff: PlanDiff) -> str:
             assert ch.old is not None
             what = f"gone: {ch.old.label()}"
         lines.append(f"  {ch.kind:<8} {name}: {what}  [{ch.reason}: {ch.detail}]")
+    for g in diff.gone:
+        name = f"{g.stop_name} ({g.stop_id})" if g.stop_name else g.stop_id
+        lines.append(f"  stop no longer visited: {name}: {g.detail}")
     return "\n".join(lines)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from taxvan.messages import Message
+
 
 @dataclass(frozen=True, slots=True)
 class UsualTime:
@@ -59,7 +61,8 @@ class DroppedVisit:
     street_code: str
     dwell: int
     remote_served: float
-    reason: str
+    reason: Message | str
+    """Why, as a message (`str()` is the English)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,7 @@ class Plan:
     routes: tuple[DayRoute, ...]
     dropped: tuple[DroppedVisit, ...]
     search: SearchStats
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[Message | str, ...] = field(default_factory=tuple)
     makeup_runs: tuple[tuple[dt.date, int | None], ...] = ()
     """Make-up working day -> weekday (Monday = 0) of the template day it runs, if any."""
 

@@ -8,6 +8,8 @@ left out and why. A plain dict (it is written as JSON as is) and a text renderin
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,11 +17,81 @@ import numpy as np
 from routes.plan import Plan
 from routes.problem import WeekProblem
 from routes.template import day_sources
+from taxvan.adjustments import Adjustments
 from taxvan.clock import hhmm
 from taxvan.coverage import Coverage, coverage, nearest_visited_seconds
 from taxvan.demand import biweekly_in_week
+from taxvan.messages import N_, Message, as_json, from_json, joined, message
 from taxvan.places import LatLon
 from taxvan.workdays import WEEKDAY_EN, parse_iso_week
+
+SHARE_POINTS = 3.0
+"""A street more than this many percentage points under its target share is worth a warning
+when the dispatcher's adjustments made the plan."""
+
+
+@dataclass(frozen=True)
+class ShareShortfall:
+    """A street the plan leaves under its target share, and the excluded stops of it."""
+
+    code: str
+    name: str
+    planned_share: float
+    target_share: float
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def points(self) -> float:
+        """How many percentage points it is short."""
+        return 100 * (self.target_share - self.planned_share)
+
+    def said(self) -> Message:
+        """The warning in words, with the street, both shares and the excluded stops."""
+        values = {
+            "street": self.name,
+            "planned": f"{100 * self.planned_share:.1f}",
+            "target": f"{100 * self.target_share:.1f}",
+            "points": f"{self.points:.1f}",
+        }
+        if self.excluded:
+            return message(
+                N_(
+                    "%(street)s gets %(planned)s %% of the week's service time, against a target "
+                    "of %(target)s %% (%(points)s points under), after the exclusion of stop "
+                    "%(stops)s; pin or add visits to its other stops, or lift the exclusion"
+                ),
+                stops=joined(list(self.excluded), message(N_("%(first)s, %(rest)s"))),
+                **values,
+            )
+        return message(
+            N_(
+                "%(street)s gets %(planned)s %% of the week's service time, against a target of "
+                "%(target)s %% (%(points)s points under), with these adjustments"
+            ),
+            **values,
+        )
+
+
+def share_shortfalls(
+    streets: Iterable[Mapping[str, Any]],
+    adjustments: Adjustments,
+    stop_street: Mapping[str, str],
+    points: float = SHARE_POINTS,
+) -> list[ShareShortfall]:
+    """The report's streets (`plan_report`'s "streets") more than `points` percentage points
+    under their target share, most short first, each with the stops `adjustments` excludes
+    on it (`stop_street`: stop id -> street code)."""
+    out = []
+    for s in streets:
+        target, planned = float(s.get("target_share", 0)), float(s.get("planned_share", 0))
+        if 100 * (target - planned) <= points + 1e-9:
+            continue
+        code = str(s.get("code", ""))
+        excluded = tuple(
+            sorted(x for x in adjustments.excluded_stops if stop_street.get(x) == code)
+        )
+        out.append(ShareShortfall(code, str(s.get("name", code)), planned, target, excluded))
+    return sorted(out, key=lambda x: -x.points)
 
 
 def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
@@ -115,11 +187,11 @@ def plan_report(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
                 "street": street_name.get(d.street_code, d.street_code),
                 "dwell_minutes": d.dwell,
                 "remote_taxpayers": round(d.remote_served, 1),
-                "reason": d.reason,
+                "reason": as_json(d.reason),
             }
             for d in plan.dropped
         ],
-        "notes": list(plan.notes),
+        "notes": [as_json(n) for n in plan.notes],
         "search": {
             "objective": plan.search.objective,
             "seconds": round(plan.search.wall_time_s, 2),
@@ -177,6 +249,7 @@ def coverage_section(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
     names = {s.code: s.name for s in problem.dataset.streets}
     return {
         "stop_choice": problem.settings.stop_choice,
+        "not_chosen": not_chosen(problem),
         "minutes": list(minutes),
         "remote_taxpayers": week.total,
         "this_week": _counts(week),
@@ -192,6 +265,28 @@ def coverage_section(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
             for code in week.street_total
         ],
     }
+
+
+def not_chosen(problem: WeekProblem) -> list[dict[str, Any]]:
+    """The stops the covering choice could not take because a van's days cannot hold them,
+    each with why (its reason as a message's template and values, for any language)."""
+    if problem.cover is None:
+        return []
+    stops = {s.id: s for s in problem.dataset.stops}
+    names = {s.code: s.name for s in problem.dataset.streets}
+    out = []
+    for stop_id, why in problem.cover.left_out.items():
+        stop = stops.get(stop_id)
+        street = stop.street_code if stop else ""
+        out.append(
+            {
+                "stop_id": stop_id,
+                "stop_name": stop.name if stop else "",
+                "street": names.get(street, street),
+                "reason": {"template": why.template, "values": dict(why.values)},
+            }
+        )
+    return sorted(out, key=lambda d: d["stop_id"])
 
 
 def _format_coverage(cov: dict[str, Any]) -> list[str]:
@@ -219,6 +314,11 @@ def _format_coverage(cov: dict[str, Any]) -> list[str]:
         f"  {_pad('all', 12)} {cov['remote_taxpayers']:>7}  {shares(cov['this_week'])}  "
         f"{shares(cov['two_weeks'])}"
     )
+    if cov.get("not_chosen"):
+        lines += ["", "  stops the covering choice left out (the van's days cannot hold them):"]
+        for d in cov["not_chosen"]:
+            why = Message(d["reason"]["template"], d["reason"]["values"])
+            lines.append(f"  - {d['stop_id']} {d['stop_name']} ({d['street']}): {why}")
     return lines
 
 
@@ -230,7 +330,9 @@ def _pad(text: str, width: int) -> str:
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as a dispatcher reads it on a terminal."""
-    not_held = sum(1 for d in report["dropped"] if d["reason"].startswith("not held"))
+    not_held = sum(
+        1 for d in report["dropped"] if str(from_json(d["reason"])).startswith("not held")
+    )
     left_out = f"{report['visits_dropped'] - not_held} dropped"
     if not_held:
         left_out = f"{not_held} not held (calendar), " + left_out
@@ -271,8 +373,8 @@ def format_report(report: dict[str, Any]) -> str:
         for d in report["dropped"]:
             lines.append(
                 f"  - {d['visit']} {d['stop_name']} ({d['street']}, "
-                f"{d['dwell_minutes']} min): {d['reason']}"
+                f"{d['dwell_minutes']} min): {from_json(d['reason'])}"
             )
     for note in report["notes"]:
-        lines.append(f"  note: {note}")
+        lines.append(f"  note: {from_json(note)}")
     return "\n".join(lines)

@@ -39,10 +39,11 @@ from taxvan.clock import GRID_MINUTES, hhmm
 from taxvan.demand import VisitDemand, biweekly_in_week
 from taxvan.errors import PlanningError
 from taxvan.fleet import Van, fleet_weekdays
+from taxvan.messages import N_, Message, as_json, from_json, message
 from taxvan.places import Stop
-from taxvan.workdays import WEEKDAY_EN, work_week
+from taxvan.workdays import holiday_name, weekday_name, work_week
 
-FORMAT = 3
+FORMAT = 4
 """Bumped whenever the template's meaning changes; part of the saved template's fingerprint."""
 
 Pairs = dict[str, tuple[VisitDemand, VisitDemand]]
@@ -207,11 +208,31 @@ def day_sources(problem: WeekProblem) -> dict[dt.date, int | None]:
     return out
 
 
-def _holiday_reason(problem: WeekProblem, weekday: int) -> str:
+def _holiday_reason(problem: WeekProblem, weekday: int) -> Message:
     for h in problem.week.holidays:
         if h.date.weekday() == weekday:
-            return f"not held: {h.date.isoformat()} is a holiday ({h.reason})"
-    return f"not held: no working {WEEKDAY_EN[weekday]} in {problem.week.label}"
+            return message(
+                N_("not held: %(date)s (%(day)s) is a holiday (%(name)s)"),
+                date=h.date.isoformat(),
+                day=weekday_name(weekday),
+                name=holiday_name(h),
+            )
+    return message(
+        N_("not held: no working %(day)s in %(week)s"),
+        day=weekday_name(weekday),
+        week=problem.week.label,
+    )
+
+
+def when_message(date: dt.date, start: int, end: int) -> Message:
+    """`Tue 2026-12-01 09:00-09:45` (周二 …) as a message."""
+    return message(
+        N_("%(day)s %(date)s %(start)s-%(end)s"),
+        day=weekday_name(date.weekday()),
+        date=date.isoformat(),
+        start=hhmm(start),
+        end=hhmm(end),
+    )
 
 
 def _week_date(problem: WeekProblem, weekday: int) -> dt.date:
@@ -374,23 +395,42 @@ def apply_template(template: Plan, problem: WeekProblem, pairs: Pairs | None = N
     )
 
 
-def _calendar_notes(problem: WeekProblem, runs: dict[dt.date, int | None]) -> list[str]:
+def _calendar_notes(problem: WeekProblem, runs: dict[dt.date, int | None]) -> list[Message | str]:
     """The week's and the demand's notes, and what its holidays and make-up days did."""
     notes = list(problem.week.notes) + list(problem.demand.notes)
-    notes.append("times follow the weekly template; only the calendar changes which days run")
+    notes.append(
+        message(N_("times follow the weekly template; only the calendar changes which days run"))
+    )
     for h in problem.week.holidays:
-        notes.append(f"{h.date.isoformat()} is a holiday ({h.reason}): no visits")
+        notes.append(
+            message(
+                N_("%(date)s (%(day)s) is a holiday (%(name)s): no visits"),
+                date=h.date.isoformat(),
+                day=weekday_name(h.date.weekday()),
+                name=holiday_name(h),
+            )
+        )
     for m in problem.week.makeup_days:
         source = runs[m]
         if source is None:
             notes.append(
-                f"{m.isoformat()} is a make-up working day, but no weekday of this week was "
-                "cancelled: the template has nothing to run; add visits by hand if wanted"
+                message(
+                    N_(
+                        "%(date)s is a make-up working day, but no weekday of this week was "
+                        "cancelled: the template has nothing to run; add visits by hand if wanted"
+                    ),
+                    date=m.isoformat(),
+                )
             )
         else:
             notes.append(
-                f"{m.isoformat()} is a make-up working day: the van works, "
-                f"on the {WEEKDAY_EN[source]} timetable"
+                message(
+                    N_(
+                        "%(date)s is a make-up working day: the van works, on the %(day)s timetable"
+                    ),
+                    date=m.isoformat(),
+                    day=weekday_name(source),
+                )
             )
     return notes
 
@@ -411,8 +451,8 @@ class _CalendarWeek(_Week):
         self.street_name = {s.code: s.name for s in problem.dataset.streets}
         self.dropped: list[DroppedVisit] = []
         self.pending: list[PlannedVisit] = []
-        self.moved_notes: list[str] = []
-        self.bumped: dict[str, str] = {}
+        self.moved_notes: list[Message | str] = []
+        self.bumped: dict[str, Message] = {}
         """Why a visit that gave its time to an unserved street's visit was not held."""
         super().__init__(problem, self._running_days(problem))
 
@@ -439,7 +479,7 @@ class _CalendarWeek(_Week):
                 days.append(_Day(d, date, van, route, kept, lunch))
         return days
 
-    def drop(self, v: PlannedVisit, reason: str) -> None:
+    def drop(self, v: PlannedVisit, reason: Message) -> None:
         dv = self.due[v.key]
         self.dropped.append(
             DroppedVisit(v.key, v.stop_id, v.street_code, dv.dwell, v.remote_served, reason)
@@ -456,7 +496,14 @@ class _CalendarWeek(_Week):
                 before = last_day.get(v.stop_id)
                 if before is not None and day.d - before[0] < self.gap[v.stop_id]:
                     day.visits.remove(v)
-                    self.drop(v, f"not held: too close to its visit on {before[1].isoformat()}")
+                    self.drop(
+                        v,
+                        message(
+                            N_("not held: too close to its visit on %(day)s %(date)s"),
+                            day=weekday_name(before[1].weekday()),
+                            date=before[1].isoformat(),
+                        ),
+                    )
                 else:
                     last_day[v.stop_id] = (day.d, day.date)
 
@@ -475,8 +522,11 @@ class _CalendarWeek(_Week):
                 if self.due[v.key].pin_weekday is not None:
                     self.drop(
                         v,
-                        _holiday_reason(self.problem, weekday)
-                        + f"; pinned to {WEEKDAY_EN[weekday]}, so not moved to another day",
+                        message(
+                            N_("%(reason)s; pinned to %(day)s, so not moved to another day"),
+                            reason=_holiday_reason(self.problem, weekday),
+                            day=weekday_name(weekday),
+                        ),
                     )
                     continue
                 self.pending.append(
@@ -494,10 +544,13 @@ class _CalendarWeek(_Week):
         assert v.moved_from is not None
         u = v.moved_from
         self.moved_notes.append(
-            f"{self.stop_name.get(v.stop_id, v.stop_id)} ({v.key}) moved from "
-            f"{WEEKDAY_EN[u.date.weekday()]} {u.date.isoformat()} {hhmm(u.start)}-{hhmm(u.end)} "
-            f"to {WEEKDAY_EN[day.date.weekday()]} {day.date.isoformat()} "
-            f"{hhmm(start)}-{hhmm(start + dwell)}"
+            message(
+                N_("%(stop)s (%(visit)s) moved from %(old)s to %(new)s"),
+                stop=self.stop_name.get(v.stop_id, v.stop_id),
+                visit=v.key,
+                old=when_message(u.date, u.start, u.end),
+                new=when_message(day.date, start, start + dwell),
+            )
         )
 
     def fill(self) -> None:
@@ -537,10 +590,15 @@ class _CalendarWeek(_Week):
             self.pending.remove(v)
             self.place(v, day, i, start)
             for x in out:
-                self.bumped[x.key] = (
-                    f"not held: its time on {day.date.isoformat()} went to "
-                    f"{self.stop_name.get(v.stop_id, v.stop_id)} so that "
-                    f"{self.street_name.get(street, street)} is served this week"
+                self.bumped[x.key] = message(
+                    N_(
+                        "not held: its time on %(day)s %(date)s went to %(stop)s so that "
+                        "%(street)s is served this week"
+                    ),
+                    day=weekday_name(day.date.weekday()),
+                    date=day.date.isoformat(),
+                    stop=self.stop_name.get(v.stop_id, v.stop_id),
+                    street=self.street_name.get(street, street),
                 )
                 usual_time = x.moved_from or UsualTime(x.date, x.start, x.end)
                 self.pending.append(dataclasses.replace(x, moved_from=usual_time))
@@ -592,9 +650,9 @@ class _CalendarWeek(_Week):
             reason = self.bumped.get(v.key)
             if reason is None:
                 assert v.moved_from is not None
-                reason = (
-                    _holiday_reason(self.problem, v.moved_from.date.weekday())
-                    + "; no day that runs has room for it"
+                reason = message(
+                    N_("%(reason)s; no day that runs has room for it"),
+                    reason=_holiday_reason(self.problem, v.moved_from.date.weekday()),
                 )
             self.drop(v, reason)
 
@@ -703,13 +761,15 @@ def template_to_dict(template: Plan, fingerprint: str) -> dict[str, Any]:
             }
             for r in template.routes
         ],
-        "dropped": [dataclasses.asdict(d) for d in template.dropped],
+        "dropped": [
+            {**dataclasses.asdict(d), "reason": as_json(d.reason)} for d in template.dropped
+        ],
         "search": {
             "objective": template.search.objective,
             "wall_time_s": template.search.wall_time_s,
             "time_limit_s": template.search.time_limit_s,
         },
-        "notes": list(template.notes),
+        "notes": [as_json(n) for n in template.notes],
     }
 
 
@@ -754,7 +814,9 @@ def template_from_dict(data: dict[str, Any], template_problem: WeekProblem) -> P
                     r["drive_seconds"],
                 )
             )
-        dropped = tuple(DroppedVisit(**d) for d in data["dropped"])
+        dropped = tuple(
+            DroppedVisit(**{**d, "reason": from_json(d.get("reason"))}) for d in data["dropped"]
+        )
         s = data["search"]
         search = SearchStats(s["objective"], s["wall_time_s"], s["time_limit_s"])
     except (KeyError, TypeError, ValueError) as exc:

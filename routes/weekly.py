@@ -25,6 +25,8 @@ from taxvan.clock import GRID_MINUTES, hhmm
 from taxvan.demand import VisitDemand
 from taxvan.errors import PlanningError
 from taxvan.fleet import Van
+from taxvan.messages import N_, Message, message
+from taxvan.workdays import holiday_notes, weekday_name
 
 DAY = 24 * 3600
 
@@ -120,23 +122,28 @@ def _fill_free_time(
 
 def _drop_reason(
     visit: VisitDemand, problem: WeekProblem, days: list[Day], vehicles: list[tuple[int, Van]]
-) -> str:
+) -> Message:
     """Why `visit` is left out: the constraint that binds, found by trying it on every day."""
     node = problem.stop_node(visit.stop_id)
     out, back = int(problem.seconds[0][node]), int(problem.seconds[node][0])
     longest = max(v.working_minutes for _, v in vehicles) * 60
     need = out + back + visit.dwell * 60
     if need > longest:
-        return (
-            f"cannot be reached, served for {visit.dwell} min and left within one shift "
-            f"(needs {need // 60} min of the {longest // 60} available)"
+        return message(
+            N_(
+                "cannot be reached, served for %(dwell)d min and left within one shift "
+                "(needs %(need)d min of the %(available)d available)"
+            ),
+            dwell=visit.dwell,
+            need=need // 60,
+            available=longest // 60,
         )
     dates = problem.week.dates
     spaced = [d for vi, (d, _) in enumerate(vehicles) if _too_close(visit, d, days, vehicles)]
     if len(spaced) == len(vehicles):
-        return (
-            f"no day is {max(1, visit.min_gap_days)} working days away from the stop's other "
-            "visits this week"
+        return message(
+            N_("no day is %(days)d working days away from the stop's other visits this week"),
+            days=max(1, visit.min_gap_days),
         )
     # How late would the van be back on the day where the visit fits best?
     overrun: tuple[int, dt.date] | None = None
@@ -162,15 +169,24 @@ def _drop_reason(
             if overrun is None or over < overrun[0]:
                 overrun = (over, dates[d])
     if overrun is None:
-        return (
-            "no day can take it and still keep the lunch break "
-            f"({visit.dwell} min of service and {(out + back) // 60} min of driving)"
+        return message(
+            N_(
+                "no day can take it and still keep the lunch break (%(dwell)d min of service "
+                "and %(drive)d min of driving)"
+            ),
+            dwell=visit.dwell,
+            drive=(out + back) // 60,
         )
-    return (
-        f"no room on any day: the van's days are full; where it fits best, on "
-        f"{overrun[1].isoformat()}, the van would be back {overrun[0]} min after the shift "
-        f"ends (it serves {visit.remote_served:.0f} remote taxpayers, fewer than the "
-        "visits kept)"
+    return message(
+        N_(
+            "no room on any day: the van's days are full; where it fits best, on %(day)s "
+            "%(date)s, the van would be back %(late)d min after the shift ends (it serves "
+            "%(remote)s remote taxpayers, fewer than the visits kept)"
+        ),
+        day=weekday_name(overrun[1].weekday()),
+        date=overrun[1].isoformat(),
+        late=overrun[0],
+        remote=f"{visit.remote_served:.0f}",
     )
 
 
@@ -574,10 +590,7 @@ def solve_week(
         )
         for v in left_out
     )
-    for h in problem.week.holidays:
-        notes.append(f"{h.date.isoformat()} is a holiday ({h.reason}): no visits")
-    for m in problem.week.makeup_days:
-        notes.append(f"{m.isoformat()} is a make-up working day: the van works")
+    notes += holiday_notes(problem.week)
     return Plan(
         week=problem.week.label,
         routes=tuple(routes),

@@ -27,9 +27,10 @@ from taxvan.dataset import Dataset
 from taxvan.demand import DemandRules, VisitDemand, WeekDemand, min_gap_days
 from taxvan.errors import PlanningError
 from taxvan.fleet import fleet_weekdays
+from taxvan.messages import N_, Message, joined, message
 from taxvan.places import Stop
 from taxvan.weights import Weights
-from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
+from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH, weekday_name
 
 MAX_PIN_TOLERANCE = 60
 """A pin's tolerance at most this many minutes either side: beyond it, pin the day only."""
@@ -78,12 +79,25 @@ class Pin:
 
     def describe(self) -> str:
         """`"stop 123 pinned to Tue 09:00"`: how errors and the diff name it."""
-        when = WEEKDAY_EN[self.weekday] if 0 <= self.weekday < 7 else f"weekday {self.weekday}"
-        if self.start is not None and 0 <= self.start < 24 * 60:
-            when += f" {hhmm(self.start)}"
-            if self.tolerance:
-                when += f" ±{self.tolerance} min"
-        return f"stop {self.stop_id} pinned to {when}"
+        return str(self.said())
+
+    def when(self) -> Message:
+        """`Tue 09:00 ±15 min` (周二 09:00 ±15 分钟), or the weekday alone."""
+        day = weekday_name(self.weekday)
+        if self.start is None or not 0 <= self.start < 24 * 60:
+            return day
+        if self.tolerance:
+            return message(
+                N_("%(day)s %(time)s ±%(minutes)d min"),
+                day=day,
+                time=hhmm(self.start),
+                minutes=self.tolerance,
+            )
+        return message(N_("%(day)s %(time)s"), day=day, time=hhmm(self.start))
+
+    def said(self) -> Message:
+        """The pin in words: "stop 123 pinned to Tue 09:00"."""
+        return message(N_("stop %(stop)s pinned to %(when)s"), stop=self.stop_id, when=self.when())
 
 
 def _pairs(value: Mapping[str, int] | Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
@@ -612,7 +626,7 @@ def adjust_demand(
     for v in demand.visits:
         by_stop.setdefault(v.stop_id, []).append(v)
     stop_of = {s.id: s for s in stops}
-    notes = list(demand.notes)
+    notes: list[Message | str] = list(demand.notes)
 
     def remade(stop_id: str) -> list[VisitDemand]:
         old = by_stop.get(stop_id, [])
@@ -629,11 +643,7 @@ def adjust_demand(
             stop_id, pins, weekdays, count, min_gap_days(count, len(weekdays))
         )
         must = any(v.must_serve for v in old)
-        notes.append(
-            f"adjusted: stop {stop_id} has {count} visit(s) "
-            f"{'every other week' if biweekly else 'a week'} of {dwell} min"
-            + "".join(f"; {p.describe()}" for p in pins)
-        )
+        notes.append(adjusted_note(stop_id, count, biweekly, dwell, pins))
         out = []
         for i in range(count):
             pin = pin_of_index.get(i)
@@ -666,3 +676,16 @@ def adjust_demand(
         if stop_id in stop_of:
             visits += remade(stop_id)
     return dataclasses.replace(demand, visits=tuple(visits), notes=tuple(notes))
+
+
+def adjusted_note(
+    stop_id: str, count: int, biweekly: bool, dwell: int, pins: Sequence[Pin]
+) -> Message | str:
+    """What an adjusted stop's visits became, for the plan's notes."""
+    template = (
+        N_("adjusted: stop %(stop)s has %(count)d visit(s) every other week of %(dwell)d min")
+        if biweekly
+        else N_("adjusted: stop %(stop)s has %(count)d visit(s) a week of %(dwell)d min")
+    )
+    said = message(template, stop=stop_id, count=count, dwell=dwell)
+    return joined([said, *(p.said() for p in pins)])

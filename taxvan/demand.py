@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from taxvan.apportion import apportion
 from taxvan.clock import GRID_MINUTES
+from taxvan.messages import N_, Message, message
 from taxvan.places import Stop, Street
 from taxvan.weights import Weights
 
@@ -81,7 +82,7 @@ class WeekDemand:
     street_target_minutes: dict[str, int]
     street_target_share: dict[str, float]
     budget_minutes: int
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[Message | str, ...] = field(default_factory=tuple)
 
     def minutes_by_street(self) -> dict[str, int]:
         out = dict.fromkeys(self.street_target_minutes, 0)
@@ -178,6 +179,9 @@ class StopChoice:
 
     stops: frozenset[str]
     weights: Mapping[str, int]
+    left_out: frozenset[str] = frozenset()
+    """Stops no visit may go to, even where nothing was chosen (the van's days cannot hold
+    them)."""
 
 
 StopChooser = Callable[[Mapping[str, int]], StopChoice]
@@ -196,11 +200,13 @@ def share_chosen(
     Each chosen stop gets at least one shortest visit every week (the choice was made so
     that the van is near its taxpayers this week, so none becomes every-other-week); the
     rest of the minutes follow the chosen stops' weights. A street where nothing was chosen
-    falls back to `share_street`.
+    falls back to `share_street` over its stops not left out.
     """
     chosen = [s for s in stops if s.id in choice.stops]
     if not chosen:
-        return share_street(minutes, stops, weights, rules)
+        return share_street(
+            minutes, [s for s in stops if s.id not in choice.left_out], weights, rules
+        )
     units = minutes // rules.grid
     floor = min(rules.min_dwell // rules.grid, units // len(chosen))
     shares = apportion(
@@ -237,17 +243,25 @@ def week_demand(
     rules = rules or DemandRules()
     served = [s for s in streets if s.served]
     if not served:
-        return WeekDemand((), {}, {}, budget_minutes, ("no street is marked as served",))
+        return WeekDemand(
+            (), {}, {}, budget_minutes, (message(N_("no street is marked as served")),)
+        )
     if working_days < 1:
-        return WeekDemand((), {}, {}, 0, ("no working day in this week",))
+        return WeekDemand((), {}, {}, 0, (message(N_("no working day in this week")),))
     units = budget_minutes // rules.grid
     floor_units = rules.min_dwell // rules.grid
-    notes: list[str] = []
+    notes: list[Message | str] = []
     if units < floor_units * len(served):
         units = floor_units * len(served)
         notes.append(
-            f"the budget of {budget_minutes} min is below one shortest visit per street; "
-            f"raised to {units * rules.grid} min"
+            message(
+                N_(
+                    "the budget of %(budget)d min is below one shortest visit per street; "
+                    "raised to %(raised)d min"
+                ),
+                budget=budget_minutes,
+                raised=units * rules.grid,
+            )
         )
     street_weight = {s.code: float(weights.street_remote.get(s.code, 0)) for s in served}
     street_units = apportion(units, street_weight, floor=floor_units)
@@ -269,7 +283,7 @@ def week_demand(
     for street in served:
         street_stops = by_street[street.code]
         if not street_stops:
-            notes.append(f"{street.name} is served but has no stop")
+            notes.append(message(N_("%(street)s is served but has no stop"), street=street.name))
             continue
         street_minutes = street_units[street.code] * rules.grid
         patterns = (

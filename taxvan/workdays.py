@@ -22,9 +22,19 @@ import chinese_calendar
 import holidays
 
 from taxvan.errors import TaxvanError
+from taxvan.messages import N_, Message, Names, message
 
 WEEKDAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+_WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def weekday_name(weekday: int) -> Message:
+    """The short name of `weekday` (Monday = 0) as a message: "Tue", 周二 in Chinese."""
+    if 0 <= weekday < 7:
+        return message(_WEEKDAY_NAMES[weekday])
+    return message(N_("weekday %(n)d"), n=weekday)
+
 
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")
 
@@ -114,8 +124,19 @@ class PublishedYear:
     """e.g. `calendar.csv row 2`."""
 
 
-SOURCE_LIBRARY = "the State Council's schedule in the chinese_calendar library"
-SOURCE_STATUTORY = "the statutory holidays fixed by law (holidays library)"
+SOURCE_LIBRARY = N_("the State Council's schedule in the chinese_calendar library")
+SOURCE_STATUTORY = N_("the statutory holidays fixed by law (holidays library)")
+_FILE_ROW = re.compile(r"^(?P<file>\S+) row (?P<row>\d+)$")
+
+
+def source_message(source: str) -> Message | str:
+    """Where a day off or a make-up day comes from, in words the catalogue translates."""
+    if source in (SOURCE_LIBRARY, SOURCE_STATUTORY):
+        return message(source)
+    found = _FILE_ROW.match(source)
+    if found:
+        return message(N_("%(file)s row %(row)s"), file=found["file"], row=found["row"])
+    return source
 
 
 @functools.lru_cache(maxsize=64)
@@ -151,7 +172,7 @@ class WorkWeek:
     holidays: tuple[DayOff, ...] = ()
     makeup_days: tuple[dt.date, ...] = ()
     calendar_known: bool = True
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[Message | str, ...] = field(default_factory=tuple)
     standard: bool = False
     """The weekly template's standard week: the ordinary weekdays, whatever the calendar."""
 
@@ -199,20 +220,59 @@ def _library_day(day: dt.date) -> _Day | None:
     return _Day("ordinary", ("", ""), SOURCE_LIBRARY)
 
 
-def _unknown_note(year: int, entries: int) -> str:
-    in_file = (
-        f"; calendar.csv has {entries} {'entry' if entries == 1 else 'entries'} for {year} "
-        "but no `schedule` row saying it holds the whole year"
-        if entries
-        else ""
+def _unknown_note(year: int, entries: int) -> Message:
+    if entries:
+        return message(
+            N_(
+                "China's holiday schedule for %(year)d is not published in the calendar library "
+                "yet; calendar.csv has %(entries)s for %(year)d but no `schedule` row "
+                "saying it holds the whole year: the statutory holidays (fixed by law) are off "
+                "and every other weekday is planned as ordinary; enter the State Council's "
+                "schedule (bridge days, make-up working days, and a `schedule` row for the "
+                "year) in the data folder's calendar.csv and re-plan once it is out"
+            ),
+            year=year,
+            entries=(
+                message(N_("1 entry")) if entries == 1 else message(N_("%(n)d entries"), n=entries)
+            ),
+        )
+    return message(
+        N_(
+            "China's holiday schedule for %(year)d is not published in the calendar library "
+            "yet: the statutory holidays (fixed by law) are off and every other weekday is "
+            "planned as ordinary; enter the State Council's schedule (bridge days, make-up "
+            "working days, and a `schedule` row for the year) in the data folder's calendar.csv "
+            "and re-plan once it is out"
+        ),
+        year=year,
     )
-    return (
-        f"China's holiday schedule for {year} is not published in the calendar library yet"
-        f"{in_file}: the statutory holidays (fixed by law) are off and every other weekday is "
-        "planned as ordinary; enter the State Council's schedule (bridge days, make-up working "
-        "days, and a `schedule` row for the year) in the data folder's calendar.csv and re-plan "
-        "once it is out"
-    )
+
+
+def holiday_name(off: DayOff) -> Names:
+    """The holiday's name in both languages, as the calendar gives them."""
+    return Names(off.reason, off.reason_zh)
+
+
+def holiday_notes(week: WorkWeek) -> list[Message]:
+    """What the week's holidays and make-up working days do to the plan."""
+    notes = [
+        message(
+            N_("%(date)s (%(day)s) is a holiday (%(name)s): no visits"),
+            date=h.date.isoformat(),
+            day=weekday_name(h.date.weekday()),
+            name=holiday_name(h),
+        )
+        for h in week.holidays
+    ]
+    notes += [
+        message(
+            N_("%(date)s (%(day)s) is a make-up working day: the van works"),
+            date=m.isoformat(),
+            day=weekday_name(m.weekday()),
+        )
+        for m in week.makeup_days
+    ]
+    return notes
 
 
 def work_week(
@@ -237,7 +297,7 @@ def work_week(
     offs: list[DayOff] = []
     makeups: list[dt.date] = []
     unknown: set[int] = set()
-    sources: list[str] = []
+    sources: list[Message] = []
     for day in days:
         ordinary = day.weekday() in weekdays
         entry = entries.get(day)
@@ -262,13 +322,26 @@ def work_week(
         if said.kind == "holiday":
             if ordinary:
                 offs.append(DayOff(day, *said.names, source=said.source))
-                sources.append(f"{day.isoformat()} is off ({said.names[0]}): from {said.source}")
+                sources.append(
+                    message(
+                        N_("%(date)s is off (%(name)s): from %(source)s"),
+                        date=day.isoformat(),
+                        name=Names(*said.names),
+                        source=source_message(said.source),
+                    )
+                )
         elif ordinary:
             dates.append(day)
         elif said.kind == "workday" and day.weekday() >= 5:
             dates.append(day)
             makeups.append(day)
-            sources.append(f"{day.isoformat()} is a make-up working day: from {said.source}")
+            sources.append(
+                message(
+                    N_("%(date)s is a make-up working day: from %(source)s"),
+                    date=day.isoformat(),
+                    source=source_message(said.source),
+                )
+            )
     per_year = {y: sum(1 for d in entries if d.year == y) for y in unknown}
     notes = [_unknown_note(y, per_year[y]) for y in sorted(unknown)]
     return WorkWeek(

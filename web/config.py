@@ -88,6 +88,10 @@ class Config:
     """Where the planner keeps travel-time matrices and weekly templates. Unset, the app keeps
     them in its instance folder (`planner-cache/`), so two installations on one machine never
     share them; the `taxvan` command in the user's cache folder (`user_cache_dir()`)."""
+    districts_dir: str = field(default_factory=lambda: _env("TAXVAN_DISTRICTS_DIR", ""))
+    """Where the data folders of districts created in the console go (one folder per district
+    code). Unset, the app keeps them in its instance folder (`districts/`); like the data
+    folders of imported districts, planning workers on other machines must reach it."""
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     db_pool_size: int = field(
         default_factory=lambda: int(_env("TAXVAN_DB_POOL_SIZE", _env("TAXVAN_THREADS", "8")))
@@ -188,6 +192,11 @@ class Config:
         default_factory=lambda: float(_env("TAXVAN_SESSION_IDLE_MINUTES", "30"))
     )
     """A console session ends after this long without a request."""
+    crew_session_idle_minutes: float = field(
+        default_factory=lambda: float(_env("TAXVAN_CREW_SESSION_IDLE_MINUTES", "240"))
+    )
+    """A van crew's session ends after this long without a request: the phone lies in the van
+    through a long stop or a drive; `session_max_hours` still ends it."""
     session_max_hours: float = field(
         default_factory=lambda: float(_env("TAXVAN_SESSION_MAX_HOURS", "12"))
     )

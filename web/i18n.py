@@ -7,13 +7,14 @@ kept in git. Chinese is the default language; English is a catalogue like any ot
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
-from taxvan.messages import Message, render
+from taxvan.messages import Message, from_json, render
 
 SOURCE = Path(__file__).resolve().parent / "translations"
 
@@ -35,6 +36,8 @@ def compiled_catalogs(app: Flask) -> Path:
     return target
 
 
-def translate(msg: Message | str) -> str:
-    """The domain's `Message` in the reader's language, nested Messages translated too."""
-    return render(msg, gettext)
+def translate(msg: Message | str | Any) -> str:
+    """The domain's `Message` in the reader's language, nested Messages translated too; a
+    Message stored as JSON (`taxvan.messages.as_json`) or older plain text is read back
+    first (`from_json`)."""
+    return render(from_json(msg), gettext, str(get_locale() or "zh"))

@@ -22,17 +22,17 @@ from routes.matrix import (
     SpeedProfile,
 )
 from routes.plan import Plan
-from routes.planner import Previous, WeekPlan, plan_week
+from routes.planner import Previous, WeekPlan, plan_week, template_record
 from routes.problem import PlanSettings, WeekProblem
 from routes.publish import timetable_rows
 from routes.report import uncovered_points
-from routes.template import template_to_dict
 from taxvan.adjustments import Adjustments
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
 from taxvan.io.loaders import load_dataset
 from taxvan.io.timetable_files import write_json, write_timetable_json
+from taxvan.messages import N_, Message, from_json, message
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 from web.adapters.maps import (
     LANGUAGES,
@@ -46,7 +46,7 @@ from web.adapters.maps import (
 from web.adapters.spreadsheets import csv_bytes
 from web.config import Config, user_cache_dir
 
-Say = Callable[[str], None]
+Say = Callable[[Message | str], None]
 
 
 @dataclass(frozen=True)
@@ -156,15 +156,19 @@ def run_plan(
     except ValueError as exc:
         raise TaxvanError(str(exc)) from None
     data = Path(config.data_dir)
-    say(f"Loading {data} ...")
+    say(message(N_("Loading the district's data ...")))
     dataset = load_dataset(data, config.file_limits)
     if adjust is not None:
         dataset = adjust(dataset)
     for warning in dataset.warnings:
-        say(f"  warning: {warning}")
+        say(message(N_("  warning: %(warning)s"), warning=warning))
     say(
-        f"  {len(dataset.stops)} stops, {len(dataset.taxpayers)} taxpayers, "
-        f"{len(dataset.vans)} van(s)"
+        message(
+            N_("  %(stops)d stops, %(taxpayers)d taxpayers, %(vans)d van(s)"),
+            stops=len(dataset.stops),
+            taxpayers=len(dataset.taxpayers),
+            vans=len(dataset.vans),
+        )
     )
     planned = plan_week(
         dataset,
@@ -208,7 +212,7 @@ def run_plan(
             "timezone": CHINA.key,
             "working_dates": report["working_dates"],
             "holidays": report["holidays"],
-            "notes": report["notes"],
+            "notes": [str(from_json(n)) for n in report["notes"]],
             "dropped": report["dropped"],
             "makeup_days": report["makeup_days"],
             "adjustments": planned.adjustments.as_dict(),
@@ -225,5 +229,8 @@ def run_plan(
         )
         add_coverage_layer(week_map, uncovered, lang=lang)
         write_map(week_map, files[MAP_FILES[lang]])
-    write_json(files["template.json"], template_to_dict(planned.template, planned.fingerprint))
+    write_json(
+        files["template.json"],
+        template_record(planned.template, planned.fingerprint, planned.cover_limits),
+    )
     return PlanRun(planned, files)

@@ -16,7 +16,15 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from routes.diff import REASONS, DiffContext, PlanDiff, diff_rows
+from routes.diff import (
+    REASONS,
+    DiffContext,
+    PlanDiff,
+    diff_rows,
+    recorded_dropped,
+    recorded_holidays,
+)
+from routes.report import ShareShortfall, share_shortfalls
 from taxvan.adjustments import Adjustments
 from taxvan.clock import hhmm
 from web.db.models import District, Draft, PublishedWeek, StopRow
@@ -84,31 +92,50 @@ def draft_adjustments(draft: Draft) -> Adjustments:
     return Adjustments.from_dict(draft.options.get("adjustments") or {})
 
 
-def draft_context(district: District, draft: Draft) -> DiffContext:
+def replan_cause(draft: Draft, published: PublishedWeek | None) -> str:
+    """Why the draft's weekly template was planned anew (a key of `routes.diff.REPLAN_CAUSES`,
+    "" when not known): asked for, other adjustments than the published plan's, or other
+    data (another fingerprint)."""
+    if draft.template_reused:
+        return ""
+    if draft.options.get("new_template"):
+        return "asked"
+    before = db.session.get(Draft, published.draft_id) if published and published.draft_id else None
+    if before is None:
+        return ""
+    if draft_adjustments(before) != draft_adjustments(draft):
+        return "adjustments"
+    if before.fingerprint != draft.fingerprint:
+        return "data"
+    return ""
+
+
+def draft_context(
+    district: District, draft: Draft, published: PublishedWeek | None = None
+) -> DiffContext:
+    """What the draft records about its changes (see `routes.diff.DiffContext`)."""
     report = draft.report
-    dropped: dict[str, list[str]] = {}
-    for d in report.get("dropped", []):
-        dropped.setdefault(str(d.get("stop_id", "")), []).append(str(d.get("reason", "")))
     stops = db.session.scalars(select(StopRow.id).where(StopRow.district_id == district.id))
     return DiffContext(
         week=draft.week,
-        holidays={
-            dt.date.fromisoformat(h["date"]): h.get("name", "") for h in report.get("holidays", [])
-        },
+        holidays=recorded_holidays(report.get("holidays", [])),
         makeup_days=frozenset(dt.date.fromisoformat(d) for d in report.get("makeup_days", [])),
         adjustments=draft_adjustments(draft),
-        dropped={k: tuple(v) for k, v in dropped.items()},
+        dropped=recorded_dropped(report.get("dropped", [])),
         stops=frozenset(stops),
         replanned=not draft.template_reused,
+        replan_cause=replan_cause(draft, published),
     )
 
 
 def draft_diff(district: District, draft: Draft) -> PlanDiff | None:
-    """The draft's changes to the published week, or None when its week is not published."""
+    """The draft's changes to the published week, or None when its week is not published.
+    The draft page's change list and the publish confirmation both count these."""
     published = published_week(district, draft.week)
     if published is None:
         return None
-    return diff_rows(published_rows(published), draft_rows(draft), draft_context(district, draft))
+    context = draft_context(district, draft, published)
+    return diff_rows(published_rows(published), draft_rows(draft), context)
 
 
 def when_text(t: Any, weekday_names: list[str]) -> str:
@@ -119,3 +146,17 @@ def when_text(t: Any, weekday_names: list[str]) -> str:
         f"{weekday_names[t.date.weekday()]} {t.date.strftime('%m-%d')} "
         f"{hhmm(t.start)}–{hhmm(t.end)}"
     )
+
+
+def share_warnings(district: District, draft: Draft) -> list[ShareShortfall]:
+    """The streets an adjusted draft leaves more than `SHARE_POINTS` under their target
+    share, each with the excluded stops of that street (none for a draft planned without
+    adjustments: the planner's own shares are its choice, not the dispatcher's)."""
+    adj = draft_adjustments(draft)
+    if not adj:
+        return []
+    rows = db.session.execute(
+        select(StopRow.id, StopRow.street_code).where(StopRow.district_id == district.id)
+    )
+    stop_street = {stop_id: street for stop_id, street in rows}
+    return share_shortfalls(draft.report.get("streets", []), adj, stop_street)

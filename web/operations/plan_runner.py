@@ -30,6 +30,7 @@ from routes.engine import SearchStopped
 from taxvan.adjustments import AdjustmentError, Adjustments, PinError
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
+from taxvan.messages import Message, as_json
 from web.adapters.planner import run_plan
 from web.clock import wall_now
 from web.config import Config
@@ -103,7 +104,8 @@ class _Watcher(threading.Thread):
         self.app = app
         self.job_id = job_id
         self.points: list[list[float]] = []
-        self.lines: list[str] = []
+        self.lines: list[Any] = []
+        """What the planner said, as stored messages (`taxvan.messages.as_json`)."""
         self.cancel = threading.Event()
         self.done = threading.Event()
         self.written = (0, 0)
@@ -111,8 +113,8 @@ class _Watcher(threading.Thread):
     def progress(self, elapsed: float, objective: int) -> None:
         self.points.append([round(elapsed, 2), int(objective)])
 
-    def say(self, line: str) -> None:
-        self.lines.append(line)
+    def say(self, line: Message | str) -> None:
+        self.lines.append(as_json(line))
 
     def run(self) -> None:
         with self.app.app_context():

@@ -297,7 +297,10 @@ def test_plan_with_adjustments_prints_the_diff_against_the_published_timetable(p
     mine = f"({first['stop_id']}):"  # its own line, not another's "made room for stop ..."
     moved = [line for line in text.splitlines() if mine in line and "moved" in line]
     assert moved and f"-> {day} " in moved[0] and "10:00-" in moved[0]
-    assert f"[pinned: stop {first['stop_id']} pinned to {day} 10:00]" in moved[0]
+    assert (
+        f"[pinned: the dispatcher pinned it: stop {first['stop_id']} pinned to {day} 10:00]"
+        in (moved[0])
+    )
     assert (timetable(out)[first["stop_id"]][:2]) == (day, "10:00")
     assert all(r[0] != "Fri" for r in timetable(out).values())
     doc = json.loads((out / "timetable.json").read_text(encoding="utf-8"))

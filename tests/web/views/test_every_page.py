@@ -68,6 +68,9 @@ EXCLUDED = {
     "api.openapi": "the API's JSON description",
     "dispatch.district_json": "JSON for the console's scripts",
     "dispatch.plan_job_json": "JSON for the console's scripts",
+    "dispatch.record_token": "JSON for the crew's phone (a CSRF token)",
+    "dispatch.manifest": "the crew's web app manifest (JSON)",
+    "dispatch.service_worker": "the crew's service worker (a script)",
     "public.open_data_csv": "a download (CSV)",
     "public.open_data_json": "a download (JSON)",
     "public.open_data_cancelled_csv": "a download (CSV)",
@@ -305,7 +308,8 @@ def _public_states(walk: Walk, site: Site) -> None:
     page.fill("input[name=code]", code)
     page.fill("input[name=phone]", "13800138000")
     walk.submit("a booking looked up, with its forms", send)
-    walk.submit("a booking cancelled", "main form[action$='/cancel'] button[type=submit]")
+    walk.submit("a cancel asked first", "main form[action$='/cancel'] button[type=submit]")
+    walk.submit("a booking cancelled", "main form[action$='/cancel'] button.danger")
     page.goto(walk.base + "/d/fangzi/door-to-door")
     walk.submit("the door-to-door form with its errors", send)
     for name, value in (

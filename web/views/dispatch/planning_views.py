@@ -25,6 +25,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from routes.report import SHARE_POINTS
 from taxvan.errors import TaxvanError
 from taxvan.fleet import Van
 from taxvan.io.loaders import load_vans
@@ -35,13 +36,20 @@ from web.db import audit
 from web.db.models import District, Draft, PlanJob, User
 from web.db.queries import draft_of, job_of, recent_drafts, recent_jobs
 from web.db.store import current_weeks, stops_count
+from web.i18n import translate
 from web.operations import adjustments
 from web.operations import plan_jobs as queue
-from web.operations.draft_diff import REASON_LABELS, draft_adjustments, draft_diff, when_text
+from web.operations.draft_diff import (
+    REASON_LABELS,
+    draft_adjustments,
+    draft_diff,
+    share_warnings,
+    when_text,
+)
 from web.operations.drafts import WEEKDAYS_EN, timetable_by_day
 from web.security import map_policy
 from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
-from web.views.dispatch.charts import progress_chart, share_chart
+from web.views.dispatch.charts import progress_chart, settled_from, share_chart
 from web.views.dispatch.forms import JobActionForm, PlanForm
 
 RECENT = 10
@@ -119,7 +127,14 @@ def planning_context(district: District, form: PlanForm | None = None) -> dict[s
 
 @bp.app_context_processor
 def planning_helpers() -> dict[str, Any]:
-    return {"job_status_label": job_status_label}
+    return {"job_status_label": job_status_label, "job_error": job_error}
+
+
+def job_error(job: PlanJob) -> str | None:
+    """Why the job failed, in the reader's language when it was saved as a message."""
+    if job.error_message:
+        return translate(queue.message_from_json(job.error_message))
+    return job.error
 
 
 def job_status_label(status: str) -> str:
@@ -193,7 +208,7 @@ def _job_json(district: District, job: PlanJob) -> dict[str, Any]:
         "progress": points,
         "best": points[-1][1] if points else None,
         "improvements": len(points),
-        "log": (job.log or [])[-8:],
+        "log": [translate(line) for line in (job.log or [])[-8:]],
         "error": job.error,
         "cancel_requested": job.cancel_requested,
         "created_at": job.created_at.isoformat(timespec="seconds"),
@@ -220,6 +235,8 @@ def _chart(job: PlanJob, points: list[list[float]], limit: float) -> Any:
         points,
         limit,
         until=searched,
+        x_label=_("Seconds searched (s)"),
+        y_label=_("Cost (metres driven plus penalties)"),
         title=_("The search's best plan so far"),
         desc=(
             _(
@@ -251,6 +268,7 @@ def plan_job(code: str, job_id: int) -> str:
         job=job,
         points=points,
         chart=_chart(job, points, limit),
+        unserved=points[: settled_from(points)],
         action_form=JobActionForm(),
         workers=queue.workers_listening() if job.status == "queued" else None,
         weekday_names=[_(n) for n in WEEKDAYS_EN],
@@ -264,6 +282,18 @@ def plan_job_json(code: str, job_id: int) -> Response:
     job = _job_or_404(district, job_id)
     queue.reap(job)
     return jsonify(_job_json(district, job))
+
+
+@bp.get("/districts/<code>/jobs/<row_id:job_id>/cancel")
+def plan_cancel_confirm(code: str, job_id: int) -> str:
+    """Asks before cancelling a running plan (a page, so it works without script and is not
+    closed by the progress page's refresh)."""
+    district = district_or_404(code)
+    job = _job_or_404(district, job_id)
+    queue.reap(job)
+    return render_template(
+        "dispatch/plan_cancel.html", district=district, job=job, action_form=JobActionForm()
+    )
 
 
 @bp.post("/districts/<code>/jobs/<row_id:job_id>/cancel")
@@ -333,6 +363,8 @@ def draft(code: str, draft_id: int) -> str:
         chart=chart,
         days=timetable_by_day(d.visits),
         weekday_names=[_(n) for n in WEEKDAYS_EN],
+        share_warnings=share_warnings(district, d),
+        share_points=SHARE_POINTS,
         **adjust_context(district, d),
     )
 

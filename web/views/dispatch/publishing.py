@@ -30,8 +30,9 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
+from routes.diff import PlanDiff
 from taxvan.errors import TaxvanError
-from web.db.models import District, Draft, PublishedWeek, User
+from web.db.models import District, Draft, User
 from web.db.queries import (
     change_counts,
     draft_of,
@@ -39,6 +40,7 @@ from web.db.queries import (
     published_week,
     services_by_length,
 )
+from web.operations.draft_diff import draft_diff
 from web.operations.publishing import (
     CANCEL,
     MOVE,
@@ -93,16 +95,13 @@ def week_page(code: str, week: str) -> Any:
     )
 
 
-def _visit_changes(draft: WeekDraft, current: PublishedWeek | None) -> dict[str, int]:
-    """Visits the draft keeps, moves in time or place, adds and removes against the current
-    version (by stop, date, start and end)."""
-    new = {v.key for v in draft.visits}
-    old = {(v.stop_id, v.date, v.start, v.end) for v in current.visits} if current else set()
-    return {
-        "kept": len(new & old),
-        "added": len(new - old),
-        "removed": len(old - new),
-    }
+def _visit_changes(district: District, saved: Draft) -> PlanDiff | None:
+    """The draft's changes to the published week, counted as the draft page counts them
+    (None when the week is not published, or its record cannot be read)."""
+    try:
+        return draft_diff(district, saved)
+    except TaxvanError:
+        return None
 
 
 def _decisions(affected: list[Affected]) -> tuple[Decisions, dict[int, str]]:
@@ -204,7 +203,7 @@ def _confirm(
         draft=draft,
         preview=preview,
         current=current,
-        changes=_visit_changes(draft, current),
+        changes=_visit_changes(district, saved),
         form=PublishForm(formdata=None, token=token, based_on=str(based_on or "")),
         problems=answer.problems,
         chosen=request.form if request.method == "POST" else {},

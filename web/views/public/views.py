@@ -31,7 +31,7 @@ from web.clock import china_now
 from web.db.models import District, PublishedWeek, ServiceRow, StopRow, VisitRow
 from web.db.queries import services_by_length, stop_of, upcoming_visits
 from web.db.store import current_week, current_weeks, latest_week
-from web.operations.booking import at, open_slots
+from web.operations.booking import at, ended, open_slots
 from web.operations.disruptions import REASONS, reason_text
 from web.security import map_policy, public_url_for
 from web.views.downloads import download
@@ -84,6 +84,7 @@ def helpers() -> dict:
         "lang": str(get_locale()),
         "hotline": current_app.config["TAXVAN_HOTLINE"],
         "cancel_reason": _cancel_reason,
+        "visit_ended": ended,
     }
 
 
@@ -123,7 +124,6 @@ def home() -> str:
         weeks=weeks,
         by_day=dict(sorted(by_day.items())),
         by_street=dict(sorted(by_street.items())),
-        today=china_now().date(),
     )
 
 
@@ -159,7 +159,10 @@ def stop_page(stop_id: str) -> str:
     stop = _stop_or_404(stop_id)
     services = services_of(stop.district_id)
     shortest = services[0] if services else None
-    visits = [(v, len(open_slots(v, shortest)) if shortest else 0) for v in upcoming(stop)]
+    visits = [
+        (v, len(open_slots(v, shortest)) if shortest and not ended(v) else 0)
+        for v in upcoming(stop)
+    ]
     qr = segno.make(public_url_for("public.stop_page", stop_id=stop.id), error="m")
     return render_template(
         "stop.html",
