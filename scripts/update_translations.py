@@ -609,6 +609,9 @@ ZH = {
     "Search time (s)": "求解时间（秒）",
     "New weekly template": "重新规划每周模板",
     "%(n)d adjustment(s)": "%(n)d 项调整",
+    # the site's small maps: the zoom buttons
+    "Zoom in": "放大",
+    "Zoom out": "缩小",
 }
 
 
