@@ -50,13 +50,17 @@ function forgetPages() {
   });
 }
 
-function sheetPage(request) {
+function sheetPage(event) {
+  var request = event.request;
   return fetch(request).then(function (response) {
-    if (response.ok && !response.redirected) {
+    // A navigation is fetched with redirect "manual": a redirect (to the sign-in page) comes
+    // back opaque, and the browser follows it.
+    var away = response.redirected || response.type === "opaqueredirect";
+    if (response.ok && !away) {
       var copy = response.clone();
-      caches.open(CACHE).then(function (cache) { cache.put(request.url, copy); });
-    } else if (response.redirected) {
-      forgetPages();
+      event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.put(request.url, copy); }));
+    } else if (away) {
+      event.waitUntil(forgetPages());
     }
     return response;
   }).catch(function () {
@@ -72,7 +76,7 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && request.url.indexOf(SCOPE) === 0) {
-    event.respondWith(sheetPage(request));
+    event.respondWith(sheetPage(event));
   } else if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(
       caches.match(request).then(function (hit) {

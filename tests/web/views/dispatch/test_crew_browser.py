@@ -135,9 +135,10 @@ def test_a_record_saved_without_signal_is_sent_once_when_the_phone_is_online(cre
         page.get_by_role("button", name="退出登录").click()
         page.goto(url + "/dispatch/districts/fangzi/today")
         assert "/dispatch/sign-in" in page.url
-        kept = page.evaluate(
+        kept = (
             "caches.keys().then(names => Promise.all(names.map(n => caches.open(n)"
             ".then(c => c.keys())))).then(all => all.flat().map(r => new URL(r.url).pathname))"
         )
-        assert kept and all(path.startswith("/static/") for path in kept), kept
+        _until(page, f"{kept}.then(paths => paths.every(p => p.startsWith('/static/')))")
+        assert page.evaluate(kept), "the site's own files stay"
         browser.close()
