@@ -120,10 +120,11 @@ def _ended_message() -> str | None:
     """Why this browser was signed out, once (the sign-in page says it)."""
     reason = session.pop(accounts.ENDED, None)
     cfg = current_app.config["TAXVAN"]
+    idle = session.pop(accounts.ENDED_IDLE, None)
     if reason == "idle":
         return _(
             "You were signed out after %(minutes)d minutes without activity. Sign in again.",
-            minutes=round(cfg.session_idle_minutes),
+            minutes=idle if isinstance(idle, int) else round(cfg.session_idle_minutes),
         )
     if reason == "lifetime":
         return _(
