@@ -234,7 +234,7 @@ def _saved_template(
     return template
 
 
-CHOICE_ROUNDS = 6
+CHOICE_ROUNDS = 8
 """Most times the weekly template is planned for one plan (`_choose_and_plan`): while the
 routes leave chosen stops out of every week, the week is asked for the service minutes the
 routes held, then chosen again without the stops left out, and the template planned anew;

@@ -516,7 +516,7 @@ ZH = {
     "(the week is not published yet: every visit is new)": "（本周尚未发布：所有服务均为新增）",
     "%(n)d stop(s) no longer visited": "%(n)d 个站点不再服务",
     "Stops no longer visited (%(n)d)": "不再服务的站点（%(n)d）",
-    "The adjustments leave these streets more than %(points)s points under their target share:": "按这些调整，以下街道的服务占比比目标低 %(points)s 个百分点以上：",
+    "With these adjustments, these streets are more than %(points)s points under their target share:": "按这些调整，以下街道的服务占比低于目标 %(points)s 个百分点以上：",
     "Each change with its reason": "查看每项变化及原因",
     "Visits published": "已发布次数",
     "  the saved template %(path)s cannot be used (%(why)s); planning a new one": "  已保存的模板 %(path)s 无法使用（%(why)s），重新规划",
@@ -600,6 +600,18 @@ ZH = {
     "%(n)s records waiting to be sent.": "%(n)s 条记录等待发送。",
     "Records can be made from the visit's day on.": "服务当天起才能记录。",
     "Visit recorded by the crew": "车组记录了服务情况",
+    # the audit log's details of a notice sent by hand
+    "Kind of notice": "通知类型",
+    "Status before": "原状态",
+    "Visit numbers": "服务编号",
+    "Notice marked as sent by hand": "通知标记为人工发送",
+    # the audit log's details of a plan started
+    "Search time (s)": "求解时间（秒）",
+    "New weekly template": "重新规划每周模板",
+    "%(n)d adjustment(s)": "%(n)d 项调整",
+    # the site's small maps: the zoom buttons
+    "Zoom in": "放大",
+    "Zoom out": "缩小",
 }
 
 

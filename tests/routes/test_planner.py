@@ -26,7 +26,7 @@ def test_a_second_call_reuses_the_saved_template(demo_week, demo_dataset, matrix
     assert not demo_week.template_reused, "the session's first call planned it"
     assert demo_week.template_path is not None and demo_week.template_path.exists()
     searched = []
-    messages: list[str] = []
+    messages: list[object] = []
     again = plan_week(
         demo_dataset,
         "2026-W50",
@@ -37,7 +37,7 @@ def test_a_second_call_reuses_the_saved_template(demo_week, demo_dataset, matrix
         progress=lambda *_: searched.append(1),
     )
     assert again.template_reused and not searched, "no search: the template is applied"
-    assert any(m.startswith("Using the weekly template") for m in messages)
+    assert any(str(m).startswith("Using the weekly template") for m in messages)
     assert again.fingerprint == demo_week.fingerprint
     saved, first = (template_to_dict(t, "") for t in (again.template, demo_week.template))
     assert saved["routes"] == first["routes"] and saved["dropped"] == first["dropped"]

@@ -24,7 +24,7 @@ from routes.diff import (
     recorded_dropped,
     recorded_holidays,
 )
-from routes.report import ShareShortfall, share_shortfalls
+from routes.report import SHARE_POINTS, ShareShortfall, share_shortfalls
 from taxvan.adjustments import Adjustments
 from taxvan.clock import hhmm
 from web.db.models import District, Draft, PublishedWeek, StopRow
@@ -159,4 +159,4 @@ def share_warnings(district: District, draft: Draft) -> list[ShareShortfall]:
         select(StopRow.id, StopRow.street_code).where(StopRow.district_id == district.id)
     )
     stop_street = {stop_id: street for stop_id, street in rows}
-    return share_shortfalls(draft.report.get("streets", []), adj, stop_street)
+    return share_shortfalls(draft.report.get("streets", []), adj, stop_street, SHARE_POINTS)

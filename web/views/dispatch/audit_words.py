@@ -22,6 +22,10 @@ from web.db.models import AuditEntry
 from web.i18n import translate
 from web.operations.drafts import WEEKDAYS_EN
 from web.operations.plan_jobs import message_from_json
+from web.views.dispatch.notices import KIND_LABELS, STATUS_LABELS
+
+NOTICE_KINDS = {str(k.value): label for k, label in KIND_LABELS.items()}
+NOTICE_STATUSES = dict(STATUS_LABELS)
 
 _COMMAND_LINE = re.compile(r"^command line \((?P<who>.*)\)$")
 
@@ -72,6 +76,13 @@ KEYS = {
     "moved": _l("Moved"),
     "note": _l("Note"),
     "notice": _l("Notice"),
+    "notice_kind": _l("Kind of notice"),
+    "time_limit_s": _l("Search time (s)"),
+    "vans": _l("Vans"),
+    "weekdays": _l("Working days"),
+    "new_template": _l("New weekly template"),
+    "adjustments": _l("Adjustments"),
+    "was": _l("Status before"),
     "reason": _l("Reason"),
     "reference": _l("Request"),
     "role": _l("Role"),
@@ -281,35 +292,48 @@ def sentence(entry: AuditEntry) -> str:
 
 def detail_rows(entry: AuditEntry) -> list[tuple[str, str]]:
     """The entry's details as (name, value) rows, both in the reader's language."""
-    return [(key_text(k), value_text(k, v)) for k, v in (entry.details or {}).items()]
+    return [(key_text(k, v), value_text(k, v)) for k, v in (entry.details or {}).items()]
 
 
-def key_text(key: str) -> str:
+def key_text(key: str, value: Any = None) -> str:
+    if key == "visits" and isinstance(value, list):
+        return _("Visit numbers")
     label = KEYS.get(key)
     return str(label) if label is not None else key
 
 
 def value_text(key: str, value: Any) -> str:
     """A detail's value: None as a dash, yes and no, codes as their labels."""
-    if value is None or value == "":
+    if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     label = _label(key, value)
     if label is not None:
         return label
+    if key == "weekdays" and isinstance(value, list):
+        return " ".join(_label("weekday", d) or str(d) for d in value)
+    if key == "adjustments" and isinstance(value, Mapping):
+        n = sum(len(v) if isinstance(v, list | Mapping) else 1 for v in value.values() if v)
+        return _("%(n)d adjustment(s)", n=n)
     if isinstance(value, Mapping) and "template" in value:
         return translate(message_from_json(dict(value)))
     if isinstance(value, Mapping):
         return _mapping(value)
     if isinstance(value, list | tuple):
-        return _words([value_text("", v) for v in value])
+        return _(", ").join(value_text("", v) for v in value)
     return str(value)
 
 
 def _label(key: str, value: Any) -> str | None:
     """A coded value's label (a reason, a kind, a role, a weekday, a time of day)."""
-    labels = {"reason": REASONS, "kind": ADJUSTMENT_KINDS, "role": ROLES}.get(key)
+    labels = {
+        "reason": REASONS,
+        "kind": ADJUSTMENT_KINDS,
+        "role": ROLES,
+        "notice_kind": NOTICE_KINDS,
+        "was": NOTICE_STATUSES,
+    }.get(key)
     if labels is not None and isinstance(value, str) and value in labels:
         return str(labels[value])
     if key == "weekday" and isinstance(value, int) and 0 <= value < len(WEEKDAYS_EN):

@@ -25,7 +25,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from routes.report import SHARE_POINTS
 from taxvan.errors import TaxvanError
 from taxvan.fleet import Van
 from taxvan.io.loaders import load_vans
@@ -41,6 +40,7 @@ from web.operations import adjustments
 from web.operations import plan_jobs as queue
 from web.operations.draft_diff import (
     REASON_LABELS,
+    SHARE_POINTS,
     draft_adjustments,
     draft_diff,
     share_warnings,

@@ -40,7 +40,7 @@ from web.db.queries import (
     published_week,
     services_by_length,
 )
-from web.operations.draft_diff import draft_diff
+from web.operations.draft_diff import SHARE_POINTS, draft_diff, share_warnings
 from web.operations.publishing import (
     CANCEL,
     MOVE,
@@ -204,6 +204,8 @@ def _confirm(
         preview=preview,
         current=current,
         changes=_visit_changes(district, saved),
+        share_warnings=share_warnings(district, saved),
+        share_points=SHARE_POINTS,
         form=PublishForm(formdata=None, token=token, based_on=str(based_on or "")),
         problems=answer.problems,
         chosen=request.form if request.method == "POST" else {},

@@ -239,6 +239,7 @@ def test_the_change_view_and_the_publish_confirmation_count_alike(app, ann):
     assert counts == _counts(confirm)
     assert "2 项移动" in counts and "0 项新增" in counts and "2 项删除" in counts
     assert "新增或调整" not in confirm and "取消或调整" not in confirm
+    assert "低 5.6 个百分点" in confirm, "the share warning before publishing too"
 
 
 def test_an_adjustment_that_leaves_a_street_under_its_share_is_warned(app, ann):
