@@ -418,7 +418,10 @@ def _learned(
     rules = learning or LearningRules()
     if not records or not rules.enabled:
         return None
-    street_of = {s.id: s.street_code for s in base.dataset.stops}
+    # Only the stops the week sizes visits by: with the covering choice, the chosen ones (a
+    # stop no longer chosen has its taxpayers counted at the nearest chosen stop).
+    weighted = base.weights.stop_remote
+    street_of = {s.id: s.street_code for s in base.dataset.stops if weighted.get(s.id, 0) > 0}
     return learn_weights(base.weights, records, street_of, rules)
 
 
