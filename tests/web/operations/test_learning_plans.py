@@ -17,8 +17,8 @@ from tests.web.operations.test_plan_jobs import (  # noqa: F401
     plan,
     wait_for,
 )
-from tests.web.views.dispatch.test_dispatch import console  # noqa: F401
 from tests.web.operations.test_records import on_the_day
+from tests.web.views.dispatch.test_dispatch import console  # noqa: F401
 from web.db.models import District, Draft
 from web.db.store import current_week
 from web.extensions import db
