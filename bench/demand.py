@@ -224,8 +224,8 @@ def main() -> int:
         f"{time.monotonic() - started:.0f} s\n"
     )
     print(
-        "| week | turned away (off → on) | idle counter-min (off → on) | km (off → on) |"
-        "\n| --- | --- | --- | --- |"
+        "| week | served (off → on) | turned away (off → on) | idle counter-min (off → on) "
+        "| km (off → on) |\n| --- | --- | --- | --- | --- |"
     )
     for k in range(args.weeks):
 
@@ -233,7 +233,8 @@ def main() -> int:
             return float(np.mean([getattr(r[k], what) for r in rows[on]]))
 
         print(
-            f"| {k + 1} | {mean(False, 'turned_away'):.0f} → {mean(True, 'turned_away'):.0f} | "
+            f"| {k + 1} | {mean(False, 'served'):.0f} → {mean(True, 'served'):.0f} | "
+            f"{mean(False, 'turned_away'):.0f} → {mean(True, 'turned_away'):.0f} | "
             f"{mean(False, 'idle_counter_minutes'):.0f} → "
             f"{mean(True, 'idle_counter_minutes'):.0f} | "
             f"{mean(False, 'km'):.1f} → {mean(True, 'km'):.1f} |"
