@@ -420,19 +420,27 @@ def _learned_demand(
     weights = learned.weights
     after = demand(weights)
     weekly = {v.stop_id for v in before.visits if not v.biweekly}
-    lost = weekly - {v.stop_id for v in after.visits if not v.biweekly}
-    if lost:
-        raised = {
-            s: max(w, learned.weights.stop_remote.get(s, 0)) for s, w in _registry(learned, lost)
-        }
-        weights = dataclasses.replace(weights, stop_remote={**weights.stop_remote, **raised})
-        learned = dataclasses.replace(learned, weights=weights)
+    for _ in range(3):  # raising one stop may push a neighbour below: a few rounds
+        lost = weekly - {v.stop_id for v in after.visits if not v.biweekly}
+        if not lost:
+            break
+        weights = _registry_floor(weights, learned, lost, {s.id: s.street_code for s in stops})
         after = demand(weights)
+    learned = dataclasses.replace(learned, weights=weights)
     names = {s.id: s.name for s in stops}
     notes = visit_changes(before, after, learned, names)
     return dataclasses.replace(after, notes=(*after.notes, *notes)), weights
 
 
-def _registry(learned: LearnedWeights, stop_ids: set[str]) -> list[tuple[str, int]]:
-    """The registry's weight of each of `stop_ids` (the prior, in taxpayers)."""
-    return [(s, learned.registry.get(s, 0)) for s in sorted(stop_ids)]
+def _registry_floor(
+    weights: Weights, learned: LearnedWeights, lost: set[str], street_of: Mapping[str, str]
+) -> Weights:
+    """`weights` with each of `lost` back at least at its registry weight, its street's
+    weight raised by as much."""
+    stops = dict(weights.stop_remote)
+    streets = dict(weights.street_remote)
+    for s in sorted(lost):
+        raised = max(stops.get(s, 0), learned.registry.get(s, 0))
+        streets[street_of[s]] = streets.get(street_of[s], 0) + raised - stops.get(s, 0)
+        stops[s] = raised
+    return dataclasses.replace(weights, stop_remote=stops, street_remote=streets)

@@ -7,7 +7,8 @@ from collections import Counter
 from routes.engine import SearchParams
 from routes.matrix import CachedProvider, GeodesicProvider
 from routes.planner import WeekPlan, plan_week
-from taxvan.learning import LearningRules, VisitCounts
+from routes.problem import PlanSettings, build_week_problem
+from taxvan.learning import LearningRules, VisitCounts, learn_weights
 from taxvan.messages import from_json
 
 
@@ -77,3 +78,24 @@ def test_demand_in_line_with_the_registry_keeps_the_template(demo_week, demo_dat
     )
     assert again.learned is not None and again.learned.changed == []
     assert again.fingerprint == demo_week.fingerprint and again.template_reused
+
+
+def test_a_stop_drawing_almost_nobody_keeps_its_weekly_visit(demo_dataset, matrix_cache):
+    provider = CachedProvider(GeodesicProvider(), matrix_cache)
+    settings = PlanSettings(stop_choice="catchment")
+    before = build_week_problem(demo_dataset, "2026-W49", provider, settings, template=True)
+    weekly = {v.stop_id for v in before.demand.visits if not v.biweekly}
+    weights = before.weights.stop_remote
+    street_of = {s.id: s.street_code for s in demo_dataset.stops if weights.get(s.id, 0) > 0}
+    quiet = max(weekly & street_of.keys(), key=lambda s: (weights[s], s))
+    records = [
+        VisitCounts(s, f"2026-W{w}", 0 if s == quiet else round(weights[s] / 2), 0, 0)
+        for w in range(40, 48)
+        for s in street_of
+    ]
+    learned = learn_weights(before.weights, records, street_of, LearningRules())
+    assert quiet in learned.changed, "nobody came: learned"
+    after = build_week_problem(
+        demo_dataset, "2026-W49", provider, settings, template=True, learned=learned
+    )
+    assert weekly <= {v.stop_id for v in after.demand.visits if not v.biweekly}
