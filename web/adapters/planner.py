@@ -206,5 +206,8 @@ def run_plan(
     week_map = schedule_map(plan, dataset, tiles, outline)
     add_coverage_layer(week_map, uncovered_points(plan, planned.problem))
     write_map(week_map, files["map.html"])
-    write_json(files["template.json"], template_to_dict(planned.template, planned.fingerprint))
+    template = template_to_dict(planned.template, planned.fingerprint)
+    if planned.near:  # the draft's changes then tell what a visit made room for
+        template["planned_near"] = planned.near
+    write_json(files["template.json"], template)
     return PlanRun(planned, files)

@@ -124,6 +124,7 @@ def draft_context(
         dropped=recorded_dropped(report.get("dropped", [])),
         stops=frozenset(stops),
         replanned=not draft.template_reused,
+        near_previous=bool((draft.template or {}).get("planned_near")),
         replan_cause=replan_cause(draft, published),
     )
 
