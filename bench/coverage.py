@@ -6,7 +6,8 @@ within 10 / 15 / 20 minutes of a stop visited this week and within two weeks (th
 the next), the stops visited, the visits dropped and the km of the planned week; then the
 best share any choice of stops could reach under the covering choice's limits (each street
 at most the stops its minutes buy at the shortest dwell, the week at most as many stops as
-the catchment model visits), proved with SCIP (OR-Tools' linear solver).
+the catchment model visits, none of the stops the van's days cannot hold), proved with SCIP
+(OR-Tools' linear solver).
 
     python -m bench.coverage [--seconds 10] [--week 2026-W49] [--data data/fangzi]
 """
@@ -27,12 +28,10 @@ from pathlib import Path
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from routes.check import check_plan
 from routes.engine import SearchParams
 from routes.matrix import CachedProvider, GeodesicProvider
+from routes.planner import plan_week
 from routes.problem import CoverSetup, PlanSettings, build_week_problem
-from routes.template import apply_template, calendar_problem, pair_alternating
-from routes.weekly import solve_week
 from taxvan.coverage import coverage
 from taxvan.io.loaders import load_dataset
 from taxvan.workdays import parse_iso_week
@@ -102,23 +101,21 @@ def next_week(label: str) -> str:
 
 
 def run(args: tuple[str, str, str, float]) -> dict:
-    """One model through the template pipeline: km and coverage of the week and the next."""
+    """One model through `taxvan plan`'s pipeline (`routes.plan_week`: the weekly template,
+    planned again while it leaves a chosen stop out of every week, applied to the week and
+    to the next one): km and coverage of the week and the next."""
     choice, data, week, seconds = args
     ds = load_dataset(Path(data))
     provider = CachedProvider(GeodesicProvider(), CACHE)
     settings = PlanSettings(stop_choice=choice)
-    base = build_week_problem(ds, week, provider, settings, template=True)
-    standard = pair_alternating(base)
-    t0 = time.monotonic()
-    template = solve_week(standard.paired, SearchParams(time_limit_s=seconds))
-    wall = time.monotonic() - t0
-    plans = {}
-    for label in (week, next_week(week)):
-        problem = calendar_problem(base, label)
-        plan = apply_template(template, problem, standard.pairs)
-        if check_plan(plan, problem):
-            raise SystemExit(f"{choice}: the plan of {label} fails its check")
-        plans[label] = plan
+    params = SearchParams(time_limit_s=seconds)
+    with tempfile.TemporaryDirectory() as templates:
+        t0 = time.monotonic()
+        first = plan_week(ds, week, provider, settings, params, Path(templates))
+        wall = time.monotonic() - t0
+        second = plan_week(ds, next_week(week), provider, settings, params, Path(templates))
+    plans = {week: first.plan, next_week(week): second.plan}
+    base = first.standard.base
     r = base.remote
     this = {v.stop_id for v in plans[week].visits}
     both = this | {v.stop_id for v in plans[next_week(week)].visits}
@@ -139,6 +136,7 @@ def run(args: tuple[str, str, str, float]) -> dict:
         "two": {m: c2.share(m) for m in minutes},
         "remote": c1.total,
         "cover": base.cover,
+        "problem": base,
     }
 
 
@@ -178,23 +176,24 @@ def main() -> int:
         )
     covering = next(r for r in results if r["choice"] == "covering")
     setup: CoverSetup = covering["cover"]
-    problem = build_week_problem(
-        load_dataset(Path(args.data)),
-        args.week,
-        CachedProvider(GeodesicProvider(), CACHE),
-        PlanSettings(stop_choice="covering"),
-        template=True,
-    )
+    problem = covering["problem"]
     street_of = {st.id: st.street_code for st in problem.dataset.stops}
     stop_streets = [street_of[sid] for sid in problem.remote.stop_columns]
+    # The stops the van's days cannot hold (out of reach, or left out of every week by the
+    # routes) are no choice at all: the bound is over the others.
+    held = [
+        "" if sid in setup.left_out else c
+        for sid, c in zip(problem.remote.stop_columns, stop_streets, strict=True)
+    ]
     print(
         f"\n  covering limits: at most {setup.max_stops} stops a week; per street "
         + ", ".join(f"{c} {b}" for c, b in setup.budgets.items())
+        + f"; {len(setup.left_out)} stops the van's days cannot hold"
     )
     for m in minutes:
         b = covering_bound(
             problem.remote.to_stop_s,
-            stop_streets,
+            held,
             setup.budgets,
             setup.max_stops,
             m,

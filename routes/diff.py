@@ -206,19 +206,22 @@ def _rows(rows: Iterable[Mapping[str, Any] | TimetableRow], what: str) -> list[_
         bad = len(problems)
         stop = str(rec.get("stop_id") or "").strip()
         if not stop:
-            problems.append(DataProblem("empty; expected a stop id", i, "stop_id"))
+            empty = message(N_("empty; expected %(expect)s"), expect=message(N_("a stop id")))
+            problems.append(DataProblem(empty, i, "stop_id"))
         date = None
         try:
             date = _cell_date(rec.get("date"))
         except ValueError:
-            problems.append(DataProblem(f"'{rec.get('date')}' is not a date YYYY-MM-DD", i, "date"))
+            wrong = message(N_("'%(value)s' is not a date YYYY-MM-DD"), value=rec.get("date"))
+            problems.append(DataProblem(wrong, i, "date"))
         times = []
         for col in ("start", "end"):
             value = rec.get(col)
             try:
                 times.append(_cell_minutes(value))
             except ValueError:
-                problems.append(DataProblem(f"'{value}' is not a time HH:MM", i, col))
+                wrong = message(N_("'%(value)s' is not a time HH:MM"), value=value)
+                problems.append(DataProblem(wrong, i, col))
         if len(problems) == bad and date is not None:
             out.append(
                 _Row(

@@ -8,7 +8,9 @@ what the command ships):
    alternating pairs (`routes.template.pair_alternating`);
 2. the weekly template: read back from the templates folder when one was saved under the
    same fingerprint (the data, the settings and the travel model's `MatrixProvider.key()`)
-   and searched for at least as long as asked; otherwise planned and checked, then saved;
+   and searched for at least as long as asked; otherwise planned and checked, then saved.
+   With the covering choice, a template that leaves a chosen stop out of every week is
+   planned again with the days' budget (`_choose_and_plan`): a chosen stop is a served stop;
 3. the template applied to the calendar week (`calendar_problem`, `apply_template`), checked
    independently (`routes.check`) and reported.
 
@@ -31,11 +33,12 @@ from routes.check import check_plan
 from routes.engine import SearchParams, StopFn
 from routes.matrix import GeodesicProvider, MatrixProvider
 from routes.plan import Plan
-from routes.problem import PlanSettings, WeekProblem, build_week_problem
+from routes.problem import CoverLimits, PlanSettings, WeekProblem, build_week_problem
 from routes.report import plan_report
 from routes.stability import PreviousTemplate, Stability
 from routes.template import FORMAT as TEMPLATE_FORMAT
 from routes.template import (
+    Pairs,
     TemplateProblem,
     apply_template,
     calendar_problem,
@@ -45,6 +48,7 @@ from routes.template import (
 )
 from routes.weekly import ProgressFn, solve_week
 from taxvan.adjustments import Adjustments, check_adjustments
+from taxvan.clock import GRID_MINUTES, floor_to_grid
 from taxvan.dataset import Dataset
 from taxvan.errors import PlanningError
 from taxvan.io.timetable_files import write_json
@@ -82,6 +86,9 @@ class WeekPlan:
     """Where the template started from and was held near when it was planned (a previous
     template's path or fingerprint, `routes.stability`; a reused template says what it was
     planned near); None when it was planned from scratch."""
+    cover_limits: CoverLimits = field(default_factory=CoverLimits)
+    """What the week's routes taught the covering choice (`_choose_and_plan`); kept with the
+    template (`template_record`) so that reusing it, or planning near it, chooses alike."""
 
 
 class PlanCheckFailed(PlanningError):
@@ -220,6 +227,182 @@ def _saved_template(
     return template
 
 
+CHOICE_ROUNDS = 8
+"""Most times the weekly template is planned for one plan (`_choose_and_plan`): while the
+routes leave chosen stops out of every week, the week is asked for the service minutes the
+routes held, then chosen again without the stops left out, and the template planned anew;
+the last round's template stands. The second district with a far street takes 4-5 rounds."""
+
+
+def unheld_chosen(template: Plan, problem: WeekProblem, pairs: Pairs) -> list[str]:
+    """Stops the covering choice took that the template holds no visit of, so that every
+    week would leave them out, in the order they were chosen."""
+    if problem.cover is None:
+        return []
+    held: set[str] = set()
+    for v in template.visits:
+        held |= {m.stop_id for m in pairs[v.stop_id]} if v.stop_id in pairs else {v.stop_id}
+    return [s for s in problem.cover.chosen if s not in held]
+
+
+def tighter_limits(limits: CoverLimits, unheld: list[str], template: Plan) -> CoverLimits:
+    """The covering choice's limits once the template left `unheld` chosen stops out of
+    every week. The week first asks for no more service minutes than the template held (the
+    days' budget): shorter visits, the same stops, which is what coverage wants. Once it
+    has, a chosen stop still left out is not chosen again, so the next-best stop is."""
+    why = message(
+        N_(
+            "not chosen: the week's routes had no room for it on any day, with the driving "
+            "the other chosen stops need; the next-best stop was chosen instead"
+        )
+    )
+    held = floor_to_grid(sum(v.end - v.start for v in template.visits), GRID_MINUTES)
+    budget = held if limits.service_minutes is None else min(held, limits.service_minutes)
+    if limits.service_minutes is None:
+        return CoverLimits(limits.left_out, budget)
+    return CoverLimits({**limits.left_out, **dict.fromkeys(unheld, why)}, budget)
+
+
+def template_record(template: Plan, fingerprint: str, limits: CoverLimits) -> dict[str, Any]:
+    """The template as saved (`template_to_dict`) with the covering choice's limits it was
+    planned under, which reusing it, or planning near it, starts from."""
+    return {
+        **template_to_dict(template, fingerprint),
+        "cover_limits": {
+            "left_out": {
+                sid: {"template": m.template, "values": dict(m.values)}
+                for sid, m in limits.left_out.items()
+            },
+            "service_minutes": limits.service_minutes,
+        },
+    }
+
+
+def _limits_of(data: Any) -> CoverLimits:
+    """The limits in a saved template's data (none when it has none or they do not read)."""
+    try:
+        saved = data.get("cover_limits") or {}
+        left_out = {
+            str(sid): Message(str(m["template"]), dict(m["values"]))
+            for sid, m in saved.get("left_out", {}).items()
+        }
+        minutes = saved.get("service_minutes")
+        return CoverLimits(left_out, minutes if isinstance(minutes, int) else None)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return CoverLimits()
+
+
+def _start_limits(path: Path | None, previous: Previous | None, base: Path | None) -> CoverLimits:
+    """The limits the covering choice starts from: those the template of the same
+    fingerprint was planned under, else the previous template's (given, or the district's
+    without adjustments), so a plan near a previous template chooses the same stops; none
+    when there is nothing to start from."""
+    for source in (path, previous, base):
+        if isinstance(source, Path):
+            try:
+                if source.exists():
+                    return _limits_of(json.loads(source.read_text("utf-8")))
+            except (OSError, ValueError):
+                return CoverLimits()
+        elif isinstance(source, Mapping):
+            return _limits_of(source)
+    return CoverLimits()
+
+
+@dataclass(frozen=True)
+class _Search:
+    """How the template is searched for, whatever round of the choice it is."""
+
+    params: SearchParams
+    progress: ProgressFn | None
+    near: PreviousTemplate | None
+    stability: Stability | None
+    stop: StopFn | None
+    say: Say
+
+
+def _solve_template(standard: TemplateProblem, search: _Search) -> Plan:
+    """One search for the weekly template of `standard`, checked independently."""
+    base, params, say = standard.base, search.params, search.say
+    say(
+        message(
+            N_(
+                "  %(remote)d remote taxpayers; the weekly template has %(days)d working days "
+                "and asks for %(visits)d visits (%(shared)d of them shared by two "
+                "every-other-week stops)"
+            ),
+            remote=base.weights.total_remote,
+            days=len(base.week.dates),
+            visits=len(standard.paired.demand.visits),
+            shared=len(standard.pairs),
+        )
+    )
+    say(
+        message(
+            N_(
+                "Planning the weekly template (up to %(limit)s s, %(workers)d search(es) side "
+                "by side) ..."
+            ),
+            limit=f"{params.time_limit_s:g}",
+            workers=params.workers,
+        )
+    )
+    near = search.near
+    if near is not None:
+        where = near.source or near.fingerprint or "given"
+        say(
+            message(
+                N_("  near the previous template (%(where)s): its routes first, moves cost"),
+                where=where,
+            )
+        )
+    template = solve_week(
+        standard.paired, params, search.progress, near, search.stability, search.stop
+    )
+    problems = check_plan(template, standard.paired)
+    if problems:
+        raise PlanCheckFailed("the template", problems)
+    return template
+
+
+def _choose_and_plan(
+    build: Callable[[CoverLimits], WeekProblem],
+    standard: TemplateProblem,
+    limits: CoverLimits,
+    search: _Search,
+) -> tuple[TemplateProblem, Plan, CoverLimits]:
+    """The weekly template, planned until it holds every stop the covering choice took
+    (at most `CHOICE_ROUNDS` times): while the routes leave a chosen stop out of every week,
+    the week's service minutes are cut to what the routes held, then such a stop is swapped
+    for the next-best one (`tighter_limits`). Returns the standard week, its template and
+    the limits it was chosen under.
+
+    Near a previous template (`search.near`) the choice is the one it was planned under
+    (`_start_limits`) and stays: choosing again would resize and move visits the change
+    did not touch, so a stop a pin or an exclusion leaves no room for is reported dropped,
+    as what that adjustment costs."""
+    rounds = 1 if search.near is not None else CHOICE_ROUNDS
+    for round_ in range(1, rounds + 1):
+        template = _solve_template(standard, search)
+        unheld = unheld_chosen(template, standard.base, standard.pairs)
+        if not unheld or round_ == rounds:
+            break
+        search.say(
+            message(
+                N_(
+                    "  %(n)d chosen stop(s) fit no day of the week's routes; planning again "
+                    "with what the days hold (round %(round)d of %(rounds)d)"
+                ),
+                n=len(unheld),
+                round=round_ + 1,
+                rounds=CHOICE_ROUNDS,
+            )
+        )
+        limits = tighter_limits(limits, unheld, template)
+        standard = pair_alternating(build(limits))
+    return standard, template, limits
+
+
 Previous = PreviousTemplate | Mapping[str, Any] | Path
 """A previous template: read, as its JSON data (`template_to_dict`), or its file."""
 
@@ -292,14 +475,21 @@ def plan_week(
     label = parse_iso_week(week).label
     check_adjustments(adjustments, dataset)
     say(message(N_("Computing travel times and weights ...")))
-    base = build_week_problem(dataset, label, provider, settings, True, adjustments)
-    standard = pair_alternating(base)
     fingerprint = template_fingerprint(dataset, provider, settings, adjustments)
     path = (
         None
         if templates is None
         else _template_path(templates, fingerprint, dataset, provider, settings, adjustments)
     )
+    base_fp = template_fingerprint(dataset, provider, settings)
+    base_path = (
+        None
+        if templates is None or base_fp == fingerprint
+        else _template_path(templates, base_fp, dataset, provider, settings, None)
+    )
+    limits = CoverLimits() if new_template else _start_limits(path, previous, base_path)
+    base = build_week_problem(dataset, label, provider, settings, True, adjustments, limits)
+    standard = pair_alternating(base)
     template = None
     if path is not None and not new_template:
         template = _saved_template(path, standard.paired, params, say)
@@ -309,53 +499,21 @@ def plan_week(
         recorded = json.loads(path.read_text("utf-8")).get("planned_near")
         where = recorded if isinstance(recorded, str) else None
     if template is None:
-        say(
-            message(
-                N_(
-                    "  %(remote)d remote taxpayers; the weekly template has %(days)d working days "
-                    "and asks for %(visits)d visits (%(shared)d of them shared by two "
-                    "every-other-week stops)"
-                ),
-                remote=base.weights.total_remote,
-                days=len(base.week.dates),
-                visits=len(standard.paired.demand.visits),
-                shared=len(standard.pairs),
-            )
-        )
-        say(
-            message(
-                N_(
-                    "Planning the weekly template (up to %(limit)s s, %(workers)d search(es) side "
-                    "by side) ..."
-                ),
-                limit=f"{params.time_limit_s:g}",
-                workers=params.workers,
-            )
-        )
-        near = None
-        if not new_template:
-            base_fp = template_fingerprint(dataset, provider, settings)
-            base_path = (
-                None
-                if templates is None or base_fp == fingerprint
-                else _template_path(templates, base_fp, dataset, provider, settings, None)
-            )
-            near = _previous(previous, base_path, say)
+        near = None if new_template else _previous(previous, base_path, say)
         if near is not None:
             where = near.source or near.fingerprint or "given"
-            say(
-                message(
-                    N_("  near the previous template (%(where)s): its routes first, moves cost"),
-                    where=where,
-                )
-            )
-        template = solve_week(standard.paired, params, progress, near, stability, stop)
-        problems = check_plan(template, standard.paired)
-        if problems:
-            raise PlanCheckFailed("the template", problems)
+        standard, template, limits = _choose_and_plan(
+            lambda lim: build_week_problem(
+                dataset, label, provider, settings, True, adjustments, lim
+            ),
+            standard,
+            limits,
+            _Search(params, progress, near, stability, stop, say),
+        )
+        base = standard.base
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            saved = template_to_dict(template, fingerprint)
+            saved = template_record(template, fingerprint, limits)
             if where is not None:
                 saved["planned_near"] = where  # read back when the template is reused
             write_json(path, saved)
@@ -395,4 +553,5 @@ def plan_week(
         template_reused=reused,
         adjustments=adjustments,
         near=where,
+        cover_limits=limits,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from routes.matrix import GeodesicProvider, MatrixProvider, is_symmetric
+from routes.reach import out_of_reach
 from taxvan.adjustments import Adjustments, adjust_demand, adjusted_dataset
 from taxvan.clock import GRID_MINUTES, floor_to_grid
 from taxvan.coverage import DEFAULT_COVER_MINUTES, greedy_cover, nearest_stop_counts
@@ -27,6 +28,7 @@ from taxvan.demand import (
 )
 from taxvan.errors import PlanningError
 from taxvan.fleet import fleet_weekdays
+from taxvan.messages import Message
 from taxvan.places import LatLon
 from taxvan.taxpayers import DEFAULT_REMOTE_THRESHOLD_MIN, remote_flags
 from taxvan.weights import Weights, count_weights
@@ -92,8 +94,27 @@ class CoverSetup:
     budgets: dict[str, int]
     """Street code -> most stops it may take: visits its minutes buy at the shortest dwell."""
     max_stops: int
-    """Most stops the week may take: as many as the catchment model visits a week."""
+    """Most stops the week may take: as many as the catchment model visits a week.
+    Both limits follow the settings' service minutes, even when the routes held fewer."""
     chosen: tuple[str, ...]
+    left_out: Mapping[str, Message] = field(default_factory=dict)
+    """Stop id -> why the choice may not take it though it could raise coverage: no van's
+    day can reach and serve it, or the week's routes could not hold it (`CoverLimits`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoverLimits:
+    """What routing the week taught the covering choice (`routes.planner`): stops the
+    weekly routes left out of every week are not chosen again, and the week asks for no more
+    service minutes than the routes held, so the next choice is one the days can hold."""
+
+    left_out: Mapping[str, Message] = field(default_factory=dict)
+    """Stop id -> why it is not to be chosen."""
+    service_minutes: int | None = None
+    """The week's service minutes, when the days held fewer than the settings ask."""
+
+    def __bool__(self) -> bool:
+        return bool(self.left_out) or self.service_minutes is not None
 
 
 def weekly_places(demand: WeekDemand) -> int:
@@ -163,15 +184,19 @@ def build_week_problem(
     settings: PlanSettings | None = None,
     template: bool = False,
     adjustments: Adjustments | None = None,
+    limits: CoverLimits | None = None,
 ) -> WeekProblem:
     """Weights, demand and matrices for ISO week `week_label` of `dataset`.
 
     With `template`, the problem of the standard week instead: every ordinary weekday works
     and every-other-week stops are all in (see `routes.template`). `adjustments` (checked
     by the caller, `taxvan.adjustments.check_adjustments`) take excluded stops and weekdays
-    out of the district and shape the visits of pinned and changed stops.
+    out of the district and shape the visits of pinned and changed stops. With the covering
+    choice, a stop no van's day can reach and serve is never chosen, nor one of `limits`,
+    whose service minutes (if given) replace the settings' share of the working minutes.
     """
     provider = provider or GeodesicProvider()
+    limits = limits or CoverLimits()
     settings = settings or PlanSettings()
     adjustments = adjustments or Adjustments()
     dataset = adjusted_dataset(dataset, adjustments)
@@ -222,25 +247,45 @@ def build_week_problem(
         floor_to_grid(int(v.working_minutes * settings.service_share), GRID_MINUTES)
         for v in dataset.vans
     )
-    budget = day_minutes * len(week.dates)
+    full_budget = day_minutes * len(week.dates)
+    budget = (
+        full_budget if limits.service_minutes is None else min(full_budget, limits.service_minutes)
+    )
+    nodes = [depot, *stop_points]
+    m = provider.matrix(nodes, nodes)
 
-    def standard_demand(chooser: StopChooser | None = None) -> WeekDemand:
+    def standard_demand(chooser: StopChooser | None = None, minutes: int = budget) -> WeekDemand:
         """The standard week's demand: every every-other-week stop in, whatever the parity."""
         return week_demand(
-            dataset.streets, stops, weights, budget, len(week.dates), None, settings.rules, chooser
+            dataset.streets, stops, weights, minutes, len(week.dates), None, settings.rules, chooser
         )
 
     standard = standard_demand()
     cover: CoverSetup | None = None
     if settings.stop_choice == "covering" and remote_idx:
-        max_stops = weekly_places(standard)  # the same in every week and the template
+        # The stops the choice may take follow the settings' service minutes even when the
+        # routes held fewer (`limits`): those are cut from the visits' lengths, not the stops.
+        full = standard if budget == full_budget else standard_demand(minutes=full_budget)
+        max_stops = weekly_places(full)  # the same in every week and the template
+        street_budgets = {
+            c: mins // settings.rules.min_dwell for c, mins in full.street_target_minutes.items()
+        }
         setups: list[CoverSetup] = []
+        left_out = {
+            **out_of_reach(
+                m.seconds,
+                {s.id: k for k, s in enumerate(stops, start=1)},
+                dataset.vans,
+                settings.rules.min_dwell,
+            ),
+            **limits.left_out,
+        }
 
         def choose(street_minutes: Mapping[str, int]) -> StopChoice:
             """Each street takes at most as many stops as its minutes buy visits of the
             shortest dwell, the week at most as many as the catchment model visits; each
             chosen stop is sized by the remote taxpayers nearest to it."""
-            budgets = {c: m // settings.rules.min_dwell for c, m in street_minutes.items()}
+            budgets = {c: street_budgets.get(c, 0) for c in street_minutes}
             pick = greedy_cover(
                 there,
                 stop_ids,
@@ -248,10 +293,13 @@ def build_week_problem(
                 budgets,
                 settings.cover_minutes,
                 max_stops,
+                frozenset(left_out),
             )
-            setups.append(CoverSetup(budgets, max_stops, pick.stops))
+            setups.append(CoverSetup(budgets, max_stops, pick.stops, left_out))
             return StopChoice(
-                frozenset(pick.stops), nearest_stop_counts(rt, stop_ids, frozenset(pick.stops))
+                frozenset(pick.stops),
+                nearest_stop_counts(rt, stop_ids, frozenset(pick.stops)),
+                frozenset(left_out),
             )
 
         standard = standard_demand(choose)
@@ -282,8 +330,6 @@ def build_week_problem(
         )
     )
 
-    nodes = [depot, *stop_points]
-    m = provider.matrix(nodes, nodes)
     return WeekProblem(
         dataset=dataset,
         week=week,

@@ -249,6 +249,7 @@ def coverage_section(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
     names = {s.code: s.name for s in problem.dataset.streets}
     return {
         "stop_choice": problem.settings.stop_choice,
+        "not_chosen": not_chosen(problem),
         "minutes": list(minutes),
         "remote_taxpayers": week.total,
         "this_week": _counts(week),
@@ -264,6 +265,28 @@ def coverage_section(plan: Plan, problem: WeekProblem) -> dict[str, Any]:
             for code in week.street_total
         ],
     }
+
+
+def not_chosen(problem: WeekProblem) -> list[dict[str, Any]]:
+    """The stops the covering choice could not take because a van's days cannot hold them,
+    each with why (its reason as a message's template and values, for any language)."""
+    if problem.cover is None:
+        return []
+    stops = {s.id: s for s in problem.dataset.stops}
+    names = {s.code: s.name for s in problem.dataset.streets}
+    out = []
+    for stop_id, why in problem.cover.left_out.items():
+        stop = stops.get(stop_id)
+        street = stop.street_code if stop else ""
+        out.append(
+            {
+                "stop_id": stop_id,
+                "stop_name": stop.name if stop else "",
+                "street": names.get(street, street),
+                "reason": {"template": why.template, "values": dict(why.values)},
+            }
+        )
+    return sorted(out, key=lambda d: d["stop_id"])
 
 
 def _format_coverage(cov: dict[str, Any]) -> list[str]:
@@ -291,6 +314,11 @@ def _format_coverage(cov: dict[str, Any]) -> list[str]:
         f"  {_pad('all', 12)} {cov['remote_taxpayers']:>7}  {shares(cov['this_week'])}  "
         f"{shares(cov['two_weeks'])}"
     )
+    if cov.get("not_chosen"):
+        lines += ["", "  stops the covering choice left out (the van's days cannot hold them):"]
+        for d in cov["not_chosen"]:
+            why = Message(d["reason"]["template"], d["reason"]["values"])
+            lines.append(f"  - {d['stop_id']} {d['stop_name']} ({d['street']}): {why}")
     return lines
 
 

@@ -43,7 +43,7 @@ from taxvan.messages import N_, Message, as_json, from_json, message
 from taxvan.places import Stop
 from taxvan.workdays import holiday_name, weekday_name, work_week
 
-FORMAT = 3
+FORMAT = 4
 """Bumped whenever the template's meaning changes; part of the saved template's fingerprint."""
 
 Pairs = dict[str, tuple[VisitDemand, VisitDemand]]

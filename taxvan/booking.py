@@ -92,6 +92,15 @@ class VisitCancelled(BookingError):
         )
 
 
+class VisitEnded(BookingError):
+    """The visit is over (`ended`, aware, the visit's zone): nothing of it can be booked and
+    no one is served there any more, walk-ins included; the stop's next visit can be."""
+
+    def __init__(self, ended: dt.datetime) -> None:
+        self.ended = ended
+        super().__init__(f"this visit ended at {ended:%Y-%m-%d %H:%M}")
+
+
 class OverlappingBooking(BookingError):
     """The taxpayer already holds a booking at an overlapping time (`other`: its start, end)."""
 

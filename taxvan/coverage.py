@@ -138,6 +138,7 @@ def greedy_cover(
     budgets: Mapping[str, int],
     minutes: Sequence[int] = DEFAULT_COVER_MINUTES,
     max_stops: int | None = None,
+    exclude: frozenset[str] | set[str] = frozenset(),
 ) -> CoverChoice:
     """Choose stops to visit so the most remote taxpayers are within a short trip of one.
 
@@ -145,8 +146,10 @@ def greedy_cover(
     taxpayers newly within `minutes[0]`; ties go to the one bringing most within
     `minutes[1]`, then `minutes[2]`, ..., then to the stop listed first. A street takes at
     most `budgets[street]` stops (a street without a budget takes none), the whole choice at
-    most `max_stops`. It stops early when no stop would reach anyone new. Greedy covering is
-    within 1 - 1/e of the best choice in theory and usually within a point in practice;
+    most `max_stops`; a stop in `exclude` (one the van's days cannot hold) is never taken,
+    so the next-best stop is. It stops early when no stop would reach anyone new. Greedy
+    covering is within 1 - 1/e of the best choice in theory and usually within a point in
+    practice;
     `bench/coverage.py` checks it against the exact optimum.
     """
     _check(times, stop_ids)
@@ -162,7 +165,9 @@ def greedy_cover(
     chosen: list[int] = []
     while len(chosen) < cap:
         open_cols = [
-            j for j in range(len(stop_ids)) if j not in chosen and left.get(stop_streets[j], 0) > 0
+            j
+            for j in range(len(stop_ids))
+            if j not in chosen and left.get(stop_streets[j], 0) > 0 and stop_ids[j] not in exclude
         ]
         if not open_cols:
             break

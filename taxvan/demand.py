@@ -179,6 +179,9 @@ class StopChoice:
 
     stops: frozenset[str]
     weights: Mapping[str, int]
+    left_out: frozenset[str] = frozenset()
+    """Stops no visit may go to, even where nothing was chosen (the van's days cannot hold
+    them)."""
 
 
 StopChooser = Callable[[Mapping[str, int]], StopChoice]
@@ -197,11 +200,13 @@ def share_chosen(
     Each chosen stop gets at least one shortest visit every week (the choice was made so
     that the van is near its taxpayers this week, so none becomes every-other-week); the
     rest of the minutes follow the chosen stops' weights. A street where nothing was chosen
-    falls back to `share_street`.
+    falls back to `share_street` over its stops not left out.
     """
     chosen = [s for s in stops if s.id in choice.stops]
     if not chosen:
-        return share_street(minutes, stops, weights, rules)
+        return share_street(
+            minutes, [s for s in stops if s.id not in choice.left_out], weights, rules
+        )
     units = minutes // rules.grid
     floor = min(rules.min_dwell // rules.grid, units // len(chosen))
     shares = apportion(

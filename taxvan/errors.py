@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from taxvan.messages import N_, Message
+from taxvan.messages import message as _message
+
 
 class TaxvanError(Exception):
     """Base of every error the domain and planner raise on purpose."""
@@ -27,25 +32,45 @@ class DataFileError(TaxvanError):
 
 
 class DataProblem:
-    """One problem in a data file: where it is and what is wrong."""
+    """One problem in a data file: where it is and what is wrong.
+
+    `message` is a `Message` (a template and its values), so the console can say it in the
+    reader's language and leave out a private value; `str()` is the English line the command
+    line prints ("row 3, column 'lat': ...")."""
 
     __slots__ = ("column", "message", "row")
 
-    def __init__(self, message: str, row: int | None = None, column: str | None = None) -> None:
+    def __init__(
+        self, message: Message | str, row: int | None = None, column: str | None = None
+    ) -> None:
         self.row = row
         self.column = column
         self.message = message
 
-    def __str__(self) -> str:
-        where = []
+    def text(self, message: Message | str | None = None) -> Message | str:
+        """The problem with where it is ("row 3, column 'lat': ..."), as a Message;
+        `message` replaces the problem's own (a redacted one, say)."""
+        what = self.message if message is None else message
+        if self.row is not None and self.column is not None:
+            return _message(
+                N_("row %(row)s, column '%(column)s': %(problem)s"),
+                row=self.row,
+                column=self.column,
+                problem=what,
+            )
         if self.row is not None:
-            where.append(f"row {self.row}")
+            return _message(N_("row %(row)s: %(problem)s"), row=self.row, problem=what)
         if self.column is not None:
-            where.append(f"column '{self.column}'")
-        return (", ".join(where) + ": " if where else "") + self.message
+            return _message(
+                N_("column '%(column)s': %(problem)s"), column=self.column, problem=what
+            )
+        return what
+
+    def __str__(self) -> str:
+        return str(self.text())
 
     def __repr__(self) -> str:
-        return f"DataProblem({self.message!r}, row={self.row!r}, column={self.column!r})"
+        return f"DataProblem({str(self.message)!r}, row={self.row!r}, column={self.column!r})"
 
 
 class DataFolderError(DataFileError):
@@ -79,3 +104,10 @@ class CalendarUnknownError(TaxvanError):
 
 class PlanningError(TaxvanError):
     """The week cannot be planned as asked (no working day, no van, no solution)."""
+
+
+def listing(items: Sequence[str]) -> Message | str:
+    """Values one after another ("a, b, c"), with the reader's language's separator ("a、b、c")."""
+    if len(items) <= 1:
+        return "".join(items)
+    return _message(N_("%(first)s, %(rest)s"), first=items[0], rest=listing(items[1:]))

@@ -50,6 +50,14 @@ STREETS = [
     ("106", "雪山镇", "Xueshan", True, (98.0, 117.0)),
 ]
 
+FAR_STREET = ("107", "远山乡", "Yuanshan", True, (110.0, 240.0))
+"""A far street for `make_county(far=True)`: a mountain township reaching 240 km up the
+axis. Most of its taxpayers live around its far village, whose round trip from the hall
+(about 12 h) eats more than the van's shift; a few around a village at its near edge."""
+
+FAR_VILLAGE = (240.0, 0.0)
+NEAR_EDGE_VILLAGE = (114.0, -10.0)
+
 SERVICES = [
     ("invoice_sale", "发票领购", "Blank invoice purchase", 15, "营业执照副本", "Business licence"),
     ("invoice_issue", "发票代开", "Invoice issued on your behalf", 20, "合同", "Contract"),
@@ -102,6 +110,8 @@ def _street_sites(
     street's one service centre, and the hostile names and the key project of some."""
     if suffix == "101":
         return [("industrial_park", "示例工业园区服务中心", 6.5, 2.0)]
+    if suffix == FAR_STREET[0]:
+        return [("village", "远山村", *FAR_VILLAGE), ("village", "山口村", *NEAR_EDGE_VILLAGE)]
     n = rng.randint(4, 6)
     sites = []
     for k in range(n):
@@ -119,12 +129,12 @@ def _street_sites(
 
 
 def _county_stops(
-    rng: random.Random,
+    rng: random.Random, streets: list[tuple[str, str, str, bool, tuple[float, float]]]
 ) -> tuple[list[list[object]], dict[str, list[tuple[float, float]]]]:
     """The stops.csv rows, and each street's stop points (km) the taxpayers gather around."""
     stops: list[list[object]] = []
     anchors: dict[str, list[tuple[float, float]]] = {}
-    for suffix, name, _en, served, (x0, x1) in STREETS:
+    for suffix, name, _en, served, (x0, x1) in streets:
         if not served:
             continue
         code = street_code(suffix)
@@ -135,18 +145,23 @@ def _county_stops(
                 [f"{code}{k:03d}", stop_name, code, kind, *to_latlon(x, y), "placed", "generated"]
             )
             anchors.setdefault(code, []).append((x, y))
+    if (code := street_code(FAR_STREET[0])) in anchors:
+        anchors[code] += [FAR_VILLAGE, FAR_VILLAGE]  # three in four live up the valley
     return stops, anchors
 
 
 def _county_taxpayers(
-    rng: random.Random, anchors: dict[str, list[tuple[float, float]]]
+    rng: random.Random,
+    anchors: dict[str, list[tuple[float, float]]],
+    streets: list[tuple[str, str, str, bool, tuple[float, float]]],
 ) -> list[list[object]]:
     """The taxpayers.csv rows: around a street's stops, or anywhere in a street without."""
     seen: set[str] = set()
     shops = ["饭店", "超市", "五金店", "农资店", "修理部", "养殖场"]
     counts = {"100": 110, "101": 60, "102": 45, "103": 40, "104": 35, "105": 35, "106": 30}
+    counts[FAR_STREET[0]] = 28
     taxpayers: list[list[object]] = []
-    for suffix, _name, _en, _served, (x0, x1) in STREETS:
+    for suffix, _name, _en, _served, (x0, x1) in streets:
         code = street_code(suffix)
         for i in range(counts[suffix]):
             if code in anchors:
@@ -154,7 +169,7 @@ def _county_taxpayers(
                 x, y = ax + rng.gauss(0, 1.2), ay + rng.gauss(0, 1.2)
             else:
                 x, y = rng.uniform(x0, x1), rng.gauss(0, 1.5)
-            x = min(max(x, 0.2), LENGTH_KM - 1.0)
+            x = min(max(x, 0.2), max(x1, LENGTH_KM) - 1.0)
             y = min(max(y, -WIDTH_KM / 2 + 1), WIDTH_KM / 2 - 1)
             individual = rng.random() < 0.6
             who = rng.choice("王李张刘陈杨赵黄周吴")
@@ -175,9 +190,11 @@ def _county_taxpayers(
     return taxpayers
 
 
-def make_county(folder: Path, seed: int = 2026, outline: bool = True) -> Path:
-    """Write the county's data folder into `folder` (created) and return it."""
+def make_county(folder: Path, seed: int = 2026, outline: bool = True, far: bool = False) -> Path:
+    """Write the county's data folder into `folder` (created) and return it; with `far`, the
+    county has `FAR_STREET` too (the rest is the same as without it)."""
     rng = random.Random(seed)
+    streets = [*STREETS, FAR_STREET] if far else list(STREETS)
     folder.mkdir(parents=True, exist_ok=True)
     _write(
         folder / "depot.csv",
@@ -187,15 +204,15 @@ def make_county(folder: Path, seed: int = 2026, outline: bool = True) -> Path:
     _write(
         folder / "streets.csv",
         ["code", "name", "name_en", "served"],
-        [[street_code(s), n, en, "true" if served else "false"] for s, n, en, served, _ in STREETS],
+        [[street_code(s), n, en, "true" if served else "false"] for s, n, en, served, _ in streets],
     )
-    stops, anchors = _county_stops(rng)
+    stops, anchors = _county_stops(rng, streets)
     _write(
         folder / "stops.csv",
         ["stop_id", "name", "street_code", "kind", "lat", "lon", "coord_source", "source"],
         stops,
     )
-    taxpayers = _county_taxpayers(rng, anchors)
+    taxpayers = _county_taxpayers(rng, anchors, streets)
     _write(
         folder / "taxpayers.csv",
         ["taxpayer_id", "name", "kind", "street_code", "lat", "lon"],
@@ -222,12 +239,13 @@ def make_county(folder: Path, seed: int = 2026, outline: bool = True) -> Path:
         [["G1", "示例县流动办税车", 2, "08:00", "18:00", 60, "11:30", "14:00", "Mon-Fri"]],
     )
     if outline:
+        end = (FAR_STREET[4][1] if far else LENGTH_KM) + 2
         ring = [
             (-3.0, -12.5),
             (40.0, -13.0),
             (80.0, -11.0),
-            (LENGTH_KM + 2, -12.0),
-            (LENGTH_KM + 2, 12.0),
+            (end, -12.0),
+            (end, 12.0),
             (80.0, 13.0),
             (40.0, 11.5),
             (-3.0, 12.5),

@@ -56,6 +56,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # The planner's templates and matrices belong to this installation: two sites on one
         # machine must never plan from each other's template.
         cfg = dataclasses.replace(cfg, cache_dir=str(Path(app.instance_path) / "planner-cache"))
+    if not cfg.districts_dir:
+        cfg = dataclasses.replace(cfg, districts_dir=str(Path(app.instance_path) / "districts"))
     app.config.from_mapping(
         SECRET_KEY=cfg.secret_key or _secret_key(Path(app.instance_path)),
         SQLALCHEMY_DATABASE_URI=cfg.database_url

@@ -93,7 +93,8 @@ def _plan(args: argparse.Namespace) -> int:
     print()
     for name, path in run.files.items():
         print(
-            f"wrote {path}" + ("  (open in a browser; works offline)" if name == "map.html" else "")
+            f"wrote {path}"
+            + ("  (open in a browser; works offline)" if name.startswith("map") else "")
         )
     if published is not None:
         print()
@@ -189,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--matrix", choices=["geodesic", "osrm"], help="travel-time provider")
     plan.add_argument("--osrm-url", help="base URL of an OSRM-compatible table service")
-    plan.add_argument("--tiles", help="map tiles: osm, tianditu, none (default osm)")
+    plan.add_argument(
+        "--tiles", help="base map: tianditu, osm, none (default tianditu with a TAXVAN_TILE_KEY)"
+    )
     plan.add_argument(
         "--cache-dir", help="where travel-time matrices and weekly templates are kept"
     )

@@ -70,13 +70,28 @@ class Config:
     )
     stop_choice: str = field(default_factory=lambda: _env("TAXVAN_STOP_CHOICE", PLAN.stop_choice))
     """Which stops get visits: "covering" (for coverage) or "catchment" (each by its own)."""
-    tiles: str = field(default_factory=lambda: _env("TAXVAN_TILES", "osm"))
+    tiles: str = field(
+        default_factory=lambda: _env(
+            "TAXVAN_TILES", "tianditu" if _env("TAXVAN_TILE_KEY", "") else "none"
+        )
+    )
+    """The base map: "tianditu" (China's approved base map, with `TAXVAN_TILE_KEY`), "osm", or
+    "none" (the map draws its own base from the district's data). Tianditu when a key is set,
+    else none: a map published in China must not show an unapproved base map."""
     tile_url: str = field(default_factory=lambda: _env("TAXVAN_TILE_URL", ""))
     tile_key: str = field(default_factory=lambda: _env("TAXVAN_TILE_KEY", ""))
+    """The Tianditu key ("browser" type): it is part of every tile URL the browser asks for."""
+    map_review_number: str = field(default_factory=lambda: _env("TAXVAN_MAP_REVIEW_NUMBER", ""))
+    """The base map's review number (审图号) as its provider publishes it, e.g. "GS(2024)0568号":
+    shown in the map's attribution and on the posters when set, never made up."""
     cache_dir: str = field(default_factory=lambda: _env("TAXVAN_CACHE_DIR", ""))
     """Where the planner keeps travel-time matrices and weekly templates. Unset, the app keeps
     them in its instance folder (`planner-cache/`), so two installations on one machine never
     share them; the `taxvan` command in the user's cache folder (`user_cache_dir()`)."""
+    districts_dir: str = field(default_factory=lambda: _env("TAXVAN_DISTRICTS_DIR", ""))
+    """Where the data folders of districts created in the console go (one folder per district
+    code). Unset, the app keeps them in its instance folder (`districts/`); like the data
+    folders of imported districts, planning workers on other machines must reach it."""
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
     db_pool_size: int = field(
         default_factory=lambda: int(_env("TAXVAN_DB_POOL_SIZE", _env("TAXVAN_THREADS", "8")))
@@ -177,6 +192,11 @@ class Config:
         default_factory=lambda: float(_env("TAXVAN_SESSION_IDLE_MINUTES", "30"))
     )
     """A console session ends after this long without a request."""
+    crew_session_idle_minutes: float = field(
+        default_factory=lambda: float(_env("TAXVAN_CREW_SESSION_IDLE_MINUTES", "240"))
+    )
+    """A van crew's session ends after this long without a request: the phone lies in the van
+    through a long stop or a drive; `session_max_hours` still ends it."""
     session_max_hours: float = field(
         default_factory=lambda: float(_env("TAXVAN_SESSION_MAX_HOURS", "12"))
     )

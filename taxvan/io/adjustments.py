@@ -24,7 +24,8 @@ from typing import Any
 from taxvan.adjustments import AdjustmentError, Adjustments, Pin, parse_weekday
 from taxvan.clock import parse_hhmm
 from taxvan.errors import DataFileError, DataProblem
-from taxvan.io.loaders import cell_text, read_table
+from taxvan.io.loaders import MISSING_COLUMN, cell_text, not_one_of, read_table
+from taxvan.messages import N_, Message, message
 
 ACTIONS = ("pin", "exclude_stop", "exclude_day", "visits", "dwell")
 COLUMNS = ("action", "stop_id", "weekday", "start", "value", "tolerance")
@@ -40,11 +41,12 @@ def load_adjustments(path: Path) -> Adjustments:
 
 def _load_json(path: Path) -> Adjustments:
     if not path.exists():
-        raise DataFileError(str(path), [DataProblem("file not found")])
+        raise DataFileError(str(path), [DataProblem(message(N_("file not found")))])
     try:
         data: Any = json.loads(path.read_text("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFileError(str(path), [DataProblem(f"not JSON: {exc}")]) from None
+        problem = message(N_("not JSON: %(detail)s"), detail=str(exc))
+        raise DataFileError(str(path), [DataProblem(problem)]) from None
     try:
         return Adjustments.from_dict(data)
     except AdjustmentError as exc:
@@ -59,7 +61,7 @@ def _load_table(path: Path) -> Adjustments:
     frame.columns = present
     missing = [c for c in COLUMNS[:5] if c not in present]
     if missing:
-        raise DataFileError(str(path), [DataProblem("missing column", column=c) for c in missing])
+        raise DataFileError(str(path), [DataProblem(MISSING_COLUMN, column=c) for c in missing])
     table = _Table()
     for i, row in enumerate(frame.to_dict("records"), start=2):
         table.add(i, {c: cell_text(row.get(c)) for c in COLUMNS})
@@ -95,9 +97,7 @@ class _Table:
         """One row (`row` counts the header as 1) of text cells by column."""
         action = rec["action"].lower()
         if action not in ACTIONS:
-            self.problems.append(
-                DataProblem(f"'{rec['action']}' is not one of: {', '.join(ACTIONS)}", row, "action")
-            )
+            self.problems.append(DataProblem(not_one_of(rec["action"], ACTIONS), row, "action"))
             return
         stop = rec["stop_id"]
         if action != "exclude_day":
@@ -118,13 +118,22 @@ class _Table:
 
     def _check_stop(self, action: str, row: int, rec: dict[str, str]) -> None:
         """The row names a stop, and a stop's exclusion, visits or dwell only once."""
-        stop = self._need(row, rec, "stop_id", "a stop id")
+        stop = self._need(row, rec, "stop_id", message(N_("a stop id")))
         if action == "pin" or not stop:
             return
         first = self.seen.setdefault((action, stop), row)
         if first != row:
             self.problems.append(
-                DataProblem(f"{action} for stop {stop} already in row {first}", row, "stop_id")
+                DataProblem(
+                    message(
+                        N_("%(action)s for stop %(stop)s already in row %(first)s"),
+                        action=action,
+                        stop=stop,
+                        first=first,
+                    ),
+                    row,
+                    "stop_id",
+                )
             )
 
     def _add_pin(self, row: int, rec: dict[str, str]) -> None:
@@ -141,20 +150,25 @@ class _Table:
                 tolerance = int(rec["tolerance"])
             except ValueError:
                 self.problems.append(
-                    DataProblem(f"'{rec['tolerance']}' is not whole minutes", row, "tolerance")
+                    DataProblem(
+                        message(N_("'%(value)s' is not whole minutes"), value=rec["tolerance"]),
+                        row,
+                        "tolerance",
+                    )
                 )
         if rec["stop_id"] and day is not None:
             self.pins.append(Pin(rec["stop_id"], day, start, tolerance))
 
-    def _need(self, row: int, rec: dict[str, str], column: str, expect: str) -> str:
+    def _need(self, row: int, rec: dict[str, str], column: str, expect: Message) -> str:
         """The cell's text; an empty one is a problem (the action needs `expect`)."""
         if not rec[column]:
             what = rec["action"].lower()
-            self.problems.append(DataProblem(f"empty; {what} needs {expect}", row, column))
+            problem = message(N_("empty; %(action)s needs %(expect)s"), action=what, expect=expect)
+            self.problems.append(DataProblem(problem, row, column))
         return rec[column]
 
     def _number(self, row: int, rec: dict[str, str]) -> int | None:
-        text = self._need(row, rec, "value", "a whole number")
+        text = self._need(row, rec, "value", message(N_("a whole number")))
         if not text:
             return None
         try:
@@ -163,11 +177,12 @@ class _Table:
                 return int(f)
         except ValueError:
             pass
-        self.problems.append(DataProblem(f"'{text}' is not a whole number", row, "value"))
+        problem = message(N_("'%(value)s' is not a whole number"), value=text)
+        self.problems.append(DataProblem(problem, row, "value"))
         return None
 
     def _weekday(self, row: int, rec: dict[str, str]) -> int | None:
-        text = self._need(row, rec, "weekday", "a weekday (Mon..Sun)")
+        text = self._need(row, rec, "weekday", message(N_("a weekday (Mon..Sun)")))
         if not text:
             return None
         try:

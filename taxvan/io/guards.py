@@ -31,6 +31,7 @@ from typing import IO, Any
 from xml.etree import ElementTree
 
 from taxvan.errors import DataFileError, DataProblem
+from taxvan.messages import N_, Message, message
 
 MB = 1024 * 1024
 
@@ -59,7 +60,10 @@ DEFAULT_LIMITS = FileLimits()
 
 class LimitProblem(DataProblem):
     """A file over one of the `FileLimits`: `limit` is the field's name, `allowed` its value,
-    `found` what the file has, at least (rows and cells are counted until they are over)."""
+    `found` what the file has, at least (rows and cells are counted until they are over).
+
+    Its `message` is translatable like any problem's; its `str()` says it in both languages
+    (the command line has no reader's language)."""
 
     __slots__ = ("allowed", "file", "found", "limit")
 
@@ -68,7 +72,29 @@ class LimitProblem(DataProblem):
         self.limit = limit
         self.allowed = allowed
         self.found = found
-        super().__init__(_MESSAGES[limit](file, allowed, found))
+        super().__init__(_limit_message(file, limit, allowed, found))
+
+    def __str__(self) -> str:
+        return _MESSAGES[self.limit](self.file, self.allowed, self.found)
+
+
+_LIMIT_TEMPLATES = {
+    "unpacked_bytes": N_(
+        "%(file)s unpacks to %(found)s MB, more than the limit of %(allowed)s MB."
+    ),
+    "rows": N_("%(file)s has at least %(found)s rows, more than the limit of %(allowed)s rows."),
+    "cells": N_("%(file)s has at least %(found)s cells, more than the limit of %(allowed)s cells."),
+    "json_bytes": N_("%(file)s is %(found)s MB, more than the limit of %(allowed)s MB."),
+    "json_depth": N_(
+        "%(file)s nests %(found)s levels deep, more than the limit of %(allowed)s levels."
+    ),
+}
+
+
+def _limit_message(file: str, limit: str, allowed: int, found: int) -> Message:
+    """Sizes in MB, counts with thousands separators, as the command line prints them."""
+    show = _mb if limit.endswith("_bytes") else "{:,}".format
+    return message(_LIMIT_TEMPLATES[limit], file=file, found=show(found), allowed=show(allowed))
 
 
 def _mb(n: int) -> str:
@@ -158,10 +184,9 @@ def scan_sheet(stream: IO[bytes], limits: FileLimits | None = None) -> SheetSize
     return SheetSize(rows, max(cells, rows * widest))
 
 
-def _not_a_workbook(path: Path, why: str) -> DataFileError:
-    return DataFileError(
-        str(path), [DataProblem(f"not an Excel workbook (.xlsx): {why}; save it again as .xlsx")]
-    )
+def _not_a_workbook(path: Path, why: Message) -> DataFileError:
+    problem = message(N_("not an Excel workbook (.xlsx): %(why)s; save it again as .xlsx"), why=why)
+    return DataFileError(str(path), [DataProblem(problem)])
 
 
 _RELS_TYPE_END = ("/officeDocument", "/worksheet")
@@ -233,14 +258,15 @@ def check_workbook(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> None:
             try:
                 sheet = first_sheet(archive)
             except (KeyError, ValueError, ElementTree.ParseError):
-                raise _not_a_workbook(path, "it holds no readable workbook") from None
+                raise _not_a_workbook(path, message(N_("it holds no readable workbook"))) from None
             with archive.open(sheet) as source:
                 if (declared := declared_size(source.read(_HEAD))) is not None:
                     _check_size(path, limits, declared)
             with archive.open(sheet) as source:
                 _check_size(path, limits, scan_sheet(source, limits))
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise _not_a_workbook(path, f"the zip archive is damaged ({exc})") from None
+        why = message(N_("the zip archive is damaged (%(detail)s)"), detail=str(exc))
+        raise _not_a_workbook(path, why) from None
 
 
 def _check_size(path: Path, limits: FileLimits, size: SheetSize) -> None:
@@ -285,7 +311,7 @@ def read_json(path: Path, limits: FileLimits = DEFAULT_LIMITS, kind: str = "JSON
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise DataFileError(str(path), [DataProblem("not UTF-8 text")]) from None
+        raise DataFileError(str(path), [DataProblem(message(N_("not UTF-8 text")))]) from None
     if (depth := json_depth(text)) > limits.json_depth:
         raise _over(path, "json_depth", limits.json_depth, depth)
     try:
@@ -293,7 +319,8 @@ def read_json(path: Path, limits: FileLimits = DEFAULT_LIMITS, kind: str = "JSON
     except RecursionError:  # limits deeper than the parser's stack
         raise _over(path, "json_depth", limits.json_depth, depth) from None
     except json.JSONDecodeError as exc:
-        raise DataFileError(str(path), [DataProblem(f"not valid {kind}: {exc}")]) from None
+        problem = message(N_("not valid %(kind)s: %(detail)s"), kind=kind, detail=str(exc))
+        raise DataFileError(str(path), [DataProblem(problem)]) from None
 
 
 # --- a data folder -----------------------------------------------------------------------------

@@ -29,9 +29,10 @@ from shapely.ops import nearest_points, unary_union
 from taxvan.booking import taxpayer_id_problem
 from taxvan.clock import hhmm, parse_hhmm
 from taxvan.dataset import Dataset, DataWarning
-from taxvan.errors import DataFileError, DataFolderError, DataProblem
+from taxvan.errors import DataFileError, DataFolderError, DataProblem, listing
 from taxvan.fleet import Van
 from taxvan.io.guards import DEFAULT_LIMITS, FileLimits, check_files, read_json
+from taxvan.messages import N_, Message, message
 from taxvan.places import Depot, Stop, StopKind, Street
 from taxvan.services import Service
 from taxvan.taxpayers import Taxpayer, TaxpayerKind
@@ -76,6 +77,36 @@ def cell_text(v: Any) -> str:
     return str(v).strip()
 
 
+MISSING_COLUMN = message(N_("missing column"))
+WHOLE_MINUTES = message(N_("a whole number of minutes"))
+
+
+def already_in_row(value: str, first: int) -> Message:
+    """A value given again that must be given once."""
+    return message(N_("'%(value)s' already appears in row %(first)s"), value=value, first=first)
+
+
+def not_one_of(value: str, choices: Sequence[str]) -> Message:
+    """A value that is none of the allowed ones."""
+    return message(
+        N_("'%(value)s' is not one of: %(choices)s"), value=value, choices=listing(choices)
+    )
+
+
+def _taxpayer_id_check(value: str) -> Message | None:
+    """`taxpayer_id_problem` as a Message: the same rule, in the reader's language."""
+    if taxpayer_id_problem(value) is None:
+        return None
+    if len(value) != 18:
+        return message(
+            N_("'%(value)s' has %(n)s characters; a taxpayer ID has 18"), value=value, n=len(value)
+        )
+    return message(
+        N_("'%(value)s' is neither a valid unified social credit code nor a resident ID number"),
+        value=value,
+    )
+
+
 def _as_float(v: str) -> float:
     return float(v)
 
@@ -96,15 +127,18 @@ def _as_bool(v: str) -> bool:
     raise ValueError
 
 
+A_VALUE = message(N_("a value"))
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     parse: Callable[[str], Any] = str
     required: bool = True
-    expect: str = "a value"
+    expect: Message = A_VALUE
     choices: tuple[str, ...] | None = None
     unique: bool = False
-    check: Callable[[Any], str | None] | None = None
+    check: Callable[[Any], Message | None] | None = None
     default: Any = None
 
 
@@ -114,14 +148,18 @@ published (timetable, open data, posters, the console's spreadsheets), so one th
 with them is refused at import rather than written out neutralised everywhere."""
 
 
-def formula_problem(value: str) -> str | None:
+def formula_problem(value: str) -> Message | None:
     """Why `value` cannot be a place's name or id, if it starts like a spreadsheet formula."""
     first = value[:1]
     if first not in FORMULA_FIRST:
         return None
-    return (
-        f"'{value}' starts with '{first}', which a spreadsheet runs as a formula; "
-        f"remove the '{first}' or start the name with another character"
+    return message(
+        N_(
+            "'%(value)s' starts with '%(first)s', which a spreadsheet runs as a formula; "
+            "remove the '%(first)s' or start the name with another character"
+        ),
+        value=value,
+        first=first,
     )
 
 
@@ -131,8 +169,8 @@ def _place(name: str, unique: bool = False) -> Column:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_MESSAGE = (
-    "contains a line break, tab or another control character: a cell holds one line of text"
+_CONTROL_MESSAGE = message(
+    N_("contains a line break, tab or another control character: a cell holds one line of text")
 )
 """Names and codes go on one line everywhere they are shown (pages, posters, calendar feeds,
 file names), so a cell with a control character inside is refused, naming row and column."""
@@ -142,22 +180,30 @@ def read_table(path: Path) -> pd.DataFrame:
     """A CSV (UTF-8, with or without BOM) or Excel file as a table of text cells; a missing or
     unreadable file raises DataFileError naming it."""
     if not path.exists():
-        raise DataFileError(str(path), [DataProblem("file not found")])
+        raise DataFileError(str(path), [DataProblem(message(N_("file not found")))])
     if path.suffix.lower() in (".xlsx", ".xls"):
         try:
             return pd.read_excel(path, dtype=str, keep_default_na=False)
         except Exception as exc:  # any of the XML and zip readers may fail on a foreign file
             raise DataFileError(
-                str(path), [DataProblem(f"cannot be read as an Excel workbook: {exc!r}")]
+                str(path),
+                [
+                    DataProblem(
+                        message(
+                            N_("cannot be read as an Excel workbook: %(detail)s"), detail=repr(exc)
+                        )
+                    )
+                ],
             ) from None
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataFileError(
-            str(path), [DataProblem("not UTF-8 text; save the file as CSV UTF-8")]
+            str(path), [DataProblem(message(N_("not UTF-8 text; save the file as CSV UTF-8")))]
         ) from None
     except (pd.errors.ParserError, ValueError) as exc:
-        raise DataFileError(str(path), [DataProblem(f"cannot be read as a table: {exc}")]) from None
+        problem = message(N_("cannot be read as a table: %(detail)s"), detail=str(exc))
+        raise DataFileError(str(path), [DataProblem(problem)]) from None
 
 
 def read_records(
@@ -189,11 +235,11 @@ def parse_records(
     frame.columns = present
     for col in columns:
         if col.required and col.name not in present:
-            problems.append(DataProblem("missing column", column=col.name))
+            problems.append(DataProblem(MISSING_COLUMN, column=col.name))
     if problems:
         raise DataFileError(str(path), problems)
     if frame.empty:
-        raise DataFileError(str(path), [DataProblem("the file has no records")])
+        raise DataFileError(str(path), [DataProblem(message(N_("the file has no records")))])
 
     records: list[dict[str, Any]] = []
     seen: dict[str, dict[Any, int]] = {c.name: {} for c in columns if c.unique}
@@ -226,51 +272,71 @@ def _parse_row(
         if col.unique and raw:
             first = seen[col.name].setdefault(value, rownum)
             if first != rownum:
-                problems.append(
-                    DataProblem(f"'{raw}' already appears in row {first}", rownum, col.name)
-                )
+                problems.append(DataProblem(already_in_row(raw, first), rownum, col.name))
     rec["_row"] = rownum
     return rec
 
 
-def _cell_value(col: Column, raw: str) -> tuple[Any, str | None]:
+def _cell_value(col: Column, raw: str) -> tuple[Any, Message | None]:
     """(the value, None) of a cell's text by its column's rules (an empty optional cell: the
     column's default), or (None, what is wrong with it)."""
     if raw == "":
         if col.required:
-            return None, f"empty; expected {col.expect}"
+            return None, message(N_("empty; expected %(expect)s"), expect=col.expect)
         return col.default, None
     if _CONTROL.search(raw):
         return None, _CONTROL_MESSAGE
     if col.choices is not None and raw not in col.choices:
-        return None, f"'{raw}' is not one of: {', '.join(col.choices)}"
+        return None, not_one_of(raw, col.choices)
     try:
         value = col.parse(raw)
     except (ValueError, TypeError):
-        return None, f"'{raw}' is not {col.expect}"
+        return None, message(N_("'%(value)s' is not %(expect)s"), value=raw, expect=col.expect)
     if col.check is not None and (msg := col.check(value)):
         return None, msg
     return value, None
 
 
-def _lat_check(v: float) -> str | None:
+def _lat_check(v: float) -> Message | None:
     lo, hi = CHINA_EXTENT[0], CHINA_EXTENT[1]
     if not lo <= v <= hi:
-        return f"latitude {v} is outside China ({lo}..{hi}); are lat and lon swapped?"
+        return message(
+            N_("latitude %(value)s is outside China (%(low)s..%(high)s); are lat and lon swapped?"),
+            value=v,
+            low=lo,
+            high=hi,
+        )
     return None
 
 
-def _lon_check(v: float) -> str | None:
+def _lon_check(v: float) -> Message | None:
     lo, hi = CHINA_EXTENT[2], CHINA_EXTENT[3]
     if not lo <= v <= hi:
-        return f"longitude {v} is outside China ({lo}..{hi}); are lat and lon swapped?"
+        return message(
+            N_(
+                "longitude %(value)s is outside China (%(low)s..%(high)s); are lat and lon swapped?"
+            ),
+            value=v,
+            low=lo,
+            high=hi,
+        )
     return None
 
 
 def _coords() -> list[Column]:
     return [
-        Column("lat", _as_float, expect="a WGS-84 latitude in decimal degrees", check=_lat_check),
-        Column("lon", _as_float, expect="a WGS-84 longitude in decimal degrees", check=_lon_check),
+        Column(
+            "lat",
+            _as_float,
+            expect=message(N_("a WGS-84 latitude in decimal degrees")),
+            check=_lat_check,
+        ),
+        Column(
+            "lon",
+            _as_float,
+            expect=message(N_("a WGS-84 longitude in decimal degrees")),
+            check=_lon_check,
+        ),
     ]
 
 
@@ -283,6 +349,8 @@ class Outline:
 
     def __init__(self, geometry: Any, path: Path) -> None:
         self.path = path
+        self.geometry = geometry
+        """As the file draws it (WGS-84 lon/lat), without the tolerance."""
         lat = geometry.centroid.y
         tol_deg = OUTLINE_TOLERANCE_KM / (111.32 * max(0.2, math.cos(math.radians(lat))))
         self.area = geometry.buffer(tol_deg)
@@ -297,7 +365,11 @@ class Outline:
         near = nearest_points(self.area, Point(lon, lat))[0]
         return [
             DataProblem(
-                f"the point ({lat}, {lon}) is outside the district outline in {self.path.name}",
+                message(
+                    N_("the point %(point)s is outside the district outline in %(file)s"),
+                    point=f"({lat}, {lon})",
+                    file=self.path.name,
+                ),
                 rec["_row"],
                 _off_column(near.y, near.x, lat, lon),
             )
@@ -310,13 +382,12 @@ def load_outline(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> Outline:
     The file's size and nesting are checked against `limits` before it is parsed."""
     doc = read_json(path, limits, "GeoJSON")
     if not isinstance(doc, dict):
-        raise DataFileError(str(path), [DataProblem("not a GeoJSON object")])
+        raise DataFileError(str(path), [DataProblem(message(N_("not a GeoJSON object")))])
     if doc.get("type") == "FeatureCollection":
         features = doc.get("features")
         if not isinstance(features, list):
-            raise DataFileError(
-                str(path), [DataProblem("'features' of a FeatureCollection must be a list")]
-            )
+            problem = message(N_("'features' of a FeatureCollection must be a list"))
+            raise DataFileError(str(path), [DataProblem(problem)])
         geoms = [f.get("geometry") for f in features if isinstance(f, dict)]
     elif doc.get("type") == "Feature":
         geoms = [doc.get("geometry")]
@@ -326,10 +397,10 @@ def load_outline(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> Outline:
     for i, g in enumerate(geoms, start=1):
         if not isinstance(g, dict) or g.get("type") not in ("Polygon", "MultiPolygon"):
             kind = g.get("type") if isinstance(g, dict) else g
-            raise DataFileError(
-                str(path),
-                [DataProblem(f"geometry {i} is {kind}, not a Polygon or MultiPolygon")],
+            problem = message(
+                N_("geometry %(n)s is %(kind)s, not a Polygon or MultiPolygon"), n=i, kind=kind
             )
+            raise DataFileError(str(path), [DataProblem(problem)])
         try:
             shapes.append(shape(g).buffer(0))
         except (
@@ -340,11 +411,12 @@ def load_outline(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> Outline:
             AttributeError,
             shapely.errors.GEOSException,
         ) as exc:
-            raise DataFileError(
-                str(path), [DataProblem(f"geometry {i} cannot be read: {exc}")]
-            ) from None
+            problem = message(N_("geometry %(n)s cannot be read: %(detail)s"), n=i, detail=str(exc))
+            raise DataFileError(str(path), [DataProblem(problem)]) from None
     if not shapes:
-        raise DataFileError(str(path), [DataProblem("no Polygon or MultiPolygon in the file")])
+        raise DataFileError(
+            str(path), [DataProblem(message(N_("no Polygon or MultiPolygon in the file")))]
+        )
     geometry = unary_union(shapes)
     lon0, lat0, lon1, lat1 = geometry.bounds
     if geometry.is_empty or not (
@@ -355,12 +427,32 @@ def load_outline(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> Outline:
             str(path),
             [
                 DataProblem(
-                    f"the outline ({lat0:.3f}..{lat1:.3f} N, {lon0:.3f}..{lon1:.3f} E) is not "
-                    "inside China: coordinates must be WGS-84 [longitude, latitude]"
+                    message(
+                        N_(
+                            "the outline (%(south)s..%(north)s N, %(west)s..%(east)s E) is not "
+                            "inside China: coordinates must be WGS-84 [longitude, latitude]"
+                        ),
+                        south=f"{lat0:.3f}",
+                        north=f"{lat1:.3f}",
+                        west=f"{lon0:.3f}",
+                        east=f"{lon1:.3f}",
+                    )
                 )
             ],
         )
     return Outline(geometry, path)
+
+
+def folder_outline(folder: Path, limits: FileLimits = DEFAULT_LIMITS) -> Any:
+    """The geometry of a data folder's `outline.geojson`, or None when it has none (or one
+    that cannot be read: `load_dataset` says why)."""
+    path = Path(folder) / "outline.geojson"
+    if not path.is_file():
+        return None
+    try:
+        return load_outline(path, limits).geometry
+    except DataFileError:
+        return None
 
 
 def _off_column(lat0: float, lon0: float, lat1: float, lon1: float) -> str:
@@ -424,9 +516,17 @@ def street_outliers(
                     DataWarning(
                         p[0],
                         DataProblem(
-                            f"the point ({p[3]}, {p[4]}) is {d:.0f} km from the middle of "
-                            f"street {street}, whose points lie typically {spread:.1f} km from "
-                            "it: check the coordinates",
+                            message(
+                                N_(
+                                    "the point %(point)s is %(km)s km from the middle of street "
+                                    "%(street)s, whose points lie typically %(spread)s km from "
+                                    "it: check the coordinates"
+                                ),
+                                point=f"({p[3]}, {p[4]})",
+                                km=f"{d:.0f}",
+                                street=street,
+                                spread=f"{spread:.1f}",
+                            ),
                             p[1],
                             _off_column(mlat, mlon, p[3], p[4]),
                         ),
@@ -453,9 +553,15 @@ def depot_outlier(path: str, depot: Depot, stops: Sequence[Stop]) -> list[DataWa
         DataWarning(
             path,
             DataProblem(
-                f"the hall ({depot.lat}, {depot.lon}) is {d:.0f} km from the middle of the "
-                f"district's stops, which lie typically {middle.spread:.1f} km from it: check "
-                "the coordinates",
+                message(
+                    N_(
+                        "the hall %(point)s is %(km)s km from the middle of the district's "
+                        "stops, which lie typically %(spread)s km from it: check the coordinates"
+                    ),
+                    point=f"({depot.lat}, {depot.lon})",
+                    km=f"{d:.0f}",
+                    spread=f"{middle.spread:.1f}",
+                ),
                 2,
                 _off_column(middle.lat, middle.lon, depot.lat, depot.lon),
             ),
@@ -463,8 +569,8 @@ def depot_outlier(path: str, depot: Depot, stops: Sequence[Stop]) -> list[DataWa
     ]
 
 
-def _positive(v: int) -> str | None:
-    return None if v > 0 else f"{v} must be greater than zero"
+def _positive(v: int) -> Message | None:
+    return None if v > 0 else message(N_("%(value)s must be greater than zero"), value=v)
 
 
 def _weekday_set(text: str) -> frozenset[int]:
@@ -493,14 +599,14 @@ def _find(folder: Path, stem: str) -> Path:
     return folder / f"{stem}.csv"
 
 
-def _street_check(street_codes: set[str] | None) -> Callable[[str], str | None]:
+def _street_check(street_codes: set[str] | None) -> Callable[[str], Message | None]:
     """`street_codes` None: streets.csv could not be read at all, so there is nothing to
     check the codes against (see `street_codes`)."""
 
-    def check(code: str) -> str | None:
+    def check(code: str) -> Message | None:
         if street_codes is None or code in street_codes:
             return None
-        return f"'{code}' is not a street in streets.csv"
+        return message(N_("'%(value)s' is not a street in streets.csv"), value=code)
 
     return check
 
@@ -523,7 +629,12 @@ def load_depot(path: Path, outline: Outline | None = None) -> Depot:
     )
     if len(recs) != 1:
         raise DataFileError(
-            str(path), [DataProblem(f"expected one depot, found {len(recs)}", recs[1]["_row"])]
+            str(path),
+            [
+                DataProblem(
+                    message(N_("expected one depot, found %(n)s"), n=len(recs)), recs[1]["_row"]
+                )
+            ],
         )
     r = recs[0]
     return Depot(r["id"], r["name"], r["lat"], r["lon"], r["coord_quality"])
@@ -533,7 +644,7 @@ _STREET_COLUMNS = (
     _place("code", unique=True),
     _place("name"),
     _place("name_en"),
-    Column("served", _as_bool, expect="true or false"),
+    Column("served", _as_bool, expect=message(N_("true or false"))),
 )
 
 
@@ -596,8 +707,8 @@ def load_taxpayers(
                 "taxpayer_id",
                 str.upper,
                 unique=True,
-                check=taxpayer_id_problem,
-                expect="an 18-character taxpayer ID",
+                check=_taxpayer_id_check,
+                expect=message(N_("an 18-character taxpayer ID")),
             ),
             Column("name"),
             Column("kind", TaxpayerKind, choices=tuple(k.value for k in TaxpayerKind)),
@@ -619,7 +730,7 @@ def load_services(path: Path) -> list[Service]:
             Column("code", unique=True),
             Column("name_zh"),
             Column("name_en"),
-            Column("minutes", _as_int, expect="a whole number of minutes", check=_positive),
+            Column("minutes", _as_int, expect=WHOLE_MINUTES, check=_positive),
             Column("materials_zh"),
             Column("materials_en"),
         ],
@@ -637,8 +748,10 @@ def load_services(path: Path) -> list[Service]:
     ]
 
 
-def _who(r: dict[str, Any]) -> str:
-    return f"van {r['van_id']}" if "van_id" in r else "this van"
+def _who(r: dict[str, Any]) -> Message:
+    if "van_id" in r:
+        return message(N_("van %(van)s"), van=r["van_id"])
+    return message(N_("this van"))
 
 
 def _shift_order(r: dict[str, Any]) -> list[DataProblem]:
@@ -647,7 +760,12 @@ def _shift_order(r: dict[str, Any]) -> list[DataProblem]:
         return []
     return [
         DataProblem(
-            f"{_who(r)}: the shift ends at {hhmm(end)}, not after it starts at {hhmm(start)}",
+            message(
+                N_("%(who)s: the shift ends at %(end)s, not after it starts at %(start)s"),
+                who=_who(r),
+                end=hhmm(end),
+                start=hhmm(start),
+            ),
             r["_row"],
             "shift_end",
         )
@@ -664,8 +782,15 @@ def _lunch_in_shift(r: dict[str, Any]) -> list[DataProblem]:
     if earliest < start:
         problems.append(
             DataProblem(
-                f"{_who(r)}: lunch_earliest {hhmm(earliest)} is before the shift starts "
-                f"at {hhmm(start)}",
+                message(
+                    N_(
+                        "%(who)s: lunch_earliest %(earliest)s is before the shift starts "
+                        "at %(start)s"
+                    ),
+                    who=_who(r),
+                    earliest=hhmm(earliest),
+                    start=hhmm(start),
+                ),
                 r["_row"],
                 "lunch_earliest",
             )
@@ -673,7 +798,12 @@ def _lunch_in_shift(r: dict[str, Any]) -> list[DataProblem]:
     if latest > end:
         problems.append(
             DataProblem(
-                f"{_who(r)}: lunch_latest {hhmm(latest)} is after the shift ends at {hhmm(end)}",
+                message(
+                    N_("%(who)s: lunch_latest %(latest)s is after the shift ends at %(end)s"),
+                    who=_who(r),
+                    latest=hhmm(latest),
+                    end=hhmm(end),
+                ),
                 r["_row"],
                 "lunch_latest",
             )
@@ -687,8 +817,16 @@ def _lunch_fits(r: dict[str, Any]) -> list[DataProblem]:
         return []
     return [
         DataProblem(
-            f"{_who(r)}: a {minutes}-minute lunch does not fit between lunch_earliest "
-            f"{hhmm(earliest)} and lunch_latest {hhmm(latest)}",
+            message(
+                N_(
+                    "%(who)s: a %(minutes)s-minute lunch does not fit between lunch_earliest "
+                    "%(earliest)s and lunch_latest %(latest)s"
+                ),
+                who=_who(r),
+                minutes=minutes,
+                earliest=hhmm(earliest),
+                latest=hhmm(latest),
+            ),
             r["_row"],
             "lunch_minutes",
         )
@@ -707,17 +845,17 @@ columns it needs."""
 def load_vans(path: Path) -> list[Van]:
 
     def hhmm_col(name: str) -> Column:
-        return Column(name, parse_hhmm, expect="a time as HH:MM")
+        return Column(name, parse_hhmm, expect=message(N_("a time as HH:MM")))
 
     recs = read_records(
         path,
         [
             _place("van_id", unique=True),
             _place("name"),
-            Column("counters", _as_int, expect="a whole number", check=_positive),
+            Column("counters", _as_int, expect=message(N_("a whole number")), check=_positive),
             hhmm_col("shift_start"),
             hhmm_col("shift_end"),
-            Column("lunch_minutes", _as_int, expect="a whole number of minutes", check=_positive),
+            Column("lunch_minutes", _as_int, expect=WHOLE_MINUTES, check=_positive),
             hhmm_col("lunch_earliest"),
             hhmm_col("lunch_latest"),
             Column(
@@ -725,7 +863,7 @@ def load_vans(path: Path) -> list[Van]:
                 _weekday_set,
                 required=False,
                 default=frozenset(range(5)),
-                expect="weekdays such as Mon-Fri or Mon,Wed,Fri",
+                expect=message(N_("weekdays such as Mon-Fri or Mon,Wed,Fri")),
             ),
         ],
         _VAN_RULES,
@@ -750,8 +888,15 @@ def _calendar_day_check(r: dict[str, Any]) -> list[DataProblem]:
     if r["kind"] == "workday" and (names := statutory_holiday(r["date"])):
         return [
             DataProblem(
-                f"{r['date'].isoformat()} is {names[0]} ({names[1]}), a statutory holiday fixed "
-                "by law: it cannot be a working day",
+                message(
+                    N_(
+                        "%(date)s is %(name_en)s (%(name_zh)s), a statutory holiday fixed by "
+                        "law: it cannot be a working day"
+                    ),
+                    date=r["date"].isoformat(),
+                    name_en=names[0],
+                    name_zh=names[1],
+                ),
                 r["_row"],
                 "kind",
             )
@@ -769,13 +914,17 @@ def _calendar_unique() -> RowRule:
         date, row = r["date"], r["_row"]
         if r["kind"] == "schedule":
             first = years.setdefault(date.year, row)
-            what = f"a schedule row for {date.year}"
+            problem = message(
+                N_("a schedule row for %(year)s already appears in row %(first)s"),
+                year=date.year,
+                first=first,
+            )
         else:
             first = days.setdefault(date, row)
-            what = f"'{date.isoformat()}'"
+            problem = already_in_row(date.isoformat(), first)
         if first == row:
             return []
-        return [DataProblem(f"{what} already appears in row {first}", row, "date")]
+        return [DataProblem(problem, row, "date")]
 
     return RowRule(("date", "kind"), check)
 
@@ -792,7 +941,7 @@ def load_calendar(path: Path) -> list[CalendarDay | PublishedYear]:
     recs = read_records(
         path,
         [
-            Column("date", dt.date.fromisoformat, expect="a date as YYYY-MM-DD"),
+            Column("date", dt.date.fromisoformat, expect=message(N_("a date as YYYY-MM-DD"))),
             Column("kind", choices=("holiday", "workday", "schedule")),
             Column("name"),
             Column("name_en", required=False, default=""),
@@ -829,7 +978,7 @@ def load_dataset(folder: str | Path, limits: FileLimits = DEFAULT_LIMITS) -> Dat
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataFileError(str(folder), [DataProblem("data folder not found")])
+        raise DataFileError(str(folder), [DataProblem(message(N_("data folder not found")))])
     errors: list[DataFileError] = []
     paths = {stem: _find(folder, stem) for stem in TABLE_STEMS}
     refused = check_files(list(paths.values()), limits)

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from taxvan.errors import DataFileError, DataProblem
+from taxvan.io.loaders import MISSING_COLUMN
+from taxvan.messages import N_, message
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 
 
@@ -38,18 +40,18 @@ def read_timetable_csv(path: Path) -> list[dict[str, str]]:
 
     Raises DataFileError when the file is missing or lacks a column the diff needs."""
     if not path.exists():
-        raise DataFileError(str(path), [DataProblem("file not found")])
+        raise DataFileError(str(path), [DataProblem(message(N_("file not found")))])
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
             missing = [c for c in NEEDED if c not in (reader.fieldnames or [])]
             if missing:
                 raise DataFileError(
-                    str(path), [DataProblem("missing column", column=c) for c in missing]
+                    str(path), [DataProblem(MISSING_COLUMN, column=c) for c in missing]
                 )
             return [dict(r) for r in reader]
     except UnicodeDecodeError:
-        raise DataFileError(str(path), [DataProblem("not UTF-8 text")]) from None
+        raise DataFileError(str(path), [DataProblem(message(N_("not UTF-8 text")))]) from None
 
 
 NEEDED = ("date", "stop_id", "start", "end")

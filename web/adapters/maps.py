@@ -10,6 +10,8 @@ can neither break nor script the page (folium#850, #1640).
 from __future__ import annotations
 
 import base64
+import dataclasses
+import datetime as dt
 import html
 import json
 import math
@@ -26,8 +28,9 @@ from jinja2 import Template
 from routes.plan import Plan
 from taxvan.clock import hhmm
 from taxvan.dataset import Dataset
-from taxvan.places import STOP_KIND_ZH, LatLon
-from taxvan.workdays import WEEKDAY_ZH
+from taxvan.places import STOP_KIND_ZH, LatLon, StopKind, Street
+from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
+from web.adapters.basemap import UNSERVED_FILL, BaseLayers, Tiles, base_data
 
 VENDOR = Path(__file__).resolve().parent.parent / "static" / "vendor" / "leaflet"
 
@@ -48,13 +51,37 @@ DAY_COLOURS = ("#b2182b", "#2166ac", "#1b7837", "#762a83", "#8c510a", "#01665e",
 
 @dataclass(frozen=True, slots=True)
 class TileSource:
-    """A tile layer: URL template, attribution, and the coordinate system of its tiles."""
+    """A tile layer: URL template, attribution, and the coordinate system of its tiles.
+
+    `labels` is an annotation layer drawn over the base (Tianditu draws its place names apart
+    from its roads and land), `labels_en` its English version.
+    """
 
     name: str
     url: str | None
     attribution: str
     subdomains: str = "abc"
     crs: str = "WGS-84"
+    labels: str | None = None
+    labels_en: str | None = None
+    attribution_en: str = ""
+
+    def with_key(self, key: str) -> TileSource:
+        def put(url: str | None) -> str | None:
+            return url.replace("{key}", key) if url else url
+
+        return dataclasses.replace(
+            self, url=put(self.url), labels=put(self.labels), labels_en=put(self.labels_en)
+        )
+
+
+def _tianditu(layer: str) -> str:
+    """A Tianditu layer in Web Mercator tiles (`_w`); its coordinates are CGCS2000 (WGS-84)."""
+    return (
+        f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+        "&TILECOL={x}&tk={key}"
+    )
 
 
 TILE_SOURCES = {
@@ -63,14 +90,17 @@ TILE_SOURCES = {
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "&copy; OpenStreetMap contributors",
     ),
+    # China's national base map: the roads and land (vec), place names in Chinese (cva) or
+    # English (eva) over them.
     "tianditu": TileSource(
         "天地图",
-        "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-        "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-        "&TILECOL={x}&tk={key}",
-        "&copy; 天地图 Tianditu",
+        _tianditu("vec"),
+        "&copy; 天地图",
         "01234567",
         "CGCS2000",
+        labels=_tianditu("cva"),
+        labels_en=_tianditu("eva"),
+        attribution_en="&copy; Tianditu",
     ),
     "none": TileSource("none", None, ""),
 }
@@ -89,10 +119,30 @@ def tile_source(name: str, url: str | None = None, key: str | None = None) -> Ti
     if src.url and "{key}" in src.url:
         if not key:
             raise ValueError(f"the {src.name} tile source needs a key (TAXVAN_TILE_KEY)")
-        src = TileSource(
-            src.name, src.url.replace("{key}", key), src.attribution, src.subdomains, src.crs
-        )
+        src = src.with_key(key)
     return src
+
+
+def site_tiles(
+    name: str, url: str | None, key: str | None, lang: str, review_number: str = ""
+) -> dict[str, str]:
+    """What the site's own small maps (a stop's, the door-to-door form's) draw their base from
+    (`static/js/basemap.js`): the tiles and their annotation layer in `lang`, and the attribution
+    with the review number. No tiles when the source is unknown or lacks its key."""
+    try:
+        src = tile_source(name, url, key)
+    except ValueError:
+        src = TILE_SOURCES["none"]
+    zh = lang != "en"
+    attribution = (src.attribution if zh else src.attribution_en or src.attribution) or src.name
+    if review_number:
+        attribution += (", 审图号：" if zh else ", map review no. ") + esc(review_number)
+    return {
+        "url": src.url or "",
+        "labels": (src.labels if zh else src.labels_en) or "",
+        "subdomains": src.subdomains,
+        "attribution": attribution if src.url else "",
+    }
 
 
 def esc(text: object) -> str:
@@ -116,11 +166,6 @@ class _Bind(MacroElement):
         self.method = method
         self.content = content
         self.options = options
-
-
-def en(text: str) -> str:
-    """English words inside the Chinese page, marked so a screen reader speaks them as English."""
-    return f'<span lang="en">{esc(text)}</span>'
 
 
 def popup(content_html: str, max_width: int = 280) -> _Bind:
@@ -163,6 +208,43 @@ class _Region(MacroElement):
         super().__init__()
         self._name = "Region"
         self.label = label
+
+
+class _Controls(MacroElement):
+    """The scale in metres and kilometres (Chinese units on the Chinese page), the site's own
+    attribution prefix in place of Leaflet's, and the legend open on wide screens only (on a
+    phone it would cover the route's stops)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function (map, words) {"
+        "var Scale = L.Control.Scale.extend({_updateScale: function (el, text, ratio) {"
+        " if (words.km) { text = text.replace(/ km$/, ' ' + words.km)"
+        ".replace(/ m$/, ' ' + words.m); }"
+        " L.Control.Scale.prototype._updateScale.call(this, el, text, ratio); }});"
+        "new Scale({imperial: false, metric: true, maxWidth: 120}).addTo(map);"
+        "map.attributionControl.setPrefix(words.prefix);"
+        "words.attributions.forEach(function (a) { map.attributionControl.addAttribution(a); });"
+        "function name(el, text) { if (el) { el.title = text;"
+        " el.setAttribute('aria-label', text); } }"
+        "function names() { var box = map.getContainer();"
+        " name(box.querySelector('.leaflet-control-zoom-in'), words.zoomIn);"
+        " name(box.querySelector('.leaflet-control-zoom-out'), words.zoomOut);"
+        " name(box.querySelector('.leaflet-control-layers-toggle'), words.layers); }"
+        "setTimeout(names, 0);"  # after the layer control, which comes last
+        "map.on('popupopen', function (e) { var b = e.popup.getElement()"
+        ".querySelector('.leaflet-popup-close-button');"
+        " if (b) { b.setAttribute('aria-label', words.close); } });"
+        "var legend = document.querySelector('details.tv-legend');"
+        "if (legend && window.matchMedia('(min-width: 600px)').matches) { legend.open = true; }"
+        "})({{ this._parent.get_name() }}, {{ this.words|tojson }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, words: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "Controls"
+        self.words = words
 
 
 class _Page(Figure):
@@ -238,19 +320,19 @@ def _page_of(m: folium.Map) -> Figure:
 
 
 def _offline_map(
-    location: tuple[float, float], tiles: TileSource, title: str, description: str
+    location: tuple[float, float], title: str, description: str, region: str, lang: str
 ) -> folium.Map:
     m = folium.Map(
         location=location,
         zoom_start=11,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # ours, in metres only (`_Controls`)
         prefer_canvas=False,
         zoom_snap=0.25,
     )
     m.default_js = []
     m.default_css = []
-    root = _Page(esc(title))
+    root = _Page(esc(title), "en" if lang == "en" else "zh-CN")
     root.add_child(m)
     root.header.add_child(
         Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),
@@ -267,15 +349,7 @@ def _offline_map(
     root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
     root.header.add_child(Element(_MAP_JS % _default_icon_options()), name="taxvan_js")
     root.header.add_child(Element(_PAGE_CSS), name="taxvan_css")
-    m.add_child(_Region("地图：方向键移动，加减号缩放 Map: arrow keys move, + and - zoom"))
-    if tiles.url:
-        folium.TileLayer(
-            tiles=tiles.url,
-            attr=tiles.attribution or tiles.name,
-            name=tiles.name,
-            subdomains=tiles.subdomains,
-            max_zoom=18,
-        ).add_to(m)
+    m.add_child(_Region(region))
     return m
 
 
@@ -289,17 +363,96 @@ html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK
 .tv-box { position: absolute; z-index: 1000; background: rgba(255,255,255,.93); padding: 6px 9px;
   border-radius: 6px; box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 13px; line-height: 1.35; }
 .tv-title { top: 10px; left: 54px; right: 54px; max-width: 420px; }
-.tv-legend { bottom: 26px; right: 8px; max-width: 46%; }
+.tv-legend { bottom: 30px; right: 8px; max-width: 46%; max-height: 60%; overflow-y: auto; }
+.tv-legend summary { cursor: pointer; min-height: 24px; line-height: 24px; font-weight: bold; }
 .tv-legend i { display: inline-block; width: 11px; height: 11px; border-radius: 50%;
   margin-right: 5px; vertical-align: -1px; }
+.tv-legend i.tv-key-area { border-radius: 2px; opacity: .7; }
+.tv-legend i.tv-key-line { border-radius: 0; height: 0; border-top: 2px dashed #3d3d3d; }
 .leaflet-popup-content { font-size: 14px; line-height: 1.45; }
 .tv-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
   white-space: nowrap; }
 .leaflet-container :focus-visible { outline: 3px solid #1d1d1f; outline-offset: 1px; }
 .leaflet-control-layers-expanded { font-size: 14px; }
 .leaflet-container .leaflet-control-attribution a { text-decoration: underline; }
-@media (max-width: 480px) { .tv-box { font-size: 12px; } .tv-title { left: 50px; right: 50px; } }
+.leaflet-container.tv-own { background: #e9edf0; }
+.tv-own .leaflet-tile-pane, .tv-tiled:not(.tv-own) .tv-area { display: none; }
+.tv-street-name, .tv-stop-name { display: none; color: #1f1f1f; white-space: nowrap;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }
+.tv-name { position: absolute; left: 0; top: 0; pointer-events: none; }
+.tv-street-name { font-size: 15px; font-weight: bold; text-align: center; letter-spacing: 1px;
+  line-height: 20px; width: 200px; margin: -10px 0 0 -100px; }
+.tv-stop-name { font-size: 12px; line-height: 16px; margin: -8px 0 0 9px; }
+.tv-own .tv-street-name, .tv-own.tv-near .tv-stop-name { display: block; }
+@media (max-width: 480px) { .tv-box { font-size: 12px; } .tv-title { left: 50px; right: 50px; }
+  .leaflet-container .leaflet-control-attribution { font-size: 11px; line-height: 1.3; }
+  .tv-legend { bottom: 50px; } .leaflet-bottom.leaflet-left { bottom: 44px; } }
 </style>"""
+
+
+class _Words:
+    """The page's texts in one language: the map is written once per language, so the Chinese
+    page carries no English and the English page no Chinese but the names."""
+
+    def __init__(self, lang: str) -> None:
+        self.zh = lang != "en"
+
+    def __call__(self, zh: str, en: str) -> str:
+        return zh if self.zh else en
+
+    def name(self, text: str) -> str:
+        """A name from the data (Chinese): on the English page, marked so a screen reader
+        speaks it as Chinese."""
+        return esc(text) if self.zh else f'<span lang="zh-CN">{esc(text)}</span>'
+
+    def weekday(self, day: dt.date) -> str:
+        return (WEEKDAY_ZH if self.zh else WEEKDAY_EN)[day.weekday()]
+
+    def street(self, street: Street) -> str:
+        return street.name if self.zh else street.name_en
+
+    def kind(self, kind: str) -> str:
+        return STOP_KIND_ZH.get(StopKind(kind), kind) if self.zh else kind.replace("_", " ")
+
+    def services(self, dataset: Dataset) -> str:
+        names = [s.name_zh if self.zh else s.name_en for s in dataset.services]
+        return self("、", ", ").join(esc(n) for n in names)
+
+    def approximate(self) -> str:
+        return "<br><small>" + self("位置为估算", "Approximate location") + "</small>"
+
+
+def _base(
+    m: folium.Map,
+    dataset: Dataset,
+    outline: dict[str, Any] | None,
+    tiles: TileSource,
+    colour: dict[str, str],
+    t: _Words,
+) -> list[str]:
+    """Put the base under the map; return the attributions it needs."""
+    served = {s.code for s in dataset.streets if s.served}
+    data = base_data(
+        dataset,
+        outline,
+        {code: c for code, c in colour.items() if code in served},
+        {s.code: t.street(s) for s in dataset.streets},
+    )
+    layers = None
+    if tiles.url:
+        attribution = tiles.attribution if t.zh else tiles.attribution_en or tiles.attribution
+        layers = Tiles(
+            tiles.url,
+            tiles.labels if t.zh else tiles.labels_en,
+            tiles.subdomains,
+            attribution or tiles.name,
+        )
+    own = t(
+        "底图据本区数据绘制，街道范围为示意",
+        "Base drawn from the district's data; street areas approximate",
+    )
+    m.add_child(BaseLayers(data, layers, own))
+    return [] if tiles.url else [own]
 
 
 def schedule_map(
@@ -308,62 +461,60 @@ def schedule_map(
     tiles: TileSource,
     outline: dict[str, Any] | None = None,
     title: str | None = None,
+    lang: str = "zh",
+    review_number: str = "",
 ) -> folium.Map:
-    """The week's map: hall, stops coloured by street, one layer per day with its route."""
+    """The week's map in one language ("zh" or "en"): the district's base (tiles and its own),
+    the hall, stops coloured by street, one layer per day with its route.
+
+    `review_number` is the base map's review number (审图号), shown when given.
+    """
+    t = _Words(lang)
     depot = dataset.depot
-    heading = title or f"移动办税车服务路线 {plan.week}"
+    heading = title or t(
+        f"移动办税车服务路线 {plan.week}", f"Mobile tax service van routes {plan.week}"
+    )
     m = _offline_map(
         (depot.lat, depot.lon),
-        tiles,
         title=heading,
-        description=f"{heading}：各服务点本周的服务时间与每天的行车路线 "
-        "Where and when the mobile tax service van stops this week",
+        description=t(
+            f"{heading}：各服务点本周的服务时间与每天的行车路线",
+            f"{heading}: where and when the van stops this week, and each day's route",
+        ),
+        region=t("地图：方向键移动，加减号缩放", "Map: arrow keys move, + and - zoom"),
+        lang=lang,
     )
     streets = {s.code: s for s in dataset.streets}
     colour = {
         s.code: STREET_COLOURS[i % len(STREET_COLOURS)] for i, s in enumerate(dataset.streets)
     }
     stops = {s.id: s for s in dataset.stops}
-    services = "、".join(esc(s.name_zh) for s in dataset.services)
-
-    if outline:
-        folium.GeoJson(
-            outline,
-            name="区界 District outline",
-            control=False,
-            style_function=lambda _f: {
-                "color": "#555",
-                "weight": 2,
-                "dashArray": "6 4",
-                "fill": False,
-            },
-        ).add_to(m)
+    services = t.services(dataset)
+    attributions = _base(m, dataset, outline, tiles, colour, t)
+    if review_number:
+        attributions.append(t("审图号：", "Map review no. ") + esc(review_number))
 
     times: dict[str, list[str]] = {}
     for v in sorted(plan.visits, key=lambda v: (v.date, v.start)):
         times.setdefault(v.stop_id, []).append(
-            f"{WEEKDAY_ZH[v.date.weekday()]} {v.date:%m-%d} {hhmm(v.start)}–{hhmm(v.end)}"
+            f"{t.weekday(v.date)} {v.date:%m-%d} {hhmm(v.start)}–{hhmm(v.end)}"
         )
 
-    base = folium.FeatureGroup(name="服务点 Stops", control=True).add_to(m)
+    base = folium.FeatureGroup(name=t("服务点", "Stops"), control=True).add_to(m)
     for s in dataset.stops:
         if not streets.get(s.street_code) or not streets[s.street_code].served:
             continue
         visits = times.get(s.id)
         body = (
-            f"<b>{esc(s.name)}</b><br>{esc(streets[s.street_code].name)} · "
-            f"{esc(STOP_KIND_ZH.get(s.kind, s.kind))}<br>"
+            f"<b>{t.name(s.name)}</b><br>{esc(t.street(streets[s.street_code]))} · "
+            f"{esc(t.kind(s.kind))}<br>"
             + (
-                "本周服务 " + en("This week:") + "<br>" + "<br>".join(visits)
+                t("本周服务：", "This week:") + "<br>" + "<br>".join(visits)
                 if visits
-                else "本周无服务 " + en("No visit this week")
+                else t("本周无服务", "No visit this week")
             )
-            + f"<br><small>服务事项：{services}</small>"
-            + (
-                f"<br><small>位置为估算 {en('approximate location')}</small>"
-                if s.coord_source != "surveyed"
-                else ""
-            )
+            + f"<br><small>{t('服务事项：', 'Services: ')}{services}</small>"
+            + (t.approximate() if s.coord_source != "surveyed" else "")
         )
         marker = folium.CircleMarker(
             (s.lat, s.lon),
@@ -375,7 +526,7 @@ def schedule_map(
             fill_opacity=0.9 if visits else 0.35,
         )
         marker.add_child(popup(body))
-        marker.add_child(tooltip(esc(s.name)))
+        marker.add_child(tooltip(t.name(s.name)))
         marker.add_to(base)
 
     hall = folium.Marker(
@@ -383,7 +534,7 @@ def schedule_map(
         icon=folium.DivIcon(
             html=(
                 '<div class="tv-hall" aria-hidden="true">税</div>'
-                f'<span class="tv-sr">{esc(depot.name)}</span>'
+                f'<span class="tv-sr">{t.name(depot.name)}</span>'
             ),
             icon_size=(26, 26),
             icon_anchor=(13, 13),
@@ -391,22 +542,20 @@ def schedule_map(
     )
     hall.add_child(
         popup(
-            f"<b>{esc(depot.name)}</b><br>出发与返回 {en('start and end of each day')}"
-            + (
-                f"<br><small>位置为估算 {en('approximate location')}</small>"
-                if depot.coord_quality != "surveyed"
-                else ""
-            )
+            f"<b>{t.name(depot.name)}</b><br>"
+            + t("出发与返回", "Start and end of each day")
+            + (t.approximate() if depot.coord_quality != "surveyed" else "")
         )
     )
-    hall.add_child(tooltip(esc(depot.name)))
+    hall.add_child(tooltip(t.name(depot.name)))
     hall.add_to(m)
 
     for i, r in enumerate(sorted(plan.routes, key=lambda r: (r.date, r.van_id))):
         if not r.visits:
             continue
         dc = DAY_COLOURS[i % len(DAY_COLOURS)]
-        label = f"{WEEKDAY_ZH[r.date.weekday()]} {r.date:%m-%d} {esc(r.van_id)} ({len(r.visits)})"
+        day = f"{t.weekday(r.date)} {r.date:%m-%d}"
+        label = f"{day} {esc(r.van_id)} {t('（', '(')}{len(r.visits)}{t('）', ')')}"
         layer = folium.FeatureGroup(name=f'<span style="color:{dc}">■</span> {label}')
         path = [(depot.lat, depot.lon)] + [stops[v.stop_id].point for v in r.visits]
         path.append((depot.lat, depot.lon))
@@ -415,11 +564,9 @@ def schedule_map(
         line.add_to(layer)
         for v in r.visits:
             s = stops[v.stop_id]
+            span = f"{hhmm(v.start)}–{hhmm(v.end)}"
             # what a screen reader says when the keyboard reaches the number
-            name = (
-                f"{WEEKDAY_ZH[r.date.weekday()]} {r.date:%m-%d} 第{v.order}站 "
-                f"{hhmm(v.start)}–{hhmm(v.end)} {esc(s.name)}"
-            )
+            name = t(f"{day} 第{v.order}站", f"{day} stop {v.order}") + f" {span} {t.name(s.name)}"
             num = folium.Marker(
                 s.point,
                 icon=folium.DivIcon(
@@ -431,29 +578,39 @@ def schedule_map(
                     icon_anchor=(12, 12),
                 ),
             )
-            num.add_child(tooltip(f"{v.order}. {hhmm(v.start)}–{hhmm(v.end)} {esc(s.name)}"))
+            num.add_child(tooltip(f"{v.order}. {span} {t.name(s.name)}"))
             num.add_child(
                 popup(
-                    f"<b>{v.order}. {esc(s.name)}</b><br>{WEEKDAY_ZH[r.date.weekday()]} "
-                    f"{r.date.isoformat()}<br>{hhmm(v.start)}–{hhmm(v.end)}<br>"
-                    f"{esc(streets[s.street_code].name)}<br><small>服务事项：{services}</small>"
+                    f"<b>{v.order}. {t.name(s.name)}</b><br>{t.weekday(r.date)} "
+                    f"{r.date.isoformat()}<br>{span}<br>"
+                    f"{esc(t.street(streets[s.street_code]))}<br>"
+                    f"<small>{t('服务事项：', 'Services: ')}{services}</small>"
                 )
             )
             num.add_to(layer)
         layer.add_to(m)
 
     folium.LayerControl(collapsed=True).add_to(m)
-    legend = "".join(
-        f'<div><i style="background:{colour[s.code]}"></i>{esc(s.name)}</div>'
-        for s in dataset.streets
-        if s.served
+    m.add_child(
+        _Controls(
+            {
+                "prefix": esc(t("移动智能办税车", "Mobile tax service van")),  # the site's name
+                "attributions": attributions,
+                "km": t("公里", ""),
+                "m": t("米", ""),
+                "zoomIn": t("放大", "Zoom in"),
+                "zoomOut": t("缩小", "Zoom out"),
+                "layers": t("图层：各天路线与服务点", "Layers: each day's route, the stops"),
+                "close": t("关闭", "Close"),
+            }
+        )
     )
-    heading = esc(heading)
     _page_of(m).html.add_child(
         Element(
-            f'<div class="tv-box tv-title"><b>{heading}</b><br><small>定时定点 · 点击服务点查看时间'
-            f" · {en('Tap a stop for its times')}</small></div>"
-            f'<div class="tv-box tv-legend">{legend}</div>'
+            f'<div class="tv-box tv-title"><b>{esc(heading)}</b><br><small>'
+            + t("定时定点 · 点击服务点查看时间", "Set days, set places · Tap a stop for its times")
+            + "</small></div>"
+            + _legend(dataset, colour, t)
         )
     )
     if plan.visits:
@@ -469,6 +626,29 @@ def schedule_map(
     return m
 
 
+def _legend(dataset: Dataset, colour: dict[str, str], t: _Words) -> str:
+    """The streets' colours, the grey of the streets without stops, and the district's
+    boundary: a disclosure the keyboard opens, shut on a phone (`_Controls` opens it on wide
+    screens), where it would cover the route's stops."""
+    rows = [
+        f'<div><i style="background:{colour[s.code]}"></i>{esc(t.street(s))}</div>'
+        for s in dataset.streets
+        if s.served
+    ]
+    if any(not s.served for s in dataset.streets):
+        rows.append(
+            f'<div><i class="tv-key-area" style="background:{UNSERVED_FILL}"></i>'
+            + t("其他街道（近办税服务厅）", "Other streets (near the tax hall)")
+            + "</div>"
+        )
+    rows.append('<div><i class="tv-key-line"></i>' + t("区界", "District boundary") + "</div>")
+    return (
+        f'<details class="tv-box tv-legend"><summary>{t("图例", "Legend")}</summary>'
+        + "".join(rows)
+        + "</details>"
+    )
+
+
 # Folium's own viewport tag forbids zooming (maximum-scale=1, user-scalable=no): a WCAG 1.4.4
 # failure. The page keeps only the viewport tag `_offline_map` adds.
 _FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*user-scalable=no[^>]*>\s*')
@@ -481,6 +661,24 @@ def render_map(m: folium.Map) -> str:
 
 def write_map(m: folium.Map, path: Path) -> None:
     path.write_text(render_map(m), encoding="utf-8")
+
+
+LANGUAGES = ("zh", "en")
+
+
+def map_pages(pages: Mapping[str, str]) -> str:
+    """The week's map in each language, kept as one text (a draft's or a week's `map_html`)."""
+    return json.dumps(dict(pages), ensure_ascii=False)
+
+
+def map_page(stored: str, lang: str) -> str:
+    """The page of `map_pages` in `lang` (Chinese if there is none in it); a map kept before
+    maps were written per language is one page, served as it is."""
+    if not stored.startswith("{"):
+        return stored
+    pages = json.loads(stored)
+    page = pages.get(lang) or pages.get("zh") or next(iter(pages.values()), "")
+    return str(page)
 
 
 def load_outline(path: Path) -> dict[str, Any] | None:
@@ -528,7 +726,10 @@ def count_cells(points: Sequence[LatLon], cell_km: float = 2.0) -> list[CountCel
 
 
 def add_coverage_layer(
-    m: folium.Map, uncovered: Mapping[int, Sequence[LatLon]], cell_km: float = 2.0
+    m: folium.Map,
+    uncovered: Mapping[int, Sequence[LatLon]],
+    cell_km: float = 2.0,
+    lang: str = "zh",
 ) -> None:
     """Layers of the remote taxpayers farther than each trip length from this week's stops.
 
@@ -537,14 +738,18 @@ def add_coverage_layer(
     square: a circle sized by the count with the count written in it. Counts only, never
     names or exact places (`count_cells`).
     """
+    t = _Words(lang)
     for minutes, points in sorted(uncovered.items()):
-        label = f"{minutes} 分钟内无服务点 more than {minutes} min from a stop ({len(points)})"
+        label = t(
+            f"距服务点超过 {minutes} 分钟（{len(points)}）",
+            f"more than {minutes} min from a stop ({len(points)})",
+        )
         layer = folium.FeatureGroup(name=esc(label), show=False)
         for cell in count_cells(points, cell_km):
-            text = (
-                f"{cell.count} 位偏远纳税人距本周服务点超过 {minutes} 分钟<br>"
+            text = t(
+                f"{cell.count} 位偏远纳税人距本周服务点超过 {minutes} 分钟",
                 f"{cell.count} remote taxpayer{'s' if cell.count != 1 else ''} more than "
-                f"{minutes} min from this week's stops"
+                f"{minutes} min from this week's stops",
             )
             circle = folium.CircleMarker(
                 (cell.lat, cell.lon),

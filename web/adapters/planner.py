@@ -22,11 +22,10 @@ from routes.matrix import (
     SpeedProfile,
 )
 from routes.plan import Plan
-from routes.planner import Previous, WeekPlan, plan_week
+from routes.planner import Previous, WeekPlan, plan_week, template_record
 from routes.problem import PlanSettings, WeekProblem
 from routes.publish import timetable_rows
 from routes.report import uncovered_points
-from routes.template import template_to_dict
 from taxvan.adjustments import Adjustments
 from taxvan.clock import CHINA
 from taxvan.dataset import Dataset
@@ -35,7 +34,15 @@ from taxvan.io.loaders import load_dataset
 from taxvan.io.timetable_files import write_json, write_timetable_json
 from taxvan.messages import N_, Message, from_json, message
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
-from web.adapters.maps import add_coverage_layer, load_outline, schedule_map, tile_source, write_map
+from web.adapters.maps import (
+    LANGUAGES,
+    add_coverage_layer,
+    load_outline,
+    map_pages,
+    schedule_map,
+    tile_source,
+    write_map,
+)
 from web.adapters.spreadsheets import csv_bytes
 from web.config import Config, user_cache_dir
 
@@ -72,6 +79,17 @@ class PlanRun:
     @property
     def template_reused(self) -> bool:
         return self.week.template_reused
+
+    @property
+    def map_html(self) -> str:
+        """The week's map pages, one per language, as a draft or a week keeps them."""
+        return map_pages(
+            {lang: self.files[MAP_FILES[lang]].read_text(encoding="utf-8") for lang in LANGUAGES}
+        )
+
+
+MAP_FILES = {"zh": "map.html", "en": "map.en.html"}
+"""The map's page in each language: Chinese first (the file a dispatcher opens), then English."""
 
 
 def cache_root(config: Config) -> Path:
@@ -174,6 +192,7 @@ def run_plan(
         "timetable.json": out / "timetable.json",
         "report.json": out / "report.json",
         "map.html": out / "map.html",
+        "map.en.html": out / "map.en.html",
         "template.json": out / "template.json",
     }
     write_timetable_csv(files["timetable.csv"], rows)
@@ -203,10 +222,14 @@ def run_plan(
     )
     write_json(files["report.json"], report)
     outline = load_outline(data / "outline.geojson")
-    week_map = schedule_map(plan, dataset, tiles, outline)
-    add_coverage_layer(week_map, uncovered_points(plan, planned.problem))
-    write_map(week_map, files["map.html"])
-    template = template_to_dict(planned.template, planned.fingerprint)
+    uncovered = uncovered_points(plan, planned.problem)
+    for lang in LANGUAGES:
+        week_map = schedule_map(
+            plan, dataset, tiles, outline, lang=lang, review_number=config.map_review_number
+        )
+        add_coverage_layer(week_map, uncovered, lang=lang)
+        write_map(week_map, files[MAP_FILES[lang]])
+    template = template_record(planned.template, planned.fingerprint, planned.cover_limits)
     if planned.near:  # the draft's changes then tell what a visit made room for
         template["planned_near"] = planned.near
     write_json(files["template.json"], template)

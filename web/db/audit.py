@@ -40,6 +40,9 @@ ACTIONS = (
     "password_change",
     "password_reset",
     "publish_notices_export",
+    "notice_sent_by_hand",
+    "user_enable",
+    "visit_record",
 )
 
 

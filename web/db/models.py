@@ -361,6 +361,9 @@ class Notice(Model):
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     """China time, like every other time the app stores."""
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    sent_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    """The console user who marked it sent by hand (they told the taxpayer themselves); None
+    for a notice the gateway sent."""
 
 
 # --- door-to-door requests (上门服务) ----------------------------------------------------------
@@ -498,6 +501,9 @@ class PlanJob(Model):
     log: Mapped[list[str]] = mapped_column(JSON, default=list)
     """What the planner said (the lines `taxvan plan` prints)."""
     error: Mapped[str | None] = mapped_column(db.Text, default=None)
+    error_message: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """The error as a message (template and values) when it has one, so the page shows it in
+    the reader's language; `error` is its English text."""
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     cancelled_by: Mapped[str | None] = mapped_column(String(100), default=None)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
@@ -544,3 +550,92 @@ class Draft(Model):
     created_by: Mapped[str] = mapped_column(String(100))
     district: Mapped[District] = relationship()
     job: Mapped[PlanJob | None] = relationship(back_populates="draft")
+
+
+# --- what the van did: the crew's records of its visits -------------------------------------
+
+OUTCOMES = ("served", "no_show")
+"""What became of a booking at its visit, as the crew records it."""
+
+
+class VisitRecord(Model):
+    """What the crew recorded at one visit (one row per visit): when the van arrived and left,
+    how many taxpayers it turned away for lack of time, and a note.
+
+    Its bookings' outcomes (`BookingOutcome`) and walk-ins (`WalkIn`) hang from it. Times are
+    minutes since midnight, China time, on the visit's date, like `VisitRow.start`/`end`.
+    A record follows its visit's stop and day when a re-publish replaces the visit (the new
+    version's visit of the same stop on the same day takes it), so the figures count a visit
+    once. Never on a called-off visit (invariant I8)."""
+
+    __tablename__ = "visit_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    """The visit's district (through its published week), kept for scoping and the figures."""
+    arrival: Mapped[int | None] = mapped_column(default=None)
+    """When the van arrived (minutes since midnight); None: not recorded yet."""
+    departure: Mapped[int | None] = mapped_column(default=None)
+    """When the van left (minutes since midnight); None: not recorded yet."""
+    turned_away: Mapped[int] = mapped_column(default=0)
+    """Taxpayers who came and could not be served for lack of time."""
+    note: Mapped[str] = mapped_column(String(500), default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    """The user whose record was applied last."""
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    """China time, when the server applied the newest record."""
+    visit: Mapped[VisitRow] = relationship()
+    outcomes: Mapped[list[BookingOutcome]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", order_by="BookingOutcome.booking_id"
+    )
+    walk_ins: Mapped[list[WalkIn]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", order_by="WalkIn.id"
+    )
+
+
+class BookingOutcome(Model):
+    """A booking of a recorded visit as served or no-show (one row per booking at most)."""
+
+    __tablename__ = "booking_outcomes"
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("visit_records.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+    """One of OUTCOMES."""
+    record: Mapped[VisitRecord] = relationship(back_populates="outcomes")
+    booking: Mapped[Booking] = relationship()
+
+
+class WalkIn(Model):
+    """Taxpayers served at a recorded visit without a booking, counted by service; a row with
+    a credit code is one identified taxpayer (count 1)."""
+
+    __tablename__ = "walk_ins"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["district_id", "service_code"],
+            ["services.district_id", "services.code"],
+            name="fk_walk_ins_service",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("visit_records.id"), index=True)
+    district_id: Mapped[int] = mapped_column()
+    service_code: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int]
+    credit_code: Mapped[str | None] = mapped_column(String(18), default=None)
+    """A unified social credit code or resident ID (checksum checked), when the crew took it."""
+    record: Mapped[VisitRecord] = relationship(back_populates="walk_ins")
+
+
+class AppliedRecord(Model):
+    """A record the phone sent, by the id the phone gave it (a UUID): applied once. Sending it
+    again (the connection dropped before the answer came) returns the stored answer and
+    changes nothing."""
+
+    __tablename__ = "applied_records"
+    client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("visit_records.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    received_at: Mapped[dt.datetime]
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)

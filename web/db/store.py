@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from taxvan.dataset import Dataset
-from taxvan.errors import TaxvanError
+from taxvan.errors import TaxvanError, listing
+from taxvan.messages import N_, message
 from taxvan.workdays import iso_week_label
 from web.db.models import (
     CurrentWeek,
@@ -31,10 +32,17 @@ class DistrictConflictError(TaxvanError):
         self.kind = kind
         self.ids = ids
         self.owner = owner
-        super().__init__(
-            f"{kind} {', '.join(ids)} already belong to district {owner}; "
-            "give them ids of their own or import into that district"
+        self.text = message(
+            N_(
+                "%(kind)s %(ids)s already belong to district %(owner)s; "
+                "give them ids of their own or import into that district"
+            ),
+            kind=message(N_("streets") if kind == "streets" else N_("stops")),
+            ids=listing(ids),
+            owner=owner,
         )
+        """The same in words a page translates."""
+        super().__init__(str(self.text))
 
 
 def owners(kind: str, ids: list[str], district: District | None) -> dict[str, str]:

@@ -1,19 +1,57 @@
-"""Console accounts managed from a terminal (`flask user ...`): the change and its audit entry
-are one transaction."""
+"""Console accounts managed by an administrator, in the console or from a terminal (`flask
+user ...`): the change and its audit entry are one transaction.
+
+`actor` names who did it in the audit log (the command line's actor by default); `by` is the
+administrator's own user row when the console did it."""
 
 from __future__ import annotations
+
+import secrets
 
 from web.db import audit
 from web.db.models import User
 from web.extensions import db
 from web.operations.districts import district_by_code
 from web.operations.unit import Unit, transaction
-from web.operations.users import create_user, disable_user
+from web.operations.users import (
+    UserError,
+    UserNotFoundError,
+    create_user,
+    disable_user,
+    end_sessions,
+    find_user,
+    normalise_name,
+)
+
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+"""Characters of a generated password: lower-case letters and digits a person reads aloud or
+types without mistaking one for another (no i, l, o, 0, 1)."""
 
 
-def create_account(name: str, password: str, role: str, district_code: str | None) -> User:
-    """Create a user of the district `district_code` (none: no district); audited as the
-    command line's. Raises the `UserError`s of `create_user` or DistrictNotFoundError."""
+class OwnAccountError(UserError):
+    """An administrator cannot disable their own account (nobody might be left to sign in)."""
+
+    def __init__(self) -> None:
+        super().__init__("you cannot disable your own account")
+
+
+def generate_password() -> str:
+    """A new random password to tell a user once: 4 groups of 4 characters (about 79 bits),
+    e.g. `k7mq-x3pt-9hwa-r2ve`."""
+    groups = ("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4))
+    return "-".join(groups)
+
+
+def create_account(
+    name: str,
+    password: str,
+    role: str,
+    district_code: str | None,
+    actor: str | None = None,
+    by: User | None = None,
+) -> User:
+    """Create a user of the district `district_code` (none: no district). Raises the
+    `UserError`s of `create_user` or DistrictNotFoundError."""
 
     def work(_u: Unit) -> User:
         district = district_by_code(district_code) if district_code else None
@@ -21,26 +59,52 @@ def create_account(name: str, password: str, role: str, district_code: str | Non
         db.session.flush()
         audit.record(
             "user_create",
-            actor=audit.command_line_actor(),
+            actor=actor or audit.command_line_actor(),
+            user=by,
             district=district,
             details={"user": user.name, "role": role},
         )
         return user
 
-    return transaction(work)
+    return transaction(work, keep_loaded=True)
 
 
-def disable_account(name: str) -> User:
-    """Disable the user `name` and end their sessions; audited as the command line's."""
+def disable_account(name: str, actor: str | None = None, by: User | None = None) -> User:
+    """Disable the user `name` and end their sessions. An administrator (`by`) cannot disable
+    their own account (OwnAccountError)."""
 
     def work(_u: Unit) -> User:
+        if by is not None and normalise_name(name) == by.name:
+            raise OwnAccountError
         user = disable_user(name)
         audit.record(
             "user_disable",
-            actor=audit.command_line_actor(),
+            actor=actor or audit.command_line_actor(),
+            user=by,
             district=user.district,
             details={"user": user.name},
         )
         return user
 
-    return transaction(work)
+    return transaction(work, keep_loaded=True)
+
+
+def enable_account(name: str, actor: str | None = None, by: User | None = None) -> User:
+    """Let a disabled user sign in again (with their password as it was)."""
+
+    def work(_u: Unit) -> User:
+        user = find_user(name)
+        if user is None:
+            raise UserNotFoundError(normalise_name(name))
+        user.active = True
+        end_sessions(user)
+        audit.record(
+            "user_enable",
+            actor=actor or audit.command_line_actor(),
+            user=by,
+            district=user.district,
+            details={"user": user.name},
+        )
+        return user
+
+    return transaction(work, keep_loaded=True)

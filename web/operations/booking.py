@@ -46,6 +46,7 @@ from taxvan.booking import (
     NotActive,
     PlaceTaken,
     VisitCancelled,
+    VisitEnded,
     check_taxpayer_limits,
     check_window,
     free_places,
@@ -550,11 +551,18 @@ def release(conn: Connection, booking_id: int, status: str) -> None:
         conn.execute(_SET_STATUS, params)
 
 
+def ended(visit: VisitRow, now: dt.datetime | None = None) -> bool:
+    """Whether the visit is over: the van has left (its end time has passed)."""
+    return at(visit.date, visit.end) <= (now or china_now())
+
+
 def _check_time(visit: VisitRow, service: ServiceRow, start: int, now: dt.datetime) -> None:
-    """The visit is not called off, the booking window is open for `start` and the service
-    ends before the van leaves."""
+    """The visit is not called off nor over, the booking window is open for `start` and the
+    service ends before the van leaves."""
     if visit.cancelled_at is not None:
         raise VisitCancelled(visit.cancel_reason, visit.cancel_note)
+    if ended(visit, now):
+        raise VisitEnded(at(visit.date, visit.end))
     r = rules()
     check_window(at(visit.date, start), now, r)
     if start + slots_needed(service.minutes, r.slot_minutes) * r.slot_minutes > visit.end:
@@ -563,8 +571,9 @@ def _check_time(visit: VisitRow, service: ServiceRow, start: int, now: dt.dateti
 
 def book(req: BookingRequest, now: dt.datetime | None = None) -> Booking:
     """Make a booking in one transaction, or raise a BookingError subclass saying why
-    (InvalidFields, NotOpenYet, BookingClosed, DoesNotFit, OverlappingBooking,
-    LimitReached, PlaceTaken with the nearest free times). Nothing is saved on an error."""
+    (InvalidFields, VisitCancelled, VisitEnded, NotOpenYet, BookingClosed, DoesNotFit,
+    OverlappingBooking, LimitReached, PlaceTaken with the nearest free times). Nothing is
+    saved on an error."""
     visit, service, start, tid, phone = validate(req)
     now = now or china_now()
     _check_time(visit, service, start, now)

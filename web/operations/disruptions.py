@@ -49,6 +49,7 @@ from web.db.store import IS_CURRENT_VISIT, services_by_code
 from web.extensions import db
 from web.operations import booking as svc
 from web.operations.moves import Placement, place_booking, ranked_places
+from web.operations.records import recorded_visit_ids
 from web.operations.unit import Unit, transaction
 
 REASONS = ("out_of_service", "weather", "road_closed", "other")
@@ -194,8 +195,13 @@ def check_reason(reason: str, note: str | None) -> str | None:
 
 
 def _scope_query(district: District, scope: Scope, now: dt.datetime) -> Any:
-    """Visits of the district in `scope` not called off yet and not over by `now`."""
-    q = select(VisitRow.id).where(visit_in_district(district), VisitRow.cancelled_at.is_(None))
+    """Visits of the district in `scope` not called off yet, not over by `now`, and without the
+    crew's record (the van was there: a recorded visit was held)."""
+    q = select(VisitRow.id).where(
+        visit_in_district(district),
+        VisitRow.cancelled_at.is_(None),
+        VisitRow.id.not_in(recorded_visit_ids()),
+    )
     if scope.visit_id is not None:
         q = q.where(VisitRow.id == scope.visit_id)
     else:

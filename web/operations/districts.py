@@ -12,6 +12,10 @@ transaction.
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +24,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from taxvan.data_changes import DataChanges, data_changes
 from taxvan.dataset import Dataset
-from taxvan.errors import TaxvanError
-from taxvan.io.loaders import formula_problem, load_dataset
+from taxvan.errors import DataFileError, TaxvanError
+from taxvan.io.loaders import folder_outline, formula_problem, load_dataset
+from taxvan.messages import N_, Message, message
 from web.clock import china_now
 from web.db import audit
 from web.db.models import Booking, District, ServiceRow, StopRow, StreetRow, User, VisitRow
@@ -43,13 +49,31 @@ class DistrictNotFoundError(TaxvanError):
         super().__init__(f"no district with code {code!r} (flask --app app district import)")
 
 
+class DistrictExistsError(TaxvanError):
+    """A new district's code is taken already."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"a district with code {code!r} exists already")
+
+
+_FIELD_NAMES = {"code": N_("code"), "name": N_("name"), "name_en": N_("name_en")}
+"""A district's fields as `DistrictNameError` names them (English: the command's option)."""
+
+
 class DistrictNameError(TaxvanError):
     """A district's code or name that starts like a spreadsheet formula (`=`, `+`, `@`)."""
 
-    def __init__(self, field: str, problem: str) -> None:
+    def __init__(self, field: str, problem: Message) -> None:
         self.field = field
         self.problem = problem
-        super().__init__(f"district {field}: {problem}")
+        self.text = message(
+            N_("district %(field)s: %(problem)s"),
+            field=message(_FIELD_NAMES.get(field, field)),
+            problem=problem,
+        )
+        """The same in words a page translates."""
+        super().__init__(str(self.text))
 
 
 @dataclass
@@ -72,6 +96,8 @@ class ImportResult:
     district_changed: list[str]
     """Fields of the district record itself that changed (name, hall, settings...)."""
     changes: dict[str, KindChanges]
+    warnings: list[Any] = field(default_factory=list)
+    """The folder's outliers worth a look (`Dataset.warnings`): they do not stop an import."""
 
     def lines(self) -> list[str]:
         """The report `district import` prints: per kind, counts and ids."""
@@ -201,8 +227,12 @@ def import_district(
     actor: str = "",
     user: User | None = None,
     note: dict[str, Any] | None = None,
+    create_only: bool = False,
 ) -> ImportResult:
     """Load `folder` (all or nothing) into the district `code` (default: the folder's name).
+
+    `create_only`: refuse (DistrictExistsError) when the district exists already, checked in
+    the import's own transaction, so two admins creating one code cannot both succeed.
 
     `note` is added to the audit entry (the console records which files were uploaded).
     Raises the loaders' DataFileError / DataFolderError (every problem by file, row and
@@ -220,7 +250,9 @@ def import_district(
     if not code:
         raise TaxvanError("the district code is empty")
     return transaction(
-        lambda u: _import(u, path, dataset, code, name, name_en, actor, user, note or {})
+        lambda u: _import(
+            u, path, dataset, code, name, name_en, actor, user, note or {}, create_only
+        )
     )
 
 
@@ -234,8 +266,11 @@ def _import(
     actor: str,
     user: User | None,
     note: dict[str, Any],
+    create_only: bool = False,
 ) -> ImportResult:
     district = db.session.scalar(select(District).where(District.code == code))
+    if district is not None and create_only:
+        raise DistrictExistsError(code)
     if district is not None:
         u.district(district.id, exclusive=True)
         db.session.refresh(district)  # as the last import or publish before the lock left it
@@ -281,7 +316,7 @@ def _import(
             db.session.flush()
         c.removed, c.kept = removed, kept
 
-    result = ImportResult(district, created, district_changed, changes)
+    result = ImportResult(district, created, district_changed, changes, list(dataset.warnings))
     audit.record(
         "district_import",
         actor=actor or audit.command_line_actor(),
@@ -345,6 +380,28 @@ def preview_changes(folder: Path, district: District) -> tuple[Dataset, dict[str
         db.session.rollback()
 
 
+def field_changes(
+    current: Path, folder: Path, dataset: Dataset
+) -> tuple[Dataset | None, DataChanges]:
+    """What the loaded `dataset` of `folder` changes, field by field, against the district's
+    current data folder `current` (`taxvan.data_changes`), with the current folder's dataset
+    (None when it has none that loads: then everything reads as added)."""
+    limits = current_app.config["TAXVAN"].file_limits
+    old: Dataset | None = None
+    if current.is_dir():
+        try:
+            old = load_dataset(current, limits)
+        except DataFileError:
+            old = None
+    changes = data_changes(
+        old,
+        dataset,
+        folder_outline(current, limits) if current.is_dir() else None,
+        folder_outline(folder, limits),
+    )
+    return old, changes
+
+
 def split_referenced(
     kind: str, ids: list[str], district: District | None
 ) -> tuple[list[str], list[str]]:
@@ -359,3 +416,99 @@ def district_by_code(code: str) -> District:
     if district is None:
         raise DistrictNotFoundError(code)
     return district
+
+
+# --- a new district from the console ---------------------------------------------------------
+
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+"""A district's code is part of its public address (`/d/CODE/`): 2 to 40 lower-case letters,
+digits and hyphens, starting with a letter or digit."""
+
+NAME_MAX = 100
+
+
+class NewDistrictError(TaxvanError):
+    """The code or names asked for a new district are refused; `problems` maps each form field
+    ("code", "name", "name_en") to why: "format", "taken", "empty", "long", "formula"."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+
+
+def new_district_problems(code: str, name: str, name_en: str) -> dict[str, str]:
+    """Why `code`, `name` and `name_en` cannot be a new district's (empty when nothing does).
+    Reads only."""
+    problems: dict[str, str] = {}
+    if not CODE_PATTERN.match(code):
+        problems["code"] = "format"
+    elif db.session.scalar(select(District.id).where(District.code == code)) is not None:
+        problems["code"] = "taken"
+    for what, value, required in (("name", name, True), ("name_en", name_en, False)):
+        if required and not value:
+            problems[what] = "empty"
+        elif len(value) > NAME_MAX:
+            problems[what] = "long"
+        elif value and formula_problem(value):
+            problems[what] = "formula"
+    return problems
+
+
+def districts_root() -> Path:
+    """Where the data folders of districts created in the console go (`TAXVAN_DISTRICTS_DIR`)."""
+    return Path(current_app.config["TAXVAN"].districts_dir)
+
+
+def create_district(
+    files: Path,
+    code: str,
+    name: str,
+    name_en: str,
+    actor: str,
+    user: User | None = None,
+    note: dict[str, Any] | None = None,
+) -> ImportResult:
+    """A new district from the data files in the folder `files`, all or nothing.
+
+    The files are copied to the district's own folder (`districts_root() / code`) and imported
+    there with the importer's checks (`import_district`, `create_only`): every problem of every
+    file, ids another district owns, a code taken meanwhile. If anything is refused the
+    folder is removed again and no row is written, so the same code can be tried again.
+    Raises NewDistrictError, the loaders' DataFileError, DistrictConflictError or
+    DistrictExistsError.
+    """
+    code, name, name_en = code.strip(), name.strip(), name_en.strip()
+    if problems := new_district_problems(code, name, name_en):
+        raise NewDistrictError(problems)
+    root = districts_root()
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / code
+    staging = Path(tempfile.mkdtemp(prefix=f".{code}.new-", dir=root))
+    try:
+        for path in files.iterdir():
+            if path.is_file():
+                shutil.copy2(path, staging / path.name)
+        if target.exists():
+            used = select(District.id).where(District.data_dir == str(target.resolve()))
+            if db.session.scalar(used) is not None:
+                raise NewDistrictError({"code": "taken"})
+            # no district has this code or folder: a folder left by hand or by a crash
+            shutil.rmtree(target)
+        os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    try:
+        return import_district(
+            target,
+            code=code,
+            name=name,
+            name_en=name_en or code,
+            actor=actor,
+            user=user,
+            note=note,
+            create_only=True,
+        )
+    except BaseException:
+        if db.session.scalar(select(District.id).where(District.code == code)) is None:
+            shutil.rmtree(target, ignore_errors=True)
+        raise

@@ -15,9 +15,12 @@ violation).
   stays called off, unless the dispatcher lifted it.
 - I5: door-to-door visits carry over a re-publish (checked with I2: no stop visit over one).
 - I6: no place is claimed twice or beyond the visit's counters; no active booking without
-  its places; no taxpayer over the cap of open bookings; one notice per booking and change.
+  its places; no taxpayer over the cap of open bookings; one notice per booking and change,
+  and one marked sent by hand is sent, with its time.
 - I7: every row belongs to its district: a booking's service and visit are its district's,
   a version's visits are at its district's stops, a door visit's request is its district's.
+- I8: the crew's records: none on a called-off visit, and each is its district's (its visit's
+  week, its walk-ins' services, its bookings' outcomes).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from taxvan.van_day import DayProblem, day_problems
 from web.clock import china_now
 from web.db.models import (
     Booking,
+    BookingOutcome,
     CurrentWeek,
     District,
     DoorRequest,
@@ -45,8 +49,11 @@ from web.db.models import (
     ServiceRow,
     SlotClaim,
     StopRow,
+    VisitRecord,
     VisitRow,
+    WalkIn,
 )
+from web.db.outbox import notices_of_district
 from web.extensions import db
 from web.operations.booking import rules
 
@@ -228,15 +235,31 @@ def _i6(district: District) -> list[Violation]:
         Violation("I6", district.code, f"taxpayer …{t[-4:]} holds {n} open bookings (cap {cap})")
         for t, n in heavy
     ]
+    return out + _notices(district)
+
+
+def _notices(district: District) -> list[Violation]:
+    """I6's notices: one per booking and change; one marked sent by hand is sent, with when."""
     twice = db.session.execute(
         select(Notice.booking_id, Notice.kind, Notice.created_at, func.count())
         .where(Notice.district_id == district.id, Notice.booking_id.is_not(None))
         .group_by(Notice.booking_id, Notice.kind, Notice.created_at)
         .having(func.count() > 1)
     ).all()
-    out += [
+    out = [
         Violation("I6", district.code, f"booking {b} told {kind} {n} times at {at}")
         for b, kind, at, n in twice
+    ]
+    by_hand = db.session.execute(
+        select(Notice.id, Notice.status).where(
+            notices_of_district(district),
+            Notice.sent_by.is_not(None),
+            (Notice.status != "sent") | Notice.sent_at.is_(None),
+        )
+    ).all()
+    out += [
+        Violation("I6", district.code, f"notice {i} marked sent by hand is {status}, or undated")
+        for i, status in by_hand
     ]
     return out
 
@@ -290,6 +313,42 @@ def _i7(district: District) -> list[Violation]:
     return out
 
 
+def _i8(district: District) -> list[Violation]:
+    out = []
+    rows = db.session.execute(
+        select(VisitRecord.id, VisitRow.id, VisitRow.cancelled_at, PublishedWeek.district_id)
+        .join(VisitRow, VisitRecord.visit_id == VisitRow.id)
+        .join(PublishedWeek, VisitRow.published_id == PublishedWeek.id)
+        .where(
+            (VisitRecord.district_id == district.id) | (PublishedWeek.district_id == district.id)
+        )
+    ).all()
+    for record, visit, cancelled, owner in rows:
+        if cancelled is not None:
+            out.append(Violation("I8", district.code, f"record {record} on called-off {visit}"))
+        if owner != district.id:
+            out.append(
+                Violation("I8", district.code, f"record {record} on visit {visit} of {owner}")
+            )
+    walk_ins = db.session.scalars(
+        select(WalkIn.id)
+        .join(VisitRecord, WalkIn.record_id == VisitRecord.id)
+        .where(VisitRecord.district_id == district.id, WalkIn.district_id != district.id)
+    ).all()
+    out += [Violation("I8", district.code, f"walk-in {w} of another district") for w in walk_ins]
+    outcomes = db.session.scalars(
+        select(Booking.code)
+        .join(BookingOutcome, BookingOutcome.booking_id == Booking.id)
+        .join(VisitRecord, BookingOutcome.record_id == VisitRecord.id)
+        .where(VisitRecord.district_id == district.id, Booking.district_id != district.id)
+    ).all()
+    out += [
+        Violation("I8", district.code, f"outcome of booking {c} of another district")
+        for c in outcomes
+    ]
+    return out
+
+
 RULES: dict[str, Any] = {
     "I1": _i1,
     "I2": _i2,
@@ -297,6 +356,7 @@ RULES: dict[str, Any] = {
     "I4": _i4,
     "I6": _i6,
     "I7": _i7,
+    "I8": _i8,
 }
 """Each rule's check (I5 is I2's: door-to-door visits are among the van's busy times)."""
 

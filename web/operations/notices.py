@@ -20,11 +20,13 @@ from flask import current_app
 from sqlalchemy import Connection, DateTime, and_, bindparam, select, text, update
 from sqlalchemy.orm import joinedload
 
+from taxvan.errors import TaxvanError
 from taxvan.notices import NoticeKind
 from web.adapters.sms import HttpGateway, OutboxOnly, Outcome, Outgoing, Sender
 from web.clock import china_now
-from web.db.models import Booking, Notice, VisitRow
-from web.db.outbox import NOTICES, notify_booking
+from web.db import audit
+from web.db.models import Booking, District, Notice, User, VisitRow
+from web.db.outbox import NOTICES, notices_of_district, notify_booking
 from web.extensions import db
 from web.operations.unit import Unit, transaction
 
@@ -203,3 +205,62 @@ def write_reminders(day: dt.date, now: dt.datetime | None = None) -> int:
         return sum(notify_booking(NoticeKind.REMINDER, b, conn=u.conn, now=now) for b in rows.all())
 
     return transaction(work)
+
+
+HAND_SENDABLE = ("pending", "failed", "rejected")
+"""A notice the dispatcher may mark as sent by hand: one waiting in the outbox, or one the
+gateway gave up on or refused (they phoned or texted the taxpayer themselves). One being sent
+by a delivery run is not (the run would record its own outcome over it), nor one sent."""
+
+
+class NoticeNotFound(TaxvanError):
+    """No notice of this id in the district."""
+
+    def __init__(self, notice_id: int) -> None:
+        self.notice_id = notice_id
+        super().__init__(f"no notice {notice_id} in this district")
+
+
+class NoticeNotOpen(TaxvanError):
+    """The notice cannot be marked sent by hand in its status (sending or sent)."""
+
+    def __init__(self, notice_id: int, status: str) -> None:
+        self.notice_id, self.status = notice_id, status
+        super().__init__(f"notice {notice_id} is {status}: it cannot be marked sent by hand")
+
+
+def mark_sent_by_hand(district: District, notice_id: int, user: User) -> Notice:
+    """Record that `user` told the taxpayer of notice `notice_id` themselves (a call, a text
+    from the bureau's phone): it leaves the outbox as sent, with who and when; audited.
+
+    The notice's status is changed only if it is still one `HAND_SENDABLE` when the update
+    runs, so a delivery run claiming it at the same moment wins and this is refused."""
+
+    def work(_u: Unit) -> Notice:
+        notice = db.session.scalar(
+            select(Notice).where(Notice.id == notice_id, notices_of_district(district))
+        )
+        if notice is None:
+            raise NoticeNotFound(notice_id)
+        was = notice.status
+        at = china_now().replace(tzinfo=None)
+        done = db.session.execute(
+            update(Notice)
+            .where(Notice.id == notice_id, Notice.status.in_(HAND_SENDABLE))
+            .values(status="sent", sent_at=at, sent_by=user.name, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+        if not done.rowcount:  # type: ignore[attr-defined]
+            db.session.refresh(notice)
+            raise NoticeNotOpen(notice_id, notice.status)
+        audit.record(
+            "notice_sent_by_hand",
+            actor=user.name,
+            user=user,
+            district=district,
+            details={"notice": notice_id, "notice_kind": notice.kind, "was": was},
+        )
+        db.session.refresh(notice)
+        return notice
+
+    return transaction(work, keep_loaded=True)

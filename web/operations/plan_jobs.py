@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from taxvan.errors import TaxvanError
+from taxvan.messages import N_, Message, message
 from web.clock import wall_now
 from web.db import audit
 from web.db.models import JOB_ACTIVE, District, PlanJob, User
@@ -252,7 +253,7 @@ def _rq_state(job: PlanJob) -> tuple[str, str]:
         return "unknown", ""
 
 
-def _why_gone(job: PlanJob, now: dt.datetime) -> str | None:
+def _why_gone(job: PlanJob, now: dt.datetime) -> Message | None:
     """Why the active `job`'s worker is taken to be gone, or None while it may still run: RQ
     says its job ended or is unknown, a thread's web process never started it, or no
     heartbeat for longer than `job_stale_s`."""
@@ -261,23 +262,28 @@ def _why_gone(job: PlanJob, now: dt.datetime) -> str | None:
     if job.runner == "rq" and job.rq_id:
         reason = _rq_reason(job)
     elif job.runner == "thread" and job.status == "queued" and job.created_at < now - stale:
-        reason = "the web process that was to run this plan stopped"
+        reason = message(N_("the web process that was to run this plan stopped"))
     if reason is None and job.status == "running":
         last = job.heartbeat_at or job.started_at or job.created_at
         if last < now - stale:
-            reason = f"no word from the worker for {int((now - last).total_seconds())} s"
+            reason = message(
+                N_("no word from the worker for %(seconds)d s"),
+                seconds=int((now - last).total_seconds()),
+            )
     return reason
 
 
-def _rq_reason(job: PlanJob) -> str | None:
+def _rq_reason(job: PlanJob) -> Message | None:
     """What RQ's state of the job says of its worker, if it ended without ending the job."""
     status, why = _rq_state(job)
     if status in ("failed", "stopped", "canceled"):
-        return "the worker stopped in the middle of the plan" + (f" ({why})" if why else "")
+        if why:
+            return message(N_("the worker stopped in the middle of the plan (%(why)s)"), why=why)
+        return message(N_("the worker stopped in the middle of the plan"))
     if status == "missing":
-        return "the job queue no longer knows this plan"
+        return message(N_("the job queue no longer knows this plan"))
     if status == "finished":
-        return "the worker ended without saving the plan"
+        return message(N_("the worker ended without saving the plan"))
     return None
 
 
@@ -293,19 +299,21 @@ def reap(job: PlanJob) -> bool:
     return transaction(lambda _u: _failed(job, reason, now))
 
 
-def _failed(job: PlanJob, reason: str, now: dt.datetime) -> bool:
+def _failed(job: PlanJob, reason: Message, now: dt.datetime) -> bool:
     db.session.refresh(job)  # the worker may have ended it while RQ was asked
     if not job.active:
         return False
+    error = message(N_("%(reason)s; nothing was saved. Retry to plan again."), reason=reason)
     job.status = "failed"
-    job.error = reason + "; nothing was saved. Retry to plan again."
+    job.error = str(error)  # English, for the JSON and the logs
+    job.error_message = message_json(error)  # the page shows it in the reader's language
     job.finished_at = now
     audit.record(
         "plan_failed",
         actor=job.actor,
         user=db.session.get(User, job.user_id) if job.user_id else None,
         district=job.district,
-        details={"job": job.id, "week": job.week, "error": job.error},
+        details={"job": job.id, "week": job.week, "error": job.error_message},
     )
     return True
 
@@ -327,3 +335,19 @@ def workers_listening() -> int | None:
         return len(Worker.all(queue=_queue()))
     except Exception:
         return None
+
+
+def message_json(msg: Message) -> dict[str, Any]:
+    """A Message as JSON (template and values, nested Messages alike), to be shown later in the
+    reader's language (`message_from_json`)."""
+    values = {k: message_json(v) if isinstance(v, Message) else v for k, v in msg.values.items()}
+    return {"template": msg.template, "values": values}
+
+
+def message_from_json(data: dict[str, Any]) -> Message:
+    """The Message `message_json` saved."""
+    values = {
+        k: message_from_json(v) if isinstance(v, dict) and "template" in v else v
+        for k, v in (data.get("values") or {}).items()
+    }
+    return Message(str(data["template"]), values)

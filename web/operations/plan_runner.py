@@ -247,7 +247,7 @@ def _plan(
                 "visits": visit_dicts(run),
                 "report": run.report,
                 "template": json.loads(run.files["template.json"].read_text("utf-8")),
-                "map_html": run.files["map.html"].read_text("utf-8"),
+                "map_html": run.map_html,
                 "fingerprint": run.week.fingerprint,
                 "template_reused": run.template_reused,
             }

@@ -13,6 +13,8 @@ the console's publish page both call it). In one transaction it
    goes): moved to the nearest visit of the same stop with room (`booking.moves`), or
    cancelled with a reason; it refuses while any affected booking has no decision;
 5. records what it did to each booking (`BookingChange`) and an audit entry with the counts;
+   the crew's records of the current version's visits move to the new version's visit of the
+   same stop on the same day (`records.carry_records`);
 6. makes the new version current with one UPDATE of the week's `CurrentWeek` row.
 
 Any error rolls all of it back: the old version stays current and every booking as it was.
@@ -74,6 +76,7 @@ from web.operations.booking import at, detached
 from web.operations.door import call_off_door_visit
 from web.operations.invariants import van_settings
 from web.operations.moves import Placement, cancel_with_reason, move_to_nearest
+from web.operations.records import carry_records
 from web.operations.unit import Unit, transaction
 
 MOVE = "move"
@@ -230,7 +233,7 @@ def plan_draft(
     out = Path(current_app.instance_path) / "plans" / district.code / label
     run = run_plan(cfg, label, out, say=say, new_template=new_template)
     transaction(lambda _u: load_dataset_rows(run.dataset, district))
-    return draft_from_run(run, run.files["map.html"].read_text(encoding="utf-8"), base)
+    return draft_from_run(run, run.map_html, base)
 
 
 # --- decisions, results, errors ----------------------------------------------------------------
@@ -717,6 +720,7 @@ def _run(
     )
 
     session.add_all(changes)
+    carry_records(current, new)
     _switch(district, draft.week, new.id, current is not None)
     if draft.draft_id is not None:
         session.execute(update(Draft).where(Draft.id == draft.draft_id).values(status="published"))

@@ -8,13 +8,16 @@ release is from 2020 and it breaks with current bcrypt releases.
 A session names the user by `id:session_token`; signing out, being disabled and a new password
 change the token, so every session of that user ends at its next request (a copied cookie
 included), not when its cookie expires. A session also ends after `session_idle_minutes`
-without a request and `session_max_hours` after signing in (`web.config`), read on the app's
-clock from the two times the signed session cookie carries.
+without a request (a crew's: `crew_session_idle_minutes`, since the van's phone lies idle
+through a long stop) and `session_max_hours` after signing in (`web.config`), read on the app's
+clock from the two times the signed session cookie carries. A crew's session cookie is kept
+when the phone's browser closes (a persistent cookie, expiring with the absolute maximum).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -32,7 +35,11 @@ from web.db.models import District, User
 from web.extensions import db
 from web.operations.unit import transaction
 
-ROLES = ("dispatcher", "admin")
+ROLES = ("dispatcher", "admin", "crew")
+"""A dispatcher runs one district; an admin all of them; a van's crew (`crew`) reads its
+district's day sheets and records its visits on the van's phone, and nothing else."""
+DISTRICT_ROLES = ("dispatcher", "crew")
+"""Roles that need a district."""
 MIN_PASSWORD = 10
 """Characters a password needs at least (NIST SP 800-63B asks for 8 at the very least)."""
 MIN_DISTINCT = 5
@@ -45,6 +52,8 @@ seconds on the app's clock). The session cookie is signed, so neither can be mov
 ENDED = "session_ended"
 """Session key: why the last session of this browser ended ("idle", "lifetime", "ended"), for the
 sign-in page to say."""
+ENDED_IDLE = "session_idle_minutes"
+"""Session key: the idle minutes the ended session was allowed (a crew's are longer)."""
 SEEN_STEP_S = 60
 """The last-seen time is rewritten at most once a minute, not on every request."""
 
@@ -121,6 +130,11 @@ def user_by_id(user_id: int) -> User | None:
     return db.session.get(User, user_id)
 
 
+def has_users() -> bool:
+    """Whether anyone can sign in at all (a new installation has no user yet)."""
+    return db.session.scalar(select(User.id).limit(1)) is not None
+
+
 def all_users() -> list[User]:
     """Every console user, by name."""
     return list(db.session.scalars(select(User).order_by(User.name)))
@@ -133,8 +147,8 @@ def create_user(name: str, password: str, role: str, district: District | None) 
         raise UserError("a user name is 1 to 60 characters without spaces")
     if role not in ROLES:
         raise UserError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
-    if role == "dispatcher" and district is None:
-        raise UserError("a dispatcher needs a district (--district CODE)")
+    if role in DISTRICT_ROLES and district is None:
+        raise UserError(f"a {role} needs a district (--district CODE)")
     if problems := password_problems(key, password, password):
         raise WeakPasswordError(problems)
     if find_user(key) is not None:
@@ -276,11 +290,18 @@ def start_session(user: User) -> None:
     if lang:
         session["lang"] = lang
     login_user(user)
+    session.permanent = user.role == "crew"
     now = int(china_now().timestamp())
     session[SIGNED_IN_AT] = session[SEEN_AT] = now
 
 
-def _session_end() -> str | None:
+def idle_minutes(role: str) -> float:
+    """How long a session of `role` may go without a request."""
+    cfg = current_app.config["TAXVAN"]
+    return cfg.crew_session_idle_minutes if role == "crew" else cfg.session_idle_minutes
+
+
+def _session_end(role: str) -> str | None:
     """Why this browser's session is over on the app's clock ("idle", "lifetime"), else None;
     a session without its times (from before they were kept) is over too."""
     started, seen = session.get(SIGNED_IN_AT), session.get(SEEN_AT)
@@ -290,18 +311,21 @@ def _session_end() -> str | None:
     now = int(china_now().timestamp())
     if now - started > cfg.session_max_hours * 3600:
         return "lifetime"
-    if now - seen > cfg.session_idle_minutes * 60:
+    if now - seen > idle_minutes(role) * 60:
         return "idle"
     if now - seen >= SEEN_STEP_S:
         session[SEEN_AT] = now
     return None
 
 
-def _forget(reason: str) -> None:
-    """Drop the ended session's sign-in (Flask-Login's keys and the times), keep the rest."""
+def _forget(reason: str, idle: float | None = None) -> None:
+    """Drop the ended session's sign-in (Flask-Login's keys and the times), keep the rest;
+    `idle`: the minutes without a request it was allowed, for the sign-in page to say."""
     for key in ("_user_id", "_fresh", "_id", SIGNED_IN_AT, SEEN_AT):
         session.pop(key, None)
     session[ENDED] = reason
+    if idle is not None:
+        session[ENDED_IDLE] = round(idle)
 
 
 def authenticate(name: str, password: str) -> User | None:
@@ -327,11 +351,15 @@ def _load_user(user_id: str) -> User | None:
     if user is None or not user.active or not secrets.compare_digest(user.session_token, token):
         _forget("ended")
         return None
-    if (reason := _session_end()) is not None:
-        _forget(reason)
+    if (reason := _session_end(user.role)) is not None:
+        _forget(reason, idle_minutes(user.role))
         return None
     return user
 
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    # A crew's persistent cookie lasts no longer than a session may (the server ends it anyway).
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(
+        hours=app.config["TAXVAN"].session_max_hours
+    )

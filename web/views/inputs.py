@@ -34,9 +34,10 @@ after 9999-12-31 does not exist); the API's document says the same (`ISO_WEEK`).
 MAX_JSON_BYTES = 16 * 1024
 """Largest JSON body the API reads: a booking is a few hundred bytes."""
 
-UPLOAD_PATH = re.compile(r"/dispatch/districts/[^/]+/import")
-"""Only the console's import takes files, so only a POST there may reach the upload limit;
-everywhere else the request limit (MAX_CONTENT_LENGTH) applies, chunked bodies included."""
+UPLOAD_PATH = re.compile(r"/dispatch/districts/[^/]+/import|/dispatch/new-district")
+"""Only the console's import and new district take files, so only a POST there may reach the
+upload limit; everywhere else the request limit (MAX_CONTENT_LENGTH) applies, chunked bodies
+included."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -123,9 +124,10 @@ def reject_unstorable_text() -> None:
     refused (400) before any view runs, naming the field."""
     errors = _first_problems((request.view_args or {}).items())
     errors |= _first_problems(request.args.items(multi=True))
-    if request.is_json and not request.path.startswith("/api/"):
+    if request.is_json and not request.path.startswith("/api/") and not _marked("takes_json"):
         # Flask-WTF would read a JSON body as the form's fields (numbers, lists and objects
-        # where the fields expect text): only the API takes JSON.
+        # where the fields expect text): only the API and views marked `takes_json` (which
+        # check their body's text themselves) take JSON.
         raise BadInput({"body": "this page takes a form, not JSON"})
     if request.mimetype in _FORM_TYPES:
         errors |= _first_problems(request.form.items(multi=True))
@@ -143,9 +145,20 @@ def takes_files(view: F) -> F:
     return view
 
 
-def _takes_files() -> bool:
+def takes_json(view: F) -> F:
+    """Mark a console view that reads a JSON body (no form): it checks the body's text itself
+    (`text_problem`)."""
+    view.takes_json = True  # type: ignore[attr-defined]
+    return view
+
+
+def _marked(flag: str) -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "takes_files", False))
+    return bool(getattr(view, flag, False))
+
+
+def _takes_files() -> bool:
+    return _marked("takes_files")
 
 
 class WholeNumberField(IntegerField):

@@ -140,7 +140,7 @@ def test_cancel_and_moves_of_one_booking_at_once_leave_one_outcome(app):
             )
 
         requests = [
-            form("/d/fangzi/booking/cancel"),
+            form("/d/fangzi/booking/cancel", confirm="yes"),
             form("/d/fangzi/booking/reschedule", target=f"{targets[1][0]}|{targets[1][1]}"),
             form("/d/fangzi/booking/reschedule", target=f"{targets[2][0]}|{targets[2][1]}"),
         ]

@@ -1,10 +1,12 @@
-"""Every operation on the schedule, interleaved at random, keeps every rule (I1-I7).
+"""Every operation on the schedule, interleaved at random, keeps every rule (I1-I8).
 
 A Hypothesis state machine books, moves and cancels bookings, publishes drafts of the current
-version and of a replaced one, calls off a visit or a day, accepts a door-to-door request and
-imports a changed stops file, in any order, through the same operations the site and the console
-call; after every step `web.operations.invariants.check` must find nothing. It runs on SQLite
-and on PostgreSQL (the `app` fixture). A new operation joins this machine the day it is written.
+version and of a replaced one, calls off a visit or a day, accepts a door-to-door request,
+imports a changed stops file, marks a notice sent by hand, creates a second district (a new
+county) and records visits as the crew does, in any order, through the same operations the
+site and the console call; after every step `web.operations.invariants.check` must find
+nothing. It runs on SQLite and on PostgreSQL (the `app` fixture). A new operation joins this
+machine the day it is written.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import csv
 import dataclasses
 import datetime as dt
 import shutil
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -22,21 +25,25 @@ from flask import Flask
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from sqlalchemy import select
+from sqlalchemy import func, select
 from stdnum.cn import uscc
 
 from taxvan.booking import BookingError
 from taxvan.errors import TaxvanError
 from tests.conftest import reset_published
+from tests.districts import make_county
 from tests.web.operations.test_publishing import _planned
-from web.db.models import Booking, District, DoorRequest, User, VisitRow
+from tests.web.operations.test_records import on_the_day
+from web.db.models import Booking, District, DoorRequest, Notice, User, VisitRow
+from web.db.outbox import notices_of_district
 from web.db.store import current_week
 from web.extensions import db
 from web.operations import booking as svc
 from web.operations import door
 from web.operations.disruptions import DisruptionError, Scope, disrupt
-from web.operations.districts import import_district
+from web.operations.districts import create_district, import_district
 from web.operations.invariants import check
+from web.operations.notices import HAND_SENDABLE, NoticeNotOpen, mark_sent_by_hand
 from web.operations.publishing import (
     CANCEL,
     MOVE,
@@ -47,6 +54,12 @@ from web.operations.publishing import (
     StaleDraft,
     WeekDraft,
     publish_version,
+)
+from web.operations.records import (
+    VisitCalledOff,
+    VisitReport,
+    WalkInCount,
+    record_visit,
 )
 
 WEEK = "2026-W49"
@@ -94,11 +107,17 @@ class Schedule(RuleBasedStateMachine):
             self.folder = Path(d.data_dir)
         self.imports = 0
         self.taxpayers = 0
+        self.created: int | None = None
+        self.county = self.tmp_path / "county"
+        if not self.county.is_dir():
+            make_county(self.county)
 
     def teardown(self) -> None:
         with self.app.app_context():
             if self.imports:
                 import_district(self.folder, code=self.code, actor="test")
+            if self.created is not None:
+                _remove_district(self.created)
             reset_published()
 
     # --- what the rules pick from ---------------------------------------------------
@@ -246,6 +265,53 @@ class Schedule(RuleBasedStateMachine):
             db.session.get(DoorRequest, req.id)
         RAN["door"] += 1
 
+    @rule(pick=st.integers(0, 10_000))
+    def send_by_hand(self, pick: int) -> None:
+        with self.app.app_context():
+            d = _district()
+            notices = db.session.scalars(
+                select(Notice).where(notices_of_district(d)).order_by(Notice.id)
+            ).all()
+            user = db.session.scalar(select(User).order_by(User.id))
+            if not notices or user is None:
+                return
+            n = notices[pick % len(notices)]
+            was, before = n.status, len(notices)
+            try:
+                done = mark_sent_by_hand(d, n.id, user)
+                assert was in HAND_SENDABLE and done.status == "sent" and done.sent_by
+            except NoticeNotOpen:
+                assert was not in HAND_SENDABLE
+            after = db.session.scalar(
+                select(func.count()).select_from(Notice).where(notices_of_district(d))
+            )
+            assert after == before, "marking a notice sent writes no notice"
+        RAN["send_by_hand"] += 1
+
+    @rule(pick=st.integers(0, 10_000), served=st.booleans(), replay=st.booleans())
+    def record(self, pick: int, served: bool, replay: bool) -> None:
+        """The crew records a visit on its day (its bookings served or not, walk-ins); a
+        called-off visit refuses, and a record sent twice is applied once."""
+        with self.app.app_context():
+            v = self._visits()[pick % len(self._visits())]
+            codes = [b.code for b in self._active() if b.visit_id == v.id]
+            report = VisitReport(
+                client_id=str(uuid.uuid4()),
+                visit_id=v.id,
+                arrival=v.start,
+                outcomes={c: "served" if served else "no_show" for c in codes},
+                walk_ins=(WalkInCount("consult", 1 + pick % 3),),
+                turned_away=pick % 2,
+            )
+            called_off = v.cancelled_at is not None
+            try:
+                for _ in range(2 if replay else 1):
+                    record_visit(_district(), report, None, actor="machine", now=on_the_day(v))
+                assert not called_off, "a called-off visit took a record"
+            except VisitCalledOff:
+                assert called_off
+        RAN["record"] += 1
+
     @rule(n=st.integers(0, 10_000))
     def import_stops(self, n: int) -> None:
         with self.app.app_context():
@@ -254,10 +320,37 @@ class Schedule(RuleBasedStateMachine):
             import_district(folder, code=self.code, actor="machine")
         RAN["import"] += 1
 
+    @rule()
+    def create_district(self) -> None:
+        """A new county created from the console while the schedule is in use: its rows
+        join the installation's, the first district's schedule keeps every rule."""
+        if self.created is not None:
+            return
+        with self.app.app_context():
+            result = create_district(self.county, "machine-county", "机测县", "", actor="machine")
+            self.created = result.district.id
+        RAN["create_district"] += 1
+
     @invariant()
     def rules_hold(self) -> None:
         with self.app.app_context():
             assert [str(v) for v in check()] == []
+
+
+def _remove_district(district_id: int) -> None:
+    """Remove a district the machine created, with its rows and folder (the PostgreSQL
+    database outlives the test)."""
+    from sqlalchemy import delete
+
+    from web.db.models import AuditEntry, ServiceRow, StopRow, StreetRow
+
+    district = db.session.get(District, district_id)
+    folder = Path(district.data_dir)
+    for model in (StopRow, StreetRow, ServiceRow, AuditEntry):
+        db.session.execute(delete(model).where(model.district_id == district_id))
+    db.session.delete(district)
+    db.session.commit()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _machine(app: Flask, tmp_path: Path) -> type[RuleBasedStateMachine]:
@@ -306,5 +399,8 @@ def test_every_interleaving_of_the_operations_keeps_the_schedule_rules(app, tmp_
         "publish",
         "door",
         "import",
+        "send_by_hand",
+        "create_district",
+        "record",
     }, f"every operation ran: {dict(RAN)}"
     assert dt.date.fromisocalendar(2026, 49, 1)  # the week the machine works in

@@ -78,12 +78,19 @@ def test_every_public_page_has_language_title_description_and_zoom(app, client, 
     assert "user-scalable=no" not in viewports[0] and "maximum-scale" not in viewports[0]
 
 
-def test_the_week_map_says_what_it_is_and_marks_its_english(client):
+def test_the_week_map_says_what_it_is_in_the_readers_language(client):
     page = client.get("/d/fangzi/map/2026-W49").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page
     assert "<title>移动办税车服务路线 2026-W49</title>" in page
-    assert '<span lang="en">Tap a stop for its times</span>' in page
+    assert "点击服务点查看时间" in page and "Tap a stop" not in page
     popups = [json.loads(p) for p in re.findall(r'bindPopup\(("(?:[^"\\]|\\.)*")', page)]
-    assert any('<span lang="en">This week:</span>' in p for p in popups)
+    assert any("本周服务：" in p for p in popups)
+    assert not any("This week" in p for p in popups)
+    english = client.get("/d/fangzi/map/2026-W49?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in english
+    assert "<title>Mobile tax service van routes 2026-W49</title>" in english
+    popups = [json.loads(p) for p in re.findall(r'bindPopup\(("(?:[^"\\]|\\.)*")', english)]
+    assert any("This week:" in p for p in popups)
 
 
 def test_favicon_is_served(client):

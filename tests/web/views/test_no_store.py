@@ -68,7 +68,8 @@ def test_the_taxpayer_s_booking_pages_are_no_store(app, client):
     )
     assert _no_store(moved), "a move (refused or not)"
     cancelled = client.post(
-        "/d/fangzi/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
+        "/d/fangzi/booking/cancel",
+        data={"csrf_token": token, "code": code, "phone": PHONE, "confirm": "yes"},
     )
     assert cancelled.status_code == 200 and _no_store(cancelled)
     assert _no_store(client.get("/booking/lookup")), "the booking URL without a district"

@@ -200,6 +200,11 @@ _ERROR = {
             "format": "date-time",
             "description": "not_open_yet: when booking opens (China time)",
         },
+        "ended": {
+            "type": "string",
+            "format": "date-time",
+            "description": "visit_ended: when the visit ended (China time)",
+        },
         "held": {"type": "integer", "description": "limit_reached: open bookings held"},
         "limit": {"type": "integer", "description": "limit_reached: open bookings allowed"},
         "reason": {

@@ -24,6 +24,7 @@ from taxvan.booking import (
     OverlappingBooking,
     PlaceTaken,
     VisitCancelled,
+    VisitEnded,
 )
 from taxvan.clock import hhmm
 
@@ -49,6 +50,7 @@ ERROR_KINDS: dict[type[BookingError], str] = {
     NotActive: "not_active",
     InvalidFields: "invalid_fields",
     VisitCancelled: "visit_cancelled",
+    VisitEnded: "visit_ended",
 }
 """A stable machine-readable name of each reason, for API clients (the OpenAPI document lists
 these)."""
@@ -108,6 +110,14 @@ def _visit_cancelled(exc: VisitCancelled) -> str:
 
 
 @user_message.register
+def _visit_ended(exc: VisitEnded) -> str:
+    return _(
+        "This visit ended at %(when)s; it cannot be booked. Choose another visit of this stop.",
+        when=format_datetime(exc.ended, "yyyy-MM-dd HH:mm"),
+    )
+
+
+@user_message.register
 def _overlapping(exc: OverlappingBooking) -> str:
     return _("You already have a booking at an overlapping time.")
 
@@ -150,4 +160,6 @@ def error_json(exc: BookingError) -> dict[str, Any]:
         body["held"], body["limit"] = exc.held, exc.limit
     elif isinstance(exc, VisitCancelled):
         body["reason"] = exc.reason
+    elif isinstance(exc, VisitEnded):
+        body["ended"] = exc.ended.isoformat()
     return body

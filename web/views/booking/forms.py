@@ -76,6 +76,11 @@ class ManageForm(FlaskForm):
     phone = HiddenField()
 
 
+class CancelForm(ManageForm):
+    confirm = HiddenField()
+    """"yes" from the question's own form: without it a cancel only asks first."""
+
+
 class RescheduleForm(ManageForm):
     target = RadioField(
         _l("New time"), validators=[DataRequired(_l("Choose a new time."))], validate_choice=False

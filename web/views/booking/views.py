@@ -16,13 +16,26 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from taxvan.booking import BookingError, InvalidFields, PlaceTaken, VisitCancelled
+from taxvan.booking import (
+    BookingError,
+    InvalidFields,
+    NotActive,
+    PlaceTaken,
+    VisitCancelled,
+    VisitEnded,
+)
 from web.db.models import Booking, VisitRow
 from web.db.queries import booking_of, district_current_visit, service_of
 from web.extensions import booking_limit, booking_post_limit
 from web.operations import booking as svc
 from web.views.booking.errors import http_status, user_message
-from web.views.booking.forms import BookingForm, LookupForm, ManageForm, RescheduleForm
+from web.views.booking.forms import (
+    BookingForm,
+    CancelForm,
+    LookupForm,
+    ManageForm,
+    RescheduleForm,
+)
 from web.views.inputs import MAX_ROW_ID
 from web.views.public import district as here
 from web.views.public.views import services_of, upcoming
@@ -38,6 +51,23 @@ def _visit_or_404(visit_id: int) -> VisitRow:
     if visit is None:
         abort(404)
     return visit
+
+
+def _not_bookable(visit: VisitRow) -> BookingError | None:
+    """Why no time of the visit can be booked at all, whatever is sent: called off, or over."""
+    if visit.cancelled_at is not None:
+        return VisitCancelled(visit.cancel_reason, visit.cancel_note)
+    if svc.ended(visit):
+        return VisitEnded(svc.at(visit.date, visit.end))
+    return None
+
+
+def _next_visit(visit: VisitRow) -> VisitRow | None:
+    """The stop's next visit that is neither over nor called off: where to go instead."""
+    for v in upcoming(visit.stop):
+        if v.id != visit.id and v.cancelled_at is None and not svc.ended(v):
+            return v
+    return None
 
 
 @bp.route("/visits/<row_id:visit_id>/book", methods=["GET", "POST"])
@@ -62,10 +92,10 @@ def book(visit_id: int):
     problem = None
     alternatives: list[str] = []
     status = 422 if request.method == "POST" else 200
-    if visit.cancelled_at is not None:  # called off: say so and why, offer nothing
-        exc = VisitCancelled(visit.cancel_reason, visit.cancel_note)
-        problem = user_message(exc)
-        status = http_status(exc) if request.method == "POST" else 200
+    closed = _not_bookable(visit)
+    if closed is not None:  # called off or over: say so and why, offer nothing
+        if request.method == "POST":  # a form sent anyway: refused, as an error
+            problem, status = user_message(closed), http_status(closed)
     elif request.method == "POST" and form.validate_on_submit():
         try:
             booking = svc.book(
@@ -100,6 +130,8 @@ def book(visit_id: int):
         slots=slots,
         problem=problem,
         alternatives=alternatives,
+        closed=user_message(closed) if closed is not None else None,
+        next_visit=_next_visit(visit) if closed is not None else None,
     ), status
 
 
@@ -110,8 +142,16 @@ def confirmed(code: str):
     booking = booking_of(here.current(), code)
     if booking is None:
         abort(404)
+    moved = session.get("moved_from")
+    old_code = moved.get("from") if isinstance(moved, dict) and moved.get("to") == code else None
     return render_template(
-        "booking.html", booking=booking, just_booked=True, manage=None, move=None, moves=[]
+        "booking.html",
+        booking=booking,
+        just_booked=True,
+        manage=None,
+        move=None,
+        moves=[],
+        old_code=old_code,
     )
 
 
@@ -142,8 +182,16 @@ def lookup():
     )
 
 
-def _manage_page(booking: Booking, phone: str, problem: str | None = None, status: int = 200):
-    manage = ManageForm(formdata=None, code=booking.code, phone=phone)
+def _manage_page(
+    booking: Booking,
+    phone: str,
+    problem: str | None = None,
+    status: int = 200,
+    ask_cancel: bool = False,
+):
+    """The booking's page; `ask_cancel` shows, instead of its forms, the question whether to
+    cancel it, with the cancel that does it and a way back."""
+    manage = CancelForm(formdata=None, code=booking.code, phone=phone)
     move = RescheduleForm(formdata=None, code=booking.code, phone=phone)
     moves = _moves(booking) if booking.status == "active" else []
     move.target.choices = moves
@@ -161,16 +209,24 @@ def _manage_page(booking: Booking, phone: str, problem: str | None = None, statu
         problem=problem,
         moved_to=moved_to,
         follow=follow,
+        ask_cancel=ask_cancel and booking.status == "active",
     ), status
 
 
 @bp.post("/booking/cancel")
 @booking_limit
 def cancel():
-    form = ManageForm()
+    """Cancel a booking, asking first: the booking page's button only shows the question;
+    the question's own button (with `confirm=yes`) cancels."""
+    form = CancelForm()
     if not form.validate_on_submit():
         abort(400)
     try:
+        if form.confirm.data != "yes":
+            found = svc.find(form.code.data, form.phone.data, district_id=here.current().id)
+            if found.status != "active":
+                raise NotActive(found.code, found.status)
+            return _manage_page(found, form.phone.data, ask_cancel=True)
         booking = svc.cancel(form.code.data, form.phone.data, district_id=here.current().id)
     except BookingError as exc:
         return _refused(form, exc)
@@ -215,4 +271,5 @@ def reschedule():
     except BookingError as exc:
         return _refused(form, exc)
     session["confirmed"] = new.code
+    session["moved_from"] = {"to": new.code, "from": (form.code.data or "").strip().upper()}
     return redirect(url_for("booking.confirmed", code=new.code))

@@ -15,6 +15,9 @@ def init_app(app: Flask) -> None:
         importing,
         planning_views,
         publishing,
+        records,
+        setup,
+        user_pages,
         versions,
         views,
     )

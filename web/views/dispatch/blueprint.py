@@ -2,7 +2,9 @@
 
 * an anonymous visitor is sent to the sign-in page (a JSON URL answers 401);
 * a URL naming a district (`<code>`) is refused with 403 to a dispatcher of another district;
-* a view marked `admin_only` is refused with 403 to dispatchers.
+* a view marked `admin_only` is refused with 403 to dispatchers;
+* a van's crew (role `crew`) reaches only views marked `crew_allowed` (its district's phone
+  sheet and records, its password, signing out): every other console URL answers 403.
 
 Only views marked `open_to_all` (the sign-in page) skip the check, so a page added later is
 protected without anyone remembering to.
@@ -48,6 +50,16 @@ def admin_only(view: F) -> F:
     return view
 
 
+def crew_allowed(view: F) -> F:
+    """Mark a view that a van's crew may see too (of its own district)."""
+    view.crew_allowed = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_crew(user: Any) -> bool:
+    return getattr(user, "role", None) == "crew"
+
+
 def signed_in_user() -> User:
     """The console user of this request, as a row of the request's database session (the
     access rule lets only signed-in users reach a view that asks)."""
@@ -83,6 +95,8 @@ def guard() -> Any:
         return redirect(url_for("dispatch.sign_in", next=request.full_path.rstrip("?")))
     if getattr(view, "admin_only", False) and not current_user.is_admin:
         return refuse(403, _("Only administrators may see this page."))
+    if is_crew(current_user) and not getattr(view, "crew_allowed", False):
+        return refuse(403, _("A van crew's account opens only its district's day sheets."))
     code = (request.view_args or {}).get("code")
     if code is not None and not current_user.is_admin:
         own = current_user.district

@@ -7,7 +7,6 @@ Labels come from data, so every text is escaped.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,19 +78,38 @@ def share_chart(
     return Markup("".join(parts))
 
 
+SETTLED_DROP = 10
+"""A drop in cost by this factor or more between two improvements marks plans that left out a
+visit the week must serve: the planner prices such a visit above ten times all the driving and
+every other penalty together (`routes.weekly`), so the first plan after the last such drop is
+the first that serves every visit it must."""
+
+
+def settled_from(points: Sequence[Sequence[float]]) -> int:
+    """The index of the first plan that serves every visit it must (0 when the first does)."""
+    first = 0
+    for i in range(1, len(points)):
+        if float(points[i - 1][1]) >= SETTLED_DROP * max(1.0, float(points[i][1])):
+            first = i
+    return first
+
+
 def progress_chart(
     points: Sequence[Sequence[float]],
     time_limit_s: float,
     *,
     title: str,
     desc: str,
+    x_label: str,
+    y_label: str,
     until: float | None = None,
 ) -> Markup:
-    """The solver's best objective over time, as a step line: elapsed seconds across (up to
-    the time limit), the objective up the side on a log scale (the first plan often costs
-    ten times the best, and the later, smaller gains would lie flat otherwise); the best
-    value held until `until` seconds (the time searched so far)."""
-    width, height, left, right, top, bottom = 640, 220, 70, 16, 14, 34
+    """The solver's best cost over time, as a step line: seconds searched across (up to the
+    time limit), the cost up the side on a linear scale from the first plan that serves every
+    visit it must (`settled_from`; the ones before cost thousands of times more and would flatten
+    the rest); the best cost held until `until` seconds (the time searched so far). The axes are
+    labelled with their units (`x_label`, `y_label`)."""
+    width, height, left, right, top, bottom = 640, 240, 78, 16, 24, 50
     parts = [
         f'<svg class="chart progress-chart" role="img" '
         f'aria-labelledby="progress-title progress-desc" viewBox="0 0 {width} {height}" '
@@ -102,38 +120,41 @@ def progress_chart(
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" '
         f'stroke="{INK}"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="{INK}"/>',
-        f'<text x="{width - right}" y="{height - 8}" text-anchor="end" fill="{INK}">'
+        f'<text x="{width - right}" y="{height - bottom + 16}" text-anchor="end" fill="{INK}">'
         f"{time_limit_s:g} s</text>",
-        f'<text x="{left}" y="{height - 8}" fill="{INK}">0 s</text>',
+        f'<text x="{left}" y="{height - bottom + 16}" fill="{INK}">0 s</text>',
+        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 8}" text-anchor="middle" '
+        f'fill="{INK}">{escape(x_label)}</text>',
+        f'<text x="{left - 6}" y="{top - 10}" fill="{INK}">{escape(y_label)}</text>',
     ]
     line = ""
     if points:
-        values = [max(1.0, float(p[1])) for p in points]
-        hi, lo = max(values), min(values)
-        log_hi, log_lo = math.log10(hi), math.log10(lo)
-        span = (log_hi - log_lo) or 0.01
+        shown = list(points[settled_from(points) :])
+        hi, lo = max(float(p[1]) for p in shown), min(float(p[1]) for p in shown)
+        pad = (hi - lo) * 0.05 or max(1.0, hi * 0.01)
+        y_hi, y_lo = hi + pad, max(0.0, lo - pad)
         limit = max(time_limit_s, float(points[-1][0]), 1e-9)
 
         def x(t: float) -> float:
             return left + (width - left - right) * min(t, limit) / limit
 
         def y(v: float) -> float:
-            return top + (height - top - bottom) * (log_hi - math.log10(max(1.0, v))) / span
+            return top + (height - top - bottom) * (y_hi - v) / (y_hi - y_lo)
 
         coords = []
-        for i, (t, v) in enumerate(points):
+        for i, (t, v) in enumerate(shown):
             if i:
-                coords.append(f"{x(float(t)):.1f},{y(float(points[i - 1][1])):.1f}")
+                coords.append(f"{x(float(t)):.1f},{y(float(shown[i - 1][1])):.1f}")
             coords.append(f"{x(float(t)):.1f},{y(float(v)):.1f}")
         if until is not None and until > float(points[-1][0]):
             coords.append(f"{x(until):.1f},{y(float(points[-1][1])):.1f}")
         line = " ".join(coords)
         parts.append(
-            f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" fill="{INK}">'
+            f'<text x="{left - 6}" y="{y(hi) + 4:.1f}" text-anchor="end" fill="{INK}">'
             f"{_short(hi)}</text>"
         )
         parts.append(
-            f'<text x="{left - 6}" y="{height - bottom}" text-anchor="end" fill="{INK}">'
+            f'<text x="{left - 6}" y="{y(lo) + 4:.1f}" text-anchor="end" fill="{INK}">'
             f"{_short(lo)}</text>"
         )
     parts.append(
@@ -145,8 +166,7 @@ def progress_chart(
 
 
 def _short(value: float) -> str:
-    """An objective in few characters: 12 345 678 -> 12.3M."""
-    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:.1f}{unit}"
-    return f"{value:.0f}"
+    """A cost in few characters, three significant figures or more: 1 812 345 -> 1,812k."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e3:,.0f}k"
+    return f"{value:,.0f}"

@@ -31,7 +31,9 @@ from web.db.store import services_by_code
 from web.operations.door import door_visits_of
 from web.operations.downloads import log_download
 from web.operations.people import People
-from web.views.dispatch.blueprint import bp, district_or_404, people_of
+from web.operations.records import records_of
+from web.views.dispatch.blueprint import bp, crew_allowed, district_or_404, people_of
+from web.views.dispatch.records import crew_page_context
 from web.views.downloads import XLSX, download
 from web.views.inputs import BadInput, one_line_problem
 
@@ -308,14 +310,21 @@ def days_xlsx(code: str) -> Any:
 
 
 @bp.get("/districts/<code>/today")
+@crew_allowed
 def today(code: str) -> Any:
-    """Today's sheet on a phone (the crew reads it in the van); `?date=` shows another day."""
+    """Today's sheet on a phone (the crew reads it in the van and records each visit on it,
+    with or without signal); `?date=` shows another day."""
     district = district_or_404(code)
     date = _date_arg() or china_now().date()
+    sheets = day_sheets(district, date, _van_arg())
     return render_template(
         "dispatch/today.html",
         district=district,
         date=date,
-        sheets=day_sheets(district, date, _van_arg()),
+        sheets=sheets,
         people=people_of(district),
+        records=records_of([st.visit.id for s in sheets for st in s.stops]),
+        services=list(services_by_code(district.id).values()),
+        recordable=date <= china_now().date(),
+        **crew_page_context(code),
     )

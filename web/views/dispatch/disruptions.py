@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from web.clock import china_now
 from web.db.models import District, VisitRow
-from web.db.queries import district_visit, district_visits_between
+from web.db.queries import active_bookings_per_visit, district_visit, district_visits_between
 from web.operations.disruptions import (
     Disruption,
     DisruptionChanged,
@@ -59,12 +59,22 @@ def _scope(form: DisruptionForm) -> Scope | None:
 
 def _page(district: District, form: DisruptionForm, status: int = 200, **kw: Any) -> Any:
     visit = district_visit(district, form.visit.data) if form.visit.data else None
+    days = _upcoming(district)
+    ids = [v.id for _day, visits in days for v in visits]
+    if visit is not None:
+        ids.append(visit.id)
+    booked = active_bookings_per_visit(ids)
     return (
         render_template(
             "dispatch/disruptions.html",
             district=district,
             form=form,
-            days=_upcoming(district),
+            days=days,
+            booked=booked,
+            day_booked={
+                day.isoformat(): sum(booked.get(v.id, 0) for v in visits if not v.cancelled_at)
+                for day, visits in days
+            },
             vans=van_names(district),
             chosen_visit=visit,
             people=people_of(district),

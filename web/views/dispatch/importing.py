@@ -44,19 +44,21 @@ from flask_wtf.file import FileAllowed, FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import HiddenField
 
+from taxvan.data_changes import KINDS, DataChanges
 from taxvan.dataset import Dataset
-from taxvan.errors import DataFileError, DataFolderError, DataProblem, TaxvanError
-from taxvan.io.guards import MB, LimitProblem
+from taxvan.errors import DataFileError, TaxvanError
 from taxvan.io.loaders import load_taxpayers
 from web.clock import china_now
 from web.db.models import District, User
 from web.db.queries import reload, stop_name, stops_by_ids, upcoming_use
 from web.operations.districts import (
     KindChanges,
+    field_changes,
     import_district,
     preview_changes,
     split_referenced,
 )
+from web.views.data_problems import Problem, problem_row, problems_of
 from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
 from web.views.inputs import takes_files
 
@@ -66,8 +68,6 @@ OUTLINE = "outline"
 STAGING_HOURS = 1
 SESSION_KEY = "dispatch_import"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-_QUOTED = re.compile(r"'[^']*'")
-_POINT = re.compile(r" ?\([-0-9., ]+\)")
 
 
 def _table_field(stem: str) -> FileField:
@@ -224,14 +224,6 @@ def _merged(district: District, staged: Path) -> Iterator[Path]:
 
 
 @dataclass
-class Problem:
-    file: str
-    row: int | None
-    column: str | None
-    message: str
-
-
-@dataclass
 class StopImpact:
     stop_id: str
     name: str
@@ -249,6 +241,8 @@ class Preview:
     impacts: list[StopImpact] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     """Points worth a look that do not stop the import (outliers, see data/README.md)."""
+    details: DataChanges = field(default_factory=lambda: DataChanges(()))
+    """Every item added, changed or removed, with each changed field (taxpayers aside)."""
 
     @property
     def visits(self) -> int:
@@ -259,70 +253,11 @@ class Preview:
         return sum(i.bookings for i in self.impacts)
 
 
-def _mb(n: int) -> str:
-    return f"{n / MB:,.1f}".removesuffix(".0")
-
-
-def _limit_message(p: LimitProblem) -> str:
-    """A file over a limit, in the page's language, naming the file and the limit."""
-    if p.limit == "unpacked_bytes":
-        return _(
-            "%(file)s unpacks to %(found)s MB, more than the limit of %(allowed)s MB.",
-            file=p.file,
-            found=_mb(p.found),
-            allowed=_mb(p.allowed),
-        )
-    if p.limit == "json_bytes":
-        return _(
-            "%(file)s is %(found)s MB, more than the limit of %(allowed)s MB.",
-            file=p.file,
-            found=_mb(p.found),
-            allowed=_mb(p.allowed),
-        )
-    found, allowed = f"{p.found:,}", f"{p.allowed:,}"
-    if p.limit == "rows":
-        return _(
-            "%(file)s has at least %(found)s rows, more than the limit of %(allowed)s rows.",
-            file=p.file,
-            found=found,
-            allowed=allowed,
-        )
-    if p.limit == "cells":
-        return _(
-            "%(file)s has at least %(found)s cells, more than the limit of %(allowed)s cells.",
-            file=p.file,
-            found=found,
-            allowed=allowed,
-        )
-    return _(
-        "%(file)s nests %(found)s levels deep, more than the limit of %(allowed)s levels.",
-        file=p.file,
-        found=found,
-        allowed=allowed,
-    )
-
-
-def _problem(path: str, p: DataProblem) -> Problem:
-    """A loader's problem for the page; the taxpayers file's without values or points."""
-    if isinstance(p, LimitProblem):
-        return Problem(Path(path).name, None, None, _limit_message(p))
-    message = p.message
-    if Path(path).stem == "taxpayers":
-        message = message.split(": ", 1)[0] if "read as" in message else message
-        message = _POINT.sub("", _QUOTED.sub("…", message))
-    return Problem(Path(path).name, p.row, p.column, message)
-
-
-def _problems(exc: DataFileError) -> list[Problem]:
-    """Every problem of every file."""
-    errors = exc.errors if isinstance(exc, DataFolderError) else [exc]
-    return [_problem(e.path, p) for e in errors for p in e.problems]
-
-
-def _taxpayer_counts(current: Path, new: Dataset) -> dict[str, int]:
-    """Added, removed and changed taxpayers by ID: counts only (the registry is private)."""
-    old: dict[str, Any] = {}
-    for ext in (".csv", ".xlsx"):
+def _taxpayer_counts(current: Path, new: Dataset, before: Dataset | None) -> dict[str, int]:
+    """Added, removed and changed taxpayers by ID: counts only (the registry is private).
+    `before` is the current folder's dataset, if it loads; else its taxpayers file alone."""
+    old: dict[str, Any] = {t.id: t for t in before.taxpayers} if before else {}
+    for ext in (".csv", ".xlsx") if before is None else ():
         path = current / f"taxpayers{ext}"
         if path.is_file():
             try:
@@ -360,23 +295,60 @@ def _impacts(dataset: Dataset, changes: dict[str, KindChanges]) -> list[StopImpa
     return out
 
 
+KIND_NAMES = {"streets": _l("Streets"), "stops": _l("Stops"), "services": _l("Services")}
+DETAIL_KINDS = dict(
+    zip(
+        KINDS,
+        (
+            _l("Service hall"),
+            _l("District outline"),
+            _l("Van"),
+            _l("Street"),
+            _l("Stop"),
+            _l("Service"),
+            _l("Calendar day"),
+        ),
+        strict=True,
+    )
+)
+"""What each kind of item of `taxvan.data_changes` is called in the preview's list."""
+
+
+def counts_in_words(changes: dict[str, KindChanges]) -> str:
+    """What an import did, kind by kind, in the reader's language ("街道：新增 0，修改 0，
+    删除 0"), not as "+0 ~0 -0"."""
+    parts = []
+    for kind, c in changes.items():
+        part = _(
+            "%(kind)s: %(added)d added, %(changed)d changed, %(removed)d removed",
+            kind=KIND_NAMES.get(kind, kind),
+            added=len(c.added),
+            changed=len(c.changed),
+            removed=len(c.removed),
+        )
+        if c.kept:
+            part += _(", %(n)d left in place (still used)", n=len(c.kept))
+        parts.append(part)
+    return _("; ").join(parts)
+
+
 def preview(district: District, staged: Path) -> Preview:
     """Check the merged folder; every problem, or what the import would change. Reads only."""
     with _merged(district, staged) as folder:
         try:
             dataset, changes = preview_changes(folder, district)
-        except DataFileError as exc:
-            return Preview(problems=_problems(exc))
         except TaxvanError as exc:
-            return Preview(problems=[Problem("", None, None, str(exc))])
+            return Preview(problems=problems_of(exc))
+        before, details = field_changes(Path(district.data_dir), folder, dataset)
     for kind in ("stops", "streets", "services"):
         changes[kind].removed, changes[kind].kept = split_referenced(
             kind, changes[kind].removed, district
         )
     result = Preview(
         changes=changes,
-        taxpayers=_taxpayer_counts(Path(district.data_dir), dataset),
-        warnings=[_problem(w.path, w.problem) for w in dataset.warnings],
+        taxpayers=_taxpayer_counts(Path(district.data_dir), dataset, before),
+        warnings=[problem_row(w.path, w.problem) for w in dataset.warnings],
+        details=details,
     )
     # removed stops that visits still use are left in place ("kept"): they are the affected ones
     impacts_changes = dict(changes)
@@ -463,7 +435,8 @@ def upload_limit() -> None:
 
     Runs first of the app's before-request functions (see `web.views.dispatch.init_app`): the CSRF
     check reads the form, and the limit must be in place before anything does."""
-    if request.endpoint == "dispatch.import_page" and request.method == "POST":
+    uploads = ("dispatch.import_page", "dispatch.new_district")
+    if request.endpoint in uploads and request.method == "POST":
         request.max_content_length = current_app.config["TAXVAN"].max_upload_bytes
 
 
@@ -508,6 +481,7 @@ def import_page(code: str) -> Any:
         district,
         form,
         result=result,
+        detail_kinds=DETAIL_KINDS,
         uploaded=uploaded,
         confirm_form=ConfirmForm(token=token),
     )
@@ -541,15 +515,11 @@ def import_confirm(code: str) -> Any:
         try:
             result = apply(district, staged, user, pending.get("uploaded", {}))
         except DataFileError as exc:
-            return _page(district, ImportForm(), 400, result=Preview(problems=_problems(exc)))
+            return _page(district, ImportForm(), 400, result=Preview(problems=problems_of(exc)))
         except TaxvanError as exc:
-            return _page(district, ImportForm(), 400, refused=str(exc))
+            return _page(district, ImportForm(), 400, refused=problems_of(exc)[0].text)
         finally:
             shutil.rmtree(staged, ignore_errors=True)
             session.pop(SESSION_KEY, None)
-    counts = ", ".join(
-        f"{kind} +{len(c.added)} ~{len(c.changed)} -{len(c.removed)}"
-        for kind, c in result.changes.items()
-    )
-    flash(_("Imported: %(counts)s.", counts=counts), "ok")
+    flash(_("Imported: %(counts)s.", counts=counts_in_words(result.changes)), "ok")
     return redirect(url_for("dispatch.import_page", code=code))

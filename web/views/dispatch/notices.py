@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,7 +23,14 @@ from web.adapters.spreadsheets import csv_bytes, write_row
 from web.db.models import District
 from web.db.outbox import count_notices, find_notices
 from web.operations.downloads import log_download
-from web.views.dispatch.blueprint import bp, district_or_404, people_of
+from web.operations.notices import (
+    HAND_SENDABLE,
+    NoticeNotFound,
+    NoticeNotOpen,
+    mark_sent_by_hand,
+)
+from web.views.dispatch.blueprint import bp, district_or_404, people_of, signed_in_user
+from web.views.dispatch.forms import JobActionForm
 from web.views.downloads import XLSX, download
 from web.views.inputs import YEARS, BadInput
 
@@ -118,7 +125,37 @@ def notices(code: str) -> Any:
         status_labels=STATUS_LABELS,
         kind_labels=KIND_LABELS,
         people=people_of(d),
+        hand_sendable=HAND_SENDABLE,
+        action_form=JobActionForm(),
     ), (400 if errors else 200)
+
+
+@bp.post("/districts/<code>/notices/<row_id:notice_id>/sent-by-hand")
+def notice_sent_by_hand(code: str, notice_id: int) -> Any:
+    """The dispatcher told the taxpayer themselves: the notice leaves the outbox as sent by
+    them, now (audited). Back to the same filtered page of the outbox."""
+    d = district_or_404(code)
+    if not JobActionForm().validate_on_submit():
+        abort(400)
+    try:
+        mark_sent_by_hand(d, notice_id, signed_in_user())
+    except NoticeNotFound:
+        abort(404)
+    except NoticeNotOpen as exc:
+        flash(
+            _(
+                "Notice %(id)d is %(status)s: it cannot be marked as sent by hand.",
+                id=exc.notice_id,
+                status=str(STATUS_LABELS.get(exc.status, exc.status)),
+            ),
+            "error",
+        )
+    else:
+        flash(_("Notice %(id)d marked as sent by hand.", id=notice_id), "info")
+    back: dict[str, Any] = {
+        k: v for k, v in request.form.items() if k in ("status", "kind", "date", "page") and v
+    }
+    return redirect(url_for("dispatch.notices", code=code, **back) + f"#notice-{notice_id}")
 
 
 COLUMNS = (

@@ -21,6 +21,7 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -28,6 +29,7 @@ from taxvan.errors import TaxvanError
 from taxvan.fleet import Van
 from taxvan.io.loaders import load_vans
 from taxvan.workdays import iso_week_label, next_iso_week
+from web.adapters.maps import map_page
 from web.clock import china_now, wall_now
 from web.db import audit
 from web.db.models import District, Draft, PlanJob, User
@@ -47,7 +49,7 @@ from web.operations.draft_diff import (
 from web.operations.drafts import WEEKDAYS_EN, timetable_by_day
 from web.security import map_policy
 from web.views.dispatch.blueprint import bp, district_or_404, signed_in_user
-from web.views.dispatch.charts import progress_chart, share_chart
+from web.views.dispatch.charts import progress_chart, settled_from, share_chart
 from web.views.dispatch.forms import JobActionForm, PlanForm
 
 RECENT = 10
@@ -125,7 +127,14 @@ def planning_context(district: District, form: PlanForm | None = None) -> dict[s
 
 @bp.app_context_processor
 def planning_helpers() -> dict[str, Any]:
-    return {"job_status_label": job_status_label}
+    return {"job_status_label": job_status_label, "job_error": job_error}
+
+
+def job_error(job: PlanJob) -> str | None:
+    """Why the job failed, in the reader's language when it was saved as a message."""
+    if job.error_message:
+        return translate(queue.message_from_json(job.error_message))
+    return job.error
 
 
 def job_status_label(status: str) -> str:
@@ -226,6 +235,8 @@ def _chart(job: PlanJob, points: list[list[float]], limit: float) -> Any:
         points,
         limit,
         until=searched,
+        x_label=_("Seconds searched (s)"),
+        y_label=_("Cost (metres driven plus penalties)"),
         title=_("The search's best plan so far"),
         desc=(
             _(
@@ -257,6 +268,7 @@ def plan_job(code: str, job_id: int) -> str:
         job=job,
         points=points,
         chart=_chart(job, points, limit),
+        unserved=points[: settled_from(points)],
         action_form=JobActionForm(),
         workers=queue.workers_listening() if job.status == "queued" else None,
         weekday_names=[_(n) for n in WEEKDAYS_EN],
@@ -270,6 +282,18 @@ def plan_job_json(code: str, job_id: int) -> Response:
     job = _job_or_404(district, job_id)
     queue.reap(job)
     return jsonify(_job_json(district, job))
+
+
+@bp.get("/districts/<code>/jobs/<row_id:job_id>/cancel")
+def plan_cancel_confirm(code: str, job_id: int) -> str:
+    """Asks before cancelling a running plan (a page, so it works without script and is not
+    closed by the progress page's refresh)."""
+    district = district_or_404(code)
+    job = _job_or_404(district, job_id)
+    queue.reap(job)
+    return render_template(
+        "dispatch/plan_cancel.html", district=district, job=job, action_form=JobActionForm()
+    )
 
 
 @bp.post("/districts/<code>/jobs/<row_id:job_id>/cancel")
@@ -382,8 +406,9 @@ def draft_map(code: str, draft_id: int) -> Response:
     page; its own CSP allows its inline scripts by hash, as the public map does."""
     district = district_or_404(code)
     d = _draft_or_404(district, draft_id)
-    resp = Response(d.map_html, mimetype="text/html")
-    resp.headers["Content-Security-Policy"] = map_policy(d.map_html)
+    page = map_page(d.map_html, str(get_locale()))
+    resp = Response(page, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = map_policy(page)
     return resp
 
 

@@ -28,8 +28,16 @@ from web.db.store import all_districts, current_weeks, stops_count
 from web.extensions import limiter
 from web.operations import users as accounts
 from web.operations.signing_in import failed_sign_in, signed_in
-from web.operations.users import all_users, authenticate, find_user, normalise_name
-from web.views.dispatch.blueprint import admin_only, bp, district_or_404, open_to_all
+from web.operations.users import authenticate, find_user, has_users, normalise_name
+from web.views.dispatch import audit_words
+from web.views.dispatch.blueprint import (
+    admin_only,
+    bp,
+    crew_allowed,
+    district_or_404,
+    is_crew,
+    open_to_all,
+)
 from web.views.dispatch.forms import (
     ChangePasswordForm,
     ResetPasswordForm,
@@ -41,7 +49,13 @@ from web.views.dispatch.planning_views import district_page
 
 @bp.app_context_processor
 def console_helpers() -> dict[str, Any]:
-    return {"sign_out_form": SignOutForm, "action_label": action_label}
+    return {
+        "sign_out_form": SignOutForm,
+        "action_label": action_label,
+        "audit_sentence": audit_words.sentence,
+        "audit_details": audit_words.detail_rows,
+        "actor_text": audit_words.actor_text,
+    }
 
 
 def action_label(action: str) -> str:
@@ -52,6 +66,7 @@ def action_label(action: str) -> str:
         "district_import": _("District imported"),
         "user_create": _("User created"),
         "user_disable": _("User disabled"),
+        "user_enable": _("User enabled"),
         "notices_export": _("Notices exported"),
         "disruption": _("Visits called off"),
         "day_sheet_export": _("Day sheet downloaded"),
@@ -68,6 +83,8 @@ def action_label(action: str) -> str:
         "password_change": _("Password changed"),
         "password_reset": _("Password reset by an administrator"),
         "publish_notices_export": _("Publish notice list downloaded"),
+        "visit_record": _("Visit recorded by the crew"),
+        "notice_sent_by_hand": _("Notice marked as sent by hand"),
     }
     return labels.get(action, action)
 
@@ -103,10 +120,11 @@ def _ended_message() -> str | None:
     """Why this browser was signed out, once (the sign-in page says it)."""
     reason = session.pop(accounts.ENDED, None)
     cfg = current_app.config["TAXVAN"]
+    idle = session.pop(accounts.ENDED_IDLE, None)
     if reason == "idle":
         return _(
             "You were signed out after %(minutes)d minutes without activity. Sign in again.",
-            minutes=round(cfg.session_idle_minutes),
+            minutes=idle if isinstance(idle, int) else round(cfg.session_idle_minutes),
         )
     if reason == "lifetime":
         return _(
@@ -153,10 +171,17 @@ def sign_in() -> Any:
             signed_in(user, request.remote_addr)
             return redirect(_safe_next(request.args.get("next")) or url_for("dispatch.index"))
     status = 400 if form.errors else 200
-    return render_template("dispatch/sign_in.html", form=form, failed=failed, ended=ended), status
+    return render_template(
+        "dispatch/sign_in.html",
+        form=form,
+        failed=failed,
+        ended=ended,
+        no_users=not failed and not has_users(),
+    ), status
 
 
 @bp.post("/sign-out")
+@crew_allowed
 def sign_out() -> Response:
     """Ends the user's sessions on the server, in every browser (a copied cookie included)."""
     if SignOutForm().validate_on_submit():
@@ -204,6 +229,7 @@ def _show_problems(form: Any, problems: list[accounts.PasswordProblem]) -> None:
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@crew_allowed
 @limiter.limit(_signin_rate, key_func=_password_user, methods=["POST"], deduct_when=_failed)
 def password() -> Any:
     """A user changes their own password: the current one, the new one twice. Every session of
@@ -258,13 +284,18 @@ def user_password(name: str) -> Any:
 
 
 @bp.get("/")
+@crew_allowed
 def index() -> Any:
-    """A dispatcher goes to their district; an admin sees every district and the log."""
+    """A dispatcher goes to their district, a van's crew to its sheet of today; an admin sees
+    every district and the log."""
     if not current_user.is_admin:
         if current_user.district is None:
             abort(403, _("Your account has no district; ask an administrator."))
-        return redirect(url_for("dispatch.district", code=current_user.district.code))
+        page = "dispatch.today" if is_crew(current_user) else "dispatch.district"
+        return redirect(url_for(page, code=current_user.district.code))
     districts = all_districts()
+    if not districts:
+        return redirect(url_for("dispatch.setup"))
     return render_template(
         "dispatch/admin.html",
         districts=[(d, stops_count(d), len(current_weeks(d))) for d in districts],
@@ -292,9 +323,3 @@ def district_json(code: str) -> Response:
             "updated_at": d.updated_at.isoformat(),
         }
     )
-
-
-@bp.get("/users")
-@admin_only
-def users() -> str:
-    return render_template("dispatch/users.html", users=all_users())

@@ -24,13 +24,14 @@ from flask_babel import gettext as _
 from taxvan.clock import CHINA, hhmm
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
+from web.adapters.maps import map_page, site_tiles
 from web.adapters.open_data import CANCELLATION_COLUMNS, CANCELLED_VISIT_COLUMNS, data_package
 from web.adapters.spreadsheets import csv_bytes
 from web.clock import china_now
 from web.db.models import District, PublishedWeek, ServiceRow, StopRow, VisitRow
 from web.db.queries import services_by_length, stop_of, upcoming_visits
 from web.db.store import current_week, current_weeks, latest_week
-from web.operations.booking import at, open_slots
+from web.operations.booking import at, ended, open_slots
 from web.operations.disruptions import REASONS, reason_text
 from web.security import map_policy, public_url_for
 from web.views.downloads import download
@@ -83,6 +84,7 @@ def helpers() -> dict:
         "lang": str(get_locale()),
         "hotline": current_app.config["TAXVAN_HOTLINE"],
         "cancel_reason": _cancel_reason,
+        "visit_ended": ended,
     }
 
 
@@ -122,15 +124,15 @@ def home() -> str:
         weeks=weeks,
         by_day=dict(sorted(by_day.items())),
         by_street=dict(sorted(by_street.items())),
-        today=china_now().date(),
     )
 
 
 @bp.get("/map/<week>")
 def week_map(week: str) -> Response:
     w = _week_or_404(week)
-    resp = Response(w.map_html, mimetype="text/html")
-    resp.headers["Content-Security-Policy"] = map_policy(w.map_html)
+    page = map_page(w.map_html, str(get_locale()))
+    resp = Response(page, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = map_policy(page)
     return resp
 
 
@@ -157,7 +159,10 @@ def stop_page(stop_id: str) -> str:
     stop = _stop_or_404(stop_id)
     services = services_of(stop.district_id)
     shortest = services[0] if services else None
-    visits = [(v, len(open_slots(v, shortest)) if shortest else 0) for v in upcoming(stop)]
+    visits = [
+        (v, len(open_slots(v, shortest)) if shortest and not ended(v) else 0)
+        for v in upcoming(stop)
+    ]
     qr = segno.make(public_url_for("public.stop_page", stop_id=stop.id), error="m")
     return render_template(
         "stop.html",
@@ -165,7 +170,19 @@ def stop_page(stop_id: str) -> str:
         visits=visits,
         services=services,
         qr_svg=qr.svg_inline(scale=4, title=_("Link to this page")),
-        tiles=current_app.config["TAXVAN"].tiles,
+        tiles=_tiles(),
+    )
+
+
+def _tiles() -> dict[str, str]:
+    """The stop map's base (`static/js/basemap.js`)."""
+    cfg = current_app.config["TAXVAN"]
+    return site_tiles(
+        cfg.tiles,
+        cfg.tile_url or None,
+        cfg.tile_key or None,
+        str(get_locale()),
+        cfg.map_review_number,
     )
 
 
@@ -199,6 +216,7 @@ def poster(stop_id: str) -> str:
         services=services,
         qr_svg=qr.svg_inline(scale=6, omitsize=True),  # a viewBox: the CSS size scales it
         weekdays=WEEKDAY_ZH if str(get_locale()).startswith("zh") else WEEKDAY_EN,
+        review_number=current_app.config["TAXVAN"].map_review_number,
     )
 
 

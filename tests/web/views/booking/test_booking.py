@@ -112,11 +112,13 @@ def test_lookup_needs_code_and_phone_and_cancel_frees_the_place(app, client):
     )
     assert right.status_code == 200 and "取消预约" in right.get_data(as_text=True)
     cancelled = client.post(
-        "/d/fangzi/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
+        "/d/fangzi/booking/cancel",
+        data={"csrf_token": token, "code": code, "phone": PHONE, "confirm": "yes"},
     )
     assert "已取消" in cancelled.get_data(as_text=True)
     again = client.post(
-        "/d/fangzi/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
+        "/d/fangzi/booking/cancel",
+        data={"csrf_token": token, "code": code, "phone": PHONE, "confirm": "yes"},
     )
     assert again.status_code == 409 and "该预约已取消" in again.get_data(as_text=True)
     with app.app_context():
@@ -281,7 +283,8 @@ def test_a_malformed_move_is_refused_and_changes_nothing(app, client, target):
     assert _state(app, code) == before
     token = _csrf(client, "/d/fangzi/booking/lookup")
     cancelled = client.post(
-        "/d/fangzi/booking/cancel", data={"csrf_token": token, "code": code, "phone": PHONE}
+        "/d/fangzi/booking/cancel",
+        data={"csrf_token": token, "code": code, "phone": PHONE, "confirm": "yes"},
     )
     assert cancelled.status_code == 200 and "已取消" in cancelled.get_data(as_text=True)
 

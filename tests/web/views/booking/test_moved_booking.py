@@ -202,6 +202,6 @@ def test_the_moved_booking_page_reads_well_on_a_phone(sqlite_app, live_url, tmp_
         found = axe_violations(page)
         assert not found, "\n".join(found)
         page.get_by_role("button", name=f"打开预约{new}").click()
-        page.wait_for_selector("button.danger")
+        page.wait_for_selector("form.cancel-booking button")
         assert page.locator("dd.code").inner_text() == new
         assert page.locator("h1").inner_text() == "您的预约"

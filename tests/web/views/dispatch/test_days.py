@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import openpyxl
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import DEMO, serving
+from tests.conftest import DEMO, chromium_page, serving
 from tests.web.daysupport import DAY, book, clean, day_visits
 from tests.web.views.dispatch.test_dispatch import PASSWORD, console, sign_in  # noqa: F401  (fixture)
 from web.db.models import AuditEntry
@@ -66,8 +67,9 @@ def test_the_day_sheet_lists_stops_in_order_with_their_bookings(app, booked):
     assert "13800000001" in html
     # what to bring, counted: two invoices to issue, one consultation
     assert "发票代开" in html and "经办人身份证、合同或协议、收款凭证" in html
-    materials = html[html.index('class="console materials"') :]
-    assert '<td class="count">2</td>' in materials and '<td class="count">1</td>' in materials
+    materials = html[html.index('class="console materials') :]
+    counts = re.findall(r'<td class="count"[^>]*>(\d+)</td>', materials)
+    assert "2" in counts and "1" in counts
     assert "上门服务" in html or "Door-to-door" in html
     # the phone view of the same day
     phone = client.get(f"/dispatch/districts/fangzi/today?date={DAY.isoformat()}")
@@ -183,3 +185,30 @@ def test_screenshot_phone(console_live, phone_page):
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 360
     assert phone_page.locator(".bookings-list a[href^='tel:']").count() == 4
     phone_page.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
+
+
+PHONE_SHOTS = Path("/work/shots/public")
+
+ONE_LINE = """el => {
+  const r = document.createRange(); r.selectNodeContents(el);
+  const lines = new Set([...r.getClientRects()].map(q => Math.round(q.top)));
+  return [el.getBoundingClientRect().width, lines.size, el.textContent.trim()];
+}"""
+"""A cell's width and how many lines its text takes."""
+
+
+def test_the_full_sheet_is_cards_on_a_390_px_phone(console_live):
+    """The full day sheet (not the phone view) on a 390 px phone: nothing runs off the side,
+    and each taxpayer's name reads on one line instead of a character a line."""
+    with chromium_page(390, 844) as page:
+        _sign_in(page, console_live)
+        page.goto(f"{console_live}/dispatch/districts/fangzi/days?date={DAY.isoformat()}")
+        page.wait_for_selector(".day-sheet")
+        if PHONE_SHOTS.parent.exists():
+            PHONE_SHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(PHONE_SHOTS / "day-sheet-390.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        names = page.locator("table.bookings tbody td:nth-child(2)")
+        assert names.count() == 4
+        for width, lines, text in (names.nth(i).evaluate(ONE_LINE) for i in range(4)):
+            assert lines == 1 and width >= 4 * 16, (text, width, lines)

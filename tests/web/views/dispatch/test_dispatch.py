@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from tests.conftest import DEMO, _dispose, _web_config
 from tests.districts import make_county
@@ -34,17 +34,28 @@ from web.extensions import db, limiter
 
 PASSWORD = "correct horse battery"
 
-ADMIN_ONLY = {"dispatch.users", "dispatch.user_password"}
+ADMIN_ONLY = {
+    "dispatch.users",
+    "dispatch.user_password",
+    "dispatch.user_create",
+    "dispatch.user_disable",
+    "dispatch.user_enable",
+    "dispatch.setup",
+    "dispatch.new_district",
+}
 """Console pages only an admin may see; every other page is a dispatcher's, of their district."""
 
 OPEN = {"dispatch.sign_in"}
 """The only console page an anonymous visitor may see."""
 
 NEEDS_FIELDS = {
+    "dispatch.record_json",
     "dispatch.plan_start",
     "dispatch.adjustment_add",
     "dispatch.password",
     "dispatch.user_password",
+    "dispatch.user_create",
+    "dispatch.new_district",
 }
 """Forms the walk sends without their fields (only the CSRF token): refused as incomplete."""
 
@@ -91,10 +102,21 @@ def _clean(app) -> None:
     """Remove what the console tests added (the PostgreSQL database outlives each test): users,
     the audit log, the districts besides the demo's (with their rows), and the demo district's
     name and folder as the fixtures made them."""
-    from web.db.models import DoorRequest, DoorVisit, PublishedWeek, ServiceRow
+    from web.db.models import (
+        AppliedRecord,
+        BookingOutcome,
+        DoorRequest,
+        DoorVisit,
+        PublishedWeek,
+        ServiceRow,
+        VisitRecord,
+        WalkIn,
+    )
 
     with app.app_context():
         db.session.rollback()
+        for model in (AppliedRecord, WalkIn, BookingOutcome, VisitRecord):
+            db.session.execute(delete(model))
         db.session.execute(delete(AdjustmentRow))
         db.session.execute(delete(DoorVisit))
         db.session.execute(delete(DoorRequest))
@@ -154,7 +176,7 @@ def _audit(app, action: str) -> list[AuditEntry]:
 
 # --- access: walk the whole URL map ---------------------------------------------------------
 
-SAMPLE = {"week": "2026-W49", "version": 1, "fmt": "csv", "name": "ann"}
+SAMPLE = {"week": "2026-W49", "version": 1, "fmt": "csv", "name": "ann", "visit_id": 1}
 """Values for the console URLs' other parts: the demo's published week, its first version, the
 demo district's dispatcher."""
 
@@ -172,17 +194,47 @@ def _console_rules(app) -> list[tuple[str, str, str]]:
     return sorted(out, key=lambda r: (r[0] == "dispatch.sign_out", r))
 
 
-SAMPLE_IDS = ("job_id", "draft_id")
-"""Ids in console URLs; the walk fills them with a job and a draft of the district it visits."""
+SAMPLE_IDS = ("job_id", "draft_id", "notice_id")
+"""Ids in console URLs; the walk fills them with a job, a draft and a waiting notice of the
+district it visits."""
 
 
 def _sample_plan(app, code: str) -> dict[str, int]:
-    """A finished plan job and its draft in district `code`, for the walk's URLs."""
+    """A finished plan job and its draft, and a notice in the outbox, in district `code`, for
+    the walk's URLs."""
     from tests.web.operations.test_plan_jobs import make_finished_job
 
     with app.app_context():
         job_id, draft_id = make_finished_job(code)
-    return {"job_id": job_id, "draft_id": draft_id}
+    return {"job_id": job_id, "draft_id": draft_id, "notice_id": sample_notice(app, code)}
+
+
+def sample_notice(app, code: str) -> int:
+    """A notice waiting in district `code`'s outbox (about its first stop); its id."""
+    import datetime as dt
+
+    from taxvan.notices import NoticeData, NoticeKind
+    from web.db.outbox import notify
+
+    with app.app_context():
+        d = db.session.scalar(select(District).where(District.code == code))
+        stop = db.session.get(StopRow, d.rows["stops"][0])
+        notify(
+            NoticeKind.BOOKED,
+            NoticeData(
+                code="SAMPLE01",
+                date=dt.date(2026, 12, 1),
+                start="09:00",
+                place=stop.name,
+                service="咨询",
+            ),
+            phone="13912345678",
+            lang="zh",
+            key=f"sample:{code}:{uuid.uuid4().hex[:8]}",
+            stop_id=stop.id,
+        )
+        db.session.commit()
+        return db.session.scalar(select(func.max(Notice.id)))
 
 
 def _request(client, app, endpoint: str, method: str, code: str, ids: dict | None = None):

@@ -12,12 +12,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import shapely.geometry
 from sqlalchemy import delete, func, select
 
 from tests.conftest import CHINA_NOW, DEMO, VALID_USCC
@@ -438,3 +440,89 @@ def test_choosing_no_file_says_so(app, home):
     client = _signed_in(app)
     r = client.post(URL, data={"csrf_token": _token(client, URL)}, follow_redirects=True)
     assert "请至少选择一个文件" in _page(r)
+
+
+def test_the_chinese_page_says_every_problem_in_chinese_with_its_values(app, home):
+    stops = _rows(home / "stops.csv")
+    stops[2][4] = "35.9x"  # row 3: lat
+    vans = _rows(home / "vans.csv")
+    at = vans[0].index("shift_end")
+    vans = [[c for i, c in enumerate(row) if i != at] for row in vans]  # no shift_end column
+    client = _signed_in(app)
+    r = _upload(client, {"stops": (_csv(stops), "stops.csv"), "vans": (_csv(vans), "vans.csv")})
+    assert r.status_code == 400
+    html = _page(r)
+    body = html.split('class="console problems"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(
+        r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>", body
+    )
+    assert ("stops.csv", "3", "lat", "“35.9x”不是以十进制度数表示的 WGS-84 纬度") in cells
+    assert ("vans.csv", "—", "shift_end", "缺少该列") in cells
+    english = {w for *_, text in cells for w in re.findall(r"[A-Za-z]{3,}", text)}
+    assert english <= {"WGS"}, english
+    assert "is not" not in html and "missing column" not in html
+
+
+def _geojson(geometry) -> bytes:
+    feature = {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(geometry)}
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+
+
+def test_the_preview_shows_each_changed_field_of_vans_hall_outline_and_stops(app, home):
+    vans = _rows(home / "vans.csv")
+    head = vans[0]
+    vans[1][head.index("shift_start")], vans[1][head.index("shift_end")] = "09:00", "17:30"
+    old_shift = f"{_rows(home / 'vans.csv')[1][head.index('shift_start')]}–"
+    depot = _rows(home / "depot.csv")
+    old_hall = depot[1][1]
+    depot[1][1] = old_hall + "（新址）"
+    depot[1][2] = f"{float(depot[1][2]) + 0.01:.6f}"
+    outline = shapely.geometry.shape(
+        json.loads((home / "outline.geojson").read_text())["features"][0]["geometry"]
+    ).buffer(0.01)
+    gone, moved = _published(app)
+    stops, _, renamed = _valid_upload(home, gone, moved)
+    old_name = next(r[1] for r in _rows(home / "stops.csv") if r[0] == renamed)
+
+    client = _signed_in(app)
+    r = _upload(
+        client,
+        {
+            "vans": (_csv(vans), "vans.csv"),
+            "depot": (_csv(depot), "depot.csv"),
+            "outline": (_geojson(outline), "outline.geojson"),
+            "stops": (_csv(stops), "stops.csv"),
+        },
+    )
+    html = _page(r)
+    assert r.status_code == 200, html
+    table = html.split('class="console field-changes"', 1)[1].split("</table>", 1)[0]
+    rows = {
+        (kind, change): text
+        for kind, change, text in re.findall(
+            r'<tr class="item-(\w+) is-(\w+)">(.*?)</tr>', table, flags=re.DOTALL
+        )
+    }
+    assert f"班次：{old_shift}" in rows["vans", "changed"]
+    assert "→ 09:00–17:30" in rows["vans", "changed"]
+    hall = rows["hall", "changed"]
+    assert f"名称：{old_hall} → {old_hall}（新址）" in hall and "位置移动 1,112 米" in hall
+    assert "面积：" in rows["outline", "changed"] and "平方公里" in rows["outline", "changed"]
+    stop_rows = re.findall(r'<tr class="item-stops is-(\w+)">(.*?)</tr>', table, flags=re.DOTALL)
+    by_id = {re.search(r"\((\d+)\)", text).group(1): (change, text) for change, text in stop_rows}
+    assert by_id[moved][0] == "changed" and re.search(r"位置移动 1,1\d\d 米", by_id[moved][1])
+    assert f"名称：{old_name} → {old_name}（新址）" in by_id[renamed][1]
+    assert by_id["999900000001"][0] == "added" and by_id[gone][0] == "removed"
+    assert not re.search(r"\bmoved\b|\bname:", table), "no English"
+
+
+def test_the_confirmed_import_says_its_counts_in_words(app, home):
+    stops = _rows(home / "stops.csv")
+    new = list(stops[1])
+    new[0] = "999900000005"
+    client = _signed_in(app)
+    form = _preview_form(client, {"stops": (_csv([*stops, new]), "stops.csv")})
+    r = client.post(URL + "/confirm", data=form, follow_redirects=True)
+    html = _page(r)
+    assert "街道：新增 0，修改 0，删除 0" in html and "服务点：新增 1，修改 0，删除 0" in html
+    assert "+0" not in html and "~0" not in html

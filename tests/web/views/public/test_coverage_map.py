@@ -28,8 +28,8 @@ def test_points_are_counted_per_square_at_the_square_centre():
 @pytest.fixture(scope="module")
 def coverage_map(demo_problem, demo_plan, tmp_path_factory: pytest.TempPathFactory):
     uncovered = uncovered_points(demo_plan, demo_problem)
-    m = schedule_map(demo_plan, demo_problem.dataset, tile_source("none"))
-    add_coverage_layer(m, uncovered)
+    m = schedule_map(demo_plan, demo_problem.dataset, tile_source("none"), lang="en")
+    add_coverage_layer(m, uncovered, lang="en")
     path = tmp_path_factory.mktemp("covmap") / "map.html"
     write_map(m, path)
     return path, uncovered
@@ -83,9 +83,11 @@ def test_taxvan_plan_writes_coverage_to_report_terminal_and_map(tmp_path: Path):
     assert 0 < cov["this_week"]["share"]["10"] <= cov["this_week"]["share"]["15"]
     assert [s["code"] for s in cov["streets"]] and all("two_weeks" in s for s in cov["streets"])
     assert "within 10 / 15 / 20 min of a visited stop" in printed
-    page = (out / "map.html").read_text(encoding="utf-8")
+    page = (out / "map.en.html").read_text(encoding="utf-8")
     uncovered = cov["remote_taxpayers"] - cov["this_week"]["within"]["10"]
     assert f"more than 10 min from a stop ({uncovered})" in page
+    zh = (out / "map.html").read_text(encoding="utf-8")
+    assert json.dumps(f"距服务点超过 10 分钟（{uncovered}）")[1:-1] in zh  # as a script writes it
 
 
 def test_the_catchment_choice_can_still_be_asked_for(tmp_path: Path):

@@ -4,7 +4,7 @@ import icalendar
 import pytest
 from ics import Calendar
 
-from web.db.models import VisitRow
+from web.db.models import District, VisitRow
 from web.extensions import db
 
 
@@ -53,6 +53,19 @@ def test_poster_has_weekly_times_qr_and_hotline(app, client):
     assert "<svg" in page and "12366" in page
     with client.get("/static/css/poster.css") as css:
         assert "@page { size: A4" in css.get_data(as_text=True)
+
+
+def test_the_poster_title_names_the_district_and_says_every_week(app, client):
+    """Posted on a village notice board, the poster says whose van it is and that it comes
+    every week."""
+    v = _first_visit(app)
+    page = client.get(f"/d/fangzi/stops/{v.stop_id}/poster").get_data(as_text=True)
+    title = page[page.index("<h1>") : page.index("</h1>")]
+    with app.app_context():
+        district = db.session.scalar(db.select(District.name).where(District.code == "fangzi"))
+    assert district and district in title and "每周" in title
+    english = client.get(f"/d/fangzi/stops/{v.stop_id}/poster?lang=en").get_data(as_text=True)
+    assert "Weekly times" in english[english.index("<h1>") : english.index("</h1>")]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
