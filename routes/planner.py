@@ -50,6 +50,7 @@ from routes.weekly import ProgressFn, solve_week
 from taxvan.adjustments import Adjustments, check_adjustments
 from taxvan.clock import GRID_MINUTES, floor_to_grid
 from taxvan.dataset import Dataset
+from taxvan.demand import WeekDemand
 from taxvan.errors import PlanningError
 from taxvan.io.timetable_files import write_json
 from taxvan.learning import LearnedWeights, LearningRules, VisitCounts, learn_weights
@@ -158,13 +159,13 @@ def template_fingerprint(
     changes which days run, never every stop's times. So are the names (`DISPLAY_NAMES`): a
     stop renamed, a typo mended, keeps its times. `with_names` gives the fingerprint of
     earlier versions, which hashed the names too (their saved templates are still found).
-    `learned` weights (`LearnedWeights.key`) make a template of their own."""
+    Visits sized by learned weights (`learned`, `demand_key`) make a template of their own."""
     data = dataclasses.replace(dataset, calendar=(), warnings=())
     h = hashlib.sha256()
     parts: list[Any] = [data, settings, provider.key(), TEMPLATE_FORMAT]
     if adjustments:
         parts.append(adjustments.as_dict())
-    if learned:  # weights learned from records (`LearnedWeights.key`); none: as before
+    if learned:  # visits sized by recorded demand (`demand_key`); none: as before
         parts.append({"learned": learned})
     for i, part in enumerate(parts):
         default = _canonical if with_names or i > 0 else _canonical_without_names
@@ -410,6 +411,17 @@ def _choose_and_plan(
     return standard, template, limits
 
 
+def demand_key(demand: WeekDemand) -> dict[str, Any]:
+    """What a week's visits are, for the fingerprint of a template planned with learned
+    weights: each stop's visits a week and their length, each street's minutes. Records
+    that move a stop's estimate without changing its visits keep the template."""
+    visits = sorted({(v.stop_id, v.count, v.dwell, v.biweekly) for v in demand.visits})
+    return {
+        "visits": [list(v) for v in visits],
+        "streets": dict(sorted(demand.street_target_minutes.items())),
+    }
+
+
 def _learned(
     base: WeekProblem, records: Sequence[VisitCounts], learning: LearningRules | None
 ) -> LearnedWeights | None:
@@ -531,17 +543,21 @@ def plan_week(
     learned = _learned(base, records, learning)
     if learned is not None and learned.changed:
         say(message(N_("  recorded demand changes %(n)d stop(s)"), n=len(learned.changed)))
+        base = build_week_problem(
+            dataset, label, provider, settings, True, adjustments, limits, learned
+        )
         fingerprint = template_fingerprint(
-            dataset, provider, settings, adjustments, learned=learned.key()
+            dataset, provider, settings, adjustments, learned=demand_key(base.demand)
         )
         if templates is not None:
             path = templates / f"{fingerprint}.json"
             base_path = _template_path(templates, base_fp, dataset, provider, settings, None)
-        if not new_template:
-            limits = _start_limits(path, previous, base_path)
-        base = build_week_problem(
-            dataset, label, provider, settings, True, adjustments, limits, learned
-        )
+        kept = limits if new_template else _start_limits(path, previous, base_path)
+        if kept != limits:  # the template of these visits was planned under other limits
+            limits = kept
+            base = build_week_problem(
+                dataset, label, provider, settings, True, adjustments, limits, learned
+            )
     standard = pair_alternating(base)
     template = None
     if path is not None and not new_template:

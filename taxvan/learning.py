@@ -125,17 +125,6 @@ class LearnedWeights:
     def changed(self) -> list[str]:
         return sorted(s for s, e in self.evidence.items() if e.learned)
 
-    def key(self) -> dict[str, dict[str, int]]:
-        """What planning with these weights depends on, beyond the registry: the weights of
-        the streets and stops, when any stop's weight was learned (none: planned as the
-        registry says). Part of the template's fingerprint."""
-        if not self.changed:
-            return {}
-        return {
-            "streets": dict(sorted(self.weights.street_remote.items())),
-            "stops": dict(sorted(self.weights.stop_remote.items())),
-        }
-
 
 def learn_weights(
     weights: Weights,

@@ -55,6 +55,17 @@ def test_a_stop_drawing_far_more_than_the_registry_gets_more_minutes_and_says_wh
     name = next(s.name for s in demo_dataset.stops if s.id == busy)
     assert any(n.startswith(f"{name}: ") and "served a visit" in n for n in notes), notes
 
+    # two weeks fewer of the same counts move the estimate, not the visits: the template stays
+    again = plan_week(
+        demo_dataset,
+        "2026-W50",
+        provider,
+        params=SearchParams(time_limit_s=2),
+        templates=templates,
+        records=_records(demo_week, busy, 4.0, weeks=6),
+    )
+    assert again.template_reused and again.fingerprint == learned.fingerprint
+
     off = plan_week(
         demo_dataset,
         "2026-W49",

@@ -107,4 +107,3 @@ def test_a_street_moves_by_what_its_stops_moved_from_its_own_count() -> None:
     moved_a = sum(w.stop_remote[s] - REMOTE[s] for s in ("A-1", "A-2"))
     moved_b = sum(w.stop_remote[s] - REMOTE[s] for s in ("B-1", "B-2"))
     assert w.street_remote == {"A": 100 + moved_a, "B": 60 + moved_b}
-    assert learned.key() and learn_weights(registry, [], STOPS).key() == {}
