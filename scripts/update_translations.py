@@ -445,6 +445,8 @@ ZH = {
     "User enabled": "启用用户",
     " (code %(code)s)": "（代码 %(code)s）",
     "Create a user of %(name)s": "创建%(name)s的用户",
+    "Enabled the user %(user)s again": "重新启用了用户 %(user)s",
+    "Recorded the crew's report of visit %(visit)s (%(date)s)": "记录了服务班次 %(visit)s（%(date)s）的现场情况",
     # planner reasons, draft notes and the draft's changes (planzh)
     "the exclusion of stop %(stop)s": "排除站点 %(stop)s",
     "stop %(stop)s now having %(count)d visit(s) a week": "站点 %(stop)s 改为每周 %(count)d 次",
