@@ -617,6 +617,8 @@ ZH = {
     # the site's small maps: the zoom buttons
     "Zoom in": "放大",
     "Zoom out": "缩小",
+    # plans that learn from the crew's records
+    "  recorded demand changes %(n)d stop(s)": "  记录的需求改变了 %(n)d 个停靠点的安排",
 }
 
 
