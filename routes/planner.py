@@ -24,7 +24,7 @@ import datetime as dt
 import enum
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,10 @@ from routes.weekly import ProgressFn, solve_week
 from taxvan.adjustments import Adjustments, check_adjustments
 from taxvan.clock import GRID_MINUTES, floor_to_grid
 from taxvan.dataset import Dataset
+from taxvan.demand import WeekDemand
 from taxvan.errors import PlanningError
 from taxvan.io.timetable_files import write_json
+from taxvan.learning import LearnedWeights, LearningRules, VisitCounts, learn_weights
 from taxvan.messages import N_, Message, message
 from taxvan.workdays import parse_iso_week
 
@@ -89,6 +91,8 @@ class WeekPlan:
     cover_limits: CoverLimits = field(default_factory=CoverLimits)
     """What the week's routes taught the covering choice (`_choose_and_plan`); kept with the
     template (`template_record`) so that reusing it, or planning near it, chooses alike."""
+    learned: LearnedWeights | None = None
+    """The weights learned from the records the week was planned with (None: none given)."""
 
 
 class PlanCheckFailed(PlanningError):
@@ -142,6 +146,7 @@ def template_fingerprint(
     adjustments: Adjustments | None = None,
     *,
     with_names: bool = False,
+    learned: Mapping[str, Any] | None = None,
 ) -> str:
     """What the weekly template depends on: the district's data, the planning settings, the
     travel model (`provider.key()`), the dispatcher's adjustments and the template format.
@@ -153,12 +158,15 @@ def template_fingerprint(
     data): the template is a standard week, so entering next year's holiday schedule
     changes which days run, never every stop's times. So are the names (`DISPLAY_NAMES`): a
     stop renamed, a typo mended, keeps its times. `with_names` gives the fingerprint of
-    earlier versions, which hashed the names too (their saved templates are still found)."""
+    earlier versions, which hashed the names too (their saved templates are still found).
+    Visits sized by learned weights (`learned`, `demand_key`) make a template of their own."""
     data = dataclasses.replace(dataset, calendar=(), warnings=())
     h = hashlib.sha256()
     parts: list[Any] = [data, settings, provider.key(), TEMPLATE_FORMAT]
     if adjustments:
         parts.append(adjustments.as_dict())
+    if learned:  # visits sized by recorded demand (`demand_key`); none: as before
+        parts.append({"learned": learned})
     for i, part in enumerate(parts):
         default = _canonical if with_names or i > 0 else _canonical_without_names
         h.update(json.dumps(part, default=default, ensure_ascii=False).encode() + b"\0")
@@ -403,6 +411,40 @@ def _choose_and_plan(
     return standard, template, limits
 
 
+def demand_key(demand: WeekDemand) -> dict[str, Any]:
+    """What a week's visits are, for the fingerprint of a template planned with learned
+    weights: each stop's visits a week and their length, each street's minutes. Records
+    that move a stop's estimate without changing its visits keep the template."""
+    visits = sorted({(v.stop_id, v.count, v.dwell, v.biweekly) for v in demand.visits})
+    return {
+        "visits": [list(v) for v in visits],
+        "streets": dict(sorted(demand.street_target_minutes.items())),
+    }
+
+
+def _learned(
+    base: WeekProblem, records: Sequence[VisitCounts], learning: LearningRules | None
+) -> LearnedWeights | None:
+    """The week's weights learned from `records` against the registry's (None: no records,
+    or learning is off)."""
+    rules = learning or LearningRules()
+    if not records or not rules.enabled:
+        return None
+    # Only the stops the week sizes visits by: with the covering choice, the chosen ones (a
+    # stop no longer chosen has its taxpayers counted at the nearest chosen stop).
+    weighted = base.weights.stop_remote
+    street_of = {s.id: s.street_code for s in base.dataset.stops if weighted.get(s.id, 0) > 0}
+    return learn_weights(base.weights, records, street_of, rules)
+
+
+def _planned_near(path: Path | None) -> str | None:
+    """What a saved template was planned near, as recorded in it."""
+    if path is None:
+        return None
+    recorded = json.loads(path.read_text("utf-8")).get("planned_near")
+    return recorded if isinstance(recorded, str) else None
+
+
 Previous = PreviousTemplate | Mapping[str, Any] | Path
 """A previous template: read, as its JSON data (`template_to_dict`), or its file."""
 
@@ -446,6 +488,8 @@ def plan_week(
     stop: StopFn | None = None,
     previous: Previous | None = None,
     stability: Stability | None = None,
+    records: Sequence[VisitCounts] = (),
+    learning: LearningRules | None = None,
 ) -> WeekPlan:
     """Plan ISO week `week` ("2026-W49") of `dataset` from the weekly template.
 
@@ -467,6 +511,13 @@ def plan_week(
     `PreviousTemplate`, a template's JSON data or its `template.json`; the console passes
     the published week's), else the district's template without adjustments from
     `templates` when the folder holds it. `new_template` plans from scratch, near nothing.
+
+    `records` (what the crew counted at past visits) with `learning` on (the default rules)
+    replace the registry's weight of each stop whose recorded demand is clearly not what the
+    registry says (`taxvan.learning.learn_weights`): such a week has a template of its own,
+    planned near the one without the records like any re-plan, and its report's notes say
+    why each such stop's visits changed. No records, or none that pass the rules: planned
+    as before.
     """
     provider = provider or GeodesicProvider()
     settings = settings or PlanSettings()
@@ -489,22 +540,37 @@ def plan_week(
     )
     limits = CoverLimits() if new_template else _start_limits(path, previous, base_path)
     base = build_week_problem(dataset, label, provider, settings, True, adjustments, limits)
+    learned = _learned(base, records, learning)
+    if learned is not None and learned.changed:
+        say(message(N_("  recorded demand changes %(n)d stop(s)"), n=len(learned.changed)))
+        base = build_week_problem(
+            dataset, label, provider, settings, True, adjustments, limits, learned
+        )
+        fingerprint = template_fingerprint(
+            dataset, provider, settings, adjustments, learned=demand_key(base.demand)
+        )
+        if templates is not None:
+            path = templates / f"{fingerprint}.json"
+            base_path = _template_path(templates, base_fp, dataset, provider, settings, None)
+        kept = limits if new_template else _start_limits(path, previous, base_path)
+        if kept != limits:  # the template of these visits was planned under other limits
+            limits = kept
+            base = build_week_problem(
+                dataset, label, provider, settings, True, adjustments, limits, learned
+            )
     standard = pair_alternating(base)
     template = None
     if path is not None and not new_template:
         template = _saved_template(path, standard.paired, params, say)
     reused = template is not None
-    where: str | None = None
-    if reused and path is not None:
-        recorded = json.loads(path.read_text("utf-8")).get("planned_near")
-        where = recorded if isinstance(recorded, str) else None
+    where = _planned_near(path) if reused else None
     if template is None:
         near = None if new_template else _previous(previous, base_path, say)
         if near is not None:
             where = near.source or near.fingerprint or "given"
         standard, template, limits = _choose_and_plan(
             lambda lim: build_week_problem(
-                dataset, label, provider, settings, True, adjustments, lim
+                dataset, label, provider, settings, True, adjustments, lim, learned
             ),
             standard,
             limits,
@@ -554,4 +620,5 @@ def plan_week(
         adjustments=adjustments,
         near=where,
         cover_limits=limits,
+        learned=learned,
     )

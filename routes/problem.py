@@ -7,7 +7,7 @@ Builds, from a `Dataset`, the remote flags, the weights, the visit demand and th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,8 +28,9 @@ from taxvan.demand import (
 )
 from taxvan.errors import PlanningError
 from taxvan.fleet import fleet_weekdays
+from taxvan.learning import LearnedWeights, visit_changes
 from taxvan.messages import Message
-from taxvan.places import LatLon
+from taxvan.places import LatLon, Stop
 from taxvan.taxpayers import DEFAULT_REMOTE_THRESHOLD_MIN, remote_flags
 from taxvan.weights import Weights, count_weights
 from taxvan.workdays import WorkWeek, parse_iso_week, week_dates, work_week
@@ -185,6 +186,7 @@ def build_week_problem(
     template: bool = False,
     adjustments: Adjustments | None = None,
     limits: CoverLimits | None = None,
+    learned: LearnedWeights | None = None,
 ) -> WeekProblem:
     """Weights, demand and matrices for ISO week `week_label` of `dataset`.
 
@@ -194,6 +196,12 @@ def build_week_problem(
     out of the district and shape the visits of pinned and changed stops. With the covering
     choice, a stop no van's day can reach and serve is never chosen, nor one of `limits`,
     whose service minutes (if given) replace the settings' share of the working minutes.
+
+    `learned` (`taxvan.learning.learn_weights` of this problem's weights without it) sizes
+    the streets' shares and the stops' visits by recorded demand instead of the registry;
+    the stops visited are the same as without it (the covering choice is made on the
+    registry), no stop visited every week loses its weekly visit, and the demand's notes say
+    why each learned stop's visits changed.
     """
     provider = provider or GeodesicProvider()
     limits = limits or CoverLimits()
@@ -261,6 +269,17 @@ def build_week_problem(
         )
 
     standard = standard_demand()
+    # By catchment, recorded demand sizes every stop (with the covering choice, see below).
+    standard, weights = _learned_demand(
+        standard,
+        weights,
+        learned if settings.stop_choice != "covering" else None,
+        stops,
+        lambda w: week_demand(
+            dataset.streets, stops, w, budget, len(week.dates), None, settings.rules
+        ),
+    )
+    all_weights = weights
     cover: CoverSetup | None = None
     if settings.stop_choice == "covering" and remote_idx:
         # The stops the choice may take follow the settings' service minutes even when the
@@ -302,8 +321,26 @@ def build_week_problem(
                 frozenset(left_out),
             )
 
-        standard = standard_demand(choose)
+        choices: list[StopChoice] = []
+        standard = standard_demand(lambda minutes: _kept(choices, choose(minutes)))
         cover = setups[0] if setups else None  # no chooser call: no working day
+        # Recorded demand sizes the chosen stops' visits; the choice stays the registry's.
+        standard, _ = _learned_demand(
+            standard,
+            weights,
+            learned if choices else None,
+            stops,
+            lambda w: week_demand(
+                dataset.streets,
+                stops,
+                w,
+                budget,
+                len(week.dates),
+                None,
+                settings.rules,
+                lambda _minutes: _with_weights(choices[0], w),
+            ),
+        )
         if cover and cover.chosen:
             # A remote taxpayer belongs to the nearest stop that is visited, for the drop
             # penalties and the report alike; the streets' weights do not change.
@@ -350,3 +387,60 @@ def build_week_problem(
         cover=cover,
         biweekly_stops=frozenset(v.stop_id for v in standard.visits if v.biweekly),
     )
+
+
+def _kept(choices: list[StopChoice], choice: StopChoice) -> StopChoice:
+    """`choice`, kept in `choices` (the learned demand visits the same stops)."""
+    choices.append(choice)
+    return choice
+
+
+def _with_weights(choice: StopChoice, weights: Weights) -> StopChoice:
+    """The same stops, sized by `weights`."""
+    sized = {s: weights.stop_remote.get(s, w) for s, w in choice.weights.items()}
+    return dataclasses.replace(choice, weights=sized)
+
+
+def _learned_demand(
+    before: WeekDemand,
+    registry: Weights,
+    learned: LearnedWeights | None,
+    stops: Sequence[Stop],
+    demand: Callable[[Weights], WeekDemand],
+) -> tuple[WeekDemand, Weights]:
+    """The week's demand with `learned` weights, and why each learned stop changed.
+
+    A stop that has a weekly visit on the registry's weights keeps one: a stop whose learned
+    weight would take it away (every other week, or no visit) plans with its registry weight
+    instead, so recorded demand never takes a stop below its minimum visit. Returns the
+    demand and the weights it was sized by (`before` and `registry` when nothing was
+    learned)."""
+    if learned is None or not learned.changed:
+        return before, registry
+    weights = learned.weights
+    after = demand(weights)
+    weekly = {v.stop_id for v in before.visits if not v.biweekly}
+    for _ in range(3):  # raising one stop may push a neighbour below: a few rounds
+        lost = weekly - {v.stop_id for v in after.visits if not v.biweekly}
+        if not lost:
+            break
+        weights = _registry_floor(weights, learned, lost, {s.id: s.street_code for s in stops})
+        after = demand(weights)
+    learned = dataclasses.replace(learned, weights=weights)
+    names = {s.id: s.name for s in stops}
+    notes = visit_changes(before, after, learned, names)
+    return dataclasses.replace(after, notes=(*after.notes, *notes)), weights
+
+
+def _registry_floor(
+    weights: Weights, learned: LearnedWeights, lost: set[str], street_of: Mapping[str, str]
+) -> Weights:
+    """`weights` with each of `lost` back at least at its registry weight, its street's
+    weight raised by as much."""
+    stops = dict(weights.stop_remote)
+    streets = dict(weights.street_remote)
+    for s in sorted(lost):
+        raised = max(stops.get(s, 0), learned.registry.get(s, 0))
+        streets[street_of[s]] = streets.get(street_of[s], 0) + raised - stops.get(s, 0)
+        stops[s] = raised
+    return dataclasses.replace(weights, stop_remote=stops, street_remote=streets)

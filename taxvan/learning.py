@@ -118,6 +118,8 @@ class LearnedWeights:
     evidence: Mapping[str, StopEvidence] = field(default_factory=dict)
     prior_weeks: float | None = None
     """The estimated `k`; None when nothing was learned."""
+    registry: Mapping[str, int] = field(default_factory=dict)
+    """The registry's stop weights the learned ones replace."""
 
     @property
     def changed(self) -> list[str]:
@@ -153,12 +155,16 @@ def learn_weights(
         for s, p in prior.items()
     }
     if not any(e.learned for e in evidence.values()):
-        return LearnedWeights(weights, evidence, k)
+        return LearnedWeights(weights, evidence, k, weights.stop_remote)
     total = sum(weights.stop_remote.get(s, 0) for s in street_of)
     stop_weight = apportion(total, rate) if total and sum(rate.values()) > 0 else {}
-    street_weight: dict[str, int] = dict.fromkeys(weights.street_remote, 0)
+    # A street's weight moves by what its stops' weights moved: its remote taxpayers are
+    # counted by where they live, its stops' by the stop they are nearest to.
+    street_weight: dict[str, int] = dict(weights.street_remote)
     for stop_id, w in stop_weight.items():
-        street_weight[street_of[stop_id]] = street_weight.get(street_of[stop_id], 0) + w
+        code = street_of[stop_id]
+        moved = w - weights.stop_remote.get(stop_id, 0)
+        street_weight[code] = max(0, street_weight.get(code, 0) + moved)
     learned = Weights(
         street_remote=street_weight,
         stop_remote={**weights.stop_remote, **stop_weight},
@@ -166,7 +172,7 @@ def learn_weights(
         total_taxpayers=weights.total_taxpayers,
         total_remote=weights.total_remote,
     )
-    return LearnedWeights(learned, evidence, k)
+    return LearnedWeights(learned, evidence, k, weights.stop_remote)
 
 
 def visit_changes(

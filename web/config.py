@@ -70,6 +70,19 @@ class Config:
     )
     stop_choice: str = field(default_factory=lambda: _env("TAXVAN_STOP_CHOICE", PLAN.stop_choice))
     """Which stops get visits: "covering" (for coverage) or "catchment" (each by its own)."""
+    learning: bool = field(
+        default_factory=lambda: (
+            _env("TAXVAN_LEARNING", "1").strip().lower() not in ("0", "false", "no", "off")
+        )
+    )
+    """Plans learn from the crew's records: a stop whose recorded demand (bookings, walk-ins,
+    people turned away) is clearly not what the registry says gets visits sized by it."""
+    learning_weeks: int = field(default_factory=lambda: int(_env("TAXVAN_LEARNING_WEEKS", "8")))
+    """Weeks of records a plan learns from (the most recent ones)."""
+    learning_min_weeks: int = field(
+        default_factory=lambda: int(_env("TAXVAN_LEARNING_MIN_WEEKS", "4"))
+    )
+    """Weeks with records a stop needs before its visits may change."""
     tiles: str = field(
         default_factory=lambda: _env(
             "TAXVAN_TILES", "tianditu" if _env("TAXVAN_TILE_KEY", "") else "none"

@@ -88,3 +88,22 @@ def test_the_change_is_explained_in_words() -> None:
     assert len(reasons) >= 1
     assert reasons[0].startswith("stop A-1: one visit of ")
     assert "last 8 weeks averaged" in reasons[0] and "turned away a visit" in reasons[0]
+
+
+def test_a_street_moves_by_what_its_stops_moved_from_its_own_count() -> None:
+    """Streets count remote taxpayers where they live, stops where they are nearest: a
+    street's learned weight is its own count moved by its stops' change, not their sum."""
+    registry = Weights(
+        street_remote={"A": 100, "B": 60},
+        stop_remote=dict(REMOTE),
+        stop_all=dict(REMOTE),
+        total_taxpayers=400,
+        total_remote=160,
+    )
+    rate = {"A-1": 10.0, "A-2": 10.0, "B-1": 30.0, "B-2": 10.0}
+    learned = learn_weights(registry, _records(rate, 8), STOPS)
+    assert "B-1" in learned.changed
+    w = learned.weights
+    moved_a = sum(w.stop_remote[s] - REMOTE[s] for s in ("A-1", "A-2"))
+    moved_b = sum(w.stop_remote[s] - REMOTE[s] for s in ("B-1", "B-2"))
+    assert w.street_remote == {"A": 100 + moved_a, "B": 60 + moved_b}

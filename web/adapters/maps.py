@@ -123,6 +123,28 @@ def tile_source(name: str, url: str | None = None, key: str | None = None) -> Ti
     return src
 
 
+def site_tiles(
+    name: str, url: str | None, key: str | None, lang: str, review_number: str = ""
+) -> dict[str, str]:
+    """What the site's own small maps (a stop's, the door-to-door form's) draw their base from
+    (`static/js/basemap.js`): the tiles and their annotation layer in `lang`, and the attribution
+    with the review number. No tiles when the source is unknown or lacks its key."""
+    try:
+        src = tile_source(name, url, key)
+    except ValueError:
+        src = TILE_SOURCES["none"]
+    zh = lang != "en"
+    attribution = (src.attribution if zh else src.attribution_en or src.attribution) or src.name
+    if review_number:
+        attribution += (", 审图号：" if zh else ", map review no. ") + esc(review_number)
+    return {
+        "url": src.url or "",
+        "labels": (src.labels if zh else src.labels_en) or "",
+        "subdomains": src.subdomains,
+        "attribution": attribution if src.url else "",
+    }
+
+
 def esc(text: object) -> str:
     """HTML-escape data for a popup; backticks and `$` too, for any template literal."""
     return html.escape(str(text), quote=True).replace("`", "&#96;").replace("$", "&#36;")
@@ -357,9 +379,10 @@ html, body { margin: 0; height: 100%; font-family: "PingFang SC", "Noto Sans CJK
 .tv-own .leaflet-tile-pane, .tv-tiled:not(.tv-own) .tv-area { display: none; }
 .tv-street-name, .tv-stop-name { display: none; color: #1f1f1f; white-space: nowrap;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }
+.tv-name { position: absolute; left: 0; top: 0; pointer-events: none; }
 .tv-street-name { font-size: 15px; font-weight: bold; text-align: center; letter-spacing: 1px;
-  line-height: 20px; }
-.tv-stop-name { font-size: 12px; line-height: 16px; }
+  line-height: 20px; width: 200px; margin: -10px 0 0 -100px; }
+.tv-stop-name { font-size: 12px; line-height: 16px; margin: -8px 0 0 9px; }
 .tv-own .tv-street-name, .tv-own.tv-near .tv-stop-name { display: block; }
 @media (max-width: 480px) { .tv-box { font-size: 12px; } .tv-title { left: 50px; right: 50px; }
   .leaflet-container .leaflet-control-attribution { font-size: 11px; line-height: 1.3; }
@@ -376,6 +399,11 @@ class _Words:
 
     def __call__(self, zh: str, en: str) -> str:
         return zh if self.zh else en
+
+    def name(self, text: str) -> str:
+        """A name from the data (Chinese): on the English page, marked so a screen reader
+        speaks it as Chinese."""
+        return esc(text) if self.zh else f'<span lang="zh-CN">{esc(text)}</span>'
 
     def weekday(self, day: dt.date) -> str:
         return (WEEKDAY_ZH if self.zh else WEEKDAY_EN)[day.weekday()]
@@ -478,7 +506,7 @@ def schedule_map(
             continue
         visits = times.get(s.id)
         body = (
-            f"<b>{esc(s.name)}</b><br>{esc(t.street(streets[s.street_code]))} · "
+            f"<b>{t.name(s.name)}</b><br>{esc(t.street(streets[s.street_code]))} · "
             f"{esc(t.kind(s.kind))}<br>"
             + (
                 t("本周服务：", "This week:") + "<br>" + "<br>".join(visits)
@@ -498,7 +526,7 @@ def schedule_map(
             fill_opacity=0.9 if visits else 0.35,
         )
         marker.add_child(popup(body))
-        marker.add_child(tooltip(esc(s.name)))
+        marker.add_child(tooltip(t.name(s.name)))
         marker.add_to(base)
 
     hall = folium.Marker(
@@ -506,7 +534,7 @@ def schedule_map(
         icon=folium.DivIcon(
             html=(
                 '<div class="tv-hall" aria-hidden="true">税</div>'
-                f'<span class="tv-sr">{esc(depot.name)}</span>'
+                f'<span class="tv-sr">{t.name(depot.name)}</span>'
             ),
             icon_size=(26, 26),
             icon_anchor=(13, 13),
@@ -514,12 +542,12 @@ def schedule_map(
     )
     hall.add_child(
         popup(
-            f"<b>{esc(depot.name)}</b><br>"
+            f"<b>{t.name(depot.name)}</b><br>"
             + t("出发与返回", "Start and end of each day")
             + (t.approximate() if depot.coord_quality != "surveyed" else "")
         )
     )
-    hall.add_child(tooltip(esc(depot.name)))
+    hall.add_child(tooltip(t.name(depot.name)))
     hall.add_to(m)
 
     for i, r in enumerate(sorted(plan.routes, key=lambda r: (r.date, r.van_id))):
@@ -538,7 +566,7 @@ def schedule_map(
             s = stops[v.stop_id]
             span = f"{hhmm(v.start)}–{hhmm(v.end)}"
             # what a screen reader says when the keyboard reaches the number
-            name = t(f"{day} 第{v.order}站", f"{day} stop {v.order}") + f" {span} {esc(s.name)}"
+            name = t(f"{day} 第{v.order}站", f"{day} stop {v.order}") + f" {span} {t.name(s.name)}"
             num = folium.Marker(
                 s.point,
                 icon=folium.DivIcon(
@@ -550,10 +578,10 @@ def schedule_map(
                     icon_anchor=(12, 12),
                 ),
             )
-            num.add_child(tooltip(f"{v.order}. {span} {esc(s.name)}"))
+            num.add_child(tooltip(f"{v.order}. {span} {t.name(s.name)}"))
             num.add_child(
                 popup(
-                    f"<b>{v.order}. {esc(s.name)}</b><br>{t.weekday(r.date)} "
+                    f"<b>{v.order}. {t.name(s.name)}</b><br>{t.weekday(r.date)} "
                     f"{r.date.isoformat()}<br>{span}<br>"
                     f"{esc(t.street(streets[s.street_code]))}<br>"
                     f"<small>{t('服务事项：', 'Services: ')}{services}</small>"
@@ -566,7 +594,7 @@ def schedule_map(
     m.add_child(
         _Controls(
             {
-                "prefix": esc(t("移动办税车", "Mobile tax service van")),
+                "prefix": esc(t("移动智能办税车", "Mobile tax service van")),  # the site's name
                 "attributions": attributions,
                 "km": t("公里", ""),
                 "m": t("米", ""),

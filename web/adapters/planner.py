@@ -32,6 +32,7 @@ from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
 from taxvan.io.loaders import load_dataset
 from taxvan.io.timetable_files import write_json, write_timetable_json
+from taxvan.learning import LearningRules, VisitCounts
 from taxvan.messages import N_, Message, from_json, message
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 from web.adapters.maps import (
@@ -121,6 +122,15 @@ def make_provider(config: Config) -> MatrixProvider:
     return CachedProvider(inner, cache_root(config) / "matrices")
 
 
+def learning_rules(config: Config) -> LearningRules:
+    """When plans learn from the crew's records, as configured."""
+    return LearningRules(
+        enabled=config.learning,
+        window_weeks=config.learning_weeks,
+        min_weeks=config.learning_min_weeks,
+    )
+
+
 def run_plan(
     config: Config,
     week: str,
@@ -132,6 +142,7 @@ def run_plan(
     adjust: Callable[[Dataset], Dataset] | None = None,
     stop: StopFn | None = None,
     previous: Previous | None = None,
+    records: Sequence[VisitCounts] = (),
 ) -> PlanRun:
     """Load the data folder, plan `week` with `routes.plan_week` and write timetable CSV/JSON,
     report JSON, the template and the map into `out`.
@@ -144,6 +155,8 @@ def run_plan(
     days); `stop` ends the search early (`routes.engine.SearchStopped`), before anything is
     written. A new template is planned near `previous` (a template's JSON data or
     `template.json`; the console passes the published week's), see `routes.plan_week`.
+    `records` (the crew's counts at past visits) size the visits of stops whose recorded
+    demand is clearly not the registry's, when `config.learning` is on.
     """
     try:
         tiles = tile_source(config.tiles, config.tile_url or None, config.tile_key or None)
@@ -183,6 +196,8 @@ def run_plan(
         adjustments=adjustments,
         stop=stop,
         previous=previous,
+        records=records,
+        learning=learning_rules(config),
     )
     plan, report = planned.plan, planned.report
     out.mkdir(parents=True, exist_ok=True)
@@ -229,8 +244,8 @@ def run_plan(
         )
         add_coverage_layer(week_map, uncovered, lang=lang)
         write_map(week_map, files[MAP_FILES[lang]])
-    write_json(
-        files["template.json"],
-        template_record(planned.template, planned.fingerprint, planned.cover_limits),
-    )
+    template = template_record(planned.template, planned.fingerprint, planned.cover_limits)
+    if planned.near:  # the draft's changes then tell what a visit made room for
+        template["planned_near"] = planned.near
+    write_json(files["template.json"], template)
     return PlanRun(planned, files)

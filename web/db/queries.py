@@ -10,10 +10,12 @@ from typing import TypeVar
 
 from sqlalchemy import exists, func, select
 
+from taxvan.learning import VisitCounts
 from web.db.district_scope import stop_ids, visit_in_district
 from web.db.models import (
     Booking,
     BookingChange,
+    BookingOutcome,
     District,
     DoorRequest,
     Draft,
@@ -21,7 +23,9 @@ from web.db.models import (
     PublishedWeek,
     ServiceRow,
     StopRow,
+    VisitRecord,
     VisitRow,
+    WalkIn,
 )
 from web.db.store import IS_CURRENT_VISIT, IS_CURRENT_WEEK, current_visit
 from web.extensions import db
@@ -359,3 +363,38 @@ def stop_name(stop_id: str) -> str:
     """The stop's name; its id when there is no such stop."""
     row = db.session.get(StopRow, stop_id)
     return row.name if row is not None else stop_id
+
+
+def recorded_demand(district: District, first: dt.date, before: dt.date) -> list[VisitCounts]:
+    """What the crew recorded at the district's visits from `first` to the day before
+    `before`: per recorded visit its stop, ISO week, bookings with an outcome (served or no
+    show: they asked for the van), walk-ins and people turned away; what plans learn from."""
+    booked = (
+        select(func.count())
+        .where(BookingOutcome.record_id == VisitRecord.id)
+        .correlate(VisitRecord)
+        .scalar_subquery()
+    )
+    walk_ins = (
+        select(func.coalesce(func.sum(WalkIn.count), 0))
+        .where(WalkIn.record_id == VisitRecord.id)
+        .correlate(VisitRecord)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(VisitRow.stop_id, VisitRow.date, booked, walk_ins, VisitRecord.turned_away)
+        .join(VisitRow, VisitRow.id == VisitRecord.visit_id)
+        .where(
+            VisitRecord.district_id == district.id,
+            VisitRow.date >= first,
+            VisitRow.date < before,
+        )
+        .order_by(VisitRow.date, VisitRow.id)
+    )
+    out = []
+    for stop_id, date, n_booked, n_walk_ins, turned in rows:
+        year, week, _ = date.isocalendar()
+        out.append(
+            VisitCounts(stop_id, f"{year}-W{week:02d}", int(n_booked), int(n_walk_ins), turned)
+        )
+    return out

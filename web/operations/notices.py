@@ -258,7 +258,7 @@ def mark_sent_by_hand(district: District, notice_id: int, user: User) -> Notice:
             actor=user.name,
             user=user,
             district=district,
-            details={"notice": notice_id, "kind": notice.kind, "was": was},
+            details={"notice": notice_id, "notice_kind": notice.kind, "was": was},
         )
         db.session.refresh(notice)
         return notice

@@ -13,6 +13,7 @@ either a complete draft or none (the job then shows as failed: `web.operations.p
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import socket
@@ -30,12 +31,15 @@ from routes.engine import SearchStopped
 from taxvan.adjustments import AdjustmentError, Adjustments, PinError
 from taxvan.dataset import Dataset
 from taxvan.errors import TaxvanError
+from taxvan.learning import VisitCounts
 from taxvan.messages import Message, as_json
+from taxvan.workdays import parse_iso_week
 from web.adapters.planner import run_plan
 from web.clock import wall_now
 from web.config import Config
 from web.db import audit
 from web.db.models import Draft, PlanJob, User
+from web.db.queries import recorded_demand
 from web.db.store import current_version
 from web.extensions import db
 from web.operations.drafts import visit_dicts
@@ -82,6 +86,16 @@ def plan_inputs(job: PlanJob, options: dict[str, Any]) -> dict[str, Any]:
         "adjustments": Adjustments.from_dict(options.get("adjustments") or {}),
         "previous": previous_template(job),
     }
+
+
+def learning_records(job: PlanJob, cfg: Config) -> list[VisitCounts]:
+    """What the crew recorded in the district in the `learning_weeks` weeks before the job's
+    week, which the plan learns from (none when learning is off)."""
+    if not cfg.learning or cfg.learning_weeks <= 0:
+        return []
+    year, week = parse_iso_week(job.week)
+    monday = dt.date.fromisocalendar(year, week, 1)
+    return recorded_demand(job.district, monday - dt.timedelta(weeks=cfg.learning_weeks), monday)
 
 
 def previous_template(job: PlanJob) -> dict[str, Any] | None:
@@ -241,6 +255,7 @@ def _plan(
                 say=watcher.say,
                 progress=watcher.progress,
                 stop=watcher.cancel.is_set,
+                records=learning_records(job, cfg),
                 **plan_inputs(job, options),
             )
             draft_parts = {

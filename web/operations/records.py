@@ -298,6 +298,11 @@ def _apply(record: VisitRecord, report: VisitReport, bookings: dict[str, Booking
     for booking_id, outcome in wanted.items():
         if booking_id in kept:
             kept[booking_id].outcome = outcome
+            continue
+        # A booking the bureau moved here from a visit recorded before keeps one outcome.
+        moved = db.session.get(BookingOutcome, booking_id)
+        if moved is not None:
+            moved.record, moved.outcome = record, outcome
         else:
             record.outcomes.append(BookingOutcome(booking_id=booking_id, outcome=outcome))
     record.walk_ins.clear()

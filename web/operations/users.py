@@ -52,6 +52,8 @@ seconds on the app's clock). The session cookie is signed, so neither can be mov
 ENDED = "session_ended"
 """Session key: why the last session of this browser ended ("idle", "lifetime", "ended"), for the
 sign-in page to say."""
+ENDED_IDLE = "session_idle_minutes"
+"""Session key: the idle minutes the ended session was allowed (a crew's are longer)."""
 SEEN_STEP_S = 60
 """The last-seen time is rewritten at most once a minute, not on every request."""
 
@@ -316,11 +318,14 @@ def _session_end(role: str) -> str | None:
     return None
 
 
-def _forget(reason: str) -> None:
-    """Drop the ended session's sign-in (Flask-Login's keys and the times), keep the rest."""
+def _forget(reason: str, idle: float | None = None) -> None:
+    """Drop the ended session's sign-in (Flask-Login's keys and the times), keep the rest;
+    `idle`: the minutes without a request it was allowed, for the sign-in page to say."""
     for key in ("_user_id", "_fresh", "_id", SIGNED_IN_AT, SEEN_AT):
         session.pop(key, None)
     session[ENDED] = reason
+    if idle is not None:
+        session[ENDED_IDLE] = round(idle)
 
 
 def authenticate(name: str, password: str) -> User | None:
@@ -347,7 +352,7 @@ def _load_user(user_id: str) -> User | None:
         _forget("ended")
         return None
     if (reason := _session_end(user.role)) is not None:
-        _forget(reason)
+        _forget(reason, idle_minutes(user.role))
         return None
     return user
 

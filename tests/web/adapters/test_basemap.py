@@ -97,6 +97,7 @@ def test_the_chinese_page_is_chinese_and_the_english_page_english(pages):
     assert '<html lang="zh-CN">' in zh and '<html lang="en">' in en
     assert "Tap a stop" not in zh and '<span lang="en">' not in zh
     assert "Tap a stop for its times" in en and "点击服务点" not in en
+    assert 'lang=\\"zh-CN\\"' in en  # the Chinese names, for a screen reader
 
 
 def test_street_areas_hold_their_stops_lie_in_the_district_and_place_no_taxpayer(
@@ -162,7 +163,7 @@ def test_without_tiles_the_map_draws_the_district_streets_and_stop_names(
     scale = page.locator(".leaflet-control-scale-line").all_inner_texts()
     assert len(scale) == 1 and re.fullmatch(r"\d+ (公里|米)", scale[0]), scale
     attribution = page.locator(".leaflet-control-attribution")
-    assert attribution.inner_text().startswith("移动办税车")
+    assert attribution.inner_text().startswith("移动智能办税车")
     assert "底图据本区数据绘制" in attribution.inner_text()
     assert "Leaflet" not in attribution.inner_text() and attribution.locator("svg").count() == 0
     assert page.locator("details.tv-legend").get_attribute("open") is not None
@@ -238,3 +239,38 @@ def test_the_poster_shows_the_review_number_only_when_set(app, client, monkeypat
     cfg = dataclasses.replace(app.config["TAXVAN"], map_review_number=REVIEW)
     monkeypatch.setitem(app.config, "TAXVAN", cfg)
     assert f"地图审图号：{REVIEW}" in client.get(url).get_data(as_text=True)
+
+
+def test_the_stop_map_uses_tianditu_with_the_sites_attribution(sqlite_app, live_url, phone_page):
+    cfg = sqlite_app.config["TAXVAN"]
+    sqlite_app.config["TAXVAN"] = dataclasses.replace(
+        cfg, tiles="tianditu", tile_key=KEY, map_review_number=REVIEW
+    )
+    try:
+        page = phone_page
+        asked: list[str] = []
+
+        def route(r):
+            if r.request.url.startswith(live_url):
+                r.continue_()
+            else:
+                asked.append(r.request.url)
+                r.abort()
+
+        page.route("**/*", route)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(live_url + "/d/fangzi/stops/370704004205")
+        page.locator("#stopmap .leaflet-control-attribution").wait_for()
+        page.wait_for_timeout(300)
+        layers = {m.group(1) for u in asked if (m := re.search(r"tianditu\.gov\.cn/(\w+)/", u))}
+        assert layers == {"vec_w", "cva_w"} and len(asked) > 2
+        attribution = page.locator("#stopmap .leaflet-control-attribution").inner_text()
+        assert attribution.startswith("移动智能办税车") and "审图号：" + REVIEW in attribution
+        assert "Leaflet" not in attribution
+        zoom = page.locator("#stopmap .leaflet-control-zoom-in")
+        assert zoom.get_attribute("aria-label") == "放大"
+        assert re.fullmatch(r"\d+ (km|m)", page.locator(".leaflet-control-scale-line").inner_text())
+        assert errors == []
+    finally:
+        sqlite_app.config["TAXVAN"] = cfg

@@ -194,3 +194,36 @@ def test_a_record_moves_with_its_stop_and_day_when_the_week_is_republished(app):
         assert (rec.visit.stop_id, rec.visit.date, rec.turned_away) == (stop, date, 4)
         assert _count(VisitRecord) == 1
         assert check() == []
+
+
+def test_one_record_sent_from_several_connections_at_once_is_applied_once(app):
+    import threading
+
+    with app.app_context():
+        visit = sorted(current_week("2026-W49", _district()).visits, key=lambda v: v.id)[0]
+        sent = report(visit.id, turned_away=3, walk_ins=(WalkInCount("consult", 2),))
+        now = on_the_day(visit)
+    barrier = threading.Barrier(4)
+    answers: list[dict] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                answers.append(record_visit(_district(), sent, None, actor="crew", now=now).answer)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [] and len(answers) == 4
+    assert all(a == answers[0] for a in answers), "every send gets the same answer"
+    with app.app_context():
+        assert _count(VisitRecord) == 1 and _count(WalkIn) == 1 and _count(AppliedRecord) == 1
+        assert check() == []

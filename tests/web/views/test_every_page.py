@@ -150,6 +150,7 @@ def _seed(app, tmp: Path) -> dict[str, Any]:
         )
         stop_id = db.session.get(VisitRow, visit_id).stop_id
         job_id, draft_id = make_finished_job("fangzi")
+        failed_job_id = _failed_job("fangzi")
         # the draft's map: the planner's map of the week, as drafts have
         db.session.get(Draft, draft_id).map_html = db.session.scalar(
             select(PublishedWeek.map_html).order_by(PublishedWeek.id).limit(1)
@@ -159,6 +160,7 @@ def _seed(app, tmp: Path) -> dict[str, Any]:
         saved = db.session.get(Draft, draft_id)
         saved.base_version = current_version(saved.district_id, saved.week)  # publishable
         db.session.commit()
+    planned = _planned_with_adjustments(app)
     sent = _send(app, app.test_client())
     assert sent.status_code == 302, sent.get_data(as_text=True)
     reference = sent.headers["Location"].split("/")[-2]
@@ -173,7 +175,76 @@ def _seed(app, tmp: Path) -> dict[str, Any]:
         "draft_id": draft_id,
         "reference": reference,
         "name": "ann",  # a dispatcher whose password the admin may reset
+        "failed_job_id": failed_job_id,
+        "planned": planned,
     }
+
+
+def _planned_with_adjustments(app) -> str:
+    """A week planned for real (a new template, 1 s) with a pin (± 15 min) and a stop's visits
+    a week lowered: the draft has the planner's notes and reasons (or the job its error); the
+    path of that page."""
+    from tests.web.operations.test_adjust import add
+    from tests.web.operations.test_plan_jobs import ended, job_id_of, plan, wait_for
+    from tests.web.views.dispatch.test_dispatch import sign_in
+    from web.db.models import District
+    from web.db.store import current_week
+    from web.operations.plan_jobs import reap
+
+    ann = app.test_client()
+    assert sign_in(ann, "ann").status_code == 302
+    with app.app_context():
+        d = db.session.scalar(select(District).where(District.code == "fangzi"))
+        visits = sorted(current_week(WEEK, d).visits, key=lambda v: (v.date, v.start))
+        first = visits[0]
+        counts: dict[str, int] = {}
+        for v in visits:
+            counts[v.stop_id] = counts.get(v.stop_id, 0) + 1
+        busiest = max(counts, key=lambda k: counts[k])
+        pin = {"stop": first.stop_id, "weekday": str(first.date.weekday())}
+        pin |= {"start": f"{first.start // 60:02d}:{first.start % 60:02d}", "tolerance": "15"}
+    assert add(ann, "pin", **pin).status_code == 302
+    assert (
+        add(ann, "visits", stop=busiest, value=str(max(1, counts[busiest] - 1))).status_code == 302
+    )
+    job = job_id_of(plan(ann, new_template="y"))
+    state = wait_for(ann, job, ended, timeout=180)
+    if state["draft_id"]:
+        return f"/dispatch/districts/fangzi/drafts/{state['draft_id']}"
+    with app.app_context():
+        from web.db.models import PlanJob
+
+        reap(db.session.get(PlanJob, job))
+    return f"/dispatch/districts/fangzi/jobs/{job}"
+
+
+def _failed_job(code: str) -> int:
+    """A plan job whose worker stopped (failed, as `reap` leaves it); in an app context."""
+    import datetime as dt
+
+    from web.clock import wall_now
+    from web.db.models import District, PlanJob
+    from web.operations.plan_jobs import reap
+
+    district = db.session.scalar(select(District).where(District.code == code))
+    old = wall_now() - dt.timedelta(hours=1)
+    job = PlanJob(
+        district_id=district.id,
+        week=WEEK,
+        options={"time_limit_s": 1, "vans": 1, "weekdays": [0, 1, 2, 3, 4]},
+        status="running",
+        runner="thread",
+        progress=[[0.1, 10_500_000_000], [0.5, 1_900_000]],
+        log=[],
+        actor="ann",
+        created_at=old,
+        started_at=old,
+        heartbeat_at=old,
+    )
+    db.session.add(job)
+    db.session.commit()
+    assert reap(job) and job.status == "failed"
+    return job.id
 
 
 @pytest.fixture(scope="module")
@@ -283,6 +354,12 @@ class Walk:
         assert response.request.redirected_from is None, f"{path} redirects to {response.url}"
         self._record(path, response)
 
+    def error(self, path: str, status: int) -> None:
+        """An error page (`status`) by GET."""
+        response = self.page.goto(self.base + _with_lang(path, self.lang))
+        assert response is not None and response.status == status, (path, response.status)
+        self._record(f"{path} ({status})", response)
+
     def submit(self, name: str, button: str) -> None:
         """The page a form's `button` leads to (a POST: an error, a result)."""
         with self.page.expect_navigation() as nav:
@@ -345,6 +422,43 @@ def _console_states(walk: Walk, site: Site) -> None:
     walk.visit("/dispatch/districts/fangzi/disruptions" + day)
     page.locator("input[name=reason]").first.check()
     walk.submit("a disruption's preview", "form.disruption-form button[type=submit]")
+    walk.visit(f"/dispatch/districts/fangzi/jobs/{site.values['failed_job_id']}")
+    walk.visit(site.values["planned"])
+    walk.error("/dispatch/districts/fangzi/jobs/999999", 404)
+    walk.error("/dispatch/districts/nowhere", 404)
+    walk.error("/d/fangzi/stops/nowhere", 404)
+    walk.error("/no-such-page", 404)
+    for name, body in _import_files(site).items():
+        page.goto(walk.base + "/dispatch/districts/fangzi/import")
+        page.set_input_files(
+            "input[name=stops]",
+            files=[{"name": "stops.csv", "mimeType": "text/csv", "buffer": body}],
+        )
+        walk.submit(name, "form.import-form button[type=submit]")
+
+
+def _import_files(site: Site) -> dict[str, bytes]:
+    """A stops file that renames and moves a stop (a preview of changes), and one with a bad
+    latitude (a preview of errors)."""
+    with site.app.app_context():
+        from web.db.models import District
+
+        folder = Path(db.session.scalar(select(District.data_dir).where(District.code == "fangzi")))
+    lines = (folder / "stops.csv").read_text(encoding="utf-8-sig").splitlines()
+    head, first, *rest = lines
+    cells = first.split(",")
+    changed = [
+        *cells[:1],
+        cells[1] + "新址",
+        *cells[2:4],
+        f"{float(cells[4]) + 0.001:.6f}",
+        *cells[5:],
+    ]
+    bad = [*cells[:4], "35.9x", *cells[5:]]
+    return {
+        "an import preview": "\n".join([head, ",".join(changed), *rest]).encode(),
+        "an import preview with errors": "\n".join([head, ",".join(bad), *rest]).encode(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -468,3 +582,157 @@ def test_both_languages_are_walked(walked):
     zh = next(w for w in walked if w.path.startswith("/dispatch/users") and w.lang == "zh")
     en = next(w for w in walked if w.path.startswith("/dispatch/users") and w.lang == "en")
     assert '<html lang="zh-CN"' in zh.html and '<html lang="en"' in en.html
+
+
+# --- Chinese everywhere in the Chinese interface ------------------------------------------------
+
+ENGLISH_ALLOWED = {
+    # file formats and units
+    *("CSV", "csv", "Excel", "XLSX", "xlsx", "JSON", "GeoJSON", "geojson", "PNG", "ICS", "PDF"),
+    *("iCalendar", "UTF", "km", "m", "s", "min", "h", "KB", "MB", "k", "M", "G"),
+    # codes and names of standards and products
+    *("SMS", "API", "ID", "URL", "QR", "WGS", "GCJ", "CGCS", "HTTP", "HTTPS", "OpenAPI"),
+    *("Leaflet", "OpenStreetMap", "OSM", "Tianditu", "Redis", "RQ", "YYYY", "MM", "DD", "ISO"),
+    "UKey",  # the tax control device's name (税务UKey)
+    "English",  # the language switch names the other language in its own words
+}
+"""Words in Latin letters a Chinese page may show: file formats, units, codes and names."""
+
+SKIPPED_ELEMENTS = {"script", "style", "template", "code", "kbd", "samp"}
+"""Elements whose text is not prose: scripts, styles, and codes a person types or reads back."""
+
+TEXT_ATTRIBUTES = ("title", "alt", "aria-label", "placeholder", "aria-description")
+"""Attributes read out or shown as text."""
+
+_TOKEN_SPLIT = re.compile(r"[\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
+"""Text is cut into tokens at spaces and at Chinese characters and punctuation."""
+
+_NOT_PROSE = re.compile(r"[/\\@]|\.[A-Za-z]")
+"""A token that is a path, an address, a file name or its extension (".ics") is not prose."""
+
+_CODE = re.compile(r"^[A-Z]{6,}$")
+"""Six capitals or more: a code (a booking code), not a word."""
+
+_WORD = re.compile(r"(?<!\w)[A-Za-z](?:[A-Za-z'’]*[A-Za-z])?(?!\w)")
+"""A word in Latin letters that is not part of a code (letters beside digits: V1, 2026-W49)."""
+
+AREAS = (
+    ("/import", "import errors and preview (importzh)"),
+    ("/drafts/", "draft pages and planner reasons (planzh)"),
+    ("/users", "users and first run (county)"),
+    ("/new-district", "users and first run (county)"),
+    ("/setup", "users and first run (county)"),
+    ("/admin", "users and first run (county)"),
+    ("/map", "maps (maps)"),
+    ("/d/", "taxpayer pages (public)"),
+)
+"""Who is fixing which pages (a hit there is reported with its area)."""
+
+
+def _visible_text(html: str) -> list[str]:
+    """The text a reader of the page sees or hears, without elements marked as English
+    (`lang="en"`: a notice written to an English-speaking taxpayer) and without codes."""
+    from html.parser import HTMLParser
+
+    voids = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+
+    class Reader(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.stack: list[bool] = []  # per open element: is its text skipped?
+            self.out: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            skipped = bool(self.stack and self.stack[-1])
+            skipped = skipped or tag in SKIPPED_ELEMENTS or (a.get("lang") or "").startswith("en")
+            if not skipped:
+                self.out += [a[k] or "" for k in TEXT_ATTRIBUTES if a.get(k)]
+                if tag == "input" and a.get("type") in ("submit", "button") and a.get("value"):
+                    self.out.append(a["value"] or "")
+            if tag not in voids:
+                self.stack.append(skipped)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag not in voids and self.stack:
+                self.stack.pop()
+
+        def handle_data(self, data: str) -> None:
+            if not (self.stack and self.stack[-1]) and data.strip():
+                self.out.append(data)
+
+    reader = Reader()
+    reader.feed(html)
+    return reader.out
+
+
+def english_words(html: str, allowed: set[str]) -> list[tuple[str, str]]:
+    """(word, the text it is in) for each English word outside `allowed` in the page's
+    visible text."""
+    found = []
+    for text in _visible_text(html):
+        flat = " ".join(text.split())
+        for token in _TOKEN_SPLIT.split(flat):
+            if _NOT_PROSE.search(token):
+                continue
+            words = _WORD.findall(token.replace("_", " "))  # snake_case keys are words too
+            found += [(w, flat[:160]) for w in words if w not in allowed and not _CODE.match(w)]
+    return found
+
+
+def _area(path: str) -> str:
+    return next((area for part, area in AREAS if part in path), "layouts, console and error pages")
+
+
+def test_english_words_are_found_in_visible_text_only():
+    html = (
+        '<html lang="zh-CN"><head><title>预约 · Booking</title><style>p{color:red}</style></head>'
+        "<body><p>时间表 <code>flask --app app worker</code> stops.csv 2026-W49 V1 A1B2C3 12 km"
+        " sign-in 添加到日历（.ics） CKMXFVQZ time_limit_s</p>"
+        '<p lang="en">Your visit moved</p><img alt="no room"><script>var x = "hidden";</script>'
+        "<p>moved: +0 ~0</p><input type=submit value=Send></body></html>"
+    )
+    words = [w for w, _ in english_words(html, ENGLISH_ALLOWED)]
+    assert words == ["Booking", "sign", "in", "time", "limit", "no", "room", "moved", "Send"]
+
+
+def test_every_chinese_page_reads_in_chinese(walked, site):
+    """Every page walked in Chinese (console and public, error states, a draft, an import
+    preview with changes and with errors, a failed job) shows no English word outside
+    `ENGLISH_ALLOWED` and the site's own data (district codes, user names)."""
+    # the site's own data: district codes, user names, and the generated county's hall name,
+    # which carries a literal <i> tag (to show names are escaped)
+    allowed = ENGLISH_ALLOWED | {"fangzi", "county", "ann", "bo", "root", "nowhere", "i"}
+    pages = [w for w in walked if w.lang == "zh"]
+    for must in ("/drafts/", "an import preview (", "an import preview with errors", "(404)"):
+        assert any(must in w.path for w in pages), f"the walk shows {must}"
+    assert any(w.path.endswith(f"/jobs/{site.values['failed_job_id']}") for w in pages)
+    by_area: dict[str, list[str]] = {}
+    for w in pages:
+        texts: dict[str, list[str]] = {}
+        for word, text in english_words(w.html, allowed):
+            texts.setdefault(text, []).append(word)
+        by_area.setdefault(_area(w.path), []).extend(
+            f"  {w.path}: {' '.join(dict.fromkeys(words))} -- in: {text}"
+            for text, words in texts.items()
+        )
+    by_area = {area: lines for area, lines in by_area.items() if lines}
+    report = "\n".join(
+        f"{area} ({len(lines)}):\n" + "\n".join(sorted(set(lines)))
+        for area, lines in sorted(by_area.items())
+    )
+    assert not by_area, f"English in the Chinese interface, by area:\n{report}"

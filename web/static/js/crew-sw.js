@@ -3,7 +3,8 @@
 // (/dispatch/districts/<code>/), so it never answers for any other page of the site.
 //
 // Pages: network first (the sheet is fresh whenever there is signal), the kept copy when the
-// network fails. The site's own files: the kept copy first. Records are not sent from here:
+// network fails; a page that sends the phone to sign in (signed out, the session over) drops
+// the kept copies, so a signed-out phone keeps no taxpayer's name once it has signal. The site's own files: the kept copy first. Records are not sent from here:
 // the page's queue (crew.js) sends them, with a fresh CSRF token, when the phone is online.
 "use strict";
 
@@ -38,12 +39,28 @@ self.addEventListener("activate", function (event) {
   );
 });
 
-function sheetPage(request) {
+function forgetPages() {
+  // Signed out (or the session ended): the kept sheets, with taxpayers' names, go too.
+  return caches.open(CACHE).then(function (cache) {
+    return cache.keys().then(function (keys) {
+      return Promise.all(keys.filter(function (k) {
+        return new URL(k.url).pathname.indexOf("/static/") !== 0;
+      }).map(function (k) { return cache.delete(k); }));
+    });
+  });
+}
+
+function sheetPage(event) {
+  var request = event.request;
   return fetch(request).then(function (response) {
-    // A signed-out phone is sent to the sign-in page: keep the last sheet instead.
-    if (response.ok && !response.redirected) {
+    // A navigation is fetched with redirect "manual": a redirect (to the sign-in page) comes
+    // back opaque, and the browser follows it.
+    var away = response.redirected || response.type === "opaqueredirect";
+    if (response.ok && !away) {
       var copy = response.clone();
-      caches.open(CACHE).then(function (cache) { cache.put(request.url, copy); });
+      event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.put(request.url, copy); }));
+    } else if (away) {
+      event.waitUntil(forgetPages());
     }
     return response;
   }).catch(function () {
@@ -59,7 +76,7 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && request.url.indexOf(SCOPE) === 0) {
-    event.respondWith(sheetPage(request));
+    event.respondWith(sheetPage(event));
   } else if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(
       caches.match(request).then(function (hit) {

@@ -41,7 +41,7 @@
     var parts = [];
     if (!navigator.onLine) parts.push(sheet.dataset.offline);
     if (waiting) parts.push(sheet.dataset.waiting.replace("{n}", waiting));
-    el.textContent = parts.join(" ");
+    el.textContent = parts.join(document.documentElement.lang.indexOf("zh") === 0 ? "" : " ");
     el.className = "connection" + (parts.length ? " notice" : "");
   }
 

@@ -6,12 +6,7 @@
   if (!el || !window.L || !lat || !lon) return;
   var map = L.map(el, { scrollWheelZoom: false }).setView(
     [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)], 11);
-  if (el.dataset.tiles) {
-    L.tileLayer(el.dataset.tiles, {
-      maxZoom: 18, subdomains: el.dataset.subdomains || "abc",
-      attribution: el.dataset.attribution || ""
-    }).addTo(map);
-  }
+  if (window.taxvanBase) window.taxvanBase(map, el);
   var marker = null;
   function show(la, lo) {
     if (isNaN(la) || isNaN(lo)) return;

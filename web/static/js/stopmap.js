@@ -4,10 +4,6 @@
   if (!el || !window.L) return;
   var lat = parseFloat(el.dataset.lat), lon = parseFloat(el.dataset.lon);
   var map = L.map(el, { scrollWheelZoom: false }).setView([lat, lon], 14);
-  var tiles = el.dataset.tiles;
-  if (tiles === "osm") {
-    L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-      { maxZoom: 18, attribution: "&copy; OpenStreetMap" }).addTo(map);
-  }
+  if (window.taxvanBase) window.taxvanBase(map, el);
   L.circleMarker([lat, lon], { radius: 9, color: "#b3261e", weight: 3, fillOpacity: 0.6 }).addTo(map);
 })();

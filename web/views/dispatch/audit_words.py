@@ -22,6 +22,10 @@ from web.db.models import AuditEntry
 from web.i18n import translate
 from web.operations.drafts import WEEKDAYS_EN
 from web.operations.plan_jobs import message_from_json
+from web.views.dispatch.notices import KIND_LABELS, STATUS_LABELS
+
+NOTICE_KINDS = {str(k.value): label for k, label in KIND_LABELS.items()}
+NOTICE_STATUSES = dict(STATUS_LABELS)
 
 _COMMAND_LINE = re.compile(r"^command line \((?P<who>.*)\)$")
 
@@ -72,6 +76,13 @@ KEYS = {
     "moved": _l("Moved"),
     "note": _l("Note"),
     "notice": _l("Notice"),
+    "notice_kind": _l("Kind of notice"),
+    "time_limit_s": _l("Search time (s)"),
+    "vans": _l("Vans"),
+    "weekdays": _l("Working days"),
+    "new_template": _l("New weekly template"),
+    "adjustments": _l("Adjustments"),
+    "was": _l("Status before"),
     "reason": _l("Reason"),
     "reference": _l("Request"),
     "role": _l("Role"),
@@ -199,6 +210,7 @@ SENTENCES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         role=str(ROLES.get(str(d.get("role")), d.get("role") or "—")),
     ),
     "user_disable": lambda d: _("Disabled the user %(user)s", user=_g(d, "user")),
+    "user_enable": lambda d: _("Enabled the user %(user)s again", user=_g(d, "user")),
     "notices_export": lambda d: _(
         "Downloaded %(n)d notices (%(format)s)", n=int(d.get("rows") or 0), format=_fmt(d)
     ),
@@ -252,6 +264,11 @@ SENTENCES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         n=int(d.get("rows") or 0),
         format=_fmt(d),
     ),
+    "visit_record": lambda d: _(
+        "Recorded the crew's report of visit %(visit)s (%(date)s)",
+        visit=_g(d, "visit"),
+        date=_day(d.get("date")),
+    ),
     "notice_sent_by_hand": lambda d: _(
         "Marked notice %(notice)s as sent by hand", notice=_g(d, "notice")
     ),
@@ -281,35 +298,48 @@ def sentence(entry: AuditEntry) -> str:
 
 def detail_rows(entry: AuditEntry) -> list[tuple[str, str]]:
     """The entry's details as (name, value) rows, both in the reader's language."""
-    return [(key_text(k), value_text(k, v)) for k, v in (entry.details or {}).items()]
+    return [(key_text(k, v), value_text(k, v)) for k, v in (entry.details or {}).items()]
 
 
-def key_text(key: str) -> str:
+def key_text(key: str, value: Any = None) -> str:
+    if key == "visits" and isinstance(value, list):
+        return _("Visit numbers")
     label = KEYS.get(key)
     return str(label) if label is not None else key
 
 
 def value_text(key: str, value: Any) -> str:
     """A detail's value: None as a dash, yes and no, codes as their labels."""
-    if value is None or value == "":
+    if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     label = _label(key, value)
     if label is not None:
         return label
+    if key == "weekdays" and isinstance(value, list):
+        return " ".join(_label("weekday", d) or str(d) for d in value)
+    if key == "adjustments" and isinstance(value, Mapping):
+        n = sum(len(v) if isinstance(v, list | Mapping) else 1 for v in value.values() if v)
+        return _("%(n)d adjustment(s)", n=n)
     if isinstance(value, Mapping) and "template" in value:
         return translate(message_from_json(dict(value)))
     if isinstance(value, Mapping):
         return _mapping(value)
     if isinstance(value, list | tuple):
-        return _words([value_text("", v) for v in value])
+        return _(", ").join(value_text("", v) for v in value)
     return str(value)
 
 
 def _label(key: str, value: Any) -> str | None:
     """A coded value's label (a reason, a kind, a role, a weekday, a time of day)."""
-    labels = {"reason": REASONS, "kind": ADJUSTMENT_KINDS, "role": ROLES}.get(key)
+    labels = {
+        "reason": REASONS,
+        "kind": ADJUSTMENT_KINDS,
+        "role": ROLES,
+        "notice_kind": NOTICE_KINDS,
+        "was": NOTICE_STATUSES,
+    }.get(key)
     if labels is not None and isinstance(value, str) and value in labels:
         return str(labels[value])
     if key == "weekday" and isinstance(value, int) and 0 <= value < len(WEEKDAYS_EN):

@@ -84,6 +84,7 @@ def action_label(action: str) -> str:
         "password_reset": _("Password reset by an administrator"),
         "publish_notices_export": _("Publish notice list downloaded"),
         "visit_record": _("Visit recorded by the crew"),
+        "notice_sent_by_hand": _("Notice marked as sent by hand"),
     }
     return labels.get(action, action)
 
@@ -119,10 +120,11 @@ def _ended_message() -> str | None:
     """Why this browser was signed out, once (the sign-in page says it)."""
     reason = session.pop(accounts.ENDED, None)
     cfg = current_app.config["TAXVAN"]
+    idle = session.pop(accounts.ENDED_IDLE, None)
     if reason == "idle":
         return _(
             "You were signed out after %(minutes)d minutes without activity. Sign in again.",
-            minutes=round(cfg.session_idle_minutes),
+            minutes=idle if isinstance(idle, int) else round(cfg.session_idle_minutes),
         )
     if reason == "lifetime":
         return _(

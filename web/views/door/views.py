@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, sess
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from web.adapters.maps import tile_source
+from web.adapters.maps import site_tiles
 from web.clock import china_now
 from web.db.queries import stop_points
 from web.extensions import booking_rate, limiter
@@ -49,15 +49,13 @@ def _reach_km(district: Any) -> float:
 
 def _tiles() -> dict[str, str]:
     cfg = current_app.config["TAXVAN"]
-    try:
-        src = tile_source(cfg.tiles, cfg.tile_url or None, cfg.tile_key or None)
-    except ValueError:
-        return {"url": "", "attribution": "", "subdomains": ""}
-    return {
-        "url": src.url or "",
-        "attribution": src.attribution,
-        "subdomains": src.subdomains,
-    }
+    return site_tiles(
+        cfg.tiles,
+        cfg.tile_url or None,
+        cfg.tile_key or None,
+        str(get_locale()),
+        cfg.map_review_number,
+    )
 
 
 @bp.route("/d/<code>/door-to-door", methods=["GET", "POST"])

@@ -33,7 +33,8 @@ def figures() -> str:
         ],
         title=_("Taxpayers served"),
         desc=_(
-            "Taxpayers served per month, booked and walk-in stacked; the table gives the numbers."
+            "Taxpayers served in each of the last six months, booked and walk-in stacked; "
+            "the table gives the numbers."
         ),
     )
     return render_template("figures.html", district=district, months=months, chart=chart)

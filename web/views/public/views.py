@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from taxvan.clock import CHINA, hhmm
 from taxvan.timetable import TIMETABLE_COLUMNS, TimetableRow
 from taxvan.workdays import WEEKDAY_EN, WEEKDAY_ZH
-from web.adapters.maps import map_page
+from web.adapters.maps import map_page, site_tiles
 from web.adapters.open_data import CANCELLATION_COLUMNS, CANCELLED_VISIT_COLUMNS, data_package
 from web.adapters.spreadsheets import csv_bytes
 from web.clock import china_now
@@ -170,7 +170,19 @@ def stop_page(stop_id: str) -> str:
         visits=visits,
         services=services,
         qr_svg=qr.svg_inline(scale=4, title=_("Link to this page")),
-        tiles=current_app.config["TAXVAN"].tiles,
+        tiles=_tiles(),
+    )
+
+
+def _tiles() -> dict[str, str]:
+    """The stop map's base (`static/js/basemap.js`)."""
+    cfg = current_app.config["TAXVAN"]
+    return site_tiles(
+        cfg.tiles,
+        cfg.tile_url or None,
+        cfg.tile_key or None,
+        str(get_locale()),
+        cfg.map_review_number,
     )
 
 

@@ -193,3 +193,13 @@ def test_a_crew_session_outlasts_a_dispatcher_s_idle_time_but_not_the_day(app, c
     much_later = CHINA_NOW + dt.timedelta(hours=12, minutes=5)
     app.config["TAXVAN_CLOCK"] = lambda: much_later
     assert phone.get(TODAY).status_code == 302, "the absolute maximum still holds"
+
+
+def test_a_crew_session_idles_out_after_its_own_time_and_the_page_says_so(app, crew):
+    phone = app.test_client()
+    sign_in(phone, "van1")
+    idle = CHINA_NOW + dt.timedelta(minutes=241)
+    app.config["TAXVAN_CLOCK"] = lambda: idle
+    assert phone.get(TODAY).status_code == 302
+    page = phone.get("/dispatch/sign-in").get_data(as_text=True)
+    assert "您已 240 分钟无操作" in page

@@ -48,15 +48,8 @@ def crew_site(sqlite_app):
         args=["district", "import", "--data", str(DEMO), "--code", "fangzi", "--name", "示范区"]
     )
     assert done.exit_code == 0, done.output
-    done = runner.invoke(
-        args=[
-            *("user", "create", "van1", "--district", "fangzi"),
-            "--role",
-            "crew",
-            "--password-stdin",
-        ],
-        input=PASSWORD,
-    )
+    crew = ("user", "create", "van1", "--district", "fangzi", "--role", "crew")
+    done = runner.invoke(args=[*crew, "--password-stdin"], input=PASSWORD)
     assert done.exit_code == 0, done.output
     visit_id, start = open_visit(app)
     with app.app_context():
@@ -137,4 +130,15 @@ def test_a_record_saved_without_signal_is_sent_once_when_the_phone_is_online(cre
         assert _count(app, VisitRecord) == 1
         assert _count(app, AuditEntry, AuditEntry.action == "visit_record") == 1
         assert errors == []
+
+        # Signed out, the phone keeps no copy of the sheet (names and phones) once online.
+        page.get_by_role("button", name="退出登录").click()
+        page.goto(url + "/dispatch/districts/fangzi/today")
+        assert "/dispatch/sign-in" in page.url
+        kept = (
+            "caches.keys().then(names => Promise.all(names.map(n => caches.open(n)"
+            ".then(c => c.keys())))).then(all => all.flat().map(r => new URL(r.url).pathname))"
+        )
+        _until(page, f"{kept}.then(paths => paths.every(p => p.startsWith('/static/')))")
+        assert page.evaluate(kept), "the site's own files stay"
         browser.close()
