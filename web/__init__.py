@@ -131,11 +131,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from web.views.booking.views import bp as booking_bp
     from web.views.door.views import bp as door_bp
     from web.views.errors import register_errors
+    from web.views.public.figures import bp as figures_bp
     from web.views.public.site import bp as site_bp
     from web.views.public.views import bp as public_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(figures_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(door_bp)
     app.register_blueprint(api_bp)

@@ -87,6 +87,7 @@ EXCLUDED = {
     "dispatch.days_xlsx": "a download (Excel)",
     "dispatch.notices_csv": "a download (CSV)",
     "dispatch.notices_xlsx": "a download (Excel)",
+    "dispatch.statistics_xlsx": "a download (Excel)",
     "dispatch.week_notices": "a download (CSV or Excel)",
     "site.stop_page": "a redirect (308) to the district's page, walked as public.stop_page",
     "site.poster": "a redirect (308) to the district's page, walked as public.poster",

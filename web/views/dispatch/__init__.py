@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         publishing,
         records,
         setup,
+        statistics,
         user_pages,
         versions,
         views,

@@ -42,6 +42,7 @@ ADMIN_ONLY = {
     "dispatch.user_enable",
     "dispatch.setup",
     "dispatch.new_district",
+    "dispatch.statistics_all",
 }
 """Console pages only an admin may see; every other page is a dispatcher's, of their district."""
 
@@ -176,7 +177,14 @@ def _audit(app, action: str) -> list[AuditEntry]:
 
 # --- access: walk the whole URL map ---------------------------------------------------------
 
-SAMPLE = {"week": "2026-W49", "version": 1, "fmt": "csv", "name": "ann", "visit_id": 1}
+SAMPLE = {
+    "week": "2026-W49",
+    "version": 1,
+    "fmt": "csv",
+    "name": "ann",
+    "visit_id": 1,
+    "month": "2026-12",
+}
 """Values for the console URLs' other parts: the demo's published week, its first version, the
 demo district's dispatcher."""
 
