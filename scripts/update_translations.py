@@ -612,6 +612,12 @@ ZH = {
     # the site's small maps: the zoom buttons
     "Zoom in": "放大",
     "Zoom out": "缩小",
+    # the users page: a name that reads as another or runs in a spreadsheet (attack pass)
+    "A user name has no invisible or control characters and does not start with =, + or @ "
+    "(it would read as another name, or run in a spreadsheet).": (
+        "用户名不能含不可见字符或控制字符，也不能以 =、+ 或 @ 开头（否则会被看成另一个名字，"
+        "或在电子表格中作为公式运行）。"
+    ),
 }
 
 
