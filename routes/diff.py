@@ -548,7 +548,7 @@ def _search_reason(kind: str, street: str, ctx: DiffContext, causes: _Causes) ->
         if cause
         else message(N_("no saved template fitted the week"))
     )
-    if ctx.near_previous:
+    if ctx.near_previous and kind == "moved":
         template = N_(
             "the weekly template was planned anew near the previous one (%(why)s); its new "
             "routes hold this visit at another time"

@@ -6,12 +6,13 @@ kept in git. Chinese is the default language; English is a catalogue like any ot
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask_babel import get_locale, gettext
 
 from taxvan.messages import Message, from_json, render
@@ -40,4 +41,32 @@ def translate(msg: Message | str | Any) -> str:
     """The domain's `Message` in the reader's language, nested Messages translated too; a
     Message stored as JSON (`taxvan.messages.as_json`) or older plain text is read back
     first (`from_json`)."""
-    return render(from_json(msg), gettext, str(get_locale() or "zh"))
+    read = from_json(msg)
+    if isinstance(read, Message) and has_app_context() and g.get("stop_names_of") is not None:
+        if g.get("stop_names") is None:
+            g.stop_names = g.stop_names_of()
+        read = _named(read, g.stop_names)
+    return render(read, gettext, str(get_locale() or "zh"))
+
+
+STOP_KEYS = frozenset({"stop"})
+"""The names of a message's values that hold a stop id (the domain names stops by id)."""
+
+
+def show_stop_names(names_of: Callable[[], Mapping[str, str]]) -> None:
+    """For this request, messages that name a stop by id show its name instead: a dispatcher
+    reads "高家庄村委会", not "370704008285". `names_of` is asked once, when a message needs it."""
+    g.stop_names_of = names_of
+    g.stop_names = None
+
+
+def _named(msg: Message, names: Mapping[str, str]) -> Message:
+    values = {
+        k: _named(v, names)
+        if isinstance(v, Message)
+        else names.get(v, v)
+        if k in STOP_KEYS and isinstance(v, str)
+        else v
+        for k, v in msg.values.items()
+    }
+    return Message(msg.template, values)

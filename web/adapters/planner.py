@@ -229,8 +229,8 @@ def run_plan(
         )
         add_coverage_layer(week_map, uncovered, lang=lang)
         write_map(week_map, files[MAP_FILES[lang]])
-    write_json(
-        files["template.json"],
-        template_record(planned.template, planned.fingerprint, planned.cover_limits),
-    )
+    template = template_record(planned.template, planned.fingerprint, planned.cover_limits)
+    if planned.near:  # the draft's changes then tell what a visit made room for
+        template["planned_near"] = planned.near
+    write_json(files["template.json"], template)
     return PlanRun(planned, files)

@@ -328,6 +328,14 @@ def stop_names(district: District) -> dict[str, StopRow]:
     return {s.id: s for s in rows}
 
 
+def stop_display_names(district: District) -> dict[str, str]:
+    """The district's stops' names by id, for messages that name a stop by its id."""
+    rows = db.session.execute(
+        select(StopRow.id, StopRow.name).where(StopRow.district_id == district.id)
+    ).all()
+    return {stop_id: name for stop_id, name in rows}
+
+
 def stop_choices(district: District) -> dict[str, list[tuple[str, str]]]:
     """The district's stops for a select, grouped by street: {street: [(id, "name (id)")]}."""
     out: dict[str, list[tuple[str, str]]] = {}

@@ -57,13 +57,21 @@ class DistrictExistsError(TaxvanError):
         super().__init__(f"a district with code {code!r} exists already")
 
 
+_FIELD_NAMES = {"code": N_("code"), "name": N_("name"), "name_en": N_("name_en")}
+"""A district's fields as `DistrictNameError` names them (English: the command's option)."""
+
+
 class DistrictNameError(TaxvanError):
     """A district's code or name that starts like a spreadsheet formula (`=`, `+`, `@`)."""
 
     def __init__(self, field: str, problem: Message) -> None:
         self.field = field
         self.problem = problem
-        self.text = message(N_("district %(field)s: %(problem)s"), field=field, problem=problem)
+        self.text = message(
+            N_("district %(field)s: %(problem)s"),
+            field=message(_FIELD_NAMES.get(field, field)),
+            problem=problem,
+        )
         """The same in words a page translates."""
         super().__init__(str(self.text))
 

@@ -101,8 +101,8 @@ def replan_cause(draft: Draft, published: PublishedWeek | None) -> str:
     if draft.options.get("new_template"):
         return "asked"
     before = db.session.get(Draft, published.draft_id) if published and published.draft_id else None
-    if before is None:
-        return ""
+    if before is None:  # published from the command line: adjustments always make a new one
+        return "adjustments" if draft_adjustments(draft) else ""
     if draft_adjustments(before) != draft_adjustments(draft):
         return "adjustments"
     if before.fingerprint != draft.fingerprint:
@@ -124,6 +124,7 @@ def draft_context(
         dropped=recorded_dropped(report.get("dropped", [])),
         stops=frozenset(stops),
         replanned=not draft.template_reused,
+        near_previous=bool((draft.template or {}).get("planned_near")),
         replan_cause=replan_cause(draft, published),
     )
 

@@ -619,6 +619,8 @@ AREAS = (
     ("/import", "import errors and preview (importzh)"),
     ("/drafts/", "draft pages and planner reasons (planzh)"),
     ("/users", "users and first run (county)"),
+    ("/new-district", "users and first run (county)"),
+    ("/setup", "users and first run (county)"),
     ("/admin", "users and first run (county)"),
     ("/map", "maps (maps)"),
     ("/d/", "taxpayer pages (public)"),

@@ -210,6 +210,7 @@ SENTENCES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         role=str(ROLES.get(str(d.get("role")), d.get("role") or "—")),
     ),
     "user_disable": lambda d: _("Disabled the user %(user)s", user=_g(d, "user")),
+    "user_enable": lambda d: _("Enabled the user %(user)s again", user=_g(d, "user")),
     "notices_export": lambda d: _(
         "Downloaded %(n)d notices (%(format)s)", n=int(d.get("rows") or 0), format=_fmt(d)
     ),
@@ -262,6 +263,11 @@ SENTENCES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         version=_g(d, "version"),
         n=int(d.get("rows") or 0),
         format=_fmt(d),
+    ),
+    "visit_record": lambda d: _(
+        "Recorded the crew's report of visit %(visit)s (%(date)s)",
+        visit=_g(d, "visit"),
+        date=_day(d.get("date")),
     ),
     "notice_sent_by_hand": lambda d: _(
         "Marked notice %(notice)s as sent by hand", notice=_g(d, "notice")

@@ -13,6 +13,7 @@ protected without anyone remembering to.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from flask import (
@@ -30,6 +31,8 @@ from flask_login import current_user
 
 from web.db.models import District, User
 from web.db.store import district_by_code
+from web.i18n import show_stop_names
+from web.operations.adjustments import stop_display_names
 from web.operations.people import People, people_for
 from web.operations.users import user_by_id
 
@@ -116,6 +119,7 @@ def district_or_404(code: str) -> District:
     district = district_by_code(code)
     if district is None:
         abort(404)
+    show_stop_names(partial(stop_display_names, district))
     return district
 
 

@@ -97,7 +97,9 @@ def _save_files(form: NewDistrictForm, folder: Path, work: Path) -> dict[str, st
             raise UploadError(
                 "archive", archive.filename, _("this file name is not accepted (a plain name only)")
             )
-        path = work / "upload.zip"
+        # a plain name (checked above) in the request's private folder, so the problems
+        # name the file the sender knows
+        path = work / archive.filename
         archive.save(path)
         unpacked = unpack_district(path, folder, current_app.config["TAXVAN"].file_limits)
         uploaded |= {name: f"{archive.filename}: {name}" for name in unpacked.files}

@@ -23,7 +23,7 @@ from taxvan.messages import N_, as_json, message
 from taxvan.workdays import weekday_name
 from tests.web.operations.test_plan_jobs import make_finished_job
 from tests.web.views.dispatch.test_dispatch import console, sign_in  # noqa: F401
-from web.db.models import District, Draft, PublishedWeek
+from web.db.models import District, Draft, PublishedWeek, StopRow
 from web.extensions import db
 
 HOME = "fangzi"
@@ -164,6 +164,7 @@ def make_scene(app) -> dict[str, Any]:
             "moved": (a.stop_id, b.stop_id),
             "pinned": b.stop_id,
             "excluded": excluded,
+            "excluded_name": db.session.scalar(select(StopRow.name).where(StopRow.id == excluded)),
             "dropped": dropped,
             "street": street.name,
         }
@@ -222,7 +223,8 @@ def test_a_stop_that_disappears_is_listed_with_its_reason(app, ann):
     gone = dict(re.findall(r'<tr data-stop="(\d+)" data-reason="(\w+)"', table.group(0)))
     assert gone == {scene["excluded"]: "stop_excluded", scene["dropped"]: "dropped"}
     rows = table.group(0)
-    assert f"调度员已将站点 {scene['excluded']} 排除在规划之外" in rows
+    # the stop by its name, as the dispatcher knows it, not by its id
+    assert f"调度员已将站点 {scene['excluded_name']} 排除在规划之外" in rows
     assert "规划未能安排此次服务——每天都没有空余时间" in rows
     assert "2 个站点不再服务" in _counts(page)
 

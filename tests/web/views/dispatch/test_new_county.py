@@ -133,7 +133,9 @@ def test_a_zip_that_is_no_zip_is_refused_by_name(empty_app):
     client = empty_app.test_client()
     sign_in(client, "chen")
     r = _create(client, b"stop_id,name\n")
-    assert r.status_code == 400 and "不是 zip 压缩包" in r.get_data(as_text=True)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "不是 zip 压缩包" in page
+    assert "高台县数据.zip" in page, "the problem names the file as the sender knows it"
     assert _codes(empty_app) == []
 
 
