@@ -623,6 +623,9 @@ ZH = {
         "用户名不能含不可见字符或控制字符，也不能以 =、+ 或 @ 开头（否则会被看成另一个名字，"
         "或在电子表格中作为公式运行）。"
     ),
+    "A name is one line of visible characters (no control or invisible characters).": (
+        "名称须为一行可见字符（不能含控制字符或不可见字符）。"
+    ),
 }
 
 

@@ -123,3 +123,18 @@ def test_an_archive_listing_too_many_members_is_refused(tmp_path):
     (problem,) = exc.value.problems
     assert isinstance(problem, ArchiveProblem) and problem.code == "members"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["高台县\u202e", "高台\n县", "高\x1b[2J台县", "高\u200b台县"])
+def test_a_district_name_with_hidden_characters_is_refused_at_its_field(
+    app,
+    two_admins,
+    tmp_path,
+    name,
+):
+    root = app.test_client()
+    sign_in(root, "root")
+    r = _create(root, county_zip(tmp_path), name=name)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "不可见字符" in page and 'aria-invalid="true"' in page
+    assert _districts_coded(app, "gaotai") == 0
