@@ -35,3 +35,28 @@ def test_a_job_is_cancelled_only_by_its_district_s_post_with_its_token(app):
     assert ann.post(url, data={"csrf_token": "forged"}).status_code == 400
     assert ann.get(url).status_code == 200, "a GET only asks"
     assert not _cancel_requested(app, job)
+
+
+def test_a_cancel_racing_the_job_s_start_does_not_end_a_running_search(app):
+    """The page loaded the job while it was queued; a worker started it before the cancel was
+    saved: the search is asked to stop (it stops within seconds), not marked ended while it
+    still runs."""
+    from sqlalchemy import select, update
+
+    from web.db.models import PlanJob, User
+    from web.extensions import db
+    from web.operations import plan_jobs
+
+    job_id = _running_job(app)
+    with app.app_context():
+        db.session.execute(update(PlanJob).values(status="queued", started_at=None))
+        db.session.commit()
+        job = db.session.get(PlanJob, job_id)
+        assert job.status == "queued"  # as the page read it
+        with db.engine.begin() as worker:  # the worker starts it meanwhile
+            worker.execute(update(PlanJob).values(status="running"))
+        ann = db.session.scalar(select(User).where(User.name == "ann"))
+        plan_jobs.cancel(job, ann)
+    with app.app_context():
+        job = db.session.get(PlanJob, job_id)
+        assert (job.status, job.cancel_requested, job.finished_at) == ("running", True, None)
