@@ -678,6 +678,15 @@ ZH = {
     "Code": "代码",
     "Count by": "统计周期",
     "Taxpayers served in each of the last six months, booked and walk-in stacked; the table gives the numbers.": "最近六个月每月服务纳税人数，预约和现场办理叠加显示；具体数字见表格。",
+    # the users page: a name that reads as another or runs in a spreadsheet (attack pass)
+    "A user name has no invisible or control characters and does not start with =, + or @ "
+    "(it would read as another name, or run in a spreadsheet).": (
+        "用户名不能含不可见字符或控制字符，也不能以 =、+ 或 @ 开头（否则会被看成另一个名字，"
+        "或在电子表格中作为公式运行）。"
+    ),
+    "A name is one line of visible characters (no control or invisible characters).": (
+        "名称须为一行可见字符（不能含控制字符或不可见字符）。"
+    ),
 }
 
 

@@ -66,7 +66,9 @@ def create_account(
         )
         return user
 
-    return transaction(work, keep_loaded=True)
+    # Two admins creating one name at once: the second insert fails on the name's unique key,
+    # and its second run finds the first's user (UserExistsError), not a server error.
+    return transaction(work, attempts=2, keep_loaded=True)
 
 
 def disable_account(name: str, actor: str | None = None, by: User | None = None) -> User:

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -429,7 +430,8 @@ NAME_MAX = 100
 
 class NewDistrictError(TaxvanError):
     """The code or names asked for a new district are refused; `problems` maps each form field
-    ("code", "name", "name_en") to why: "format", "taken", "empty", "long", "formula"."""
+    ("code", "name", "name_en") to why: "format", "taken", "empty", "long", "formula",
+    "hidden" (control or invisible characters)."""
 
     def __init__(self, problems: dict[str, str]) -> None:
         self.problems = problems
@@ -451,6 +453,10 @@ def new_district_problems(code: str, name: str, name_en: str) -> dict[str, str]:
             problems[what] = "long"
         elif value and formula_problem(value):
             problems[what] = "formula"
+        elif any(unicodedata.category(c)[0] == "C" for c in value):
+            # a line break, a terminal escape, a zero-width space or a right-to-left override:
+            # the name is printed on posters and public pages, where it would read as another
+            problems[what] = "hidden"
     return problems
 
 

@@ -206,7 +206,15 @@ def cancel(job: PlanJob, user: User) -> None:
     checks (a second or two); an ended job is left as it is."""
     if not job.active:
         return
-    transaction(lambda _u: _cancel(job, user))
+
+    def work(_u: Unit) -> None:
+        # Read again under the row's lock: a worker may have started (or ended) the job since
+        # the page read it, and a running job is only asked to stop, never marked ended.
+        db.session.refresh(job, with_for_update=True)
+        if job.active:
+            _cancel(job, user)
+
+    transaction(work)
 
 
 def _cancel(job: PlanJob, user: User) -> None:

@@ -272,17 +272,19 @@ def _visit_locked(district: District, visit_id: int) -> VisitRow:
     return visit
 
 
-def _replay(client_id: str, visit_id: int) -> RecordResult | None:
+def _replay(district: District, client_id: str, visit_id: int) -> RecordResult | None:
     applied = db.session.get(AppliedRecord, client_id)
     if applied is None:
         return None
-    first = applied.answer.get("visit_id")
-    if first != visit_id:
+    record = db.session.get(VisitRecord, applied.record_id)
+    if record is None or record.district_id != district.id:
+        # Another district's record id: its answer (names, codes, the note) is not this
+        # district's to read; to this district the visit is simply not on its timetable.
+        raise VisitNotFound(visit_id)
+    if applied.answer.get("visit_id") != visit_id and record.visit_id != visit_id:
         # The record moved with its visit's stop and day to a re-published version: the
         # answer names the visit it was sent for; any other visit is another record.
-        record = db.session.get(VisitRecord, applied.record_id)
-        if record is None or record.visit_id != visit_id:
-            raise IdReused(client_id)
+        raise IdReused(client_id)
     return RecordResult(dict(applied.answer), replayed=True)
 
 
@@ -334,7 +336,7 @@ def record_visit(
     def work(u: Unit) -> RecordResult:
         u.district(district.id, exclusive=False)
         u.rows()
-        if (replayed := _replay(report.client_id, report.visit_id)) is not None:
+        if (replayed := _replay(district, report.client_id, report.visit_id)) is not None:
             return replayed
         visit = _visit_locked(district, report.visit_id)
         if visit.cancelled_at is not None:

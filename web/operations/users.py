@@ -29,6 +29,7 @@ from flask_login import LoginManager, login_user
 from sqlalchemy import select
 
 from taxvan.errors import TaxvanError
+from taxvan.io.loaders import FORMULA_FIRST
 from web.clock import china_now
 from web.db import audit
 from web.db.models import District, User
@@ -140,11 +141,23 @@ def all_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.name)))
 
 
+def name_misleads(name: str) -> bool:
+    """Whether a user name would read as another on a screen or run in a spreadsheet: it has
+    invisible or control characters (a terminal escape, a zero-width space, a right-to-left
+    override) or starts like a formula. A name is shown in the audit log and its downloads."""
+    key = normalise_name(name)
+    return key[:1] in FORMULA_FIRST or any(unicodedata.category(c)[0] == "C" for c in key)
+
+
 def create_user(name: str, password: str, role: str, district: District | None) -> User:
     """A new active user; a dispatcher needs a district, an admin may have one."""
     key = normalise_name(name)
     if not key or len(key) > 60 or any(c.isspace() for c in key):
         raise UserError("a user name is 1 to 60 characters without spaces")
+    if name_misleads(key):
+        raise UserError(
+            "a user name has no invisible or control characters and does not start with =, + or @"
+        )
     if role not in ROLES:
         raise UserError(f"the role is one of {', '.join(ROLES)}, not {role!r}")
     if role in DISTRICT_ROLES and district is None:

@@ -8,9 +8,10 @@
 // the page's queue (crew.js) sends them, with a fresh CSRF token, when the phone is online.
 "use strict";
 
-var CACHE = "taxvan-crew-v1";
+var CACHE = "taxvan-crew-v2";  // v1 kept every page of the scope: activating v2 drops them
 var SCOPE = self.registration.scope;
 var SHEET = SCOPE + "today";
+var SHEET_PATH = new URL(SHEET).pathname;
 var FILES = [
   "/static/css/site.css",
   "/static/css/dispatch.css",
@@ -70,13 +71,22 @@ function sheetPage(event) {
   });
 }
 
+function otherPage(event) {
+  return fetch(event.request).then(function (response) {
+    if (response.redirected || response.type === "opaqueredirect") event.waitUntil(forgetPages());
+    return response;
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && request.url.indexOf(SCOPE) === 0) {
-    event.respondWith(sheetPage(event));
+    // Only the day sheet is kept (all a crew opens): any other page of the district (a
+    // dispatcher's full day sheet, a download) goes by the network, never into the cache.
+    event.respondWith(url.pathname === SHEET_PATH ? sheetPage(event) : otherPage(event));
   } else if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(
       caches.match(request).then(function (hit) {

@@ -178,7 +178,17 @@
   connection();
   flush();
 
-  if ("serviceWorker" in navigator) {
+  if ("serviceWorker" in navigator && sheet.hasAttribute("data-crew")) {
     navigator.serviceWorker.register(sheet.dataset.swUrl, { scope: sheet.dataset.swScope }).catch(function () {});
+  } else if ("serviceWorker" in navigator) {
+    // A dispatcher's or an administrator's browser keeps no copy of the district's pages: a
+    // service worker left from a crew's session on this browser goes, with its copies.
+    navigator.serviceWorker.getRegistration(sheet.dataset.swScope).then(function (r) {
+      if (!r) return;
+      return r.unregister().then(function () { return caches.keys(); }).then(function (keys) {
+        return Promise.all(keys.filter(function (k) { return k.indexOf("taxvan-crew") === 0; })
+          .map(function (k) { return caches.delete(k); }));
+      });
+    }).catch(function () {});
   }
 })();

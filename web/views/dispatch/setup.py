@@ -79,6 +79,9 @@ def _name_messages() -> dict[str, str]:
         "empty": _("Enter the district's name."),
         "long": _("At most 100 characters."),
         "formula": _("A name must not start with =, +, - or @ (spreadsheets run it as a formula)."),
+        "hidden": _(
+            "A name is one line of visible characters (no control or invisible characters)."
+        ),
     }
 
 

@@ -31,6 +31,7 @@ from web.operations.users import (
     WeakPasswordError,
     all_users,
     find_user,
+    name_misleads,
 )
 from web.views.dispatch.blueprint import admin_only, bp, signed_in_user
 from web.views.dispatch.views import _password_messages
@@ -108,6 +109,14 @@ def _field_problems(form: NewUserForm) -> bool:
         form.name.errors = [
             *form.name.errors,
             _("A user name is 1 to 60 characters without spaces."),
+        ]
+    elif name and name_misleads(name):
+        form.name.errors = [
+            *form.name.errors,
+            _(
+                "A user name has no invisible or control characters and does not start with "
+                "=, + or @ (it would read as another name, or run in a spreadsheet)."
+            ),
         ]
     if form.role.data == "dispatcher" and not form.district.data:
         form.district.errors = [*form.district.errors, _("A dispatcher needs a district.")]

@@ -142,3 +142,46 @@ def test_a_record_saved_without_signal_is_sent_once_when_the_phone_is_online(cre
         _until(page, f"{kept}.then(paths => paths.every(p => p.startsWith('/static/')))")
         assert page.evaluate(kept), "the site's own files stay"
         browser.close()
+
+
+def test_a_dispatcher_s_browser_keeps_no_copy_of_the_district_s_pages(crew_site, tmp_path):
+    """The day sheet's service worker is the crew's: a dispatcher opening the same sheet on a
+    laptop gets none, so the full day sheet (every name and phone) is never kept there."""
+    if shutil.which("chromium") is None:
+        pytest.skip("needs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    app, url, _visit_id, _code = crew_site
+    runner = app.test_cli_runner()
+    done = runner.invoke(
+        args=["user", "create", "ann", "--district", "fangzi", "--password-stdin"], input=PASSWORD
+    )
+    assert done.exit_code == 0, done.output
+    kept = (
+        "caches.keys().then(names => Promise.all(names.map(n => caches.open(n)"
+        ".then(c => c.keys())))).then(all => all.flat().map(r => new URL(r.url).pathname))"
+    )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_context(viewport={"width": 1366, "height": 800}).new_page()
+        page.goto(url + "/dispatch/sign-in")
+        page.get_by_label("用户名").fill("ann")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_selector("h1")
+        page.goto(url + "/dispatch/districts/fangzi/today")
+        page.wait_for_selector("#crew-sheet")
+        page.wait_for_timeout(2000)  # time for a service worker to install, were there one
+        page.reload()
+        page.wait_for_selector("#crew-sheet")
+        page.get_by_role("link", name="完整日程单").click()
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(500)
+        pages = [p for p in page.evaluate(kept) if not p.startswith("/static/")]
+        registrations = page.evaluate(
+            "navigator.serviceWorker.getRegistrations().then(r => r.length)"
+        )
+        assert (pages, registrations) == ([], 0)
+        browser.close()
