@@ -687,6 +687,9 @@ ZH = {
     "A name is one line of visible characters (no control or invisible characters).": (
         "名称须为一行可见字符（不能含控制字符或不可见字符）。"
     ),
+    "van crew (its district's day sheets and records)": "车组（本辖区的日程单和服务记录）",
+    "A van crew needs a district.": "车组账号需要指定辖区。",
+    "van crew": "车组",
 }
 
 

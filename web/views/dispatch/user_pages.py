@@ -50,6 +50,7 @@ class NewUserForm(FlaskForm):
         _l("Role"),
         choices=[
             SelectChoice("dispatcher", _l("dispatcher (one district)")),
+            SelectChoice("crew", _l("van crew (its district's day sheets and records)")),
             SelectChoice("admin", _l("administrator (every district, users)")),
         ],
         default="dispatcher",
@@ -120,6 +121,8 @@ def _field_problems(form: NewUserForm) -> bool:
         ]
     if form.role.data == "dispatcher" and not form.district.data:
         form.district.errors = [*form.district.errors, _("A dispatcher needs a district.")]
+    if form.role.data == "crew" and not form.district.data:
+        form.district.errors = [*form.district.errors, _("A van crew needs a district.")]
     return not form.errors
 
 

@@ -212,10 +212,29 @@ def test_an_admin_creates_a_dispatcher_whose_password_is_shown_once(app, console
         assert user.role == "dispatcher" and user.district.code == "fangzi"
 
 
+def test_an_admin_creates_the_van_crew_from_the_console(app, console):
+    """The crew's phone signs in with a role of its own, made on the users page like any."""
+    root = app.test_client()
+    sign_in(root, "root")
+    r = _new_user(root, name="van2", role="crew")
+    assert r.status_code == 200, r.get_data(as_text=True)[:2000]
+    password = re.search(r'<code class="password">([^<]+)</code>', r.get_data(as_text=True))
+    van = app.test_client()
+    assert sign_in(van, "van2", password.group(1)).status_code == 302
+    assert van.get("/dispatch/districts/fangzi/today").status_code == 200
+    assert van.get("/dispatch/districts/fangzi").status_code == 403, "the crew's sheet only"
+    listed = root.get("/dispatch/users").get_data(as_text=True)
+    assert re.search(r"<td>van2</td><td>车组</td>", listed), "listed as the van's crew"
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.name == "van2"))
+        assert user.role == "crew" and user.district.code == "fangzi"
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
         ({"name": "ann"}, "已有同名用户"),
+        ({"role": "crew", "district": ""}, "车组账号需要指定辖区"),
         ({"name": "two words"}, "不含空格"),
         ({"district": ""}, "调度员需要一个辖区"),
         ({"password": "short"}, "至少 10 个字符"),
