@@ -236,7 +236,8 @@ def test_booking_a_cancelled_visit_is_refused_clearly(app, day):
     page = client.get(f"/d/fangzi/visits/{a.id}/book")
     assert page.status_code == 200
     text_ = page.get_data(as_text=True)
-    assert "error-summary" in text_ and 'name="taxpayer_id"' not in text_
+    # said calmly (a notice, not a form's error summary), and no form to fill in
+    assert 'class="notice" role="status"' in text_ and 'name="taxpayer_id"' not in text_
     api = client.post(
         "/api/v1/bookings",
         json={

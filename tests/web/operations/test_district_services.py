@@ -107,7 +107,7 @@ def test_the_day_sheet_says_what_its_own_district_asks_to_bring(app, two):
     html = client.get(f"/dispatch/districts/fangzi/days?date={DAY.isoformat()}").get_data(
         as_text=True
     )
-    materials = html[html.index('class="console materials"') :]
+    materials = html[html.index('class="console materials') :]
     assert "发票代开" in materials and "经办人身份证、合同或协议、收款凭证" in materials
     assert COUNTY_PREFIX + "发票代开" not in html and "里要的材料" not in html
     xlsx = client.get(f"/dispatch/districts/fangzi/days.xlsx?date={DAY.isoformat()}")

@@ -60,7 +60,7 @@ def _refused(app, folder: Path, files: dict[str, tuple[bytes, str]]) -> str:
 def test_a_broken_zip_named_xlsx_is_a_problem_of_its_file(app, home):  # noqa: F811
     html = _refused(app, home, {"stops": (b"PK\x03\x04" + b"garbage" * 50, "stops.xlsx")})
     assert [c[0] for c in _cells(html)] == ["stops.xlsx"]
-    assert "not an Excel workbook (.xlsx): the zip archive is damaged" in html
+    assert "不是 Excel 工作簿（.xlsx）：zip 压缩包已损坏" in html
 
 
 def test_a_zip_that_is_no_workbook_is_a_problem_of_its_file(app, home):  # noqa: F811
@@ -69,7 +69,7 @@ def test_a_zip_that_is_no_workbook_is_a_problem_of_its_file(app, home):  # noqa:
         z.writestr("readme.txt", "hello")
     html = _refused(app, home, {"stops": (archive.getvalue(), "stops.xlsx")})
     assert [c[0] for c in _cells(html)] == ["stops.xlsx"]
-    assert "not an Excel workbook (.xlsx): it holds no readable workbook" in html
+    assert "不是 Excel 工作簿（.xlsx）：其中没有可读取的工作簿" in html
 
 
 def test_a_100000_row_workbook_is_refused_by_its_limit_before_it_is_read(app, home, monkeypatch):  # noqa: F811
@@ -114,7 +114,7 @@ def test_the_row_limit_is_a_setting(app, home):  # noqa: F811
         (b"[" * 100_000, "outline.geojson 嵌套 100,000 层，超过上限 32 层。"),
         (
             b'{"type": "FeatureCollection", "features": 5}',
-            "&#39;features&#39; of a FeatureCollection must be a list",
+            "FeatureCollection 的“features”必须是列表",
         ),
     ],
 )
