@@ -136,7 +136,10 @@ def submit_all(env: dict[str, str], codes: list[str], week: str) -> list[int]:
         assert user is not None
         for code in codes:
             district = district_by_code(code)
-            options = PlanOptions(week, float(env["TAXVAN_TIME_LIMIT"]), 1, (0, 1, 2, 3, 4))
+            # a new template each time: a saved one would be reused with no search at all
+            options = PlanOptions(
+                week, float(env["TAXVAN_TIME_LIMIT"]), 1, (0, 1, 2, 3, 4), new_template=True
+            )
             job, _joined = submit(district, options, user)
             ids.append(job.id)
     return ids

@@ -51,6 +51,8 @@ def translate(msg: Message | str | Any) -> str:
 
 STOP_KEYS = frozenset({"stop"})
 """The names of a message's values that hold a stop id (the domain names stops by id)."""
+STOP_LIST_KEYS = frozenset({"stops"})
+"""... and of those that hold several, joined."""
 
 
 def show_stop_names(names_of: Callable[[], Mapping[str, str]]) -> None:
@@ -60,13 +62,16 @@ def show_stop_names(names_of: Callable[[], Mapping[str, str]]) -> None:
     g.stop_names = None
 
 
-def _named(msg: Message, names: Mapping[str, str]) -> Message:
-    values = {
-        k: _named(v, names)
-        if isinstance(v, Message)
-        else names.get(v, v)
-        if k in STOP_KEYS and isinstance(v, str)
-        else v
-        for k, v in msg.values.items()
-    }
+def _named(msg: Message, names: Mapping[str, str], all_stops: bool = False) -> Message:
+    """`msg` with stop ids under `STOP_KEYS` named; a list of stops (`STOP_LIST_KEYS`, joined
+    as nested messages) has every part named."""
+    values: dict[str, Any] = {}
+    for k, v in msg.values.items():
+        stops = all_stops or k in STOP_LIST_KEYS
+        if isinstance(v, Message):
+            values[k] = _named(v, names, stops)
+        elif isinstance(v, str) and (stops or k in STOP_KEYS):
+            values[k] = names.get(v, v)
+        else:
+            values[k] = v
     return Message(msg.template, values)

@@ -220,7 +220,7 @@ def test_a_stop_that_disappears_is_listed_with_its_reason(app, ann):
     page = ann.get(f"/dispatch/districts/{HOME}/drafts/{scene['draft']}").get_data(as_text=True)
     table = re.search(r'<table class="console gone-stops">.*?</table>', page, re.S)
     assert table, "the stops no longer visited are listed"
-    gone = dict(re.findall(r'<tr data-stop="(\d+)" data-reason="(\w+)"', table.group(0)))
+    gone = dict(re.findall(r'<tr data-stop="([^"]+)" data-reason="(\w+)"', table.group(0)))
     assert gone == {scene["excluded"]: "stop_excluded", scene["dropped"]: "dropped"}
     rows = table.group(0)
     # the stop by its name, as the dispatcher knows it, not by its id
@@ -251,7 +251,7 @@ def test_an_adjustment_that_leaves_a_street_under_its_share_is_warned(app, ann):
     assert warning, "the street 5.6 points under its share is warned about"
     text = _text(warning.group(0))
     assert scene["street"] in text and "15.5 %" in text and "21.1 %" in text
-    assert f"排除站点 {scene['excluded']} 后" in text and "低 5.6 个百分点" in text
+    assert f"排除站点 {scene['excluded_name']} 后" in text and "低 5.6 个百分点" in text
 
 
 def test_a_draft_without_adjustments_or_within_three_points_is_not_warned():
