@@ -14,9 +14,9 @@ def register(app: Flask) -> None:
     @app.cli.command("check-schedule")
     @click.option("--district", "code", default=None, help="check this district only")
     def check_schedule_command(code: str | None) -> None:
-        """Check that the schedule keeps its rules (I1-I7: no active booking on a called-off
+        """Check that the schedule keeps its rules (I1-I8: no active booking on a called-off
         or replaced visit, no overlapping visits of a van, call-offs carried, one notice per
-        change, rows in their district). Prints each violation; exits 1 if there is one."""
+        change, rows in their district, no crew record on a called-off visit). Prints each violation; exits 1 if there is one."""
         try:
             district = district_by_code(code) if code else None
         except TaxvanError as exc:
@@ -26,4 +26,4 @@ def register(app: Flask) -> None:
             click.echo(str(p))
         if problems:
             raise click.exceptions.Exit(1)
-        click.echo("the schedule keeps every rule (I1-I7)")
+        click.echo("the schedule keeps every rule (I1-I8)")

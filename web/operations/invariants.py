@@ -60,7 +60,7 @@ from web.operations.booking import rules
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: which (I1-I7), in which district, and what exactly."""
+    """One broken rule: which (I1-I8), in which district, and what exactly."""
 
     rule: str
     district: str
