@@ -16,7 +16,8 @@ def register(app: Flask) -> None:
     def check_schedule_command(code: str | None) -> None:
         """Check that the schedule keeps its rules (I1-I8: no active booking on a called-off
         or replaced visit, no overlapping visits of a van, call-offs carried, one notice per
-        change, rows in their district, no crew record on a called-off visit). Prints each violation; exits 1 if there is one."""
+        change, rows in their district, no crew record on a called-off visit). Prints each
+        violation; exits 1 if there is one."""
         try:
             district = district_by_code(code) if code else None
         except TaxvanError as exc:
